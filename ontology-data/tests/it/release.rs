@@ -1,0 +1,117 @@
+//! The shipped release loads with the counts of the release notes and resolves ids.
+
+use raremesh_ontology::{Frequency, HpoId, Lookup, Ontology, OrphaCode, Source};
+
+use crate::shipped;
+
+fn id(s: &str) -> HpoId {
+    s.parse().expect("valid id")
+}
+
+#[test]
+fn counts_match_the_release() {
+    let o = shipped();
+    let s = o.stats();
+    assert_eq!(s.live_terms, 19_034);
+    assert_eq!(s.obsolete_terms, 450);
+    assert_eq!(s.replaced_terms, 356);
+    assert_eq!(s.diseases, 4_281);
+    assert_eq!(o.version().hpo, "hp/releases/2025-01-16");
+    assert_eq!(o.version().annotations, "2025-01-16");
+    assert_eq!(o.version().hpo_release(), "2025-01-16");
+    assert!(s.layperson_synonyms > 8_000, "{s:?}");
+    assert!(s.annotations > 100_000, "{s:?}");
+    assert!(s.excluded_annotations > 600, "{s:?}");
+}
+
+#[test]
+fn terms_carry_names_definitions_synonyms_and_parents() {
+    let o = shipped();
+    let t = o.term(o.resolve(id("HP:0000256")).expect("live"));
+    assert_eq!(t.name, "Macrocephaly");
+    assert!(t.definition.as_deref().is_some_and(|d| d.starts_with("Occipitofrontal")));
+    assert!(t.synonyms.iter().any(|s| s.text == "Big head" && s.layperson));
+    assert!(t.synonyms.iter().any(|s| s.text == "Increased size of cranium" && !s.layperson));
+    let parents: Vec<String> = t.parents.iter().map(|&p| o.term(p).id.to_string()).collect();
+    assert!(!parents.is_empty());
+}
+
+#[test]
+fn alt_ids_and_obsolete_ids_resolve() {
+    let o = shipped();
+    let macro_ = o.resolve(id("HP:0000256")).expect("live");
+    assert_eq!(o.lookup(id("HP:0005491")), Lookup::AltId(macro_));
+    let replacement = o.resolve(id("HP:0008665")).expect("live");
+    assert_eq!(o.lookup(id("HP:0000057")), Lookup::Replaced(replacement));
+    // Obsolete without replacement and listed as an alt_id of a live term: resolves.
+    assert!(matches!(o.lookup(id("HP:0000489")), Lookup::AltId(_)));
+    assert_eq!(o.lookup(id("HP:0001726")), Lookup::Obsolete);
+    assert_eq!(o.lookup(id("HP:9999999")), Lookup::Unknown);
+}
+
+#[test]
+fn ancestors_follow_is_a_to_the_root() {
+    let o = shipped();
+    let root = o.resolve(id("HP:0000001")).expect("root");
+    let abnormality = o.resolve(id("HP:0000118")).expect("phenotypic abnormality");
+    let seizure = o.resolve(id("HP:0001250")).expect("seizure");
+    let focal = o.resolve(id("HP:0007359")).expect("focal-onset seizure");
+    assert!(o.is_a(seizure, abnormality) && o.is_a(seizure, root));
+    assert!(o.is_a(focal, seizure) && !o.is_a(seizure, focal));
+    assert!(o.children(seizure).contains(&focal) || o.ancestors(focal).contains(&seizure));
+    for (i, _) in o.terms().iter().enumerate() {
+        let t = raremesh_ontology::TermIdx(i as u32);
+        assert!(o.ancestors(t).contains(&root), "{} reaches the root", o.term(t).id);
+    }
+    for &t in o.topological_order() {
+        for &p in &o.term(t).parents {
+            assert!(o.depth(p) < o.depth(t));
+        }
+    }
+}
+
+#[test]
+fn diseases_carry_annotations_frequencies_and_exclusions() {
+    let o = shipped();
+    let marfan = o.disease(OrphaCode::from_number(558)).expect("Marfan syndrome");
+    assert_eq!(marfan.name, "Marfan syndrome");
+    let tall = o.resolve(id("HP:0001519")).expect("live");
+    let a = marfan.annotations.iter().find(|a| a.term == tall).expect("annotated");
+    assert_eq!(a.frequency, Frequency::VeryFrequent);
+    assert!(o.diseases().iter().any(|d| !d.excluded.is_empty()));
+    assert!(o.diseases().windows(2).all(|w| w[0].code < w[1].code));
+}
+
+#[test]
+fn information_content_grows_with_precision() {
+    let o = shipped();
+    let ic = o.information_content();
+    let root = o.resolve(id("HP:0000118")).expect("live");
+    let seizure = o.resolve(id("HP:0001250")).expect("live");
+    let focal = o.resolve(id("HP:0007359")).expect("live");
+    assert!(ic[root.index()] < 0.1);
+    assert!(ic[seizure.index()] > ic[root.index()]);
+    assert!(ic[focal.index()] >= ic[seizure.index()]);
+    let max = (4_281f64).ln();
+    assert!(ic.iter().all(|&v| (0.0..=max + 1e-9).contains(&v)));
+}
+
+#[test]
+fn the_binary_cache_round_trips_and_is_used() -> Result<(), raremesh_ontology::Error> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (first, r1) = Ontology::load(&Source::Embedded, Some(dir.path()))?;
+    assert!(!r1.from_cache && r1.cache_file.is_some() && r1.cache_problem.is_none());
+    let (second, r2) = Ontology::load(&Source::Embedded, Some(dir.path()))?;
+    assert!(r2.from_cache);
+    assert_eq!(first.stats(), second.stats());
+    assert_eq!(first.information_content(), second.information_content());
+    assert_eq!(first.terms(), second.terms());
+    // A damaged cache is reported and rebuilt, not fatal.
+    let file = r2.cache_file.expect("cache file");
+    std::fs::write(&file, b"RMONTO\0\0garbage").expect("write");
+    let (third, r3) = Ontology::load(&Source::Embedded, Some(dir.path()))?;
+    assert!(!r3.from_cache && r3.cache_problem.is_some());
+    assert_eq!(third.stats(), first.stats());
+    Ok(())
+}
+
