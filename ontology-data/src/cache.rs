@@ -22,6 +22,8 @@ pub struct LoadReport {
     pub cache_problem: Option<String>,
     /// Wall time of the whole load.
     pub elapsed: Duration,
+    /// The source fingerprint: a key for anything derived from this release (indexes).
+    pub fingerprint: String,
 }
 
 impl Ontology {
@@ -51,14 +53,16 @@ impl Ontology {
     /// cache is reported and replaced, never fatal.
     pub fn load(source: &Source, cache_dir: Option<&Path>) -> Result<(Self, LoadReport)> {
         let start = Instant::now();
+        let fingerprint = source.fingerprint()?;
         let mut report = LoadReport {
+            fingerprint: fingerprint.clone(),
             from_cache: false,
             cache_file: None,
             cache_problem: None,
             elapsed: Duration::ZERO,
         };
         let cache_file = match cache_dir {
-            Some(dir) => Some(dir.join(format!("ontology-{}-v{FORMAT}.bin", source.fingerprint()?))),
+            Some(dir) => Some(dir.join(format!("ontology-{fingerprint}-v{FORMAT}.bin"))),
             None => None,
         };
         if let Some(file) = &cache_file {

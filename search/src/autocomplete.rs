@@ -1,0 +1,233 @@
+//! Symptom and disease autocomplete: tantivy finds candidate labels, [`crate::rank`]
+//! orders them, and each term or disease appears once, under its best-matching label.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use raremesh_ontology::{HpoId, Ontology, OrphaCode};
+use tantivy::collector::TopDocs;
+use tantivy::columnar::Column;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{Index, Searcher, Term};
+
+use crate::expand::{Automata, expand};
+use crate::index::{self, DOMAIN_DISEASE, DOMAIN_TERM, LabelSchema};
+use crate::labels::{self, Label, LabelKind, Target};
+use crate::{Result, rank, text};
+
+/// At most this many words of a query are used.
+const MAX_WORDS: usize = 8;
+/// Candidate labels fetched from tantivy before ranking.
+const CANDIDATES: usize = 200;
+/// Largest `limit` honoured.
+pub const MAX_LIMIT: usize = 50;
+
+/// One suggestion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// The term or disease suggested.
+    pub target: Target,
+    /// The label that matched (the name, or a synonym such as "Big head").
+    pub matched: String,
+    /// What kind of label matched.
+    pub matched_kind: LabelKind,
+    /// The ranking score (higher is better); only comparable within one query.
+    pub score: f32,
+}
+
+/// Autocomplete over the terms and diseases of one ontology.
+pub struct Autocomplete {
+    schema: LabelSchema,
+    searcher: Searcher,
+    ords: Vec<Column<u64>>,
+    labels: Vec<Label>,
+    analyzer: TextAnalyzer,
+    automata: Automata,
+    popularity: Vec<f32>,
+    built: bool,
+}
+
+impl std::fmt::Debug for Autocomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Autocomplete").field("labels", &self.labels.len()).finish()
+    }
+}
+
+impl Autocomplete {
+    /// Opens the index kept under `dir` for the ontology identified by `key` (e.g. the
+    /// ontology's source fingerprint), building it there first if needed; with no `dir`,
+    /// builds it in memory.
+    pub fn open(ontology: &Ontology, dir: Option<&Path>, key: &str) -> Result<Self> {
+        let mut analyzer = text::analyzer();
+        let labels = labels::collect(ontology, &mut analyzer);
+        let schema = LabelSchema::new();
+        let (index, built) = index::open_or_build(&schema, &labels, dir, key)?;
+        Self::from_index(ontology, index, schema, labels, analyzer, built)
+    }
+
+    fn from_index(ontology: &Ontology, index: Index, schema: LabelSchema, labels: Vec<Label>, analyzer: TextAnalyzer, built: bool) -> Result<Self> {
+        let reader = index.reader()?;
+        let searcher = reader.searcher();
+        let ords = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.fast_fields().u64("ord"))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let max_ic = (ontology.diseases().len().max(2) as f64).ln();
+        let popularity = ontology
+            .information_content()
+            .iter()
+            .map(|ic| (1.0 - ic / max_ic).clamp(0.0, 1.0) as f32)
+            .collect();
+        Ok(Self {
+            schema,
+            searcher,
+            ords,
+            labels,
+            analyzer,
+            automata: Automata::new(),
+            popularity,
+            built,
+        })
+    }
+
+    /// Whether the index was built by this call (rather than reopened from disk).
+    pub fn was_built(&self) -> bool {
+        self.built
+    }
+
+    /// Number of indexed labels.
+    pub fn label_count(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Terms for a query: an HPO id (alternative and obsolete ids resolve), or words of a
+    /// name or synonym, lay words included, prefix and typo tolerant.
+    pub fn terms(&self, ontology: &Ontology, query: &str, limit: usize) -> Vec<Hit> {
+        let limit = limit.clamp(1, MAX_LIMIT);
+        let mut hits = Vec::new();
+        if let Some(t) = query.parse::<HpoId>().ok().and_then(|id| ontology.resolve(id)) {
+            hits.push(Hit {
+                target: Target::Term(t),
+                matched: ontology.term(t).name.clone(),
+                matched_kind: LabelKind::Name,
+                score: f32::INFINITY,
+            });
+        }
+        self.extend(&mut hits, DOMAIN_TERM, query, limit);
+        hits
+    }
+
+    /// Diseases for a query: an ORPHA code (`ORPHA:558` or `558`) or words of the name.
+    pub fn diseases(&self, ontology: &Ontology, query: &str, limit: usize) -> Vec<Hit> {
+        let limit = limit.clamp(1, MAX_LIMIT);
+        let mut hits = Vec::new();
+        if let Ok(code) = query.parse::<OrphaCode>() {
+            if let Ok(i) = ontology.diseases().binary_search_by_key(&code, |d| d.code) {
+                hits.push(Hit {
+                    target: Target::Disease(i as u32),
+                    matched: ontology.diseases()[i].name.clone(),
+                    matched_kind: LabelKind::Name,
+                    score: f32::INFINITY,
+                });
+            }
+        }
+        self.extend(&mut hits, DOMAIN_DISEASE, query, limit);
+        hits
+    }
+
+    fn extend(&self, hits: &mut Vec<Hit>, domain: &str, query: &str, limit: usize) {
+        let mut analyzer = self.analyzer.clone();
+        let mut words = text::tokens(&mut analyzer, query);
+        words.truncate(MAX_WORDS);
+        if words.is_empty() {
+            return;
+        }
+        let mut best: HashMap<Target, Hit> = hits.iter().map(|h| (h.target, h.clone())).collect();
+        let expansions: Vec<_> = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| expand(&self.searcher, self.schema.label, &self.automata, w, i + 1 == words.len()))
+            .collect();
+        // Every word must match; if that finds too little, any word may.
+        for require_all in [true, false] {
+            if !require_all && best.len() >= limit {
+                break;
+            }
+            if require_all && expansions.iter().any(|e| e.is_empty()) {
+                continue;
+            }
+            let occur = if require_all { Occur::Must } else { Occur::Should };
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+                Occur::Must,
+                Box::new(TermQuery::new(Term::from_field_text(self.schema.domain, domain), IndexRecordOption::Basic)),
+            )];
+            let mut any = false;
+            for e in expansions.iter().filter(|e| !e.is_empty()) {
+                let alternatives: Vec<(Occur, Box<dyn Query>)> = e
+                    .iter()
+                    .map(|(bytes, weight)| {
+                        let term = Term::from_field_bytes(self.schema.label, bytes);
+                        let q: Box<dyn Query> = Box::new(BoostQuery::new(
+                            Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+                            *weight,
+                        ));
+                        (Occur::Should, q)
+                    })
+                    .collect();
+                clauses.push((occur, Box::new(BooleanQuery::new(alternatives))));
+                any = true;
+            }
+            if !any {
+                break;
+            }
+            let query = BooleanQuery::new(clauses);
+            let Ok(docs) = self.searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score()) else {
+                continue;
+            };
+            for (_, addr) in docs {
+                let Some(ord) = self.ords.get(addr.segment_ord as usize).and_then(|c| c.first(addr.doc_id)) else {
+                    continue;
+                };
+                let Some(label) = self.labels.get(ord as usize) else {
+                    continue;
+                };
+                let pop = match label.target {
+                    Target::Term(t) => self.popularity.get(t.index()).copied().unwrap_or(0.0),
+                    Target::Disease(_) => 0.0,
+                };
+                let score = rank::score(&words, label, pop);
+                let better = best.get(&label.target).is_none_or(|h| score > h.score);
+                if better && score > 0.0 {
+                    best.insert(
+                        label.target,
+                        Hit {
+                            target: label.target,
+                            matched: label.text.clone(),
+                            matched_kind: label.kind,
+                            score,
+                        },
+                    );
+                }
+            }
+        }
+        let mut all: Vec<Hit> = best.into_values().collect();
+        all.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.matched.len().cmp(&b.matched.len()))
+                .then_with(|| target_key(a.target).cmp(&target_key(b.target)))
+        });
+        all.truncate(limit);
+        *hits = all;
+    }
+}
+
+fn target_key(t: Target) -> (u8, u32) {
+    match t {
+        Target::Term(t) => (0, t.0),
+        Target::Disease(d) => (1, d),
+    }
+}

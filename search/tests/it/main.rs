@@ -1,0 +1,18 @@
+//! Integration tests of autocomplete against the shipped release.
+
+mod autocomplete;
+
+use std::sync::OnceLock;
+
+use raremesh_ontology::{Ontology, Source};
+use raremesh_search::Autocomplete;
+
+/// The shipped ontology and an in-memory index, built once per test binary.
+pub fn fixture() -> &'static (Ontology, Autocomplete) {
+    static F: OnceLock<(Ontology, Autocomplete)> = OnceLock::new();
+    F.get_or_init(|| {
+        let (o, _) = Ontology::load(&Source::Embedded, None).expect("ontology");
+        let a = Autocomplete::open(&o, None, "test").expect("index");
+        (o, a)
+    })
+}
