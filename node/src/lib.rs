@@ -1,1 +1,18 @@
-//! placeholder
+//! The raremesh node: configuration, start-up, the web UI and JSON API.
+//!
+//! The binary (`src/main.rs`) is a thin command line over this library; tests build the
+//! whole router with [`http::app`] and drive it in-process or over a real socket.
+#![forbid(unsafe_code)]
+
+pub mod boot;
+pub mod config;
+mod error;
+pub mod http;
+pub mod serve;
+pub mod state;
+
+pub use error::{Error, Result};
+pub use state::AppState;
+
+/// The version of this build.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

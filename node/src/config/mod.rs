@@ -1,0 +1,199 @@
+//! The node configuration: one TOML file, environment overrides, defaults in code.
+//!
+//! Every key is documented here, on the struct; `config.example.toml` lists them all and a
+//! test keeps it in sync. Loading fails with a message that names the key (and the line of
+//! the file where TOML gives it).
+
+mod error;
+mod load;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::ConfigError;
+pub use load::{ENV_PREFIX, load, load_str};
+
+/// The whole configuration of a node.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The folder where the node keeps everything it stores: its database, the caches of
+    /// the ontology and search indexes. Created on first start. Relative paths are relative
+    /// to the working directory.
+    pub data_dir: PathBuf,
+    /// The organization running this node.
+    pub node: NodeConfig,
+    /// The web server.
+    pub server: ServerConfig,
+    /// The Human Phenotype Ontology release in use.
+    pub ontology: OntologyConfig,
+    /// Symptom and disease search.
+    pub search: SearchConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            node: NodeConfig::default(),
+            server: ServerConfig::default(),
+            ontology: OntologyConfig::default(),
+            search: SearchConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// The organization running this node.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// The organization's name, shown on every page (1 to 120 characters).
+    pub name: String,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            name: "raremesh node".to_owned(),
+        }
+    }
+}
+
+/// The web server.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// The address and port to listen on. Use `0.0.0.0:8080` to accept connections from
+    /// other machines (normally behind a TLS reverse proxy).
+    pub bind: SocketAddr,
+    /// Seconds after which a request is answered with 408 (1 to 600).
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+/// The Human Phenotype Ontology release in use.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OntologyConfig {
+    /// A folder with a newer official HPO release: `hp.obo` and `phenotype.hpoa` (plain or
+    /// `.gz`). When unset, the release shipped with raremesh (2025-01-16) is used. The files
+    /// are parsed on the first start and cached in `data_dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Symptom and disease search.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// How many suggestions a search returns when the request does not say (1 to `max_limit`).
+    pub default_limit: usize,
+    /// The most suggestions a search may return (1 to 50).
+    pub max_limit: usize,
+    /// The longest query accepted, in characters; longer ones get a 400 (16 to 1000).
+    pub max_query_chars: usize,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            default_limit: 10,
+            max_limit: 50,
+            max_query_chars: 200,
+        }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or per-module
+    /// directives such as `info,raremesh=debug`. `RUST_LOG`, when set, wins.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// Checks values that parse but cannot work; the error names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, msg: String| Err(ConfigError::invalid(key, msg));
+        if self.data_dir.as_os_str().is_empty() {
+            return bad("data_dir", "must not be empty".into());
+        }
+        let name = self.node.name.trim();
+        if name.is_empty() || name.chars().count() > 120 {
+            return bad("node.name", "must be 1 to 120 characters".into());
+        }
+        if self.node.name.chars().any(char::is_control) {
+            return bad("node.name", "must not contain control characters".into());
+        }
+        if !(1..=600).contains(&self.server.request_timeout_secs) {
+            return bad("server.request_timeout_secs", format!("{} is not between 1 and 600", self.server.request_timeout_secs));
+        }
+        if let Some(dir) = &self.ontology.dir {
+            if !dir.is_dir() {
+                return bad("ontology.dir", format!("{} is not a folder", dir.display()));
+            }
+        }
+        let s = &self.search;
+        if !(1..=raremesh_search::MAX_LIMIT).contains(&s.max_limit) {
+            return bad("search.max_limit", format!("{} is not between 1 and {}", s.max_limit, raremesh_search::MAX_LIMIT));
+        }
+        if s.default_limit == 0 || s.default_limit > s.max_limit {
+            return bad("search.default_limit", format!("{} is not between 1 and search.max_limit ({})", s.default_limit, s.max_limit));
+        }
+        if !(16..=1000).contains(&s.max_query_chars) {
+            return bad("search.max_query_chars", format!("{} is not between 16 and 1000", s.max_query_chars));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return bad("log.level", format!("{:?} is not a log filter: {e}", self.log.level));
+        }
+        Ok(())
+    }
+
+    /// A summary safe to print: no secret values (keys that hold secrets print as
+    /// "set"/"not set").
+    pub fn summary(&self) -> String {
+        let Self {
+            data_dir,
+            node,
+            server,
+            ontology,
+            search,
+            log,
+        } = self;
+        format!(
+            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\n",
+            data_dir.display(),
+            node.name,
+            server.bind,
+            server.request_timeout_secs,
+            ontology.dir.as_ref().map_or("(shipped HPO 2025-01-16 release)".into(), |d| d.display().to_string()),
+            search.default_limit,
+            search.max_limit,
+            search.max_query_chars,
+            log.level,
+        )
+    }
+}

@@ -1,0 +1,41 @@
+//! The error type of the node library.
+
+use std::path::PathBuf;
+
+use crate::config::ConfigError;
+
+/// Everything that can stop the node from starting or a command from completing.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration cannot be used.
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The data folder cannot be created or written.
+    #[error("data_dir: {path}: {source}")]
+    DataDir {
+        /// The folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The ontology release cannot be loaded.
+    #[error("{origin}: {source}")]
+    Ontology {
+        /// `shipped HPO release` or `ontology.dir`.
+        origin: String,
+        /// The loader's error.
+        source: raremesh_ontology::Error,
+    },
+    /// The search index cannot be opened or built.
+    #[error("search index: {0}")]
+    Search(#[from] raremesh_search::Error),
+    /// A page template failed to render.
+    #[error("template: {0}")]
+    Template(#[from] minijinja::Error),
+    /// Listening or serving failed.
+    #[error("server: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The result type of the node library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

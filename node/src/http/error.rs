@@ -1,0 +1,55 @@
+//! JSON errors: a stable snake_case code and a human message; internal detail is logged.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// An error answered to an API client.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: a parameter is missing or malformed.
+    BadRequest {
+        /// Stable code, e.g. `invalid_limit`.
+        code: &'static str,
+        /// What to fix.
+        message: String,
+    },
+    /// 404: the named thing does not exist.
+    NotFound {
+        /// Stable code, e.g. `unknown_term`.
+        code: &'static str,
+        /// What was not found.
+        message: String,
+    },
+    /// 405: the path exists, the method does not.
+    MethodNotAllowed,
+    /// 500: something failed inside; the detail is logged, not sent.
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Detail<'a>,
+}
+
+#[derive(Serialize)]
+struct Detail<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match &self {
+            Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, *code, message.as_str()),
+            Self::NotFound { code, message } => (StatusCode::NOT_FOUND, *code, message.as_str()),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not accept that method"),
+            Self::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on the server")
+            }
+        };
+        (status, Json(Body { error: Detail { code, message } })).into_response()
+    }
+}

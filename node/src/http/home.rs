@@ -1,0 +1,51 @@
+//! `GET /`: what this node is, the HPO version and acknowledgement, and a symptom search
+//! that works without JavaScript (and suggests as you type with it).
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::context;
+
+use super::params;
+use crate::state::AppState;
+
+/// `GET /?q=`: the home page, with search results when `q` is given.
+pub async fn page(State(state): State<AppState>, Query(raw): Query<HashMap<String, String>>) -> Response {
+    let (results, error, q) = match params::parse(&raw, &state.config.search) {
+        Ok(p) if !p.q.trim().is_empty() => (super::terms::search(&state, &p), None, p.q),
+        Ok(p) => (Vec::new(), None, p.q),
+        Err(super::error::ApiError::BadRequest { message, .. }) => (Vec::new(), Some(message), String::new()),
+        Err(_) => (Vec::new(), None, String::new()),
+    };
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let o = &state.ontology;
+    let ctx = context! {
+        node_name => state.config.node.name,
+        app_version => crate::VERSION,
+        hpo_release => o.version().hpo_release(),
+        hpo_ack => raremesh_ontology::hpo_acknowledgement(o.version()),
+        orphanet => raremesh_ontology::ORPHANET_ATTRIBUTION,
+        term_count => o.terms().len(),
+        disease_count => o.diseases().len(),
+        q => q,
+        searched => raw.contains_key("q"),
+        results => results,
+        error => error,
+    };
+    match state.templates.render("home.html", ctx) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => super::error::ApiError::Internal(e.to_string()).into_response(),
+    }
+}
+
+/// `GET /assets/style.css`
+pub async fn style() -> Response {
+    ([("content-type", "text/css; charset=utf-8")], include_str!("../../assets/style.css")).into_response()
+}
+
+/// `GET /assets/search.js`
+pub async fn script() -> Response {
+    ([("content-type", "text/javascript; charset=utf-8")], include_str!("../../assets/search.js")).into_response()
+}

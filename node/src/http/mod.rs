@@ -1,0 +1,72 @@
+//! The web UI and JSON API: [`app`] builds the whole router.
+
+pub mod diseases;
+pub mod error;
+pub mod home;
+pub mod meta;
+pub mod params;
+pub mod templates;
+pub mod terms;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::state::AppState;
+use error::ApiError;
+
+/// The router of the node, with its state.
+pub fn app(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.config.server.request_timeout_secs);
+    let api = Router::new()
+        .route("/version", get(meta::version))
+        .route("/terms", get(terms::list))
+        .route("/terms/{id}", get(terms::get))
+        .route("/diseases", get(diseases::list))
+        .route("/diseases/{orpha}", get(diseases::get))
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    Router::new()
+        .route("/", get(home::page))
+        .route("/healthz", get(meta::healthz))
+        .route("/assets/style.css", get(home::style))
+        .route("/assets/search.js", get(home::script))
+        .nest("/api/v1", api)
+        .fallback(page_not_found)
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("content-security-policy"),
+            HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn api_not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound {
+        code: "not_found",
+        message: format!("no API endpoint at {}", uri.path()),
+    }
+}
+
+async fn page_not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html("<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Not found</title><p>This page does not exist. <a href=\"/\">Go to the home page</a>.</p></html>"),
+    )
+        .into_response()
+}

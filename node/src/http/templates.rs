@@ -1,0 +1,27 @@
+//! The HTML templates, embedded in the binary; HTML is escaped automatically.
+
+use minijinja::Environment;
+
+/// The template environment.
+pub struct Templates(Environment<'static>);
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Templates")
+    }
+}
+
+impl Templates {
+    /// Loads and compiles every template.
+    pub fn new() -> Result<Self, minijinja::Error> {
+        let mut env = Environment::new();
+        env.add_template("base.html", include_str!("../../templates/base.html"))?;
+        env.add_template("home.html", include_str!("../../templates/home.html"))?;
+        Ok(Self(env))
+    }
+
+    /// Renders `name` with `ctx`.
+    pub fn render(&self, name: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {
+        self.0.get_template(name)?.render(ctx)
+    }
+}

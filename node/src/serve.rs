@@ -1,0 +1,35 @@
+//! Serving over TCP with graceful shutdown on SIGINT and SIGTERM.
+
+use tokio::net::TcpListener;
+
+use crate::state::AppState;
+use crate::{Error, Result, http};
+
+/// Serves `state` on `listener` until SIGINT or SIGTERM, then lets requests in flight finish.
+pub async fn serve(listener: TcpListener, state: AppState) -> Result<()> {
+    axum::serve(listener, http::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(Error::Serve)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
