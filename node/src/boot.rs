@@ -35,7 +35,7 @@ pub fn boot(config: Config) -> Result<(AppState, BootReport)> {
     };
     let started = Instant::now();
     let cache = data.join("cache");
-    let (ontology, report) = Ontology::load(&source, Some(&cache)).map_err(|source| Error::Ontology { origin, source })?;
+    let (ontology, report) = Ontology::load(&source, Some(&cache)).map_err(|error| Error::Ontology { origin, error })?;
     let ontology_time = started.elapsed();
     let started = Instant::now();
     let autocomplete = Autocomplete::open(&ontology, Some(&data.join("search")), &report.fingerprint)?;
@@ -50,9 +50,9 @@ pub fn boot(config: Config) -> Result<(AppState, BootReport)> {
 }
 
 fn ensure_writable(dir: &Path) -> Result<()> {
-    let err = |source| Error::DataDir {
+    let err = |error| Error::DataDir {
         path: dir.to_owned(),
-        source,
+        error,
     };
     std::fs::create_dir_all(dir).map_err(err)?;
     let probe = dir.join(".write-test");

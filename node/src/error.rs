@@ -11,20 +11,20 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
     /// The data folder cannot be created or written.
-    #[error("data_dir: {path}: {source}")]
+    #[error("data_dir: {path}: {error}")]
     DataDir {
         /// The folder.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The ontology release cannot be loaded.
-    #[error("{origin}: {source}")]
+    #[error("{origin}: {error}")]
     Ontology {
         /// `shipped HPO release` or `ontology.dir`.
         origin: String,
         /// The loader's error.
-        source: raremesh_ontology::Error,
+        error: raremesh_ontology::Error,
     },
     /// The search index cannot be opened or built.
     #[error("search index: {0}")]

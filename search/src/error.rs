@@ -7,12 +7,12 @@ pub enum Error {
     #[error("search index: {0}")]
     Index(#[from] tantivy::TantivyError),
     /// The index folder could not be prepared.
-    #[error("search index folder {path}: {source}")]
+    #[error("search index folder {path}: {error}")]
     Io {
         /// The folder concerned.
         path: std::path::PathBuf,
         /// The underlying I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// An on-disk index does not match the loaded ontology.
     #[error("search index at {0} does not match the loaded ontology")]

@@ -125,9 +125,9 @@ fn fill(index: &Index, schema: &LabelSchema, labels: &[Label]) -> Result<()> {
     Ok(())
 }
 
-fn io(path: &Path, source: std::io::Error) -> Error {
+fn io(path: &Path, error: std::io::Error) -> Error {
     Error::Io {
         path: PathBuf::from(path),
-        source,
+        error,
     }
 }

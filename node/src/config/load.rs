@@ -45,7 +45,8 @@ pub fn load_str(text: &str, origin: &str, env: impl IntoIterator<Item = (String,
         apply_env(text, origin, &overrides)?
     };
     config.validate().map_err(|mut e| {
-        e.origin.get_or_insert_with(|| origin.to_owned());
+        let var = overrides.iter().find(|(var, _)| var[ENV_PREFIX.len()..].replace("__", ".").eq_ignore_ascii_case(&e.key));
+        e.origin = Some(var.map_or_else(|| origin.to_owned(), |(v, _)| format!("environment variable {v}")));
         e
     })?;
     Ok(config)

@@ -11,7 +11,8 @@ pub mod terms;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
+use axum::extract::OriginalUri;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -56,7 +57,7 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-async fn api_not_found(uri: Uri) -> ApiError {
+async fn api_not_found(OriginalUri(uri): OriginalUri) -> ApiError {
     ApiError::NotFound {
         code: "not_found",
         message: format!("no API endpoint at {}", uri.path()),

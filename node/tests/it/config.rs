@@ -1,0 +1,144 @@
+//! Configuration: the example file, defaults, environment overrides, and clear errors.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use raremesh::config::{Config, load, load_str};
+
+fn example_text() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../config.example.toml")).expect("example")
+}
+
+fn no_env() -> Vec<(String, String)> {
+    Vec::new()
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// Dotted keys of a TOML table.
+fn keys(table: &toml::Table, prefix: &str, out: &mut BTreeSet<String>) {
+    for (k, v) in table {
+        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        match v {
+            toml::Value::Table(t) => keys(t, &path, out),
+            _ => {
+                out.insert(path);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_example_lists_every_key_with_its_default_and_a_comment() {
+    let text = example_text();
+    // As shipped, the example is the defaults.
+    let parsed = load_str(&text, "config.example.toml", no_env()).expect("example parses");
+    assert_eq!(parsed, Config::default());
+    // With the optional keys uncommented, it still parses and names every key of the struct.
+    let uncommented: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest) if rest.split_once(" = ").is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_')) => rest.to_owned(),
+            _ => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let with_dir = uncommented.replace("/srv/hpo/2026-02-16", &dir.path().display().to_string());
+    let full: Config = toml::from_str(&with_dir).expect("uncommented example parses");
+    assert!(full.ontology.dir.is_some());
+    let mut in_example = BTreeSet::new();
+    keys(&toml::from_str(&with_dir).expect("table"), "", &mut in_example);
+    let mut in_struct = BTreeSet::new();
+    keys(&toml::Table::try_from(&full).expect("serialize"), "", &mut in_struct);
+    assert_eq!(in_example, in_struct, "config.example.toml and the Config struct disagree");
+    // Every key line is documented by the comment line above it.
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        let is_key = l.split_once(" = ").is_some() && !l.starts_with('#');
+        if is_key {
+            assert!(i > 0 && lines[i - 1].starts_with('#'), "line {} has no comment: {l}", i + 1);
+        }
+    }
+}
+
+#[test]
+fn no_file_means_defaults() {
+    let c = load(None, no_env()).expect("defaults");
+    assert_eq!(c, Config::default());
+    assert_eq!(c.server.bind.to_string(), "127.0.0.1:8080");
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let c = load_str(
+        "[server]\nbind = \"127.0.0.1:9000\"\n",
+        "test.toml",
+        env(&[
+            ("RAREMESH_SERVER__BIND", "0.0.0.0:7000"),
+            ("RAREMESH_SEARCH__DEFAULT_LIMIT", "5"),
+            ("RAREMESH_NODE__NAME", "Rare Org"),
+            ("RAREMESH_CONFIG", "ignored.toml"),
+            ("OTHER_VAR", "x"),
+        ]),
+    )
+    .expect("loads");
+    assert_eq!(c.server.bind.to_string(), "0.0.0.0:7000");
+    assert_eq!(c.search.default_limit, 5);
+    assert_eq!(c.node.name, "Rare Org");
+}
+
+fn err(text: &str, env_pairs: &[(&str, &str)]) -> String {
+    load_str(text, "test.toml", env(env_pairs)).expect_err("must fail").to_string()
+}
+
+#[test]
+fn errors_name_the_key_and_the_line() {
+    let e = err("[server]\nbnid = \"x\"\n", &[]);
+    assert!(e.contains("test.toml, line 2") && e.contains("bnid"), "{e}");
+    let e = err("[server]\nrequest_timeout_secs = \"soon\"\n", &[]);
+    assert!(e.contains("line 2") && e.contains("server.request_timeout_secs"), "{e}");
+    let e = err("[server]\nbind = \"not an address\"\n", &[]);
+    assert!(e.contains("line 2") && e.contains("server.bind"), "{e}");
+    let e = err("data_dir = \n", &[]);
+    assert!(e.contains("line 1"), "{e}");
+    let e = err("[nodes]\nname = \"x\"\n", &[]);
+    assert!(e.contains("nodes"), "{e}");
+}
+
+#[test]
+fn impossible_values_name_the_key() {
+    for (text, key) in [
+        ("[server]\nrequest_timeout_secs = 0\n", "server.request_timeout_secs"),
+        ("[search]\ndefault_limit = 60\n", "search.default_limit"),
+        ("[search]\nmax_limit = 500\n", "search.max_limit"),
+        ("[search]\nmax_query_chars = 3\n", "search.max_query_chars"),
+        ("[node]\nname = \"  \"\n", "node.name"),
+        ("data_dir = \"\"\n", "data_dir"),
+        ("[ontology]\ndir = \"/no/such/folder\"\n", "ontology.dir"),
+        ("[log]\nlevel = \"loud=[\"\n", "log.level"),
+    ] {
+        let e = err(text, &[]);
+        assert!(e.contains(key), "{text:?} -> {e}");
+    }
+}
+
+#[test]
+fn environment_errors_name_the_variable() {
+    let e = err("", &[("RAREMESH_SERVER__BIND", "nowhere")]);
+    assert!(e.contains("RAREMESH_SERVER__BIND") && e.contains("server.bind"), "{e}");
+    let e = err("", &[("RAREMESH_SERVER__NOPE", "1")]);
+    assert!(e.contains("RAREMESH_SERVER__NOPE"), "{e}");
+    let e = err("", &[("RAREMESH_SEARCH__MAX_LIMIT", "0")]);
+    assert!(e.contains("search.max_limit"), "{e}");
+    let e = err("", &[("RAREMESH___", "1")]);
+    assert!(e.contains("RAREMESH___"), "{e}");
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let e = load(Some(Path::new("/no/such/raremesh.toml")), no_env()).expect_err("fails").to_string();
+    assert!(e.contains("/no/such/raremesh.toml"), "{e}");
+}

@@ -1,0 +1,30 @@
+//! Integration tests of the node: configuration, the router in-process, a real socket,
+//! the real binary, and the home page in headless Chromium.
+
+mod api;
+mod browser;
+mod config;
+mod process;
+mod socket;
+
+use std::sync::OnceLock;
+
+use raremesh::AppState;
+use raremesh::config::Config;
+
+/// A state over the shipped ontology, built once per test binary (in a shared temp folder).
+pub fn state() -> AppState {
+    static STATE: OnceLock<(AppState, tempfile::TempDir)> = OnceLock::new();
+    STATE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let config = Config {
+                data_dir: dir.path().join("data"),
+                ..Config::default()
+            };
+            let (state, _) = raremesh::boot::boot(config).expect("boot");
+            (state, dir)
+        })
+        .0
+        .clone()
+}
