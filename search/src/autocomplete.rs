@@ -168,11 +168,11 @@ impl Autocomplete {
             for e in expansions.iter().filter(|e| !e.is_empty()) {
                 let alternatives: Vec<(Occur, Box<dyn Query>)> = e
                     .iter()
-                    .map(|(bytes, weight)| {
-                        let term = Term::from_field_bytes(self.schema.label, bytes);
+                    .map(|(word, x)| {
+                        let term = Term::from_field_text(self.schema.label, word);
                         let q: Box<dyn Query> = Box::new(BoostQuery::new(
                             Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
-                            *weight,
+                            x.boost,
                         ));
                         (Occur::Should, q)
                     })
@@ -198,7 +198,7 @@ impl Autocomplete {
                     Target::Term(t) => self.popularity.get(t.index()).copied().unwrap_or(0.0),
                     Target::Disease(_) => 0.0,
                 };
-                let score = rank::score(&words, label, pop);
+                let score = rank::score(&words, label, pop, |i, w| expansions[i].get(w).map_or(0.0, |x| x.score));
                 let better = best.get(&label.target).is_none_or(|h| score > h.score);
                 if better && score > 0.0 {
                     best.insert(

@@ -55,8 +55,17 @@ impl tantivy_fst::Automaton for Dfa {
     }
 }
 
-/// Indexed words for `word`, each with how well it matches (exact 3, prefix 2, typo 1).
-pub(crate) fn expand(searcher: &Searcher, field: Field, automata: &Automata, word: &str, is_last: bool) -> BTreeMap<Vec<u8>, f32> {
+/// One indexed word a query word may stand for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Expansion {
+    /// Weight of the word in the tantivy query (exact 3, prefix 2, typo 1).
+    pub boost: f32,
+    /// How well it matches, for ranking ([`crate::rank::word_match`]).
+    pub score: f32,
+}
+
+/// Indexed words for `word`, with their weights.
+pub(crate) fn expand(searcher: &Searcher, field: Field, automata: &Automata, word: &str, is_last: bool) -> BTreeMap<String, Expansion> {
     let mut out: BTreeMap<Vec<u8>, f32> = BTreeMap::new();
     let mut prefixed: Vec<(u32, Vec<u8>)> = Vec::new();
     let mut fuzzy: Vec<(u32, Vec<u8>)> = Vec::new();
@@ -78,11 +87,14 @@ pub(crate) fn expand(searcher: &Searcher, field: Field, automata: &Automata, wor
                 }
             }
         }
+        // Typos are looked for only when the word is not itself indexed (and, for the word
+        // being typed, when nothing starts with it): correct words stay fast.
+        let known = out.contains_key(word.as_bytes());
         let mut dfas = Vec::new();
-        if typos > 0 {
+        if typos > 0 && !known {
             dfas.push(automata.builder(typos).build_dfa(word));
         }
-        if is_last && word.len() >= 4 {
+        if is_last && word.len() >= 4 && !known && prefixed.is_empty() {
             dfas.push(automata.builder(1).build_prefix_dfa(word));
         }
         for dfa in dfas {
@@ -101,5 +113,13 @@ pub(crate) fn expand(searcher: &Searcher, field: Field, automata: &Automata, wor
             *w = w.max(weight);
         }
     }
-    out
+    out.into_iter()
+        .filter_map(|(term, boost)| {
+            let term = String::from_utf8(term).ok()?;
+            let graded = crate::rank::word_match(word, &term, is_last);
+            // The prefix-typo automaton can accept a few words the grader does not.
+            let score = if graded > 0.0 { graded } else { 0.5 };
+            Some((term, Expansion { boost, score }))
+        })
+        .collect()
 }

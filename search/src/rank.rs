@@ -4,7 +4,7 @@ use crate::labels::Label;
 use crate::text::{allowed_typos, edit_distance};
 
 /// How well one query word matches one label word, in 0..=1.
-fn word_match(q: &str, l: &str, is_last: bool) -> f32 {
+pub(crate) fn word_match(q: &str, l: &str, is_last: bool) -> f32 {
     if q == l {
         return 1.0;
     }
@@ -33,8 +33,9 @@ fn word_match(q: &str, l: &str, is_last: bool) -> f32 {
 }
 
 /// The score of `label` for the query words; `popularity` in 0..=1 breaks near-ties in
-/// favour of terms that describe many diseases.
-pub(crate) fn score(query: &[String], label: &Label, popularity: f32) -> f32 {
+/// favour of terms that describe many diseases. `matches(i, word)` says how well query word
+/// `i` matches a label word (see [`word_match`]; precomputed per query for speed).
+pub(crate) fn score(query: &[String], label: &Label, popularity: f32, matches: impl Fn(usize, &str) -> f32) -> f32 {
     if query.is_empty() || label.tokens.is_empty() {
         return 0.0;
     }
@@ -42,13 +43,12 @@ pub(crate) fn score(query: &[String], label: &Label, popularity: f32) -> f32 {
     let mut q_total = 0.0;
     let mut q_weight = 0.0;
     for (i, q) in query.iter().enumerate() {
-        let is_last = i + 1 == query.len();
         // Short words ("of", "in") matter less than content words.
         let w = if q.len() <= 2 { 0.4 } else { 1.0 };
         let mut best = 0.0f32;
         let mut best_j = None;
         for (j, l) in label.tokens.iter().enumerate() {
-            let m = word_match(q, l, is_last);
+            let m = matches(i, l);
             if m > best || (m == best && best_j.is_some_and(|b: usize| used[b] && !used[j])) {
                 best = m;
                 best_j = Some(j);
@@ -101,6 +101,10 @@ mod tests {
 
     fn q(s: &str) -> Vec<String> {
         s.split(' ').map(String::from).collect()
+    }
+
+    fn score(query: &[String], label: &Label, popularity: f32) -> f32 {
+        super::score(query, label, popularity, |i, l| word_match(&query[i], l, i + 1 == query.len()))
     }
 
     #[test]

@@ -1,0 +1,40 @@
+//! The error type of this crate.
+
+/// Why an event cannot be sent or must be dropped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The serialized event is larger than Matrix accepts.
+    #[error("event is {size} bytes; Matrix accepts at most {max}")]
+    TooLarge {
+        /// Its size in bytes.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The content holds a floating-point number (Matrix rejects them).
+    #[error("content holds a non-integer number at {path}")]
+    Float {
+        /// Where, as a JSON pointer.
+        path: String,
+    },
+    /// An integer outside the range Matrix accepts.
+    #[error("integer at {path} is outside ±(2^53-1)")]
+    IntegerRange {
+        /// Where, as a JSON pointer.
+        path: String,
+    },
+    /// An event type or state key longer than Matrix accepts.
+    #[error("{what} is {len} bytes; Matrix accepts at most 255")]
+    IdentifierTooLong {
+        /// `type` or `state_key`.
+        what: &'static str,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The content could not be serialized.
+    #[error("content cannot be serialized: {0}")]
+    Serialize(String),
+}
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
