@@ -37,7 +37,9 @@ pub fn check_identifiers(event_type: &str, state_key: Option<&str>) -> Result<()
 /// [`MAX_CONTENT_BYTES`]. Returns the serialized size.
 pub fn check_content(content: &Value) -> Result<usize> {
     check_numbers(content, &mut String::new())?;
-    let size = serde_json::to_vec(content).map_err(|e| Error::Serialize(e.to_string()))?.len();
+    let size = serde_json::to_vec(content)
+        .map_err(|e| Error::Serialize(e.to_string()))?
+        .len();
     if size > MAX_CONTENT_BYTES {
         return Err(Error::TooLarge {
             size,
@@ -52,12 +54,18 @@ fn check_numbers(v: &Value, path: &mut String) -> Result<()> {
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
                 if !(-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&i) {
-                    return Err(Error::IntegerRange { path: pointer(path) });
+                    return Err(Error::IntegerRange {
+                        path: pointer(path),
+                    });
                 }
             } else if n.as_u64().is_some() {
-                return Err(Error::IntegerRange { path: pointer(path) });
+                return Err(Error::IntegerRange {
+                    path: pointer(path),
+                });
             } else {
-                return Err(Error::Float { path: pointer(path) });
+                return Err(Error::Float {
+                    path: pointer(path),
+                });
             }
         }
         Value::Array(items) => {
@@ -84,7 +92,11 @@ fn check_numbers(v: &Value, path: &mut String) -> Result<()> {
 }
 
 fn pointer(path: &str) -> String {
-    if path.is_empty() { "/".to_owned() } else { path.to_owned() }
+    if path.is_empty() {
+        "/".to_owned()
+    } else {
+        path.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -100,15 +112,31 @@ mod tests {
 
     #[test]
     fn floats_and_big_integers_are_named() {
-        assert_eq!(check_content(&json!({"a": [1, {"b": 0.5}]})), Err(Error::Float { path: "/a/1/b".into() }));
-        assert_eq!(check_content(&json!({"a/b": 9_007_199_254_740_992_i64})), Err(Error::IntegerRange { path: "/a~1b".into() }));
-        assert_eq!(check_content(&json!(u64::MAX)), Err(Error::IntegerRange { path: "/".into() }));
+        assert_eq!(
+            check_content(&json!({"a": [1, {"b": 0.5}]})),
+            Err(Error::Float {
+                path: "/a/1/b".into()
+            })
+        );
+        assert_eq!(
+            check_content(&json!({"a/b": 9_007_199_254_740_992_i64})),
+            Err(Error::IntegerRange {
+                path: "/a~1b".into()
+            })
+        );
+        assert_eq!(
+            check_content(&json!(u64::MAX)),
+            Err(Error::IntegerRange { path: "/".into() })
+        );
     }
 
     #[test]
     fn oversized_content_is_refused() {
         let big = "x".repeat(MAX_CONTENT_BYTES);
-        assert!(matches!(check_content(&json!({ "x": big })), Err(Error::TooLarge { .. })));
+        assert!(matches!(
+            check_content(&json!({ "x": big })),
+            Err(Error::TooLarge { .. })
+        ));
     }
 
     #[test]

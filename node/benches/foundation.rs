@@ -47,7 +47,13 @@ impl Rng {
 /// What members type: whole names, unfinished words, typos, lay phrases, disease names.
 fn queries(o: &Ontology, n: usize) -> Vec<(bool, String)> {
     let mut rng = Rng(0x5eed_2026_1125);
-    let used: Vec<_> = o.terms().iter().enumerate().filter(|(i, _)| o.disease_count(raremesh_ontology::TermIdx(*i as u32)) > 0).map(|(_, t)| t).collect();
+    let used: Vec<_> = o
+        .terms()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| o.disease_count(raremesh_ontology::TermIdx(*i as u32)) > 0)
+        .map(|(_, t)| t)
+        .collect();
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let t = used[rng.below(used.len())];
@@ -63,7 +69,11 @@ fn queries(o: &Ontology, n: usize) -> Vec<(bool, String)> {
                 }
                 b.into_iter().collect()
             }
-            3 => t.synonyms.iter().find(|s| s.layperson).map_or_else(|| name.clone(), |s| s.text.to_lowercase()),
+            3 => t
+                .synonyms
+                .iter()
+                .find(|s| s.layperson)
+                .map_or_else(|| name.clone(), |s| s.text.to_lowercase()),
             4 => {
                 let words: Vec<&str> = name.split_whitespace().collect();
                 let k = words.len().min(2);
@@ -71,7 +81,15 @@ fn queries(o: &Ontology, n: usize) -> Vec<(bool, String)> {
             }
             _ => {
                 let d = &o.diseases()[rng.below(o.diseases().len())];
-                out.push((false, d.name.split_whitespace().take(2).collect::<Vec<_>>().join(" ").to_lowercase()));
+                out.push((
+                    false,
+                    d.name
+                        .split_whitespace()
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .to_lowercase(),
+                ));
                 continue;
             }
         };
@@ -96,49 +114,86 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cached = time(21, || Ontology::load(&Source::Embedded, Some(cache.path())));
     let bytes = o.to_bytes()?;
     let decode = time(21, || Ontology::from_bytes(&bytes));
-    println!("| raremesh: decompress the shipped .gz files | {} |", ms(decompress));
-    println!("| raremesh: parse hp.obo + phenotype.hpoa and derive graph, IC | {} |", ms(parse));
-    println!("| raremesh: start-up load from the data-folder cache (fingerprint, read, decode, derive) | {} |", ms(cached));
-    println!("| raremesh: decode the cache bytes alone ({} KiB) | {} |", bytes.len() / 1024, ms(decode));
+    println!(
+        "| raremesh: decompress the shipped .gz files | {} |",
+        ms(decompress)
+    );
+    println!(
+        "| raremesh: parse hp.obo + phenotype.hpoa and derive graph, IC | {} |",
+        ms(parse)
+    );
+    println!(
+        "| raremesh: start-up load from the data-folder cache (fingerprint, read, decode, derive) | {} |",
+        ms(cached)
+    );
+    println!(
+        "| raremesh: decode the cache bytes alone ({} KiB) | {} |",
+        bytes.len() / 1024,
+        ms(decode)
+    );
 
     // The reference: the hpo crate loading the same release files in the same run.
     let jax = tempfile::tempdir()?;
     std::fs::write(jax.path().join("hp.obo"), &texts.obo)?;
     std::fs::write(jax.path().join("phenotype.hpoa"), &texts.hpoa)?;
     // hpo also reads gene links; a header-only file makes it do less work, not more.
-    std::fs::write(jax.path().join("genes_to_phenotype.txt"), "ncbi_gene_id\tgene_symbol\thpo_id\thpo_name\tfrequency\tdisease_id\n")?;
+    std::fs::write(
+        jax.path().join("genes_to_phenotype.txt"),
+        "ncbi_gene_id\tgene_symbol\thpo_id\thpo_name\tfrequency\tdisease_id\n",
+    )?;
     let dir = jax.path().to_str().ok_or("path")?.to_owned();
     let reference = time(3, || hpo::Ontology::from_standard(&dir).map(|o| o.len()));
     let hpo_bytes = hpo::Ontology::from_standard(&dir)?.as_bytes();
     let reference_bin = time(5, || hpo::Ontology::from_bytes(&hpo_bytes).map(|o| o.len()));
-    println!("| hpo 0.12: `Ontology::from_standard` on the same files | {} |", ms(reference));
-    println!("| hpo 0.12: `Ontology::from_bytes` (its binary form) | {} |", ms(reference_bin));
+    println!(
+        "| hpo 0.12: `Ontology::from_standard` on the same files | {} |",
+        ms(reference)
+    );
+    println!(
+        "| hpo 0.12: `Ontology::from_bytes` (its binary form) | {} |",
+        ms(reference_bin)
+    );
     println!(
         "\nRatios: parse from text, hpo / raremesh = {:.1}x; start-up load, hpo binary / raremesh cache = {:.1}x\n",
         reference.as_secs_f64() / parse.as_secs_f64(),
         reference_bin.as_secs_f64() / cached.as_secs_f64()
     );
 
-    let build = time(3, || Autocomplete::open(&o, None, "bench").map(|a| a.label_count()));
+    let build = time(3, || {
+        Autocomplete::open(&o, None, "bench").map(|a| a.label_count())
+    });
     let idx = tempfile::tempdir()?;
     Autocomplete::open(&o, Some(idx.path()), "bench")?;
-    let reopen = time(5, || Autocomplete::open(&o, Some(idx.path()), "bench").map(|a| a.label_count()));
+    let reopen = time(5, || {
+        Autocomplete::open(&o, Some(idx.path()), "bench").map(|a| a.label_count())
+    });
     let a = Autocomplete::open(&o, Some(idx.path()), "bench")?;
     println!("# Search index ({} labels)\n", a.label_count());
     println!("| what | time |\n|---|---|");
     println!("| build (in memory) | {} |", ms(build));
-    println!("| reopen from the data folder (labels re-tokenized) | {} |\n", ms(reopen));
+    println!(
+        "| reopen from the data folder (labels re-tokenized) | {} |\n",
+        ms(reopen)
+    );
 
     let qs = queries(&o, 600);
     // Warm up once, then measure every query 5 times.
     for (is_term, q) in &qs {
-        if *is_term { a.terms(&o, q, 10) } else { a.diseases(&o, q, 10) };
+        if *is_term {
+            a.terms(&o, q, 10)
+        } else {
+            a.diseases(&o, q, 10)
+        };
     }
     let mut lat = Vec::new();
     for _ in 0..5 {
         for (is_term, q) in &qs {
             let t = Instant::now();
-            let hits = if *is_term { a.terms(&o, q, 10) } else { a.diseases(&o, q, 10) };
+            let hits = if *is_term {
+                a.terms(&o, q, 10)
+            } else {
+                a.diseases(&o, q, 10)
+            };
             lat.push(t.elapsed());
             std::hint::black_box(hits);
         }
@@ -146,7 +201,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     lat.sort();
     let terms = qs.iter().filter(|q| q.0).count();
     println!("# Autocomplete latency, in-process, limit 10\n");
-    println!("{} queries ({terms} symptom, {} disease: whole names, unfinished words, typos, lay phrases), each run 5 times, one thread.\n", qs.len(), qs.len() - terms);
+    println!(
+        "{} queries ({terms} symptom, {} disease: whole names, unfinished words, typos, lay phrases), each run 5 times, one thread.\n",
+        qs.len(),
+        qs.len() - terms
+    );
     println!("| p50 | p90 | p99 | max |\n|---|---|---|---|");
     println!(
         "| {:.3} ms | {:.3} ms | {:.3} ms | {:.3} ms |",

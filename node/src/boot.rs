@@ -30,15 +30,20 @@ pub fn boot(config: Config) -> Result<(AppState, BootReport)> {
     let data = &config.data_dir;
     ensure_writable(data)?;
     let (source, origin) = match &config.ontology.dir {
-        Some(dir) => (Source::Dir(dir.clone()), format!("ontology.dir ({})", dir.display())),
+        Some(dir) => (
+            Source::Dir(dir.clone()),
+            format!("ontology.dir ({})", dir.display()),
+        ),
         None => (Source::Embedded, "shipped HPO release".to_owned()),
     };
     let started = Instant::now();
     let cache = data.join("cache");
-    let (ontology, report) = Ontology::load(&source, Some(&cache)).map_err(|error| Error::Ontology { origin, error })?;
+    let (ontology, report) =
+        Ontology::load(&source, Some(&cache)).map_err(|error| Error::Ontology { origin, error })?;
     let ontology_time = started.elapsed();
     let started = Instant::now();
-    let autocomplete = Autocomplete::open(&ontology, Some(&data.join("search")), &report.fingerprint)?;
+    let autocomplete =
+        Autocomplete::open(&ontology, Some(&data.join("search")), &report.fingerprint)?;
     let boot = BootReport {
         ontology_from_cache: report.from_cache,
         ontology_time,

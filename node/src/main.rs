@@ -87,7 +87,11 @@ fn serve(path: Option<&Path>) -> anyhow::Result<()> {
         ms = report.ontology_time.as_millis() as u64,
         "ontology loaded"
     );
-    tracing::info!(built = report.index_built, ms = report.index_time.as_millis() as u64, "search index ready");
+    tracing::info!(
+        built = report.index_built,
+        ms = report.index_time.as_millis() as u64,
+        "search index ready"
+    );
     if let Some(problem) = &report.cache_problem {
         tracing::warn!(%problem, "ontology cache");
     }

@@ -27,7 +27,11 @@ pub struct Inner {
 
 impl AppState {
     /// Wraps the parts.
-    pub fn new(config: Config, ontology: Ontology, autocomplete: Autocomplete) -> crate::Result<Self> {
+    pub fn new(
+        config: Config,
+        ontology: Ontology,
+        autocomplete: Autocomplete,
+    ) -> crate::Result<Self> {
         Ok(Self(Arc::new(Inner {
             config,
             ontology,

@@ -39,10 +39,14 @@ impl Ontology {
         let body = bytes
             .strip_prefix(MAGIC.as_slice())
             .ok_or_else(|| Error::Cache("not an ontology cache file".into()))?;
-        let (format, body) = body.split_at_checked(4).ok_or_else(|| Error::Cache("truncated".into()))?;
+        let (format, body) = body
+            .split_at_checked(4)
+            .ok_or_else(|| Error::Cache("truncated".into()))?;
         let format = u32::from_le_bytes([format[0], format[1], format[2], format[3]]);
         if format != FORMAT {
-            return Err(Error::Cache(format!("format {format}, this build reads {FORMAT}")));
+            return Err(Error::Cache(format!(
+                "format {format}, this build reads {FORMAT}"
+            )));
         }
         let core: Core = postcard::from_bytes(body).map_err(|e| Error::Cache(e.to_string()))?;
         Self::from_core(core)
@@ -61,10 +65,8 @@ impl Ontology {
             cache_problem: None,
             elapsed: Duration::ZERO,
         };
-        let cache_file = match cache_dir {
-            Some(dir) => Some(dir.join(format!("ontology-{fingerprint}-v{FORMAT}.bin"))),
-            None => None,
-        };
+        let cache_file =
+            cache_dir.map(|dir| dir.join(format!("ontology-{fingerprint}-v{FORMAT}.bin")));
         if let Some(file) = &cache_file {
             match std::fs::read(file) {
                 Ok(bytes) => match Self::from_bytes(&bytes) {
@@ -74,7 +76,9 @@ impl Ontology {
                         report.elapsed = start.elapsed();
                         return Ok((ontology, report));
                     }
-                    Err(e) => report.cache_problem = Some(format!("{}: {e}; rebuilding", file.display())),
+                    Err(e) => {
+                        report.cache_problem = Some(format!("{}: {e}; rebuilding", file.display()))
+                    }
                 },
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => report.cache_problem = Some(format!("{}: {e}", file.display())),

@@ -14,7 +14,9 @@ pub enum Error {
         error: std::io::Error,
     },
     /// A required release file is missing from an ontology folder.
-    #[error("{dir}: no {file} (an HPO release folder needs hp.obo and phenotype.hpoa, plain or .gz)")]
+    #[error(
+        "{dir}: no {file} (an HPO release folder needs hp.obo and phenotype.hpoa, plain or .gz)"
+    )]
     MissingFile {
         /// The folder that was searched.
         dir: PathBuf,

@@ -31,7 +31,10 @@ pub(crate) fn parse(text: &str) -> Result<RawHpoa> {
         let line_no = i + 1;
         let line = raw_line.trim_end_matches('\r');
         if let Some(comment) = line.strip_prefix('#') {
-            if let Some(v) = comment.strip_prefix("version:").or_else(|| comment.strip_prefix("date:")) {
+            if let Some(v) = comment
+                .strip_prefix("version:")
+                .or_else(|| comment.strip_prefix("date:"))
+            {
                 version = Some(v.trim().to_owned());
             }
             continue;
@@ -55,7 +58,10 @@ pub(crate) fn parse(text: &str) -> Result<RawHpoa> {
             return Err(Error::parse(
                 FILE,
                 line_no,
-                format!("expected {COLUMNS} tab-separated columns, found {} (truncated file?)", fields.len()),
+                format!(
+                    "expected {COLUMNS} tab-separated columns, found {} (truncated file?)",
+                    fields.len()
+                ),
             ));
         }
         let Some(code) = fields[0].strip_prefix("ORPHA:") else {
@@ -83,7 +89,11 @@ pub(crate) fn parse(text: &str) -> Result<RawHpoa> {
         });
     }
     if !seen_header {
-        return Err(Error::parse(FILE, 0, "no column header: empty or not a phenotype.hpoa file"));
+        return Err(Error::parse(
+            FILE,
+            0,
+            "no column header: empty or not a phenotype.hpoa file",
+        ));
     }
     let version = version.ok_or_else(|| Error::parse(FILE, 0, "no #version header"))?;
     Ok(RawHpoa { version, rows })

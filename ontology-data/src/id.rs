@@ -88,7 +88,8 @@ impl FromStr for OrphaCode {
         let t = s.trim();
         let digits = match t.split_once(':') {
             Some((prefix, rest))
-                if prefix.eq_ignore_ascii_case("ORPHA") || prefix.eq_ignore_ascii_case("Orphanet") =>
+                if prefix.eq_ignore_ascii_case("ORPHA")
+                    || prefix.eq_ignore_ascii_case("Orphanet") =>
             {
                 rest
             }
@@ -145,7 +146,15 @@ mod tests {
     fn hpo_ids_parse_and_display() -> Result<()> {
         assert_eq!("HP:0000256".parse::<HpoId>()?, HpoId::from_number(256));
         assert_eq!("hp_0000256".parse::<HpoId>()?.to_string(), "HP:0000256");
-        for bad in ["", "HP:", "HP:256", "HP:00002560", "XP:0000256", "HP:000025a", "HP:０００"] {
+        for bad in [
+            "",
+            "HP:",
+            "HP:256",
+            "HP:00002560",
+            "XP:0000256",
+            "HP:000025a",
+            "HP:０００",
+        ] {
             assert!(bad.parse::<HpoId>().is_err(), "{bad} should fail");
         }
         Ok(())

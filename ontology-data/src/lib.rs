@@ -49,5 +49,4 @@ pub fn hpo_acknowledgement(version: &DataVersion) -> String {
 }
 
 /// The attribution Orphanet's CC BY 4.0 licence asks for.
-pub const ORPHANET_ATTRIBUTION: &str =
-    "Disease names and ORPHA annotations: Orphanet, licensed under CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/).";
+pub const ORPHANET_ATTRIBUTION: &str = "Disease names and ORPHA annotations: Orphanet, licensed under CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/).";

@@ -44,7 +44,11 @@ pub(crate) fn parse(text: &str) -> Result<RawObo> {
         }
         if line.starts_with('[') {
             if in_header && !seen_format {
-                return Err(Error::parse(FILE, line_no, "no format-version header: not an OBO file"));
+                return Err(Error::parse(
+                    FILE,
+                    line_no,
+                    "no format-version header: not an OBO file",
+                ));
             }
             in_header = false;
             if let Some(t) = current.take() {
@@ -60,7 +64,11 @@ pub(crate) fn parse(text: &str) -> Result<RawObo> {
             continue;
         }
         let Some((tag, value)) = line.split_once(':') else {
-            return Err(Error::parse(FILE, line_no, format!("expected `tag: value`, found {:?}", short(line))));
+            return Err(Error::parse(
+                FILE,
+                line_no,
+                format!("expected `tag: value`, found {:?}", short(line)),
+            ));
         };
         let value = value.trim_start();
         if in_header {
@@ -70,7 +78,11 @@ pub(crate) fn parse(text: &str) -> Result<RawObo> {
                 _ => {}
             }
             if !seen_format {
-                return Err(Error::parse(FILE, line_no, "no format-version header: not an OBO file"));
+                return Err(Error::parse(
+                    FILE,
+                    line_no,
+                    "no format-version header: not an OBO file",
+                ));
             }
             continue;
         }
@@ -88,9 +100,13 @@ pub(crate) fn parse(text: &str) -> Result<RawObo> {
                 term.is_a
                     .push((hp_number(target).map_err(|e| err(e.to_string()))?, line_no));
             }
-            "alt_id" => term.alt_ids.push(hp_number(value).map_err(|e| err(e.to_string()))?),
+            "alt_id" => term
+                .alt_ids
+                .push(hp_number(value).map_err(|e| err(e.to_string()))?),
             "is_obsolete" => term.obsolete = value.trim() == "true",
-            "replaced_by" => term.replaced_by = Some(hp_number(value).map_err(|e| err(e.to_string()))?),
+            "replaced_by" => {
+                term.replaced_by = Some(hp_number(value).map_err(|e| err(e.to_string()))?)
+            }
             _ => {}
         }
     }
@@ -98,13 +114,21 @@ pub(crate) fn parse(text: &str) -> Result<RawObo> {
         terms.push(finish(t)?);
     }
     if !seen_format {
-        return Err(Error::parse(FILE, 0, "empty file or no format-version header"));
+        return Err(Error::parse(
+            FILE,
+            0,
+            "empty file or no format-version header",
+        ));
     }
-    let data_version = data_version.ok_or_else(|| Error::parse(FILE, 0, "no data-version header"))?;
+    let data_version =
+        data_version.ok_or_else(|| Error::parse(FILE, 0, "no data-version header"))?;
     if terms.is_empty() {
         return Err(Error::parse(FILE, 0, "no [Term] stanza"));
     }
-    Ok(RawObo { data_version, terms })
+    Ok(RawObo {
+        data_version,
+        terms,
+    })
 }
 
 fn finish(t: RawTerm) -> Result<RawTerm> {
@@ -112,7 +136,11 @@ fn finish(t: RawTerm) -> Result<RawTerm> {
         return Err(Error::parse(FILE, t.line, "[Term] stanza without id"));
     }
     if t.name.is_empty() {
-        return Err(Error::parse(FILE, t.line, format!("{} has no name", HpoId::from_number(t.id))));
+        return Err(Error::parse(
+            FILE,
+            t.line,
+            format!("{} has no name", HpoId::from_number(t.id)),
+        ));
     }
     Ok(t)
 }
@@ -195,10 +223,22 @@ mod tests {
             ("", "empty file"),
             ("hello\n", "expected `tag: value`"),
             ("[Term]\nid: HP:0000001\n", "no format-version"),
-            ("format-version: 1.2\n[Term]\nid: HP:0000001\nname: x\n", "no data-version"),
-            ("format-version: 1.2\ndata-version: x\n[Term]\nid: HP:1\nname: x\n", "not an HPO term id"),
-            ("format-version: 1.2\ndata-version: x\n[Term]\nid: HP:0000001\n", "has no name"),
-            ("format-version: 1.2\ndata-version: x\n[Term]\nid: HP:0000001\nname: x\ndef: \"open\n", "unterminated"),
+            (
+                "format-version: 1.2\n[Term]\nid: HP:0000001\nname: x\n",
+                "no data-version",
+            ),
+            (
+                "format-version: 1.2\ndata-version: x\n[Term]\nid: HP:1\nname: x\n",
+                "not an HPO term id",
+            ),
+            (
+                "format-version: 1.2\ndata-version: x\n[Term]\nid: HP:0000001\n",
+                "has no name",
+            ),
+            (
+                "format-version: 1.2\ndata-version: x\n[Term]\nid: HP:0000001\nname: x\ndef: \"open\n",
+                "unterminated",
+            ),
         ] {
             match parse(text) {
                 Err(e) => assert!(e.to_string().contains(want), "{e} should mention {want}"),

@@ -240,16 +240,32 @@ fn build_core(obo: obo::RawObo, hpoa: hpoa::RawHpoa) -> Result<Core> {
     live.sort_by_key(|t| t.id);
     for w in live.windows(2) {
         if w[0].id == w[1].id {
-            return Err(Error::parse("hp.obo", w[1].line, format!("duplicate id {}", HpoId::from_number(w[1].id))));
+            return Err(Error::parse(
+                "hp.obo",
+                w[1].line,
+                format!("duplicate id {}", HpoId::from_number(w[1].id)),
+            ));
         }
     }
-    let index_of = |n: u32| live.binary_search_by_key(&n, |t| t.id).ok().map(|i| TermIdx(i as u32));
+    let index_of = |n: u32| {
+        live.binary_search_by_key(&n, |t| t.id)
+            .ok()
+            .map(|i| TermIdx(i as u32))
+    };
     let mut terms = Vec::with_capacity(live.len());
     for t in &live {
         let mut parents = Vec::with_capacity(t.is_a.len());
         for &(p, line) in &t.is_a {
             let idx = index_of(p).ok_or_else(|| {
-                Error::parse("hp.obo", line, format!("{} is_a unknown or obsolete term {} (partial file?)", HpoId::from_number(t.id), HpoId::from_number(p)))
+                Error::parse(
+                    "hp.obo",
+                    line,
+                    format!(
+                        "{} is_a unknown or obsolete term {} (partial file?)",
+                        HpoId::from_number(t.id),
+                        HpoId::from_number(p)
+                    ),
+                )
             })?;
             parents.push(idx);
         }
@@ -262,7 +278,11 @@ fn build_core(obo: obo::RawObo, hpoa: hpoa::RawHpoa) -> Result<Core> {
         });
     }
     if index_of(1).is_none() {
-        return Err(Error::parse("hp.obo", 0, "no root term HP:0000001 (partial file?)"));
+        return Err(Error::parse(
+            "hp.obo",
+            0,
+            "no root term HP:0000001 (partial file?)",
+        ));
     }
     // Obsolete ids first, so that an id that is both obsolete and an alt_id reads "replaced".
     let mut aliases = Vec::new();
@@ -348,7 +368,11 @@ fn lookup_in(core: &Core, id: HpoId) -> Lookup {
     }
     if let Ok(i) = core.aliases.binary_search_by_key(&n, |a| a.0) {
         let (_, target, is_alt) = core.aliases[i];
-        return if is_alt { Lookup::AltId(target) } else { Lookup::Replaced(target) };
+        return if is_alt {
+            Lookup::AltId(target)
+        } else {
+            Lookup::Replaced(target)
+        };
     }
     if core.obsolete.binary_search(&n).is_ok() {
         return Lookup::Obsolete;

@@ -44,7 +44,11 @@ impl Source {
         let first = h.finalize();
         let mut h = crc32fast::Hasher::new();
         h.update(&b);
-        Ok(format!("{first:08x}{:08x}{:x}", h.finalize(), a.len() + b.len()))
+        Ok(format!(
+            "{first:08x}{:08x}{:x}",
+            h.finalize(),
+            a.len() + b.len()
+        ))
     }
 
     /// Reads (and decompresses) both files.
@@ -63,13 +67,19 @@ impl Source {
 
     /// The embedded, compressed files, e.g. for shipping them on with an export.
     pub fn embedded_files() -> [(&'static str, &'static [u8]); 2] {
-        [("hp.obo.gz", HP_OBO_GZ), ("phenotype.hpoa.gz", PHENOTYPE_HPOA_GZ)]
+        [
+            ("hp.obo.gz", HP_OBO_GZ),
+            ("phenotype.hpoa.gz", PHENOTYPE_HPOA_GZ),
+        ]
     }
 }
 
 fn find(dir: &Path, name: &'static str) -> Result<PathBuf> {
     if !dir.is_dir() {
-        return Err(Error::io(dir, std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder")));
+        return Err(Error::io(
+            dir,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
+        ));
     }
     let plain = dir.join(name);
     if plain.is_file() {

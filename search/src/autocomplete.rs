@@ -51,7 +51,9 @@ pub struct Autocomplete {
 
 impl std::fmt::Debug for Autocomplete {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Autocomplete").field("labels", &self.labels.len()).finish()
+        f.debug_struct("Autocomplete")
+            .field("labels", &self.labels.len())
+            .finish()
     }
 }
 
@@ -67,7 +69,14 @@ impl Autocomplete {
         Self::from_index(ontology, index, schema, labels, analyzer, built)
     }
 
-    fn from_index(ontology: &Ontology, index: Index, schema: LabelSchema, labels: Vec<Label>, analyzer: TextAnalyzer, built: bool) -> Result<Self> {
+    fn from_index(
+        ontology: &Ontology,
+        index: Index,
+        schema: LabelSchema,
+        labels: Vec<Label>,
+        analyzer: TextAnalyzer,
+        built: bool,
+    ) -> Result<Self> {
         let reader = index.reader()?;
         let searcher = reader.searcher();
         let ords = searcher
@@ -108,7 +117,11 @@ impl Autocomplete {
     pub fn terms(&self, ontology: &Ontology, query: &str, limit: usize) -> Vec<Hit> {
         let limit = limit.clamp(1, MAX_LIMIT);
         let mut hits = Vec::new();
-        if let Some(t) = query.parse::<HpoId>().ok().and_then(|id| ontology.resolve(id)) {
+        if let Some(t) = query
+            .parse::<HpoId>()
+            .ok()
+            .and_then(|id| ontology.resolve(id))
+        {
             hits.push(Hit {
                 target: Target::Term(t),
                 matched: ontology.term(t).name.clone(),
@@ -124,15 +137,15 @@ impl Autocomplete {
     pub fn diseases(&self, ontology: &Ontology, query: &str, limit: usize) -> Vec<Hit> {
         let limit = limit.clamp(1, MAX_LIMIT);
         let mut hits = Vec::new();
-        if let Ok(code) = query.parse::<OrphaCode>() {
-            if let Ok(i) = ontology.diseases().binary_search_by_key(&code, |d| d.code) {
-                hits.push(Hit {
-                    target: Target::Disease(i as u32),
-                    matched: ontology.diseases()[i].name.clone(),
-                    matched_kind: LabelKind::Name,
-                    score: f32::INFINITY,
-                });
-            }
+        if let Ok(code) = query.parse::<OrphaCode>()
+            && let Ok(i) = ontology.diseases().binary_search_by_key(&code, |d| d.code)
+        {
+            hits.push(Hit {
+                target: Target::Disease(i as u32),
+                matched: ontology.diseases()[i].name.clone(),
+                matched_kind: LabelKind::Name,
+                score: f32::INFINITY,
+            });
         }
         self.extend(&mut hits, DOMAIN_DISEASE, query, limit);
         hits
@@ -149,7 +162,15 @@ impl Autocomplete {
         let expansions: Vec<_> = words
             .iter()
             .enumerate()
-            .map(|(i, w)| expand(&self.searcher, self.schema.label, &self.automata, w, i + 1 == words.len()))
+            .map(|(i, w)| {
+                expand(
+                    &self.searcher,
+                    self.schema.label,
+                    &self.automata,
+                    w,
+                    i + 1 == words.len(),
+                )
+            })
             .collect();
         // Every word must match; if that finds too little, any word may.
         for require_all in [true, false] {
@@ -159,10 +180,17 @@ impl Autocomplete {
             if require_all && expansions.iter().any(|e| e.is_empty()) {
                 continue;
             }
-            let occur = if require_all { Occur::Must } else { Occur::Should };
+            let occur = if require_all {
+                Occur::Must
+            } else {
+                Occur::Should
+            };
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
                 Occur::Must,
-                Box::new(TermQuery::new(Term::from_field_text(self.schema.domain, domain), IndexRecordOption::Basic)),
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.schema.domain, domain),
+                    IndexRecordOption::Basic,
+                )),
             )];
             let mut any = false;
             for e in expansions.iter().filter(|e| !e.is_empty()) {
@@ -184,11 +212,18 @@ impl Autocomplete {
                 break;
             }
             let query = BooleanQuery::new(clauses);
-            let Ok(docs) = self.searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score()) else {
+            let Ok(docs) = self
+                .searcher
+                .search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
+            else {
                 continue;
             };
             for (_, addr) in docs {
-                let Some(ord) = self.ords.get(addr.segment_ord as usize).and_then(|c| c.first(addr.doc_id)) else {
+                let Some(ord) = self
+                    .ords
+                    .get(addr.segment_ord as usize)
+                    .and_then(|c| c.first(addr.doc_id))
+                else {
                     continue;
                 };
                 let Some(label) = self.labels.get(ord as usize) else {
@@ -198,7 +233,9 @@ impl Autocomplete {
                     Target::Term(t) => self.popularity.get(t.index()).copied().unwrap_or(0.0),
                     Target::Disease(_) => 0.0,
                 };
-                let score = rank::score(&words, label, pop, |i, w| expansions[i].get(w).map_or(0.0, |x| x.score));
+                let score = rank::score(&words, label, pop, |i, w| {
+                    expansions[i].get(w).map_or(0.0, |x| x.score)
+                });
                 let better = best.get(&label.target).is_none_or(|h| score > h.score);
                 if better && score > 0.0 {
                     best.insert(

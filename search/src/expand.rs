@@ -22,7 +22,10 @@ pub(crate) struct Automata {
 impl Automata {
     pub fn new() -> Self {
         Self {
-            by_distance: [LevenshteinAutomatonBuilder::new(1, true), LevenshteinAutomatonBuilder::new(2, true)],
+            by_distance: [
+                LevenshteinAutomatonBuilder::new(1, true),
+                LevenshteinAutomatonBuilder::new(2, true),
+            ],
         }
     }
 
@@ -65,7 +68,13 @@ pub(crate) struct Expansion {
 }
 
 /// Indexed words for `word`, with their weights.
-pub(crate) fn expand(searcher: &Searcher, field: Field, automata: &Automata, word: &str, is_last: bool) -> BTreeMap<String, Expansion> {
+pub(crate) fn expand(
+    searcher: &Searcher,
+    field: Field,
+    automata: &Automata,
+    word: &str,
+    is_last: bool,
+) -> BTreeMap<String, Expansion> {
     let mut out: BTreeMap<Vec<u8>, f32> = BTreeMap::new();
     let mut prefixed: Vec<(u32, Vec<u8>)> = Vec::new();
     let mut fuzzy: Vec<(u32, Vec<u8>)> = Vec::new();
@@ -105,7 +114,10 @@ pub(crate) fn expand(searcher: &Searcher, field: Field, automata: &Automata, wor
             }
         }
     }
-    for (list, keep, weight) in [(&mut prefixed, MAX_PREFIX, 2.0), (&mut fuzzy, MAX_FUZZY, 1.0)] {
+    for (list, keep, weight) in [
+        (&mut prefixed, MAX_PREFIX, 2.0),
+        (&mut fuzzy, MAX_FUZZY, 1.0),
+    ] {
         list.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         list.dedup_by(|a, b| a.1 == b.1);
         for (_, term) in list.drain(..).take(keep) {

@@ -34,7 +34,10 @@ impl LabelSchema {
         let indexing = TextFieldIndexing::default()
             .set_tokenizer(text::ANALYZER)
             .set_index_option(IndexRecordOption::WithFreqs);
-        let label = b.add_text_field("label", TextOptions::default().set_indexing_options(indexing));
+        let label = b.add_text_field(
+            "label",
+            TextOptions::default().set_indexing_options(indexing),
+        );
         let ord = b.add_u64_field("ord", FAST);
         let domain = b.add_text_field("domain", STRING);
         Self {
@@ -53,7 +56,12 @@ impl LabelSchema {
 
 /// Opens the index kept in `base` for this `key`, or builds it there (atomically) if it is
 /// missing or unusable; with no `base`, builds it in memory.
-pub(crate) fn open_or_build(schema: &LabelSchema, labels: &[Label], base: Option<&Path>, key: &str) -> Result<(Index, bool)> {
+pub(crate) fn open_or_build(
+    schema: &LabelSchema,
+    labels: &[Label],
+    base: Option<&Path>,
+    key: &str,
+) -> Result<(Index, bool)> {
     let Some(base) = base else {
         let index = Index::create_in_ram(schema.schema.clone());
         register(&index);
@@ -104,7 +112,9 @@ fn open(dir: &Path, schema: &LabelSchema, n_labels: usize) -> Result<Index> {
 }
 
 fn register(index: &Index) {
-    index.tokenizers().register(text::ANALYZER, text::analyzer());
+    index
+        .tokenizers()
+        .register(text::ANALYZER, text::analyzer());
 }
 
 fn fill(index: &Index, schema: &LabelSchema, labels: &[Label]) -> Result<()> {

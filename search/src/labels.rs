@@ -64,7 +64,12 @@ pub(crate) fn collect(ontology: &Ontology, analyzer: &mut TextAnalyzer) -> Vec<L
         }
     }
     for (i, d) in ontology.diseases().iter().enumerate() {
-        out.push(label(analyzer, Target::Disease(i as u32), LabelKind::Name, &d.name));
+        out.push(label(
+            analyzer,
+            Target::Disease(i as u32),
+            LabelKind::Name,
+            &d.name,
+        ));
     }
     out
 }

@@ -35,7 +35,12 @@ pub(crate) fn word_match(q: &str, l: &str, is_last: bool) -> f32 {
 /// The score of `label` for the query words; `popularity` in 0..=1 breaks near-ties in
 /// favour of terms that describe many diseases. `matches(i, word)` says how well query word
 /// `i` matches a label word (see [`word_match`]; precomputed per query for speed).
-pub(crate) fn score(query: &[String], label: &Label, popularity: f32, matches: impl Fn(usize, &str) -> f32) -> f32 {
+pub(crate) fn score(
+    query: &[String],
+    label: &Label,
+    popularity: f32,
+    matches: impl Fn(usize, &str) -> f32,
+) -> f32 {
     if query.is_empty() || label.tokens.is_empty() {
         return 0.0;
     }
@@ -104,7 +109,9 @@ mod tests {
     }
 
     fn score(query: &[String], label: &Label, popularity: f32) -> f32 {
-        super::score(query, label, popularity, |i, l| word_match(&query[i], l, i + 1 == query.len()))
+        super::score(query, label, popularity, |i, l| {
+            word_match(&query[i], l, i + 1 == query.len())
+        })
     }
 
     #[test]
@@ -115,7 +122,10 @@ mod tests {
         assert!(score(&q("seizure"), &seizure, 0.0) > score(&q("seizur"), &seizure, 0.0));
         assert!(score(&q("seizur"), &seizure, 0.0) > score(&q("siezure"), &seizure, 0.0));
         assert!(score(&q("siezure"), &seizure, 0.0) > 0.0);
-        assert_eq!(score(&q("xylophone"), &seizure, 0.0), 0.5 * LabelKind::Name.bonus());
+        assert_eq!(
+            score(&q("xylophone"), &seizure, 0.0),
+            0.5 * LabelKind::Name.bonus()
+        );
     }
 
     #[test]

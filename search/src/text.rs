@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn tokens_are_folded_and_split() {
         let mut a = analyzer();
-        assert_eq!(tokens(&mut a, "Café-au-lait SPOTS (x2)"), ["cafe", "au", "lait", "spots", "x2"]);
+        assert_eq!(
+            tokens(&mut a, "Café-au-lait SPOTS (x2)"),
+            ["cafe", "au", "lait", "spots", "x2"]
+        );
         assert!(tokens(&mut a, "\u{0}\u{7}:*\"()").is_empty());
     }
 

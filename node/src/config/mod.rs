@@ -149,25 +149,50 @@ impl Config {
             return bad("node.name", "must not contain control characters".into());
         }
         if !(1..=600).contains(&self.server.request_timeout_secs) {
-            return bad("server.request_timeout_secs", format!("{} is not between 1 and 600", self.server.request_timeout_secs));
+            return bad(
+                "server.request_timeout_secs",
+                format!(
+                    "{} is not between 1 and 600",
+                    self.server.request_timeout_secs
+                ),
+            );
         }
-        if let Some(dir) = &self.ontology.dir {
-            if !dir.is_dir() {
-                return bad("ontology.dir", format!("{} is not a folder", dir.display()));
-            }
+        if let Some(dir) = &self.ontology.dir
+            && !dir.is_dir()
+        {
+            return bad("ontology.dir", format!("{} is not a folder", dir.display()));
         }
         let s = &self.search;
         if !(1..=raremesh_search::MAX_LIMIT).contains(&s.max_limit) {
-            return bad("search.max_limit", format!("{} is not between 1 and {}", s.max_limit, raremesh_search::MAX_LIMIT));
+            return bad(
+                "search.max_limit",
+                format!(
+                    "{} is not between 1 and {}",
+                    s.max_limit,
+                    raremesh_search::MAX_LIMIT
+                ),
+            );
         }
         if s.default_limit == 0 || s.default_limit > s.max_limit {
-            return bad("search.default_limit", format!("{} is not between 1 and search.max_limit ({})", s.default_limit, s.max_limit));
+            return bad(
+                "search.default_limit",
+                format!(
+                    "{} is not between 1 and search.max_limit ({})",
+                    s.default_limit, s.max_limit
+                ),
+            );
         }
         if !(16..=1000).contains(&s.max_query_chars) {
-            return bad("search.max_query_chars", format!("{} is not between 16 and 1000", s.max_query_chars));
+            return bad(
+                "search.max_query_chars",
+                format!("{} is not between 16 and 1000", s.max_query_chars),
+            );
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
-            return bad("log.level", format!("{:?} is not a log filter: {e}", self.log.level));
+            return bad(
+                "log.level",
+                format!("{:?} is not a log filter: {e}", self.log.level),
+            );
         }
         Ok(())
     }
@@ -189,7 +214,12 @@ impl Config {
             node.name,
             server.bind,
             server.request_timeout_secs,
-            ontology.dir.as_ref().map_or("(shipped HPO 2025-01-16 release)".into(), |d| d.display().to_string()),
+            ontology
+                .dir
+                .as_ref()
+                .map_or("(shipped HPO 2025-01-16 release)".into(), |d| d
+                    .display()
+                    .to_string()),
             search.default_limit,
             search.max_limit,
             search.max_query_chars,

@@ -80,15 +80,25 @@ struct DiseaseDetail {
 
 /// `GET /api/v1/diseases/{orpha}`: a disease with its annotated features (most frequent
 /// first) and its excluded features. `{orpha}` is `ORPHA:558` or `558`.
-pub async fn get(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let o = &state.ontology;
     let code: OrphaCode = raw.parse().map_err(|_| ApiError::BadRequest {
         code: "invalid_orpha_code",
-        message: format!("{} is not an ORPHA code (expected the form ORPHA:558)", shorten(&raw)),
+        message: format!(
+            "{} is not an ORPHA code (expected the form ORPHA:558)",
+            shorten(&raw)
+        ),
     })?;
     let d = o.disease(code).ok_or_else(|| ApiError::NotFound {
         code: "unknown_disease",
-        message: format!("{code} is not among the {} ORPHA diseases annotated in HPO {}", o.diseases().len(), o.version().hpo_release()),
+        message: format!(
+            "{code} is not among the {} ORPHA diseases annotated in HPO {}",
+            o.diseases().len(),
+            o.version().hpo_release()
+        ),
     })?;
     let mut annotations: Vec<AnnotationOut> = d
         .annotations
@@ -103,7 +113,12 @@ pub async fn get(State(state): State<AppState>, Path(raw): Path<String>) -> Resu
             },
         })
         .collect();
-    annotations.sort_by(|a, b| b.frequency.per_mille.cmp(&a.frequency.per_mille).then_with(|| a.id.cmp(&b.id)));
+    annotations.sort_by(|a, b| {
+        b.frequency
+            .per_mille
+            .cmp(&a.frequency.per_mille)
+            .then_with(|| a.id.cmp(&b.id))
+    });
     let detail = DiseaseDetail {
         code: d.code.to_string(),
         name: d.name.clone(),
@@ -117,5 +132,7 @@ pub async fn get(State(state): State<AppState>, Path(raw): Path<String>) -> Resu
             })
             .collect(),
     };
-    serde_json::to_value(detail).map(Json).map_err(|e| ApiError::Internal(e.to_string()))
+    serde_json::to_value(detail)
+        .map(Json)
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }

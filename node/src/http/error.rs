@@ -42,14 +42,30 @@ struct Detail<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message) = match &self {
-            Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, *code, message.as_str()),
+            Self::BadRequest { code, message } => {
+                (StatusCode::BAD_REQUEST, *code, message.as_str())
+            }
             Self::NotFound { code, message } => (StatusCode::NOT_FOUND, *code, message.as_str()),
-            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not accept that method"),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not accept that method",
+            ),
             Self::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on the server")
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "something went wrong on the server",
+                )
             }
         };
-        (status, Json(Body { error: Detail { code, message } })).into_response()
+        (
+            status,
+            Json(Body {
+                error: Detail { code, message },
+            }),
+        )
+            .into_response()
     }
 }

@@ -12,14 +12,23 @@ use super::params;
 use crate::state::AppState;
 
 /// `GET /?q=`: the home page, with search results when `q` is given.
-pub async fn page(State(state): State<AppState>, Query(raw): Query<HashMap<String, String>>) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    Query(raw): Query<HashMap<String, String>>,
+) -> Response {
     let (results, error, q) = match params::parse(&raw, &state.config.search) {
         Ok(p) if !p.q.trim().is_empty() => (super::terms::search(&state, &p), None, p.q),
         Ok(p) => (Vec::new(), None, p.q),
-        Err(super::error::ApiError::BadRequest { message, .. }) => (Vec::new(), Some(message), String::new()),
+        Err(super::error::ApiError::BadRequest { message, .. }) => {
+            (Vec::new(), Some(message), String::new())
+        }
         Err(_) => (Vec::new(), None, String::new()),
     };
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let o = &state.ontology;
     let ctx = context! {
         node_name => state.config.node.name,
@@ -42,10 +51,18 @@ pub async fn page(State(state): State<AppState>, Query(raw): Query<HashMap<Strin
 
 /// `GET /assets/style.css`
 pub async fn style() -> Response {
-    ([("content-type", "text/css; charset=utf-8")], include_str!("../../assets/style.css")).into_response()
+    (
+        [("content-type", "text/css; charset=utf-8")],
+        include_str!("../../assets/style.css"),
+    )
+        .into_response()
 }
 
 /// `GET /assets/search.js`
 pub async fn script() -> Response {
-    ([("content-type", "text/javascript; charset=utf-8")], include_str!("../../assets/search.js")).into_response()
+    (
+        [("content-type", "text/javascript; charset=utf-8")],
+        include_str!("../../assets/search.js"),
+    )
+        .into_response()
 }

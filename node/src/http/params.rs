@@ -32,13 +32,19 @@ impl FromRequestParts<AppState> for SearchParams {
 }
 
 /// Checks raw parameters against the search limits of the configuration.
-pub fn parse(raw: &HashMap<String, String>, limits: &crate::config::SearchConfig) -> Result<SearchParams, ApiError> {
+pub fn parse(
+    raw: &HashMap<String, String>,
+    limits: &crate::config::SearchConfig,
+) -> Result<SearchParams, ApiError> {
     let q = raw.get("q").map(String::as_str).unwrap_or_default();
     let chars = q.chars().count();
     if chars > limits.max_query_chars {
         return Err(ApiError::BadRequest {
             code: "query_too_long",
-            message: format!("q has {chars} characters; the most accepted is {}", limits.max_query_chars),
+            message: format!(
+                "q has {chars} characters; the most accepted is {}",
+                limits.max_query_chars
+            ),
         });
     }
     let limit = match raw.get("limit").map(|s| s.trim()) {
@@ -48,7 +54,10 @@ pub fn parse(raw: &HashMap<String, String>, limits: &crate::config::SearchConfig
             _ => {
                 return Err(ApiError::BadRequest {
                     code: "invalid_limit",
-                    message: format!("limit must be a whole number from 1 to {}", limits.max_limit),
+                    message: format!(
+                        "limit must be a whole number from 1 to {}",
+                        limits.max_limit
+                    ),
                 });
             }
         },

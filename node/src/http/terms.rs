@@ -106,10 +106,16 @@ fn term_ref(o: &Ontology, t: TermIdx) -> TermRef {
 }
 
 /// Finds the live term for an id given in a URL, or the error to answer.
-pub(crate) fn resolve(o: &Ontology, raw: &str) -> Result<(TermIdx, HpoId, Option<&'static str>), ApiError> {
+pub(crate) fn resolve(
+    o: &Ontology,
+    raw: &str,
+) -> Result<(TermIdx, HpoId, Option<&'static str>), ApiError> {
     let id: HpoId = raw.parse().map_err(|_| ApiError::BadRequest {
         code: "invalid_term_id",
-        message: format!("{} is not an HPO term id (expected the form HP:0000118)", shorten(raw)),
+        message: format!(
+            "{} is not an HPO term id (expected the form HP:0000118)",
+            shorten(raw)
+        ),
     })?;
     let release = o.version().hpo_release().to_owned();
     match o.lookup(id) {
@@ -137,7 +143,10 @@ pub(crate) fn shorten(s: &str) -> String {
 
 /// `GET /api/v1/terms/{id}`: a term with definition, synonyms, parents and children.
 /// Alternative and obsolete ids answer with the live term they resolve to.
-pub async fn get(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let o = &state.ontology;
     let (t, id, resolution) = resolve(o, &raw)?;
     let term = o.term(t);
@@ -160,5 +169,7 @@ pub async fn get(State(state): State<AppState>, Path(raw): Path<String>) -> Resu
         requested_id: resolution.map(|_| id.to_string()),
         resolution,
     };
-    serde_json::to_value(detail).map(Json).map_err(|e| ApiError::Internal(e.to_string()))
+    serde_json::to_value(detail)
+        .map(Json)
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }

@@ -10,10 +10,14 @@ use crate::state;
 
 async fn get(uri: &str) -> (StatusCode, Value) {
     let app = raremesh::http::app(state());
-    let res = app.oneshot(Request::get(uri).body(Body::empty()).expect("request")).await.expect("response");
+    let res = app
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
     let status = res.status();
     let bytes = res.into_body().collect().await.expect("body").to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     (status, body)
 }
 
@@ -29,8 +33,16 @@ async fn health_and_version() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["app"], raremesh::VERSION);
     assert_eq!(b["hpo"]["version"], "hp/releases/2025-01-16");
-    assert!(b["hpo"]["acknowledgement"].as_str().is_some_and(|a| a.contains("Human Phenotype Ontology (version 2025-01-16)")));
-    assert!(b["orphanet"]["attribution"].as_str().is_some_and(|a| a.contains("CC BY 4.0")));
+    assert!(
+        b["hpo"]["acknowledgement"]
+            .as_str()
+            .is_some_and(|a| a.contains("Human Phenotype Ontology (version 2025-01-16)"))
+    );
+    assert!(
+        b["orphanet"]["attribution"]
+            .as_str()
+            .is_some_and(|a| a.contains("CC BY 4.0"))
+    );
 }
 
 #[tokio::test]
@@ -43,7 +55,11 @@ async fn term_search() {
     assert_eq!(b["results"].as_array().map(Vec::len), Some(3));
     let (_, b) = get("/api/v1/terms?q=siezure").await;
     assert_eq!(first_id(&b), "HP:0001250");
-    assert_eq!(b["results"].as_array().map(Vec::len), Some(10), "default limit");
+    assert_eq!(
+        b["results"].as_array().map(Vec::len),
+        Some(10),
+        "default limit"
+    );
 }
 
 #[tokio::test]
@@ -52,12 +68,29 @@ async fn term_detail_and_resolution() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["name"], "Macrocephaly");
     assert_eq!(b["parents"][0]["id"], "HP:0040194");
-    assert!(b["synonyms"].as_array().is_some_and(|s| s.iter().any(|x| x["text"] == "Big head" && x["layperson"] == true)));
+    assert!(b["synonyms"].as_array().is_some_and(|s| {
+        s.iter()
+            .any(|x| x["text"] == "Big head" && x["layperson"] == true)
+    }));
     assert!(b.get("resolution").is_none());
     let (s, b) = get("/api/v1/terms/HP:0005491").await;
-    assert_eq!((s, &b["id"], &b["resolution"], &b["requested_id"]), (StatusCode::OK, &Value::from("HP:0000256"), &Value::from("alt_id"), &Value::from("HP:0005491")));
+    assert_eq!(
+        (s, &b["id"], &b["resolution"], &b["requested_id"]),
+        (
+            StatusCode::OK,
+            &Value::from("HP:0000256"),
+            &Value::from("alt_id"),
+            &Value::from("HP:0005491")
+        )
+    );
     let (_, b) = get("/api/v1/terms/HP:0000057").await;
-    assert_eq!((&b["id"], &b["resolution"]), (&Value::from("HP:0008665"), &Value::from("replaced_obsolete")));
+    assert_eq!(
+        (&b["id"], &b["resolution"]),
+        (
+            &Value::from("HP:0008665"),
+            &Value::from("replaced_obsolete")
+        )
+    );
 }
 
 #[tokio::test]
@@ -73,9 +106,18 @@ async fn disease_search_and_detail() {
         assert_eq!(b["name"], "Marfan syndrome");
         let ann = b["annotations"].as_array().expect("annotations");
         assert!(ann.len() > 50);
-        let per_mille: Vec<u64> = ann.iter().filter_map(|a| a["frequency"]["per_mille"].as_u64()).collect();
-        assert!(per_mille.windows(2).all(|w| w[0] >= w[1]), "most frequent first");
-        assert!(ann.iter().any(|a| a["id"] == "HP:0001519" && a["frequency"]["id"] == "HP:0040281"));
+        let per_mille: Vec<u64> = ann
+            .iter()
+            .filter_map(|a| a["frequency"]["per_mille"].as_u64())
+            .collect();
+        assert!(
+            per_mille.windows(2).all(|w| w[0] >= w[1]),
+            "most frequent first"
+        );
+        assert!(
+            ann.iter()
+                .any(|a| a["id"] == "HP:0001519" && a["frequency"]["id"] == "HP:0040281")
+        );
     }
 }
 
@@ -84,13 +126,22 @@ async fn unknown_ids_are_404_with_the_id_named() {
     for (path, code, needle) in [
         ("/api/v1/terms/HP:9999999", "unknown_term", "HP:9999999"),
         ("/api/v1/terms/HP:0001726", "obsolete_term", "HP:0001726"),
-        ("/api/v1/diseases/ORPHA:999999999", "unknown_disease", "ORPHA:999999999"),
+        (
+            "/api/v1/diseases/ORPHA:999999999",
+            "unknown_disease",
+            "ORPHA:999999999",
+        ),
         ("/api/v1/nothing", "not_found", "/api/v1/nothing"),
     ] {
         let (s, b) = get(path).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(b["error"]["code"], code, "{path}");
-        assert!(b["error"]["message"].as_str().is_some_and(|m| m.contains(needle)), "{path}: {b}");
+        assert!(
+            b["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(needle)),
+            "{path}: {b}"
+        );
     }
 }
 
@@ -103,7 +154,11 @@ async fn malformed_ids_are_400() {
         ("/api/v1/diseases/%00%01", "invalid_orpha_code"),
     ] {
         let (s, b) = get(path).await;
-        assert_eq!((s, b["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some(code)), "{path}: {b}");
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(code)),
+            "{path}: {b}"
+        );
     }
 }
 
@@ -111,7 +166,19 @@ async fn malformed_ids_are_400() {
 async fn bad_queries_get_a_normal_answer_or_a_clear_400() {
     let huge = "a".repeat(10_000);
     let control: String = (1u8..32).map(|b| format!("%{b:02X}")).collect();
-    for q in ["", "%20%20", "%22", "%3A", "*", "(", "%22seizure%22%20AND%20(x%3A*)", &control, "%F0%9F%99%82", "HP%3A", "ORPHA%3A"] {
+    for q in [
+        "",
+        "%20%20",
+        "%22",
+        "%3A",
+        "*",
+        "(",
+        "%22seizure%22%20AND%20(x%3A*)",
+        &control,
+        "%F0%9F%99%82",
+        "HP%3A",
+        "ORPHA%3A",
+    ] {
         for endpoint in ["terms", "diseases"] {
             let (s, b) = get(&format!("/api/v1/{endpoint}?q={q}")).await;
             assert_eq!(s, StatusCode::OK, "{endpoint} q={q}: {b}");
@@ -119,10 +186,17 @@ async fn bad_queries_get_a_normal_answer_or_a_clear_400() {
         }
     }
     let (s, b) = get(&format!("/api/v1/terms?q={huge}")).await;
-    assert_eq!((s, b["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("query_too_long")));
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("query_too_long"))
+    );
     for limit in ["0", "51", "-1", "abc", "1e3", "99999999999999999999999"] {
         let (s, b) = get(&format!("/api/v1/terms?q=seizure&limit={limit}")).await;
-        assert_eq!((s, b["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_limit")), "limit={limit}");
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_limit")),
+            "limit={limit}"
+        );
     }
     // Invalid UTF-8 is decoded with replacement characters: a normal, empty answer.
     let (s, b) = get("/api/v1/terms?q=%FF%FE").await;
@@ -135,7 +209,11 @@ async fn bad_queries_get_a_normal_answer_or_a_clear_400() {
 async fn wrong_method_is_405_json() {
     let app = raremesh::http::app(state());
     let res = app
-        .oneshot(Request::post("/api/v1/terms").body(Body::empty()).expect("request"))
+        .oneshot(
+            Request::post("/api/v1/terms")
+                .body(Body::empty())
+                .expect("request"),
+        )
         .await
         .expect("response");
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
@@ -149,12 +227,18 @@ async fn the_home_page_searches_without_javascript() {
     let (s, b) = get("/?q=big+head").await;
     assert_eq!(s, StatusCode::OK);
     let html = b.as_str().expect("html");
-    assert!(html.contains("Macrocephaly") && html.contains("matches \"Big head\""), "{html}");
+    assert!(
+        html.contains("Macrocephaly") && html.contains("matches \"Big head\""),
+        "{html}"
+    );
     assert!(html.contains("Human Phenotype Ontology (version 2025-01-16)"));
     assert!(html.contains("Orphanet"));
     let (_, b) = get("/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
     let html = b.as_str().expect("html");
-    assert!(!html.contains("<script>alert(1)") && html.contains("&lt;script&gt;"), "escaped");
+    assert!(
+        !html.contains("<script>alert(1)") && html.contains("&lt;script&gt;"),
+        "escaped"
+    );
     let (s, _) = get(&format!("/?q={}", "x".repeat(500))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }

@@ -21,13 +21,18 @@ struct Driver {
 
 impl Driver {
     async fn start() -> Self {
-        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         assert!(
-            std::path::Path::new(&chromedriver).exists() && std::path::Path::new(&chromium).exists(),
+            std::path::Path::new(&chromedriver).exists()
+                && std::path::Path::new(&chromium).exists(),
             "headless Chromium is needed: run scripts/test.sh (it installs Debian's chromium and chromium-driver)"
         );
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
         let child = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -54,8 +59,19 @@ impl Driver {
                 ]
             }
         }}});
-        let res: Value = http.post(format!("{base}/session")).json(&caps).send().await.expect("session").json().await.expect("json");
-        let session = res["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {res}")).to_owned();
+        let res: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .expect("session")
+            .json()
+            .await
+            .expect("json");
+        let session = res["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {res}"))
+            .to_owned();
         Self {
             child,
             base,
@@ -68,34 +84,70 @@ impl Driver {
     async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let url = format!("{}/session/{}{}", self.base, self.session, path);
         let req = self.http.request(method.clone(), url);
-        let req = if method == reqwest::Method::GET { req } else { req.json(&body) };
-        let v: Value = req.send().await.expect("webdriver").json().await.expect("json");
+        let req = if method == reqwest::Method::GET {
+            req
+        } else {
+            req.json(&body)
+        };
+        let v: Value = req
+            .send()
+            .await
+            .expect("webdriver")
+            .json()
+            .await
+            .expect("json");
         v["value"].clone()
     }
 
     async fn goto(&self, url: &str) {
-        self.cmd(reqwest::Method::POST, "/url", json!({ "url": url })).await;
+        self.cmd(reqwest::Method::POST, "/url", json!({ "url": url }))
+            .await;
     }
 
     async fn find(&self, css: &str) -> Option<String> {
-        let v = self.cmd(reqwest::Method::POST, "/element", json!({"using": "css selector", "value": css})).await;
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
         v[ELEMENT].as_str().map(str::to_owned)
     }
 
     async fn text(&self, css: &str) -> String {
         match self.find(css).await {
-            Some(id) => self.cmd(reqwest::Method::GET, &format!("/element/{id}/text"), Value::Null).await.as_str().unwrap_or_default().to_owned(),
+            Some(id) => self
+                .cmd(
+                    reqwest::Method::GET,
+                    &format!("/element/{id}/text"),
+                    Value::Null,
+                )
+                .await
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
             None => String::new(),
         }
     }
 
     async fn type_into(&self, css: &str, text: &str) {
         let id = self.find(css).await.expect("element");
-        self.cmd(reqwest::Method::POST, &format!("/element/{id}/value"), json!({ "text": text })).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            json!({ "text": text }),
+        )
+        .await;
     }
 
     async fn script(&self, js: &str) -> Value {
-        self.cmd(reqwest::Method::POST, "/execute/sync", json!({"script": js, "args": []})).await
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({"script": js, "args": []}),
+        )
+        .await
     }
 
     async fn wait_for_text(&self, css: &str, needle: &str) -> String {
@@ -125,19 +177,31 @@ async fn the_home_page_in_headless_chromium() {
     // Without typing: the page says what it is and shows the HPO version.
     d.goto(&format!("{base}/")).await;
     let footer = d.text("footer").await;
-    assert!(footer.contains("Human Phenotype Ontology (version 2025-01-16)"), "{footer}");
+    assert!(
+        footer.contains("Human Phenotype Ontology (version 2025-01-16)"),
+        "{footer}"
+    );
     assert!(d.text("label[for=q]").await.contains("Symptom"));
 
     // With JavaScript: suggestions appear while typing, lay words included.
     d.type_into("#q", "large head").await;
     let results = d.wait_for_text("#results", "Macrocephaly").await;
     assert!(results.starts_with("Macrocephaly"), "{results}");
-    assert!(results.contains("matches \u{201c}Large head\u{201d}"), "{results}");
+    assert!(
+        results.contains("matches \u{201c}Large head\u{201d}"),
+        "{results}"
+    );
 
     // The form itself (what works without JavaScript): submit with Enter.
     d.type_into("#q", "\u{E007}").await;
     let deadline = Instant::now() + Duration::from_secs(15);
-    while !d.script("return location.search").await.as_str().unwrap_or_default().contains("q=large+head") {
+    while !d
+        .script("return location.search")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .contains("q=large+head")
+    {
         assert!(Instant::now() < deadline, "form did not submit");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -149,7 +213,9 @@ async fn the_home_page_in_headless_chromium() {
     assert!(d.text("#results li").await.starts_with("Seizure"));
 
     // The page fits a phone screen: no horizontal scrolling.
-    let overflow = d.script("return document.documentElement.scrollWidth <= window.innerWidth").await;
+    let overflow = d
+        .script("return document.documentElement.scrollWidth <= window.innerWidth")
+        .await;
     assert_eq!(overflow, Value::Bool(true));
 
     d.cmd(reqwest::Method::DELETE, "", Value::Null).await;

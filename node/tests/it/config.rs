@@ -6,7 +6,8 @@ use std::path::Path;
 use raremesh::config::{Config, load, load_str};
 
 fn example_text() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../config.example.toml")).expect("example")
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../config.example.toml"))
+        .expect("example")
 }
 
 fn no_env() -> Vec<(String, String)> {
@@ -14,13 +15,20 @@ fn no_env() -> Vec<(String, String)> {
 }
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// Dotted keys of a TOML table.
 fn keys(table: &toml::Table, prefix: &str, out: &mut BTreeSet<String>) {
     for (k, v) in table {
-        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             toml::Value::Table(t) => keys(t, &path, out),
             _ => {
@@ -40,7 +48,13 @@ fn the_example_lists_every_key_with_its_default_and_a_comment() {
     let uncommented: String = text
         .lines()
         .map(|l| match l.strip_prefix("# ") {
-            Some(rest) if rest.split_once(" = ").is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_')) => rest.to_owned(),
+            Some(rest)
+                if rest.split_once(" = ").is_some_and(|(k, _)| {
+                    k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                }) =>
+            {
+                rest.to_owned()
+            }
             _ => l.to_owned(),
         })
         .collect::<Vec<_>>()
@@ -50,16 +64,31 @@ fn the_example_lists_every_key_with_its_default_and_a_comment() {
     let full: Config = toml::from_str(&with_dir).expect("uncommented example parses");
     assert!(full.ontology.dir.is_some());
     let mut in_example = BTreeSet::new();
-    keys(&toml::from_str(&with_dir).expect("table"), "", &mut in_example);
+    keys(
+        &toml::from_str(&with_dir).expect("table"),
+        "",
+        &mut in_example,
+    );
     let mut in_struct = BTreeSet::new();
-    keys(&toml::Table::try_from(&full).expect("serialize"), "", &mut in_struct);
-    assert_eq!(in_example, in_struct, "config.example.toml and the Config struct disagree");
+    keys(
+        &toml::Table::try_from(&full).expect("serialize"),
+        "",
+        &mut in_struct,
+    );
+    assert_eq!(
+        in_example, in_struct,
+        "config.example.toml and the Config struct disagree"
+    );
     // Every key line is documented by the comment line above it.
     let lines: Vec<&str> = text.lines().collect();
     for (i, l) in lines.iter().enumerate() {
         let is_key = l.split_once(" = ").is_some() && !l.starts_with('#');
         if is_key {
-            assert!(i > 0 && lines[i - 1].starts_with('#'), "line {} has no comment: {l}", i + 1);
+            assert!(
+                i > 0 && lines[i - 1].starts_with('#'),
+                "line {} has no comment: {l}",
+                i + 1
+            );
         }
     }
 }
@@ -91,7 +120,9 @@ fn environment_overrides_the_file() {
 }
 
 fn err(text: &str, env_pairs: &[(&str, &str)]) -> String {
-    load_str(text, "test.toml", env(env_pairs)).expect_err("must fail").to_string()
+    load_str(text, "test.toml", env(env_pairs))
+        .expect_err("must fail")
+        .to_string()
 }
 
 #[test]
@@ -99,7 +130,10 @@ fn errors_name_the_key_and_the_line() {
     let e = err("[server]\nbnid = \"x\"\n", &[]);
     assert!(e.contains("test.toml, line 2") && e.contains("bnid"), "{e}");
     let e = err("[server]\nrequest_timeout_secs = \"soon\"\n", &[]);
-    assert!(e.contains("line 2") && e.contains("server.request_timeout_secs"), "{e}");
+    assert!(
+        e.contains("line 2") && e.contains("server.request_timeout_secs"),
+        "{e}"
+    );
     let e = err("[server]\nbind = \"not an address\"\n", &[]);
     assert!(e.contains("line 2") && e.contains("server.bind"), "{e}");
     let e = err("data_dir = \n", &[]);
@@ -111,7 +145,10 @@ fn errors_name_the_key_and_the_line() {
 #[test]
 fn impossible_values_name_the_key() {
     for (text, key) in [
-        ("[server]\nrequest_timeout_secs = 0\n", "server.request_timeout_secs"),
+        (
+            "[server]\nrequest_timeout_secs = 0\n",
+            "server.request_timeout_secs",
+        ),
         ("[search]\ndefault_limit = 60\n", "search.default_limit"),
         ("[search]\nmax_limit = 500\n", "search.max_limit"),
         ("[search]\nmax_query_chars = 3\n", "search.max_query_chars"),
@@ -128,7 +165,10 @@ fn impossible_values_name_the_key() {
 #[test]
 fn environment_errors_name_the_variable() {
     let e = err("", &[("RAREMESH_SERVER__BIND", "nowhere")]);
-    assert!(e.contains("RAREMESH_SERVER__BIND") && e.contains("server.bind"), "{e}");
+    assert!(
+        e.contains("RAREMESH_SERVER__BIND") && e.contains("server.bind"),
+        "{e}"
+    );
     let e = err("", &[("RAREMESH_SERVER__NOPE", "1")]);
     assert!(e.contains("RAREMESH_SERVER__NOPE"), "{e}");
     let e = err("", &[("RAREMESH_SEARCH__MAX_LIMIT", "0")]);
@@ -139,6 +179,8 @@ fn environment_errors_name_the_variable() {
 
 #[test]
 fn a_missing_file_is_named() {
-    let e = load(Some(Path::new("/no/such/raremesh.toml")), no_env()).expect_err("fails").to_string();
+    let e = load(Some(Path::new("/no/such/raremesh.toml")), no_env())
+        .expect_err("fails")
+        .to_string();
     assert!(e.contains("/no/such/raremesh.toml"), "{e}");
 }

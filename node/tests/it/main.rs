@@ -1,5 +1,6 @@
 //! Integration tests of the node: configuration, the router in-process, a real socket,
 //! the real binary, and the home page in headless Chromium.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests may panic
 
 mod api;
 mod browser;

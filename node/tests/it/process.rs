@@ -13,7 +13,11 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
         .envs(env.iter().copied())
         .output()
         .expect("run raremesh");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -21,7 +25,10 @@ fn check_config_accepts_the_example_and_names_bad_keys() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../config.example.toml");
     let (ok, out, err) = run(&["check-config", example], &[]);
     assert!(ok, "{err}");
-    assert!(out.contains("configuration is valid") && out.contains("server.bind = 127.0.0.1:8080"), "{out}");
+    assert!(
+        out.contains("configuration is valid") && out.contains("server.bind = 127.0.0.1:8080"),
+        "{out}"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[server]\nbind = \"127.0.0.1:8080\"\ntimeout = 5\n").expect("write");
@@ -53,16 +60,28 @@ fn serve_starts_answers_and_stops_on_sigterm() {
     let base = loop {
         let line = lines.next().expect("server printed a line").expect("utf8");
         if let Some(at) = line.find("listening on http://") {
-            let url = line[at + "listening on ".len()..].trim().trim_end_matches("\u{1b}[0m").to_owned();
+            let url = line[at + "listening on ".len()..]
+                .trim()
+                .trim_end_matches("\u{1b}[0m")
+                .to_owned();
             break url;
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "server did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "server did not start"
+        );
     };
-    let body = reqwest::blocking::get(format!("{base}/api/v1/version")).expect("get").text().expect("text");
+    let body = reqwest::blocking::get(format!("{base}/api/v1/version"))
+        .expect("get")
+        .text()
+        .expect("text");
     assert!(body.contains("2025-01-16"), "{body}");
     // The data folder holds the caches after the first start.
     assert!(data.join("cache").read_dir().expect("cache dir").count() >= 1);
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(20);
     let exit = loop {
@@ -85,12 +104,18 @@ fn a_broken_ontology_folder_is_a_clear_error() {
     let (ok, _, err) = run(
         &["serve"],
         &[
-            ("RAREMESH_DATA_DIR", dir.path().join("data").to_str().expect("utf8")),
+            (
+                "RAREMESH_DATA_DIR",
+                dir.path().join("data").to_str().expect("utf8"),
+            ),
             ("RAREMESH_ONTOLOGY__DIR", onto.to_str().expect("utf8")),
             ("RAREMESH_SERVER__BIND", "127.0.0.1:0"),
         ],
     );
     assert!(!ok);
-    assert!(err.contains("ontology.dir") && err.contains("hp.obo, line 11"), "{err}");
+    assert!(
+        err.contains("ontology.dir") && err.contains("hp.obo, line 11"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }

@@ -18,8 +18,20 @@ fn load_dir(dir: &Path) -> Result<Ontology, Error> {
 #[test]
 fn a_small_valid_folder_loads() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write(dir.path(), "hp.obo", &format!("{OBO_HEAD}[Term]\nid: HP:0000001\nname: All\n\n[Term]\nid: HP:0000118\nname: Phenotypic abnormality\nis_a: HP:0000001\n"));
-    write(dir.path(), "phenotype.hpoa", &format!("{HPOA_HEAD}ORPHA:1\tA disease\t\tHP:0000118\tORPHA:1\tTAS\t\tHP:0040282\t\t\tP\tx\n"));
+    write(
+        dir.path(),
+        "hp.obo",
+        &format!(
+            "{OBO_HEAD}[Term]\nid: HP:0000001\nname: All\n\n[Term]\nid: HP:0000118\nname: Phenotypic abnormality\nis_a: HP:0000001\n"
+        ),
+    );
+    write(
+        dir.path(),
+        "phenotype.hpoa",
+        &format!(
+            "{HPOA_HEAD}ORPHA:1\tA disease\t\tHP:0000118\tORPHA:1\tTAS\t\tHP:0040282\t\t\tP\tx\n"
+        ),
+    );
     let o = load_dir(dir.path()).expect("loads");
     assert_eq!(o.stats().live_terms, 2);
     assert_eq!(o.stats().diseases, 1);
@@ -34,7 +46,10 @@ fn missing_files_are_named() {
     write(dir.path(), "hp.obo", OBO_HEAD);
     let err = load_dir(dir.path()).map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("no phenotype.hpoa"), "{err}");
-    let err = load_dir(&dir.path().join("nope")).map(|_| ()).unwrap_err().to_string();
+    let err = load_dir(&dir.path().join("nope"))
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("not a folder"), "{err}");
 }
 
@@ -44,7 +59,9 @@ fn truncated_real_files_fail_with_a_line_number() {
     let dir = tempfile::tempdir().expect("tempdir");
     // An obo cut in the middle: the later terms' parents are missing.
     let cut = texts.obo.len() / 2;
-    let cut = (cut..texts.obo.len()).find(|&i| texts.obo.is_char_boundary(i)).unwrap_or(cut);
+    let cut = (cut..texts.obo.len())
+        .find(|&i| texts.obo.is_char_boundary(i))
+        .unwrap_or(cut);
     write(dir.path(), "hp.obo", &texts.obo[..cut]);
     write(dir.path(), "phenotype.hpoa", &texts.hpoa);
     let err = load_dir(dir.path()).map(|_| ()).unwrap_err().to_string();
@@ -72,7 +89,13 @@ fn garbage_is_rejected() {
 #[test]
 fn a_cycle_is_reported() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write(dir.path(), "hp.obo", &format!("{OBO_HEAD}[Term]\nid: HP:0000001\nname: All\n\n[Term]\nid: HP:0000002\nname: A\nis_a: HP:0000003\n\n[Term]\nid: HP:0000003\nname: B\nis_a: HP:0000002\n"));
+    write(
+        dir.path(),
+        "hp.obo",
+        &format!(
+            "{OBO_HEAD}[Term]\nid: HP:0000001\nname: All\n\n[Term]\nid: HP:0000002\nname: A\nis_a: HP:0000003\n\n[Term]\nid: HP:0000003\nname: B\nis_a: HP:0000002\n"
+        ),
+    );
     write(dir.path(), "phenotype.hpoa", HPOA_HEAD);
     let err = load_dir(dir.path()).map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("cycle"), "{err}");

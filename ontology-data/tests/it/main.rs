@@ -1,4 +1,5 @@
 //! Integration tests of the ontology loader against the shipped release.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests may panic
 
 mod broken;
 mod release;

@@ -19,9 +19,11 @@ fn counts_match_the_release() {
     assert_eq!(o.version().hpo, "hp/releases/2025-01-16");
     assert_eq!(o.version().annotations, "2025-01-16");
     assert_eq!(o.version().hpo_release(), "2025-01-16");
-    assert!(s.layperson_synonyms > 8_000, "{s:?}");
-    assert!(s.annotations > 100_000, "{s:?}");
-    assert!(s.excluded_annotations > 600, "{s:?}");
+    assert_eq!(s.synonyms, 23_512);
+    assert_eq!(s.layperson_synonyms, 8_093);
+    assert_eq!(s.annotations, 114_188);
+    assert_eq!(s.excluded_annotations, 711);
+    assert_eq!(s.unresolved_annotations, 0);
 }
 
 #[test]
@@ -29,10 +31,26 @@ fn terms_carry_names_definitions_synonyms_and_parents() {
     let o = shipped();
     let t = o.term(o.resolve(id("HP:0000256")).expect("live"));
     assert_eq!(t.name, "Macrocephaly");
-    assert!(t.definition.as_deref().is_some_and(|d| d.starts_with("Occipitofrontal")));
-    assert!(t.synonyms.iter().any(|s| s.text == "Big head" && s.layperson));
-    assert!(t.synonyms.iter().any(|s| s.text == "Increased size of cranium" && !s.layperson));
-    let parents: Vec<String> = t.parents.iter().map(|&p| o.term(p).id.to_string()).collect();
+    assert!(
+        t.definition
+            .as_deref()
+            .is_some_and(|d| d.starts_with("Occipitofrontal"))
+    );
+    assert!(
+        t.synonyms
+            .iter()
+            .any(|s| s.text == "Big head" && s.layperson)
+    );
+    assert!(
+        t.synonyms
+            .iter()
+            .any(|s| s.text == "Increased size of cranium" && !s.layperson)
+    );
+    let parents: Vec<String> = t
+        .parents
+        .iter()
+        .map(|&p| o.term(p).id.to_string())
+        .collect();
     assert!(!parents.is_empty());
 }
 
@@ -61,7 +79,11 @@ fn ancestors_follow_is_a_to_the_root() {
     assert!(o.children(seizure).contains(&focal) || o.ancestors(focal).contains(&seizure));
     for (i, _) in o.terms().iter().enumerate() {
         let t = raremesh_ontology::TermIdx(i as u32);
-        assert!(o.ancestors(t).contains(&root), "{} reaches the root", o.term(t).id);
+        assert!(
+            o.ancestors(t).contains(&root),
+            "{} reaches the root",
+            o.term(t).id
+        );
     }
     for &t in o.topological_order() {
         for &p in &o.term(t).parents {
@@ -73,10 +95,16 @@ fn ancestors_follow_is_a_to_the_root() {
 #[test]
 fn diseases_carry_annotations_frequencies_and_exclusions() {
     let o = shipped();
-    let marfan = o.disease(OrphaCode::from_number(558)).expect("Marfan syndrome");
+    let marfan = o
+        .disease(OrphaCode::from_number(558))
+        .expect("Marfan syndrome");
     assert_eq!(marfan.name, "Marfan syndrome");
     let tall = o.resolve(id("HP:0001519")).expect("live");
-    let a = marfan.annotations.iter().find(|a| a.term == tall).expect("annotated");
+    let a = marfan
+        .annotations
+        .iter()
+        .find(|a| a.term == tall)
+        .expect("annotated");
     assert_eq!(a.frequency, Frequency::VeryFrequent);
     assert!(o.diseases().iter().any(|d| !d.excluded.is_empty()));
     assert!(o.diseases().windows(2).all(|w| w[0].code < w[1].code));
@@ -115,3 +143,22 @@ fn the_binary_cache_round_trips_and_is_used() -> Result<(), raremesh_ontology::E
     Ok(())
 }
 
+#[test]
+fn the_shipped_files_are_the_unmodified_release() {
+    use sha2::{Digest, Sha256};
+    let texts = Source::Embedded.read().expect("embedded");
+    let hex = |b: &[u8]| {
+        Sha256::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<String>()
+    };
+    assert_eq!(
+        hex(texts.obo.as_bytes()),
+        "6b77de067eecc838319ce7650ed5bab0f92a502eabb160e6bc7c0238bc1548c5"
+    );
+    assert_eq!(
+        hex(texts.hpoa.as_bytes()),
+        "8180403e2f5de0d8f41890e587d95077ce7f8bb8228d5d7b29dd358b70f0938c"
+    );
+}

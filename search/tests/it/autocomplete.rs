@@ -62,7 +62,10 @@ fn obvious_terms_come_first() {
     for &(q, want, n) in TERMS {
         let got = term_ids(q, 10);
         if !got.iter().take(n).any(|g| g == want) {
-            failures.push(format!("{q:?}: want {want} in top {n}, got {:?}", &got[..got.len().min(5)]));
+            failures.push(format!(
+                "{q:?}: want {want} in top {n}, got {:?}",
+                &got[..got.len().min(5)]
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -85,7 +88,10 @@ fn obvious_diseases_come_first() {
     for &(q, want, n) in DISEASES {
         let got = disease_codes(q, 10);
         if !got.iter().take(n).any(|g| g == want) {
-            failures.push(format!("{q:?}: want {want} in top {n}, got {:?}", &got[..got.len().min(5)]));
+            failures.push(format!(
+                "{q:?}: want {want} in top {n}, got {:?}",
+                &got[..got.len().min(5)]
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -106,13 +112,30 @@ fn bad_input_gets_a_normal_answer() {
     let (o, a) = fixture();
     let huge = "seizure ".repeat(1300);
     let control: String = (0u8..32).map(char::from).collect();
-    for q in ["", "   ", "\"", ":", "*", "(", "\"seizure\" AND (x:*)", "HP:", "ORPHA:", &huge, &control, "🙂🙂", "a"] {
+    for q in [
+        "",
+        "   ",
+        "\"",
+        ":",
+        "*",
+        "(",
+        "\"seizure\" AND (x:*)",
+        "HP:",
+        "ORPHA:",
+        &huge,
+        &control,
+        "🙂🙂",
+        "a",
+    ] {
         let t = a.terms(o, q, 10);
         let d = a.diseases(o, q, 10);
         assert!(t.len() <= 10 && d.len() <= 10, "{q:?}");
     }
     assert!(!a.terms(o, &huge, 5).is_empty());
-    assert_eq!(a.terms(o, "seizure", 1000).len(), raremesh_search::MAX_LIMIT);
+    assert_eq!(
+        a.terms(o, "seizure", 1000).len(),
+        raremesh_search::MAX_LIMIT
+    );
     assert_eq!(a.terms(o, "seizure", 0).len(), 1);
 }
 
@@ -128,7 +151,11 @@ fn the_index_persists_and_reopens() {
     assert_eq!(again.terms(o, "large head", 1), expected);
     // A damaged folder is rebuilt (the open indexes map its files, so drop them first).
     drop((first, again));
-    let folder = std::fs::read_dir(dir.path()).expect("ls").flatten().find(|e| e.file_name().to_string_lossy().starts_with("labels-k1")).expect("folder");
+    let folder = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("labels-k1"))
+        .expect("folder");
     for f in std::fs::read_dir(folder.path()).expect("ls").flatten() {
         if f.file_name() != "READY" {
             std::fs::write(f.path(), b"junk").expect("write");
