@@ -14,6 +14,7 @@ mod error;
 mod expand;
 mod index;
 mod labels;
+pub mod matching;
 mod rank;
 mod text;
 

@@ -1,0 +1,97 @@
+//! Phenotype matching: ranks candidate profiles by similarity to a query profile.
+//!
+//! Pure code over an [`Ontology`]: no I/O. A query is prepared once ([`Prepared`]: one
+//! row of similarities per query term over the whole ontology, laid out term-major), after
+//! which a candidate costs one short contiguous read per candidate term. [`Matcher::top_k`]
+//! ranks a [`CandidateSet`] exactly, on all cores, best first, ties broken by position.
+
+mod candidates;
+mod explain;
+mod ic;
+mod measure;
+mod prepared;
+mod profile;
+mod rows;
+mod score;
+mod topk;
+
+use raremesh_ontology::Ontology;
+
+pub use candidates::CandidateSet;
+pub use explain::{MatchPair, explain, mica};
+pub use ic::IcTable;
+pub use measure::{Combine, Measure, TermSim, Tuning, UnknownMeasure};
+pub use prepared::Prepared;
+pub use profile::{MAX_TERMS, Profile, ProfileError};
+pub use topk::Scored;
+
+use score::Scratch;
+use topk::TopK;
+
+/// Candidates per thread below which ranking stays on one thread.
+const MIN_PER_THREAD: usize = 20_000;
+
+/// A measure over an ontology and an IC table.
+#[derive(Debug, Clone, Copy)]
+pub struct Matcher<'a> {
+    ontology: &'a Ontology,
+    ic: &'a IcTable,
+    measure: Measure,
+}
+
+impl<'a> Matcher<'a> {
+    /// A matcher for `measure`.
+    pub fn new(ontology: &'a Ontology, ic: &'a IcTable, measure: Measure) -> Self {
+        Self { ontology, ic, measure }
+    }
+
+    /// The measure in use.
+    pub fn measure(&self) -> Measure {
+        self.measure
+    }
+
+    /// Precomputes what scoring against `query` needs.
+    pub fn prepare(&self, query: &Profile) -> Prepared {
+        Prepared::new(self.ontology, self.ic, self.measure, query)
+    }
+
+    /// The similarity of one candidate to a prepared query.
+    pub fn score(&self, prepared: &Prepared, candidate: &Profile) -> f32 {
+        let mut s = Scratch::new(self.ontology.terms().len(), prepared.m);
+        score::score(prepared, self.ontology, self.ic.values(), candidate.observed(), candidate.excluded(), &mut s)
+    }
+
+    /// The `k` candidates most similar to `query`, best first; equal scores keep the
+    /// order of the candidate set.
+    pub fn top_k(&self, query: &Profile, candidates: &CandidateSet, k: usize) -> Vec<Scored> {
+        let prepared = self.prepare(query);
+        self.top_k_prepared(&prepared, candidates, k)
+    }
+
+    /// Like [`Self::top_k`] with a query prepared beforehand.
+    pub fn top_k_prepared(&self, prepared: &Prepared, candidates: &CandidateSet, k: usize) -> Vec<Scored> {
+        let n = candidates.len();
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(n / MIN_PER_THREAD).max(1);
+        let chunk = n.div_ceil(threads);
+        let run = |range: std::ops::Range<usize>| {
+            let mut top = TopK::new(k);
+            let mut scratch = Scratch::new(self.ontology.terms().len(), prepared.m);
+            for i in range {
+                let score = score::score(prepared, self.ontology, self.ic.values(), candidates.observed(i), candidates.excluded(i), &mut scratch);
+                top.offer(Scored { index: i, score });
+            }
+            top
+        };
+        if threads == 1 {
+            return run(0..n).into_sorted();
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads).map(|t| scope.spawn(move || run(t * chunk..((t + 1) * chunk).min(n)))).collect();
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().ok())
+                .fold(TopK::new(k), TopK::merge)
+                .into_sorted()
+        })
+    }
+}

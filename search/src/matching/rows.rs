@@ -1,0 +1,62 @@
+//! Similarity of one query term to every term of the ontology, in one pass over the graph.
+
+use raremesh_ontology::{Ontology, TermIdx};
+
+use super::{IcTable, TermSim};
+
+/// For query term `q`, the IC of the most informative common ancestor with every term:
+/// `best[t] = max(IC(t) if t is an ancestor of q, best[p] for each parent p of t)`,
+/// computed parents-first in one pass (exact: the common ancestors of `q` and `t` are
+/// `t` itself if it is an ancestor of `q`, plus the common ancestors of `q` and `t`'s
+/// parents).
+pub(crate) fn mica_row(ontology: &Ontology, ic: &IcTable, q: TermIdx, is_anc: &mut [bool], out: &mut [f32]) {
+    for &a in ontology.ancestors(q) {
+        is_anc[a.index()] = true;
+    }
+    for &t in ontology.topological_order() {
+        let own = if is_anc[t.index()] { ic.ic(t) } else { 0.0 };
+        let best = ontology.term(t).parents.iter().fold(own, |m, p| m.max(out[p.index()]));
+        out[t.index()] = best;
+    }
+    for &a in ontology.ancestors(q) {
+        is_anc[a.index()] = false;
+    }
+}
+
+/// Fills `out[t] = sim(q, t)` for every term `t`.
+pub(crate) fn similarity_row(ontology: &Ontology, ic: &IcTable, sim: TermSim, q: TermIdx, is_anc: &mut [bool], out: &mut [f32]) {
+    if sim == TermSim::GraphIc {
+        for &a in ontology.ancestors(q) {
+            is_anc[a.index()] = true;
+        }
+        let sq = ic.closure_sum(q);
+        for (t, slot) in out.iter_mut().enumerate() {
+            let t = TermIdx(t as u32);
+            let inter: f32 = ontology.ancestors(t).iter().filter(|a| is_anc[a.index()]).map(|&a| ic.ic(a)).sum();
+            let union = sq + ic.closure_sum(t) - inter;
+            *slot = if union > 0.0 { inter / union } else { 0.0 };
+        }
+        for &a in ontology.ancestors(q) {
+            is_anc[a.index()] = false;
+        }
+        return;
+    }
+    mica_row(ontology, ic, q, is_anc, out);
+    let icq = ic.ic(q);
+    match sim {
+        TermSim::Resnik | TermSim::GraphIc => {}
+        TermSim::Lin => {
+            for (t, v) in out.iter_mut().enumerate() {
+                let d = icq + ic.values()[t];
+                *v = if d > 0.0 { 2.0 * *v / d } else { 1.0 };
+            }
+        }
+        TermSim::JiangConrath => {
+            let scale = 2.0 * ic.max().max(f32::MIN_POSITIVE);
+            for (t, v) in out.iter_mut().enumerate() {
+                let dist = icq + ic.values()[t] - 2.0 * *v;
+                *v = (1.0 - dist / scale).clamp(0.0, 1.0);
+            }
+        }
+    }
+}
