@@ -65,6 +65,7 @@ impl CandidateSet {
 
     /// Bytes held (for memory reports).
     pub fn heap_bytes(&self) -> usize {
-        (self.observed_at.capacity() + self.excluded_at.capacity()) * 4 + (self.observed.capacity() + self.excluded.capacity()) * 4
+        (self.observed_at.capacity() + self.excluded_at.capacity()) * 4
+            + (self.observed.capacity() + self.excluded.capacity()) * 4
     }
 }

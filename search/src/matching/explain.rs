@@ -19,18 +19,39 @@ pub struct MatchPair {
 
 /// For each query term, its best candidate term (by the IC of the shared ancestor);
 /// pairs sharing only very general terms are left out. Best first, at most `limit`.
-pub fn explain(ontology: &Ontology, ic: &IcTable, query: &[TermIdx], candidate: &[TermIdx], limit: usize) -> Vec<MatchPair> {
+pub fn explain(
+    ontology: &Ontology,
+    ic: &IcTable,
+    query: &[TermIdx],
+    candidate: &[TermIdx],
+    limit: usize,
+) -> Vec<MatchPair> {
     let mut pairs: Vec<MatchPair> = query
         .iter()
         .filter_map(|&q| {
             candidate
                 .iter()
-                .filter_map(|&c| mica(ontology, ic, q, c).map(|(shared, weight)| MatchPair { query_term: q, candidate_term: c, shared, weight }))
-                .max_by(|a, b| a.weight.total_cmp(&b.weight).then_with(|| b.candidate_term.cmp(&a.candidate_term)))
+                .filter_map(|&c| {
+                    mica(ontology, ic, q, c).map(|(shared, weight)| MatchPair {
+                        query_term: q,
+                        candidate_term: c,
+                        shared,
+                        weight,
+                    })
+                })
+                .max_by(|a, b| {
+                    a.weight
+                        .total_cmp(&b.weight)
+                        .then_with(|| b.candidate_term.cmp(&a.candidate_term))
+                })
         })
         .filter(|p| p.weight >= MIN_SHARED_IC)
         .collect();
-    pairs.sort_by(|a, b| b.weight.total_cmp(&a.weight).then_with(|| a.query_term.cmp(&b.query_term)));
+    pairs.sort_by(|a, b| {
+        b.weight
+            .total_cmp(&a.weight)
+            .then_with(|| a.query_term.cmp(&b.query_term))
+    });
     pairs.truncate(limit);
     pairs
 }

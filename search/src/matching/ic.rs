@@ -16,22 +16,52 @@ pub struct IcTable {
 impl IcTable {
     /// IC from the ORPHA annotations of the ontology (the default).
     pub fn from_annotations(ontology: &Ontology) -> Self {
-        Self::from_values(ontology, ontology.information_content().iter().map(|&v| v as f32).collect())
+        Self::from_values(
+            ontology,
+            ontology
+                .information_content()
+                .iter()
+                .map(|&v| v as f32)
+                .collect(),
+        )
     }
 
     /// IC from a population of profiles, e.g. a node's own members: how many of them
     /// have each term or a descendant. Terms nobody has get the IC of a term one has.
-    pub fn from_profiles<'a>(ontology: &Ontology, profiles: impl IntoIterator<Item = &'a Profile>) -> Self {
-        let (counts, n) = ic::propagated_counts(ontology.terms().len(), ontology.ancestor_rows(), profiles.into_iter().map(Profile::observed));
-        Self::from_values(ontology, ic::from_counts(&counts, n).into_iter().map(|v| v as f32).collect())
+    pub fn from_profiles<'a>(
+        ontology: &Ontology,
+        profiles: impl IntoIterator<Item = &'a Profile>,
+    ) -> Self {
+        let (counts, n) = ic::propagated_counts(
+            ontology.terms().len(),
+            ontology.ancestor_rows(),
+            profiles.into_iter().map(Profile::observed),
+        );
+        Self::from_values(
+            ontology,
+            ic::from_counts(&counts, n)
+                .into_iter()
+                .map(|v| v as f32)
+                .collect(),
+        )
     }
 
     fn from_values(ontology: &Ontology, ic: Vec<f32>) -> Self {
         let closure_sum = (0..ic.len())
-            .map(|t| ontology.ancestors(TermIdx(t as u32)).iter().map(|a| ic[a.index()]).sum())
+            .map(|t| {
+                ontology
+                    .ancestors(TermIdx(t as u32))
+                    .iter()
+                    .map(|a| ic[a.index()])
+                    .sum()
+            })
             .collect();
         let max = ic.iter().copied().fold(0.0, f32::max);
-        Self { ic, closure_sum, max }
+        Self {
+            ic,
+            closure_sum,
+            max,
+        }
     }
 
     /// IC of a term.

@@ -40,25 +40,36 @@ pub struct Tuning {
     /// Weight of the query→candidate direction (how well the query's terms are
     /// explained by the candidate); the candidate→query direction gets `1 - query_side`.
     pub query_side: f32,
-    /// Weight each query term's best match by the term's IC, so that precise terms count
-    /// more than vague ones.
-    pub ic_weighted: bool,
-    /// Penalty per unit of IC of a contradiction: a term one profile excludes that the
-    /// other has (or has a descendant of).
+    /// Each direction as a share of information: the sum of best matches divided by the
+    /// sum of the terms' own IC. A profile then scores exactly 1 against itself, precise
+    /// terms weigh more than vague ones, and scores of queries of any size compare.
+    pub normalized: bool,
+    /// Penalty per unit of contradiction (the IC of a term one profile excludes that the
+    /// other has, or has a descendant of, relative to the query's total IC).
     pub exclusion: f32,
     /// Best matches below this share of the query term's own IC count as zero: an
     /// unmatched (noise) term then adds nothing, rather than a random small similarity.
     pub floor: f32,
+    /// Square each best match's share of its term's information before summing (with
+    /// `normalized`): a strong match keeps its weight, a weak chance match through a general
+    /// ancestor (a noise term) loses most of it.
+    pub sharpen: bool,
+    /// Weight (0..=1) of a second score, GraphIC best-match average (`graphic-bma`: term
+    /// similarity as shared over total ancestor information of each pair, so a chance match
+    /// of a noise term through a general ancestor is worth little), mixed with the first.
+    pub graphic_mix: f32,
 }
 
 impl Tuning {
     /// The node's default method.
     pub const DEFAULT: Self = Self {
         term: TermSim::Resnik,
-        query_side: 0.5,
-        ic_weighted: false,
-        exclusion: 0.0,
+        query_side: 0.7,
+        normalized: true,
+        exclusion: 1.0,
         floor: 0.0,
+        sharpen: true,
+        graphic_mix: 0.5,
     };
 }
 
@@ -85,7 +96,12 @@ impl Measure {
     /// Every standard measure, then the default.
     pub fn all() -> Vec<Self> {
         let mut out = Vec::new();
-        for t in [TermSim::Resnik, TermSim::Lin, TermSim::JiangConrath, TermSim::GraphIc] {
+        for t in [
+            TermSim::Resnik,
+            TermSim::Lin,
+            TermSim::JiangConrath,
+            TermSim::GraphIc,
+        ] {
             for c in [Combine::Bma, Combine::FunSimAvg, Combine::FunSimMax] {
                 out.push(Self::Pairwise(t, c));
             }

@@ -13,6 +13,7 @@ mod prepared;
 mod profile;
 mod rows;
 mod score;
+pub mod simulate;
 mod topk;
 
 use raremesh_ontology::Ontology;
@@ -42,7 +43,11 @@ pub struct Matcher<'a> {
 impl<'a> Matcher<'a> {
     /// A matcher for `measure`.
     pub fn new(ontology: &'a Ontology, ic: &'a IcTable, measure: Measure) -> Self {
-        Self { ontology, ic, measure }
+        Self {
+            ontology,
+            ic,
+            measure,
+        }
     }
 
     /// The measure in use.
@@ -58,7 +63,14 @@ impl<'a> Matcher<'a> {
     /// The similarity of one candidate to a prepared query.
     pub fn score(&self, prepared: &Prepared, candidate: &Profile) -> f32 {
         let mut s = Scratch::new(self.ontology.terms().len(), prepared.m);
-        score::score(prepared, self.ontology, self.ic.values(), candidate.observed(), candidate.excluded(), &mut s)
+        score::score(
+            prepared,
+            self.ontology,
+            self.ic.values(),
+            candidate.observed(),
+            candidate.excluded(),
+            &mut s,
+        )
     }
 
     /// The `k` candidates most similar to `query`, best first; equal scores keep the
@@ -69,15 +81,30 @@ impl<'a> Matcher<'a> {
     }
 
     /// Like [`Self::top_k`] with a query prepared beforehand.
-    pub fn top_k_prepared(&self, prepared: &Prepared, candidates: &CandidateSet, k: usize) -> Vec<Scored> {
+    pub fn top_k_prepared(
+        &self,
+        prepared: &Prepared,
+        candidates: &CandidateSet,
+        k: usize,
+    ) -> Vec<Scored> {
         let n = candidates.len();
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(n / MIN_PER_THREAD).max(1);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |t| t.get())
+            .min(n / MIN_PER_THREAD)
+            .max(1);
         let chunk = n.div_ceil(threads);
         let run = |range: std::ops::Range<usize>| {
             let mut top = TopK::new(k);
             let mut scratch = Scratch::new(self.ontology.terms().len(), prepared.m);
             for i in range {
-                let score = score::score(prepared, self.ontology, self.ic.values(), candidates.observed(i), candidates.excluded(i), &mut scratch);
+                let score = score::score(
+                    prepared,
+                    self.ontology,
+                    self.ic.values(),
+                    candidates.observed(i),
+                    candidates.excluded(i),
+                    &mut scratch,
+                );
                 top.offer(Scored { index: i, score });
             }
             top
@@ -86,7 +113,9 @@ impl<'a> Matcher<'a> {
             return run(0..n).into_sorted();
         }
         std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads).map(|t| scope.spawn(move || run(t * chunk..((t + 1) * chunk).min(n)))).collect();
+            let handles: Vec<_> = (0..threads)
+                .map(|t| scope.spawn(move || run(t * chunk..((t + 1) * chunk).min(n))))
+                .collect();
             handles
                 .into_iter()
                 .filter_map(|h| h.join().ok())

@@ -36,7 +36,12 @@ pub struct Profile {
 
 impl Profile {
     /// Builds a profile from ids, resolving alternative and obsolete ids to live terms.
-    pub fn new(ontology: &Ontology, observed: &[HpoId], excluded: &[HpoId], disease: Option<OrphaCode>) -> Result<Self, ProfileError> {
+    pub fn new(
+        ontology: &Ontology,
+        observed: &[HpoId],
+        excluded: &[HpoId],
+        disease: Option<OrphaCode>,
+    ) -> Result<Self, ProfileError> {
         if observed.len() + excluded.len() > MAX_TERMS {
             return Err(ProfileError::TooManyTerms(observed.len() + excluded.len()));
         }
@@ -45,10 +50,20 @@ impl Profile {
             Lookup::Obsolete => Err(ProfileError::ObsoleteTerm(*id)),
             Lookup::Unknown => Err(ProfileError::UnknownTerm(*id)),
         };
-        let observed = observed.iter().map(resolve).collect::<Result<Vec<_>, _>>()?;
-        let excluded = excluded.iter().map(resolve).collect::<Result<Vec<_>, _>>()?;
+        let observed = observed
+            .iter()
+            .map(resolve)
+            .collect::<Result<Vec<_>, _>>()?;
+        let excluded = excluded
+            .iter()
+            .map(resolve)
+            .collect::<Result<Vec<_>, _>>()?;
         let p = Self::from_terms(observed, excluded, disease);
-        if let Some(t) = p.observed.iter().find(|t| p.excluded.binary_search(t).is_ok()) {
+        if let Some(t) = p
+            .observed
+            .iter()
+            .find(|t| p.excluded.binary_search(t).is_ok())
+        {
             return Err(ProfileError::Contradiction(ontology.term(*t).id));
         }
         if p.observed.is_empty() {
@@ -58,7 +73,11 @@ impl Profile {
     }
 
     /// Builds a profile from live term indexes (sorted and deduplicated here).
-    pub fn from_terms(mut observed: Vec<TermIdx>, mut excluded: Vec<TermIdx>, disease: Option<OrphaCode>) -> Self {
+    pub fn from_terms(
+        mut observed: Vec<TermIdx>,
+        mut excluded: Vec<TermIdx>,
+        disease: Option<OrphaCode>,
+    ) -> Self {
         observed.sort_unstable();
         observed.dedup();
         excluded.sort_unstable();

@@ -9,13 +9,23 @@ use super::{IcTable, TermSim};
 /// computed parents-first in one pass (exact: the common ancestors of `q` and `t` are
 /// `t` itself if it is an ancestor of `q`, plus the common ancestors of `q` and `t`'s
 /// parents).
-pub(crate) fn mica_row(ontology: &Ontology, ic: &IcTable, q: TermIdx, is_anc: &mut [bool], out: &mut [f32]) {
+pub(crate) fn mica_row(
+    ontology: &Ontology,
+    ic: &IcTable,
+    q: TermIdx,
+    is_anc: &mut [bool],
+    out: &mut [f32],
+) {
     for &a in ontology.ancestors(q) {
         is_anc[a.index()] = true;
     }
     for &t in ontology.topological_order() {
         let own = if is_anc[t.index()] { ic.ic(t) } else { 0.0 };
-        let best = ontology.term(t).parents.iter().fold(own, |m, p| m.max(out[p.index()]));
+        let best = ontology
+            .term(t)
+            .parents
+            .iter()
+            .fold(own, |m, p| m.max(out[p.index()]));
         out[t.index()] = best;
     }
     for &a in ontology.ancestors(q) {
@@ -24,7 +34,14 @@ pub(crate) fn mica_row(ontology: &Ontology, ic: &IcTable, q: TermIdx, is_anc: &m
 }
 
 /// Fills `out[t] = sim(q, t)` for every term `t`.
-pub(crate) fn similarity_row(ontology: &Ontology, ic: &IcTable, sim: TermSim, q: TermIdx, is_anc: &mut [bool], out: &mut [f32]) {
+pub(crate) fn similarity_row(
+    ontology: &Ontology,
+    ic: &IcTable,
+    sim: TermSim,
+    q: TermIdx,
+    is_anc: &mut [bool],
+    out: &mut [f32],
+) {
     if sim == TermSim::GraphIc {
         for &a in ontology.ancestors(q) {
             is_anc[a.index()] = true;
@@ -32,7 +49,12 @@ pub(crate) fn similarity_row(ontology: &Ontology, ic: &IcTable, sim: TermSim, q:
         let sq = ic.closure_sum(q);
         for (t, slot) in out.iter_mut().enumerate() {
             let t = TermIdx(t as u32);
-            let inter: f32 = ontology.ancestors(t).iter().filter(|a| is_anc[a.index()]).map(|&a| ic.ic(a)).sum();
+            let inter: f32 = ontology
+                .ancestors(t)
+                .iter()
+                .filter(|a| is_anc[a.index()])
+                .map(|&a| ic.ic(a))
+                .sum();
             let union = sq + ic.closure_sum(t) - inter;
             *slot = if union > 0.0 { inter / union } else { 0.0 };
         }

@@ -8,6 +8,7 @@ use super::{Combine, Measure, Prepared};
 #[derive(Debug, Clone)]
 pub(crate) struct Scratch {
     best: Vec<f32>,
+    best2: Vec<f32>,
     stamp: Vec<u32>,
     epoch: u32,
 }
@@ -16,6 +17,7 @@ impl Scratch {
     pub fn new(n_terms: usize, m: usize) -> Self {
         Self {
             best: vec![0.0; m],
+            best2: vec![0.0; m],
             stamp: vec![0; n_terms],
             epoch: 0,
         }
@@ -23,60 +25,155 @@ impl Scratch {
 }
 
 /// The score of a candidate with these observed and excluded terms.
-pub(crate) fn score(p: &Prepared, ontology: &Ontology, ic: &[f32], observed: &[TermIdx], excluded: &[TermIdx], s: &mut Scratch) -> f32 {
+pub(crate) fn score(
+    p: &Prepared,
+    ontology: &Ontology,
+    ic: &[f32],
+    observed: &[TermIdx],
+    excluded: &[TermIdx],
+    s: &mut Scratch,
+) -> f32 {
     if observed.is_empty() || p.m == 0 {
         return 0.0;
     }
     match p.measure {
         Measure::Jaccard | Measure::SimGic => closure_score(p, ontology, ic, observed, s),
         Measure::Pairwise(_, combine) => {
-            let (q_mean, q_sum, c_mean, c_sum, _) = directions(p, observed, excluded, s, 0.0);
+            let d = directions(p, observed, excluded, s, 0.0, false);
+            let (q_mean, c_mean) = (d.q_sum / p.m as f32, d.c_sum / observed.len() as f32);
             match combine {
-                Combine::Bma => (q_sum + c_sum) / (p.m + observed.len()) as f32,
+                Combine::Bma => (d.q_sum + d.c_sum) / (p.m + observed.len()) as f32,
                 Combine::FunSimAvg => 0.5 * (q_mean + c_mean),
                 Combine::FunSimMax => q_mean.max(c_mean),
             }
         }
         Measure::Raremesh(t) => {
-            let (q_mean, _, c_mean, _, contradiction) = directions(p, observed, excluded, s, t.floor);
-            t.query_side * q_mean + (1.0 - t.query_side) * c_mean - t.exclusion * contradiction
+            let d = directions(p, observed, excluded, s, t.floor, t.sharpen);
+            let (q_dir, c_dir, contradiction) = if t.normalized {
+                (
+                    ratio(d.q_sum, p.total_ic),
+                    ratio(d.c_sum, d.c_ic),
+                    ratio(d.contradiction, p.total_ic),
+                )
+            } else {
+                (
+                    d.q_sum / p.m as f32,
+                    d.c_sum / observed.len() as f32,
+                    d.contradiction,
+                )
+            };
+            let first = t.query_side * q_dir + (1.0 - t.query_side) * c_dir;
+            let second = if p.blocks == 2 {
+                (d.q_sum2 + d.c_sum2) / (p.m + observed.len()) as f32
+            } else {
+                0.0
+            };
+            (1.0 - t.graphic_mix) * first + t.graphic_mix * second - t.exclusion * contradiction
         }
     }
 }
 
-/// Both best-match directions: (query mean, query sum, candidate mean, candidate sum,
-/// contradiction IC). Query terms are weighted by `p.weights`; a best match below
-/// `floor × the query term's IC` counts as zero.
+/// `own · (best / own)²`: the best match's share of the term's information, squared, in
+/// units of that information.
 #[inline]
-fn directions(p: &Prepared, observed: &[TermIdx], excluded: &[TermIdx], s: &mut Scratch, floor: f32) -> (f32, f32, f32, f32, f32) {
-    let (m, stride) = (p.m, p.stride);
+fn sharpened(best: f32, own: f32) -> f32 {
+    if own > 0.0 { best * best / own } else { 0.0 }
+}
+
+fn ratio(a: f32, b: f32) -> f32 {
+    if b > 0.0 { a / b } else { 0.0 }
+}
+
+/// Sums gathered in one pass over a candidate.
+struct Directions {
+    /// Sum over query terms of their best match in the candidate.
+    q_sum: f32,
+    /// Sum over candidate terms of their best match in the query.
+    c_sum: f32,
+    /// Sum of the candidate terms' own IC.
+    c_ic: f32,
+    /// IC of contradicted exclusions, both ways.
+    contradiction: f32,
+    /// The two sums again for the second block of similarities, if any.
+    q_sum2: f32,
+    c_sum2: f32,
+}
+
+/// Both best-match directions in one pass. A query term's best match below
+/// `floor × its own IC` counts as zero.
+#[inline]
+fn directions(
+    p: &Prepared,
+    observed: &[TermIdx],
+    excluded: &[TermIdx],
+    s: &mut Scratch,
+    floor: f32,
+    sharpen: bool,
+) -> Directions {
+    let (m, stride, blocks) = (p.m, p.stride, p.blocks);
+    let extra = blocks * (m + 1);
     let best = &mut s.best[..m];
     best.fill(0.0);
-    let mut c_sum = 0.0f32;
-    let mut contradiction = 0.0f32;
+    let best2 = &mut s.best2[..m];
+    best2.fill(0.0);
+    let mut d = Directions {
+        q_sum: 0.0,
+        c_sum: 0.0,
+        c_ic: 0.0,
+        contradiction: 0.0,
+        q_sum2: 0.0,
+        c_sum2: 0.0,
+    };
     for &c in observed {
         let row = &p.table[c.index() * stride..c.index() * stride + stride];
         for (b, &v) in best.iter_mut().zip(&row[..m]) {
             *b = b.max(v);
         }
-        c_sum += row[m];
-        contradiction += row[m + 1];
+        if blocks == 2 {
+            for (b, &v) in best2.iter_mut().zip(&row[m..2 * m]) {
+                *b = b.max(v);
+            }
+            d.c_sum2 += row[2 * m + 1];
+        }
+        let own = row[extra + 2];
+        d.c_sum += if sharpen {
+            sharpened(row[blocks * m], own)
+        } else {
+            row[blocks * m]
+        };
+        d.contradiction += row[extra];
+        d.c_ic += own;
     }
     for &e in excluded {
-        contradiction += p.table[e.index() * stride + m + 2];
+        d.contradiction += p.table[e.index() * stride + extra + 1];
     }
-    let mut q_sum = 0.0f32;
-    let mut w_sum = 0.0f32;
-    for ((&b, &w), &own) in best.iter().zip(&p.weights).zip(&p.self_ic) {
-        let b = if b < floor * own { 0.0 } else { b };
-        q_sum += w * b;
-        w_sum += w;
-    }
-    let q_mean = q_sum / w_sum;
-    (q_mean, q_sum, c_sum / observed.len() as f32, c_sum, contradiction)
+    d.q_sum = if floor > 0.0 || sharpen {
+        best.iter()
+            .zip(&p.self_ic)
+            .map(|(&b, &own)| {
+                if b < floor * own {
+                    0.0
+                } else if sharpen {
+                    sharpened(b, own)
+                } else {
+                    b
+                }
+            })
+            .sum()
+    } else {
+        best.iter().sum()
+    };
+    d.q_sum2 = best2.iter().sum();
+    d
 }
 
-fn closure_score(p: &Prepared, ontology: &Ontology, ic: &[f32], observed: &[TermIdx], s: &mut Scratch) -> f32 {
+fn closure_score(
+    p: &Prepared,
+    ontology: &Ontology,
+    ic: &[f32],
+    observed: &[TermIdx],
+    s: &mut Scratch,
+) -> f32 {
     s.epoch = s.epoch.wrapping_add(1);
     if s.epoch == 0 {
         s.stamp.fill(0);

@@ -20,7 +20,10 @@ impl Eq for Key {}
 
 impl Ord for Key {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.0.score.total_cmp(&other.0.score).then_with(|| other.0.index.cmp(&self.0.index))
+        self.0
+            .score
+            .total_cmp(&other.0.score)
+            .then_with(|| other.0.index.cmp(&self.0.index))
     }
 }
 
