@@ -18,7 +18,8 @@ pub struct MatchPair {
 }
 
 /// For each query term, its best candidate term (by the IC of the shared ancestor);
-/// pairs sharing only very general terms are left out. Best first, at most `limit`.
+/// pairs that share less than a quarter of the query term's information (only very
+/// general ancestors) are left out. Best first, at most `limit`.
 pub fn explain(
     ontology: &Ontology,
     ic: &IcTable,
@@ -45,7 +46,7 @@ pub fn explain(
                         .then_with(|| b.candidate_term.cmp(&a.candidate_term))
                 })
         })
-        .filter(|p| p.weight >= MIN_SHARED_IC)
+        .filter(|p| p.weight > 0.0 && p.weight >= MIN_SHARE * ic.ic(p.query_term))
         .collect();
     pairs.sort_by(|a, b| {
         b.weight
@@ -56,11 +57,10 @@ pub fn explain(
     pairs
 }
 
-/// Shared ancestors less informative than this (a term seen in about a third of all
-/// diseases or more) explain nothing.
-const MIN_SHARED_IC: f32 = 1.0;
+/// Shared ancestors with less than this share of the query term's IC explain nothing.
+const MIN_SHARE: f32 = 0.25;
 
-/// The most informative common ancestor of two terms and its IC.
+/// The most informative common ancestor of two terms and its IC (the deepest on ties).
 pub fn mica(ontology: &Ontology, ic: &IcTable, a: TermIdx, b: TermIdx) -> Option<(TermIdx, f32)> {
     let (xa, xb) = (ontology.ancestors(a), ontology.ancestors(b));
     let (mut i, mut j) = (0, 0);
@@ -71,7 +71,8 @@ pub fn mica(ontology: &Ontology, ic: &IcTable, a: TermIdx, b: TermIdx) -> Option
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
                 let v = ic.ic(xa[i]);
-                if best.is_none_or(|(_, w)| v > w) {
+                // On equal information, the more specific term says more.
+                if best.is_none_or(|(b, w)| v > w || (v == w && ontology.depth(xa[i]) > ontology.depth(b))) {
                     best = Some((xa[i], v));
                 }
                 i += 1;
