@@ -72,7 +72,9 @@ pub fn mica(ontology: &Ontology, ic: &IcTable, a: TermIdx, b: TermIdx) -> Option
             std::cmp::Ordering::Equal => {
                 let v = ic.ic(xa[i]);
                 // On equal information, the more specific term says more.
-                if best.is_none_or(|(b, w)| v > w || (v == w && ontology.depth(xa[i]) > ontology.depth(b))) {
+                if best.is_none_or(|(b, w)| {
+                    v > w || (v == w && ontology.depth(xa[i]) > ontology.depth(b))
+                }) {
                     best = Some((xa[i], v));
                 }
                 i += 1;

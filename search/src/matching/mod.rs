@@ -73,6 +73,39 @@ impl<'a> Matcher<'a> {
         )
     }
 
+    /// The score `query` would give `prepared`'s profile as a candidate:
+    /// `score(&prepare(query), prepared_profile)`, without preparing `query`. See
+    /// `docs/matching.md` ("every member, on every profile change").
+    pub fn score_reverse(&self, prepared: &Prepared, query: &Profile) -> f32 {
+        let mut s = Scratch::new(self.ontology.terms().len(), prepared.m);
+        score::reverse_score(
+            prepared,
+            self.ontology,
+            self.ic.values(),
+            query.observed(),
+            query.excluded(),
+            &mut s,
+        )
+    }
+
+    /// [`Self::score_reverse`] for every profile of `queries`: the score each of them
+    /// gives the prepared profile, in order.
+    pub fn scores_reverse(&self, prepared: &Prepared, queries: &CandidateSet) -> Vec<f32> {
+        let mut s = Scratch::new(self.ontology.terms().len(), prepared.m);
+        (0..queries.len())
+            .map(|i| {
+                score::reverse_score(
+                    prepared,
+                    self.ontology,
+                    self.ic.values(),
+                    queries.observed(i),
+                    queries.excluded(i),
+                    &mut s,
+                )
+            })
+            .collect()
+    }
+
     /// The `k` candidates most similar to `query`, best first; equal scores keep the
     /// order of the candidate set.
     pub fn top_k(&self, query: &Profile, candidates: &CandidateSet, k: usize) -> Vec<Scored> {

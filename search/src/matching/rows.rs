@@ -43,24 +43,7 @@ pub(crate) fn similarity_row(
     out: &mut [f32],
 ) {
     if sim == TermSim::GraphIc {
-        for &a in ontology.ancestors(q) {
-            is_anc[a.index()] = true;
-        }
-        let sq = ic.closure_sum(q);
-        for (t, slot) in out.iter_mut().enumerate() {
-            let t = TermIdx(t as u32);
-            let inter: f32 = ontology
-                .ancestors(t)
-                .iter()
-                .filter(|a| is_anc[a.index()])
-                .map(|&a| ic.ic(a))
-                .sum();
-            let union = sq + ic.closure_sum(t) - inter;
-            *slot = if union > 0.0 { inter / union } else { 0.0 };
-        }
-        for &a in ontology.ancestors(q) {
-            is_anc[a.index()] = false;
-        }
+        graphic_row(ontology, ic, q, out);
         return;
     }
     mica_row(ontology, ic, q, is_anc, out);
@@ -80,5 +63,36 @@ pub(crate) fn similarity_row(
                 *v = (1.0 - dist / scale).clamp(0.0, 1.0);
             }
         }
+    }
+}
+
+/// GraphIC of `q` with every term: the IC shared over the IC of either's ancestors. The
+/// shared part is accumulated from `q`'s side: each informative ancestor of `q` adds its IC
+/// to all of its descendants (a few thousand terms in all, not every term's ancestors).
+fn graphic_row(ontology: &Ontology, ic: &IcTable, q: TermIdx, out: &mut [f32]) {
+    out.fill(0.0);
+    let mut seen = vec![u32::MAX; out.len()];
+    let mut stack = Vec::new();
+    for (k, &a) in ontology.ancestors(q).iter().enumerate() {
+        let w = ic.ic(a);
+        if w <= 0.0 {
+            continue;
+        }
+        stack.push(a);
+        seen[a.index()] = k as u32;
+        while let Some(t) = stack.pop() {
+            out[t.index()] += w;
+            for &c in ontology.children(t) {
+                if seen[c.index()] != k as u32 {
+                    seen[c.index()] = k as u32;
+                    stack.push(c);
+                }
+            }
+        }
+    }
+    let sq = ic.closure_sum(q);
+    for (t, v) in out.iter_mut().enumerate() {
+        let union = sq + ic.closure_sum(TermIdx(t as u32)) - *v;
+        *v = if union > 0.0 { *v / union } else { 0.0 };
     }
 }

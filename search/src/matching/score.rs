@@ -201,3 +201,105 @@ fn closure_score(
         }
     }
 }
+
+/// The score of query `Y` (these observed and excluded terms) against the prepared
+/// profile `X` as the candidate: `score(prepare(Y), X)` computed from `X`'s table, which
+/// holds every term's similarity to `X`'s terms (term similarities are symmetric). One
+/// prepared profile thus scores against every member in either role: when a member's
+/// profile changes, everyone's ranking of that member is updated without preparing
+/// anyone else's query.
+pub(crate) fn reverse_score(
+    p: &Prepared,
+    ontology: &Ontology,
+    ic: &[f32],
+    y_observed: &[TermIdx],
+    y_excluded: &[TermIdx],
+    s: &mut Scratch,
+) -> f32 {
+    if y_observed.is_empty() || p.m == 0 {
+        return 0.0;
+    }
+    if matches!(p.measure, Measure::Jaccard | Measure::SimGic) {
+        // Symmetric: score Y's closure against X's.
+        return closure_score(p, ontology, ic, y_observed, s);
+    }
+    let (m, stride, blocks) = (p.m, p.stride, p.blocks);
+    let extra = blocks * (m + 1);
+    let (sharpen, floor) = match p.measure {
+        Measure::Raremesh(t) => (t.sharpen, t.floor),
+        _ => (false, 0.0),
+    };
+    // X's terms play the candidate: their best match among Y's terms, per block.
+    let best = &mut s.best[..m];
+    best.fill(0.0);
+    let best2 = &mut s.best2[..m];
+    best2.fill(0.0);
+    let (mut q_sum, mut q_sum2, mut y_ic, mut contradiction) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+    for &y in y_observed {
+        let row = &p.table[y.index() * stride..y.index() * stride + stride];
+        for (b, &v) in best.iter_mut().zip(&row[..m]) {
+            *b = b.max(v);
+        }
+        if blocks == 2 {
+            for (b, &v) in best2.iter_mut().zip(&row[m..2 * m]) {
+                *b = b.max(v);
+            }
+            q_sum2 += row[2 * m + 1];
+        }
+        let own = row[extra + 2];
+        let b = row[blocks * m];
+        q_sum += if b < floor * own {
+            0.0
+        } else if sharpen {
+            sharpened(b, own)
+        } else {
+            b
+        };
+        y_ic += own;
+        // X excludes an ancestor of Y's term.
+        contradiction += row[extra];
+    }
+    for &e in y_excluded {
+        // Y excludes a term X has (or has a descendant of).
+        contradiction += p.table[e.index() * stride + extra + 1];
+    }
+    let c_sum: f32 = if sharpen {
+        best.iter()
+            .zip(&p.self_ic)
+            .map(|(&b, &own)| sharpened(b, own))
+            .sum()
+    } else {
+        best.iter().sum()
+    };
+    let c_sum2: f32 = best2.iter().sum();
+    let (n_y, n_x) = (y_observed.len() as f32, m as f32);
+    match p.measure {
+        Measure::Jaccard | Measure::SimGic => 0.0,
+        Measure::Pairwise(_, combine) => {
+            let (q_mean, c_mean) = (q_sum / n_y, c_sum / n_x);
+            match combine {
+                Combine::Bma => (q_sum + c_sum) / (n_y + n_x),
+                Combine::FunSimAvg => 0.5 * (q_mean + c_mean),
+                Combine::FunSimMax => q_mean.max(c_mean),
+            }
+        }
+        Measure::Raremesh(t) => {
+            let (q_dir, c_dir, contradiction) = if t.normalized {
+                (
+                    ratio(q_sum, y_ic),
+                    ratio(c_sum, p.total_ic),
+                    ratio(contradiction, y_ic),
+                )
+            } else {
+                (q_sum / n_y, c_sum / n_x, contradiction)
+            };
+            let first = t.query_side * q_dir + (1.0 - t.query_side) * c_dir;
+            let second = if blocks == 2 {
+                (q_sum2 + c_sum2) / (n_y + n_x)
+            } else {
+                0.0
+            };
+            (1.0 - t.graphic_mix) * first + t.graphic_mix * second - t.exclusion * contradiction
+        }
+    }
+}
