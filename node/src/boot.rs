@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use raremesh_ontology::{Ontology, Source};
+use raremesh_ontology::{LoadReport, Ontology, Source};
 use raremesh_search::Autocomplete;
 
 use crate::config::Config;
@@ -25,10 +25,9 @@ pub struct BootReport {
     pub cache_problem: Option<String>,
 }
 
-/// Loads everything the node serves from `config`.
-pub fn boot(config: Config) -> Result<(AppState, BootReport)> {
-    let data = &config.data_dir;
-    ensure_writable(data)?;
+/// Loads the ontology `config` names, through the cache in its data folder.
+pub fn load_ontology(config: &Config) -> Result<(Ontology, LoadReport)> {
+    ensure_writable(&config.data_dir)?;
     let (source, origin) = match &config.ontology.dir {
         Some(dir) => (
             Source::Dir(dir.clone()),
@@ -36,10 +35,15 @@ pub fn boot(config: Config) -> Result<(AppState, BootReport)> {
         ),
         None => (Source::Embedded, "shipped HPO release".to_owned()),
     };
+    Ontology::load(&source, Some(&config.data_dir.join("cache")))
+        .map_err(|error| Error::Ontology { origin, error })
+}
+
+/// Loads everything the node serves from `config`.
+pub fn boot(config: Config) -> Result<(AppState, BootReport)> {
+    let data = &config.data_dir;
     let started = Instant::now();
-    let cache = data.join("cache");
-    let (ontology, report) =
-        Ontology::load(&source, Some(&cache)).map_err(|error| Error::Ontology { origin, error })?;
+    let (ontology, report) = load_ontology(&config)?;
     let ontology_time = started.elapsed();
     let started = Instant::now();
     let autocomplete =

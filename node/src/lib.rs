@@ -4,6 +4,7 @@
 //! whole router with [`http::app`] and drive it in-process or over a real socket.
 #![forbid(unsafe_code)]
 
+pub mod batch;
 pub mod boot;
 pub mod config;
 mod error;

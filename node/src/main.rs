@@ -28,6 +28,35 @@ enum Command {
         /// The file to check (default: --config).
         path: Option<PathBuf>,
     },
+    /// Rank candidate profiles for each query profile (JSON lines in, JSON lines out).
+    ///
+    /// Each input line: {"id": "...", "terms": ["HP:0001250", ...], "excluded": [...]}
+    /// ("excluded" optional). Each output line: {"query": "<id>", "results": [{"id":
+    /// "<candidate id>", "score": <number>}, ...]}, best first. Lines that cannot be used
+    /// are reported on standard error with their line number and skipped.
+    Match {
+        /// The candidates (JSON lines).
+        #[arg(long)]
+        candidates: PathBuf,
+        /// The queries (JSON lines).
+        #[arg(long)]
+        queries: PathBuf,
+        /// Results per query.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        top: u32,
+        /// The similarity measure: raremesh (the default), resnik-bma, lin-funsimavg, ...
+        #[arg(long, default_value = "raremesh")]
+        measure: String,
+        /// Stop, writing nothing, at the first line that cannot be used.
+        #[arg(long)]
+        strict: bool,
+        /// Explain each result with up to N pairs of terms ("why"), 0 for none.
+        #[arg(long, default_value_t = 0)]
+        explain: usize,
+        /// Compute information content from the candidates instead of the ORPHA annotations.
+        #[arg(long)]
+        ic_from_candidates: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -35,6 +64,24 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Serve => serve(cli.config.as_deref()),
         Command::CheckConfig { path } => check_config(path.as_deref().or(cli.config.as_deref())),
+        Command::Match {
+            candidates,
+            queries,
+            top,
+            measure,
+            strict,
+            explain,
+            ic_from_candidates,
+        } => match_files(
+            cli.config.as_deref(),
+            candidates,
+            queries,
+            *top as usize,
+            measure,
+            *strict,
+            *explain,
+            *ic_from_candidates,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -107,4 +154,58 @@ fn serve(path: Option<&Path>) -> anyhow::Result<()> {
         raremesh::serve::serve(listener, state).await?;
         anyhow::Ok(())
     })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn match_files(
+    config: Option<&Path>,
+    candidates: &Path,
+    queries: &Path,
+    top: usize,
+    measure: &str,
+    strict: bool,
+    explain: usize,
+    ic_from_candidates: bool,
+) -> anyhow::Result<()> {
+    use raremesh::batch;
+    let measure: raremesh_search::matching::Measure = measure.parse()?;
+    let config = load_config(config)?;
+    let (ontology, _) = raremesh::boot::load_ontology(&config)?;
+    let read = |path: &Path| -> anyhow::Result<batch::Profiles> {
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("{}: cannot open", path.display()))?;
+        let label = path.display().to_string();
+        let profiles = batch::read_profiles(&ontology, &label, std::io::BufReader::new(file))
+            .with_context(|| format!("{label}: cannot read"))?;
+        for e in &profiles.skipped {
+            eprintln!("{e}{}", if strict { "" } else { " (skipped)" });
+        }
+        Ok(profiles)
+    };
+    let candidates = read(candidates)?;
+    let queries = read(queries)?;
+    let skipped = candidates.skipped.len() + queries.skipped.len();
+    if strict && skipped > 0 {
+        anyhow::bail!("{skipped} line(s) cannot be used (--strict): nothing was ranked");
+    }
+    let options = batch::Options {
+        top,
+        measure,
+        explain,
+        ic_from_candidates,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    batch::run(&ontology, &candidates, &queries, options, &mut out).context("writing results")?;
+    eprintln!(
+        "ranked {} candidates for {} queries with {measure}{}",
+        candidates.profiles.len(),
+        queries.profiles.len(),
+        if skipped > 0 {
+            format!("; {skipped} line(s) skipped")
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
 }
