@@ -226,9 +226,9 @@ fn ablations() -> Vec<(String, Measure)> {
     ]
 }
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cache = std::env::temp_dir().join("raremesh-bench-cache");
-    let (o, _) = Ontology::load(&Source::Embedded, Some(&cache)).expect("ontology");
+    let (o, _) = Ontology::load(&Source::Embedded, Some(&cache))?;
     let ic = IcTable::from_annotations(&o);
     let sim = Simulator::new(&o);
     let seed = std::env::var("RAREMESH_EVAL_SEED")
@@ -281,4 +281,5 @@ fn main() {
         }
         println!("\n({:.1} s)\n", started.elapsed().as_secs_f64());
     }
+    Ok(())
 }
