@@ -32,6 +32,12 @@ pub enum Error {
     /// A page template failed to render.
     #[error("template: {0}")]
     Template(#[from] minijinja::Error),
+    /// The database failed.
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    /// An account operation was refused.
+    #[error("{0}")]
+    Account(#[from] crate::accounts::AccountError),
     /// Listening or serving failed.
     #[error("server: {0}")]
     Serve(std::io::Error),

@@ -4,6 +4,7 @@
 //! whole router with [`http::app`] and drive it in-process or over a real socket.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod batch;
 pub mod boot;
 pub mod config;
@@ -11,6 +12,7 @@ mod error;
 pub mod http;
 pub mod serve;
 pub mod state;
+pub mod store;
 
 pub use error::{Error, Result};
 pub use state::AppState;

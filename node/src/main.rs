@@ -28,6 +28,9 @@ enum Command {
         /// The file to check (default: --config).
         path: Option<PathBuf>,
     },
+    /// Administration: accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Rank candidate profiles for each query profile (JSON lines in, JSON lines out).
     ///
     /// Each input line: {"id": "...", "terms": ["HP:0001250", ...], "excluded": [...]}
@@ -59,11 +62,34 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create an account, e.g. the first admin: `raremesh admin create-user --email
+    /// you@example.org --role admin`. Run it while the node is stopped.
+    CreateUser {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+        /// member, validator, admin or researcher.
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// Read the password from the first line of standard input; without this flag a
+        /// strong password is generated and printed once.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Serve => serve(cli.config.as_deref()),
         Command::CheckConfig { path } => check_config(path.as_deref().or(cli.config.as_deref())),
+        Command::Admin(AdminCommand::CreateUser {
+            email,
+            role,
+            password_stdin,
+        }) => create_user(cli.config.as_deref(), email, role, *password_stdin),
         Command::Match {
             candidates,
             queries,
@@ -207,5 +233,38 @@ fn match_files(
             String::new()
         }
     );
+    Ok(())
+}
+
+fn create_user(
+    config: Option<&Path>,
+    email: &str,
+    role: &str,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    use raremesh::accounts::{Accounts, password};
+    let role: raremesh::accounts::Role = role.parse().map_err(anyhow::Error::msg)?;
+    let config = load_config(config)?;
+    let (password, generated) = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+    } else {
+        (password::generate().map_err(anyhow::Error::msg)?, true)
+    };
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("data_dir: {}", config.data_dir.display()))?;
+    let store = raremesh::store::SledStore::open(&config.data_dir.join("db"))?;
+    let accounts = Accounts::new(std::sync::Arc::new(store));
+    let account = accounts.create(email, &password, role, true)?;
+    println!(
+        "created {:?} account {} ({})",
+        account.role, account.email, account.id
+    );
+    if generated {
+        println!("password (shown once; change it after signing in): {password}");
+    }
     Ok(())
 }

@@ -8,6 +8,7 @@ mod config;
 mod match_cli;
 mod process;
 mod socket;
+mod store;
 
 use std::sync::OnceLock;
 

@@ -1,0 +1,67 @@
+//! Storage: a small key-value trait ([`KvStore`]) with a sled implementation for nodes
+//! and an in-memory one for tests, and typed, versioned records on top ([`Record`]).
+//!
+//! Every write is flushed to disk before it returns: data a member gave is not lost when
+//! the node is killed.
+
+mod memory;
+mod record;
+mod sled_store;
+
+pub use memory::MemoryStore;
+pub use record::{Record, RecordError, decode, encode};
+pub use sled_store::SledStore;
+
+/// The named trees (tables) of the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tree {
+    /// Account id → account record.
+    Accounts,
+    /// Normalized email → account id (unique).
+    AccountsByEmail,
+}
+
+impl Tree {
+    /// The tree's name on disk.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Accounts => "accounts",
+            Self::AccountsByEmail => "accounts_by_email",
+        }
+    }
+}
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed (I/O, corruption, lock held by another process).
+    #[error("database: {0}")]
+    Backend(String),
+    /// A stored record cannot be read.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// The result type of storage operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A byte-level key-value store with named trees.
+pub trait KvStore: Send + Sync + std::fmt::Debug {
+    /// The value under `key`.
+    fn get(&self, tree: Tree, key: &[u8]) -> StoreResult<Option<Vec<u8>>>;
+    /// Sets `key` to `value` (durably, before returning).
+    fn put(&self, tree: Tree, key: &[u8], value: &[u8]) -> StoreResult<()>;
+    /// Removes `key`; whether it was there.
+    fn remove(&self, tree: Tree, key: &[u8]) -> StoreResult<bool>;
+    /// Sets `key` to `new` only if it currently holds `old` (`None`: absent); whether it did.
+    /// Durable before returning.
+    fn compare_and_swap(
+        &self,
+        tree: Tree,
+        key: &[u8],
+        old: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> StoreResult<bool>;
+    /// All entries whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>>;
+}
