@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Rust, on Debian: headless Chromium and its
-# WebDriver for the web UI tests. Idempotent: installs only what is missing.
+# WebDriver for the web UI tests, and an SMTP server (Python's aiosmtpd, in .venv-test) for
+# the mail tests. Idempotent: installs only what is missing.
 set -euo pipefail
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
@@ -17,6 +20,14 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+# A real SMTP server for the mail tests: aiosmtpd, in a virtual environment of the project.
+cd "$(dirname "$0")/.."
+if ! .venv-test/bin/python -c 'import aiosmtpd' >/dev/null 2>&1; then
+  echo "installing aiosmtpd into .venv-test"
+  python3 -m venv .venv-test
+  .venv-test/bin/pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -10,6 +10,7 @@ pub mod boot;
 pub mod config;
 mod error;
 pub mod http;
+pub mod mail;
 pub mod serve;
 pub mod state;
 pub mod store;

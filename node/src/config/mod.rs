@@ -6,14 +6,17 @@
 
 mod error;
 mod load;
+mod secret;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 pub use error::ConfigError;
 pub use load::{ENV_PREFIX, load, load_str};
+pub use secret::Secret;
 
 /// The whole configuration of a node.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -33,6 +36,8 @@ pub struct Config {
     pub search: SearchConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Mail to members (confirmation links, notifications).
+    pub mail: MailConfig,
 }
 
 impl Default for Config {
@@ -44,6 +49,7 @@ impl Default for Config {
             ontology: OntologyConfig::default(),
             search: SearchConfig::default(),
             log: LogConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -134,6 +140,69 @@ impl Default for LogConfig {
     }
 }
 
+/// Mail to members.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// The sender of every message, e.g. `"Rare Org <noreply@rare.example.org>"`.
+    pub from: String,
+    /// Where messages are written, one `.eml` file each, when no SMTP server is configured.
+    /// Relative paths are inside `data_dir`.
+    pub outbox_dir: PathBuf,
+    /// An SMTP server to send through. When this section is absent, messages go to the
+    /// outbox folder instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<SmtpConfig>,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            from: "raremesh <noreply@localhost>".to_owned(),
+            outbox_dir: PathBuf::from("outbox"),
+            smtp: None,
+        }
+    }
+}
+
+/// An SMTP server.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// The server's host name.
+    pub host: String,
+    /// The port; 587 for STARTTLS, 465 for TLS, 25 for plain.
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// `starttls` (upgrade a plain connection; refuse to send if that fails), `tls`
+    /// (TLS from the start), or `none` (plain text: only for a server on the same machine).
+    #[serde(default)]
+    pub security: SmtpSecurity,
+    /// The user name to sign in with; empty for no sign-in.
+    #[serde(default)]
+    pub username: String,
+    /// The password to sign in with. Never printed or logged.
+    #[serde(default)]
+    pub password: Secret,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    /// STARTTLS on a plain connection, required.
+    #[default]
+    Starttls,
+    /// TLS from the first byte.
+    Tls,
+    /// No encryption (a server on the same machine).
+    None,
+}
+
 impl Config {
     /// Checks values that parse but cannot work; the error names the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -188,6 +257,29 @@ impl Config {
                 format!("{} is not between 16 and 1000", s.max_query_chars),
             );
         }
+        if lettre::message::Mailbox::from_str(&self.mail.from).is_err() {
+            return bad(
+                "mail.from",
+                format!(
+                    "{:?} is not a mail address (e.g. \"Rare Org <noreply@rare.example.org>\")",
+                    self.mail.from
+                ),
+            );
+        }
+        if let Some(smtp) = &self.mail.smtp {
+            if smtp.host.trim().is_empty() {
+                return bad("mail.smtp.host", "must not be empty".into());
+            }
+            if smtp.port == 0 {
+                return bad("mail.smtp.port", "must not be 0".into());
+            }
+            if smtp.username.is_empty() != smtp.password.expose().is_empty() {
+                return bad(
+                    "mail.smtp.password",
+                    "set both mail.smtp.username and mail.smtp.password, or neither".into(),
+                );
+            }
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return bad(
                 "log.level",
@@ -207,9 +299,24 @@ impl Config {
             ontology,
             search,
             log,
+            mail,
         } = self;
+        let smtp = match &mail.smtp {
+            Some(s) => format!(
+                "mail.smtp = {}:{} ({:?}), username {:?}, password {}",
+                s.host,
+                s.port,
+                s.security,
+                s.username,
+                s.password.state()
+            ),
+            None => format!(
+                "mail.smtp = not set: messages go to {}",
+                self.outbox_path().display()
+            ),
+        };
         format!(
-            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\n",
+            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\n",
             data_dir.display(),
             node.name,
             server.bind,
@@ -224,6 +331,13 @@ impl Config {
             search.max_limit,
             search.max_query_chars,
             log.level,
+            mail.from,
+            smtp,
         )
+    }
+
+    /// The outbox folder (inside `data_dir` unless absolute).
+    pub fn outbox_path(&self) -> PathBuf {
+        self.data_dir.join(&self.mail.outbox_dir)
     }
 }

@@ -55,6 +55,7 @@ fn the_example_lists_every_key_with_its_default_and_a_comment() {
             {
                 rest.to_owned()
             }
+            Some(rest) if rest.starts_with('[') && rest.ends_with(']') => rest.to_owned(),
             _ => l.to_owned(),
         })
         .collect::<Vec<_>>()
@@ -62,7 +63,8 @@ fn the_example_lists_every_key_with_its_default_and_a_comment() {
     let dir = tempfile::tempdir().expect("tempdir");
     let with_dir = uncommented.replace("/srv/hpo/2026-02-16", &dir.path().display().to_string());
     let full: Config = toml::from_str(&with_dir).expect("uncommented example parses");
-    assert!(full.ontology.dir.is_some());
+    assert!(full.ontology.dir.is_some() && full.mail.smtp.is_some());
+    full.validate().expect("the uncommented example is valid");
     let mut in_example = BTreeSet::new();
     keys(
         &toml::from_str(&with_dir).expect("table"),
@@ -183,4 +185,38 @@ fn a_missing_file_is_named() {
         .expect_err("fails")
         .to_string();
     assert!(e.contains("/no/such/raremesh.toml"), "{e}");
+}
+
+#[test]
+fn secrets_are_never_printed() {
+    let c = load_str(
+        "[mail.smtp]\nhost = \"smtp.example.org\"\nusername = \"node\"\npassword = \"hunter2-very-secret\"\n",
+        "test.toml",
+        env(&[]),
+    )
+    .expect("loads");
+    assert_eq!(
+        c.mail.smtp.as_ref().map(|s| s.password.expose()),
+        Some("hunter2-very-secret")
+    );
+    for shown in [
+        c.summary(),
+        format!("{c:?}"),
+        toml::to_string(&c).expect("toml"),
+    ] {
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+    assert!(c.summary().contains("password set"), "{}", c.summary());
+    let e = err(
+        "[mail.smtp]\nhost = \"smtp.example.org\"\nusername = \"node\"\n",
+        &[],
+    );
+    assert!(e.contains("mail.smtp.password"), "{e}");
+    let e = err("[mail]\nfrom = \"not an address\"\n", &[]);
+    assert!(e.contains("mail.from"), "{e}");
+    let e = err("[mail.smtp]\nhost = \"h\"\nsecurity = \"ssl\"\n", &[]);
+    assert!(
+        e.contains("line 3") && e.contains("mail.smtp.security"),
+        "{e}"
+    );
 }

@@ -5,6 +5,7 @@
 mod api;
 mod browser;
 mod config;
+mod mail;
 mod match_cli;
 mod process;
 mod socket;

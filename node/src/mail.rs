@@ -1,0 +1,149 @@
+//! Mail to members: to an outbox folder by default, through SMTP when configured.
+
+use std::path::PathBuf;
+
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::{Config, SmtpSecurity};
+
+/// Why a message could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// An address or header is not valid.
+    #[error("message: {0}")]
+    Message(String),
+    /// Writing to the outbox failed.
+    #[error("outbox {path}: {error}")]
+    Outbox {
+        /// The folder.
+        path: PathBuf,
+        /// What failed.
+        error: std::io::Error,
+    },
+    /// The SMTP server refused or could not be reached.
+    #[error("smtp: {0}")]
+    Smtp(String),
+}
+
+/// One plain-text message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// The recipient's address.
+    pub to: String,
+    /// The subject line.
+    pub subject: String,
+    /// The text.
+    pub body: String,
+}
+
+enum Route {
+    Outbox(PathBuf),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// Sends mail the way the configuration says.
+pub struct Mailer {
+    from: Mailbox,
+    route: Route,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let route = match &self.route {
+            Route::Outbox(p) => format!("outbox {}", p.display()),
+            Route::Smtp(_) => "smtp".to_owned(),
+        };
+        f.debug_struct("Mailer")
+            .field("from", &self.from.to_string())
+            .field("route", &route)
+            .finish()
+    }
+}
+
+impl Mailer {
+    /// The mailer for `config` (validated beforehand).
+    pub fn new(config: &Config) -> Result<Self, MailError> {
+        let from: Mailbox = config
+            .mail
+            .from
+            .parse()
+            .map_err(|e| MailError::Message(format!("mail.from: {e}")))?;
+        let route = match &config.mail.smtp {
+            None => Route::Outbox(config.outbox_path()),
+            Some(smtp) => {
+                let builder = match smtp.security {
+                    SmtpSecurity::Starttls => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
+                            .map_err(|e| MailError::Smtp(e.to_string()))?
+                    }
+                    SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
+                        .map_err(|e| MailError::Smtp(e.to_string()))?,
+                    SmtpSecurity::None => {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+                    }
+                };
+                let mut builder = builder
+                    .port(smtp.port)
+                    .timeout(Some(std::time::Duration::from_secs(20)));
+                if !smtp.username.is_empty() {
+                    builder = builder.credentials(Credentials::new(
+                        smtp.username.clone(),
+                        smtp.password.expose().to_owned(),
+                    ));
+                }
+                Route::Smtp(builder.build())
+            }
+        };
+        Ok(Self { from, route })
+    }
+
+    /// Sends (or writes to the outbox) one message.
+    pub async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|e| MailError::Message(format!("recipient: {e}")))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject.clone())
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.body.clone())
+            .map_err(|e| MailError::Message(e.to_string()))?;
+        match &self.route {
+            Route::Smtp(transport) => transport
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| MailError::Smtp(e.to_string())),
+            Route::Outbox(dir) => write_outbox(dir, &message.formatted()).await,
+        }
+    }
+}
+
+/// Writes the message as `<unix nanos>-<random>.eml`, atomically (temporary file, then
+/// rename), so a reader never sees half a message.
+async fn write_outbox(dir: &std::path::Path, bytes: &[u8]) -> Result<(), MailError> {
+    let err = |error| MailError::Outbox {
+        path: dir.to_owned(),
+        error,
+    };
+    tokio::fs::create_dir_all(dir).await.map_err(err)?;
+    let mut rand = [0u8; 6];
+    getrandom::fill(&mut rand).map_err(|e| err(std::io::Error::other(e.to_string())))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let name = format!(
+        "{nanos}-{}",
+        rand.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let tmp = dir.join(format!(".{name}.tmp"));
+    tokio::fs::write(&tmp, bytes).await.map_err(err)?;
+    tokio::fs::rename(&tmp, dir.join(format!("{name}.eml")))
+        .await
+        .map_err(err)
+}
