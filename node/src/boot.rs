@@ -55,7 +55,8 @@ pub fn boot(config: Config) -> Result<(AppState, BootReport)> {
         index_time: started.elapsed(),
         cache_problem: report.cache_problem,
     };
-    Ok((AppState::new(config, ontology, autocomplete)?, boot))
+    let kv = std::sync::Arc::new(crate::store::SledStore::open(&data.join("db"))?);
+    Ok((AppState::new(config, ontology, autocomplete, kv)?, boot))
 }
 
 fn ensure_writable(dir: &Path) -> Result<()> {

@@ -38,6 +38,9 @@ pub enum Error {
     /// An account operation was refused.
     #[error("{0}")]
     Account(#[from] crate::accounts::AccountError),
+    /// Mail cannot be set up.
+    #[error("mail: {0}")]
+    Mail(String),
     /// Listening or serving failed.
     #[error("server: {0}")]
     Serve(std::io::Error),

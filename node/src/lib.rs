@@ -12,6 +12,7 @@ mod error;
 pub mod http;
 pub mod mail;
 pub mod serve;
+pub mod sessions;
 pub mod state;
 pub mod store;
 

@@ -5,8 +5,13 @@ use std::sync::Arc;
 use raremesh_ontology::Ontology;
 use raremesh_search::Autocomplete;
 
+use crate::accounts::Accounts;
 use crate::config::Config;
 use crate::http::templates::Templates;
+use crate::http::throttle::Throttle;
+use crate::mail::Mailer;
+use crate::sessions::Sessions;
+use crate::store::KvStore;
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone, Debug)]
@@ -23,6 +28,14 @@ pub struct Inner {
     pub autocomplete: Autocomplete,
     /// The HTML templates.
     pub templates: Templates,
+    /// Accounts.
+    pub accounts: Accounts,
+    /// Sign-in sessions.
+    pub sessions: Sessions,
+    /// Mail to members.
+    pub mailer: Mailer,
+    /// Failed sign-ins, to slow down password guessing.
+    pub throttle: Throttle,
 }
 
 impl AppState {
@@ -31,12 +44,18 @@ impl AppState {
         config: Config,
         ontology: Ontology,
         autocomplete: Autocomplete,
+        kv: Arc<dyn KvStore>,
     ) -> crate::Result<Self> {
+        let mailer = Mailer::new(&config).map_err(|e| crate::Error::Mail(e.to_string()))?;
         Ok(Self(Arc::new(Inner {
             config,
             ontology,
             autocomplete,
             templates: Templates::new()?,
+            accounts: Accounts::new(kv.clone()),
+            sessions: Sessions::new(kv),
+            mailer,
+            throttle: Throttle::default(),
         })))
     }
 }

@@ -79,6 +79,9 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// Seconds after which a request is answered with 408 (1 to 600).
     pub request_timeout_secs: u64,
+    /// The address members use to reach the node, for links in mail. When it starts with
+    /// `https://`, cookies are marked `Secure`.
+    pub public_url: String,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +89,7 @@ impl Default for ServerConfig {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             request_timeout_secs: 30,
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
 }
@@ -316,11 +320,12 @@ impl Config {
             ),
         };
         format!(
-            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\n",
+            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\n",
             data_dir.display(),
             node.name,
             server.bind,
             server.request_timeout_secs,
+            server.public_url,
             ontology
                 .dir
                 .as_ref()
@@ -334,6 +339,11 @@ impl Config {
             mail.from,
             smtp,
         )
+    }
+
+    /// Whether cookies must be marked `Secure` (the node is reached over https).
+    pub fn secure_cookies(&self) -> bool {
+        self.server.public_url.starts_with("https://")
     }
 
     /// The outbox folder (inside `data_dir` unless absolute).

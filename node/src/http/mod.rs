@@ -1,5 +1,7 @@
 //! The web UI and JSON API: [`app`] builds the whole router.
 
+pub mod auth;
+pub mod cookies;
 pub mod diseases;
 pub mod error;
 pub mod home;
@@ -7,6 +9,7 @@ pub mod meta;
 pub mod params;
 pub mod templates;
 pub mod terms;
+pub mod throttle;
 
 use std::time::Duration;
 
@@ -14,7 +17,7 @@ use axum::Router;
 use axum::extract::OriginalUri;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -36,6 +39,10 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(home::page))
         .route("/healthz", get(meta::healthz))
+        .route("/signin", get(auth::signin_form).post(auth::signin))
+        .route("/account", get(auth::account))
+        .route("/signout", post(auth::signout))
+        .route("/signout-everywhere", post(auth::signout_everywhere))
         .route("/assets/style.css", get(home::style))
         .route("/assets/search.js", get(home::script))
         .nest("/api/v1", api)

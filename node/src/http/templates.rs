@@ -17,6 +17,8 @@ impl Templates {
         let mut env = Environment::new();
         env.add_template("base.html", include_str!("../../templates/base.html"))?;
         env.add_template("home.html", include_str!("../../templates/home.html"))?;
+        env.add_template("signin.html", include_str!("../../templates/signin.html"))?;
+        env.add_template("account.html", include_str!("../../templates/account.html"))?;
         Ok(Self(env))
     }
 

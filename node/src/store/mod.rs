@@ -19,6 +19,10 @@ pub enum Tree {
     Accounts,
     /// Normalized email → account id (unique).
     AccountsByEmail,
+    /// SHA-256 of a session token → session record.
+    Sessions,
+    /// `<account id>/<token hash>` → empty: an account's sessions, to end them all.
+    SessionsByAccount,
 }
 
 impl Tree {
@@ -27,6 +31,8 @@ impl Tree {
         match self {
             Self::Accounts => "accounts",
             Self::AccountsByEmail => "accounts_by_email",
+            Self::Sessions => "sessions",
+            Self::SessionsByAccount => "sessions_by_account",
         }
     }
 }

@@ -220,3 +220,17 @@ fn secrets_are_never_printed() {
         "{e}"
     );
 }
+
+#[test]
+fn cookies_are_secure_behind_https() {
+    let https = load_str(
+        "[server]\npublic_url = \"https://rare.example.org\"\n",
+        "t.toml",
+        env(&[]),
+    )
+    .expect("loads");
+    assert!(https.secure_cookies());
+    assert!(!Config::default().secure_cookies());
+    let e = err("[server]\npublic_url = \"rare.example.org\"\n", &[]);
+    assert!(e.contains("server.public_url"), "{e}");
+}

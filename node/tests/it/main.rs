@@ -3,6 +3,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests may panic
 
 mod api;
+mod auth;
 mod browser;
 mod config;
 mod mail;

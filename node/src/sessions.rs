@@ -1,0 +1,122 @@
+//! Sign-in sessions: a random token in a cookie; only its SHA-256 is stored, so a copy of
+//! the database does not let anyone sign in.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::store::{KvStore, Record, StoreError, Tree, decode, encode};
+
+/// How long a session lasts without signing in again.
+pub const LIFETIME_SECS: u64 = 14 * 24 * 3600;
+
+/// A stored session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The signed-in account.
+    pub account_id: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds after which the session is void.
+    pub expires_at: u64,
+}
+
+impl Record for Session {
+    const TREE: Tree = Tree::Sessions;
+    const VERSION: u32 = 1;
+}
+
+/// The sessions of a node.
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    kv: Arc<dyn KvStore>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// 32 random bytes, hex.
+pub fn random_token() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::Backend(format!("no randomness: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl Sessions {
+    /// Sessions kept in `kv`.
+    pub fn new(kv: Arc<dyn KvStore>) -> Self {
+        Self { kv }
+    }
+
+    /// Starts a session for the account; returns the token for the cookie.
+    pub fn start(&self, account_id: &str) -> Result<String, StoreError> {
+        let token = random_token()?;
+        let hash = token_hash(&token);
+        let created_at = now();
+        let session = Session {
+            account_id: account_id.to_owned(),
+            created_at,
+            expires_at: created_at + LIFETIME_SECS,
+        };
+        self.kv.put(
+            Tree::SessionsByAccount,
+            format!("{account_id}/{hash}").as_bytes(),
+            b"",
+        )?;
+        self.kv
+            .put(Tree::Sessions, hash.as_bytes(), &encode(&session))?;
+        Ok(token)
+    }
+
+    /// The live session for a cookie token.
+    pub fn get(&self, token: &str) -> Result<Option<Session>, StoreError> {
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let Some(bytes) = self.kv.get(Tree::Sessions, token_hash(token).as_bytes())? else {
+            return Ok(None);
+        };
+        let session: Session = decode(&bytes)?;
+        Ok((session.expires_at > now()).then_some(session))
+    }
+
+    /// Ends one session.
+    pub fn end(&self, token: &str) -> Result<(), StoreError> {
+        let hash = token_hash(token);
+        if let Some(bytes) = self.kv.get(Tree::Sessions, hash.as_bytes())? {
+            let session: Session = decode(&bytes)?;
+            self.kv.remove(
+                Tree::SessionsByAccount,
+                format!("{}/{hash}", session.account_id).as_bytes(),
+            )?;
+        }
+        self.kv.remove(Tree::Sessions, hash.as_bytes())?;
+        Ok(())
+    }
+
+    /// Ends every session of an account ("sign out everywhere"); how many there were.
+    pub fn end_all(&self, account_id: &str) -> Result<usize, StoreError> {
+        let prefix = format!("{account_id}/");
+        let keys = self
+            .kv
+            .scan_prefix(Tree::SessionsByAccount, prefix.as_bytes())?;
+        for (key, _) in &keys {
+            let hash = &key[prefix.len()..];
+            self.kv.remove(Tree::Sessions, hash)?;
+            self.kv.remove(Tree::SessionsByAccount, key)?;
+        }
+        Ok(keys.len())
+    }
+}
