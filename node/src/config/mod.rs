@@ -230,6 +230,21 @@ impl Config {
                 ),
             );
         }
+        let url = self.server.public_url.trim_end_matches('/');
+        let host = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        if host
+            .is_none_or(|h| h.is_empty() || h.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return bad(
+                "server.public_url",
+                format!(
+                    "{:?} is not an http:// or https:// address",
+                    self.server.public_url
+                ),
+            );
+        }
         if let Some(dir) = &self.ontology.dir
             && !dir.is_dir()
         {

@@ -199,10 +199,10 @@ pub async fn signout(
         )
             .into_response();
     }
-    if let Some(token) = cookies::get(&headers, SESSION) {
-        if let Err(e) = state.sessions.end(&token) {
-            return ApiError::Internal(e.to_string()).into_response();
-        }
+    if let Some(token) = cookies::get(&headers, SESSION)
+        && let Err(e) = state.sessions.end(&token)
+    {
+        return ApiError::Internal(e.to_string()).into_response();
     }
     see_other("/", vec![cookies::clear(&state, SESSION)])
 }
