@@ -11,6 +11,7 @@ pub mod config;
 mod error;
 pub mod http;
 pub mod mail;
+pub mod registration;
 pub mod serve;
 pub mod sessions;
 pub mod state;

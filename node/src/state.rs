@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::http::templates::Templates;
 use crate::http::throttle::Throttle;
 use crate::mail::Mailer;
+use crate::registration::Registrations;
 use crate::sessions::Sessions;
 use crate::store::KvStore;
 
@@ -36,6 +37,8 @@ pub struct Inner {
     pub mailer: Mailer,
     /// Failed sign-ins, to slow down password guessing.
     pub throttle: Throttle,
+    /// Registrations in progress and member records.
+    pub registrations: Registrations,
 }
 
 impl AppState {
@@ -53,6 +56,7 @@ impl AppState {
             autocomplete,
             templates: Templates::new()?,
             accounts: Accounts::new(kv.clone()),
+            registrations: Registrations::new(kv.clone()),
             sessions: Sessions::new(kv),
             mailer,
             throttle: Throttle::default(),

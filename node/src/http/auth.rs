@@ -64,7 +64,10 @@ pub(crate) fn render(
 }
 
 /// The CSRF token of this browser, or a new one with the cookie to set.
-fn csrf_token(state: &AppState, headers: &HeaderMap) -> Result<(String, Vec<String>), ApiError> {
+pub(crate) fn csrf_token(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(String, Vec<String>), ApiError> {
     match cookies::get(headers, CSRF).filter(|c| c.len() == 64) {
         Some(t) => Ok((t, Vec::new())),
         None => {
@@ -94,7 +97,7 @@ fn signin_page(
     }
 }
 
-fn see_other(to: &str, set_cookies: Vec<String>) -> Response {
+pub(crate) fn see_other(to: &str, set_cookies: Vec<String>) -> Response {
     let mut res = (StatusCode::SEE_OTHER, [(LOCATION, to.to_owned())]).into_response();
     for c in set_cookies {
         if let Ok(v) = c.parse() {
@@ -174,12 +177,17 @@ pub async fn account(State(state): State<AppState>, headers: HeaderMap) -> Respo
         Ok(None) => return see_other("/signin", Vec::new()),
         Err(e) => return e.into_response(),
     };
+    let member = match state.registrations.member(&account.id) {
+        Ok(m) => m,
+        Err(e) => return ApiError::Internal(e.to_string()).into_response(),
+    };
+    let (name, step) = member.map_or((None, None), |m| (Some(m.info.name), Some(m.step)));
     match csrf_token(&state, &headers) {
         Ok((csrf, set)) => render(
             &state,
             StatusCode::OK,
             "account.html",
-            context! { csrf, email => account.email, role => format!("{:?}", account.role).to_lowercase() },
+            context! { csrf, email => account.email, role => format!("{:?}", account.role).to_lowercase(), name, step },
             set,
         ),
         Err(e) => e.into_response(),

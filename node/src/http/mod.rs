@@ -7,6 +7,7 @@ pub mod error;
 pub mod home;
 pub mod meta;
 pub mod params;
+pub mod register;
 pub mod templates;
 pub mod terms;
 pub mod throttle;
@@ -41,6 +42,13 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(meta::healthz))
         .route("/signin", get(auth::signin_form).post(auth::signin))
         .route("/account", get(auth::account))
+        .route("/register", get(register::start).post(register::submit))
+        .route("/register/sent", get(register::sent))
+        .route("/register/resend", post(register::resend))
+        .route(
+            "/register/confirm/{token}",
+            get(register::confirm).post(register::set_password),
+        )
         .route("/signout", post(auth::signout))
         .route("/signout-everywhere", post(auth::signout_everywhere))
         .route("/assets/style.css", get(home::style))

@@ -19,6 +19,22 @@ impl Templates {
         env.add_template("home.html", include_str!("../../templates/home.html"))?;
         env.add_template("signin.html", include_str!("../../templates/signin.html"))?;
         env.add_template("account.html", include_str!("../../templates/account.html"))?;
+        env.add_template(
+            "register.html",
+            include_str!("../../templates/register.html"),
+        )?;
+        env.add_template(
+            "register_sent.html",
+            include_str!("../../templates/register_sent.html"),
+        )?;
+        env.add_template(
+            "register_password.html",
+            include_str!("../../templates/register_password.html"),
+        )?;
+        env.add_template(
+            "register_expired.html",
+            include_str!("../../templates/register_expired.html"),
+        )?;
         Ok(Self(env))
     }
 

@@ -17,11 +17,16 @@ pub struct Throttle(Mutex<HashMap<String, Vec<Instant>>>);
 impl Throttle {
     /// If `key` is blocked, how long until it is not.
     pub fn blocked_for(&self, key: &str) -> Option<Duration> {
+        self.blocked_for_max(key, MAX_FAILURES)
+    }
+
+    /// Like [`Self::blocked_for`] with another limit of events per window.
+    pub fn blocked_for_max(&self, key: &str, max: usize) -> Option<Duration> {
         let mut map = self.0.lock().ok()?;
         let now = Instant::now();
         let list = map.get_mut(key)?;
         list.retain(|t| now.duration_since(*t) < WINDOW);
-        (list.len() >= MAX_FAILURES).then(|| WINDOW.saturating_sub(now.duration_since(list[0])))
+        (list.len() >= max).then(|| WINDOW.saturating_sub(now.duration_since(list[0])))
     }
 
     /// Records a failure.

@@ -23,6 +23,12 @@ pub enum Tree {
     Sessions,
     /// `<account id>/<token hash>` → empty: an account's sessions, to end them all.
     SessionsByAccount,
+    /// SHA-256 of an emailed link's token → what the link does (single use).
+    EmailTokens,
+    /// Account id → the member's personal information and registration progress.
+    Members,
+    /// Normalized email → step 1 of a registration waiting for its link to be opened.
+    PendingRegistrations,
 }
 
 impl Tree {
@@ -33,6 +39,9 @@ impl Tree {
             Self::AccountsByEmail => "accounts_by_email",
             Self::Sessions => "sessions",
             Self::SessionsByAccount => "sessions_by_account",
+            Self::EmailTokens => "email_tokens",
+            Self::Members => "members",
+            Self::PendingRegistrations => "pending_registrations",
         }
     }
 }

@@ -9,6 +9,7 @@ mod config;
 mod mail;
 mod match_cli;
 mod process;
+mod register;
 mod socket;
 mod store;
 

@@ -1,0 +1,316 @@
+//! Registration pages, steps 1 and 2. Responses never reveal whether an address already
+//! has an account: the owner of the address learns it by mail instead.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+
+use super::auth::{render, see_other};
+use super::cookies::{self, SESSION};
+use super::error::ApiError;
+use crate::accounts::{AccountError, Role, normalize_email, password};
+use crate::mail::Mail;
+use crate::registration::{LANGUAGES, LinkState, Member, PersonalInfo, Registrations};
+use crate::sessions::LIFETIME_SECS;
+use crate::state::AppState;
+
+fn registrations(state: &AppState) -> Registrations {
+    state.registrations.clone()
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    ApiError::Internal(e.to_string()).into_response()
+}
+
+fn form_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    values: &HashMap<String, String>,
+    errors: &[(&'static str, String)],
+) -> Response {
+    let (csrf, set) = match super::auth::csrf_token(state, headers) {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let errors: HashMap<&str, &str> = errors.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let languages: Vec<HashMap<&str, &str>> = LANGUAGES
+        .iter()
+        .map(|(code, name)| HashMap::from([("code", *code), ("name", *name)]))
+        .collect();
+    render(
+        state,
+        status,
+        "register.html",
+        context! { csrf, values, errors, languages },
+        set,
+    )
+}
+
+/// `GET /register`: step 1, personal information.
+pub async fn start(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    form_page(
+        &state,
+        &headers,
+        StatusCode::OK,
+        &HashMap::from([("language".to_owned(), "en".to_owned())]),
+        &[],
+    )
+}
+
+/// Sends the confirmation link for `info` (or, when the address has an account already,
+/// a note saying so). Sends at most 3 mails per address per 15 minutes.
+async fn send_link(state: &AppState, info: &PersonalInfo) -> Result<(), Response> {
+    let key = format!("mail:{}", info.email);
+    if state.throttle.blocked_for_max(&key, 3).is_some() {
+        return Ok(());
+    }
+    state.throttle.failed(&key);
+    let base = state.config.server.public_url.trim_end_matches('/');
+    let node = &state.config.node.name;
+    let exists = state
+        .accounts
+        .by_email(&info.email)
+        .map_err(internal)?
+        .is_some();
+    let mail = if exists {
+        Mail {
+            to: info.email.clone(),
+            subject: format!("{node}: you already have an account"),
+            body: format!(
+                "Hello,\n\nSomeone (probably you) tried to register at {node} with this address, which already has an account.\nSign in here: {base}/signin\n\nIf it was not you, you can ignore this message.\n"
+            ),
+        }
+    } else {
+        let token = registrations(state).issue(info).map_err(internal)?;
+        Mail {
+            to: info.email.clone(),
+            subject: format!("{node}: confirm your email address"),
+            body: format!(
+                "Hello {},\n\nTo continue your registration at {node}, open this link within 24 hours:\n\n{base}/register/confirm/{token}\n\nThe link works once. If you did not register, ignore this message: nothing happens without the link.\n",
+                info.name
+            ),
+        }
+    };
+    state.mailer.send(&mail).await.map_err(|e| {
+        tracing::error!(error = %e, "sending a registration mail failed");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "We could not send the email right now. Please try again in a few minutes.",
+        )
+            .into_response()
+    })
+}
+
+/// `POST /register`: checks step 1 and mails the confirmation link.
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+        return form_page(
+            &state,
+            &headers,
+            StatusCode::FORBIDDEN,
+            &form,
+            &[(
+                "form",
+                "This form had expired. Please check your details and send them again.".into(),
+            )],
+        );
+    }
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    let info = match PersonalInfo::parse(
+        field("name"),
+        field("email"),
+        field("country"),
+        field("language"),
+        field("registrant"),
+    ) {
+        Ok(info) => info,
+        Err(errors) => {
+            return form_page(
+                &state,
+                &headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                &errors,
+            );
+        }
+    };
+    if let Err(e) = registrations(&state).set_pending(&info) {
+        return internal(e);
+    }
+    match send_link(&state, &info).await {
+        Ok(()) => see_other("/register/sent", Vec::new()),
+        Err(r) => r,
+    }
+}
+
+/// `GET /register/sent`: "check your inbox", with a form to send the link again.
+pub async fn sent(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match super::auth::csrf_token(&state, &headers) {
+        Ok((csrf, set)) => render(
+            &state,
+            StatusCode::OK,
+            "register_sent.html",
+            context! { csrf },
+            set,
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /register/resend`: sends the link again for a registration waiting for it. The
+/// answer is the same whatever the address.
+pub async fn resend(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+        return see_other("/register/sent", Vec::new());
+    }
+    if let Ok(email) = normalize_email(form.get("email").map(String::as_str).unwrap_or_default()) {
+        match registrations(&state).pending(&email) {
+            Ok(Some(info)) => {
+                if let Err(r) = send_link(&state, &info).await {
+                    return r;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return internal(e),
+        }
+    }
+    see_other("/register/sent", Vec::new())
+}
+
+fn expired(state: &AppState) -> Response {
+    render(
+        state,
+        StatusCode::GONE,
+        "register_expired.html",
+        context! {},
+        Vec::new(),
+    )
+}
+
+fn password_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    info: &PersonalInfo,
+    token: &str,
+    error: Option<String>,
+) -> Response {
+    match super::auth::csrf_token(state, headers) {
+        Ok((csrf, set)) => render(
+            state,
+            status,
+            "register_password.html",
+            context! { csrf, token, email => info.email, name => info.name, error },
+            set,
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /register/confirm/{token}`: the emailed link; step 2, choosing a password.
+pub async fn confirm(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    match registrations(&state).check(&token) {
+        Ok(LinkState::Valid(info)) => {
+            password_page(&state, &headers, StatusCode::OK, &info, &token, None)
+        }
+        Ok(LinkState::Invalid) => expired(&state),
+        Err(e) => internal(e),
+    }
+}
+
+/// `POST /register/confirm/{token}`: sets the password, creates the account, signs in.
+pub async fn set_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let regs = registrations(&state);
+    let info = match regs.check(&token) {
+        Ok(LinkState::Valid(info)) => info,
+        Ok(LinkState::Invalid) => return expired(&state),
+        Err(e) => return internal(e),
+    };
+    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+        return password_page(
+            &state,
+            &headers,
+            StatusCode::FORBIDDEN,
+            &info,
+            &token,
+            Some("This form had expired. Please enter your password again.".into()),
+        );
+    }
+    let pw = form.get("password").cloned().unwrap_or_default();
+    if let Err(rule) = password::check(&pw, &info.email) {
+        return password_page(
+            &state,
+            &headers,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &info,
+            &token,
+            Some(format!("Please choose another password: {rule}.")),
+        );
+    }
+    if form.get("password_again") != Some(&pw) {
+        return password_page(
+            &state,
+            &headers,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &info,
+            &token,
+            Some("The two passwords are not the same.".into()),
+        );
+    }
+    match regs.consume(&token) {
+        Ok(LinkState::Valid(_)) => {}
+        Ok(LinkState::Invalid) => return expired(&state),
+        Err(e) => return internal(e),
+    }
+    let account = match state.accounts.create(&info.email, &pw, Role::Member, true) {
+        Ok(a) => a,
+        Err(AccountError::EmailTaken) => return see_other("/signin", Vec::new()),
+        Err(e) => return internal(e),
+    };
+    let member = Member {
+        account_id: account.id.clone(),
+        info: info.clone(),
+        step: 2,
+    };
+    if let Err(e) = regs
+        .save_member(&member)
+        .and_then(|()| regs.clear_pending(&info.email))
+    {
+        return internal(e);
+    }
+    match state.sessions.start(&account.id) {
+        Ok(session) => see_other(
+            "/account",
+            vec![cookies::set(
+                &state,
+                SESSION,
+                &session,
+                LIFETIME_SECS,
+                "Lax",
+            )],
+        ),
+        Err(e) => internal(e),
+    }
+}

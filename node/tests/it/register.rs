@@ -1,0 +1,303 @@
+//! Registration steps 1 and 2 through the router, with the confirmation mail read from
+//! the outbox folder.
+
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use crate::state;
+
+struct Res {
+    status: StatusCode,
+    cookies: Vec<String>,
+    location: Option<String>,
+    body: String,
+}
+
+async fn send(req: Request<Body>) -> Res {
+    let res = raremesh::http::app(state())
+        .oneshot(req)
+        .await
+        .expect("response");
+    let status = res.status();
+    let cookies = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(String::from))
+        .collect();
+    let location = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let body = String::from_utf8_lossy(&res.into_body().collect().await.expect("body").to_bytes())
+        .into_owned();
+    Res {
+        status,
+        cookies,
+        location,
+        body,
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn post(path: &str, csrf: &str, fields: &[(&str, &str)]) -> Request<Body> {
+    let mut body = format!("csrf={csrf}");
+    for (k, v) in fields {
+        body.push_str(&format!("&{k}={}", enc(v)));
+    }
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, format!("raremesh_csrf={csrf}"))
+        .body(Body::from(body))
+        .expect("req")
+}
+
+fn csrf_value() -> String {
+    "ab".repeat(32)
+}
+
+/// Decodes quoted-printable (soft line breaks and =XX).
+fn qp(s: &str) -> String {
+    let s = s.replace("=\r\n", "").replace("=\n", "");
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'=' && i + 2 < b.len() + 1 && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn mails_to(address: &str) -> Vec<String> {
+    let outbox: PathBuf = state().config.outbox_path();
+    let mut files: Vec<_> = std::fs::read_dir(outbox)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .into_iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .filter(|m| m.contains(&format!("To: {address}")))
+        .map(|m| qp(&m))
+        .collect()
+}
+
+fn link_in(mail: &str) -> Option<String> {
+    let at = mail.find("/register/confirm/")?;
+    Some(mail[at..at + "/register/confirm/".len() + 64].to_owned())
+}
+
+fn step1(email: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("registrant", "caregiver".into()),
+        ("name", "Ana <b>Pérez</b>".into()),
+        ("email", email.into()),
+        ("country", "Spain".into()),
+        ("language", "es".into()),
+    ]
+}
+
+async fn submit_step1(email: &str) -> Res {
+    let fields = step1(email);
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    send(post("/register", &csrf_value(), &pairs)).await
+}
+
+#[tokio::test]
+async fn register_confirm_and_choose_a_password() {
+    let csrf = csrf_value();
+    // Step 1 with mistakes: errors next to the fields, values kept, nothing sent.
+    let bad = send(post(
+        "/register",
+        &csrf,
+        &[
+            ("name", ""),
+            ("email", "not-an-address"),
+            ("country", "Spain"),
+            ("language", "xx"),
+        ],
+    ))
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for msg in [
+        "Enter your name",
+        "Enter an email address",
+        "Choose a language",
+        "patient or a caregiver",
+    ] {
+        assert!(bad.body.contains(msg), "{msg}");
+    }
+    assert!(bad.body.contains("value=\"Spain\"") && bad.body.contains("aria-invalid=\"true\""));
+    let forged = send(post("/register", "wrong", &[("name", "x")])).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    // Step 1 done: a generic answer, and a link by mail.
+    let ok = submit_step1("ana.register@example.org").await;
+    assert_eq!(
+        (ok.status, ok.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/register/sent"))
+    );
+    let mails = mails_to("ana.register@example.org");
+    assert_eq!(mails.len(), 1);
+    let link = link_in(&mails[0]).expect("link in the mail");
+    assert!(
+        mails[0].contains("Hello Ana <b>Pérez</b>"),
+        "plain text mail keeps the name as typed"
+    );
+
+    // Step 2: the link opens the password form; the name is escaped in the page.
+    let page = send(Request::get(&link).body(Body::empty()).expect("req")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Ana &lt;b&gt;Pérez&lt;") && !page.body.contains("<b>Pérez"),
+        "{}",
+        page.body
+    );
+    let weak = send(post(
+        &link,
+        &csrf,
+        &[("password", "short"), ("password_again", "short")],
+    ))
+    .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mismatch = send(post(
+        &link,
+        &csrf,
+        &[
+            ("password", "a good long password"),
+            ("password_again", "a good long passwort"),
+        ],
+    ))
+    .await;
+    assert!(
+        mismatch.status == StatusCode::UNPROCESSABLE_ENTITY
+            && mismatch.body.contains("not the same")
+    );
+    let done = send(post(
+        &link,
+        &csrf,
+        &[
+            ("password", "a good long password"),
+            ("password_again", "a good long password"),
+        ],
+    ))
+    .await;
+    assert_eq!(
+        (done.status, done.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/account"))
+    );
+    let session = done
+        .cookies
+        .iter()
+        .find_map(|c| c.strip_prefix("raremesh_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("signed in")
+        .to_owned();
+    let account = send(
+        Request::get("/account")
+            .header(header::COOKIE, format!("raremesh_session={session}"))
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert!(
+        account.body.contains("Registration: 2 of 5 steps done"),
+        "{}",
+        account.body
+    );
+
+    // The link works once.
+    let again = send(Request::get(&link).body(Body::empty()).expect("req")).await;
+    assert_eq!(again.status, StatusCode::GONE);
+    let replay = send(post(
+        &link,
+        &csrf,
+        &[
+            ("password", "another long password"),
+            ("password_again", "another long password"),
+        ],
+    ))
+    .await;
+    assert_eq!(replay.status, StatusCode::GONE);
+    let garbage = send(
+        Request::get("/register/confirm/123")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(garbage.status, StatusCode::GONE);
+
+    // Registering again with the same address: the same answer, and a mail saying so.
+    let twice = submit_step1("ANA.register@example.org").await;
+    assert_eq!(
+        (twice.status, twice.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/register/sent"))
+    );
+    let mails = mails_to("ana.register@example.org");
+    assert_eq!(mails.len(), 2);
+    assert!(mails[1].contains("already has an account") && link_in(&mails[1]).is_none());
+}
+
+#[tokio::test]
+async fn the_link_can_be_sent_again_without_revealing_anything() {
+    let csrf = csrf_value();
+    submit_step1("resend.me@example.org").await;
+    let r = send(post(
+        "/register/resend",
+        &csrf,
+        &[("email", "resend.me@example.org")],
+    ))
+    .await;
+    assert_eq!(
+        (r.status, r.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/register/sent"))
+    );
+    let unknown = send(post(
+        "/register/resend",
+        &csrf,
+        &[("email", "never.registered@example.org")],
+    ))
+    .await;
+    assert_eq!(
+        (unknown.status, unknown.location.as_deref()),
+        (r.status, r.location.as_deref())
+    );
+    let mails = mails_to("resend.me@example.org");
+    assert_eq!(mails.len(), 2);
+    assert_ne!(link_in(&mails[0]), link_in(&mails[1]));
+    assert!(mails_to("never.registered@example.org").is_empty());
+    // At most three mails per address per window.
+    for _ in 0..3 {
+        send(post(
+            "/register/resend",
+            &csrf,
+            &[("email", "resend.me@example.org")],
+        ))
+        .await;
+    }
+    assert_eq!(mails_to("resend.me@example.org").len(), 3);
+}
