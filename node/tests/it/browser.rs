@@ -141,6 +141,35 @@ impl Driver {
         .await;
     }
 
+    async fn click(&self, css: &str) {
+        let id = self
+            .find(css)
+            .await
+            .unwrap_or_else(|| panic!("no element {css}"));
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            json!({}),
+        )
+        .await;
+    }
+
+    /// Saves a PNG of the page under `target/tmp/screenshots/` (a test artifact).
+    async fn screenshot(&self, name: &str) {
+        use base64::Engine;
+        let v = self
+            .cmd(reqwest::Method::GET, "/screenshot", Value::Null)
+            .await;
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        let _ = std::fs::create_dir_all(&dir);
+        if let Some(png) = v
+            .as_str()
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        {
+            let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+        }
+    }
+
     async fn script(&self, js: &str) -> Value {
         self.cmd(
             reqwest::Method::POST,
@@ -217,6 +246,74 @@ async fn the_home_page_in_headless_chromium() {
         .script("return document.documentElement.scrollWidth <= window.innerWidth")
         .await;
     assert_eq!(overflow, Value::Bool(true));
+
+    d.cmd(reqwest::Method::DELETE, "", Value::Null).await;
+    let _ = stop.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_steps_1_and_2_and_signing_in_again_in_headless_chromium() {
+    let (base, stop, _handle) = spawn_server().await;
+    let d = Driver::start().await;
+    let started = Instant::now();
+    let email = "browser.journey@example.org";
+
+    d.goto(&format!("{base}/register")).await;
+    d.click("#r-caregiver").await;
+    d.type_into("#name", "Lena Browser").await;
+    d.type_into("#email", email).await;
+    d.type_into("#country", "France").await;
+    d.screenshot("01-register-step1").await;
+    d.click("button[type=submit]").await;
+    assert!(
+        d.wait_for_text("h1", "Check your email")
+            .await
+            .contains("Check your email")
+    );
+    d.screenshot("02-check-your-email").await;
+
+    // The link from the mail in the outbox.
+    let outbox = crate::state().config.outbox_path();
+    let mail = std::fs::read_dir(outbox)
+        .expect("outbox")
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .find(|m| m.contains(&format!("To: {email}")))
+        .expect("confirmation mail");
+    let mail = mail.replace("=\r\n", "").replace("=\n", "");
+    let at = mail.find("/register/confirm/").expect("link");
+    let link = format!("{base}{}", &mail[at..at + "/register/confirm/".len() + 64]);
+
+    d.goto(&link).await;
+    assert!(d.text("h1").await.contains("Choose your password"));
+    d.type_into("#password", "lena picks a long password").await;
+    d.type_into("#password_again", "lena picks a long password")
+        .await;
+    d.screenshot("03-choose-password").await;
+    d.click("button[type=submit]").await;
+    let account = d.wait_for_text("main", "Registration: 2 of 5").await;
+    assert!(
+        account.contains("Hello Lena Browser") && account.contains(email),
+        "{account}"
+    );
+    d.screenshot("04-account").await;
+
+    // Sign out, and back in.
+    d.click("form[action='/signout'] button").await;
+    d.goto(&format!("{base}/signin")).await;
+    d.type_into("#email", email).await;
+    d.type_into("#password", "lena picks a long password").await;
+    d.click("button[type=submit]").await;
+    assert!(
+        d.wait_for_text("main", "Registration: 2 of 5")
+            .await
+            .contains(email)
+    );
+    d.screenshot("05-signed-in-again").await;
+    println!(
+        "browser journey (register, confirm, password, sign out, sign in): {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     d.cmd(reqwest::Method::DELETE, "", Value::Null).await;
     let _ = stop.send(());
