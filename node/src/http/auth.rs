@@ -37,6 +37,7 @@ pub fn current(
 /// Renders a page with the values every page needs (node name, HPO version...).
 pub(crate) fn render(
     state: &AppState,
+    lang: &str,
     status: StatusCode,
     name: &str,
     ctx: Value,
@@ -44,6 +45,7 @@ pub(crate) fn render(
 ) -> Response {
     let o = &state.ontology;
     let base = context! {
+        lang,
         node_name => state.config.node.name,
         app_version => crate::VERSION,
         hpo_ack => raremesh_ontology::hpo_acknowledgement(o.version()),
@@ -88,6 +90,7 @@ fn signin_page(
     match csrf_token(state, headers) {
         Ok((csrf, set)) => render(
             state,
+            "en",
             status,
             "signin.html",
             context! { csrf, email, error },
@@ -185,6 +188,7 @@ pub async fn account(State(state): State<AppState>, headers: HeaderMap) -> Respo
     match csrf_token(&state, &headers) {
         Ok((csrf, set)) => render(
             &state,
+            "en",
             StatusCode::OK,
             "account.html",
             context! { csrf, email => account.email, role => format!("{:?}", account.role).to_lowercase(), name, step },

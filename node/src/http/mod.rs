@@ -5,6 +5,7 @@ pub mod cookies;
 pub mod diseases;
 pub mod error;
 pub mod home;
+pub mod i18n;
 pub mod meta;
 pub mod params;
 pub mod register;

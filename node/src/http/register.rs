@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
@@ -12,6 +12,7 @@ use minijinja::context;
 use super::auth::{render, see_other};
 use super::cookies::{self, SESSION};
 use super::error::ApiError;
+use super::i18n;
 use crate::accounts::{AccountError, Role, normalize_email, password};
 use crate::mail::Mail;
 use crate::registration::{LANGUAGES, LinkState, Member, PersonalInfo, Registrations};
@@ -26,12 +27,18 @@ fn internal(e: impl std::fmt::Display) -> Response {
     ApiError::Internal(e.to_string()).into_response()
 }
 
+fn lang(headers: &HeaderMap) -> &'static str {
+    i18n::pick(headers, None, None)
+}
+
 fn form_page(
     state: &AppState,
     headers: &HeaderMap,
+    lang: &str,
     status: StatusCode,
     values: &HashMap<String, String>,
     errors: &[(&'static str, String)],
+    mut extra_cookies: Vec<String>,
 ) -> Response {
     let (csrf, set) = match super::auth::csrf_token(state, headers) {
         Ok(x) => x,
@@ -42,8 +49,11 @@ fn form_page(
         .iter()
         .map(|(code, name)| HashMap::from([("code", *code), ("name", *name)]))
         .collect();
+    let mut set = set;
+    set.append(&mut extra_cookies);
     render(
         state,
+        lang,
         status,
         "register.html",
         context! { csrf, values, errors, languages },
@@ -51,14 +61,32 @@ fn form_page(
     )
 }
 
-/// `GET /register`: step 1, personal information.
-pub async fn start(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// `GET /register?lang=`: step 1, personal information, in the language asked for (then
+/// remembered), or the browser's.
+pub async fn start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = i18n::pick(&headers, query.get("lang").map(String::as_str), None);
+    let remember = match query.get("lang") {
+        Some(_) => vec![cookies::set(
+            &state,
+            i18n::LANG_COOKIE,
+            lang,
+            365 * 24 * 3600,
+            "Lax",
+        )],
+        None => Vec::new(),
+    };
     form_page(
         &state,
         &headers,
+        lang,
         StatusCode::OK,
-        &HashMap::from([("language".to_owned(), "en".to_owned())]),
+        &HashMap::from([("language".to_owned(), lang.to_owned())]),
         &[],
+        remember,
     )
 }
 
@@ -116,12 +144,11 @@ pub async fn submit(
         return form_page(
             &state,
             &headers,
+            lang(&headers),
             StatusCode::FORBIDDEN,
             &form,
-            &[(
-                "form",
-                "This form had expired. Please check your details and send them again.".into(),
-            )],
+            &[("form", "register.expired_form".into())],
+            Vec::new(),
         );
     }
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
@@ -137,9 +164,11 @@ pub async fn submit(
             return form_page(
                 &state,
                 &headers,
+                lang(&headers),
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &form,
                 &errors,
+                Vec::new(),
             );
         }
     };
@@ -157,6 +186,7 @@ pub async fn sent(State(state): State<AppState>, headers: HeaderMap) -> Response
     match super::auth::csrf_token(&state, &headers) {
         Ok((csrf, set)) => render(
             &state,
+            lang(&headers),
             StatusCode::OK,
             "register_sent.html",
             context! { csrf },
@@ -190,9 +220,10 @@ pub async fn resend(
     see_other("/register/sent", Vec::new())
 }
 
-fn expired(state: &AppState) -> Response {
+fn expired(state: &AppState, headers: &HeaderMap) -> Response {
     render(
         state,
+        lang(headers),
         StatusCode::GONE,
         "register_expired.html",
         context! {},
@@ -211,6 +242,7 @@ fn password_page(
     match super::auth::csrf_token(state, headers) {
         Ok((csrf, set)) => render(
             state,
+            i18n::pick(headers, None, Some(&info.language)),
             status,
             "register_password.html",
             context! { csrf, token, email => info.email, name => info.name, error },
@@ -230,7 +262,7 @@ pub async fn confirm(
         Ok(LinkState::Valid(info)) => {
             password_page(&state, &headers, StatusCode::OK, &info, &token, None)
         }
-        Ok(LinkState::Invalid) => expired(&state),
+        Ok(LinkState::Invalid) => expired(&state, &headers),
         Err(e) => internal(e),
     }
 }
@@ -245,7 +277,7 @@ pub async fn set_password(
     let regs = registrations(&state);
     let info = match regs.check(&token) {
         Ok(LinkState::Valid(info)) => info,
-        Ok(LinkState::Invalid) => return expired(&state),
+        Ok(LinkState::Invalid) => return expired(&state, &headers),
         Err(e) => return internal(e),
     };
     if !cookies::csrf_ok(&headers, form.get("csrf")) {
@@ -255,18 +287,18 @@ pub async fn set_password(
             StatusCode::FORBIDDEN,
             &info,
             &token,
-            Some("This form had expired. Please enter your password again.".into()),
+            Some("register.error.password_expired".into()),
         );
     }
     let pw = form.get("password").cloned().unwrap_or_default();
-    if let Err(rule) = password::check(&pw, &info.email) {
+    if password::check(&pw, &info.email).is_err() {
         return password_page(
             &state,
             &headers,
             StatusCode::UNPROCESSABLE_ENTITY,
             &info,
             &token,
-            Some(format!("Please choose another password: {rule}.")),
+            Some("register.error.password_rules".into()),
         );
     }
     if form.get("password_again") != Some(&pw) {
@@ -276,12 +308,12 @@ pub async fn set_password(
             StatusCode::UNPROCESSABLE_ENTITY,
             &info,
             &token,
-            Some("The two passwords are not the same.".into()),
+            Some("register.error.password_mismatch".into()),
         );
     }
     match regs.consume(&token) {
         Ok(LinkState::Valid(_)) => {}
-        Ok(LinkState::Invalid) => return expired(&state),
+        Ok(LinkState::Invalid) => return expired(&state, &headers),
         Err(e) => return internal(e),
     }
     let account = match state.accounts.create(&info.email, &pw, Role::Member, true) {

@@ -12,9 +12,21 @@ impl std::fmt::Debug for Templates {
 }
 
 impl Templates {
-    /// Loads and compiles every template.
+    /// Loads and compiles every template; `t("key")` in a template is the text of `key`
+    /// in the page's language (the `lang` variable).
     pub fn new() -> Result<Self, minijinja::Error> {
         let mut env = Environment::new();
+        let catalogs = std::sync::Arc::new(
+            super::i18n::Catalogs::load()
+                .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e))?,
+        );
+        env.add_function("t", move |state: &minijinja::State, key: &str| -> String {
+            let lang = state
+                .lookup("lang")
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "en".to_owned());
+            catalogs.text(&lang, key).to_owned()
+        });
         env.add_template("base.html", include_str!("../../templates/base.html"))?;
         env.add_template("home.html", include_str!("../../templates/home.html"))?;
         env.add_template("signin.html", include_str!("../../templates/signin.html"))?;

@@ -43,7 +43,7 @@ pub struct PersonalInfo {
     pub registrant: Registrant,
 }
 
-/// Field errors of step 1: (field name, message).
+/// Field errors of step 1: (field name, message key in the catalogues).
 pub type FieldErrors = Vec<(&'static str, String)>;
 
 impl PersonalInfo {
@@ -58,7 +58,7 @@ impl PersonalInfo {
         let mut errors = FieldErrors::new();
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            errors.push(("name", "Enter your name (up to 100 characters).".into()));
+            errors.push(("name", "register.error.name".into()));
         }
         let email = match normalize_email(email) {
             Ok(e) => e,
@@ -75,10 +75,10 @@ impl PersonalInfo {
             || country.chars().count() > 60
             || country.chars().any(char::is_control)
         {
-            errors.push(("country", "Enter the country you live in.".into()));
+            errors.push(("country", "register.error.country".into()));
         }
         if !LANGUAGES.iter().any(|(code, _)| *code == language) {
-            errors.push(("language", "Choose a language.".into()));
+            errors.push(("language", "register.error.language".into()));
         }
         let registrant = match registrant {
             "adult_patient" => Some(Registrant::AdultPatient),

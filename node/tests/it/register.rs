@@ -194,10 +194,14 @@ async fn register_confirm_and_choose_a_password() {
         ],
     ))
     .await;
+    // Step 2 speaks the language chosen in step 1 (Spanish here).
     assert!(
         mismatch.status == StatusCode::UNPROCESSABLE_ENTITY
-            && mismatch.body.contains("not the same")
+            && mismatch.body.contains("Las dos contraseñas no coinciden"),
+        "{}",
+        mismatch.body
     );
+    assert!(mismatch.body.contains("<html lang=\"es\">"));
     let done = send(post(
         &link,
         &csrf,
@@ -301,4 +305,102 @@ async fn the_link_can_be_sent_again_without_revealing_anything() {
         .await;
     }
     assert_eq!(mails_to("resend.me@example.org").len(), 3);
+}
+
+#[tokio::test]
+async fn the_registration_pages_speak_english_spanish_and_french() {
+    let fr = send(
+        Request::get("/register?lang=fr")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert!(
+        fr.body.contains("<html lang=\"fr\">") && fr.body.contains("Qui s’inscrit ?"),
+        "{}",
+        fr.body
+    );
+    assert!(fr.cookies.iter().any(|c| c.starts_with("raremesh_lang=fr")));
+    let remembered = send(
+        Request::get("/register")
+            .header(header::COOKIE, "raremesh_lang=fr")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert!(remembered.body.contains("Votre nom"));
+    let es = send(
+        Request::get("/register")
+            .header(header::ACCEPT_LANGUAGE, "es-ES,es;q=0.9,en;q=0.8")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert!(es.body.contains("<html lang=\"es\">") && es.body.contains("¿Quién se registra?"));
+    let other = send(
+        Request::get("/register")
+            .header(header::ACCEPT_LANGUAGE, "de-DE")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert!(
+        other.body.contains("<html lang=\"en\">") && other.body.contains("Who is registering?")
+    );
+    // Errors are translated too.
+    let bad = send(
+        Request::post("/register")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                header::COOKIE,
+                format!("raremesh_csrf={}; raremesh_lang=fr", csrf_value()),
+            )
+            .body(Body::from(format!(
+                "csrf={}&name=&email=x&country=&language=fr",
+                csrf_value()
+            )))
+            .expect("req"),
+    )
+    .await;
+    assert!(bad.body.contains("Indiquez votre nom"), "{}", bad.body);
+}
+
+#[test]
+fn every_catalogue_has_every_registration_text() {
+    let catalogs = raremesh::http::i18n::Catalogs::load().expect("catalogues parse");
+    let en: std::collections::BTreeSet<&str> = catalogs.keys("en").into_iter().collect();
+    for lang in ["es", "fr"] {
+        let keys: std::collections::BTreeSet<&str> = catalogs.keys(lang).into_iter().collect();
+        assert!(
+            keys.is_subset(&en),
+            "{lang} has keys English lacks: {:?}",
+            keys.difference(&en).collect::<Vec<_>>()
+        );
+        let missing: Vec<_> = en
+            .iter()
+            .filter(|k| {
+                (k.starts_with("register.") || k.starts_with("common.")) && !keys.contains(*k)
+            })
+            .collect();
+        assert!(missing.is_empty(), "{lang} lacks {missing:?}");
+    }
+    // Every t("...") in the templates exists in English.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    for entry in std::fs::read_dir(dir).expect("templates").flatten() {
+        let text = std::fs::read_to_string(entry.path()).expect("read");
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("t(\"") {
+            let standalone = at == 0 || !rest.as_bytes()[at - 1].is_ascii_alphanumeric();
+            let after = &rest[at + 3..];
+            if standalone {
+                let key = after.split('"').next().unwrap_or_default();
+                assert!(
+                    en.contains(key),
+                    "{}: unknown key {key}",
+                    entry.path().display()
+                );
+            }
+            rest = after;
+        }
+    }
 }
