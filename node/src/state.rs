@@ -11,6 +11,7 @@ use crate::http::templates::Templates;
 use crate::http::throttle::Throttle;
 use crate::mail::Mailer;
 use crate::registration::Registrations;
+use crate::registration::patient::Patients;
 use crate::sessions::Sessions;
 use crate::store::KvStore;
 
@@ -39,6 +40,8 @@ pub struct Inner {
     pub throttle: Throttle,
     /// Registrations in progress and member records.
     pub registrations: Registrations,
+    /// Members' patients.
+    pub patients: Patients,
 }
 
 impl AppState {
@@ -57,6 +60,7 @@ impl AppState {
             templates: Templates::new()?,
             accounts: Accounts::new(kv.clone()),
             registrations: Registrations::new(kv.clone()),
+            patients: Patients::new(kv.clone()),
             sessions: Sessions::new(kv),
             mailer,
             throttle: Throttle::default(),

@@ -58,6 +58,15 @@ pub async fn style() -> Response {
         .into_response()
 }
 
+/// `GET /assets/disease.js`
+pub async fn disease_script() -> Response {
+    (
+        [("content-type", "text/javascript; charset=utf-8")],
+        include_str!("../../assets/disease.js"),
+    )
+        .into_response()
+}
+
 /// `GET /assets/search.js`
 pub async fn script() -> Response {
     (

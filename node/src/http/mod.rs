@@ -8,6 +8,7 @@ pub mod home;
 pub mod i18n;
 pub mod meta;
 pub mod params;
+pub mod patients;
 pub mod register;
 pub mod templates;
 pub mod terms;
@@ -44,6 +45,7 @@ pub fn app(state: AppState) -> Router {
         .route("/signin", get(auth::signin_form).post(auth::signin))
         .route("/account", get(auth::account))
         .route("/register", get(register::start).post(register::submit))
+        .route("/patients", get(patients::list).post(patients::add))
         .route("/register/sent", get(register::sent))
         .route("/register/resend", post(register::resend))
         .route(
@@ -54,6 +56,7 @@ pub fn app(state: AppState) -> Router {
         .route("/signout-everywhere", post(auth::signout_everywhere))
         .route("/assets/style.css", get(home::style))
         .route("/assets/search.js", get(home::script))
+        .route("/assets/disease.js", get(home::disease_script))
         .nest("/api/v1", api)
         .fallback(page_not_found)
         .with_state(state)

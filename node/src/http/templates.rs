@@ -47,6 +47,10 @@ impl Templates {
             "register_expired.html",
             include_str!("../../templates/register_expired.html"),
         )?;
+        env.add_template(
+            "patients.html",
+            include_str!("../../templates/patients.html"),
+        )?;
         Ok(Self(env))
     }
 

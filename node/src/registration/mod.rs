@@ -2,6 +2,8 @@
 //! then the password. (Steps 3 to 5, patients, symptoms and legal terms, build on the
 //! member record created here.)
 
+pub mod patient;
+
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 

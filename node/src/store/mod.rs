@@ -29,6 +29,8 @@ pub enum Tree {
     Members,
     /// Normalized email → step 1 of a registration waiting for its link to be opened.
     PendingRegistrations,
+    /// `<account id>/<patient id>` → a patient of that member.
+    Patients,
 }
 
 impl Tree {
@@ -42,6 +44,7 @@ impl Tree {
             Self::EmailTokens => "email_tokens",
             Self::Members => "members",
             Self::PendingRegistrations => "pending_registrations",
+            Self::Patients => "patients",
         }
     }
 }

@@ -72,13 +72,22 @@ impl Driver {
             .as_str()
             .unwrap_or_else(|| panic!("no session: {res}"))
             .to_owned();
-        Self {
+        let driver = Self {
             child,
             base,
             session,
             http,
             _profile: profile,
-        }
+        };
+        // Wait up to 15 s for elements to appear (pages load while the machine is busy).
+        driver
+            .cmd(
+                reqwest::Method::POST,
+                "/timeouts",
+                json!({"implicit": 15000, "pageLoad": 30000}),
+            )
+            .await;
+        driver
     }
 
     async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {

@@ -8,6 +8,7 @@ mod browser;
 mod config;
 mod mail;
 mod match_cli;
+mod patients;
 mod process;
 mod register;
 mod socket;
