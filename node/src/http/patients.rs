@@ -23,16 +23,16 @@ fn internal(e: impl std::fmt::Display) -> Response {
 }
 
 /// The signed-in member, or where to send the browser instead.
-fn member(state: &AppState, headers: &HeaderMap) -> Result<(Account, Member), Response> {
+fn member(state: &AppState, headers: &HeaderMap) -> Result<(Account, Member), Box<Response>> {
     let account = match current(state, headers) {
         Ok(Some((_, a))) => a,
-        Ok(None) => return Err(see_other("/signin", Vec::new())),
-        Err(e) => return Err(e.into_response()),
+        Ok(None) => return Err(Box::new(see_other("/signin", Vec::new()))),
+        Err(e) => return Err(Box::new(e.into_response())),
     };
     match state.registrations.member(&account.id) {
         Ok(Some(m)) => Ok((account, m)),
-        Ok(None) => Err(see_other("/account", Vec::new())),
-        Err(e) => Err(internal(e)),
+        Ok(None) => Err(Box::new(see_other("/account", Vec::new()))),
+        Err(e) => Err(Box::new(internal(e))),
     }
 }
 
@@ -128,7 +128,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
             &HashMap::new(),
             &[],
         ),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -140,7 +140,7 @@ pub async fn add(
 ) -> Response {
     let (account, mut m) = match member(&state, &headers) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !cookies::csrf_ok(&headers, form.get("csrf")) {
         return page(
