@@ -67,6 +67,15 @@ pub async fn disease_script() -> Response {
         .into_response()
 }
 
+/// `GET /assets/term.js`
+pub async fn term_script() -> Response {
+    (
+        [("content-type", "text/javascript; charset=utf-8")],
+        include_str!("../../assets/term.js"),
+    )
+        .into_response()
+}
+
 /// `GET /assets/search.js`
 pub async fn script() -> Response {
     (

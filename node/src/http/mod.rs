@@ -10,6 +10,7 @@ pub mod meta;
 pub mod params;
 pub mod patients;
 pub mod register;
+pub mod symptoms;
 pub mod templates;
 pub mod terms;
 pub mod throttle;
@@ -46,6 +47,11 @@ pub fn app(state: AppState) -> Router {
         .route("/account", get(auth::account))
         .route("/register", get(register::start).post(register::submit))
         .route("/patients", get(patients::list).post(patients::add))
+        .route(
+            "/patients/{id}/symptoms",
+            get(symptoms::list).post(symptoms::add),
+        )
+        .route("/patients/{id}/symptoms/remove", post(symptoms::remove))
         .route("/register/sent", get(register::sent))
         .route("/register/resend", post(register::resend))
         .route(
@@ -57,6 +63,7 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/style.css", get(home::style))
         .route("/assets/search.js", get(home::script))
         .route("/assets/disease.js", get(home::disease_script))
+        .route("/assets/term.js", get(home::term_script))
         .nest("/api/v1", api)
         .fallback(page_not_found)
         .with_state(state)

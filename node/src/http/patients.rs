@@ -23,7 +23,10 @@ fn internal(e: impl std::fmt::Display) -> Response {
 }
 
 /// The signed-in member, or where to send the browser instead.
-fn member(state: &AppState, headers: &HeaderMap) -> Result<(Account, Member), Box<Response>> {
+pub(crate) fn member(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Account, Member), Box<Response>> {
     let account = match current(state, headers) {
         Ok(Some((_, a))) => a,
         Ok(None) => return Err(Box::new(see_other("/signin", Vec::new()))),
@@ -61,9 +64,11 @@ fn page(
                 Diagnosis::NoneYet => String::new(),
             };
             HashMap::from([
+                ("id", p.id.clone()),
                 ("name", p.display_name.clone()),
                 ("year", p.birth_year.to_string()),
                 ("diagnosis", diagnosis),
+                ("symptoms", p.symptoms.len().to_string()),
             ])
         })
         .collect();

@@ -51,6 +51,10 @@ impl Templates {
             "patients.html",
             include_str!("../../templates/patients.html"),
         )?;
+        env.add_template(
+            "symptoms.html",
+            include_str!("../../templates/symptoms.html"),
+        )?;
         Ok(Self(env))
     }
 

@@ -75,7 +75,80 @@ pub struct Patient {
     pub diagnosis: Diagnosis,
     /// The name of the patient organization the patient belongs to, if any.
     pub organization: Option<String>,
+    /// Symptoms (step 4), in the order entered. Absent in records written before step 4
+    /// existed: read as none.
+    #[serde(default)]
+    pub symptoms: Vec<Symptom>,
 }
+
+/// When a symptom began, as the HPO onset classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Onset {
+    /// At birth or before (HP:0003577).
+    Congenital,
+    /// In the first 28 days (HP:0003623).
+    Neonatal,
+    /// From 28 days to 1 year (HP:0003593).
+    Infantile,
+    /// From 1 to 5 years (HP:0011463).
+    Childhood,
+    /// From 5 to 15 years (HP:0003621).
+    Juvenile,
+    /// From 16 years (HP:0003581).
+    Adult,
+}
+
+impl Onset {
+    /// Every class, youngest first.
+    pub const ALL: [Self; 6] = [
+        Self::Congenital,
+        Self::Neonatal,
+        Self::Infantile,
+        Self::Childhood,
+        Self::Juvenile,
+        Self::Adult,
+    ];
+
+    /// The HPO term of the class.
+    pub fn hpo_id(self) -> &'static str {
+        match self {
+            Self::Congenital => "HP:0003577",
+            Self::Neonatal => "HP:0003623",
+            Self::Infantile => "HP:0003593",
+            Self::Childhood => "HP:0011463",
+            Self::Juvenile => "HP:0003621",
+            Self::Adult => "HP:0003581",
+        }
+    }
+
+    /// The form value.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Congenital => "congenital",
+            Self::Neonatal => "neonatal",
+            Self::Infantile => "infantile",
+            Self::Childhood => "childhood",
+            Self::Juvenile => "juvenile",
+            Self::Adult => "adult",
+        }
+    }
+}
+
+/// One symptom of a patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Symptom {
+    /// The live HPO term (alternative and obsolete ids are resolved on entry).
+    pub term: raremesh_ontology::HpoId,
+    /// False when the member says the patient does NOT have it.
+    pub observed: bool,
+    /// When it began, if known.
+    #[serde(default)]
+    pub onset: Option<Onset>,
+}
+
+/// Most symptoms per patient.
+pub const MAX_SYMPTOMS: usize = 200;
 
 impl Record for Patient {
     const TREE: Tree = Tree::Patients;
@@ -233,6 +306,7 @@ impl Patients {
             relation: input.relation,
             diagnosis: input.diagnosis,
             organization: input.organization,
+            symptoms: Vec::new(),
         };
         self.kv.put(
             Tree::Patients,
@@ -240,6 +314,29 @@ impl Patients {
             &encode(&p),
         )?;
         Ok(p)
+    }
+
+    /// One patient of a member (None for another member's patient).
+    pub fn get(&self, account_id: &str, patient_id: &str) -> Result<Option<Patient>, StoreError> {
+        if patient_id.is_empty() || patient_id.contains('/') {
+            return Ok(None);
+        }
+        self.kv
+            .get(
+                Tree::Patients,
+                format!("{account_id}/{patient_id}").as_bytes(),
+            )?
+            .map(|b| decode(&b).map_err(StoreError::from))
+            .transpose()
+    }
+
+    /// Saves a changed patient.
+    pub fn save(&self, p: &Patient) -> Result<(), StoreError> {
+        self.kv.put(
+            Tree::Patients,
+            format!("{}/{}", p.account_id, p.id).as_bytes(),
+            &encode(p),
+        )
     }
 
     /// A member's patients.

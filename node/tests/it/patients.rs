@@ -223,3 +223,164 @@ async fn members_see_only_their_own_patients() {
     let (s, _) = get("/patients", None).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
 }
+
+async fn post_to(path: &str, session: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    let mut body = format!("csrf={CSRF}");
+    for (k, v) in fields {
+        body.push_str(&format!("&{k}={}", enc(v)));
+    }
+    let req = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(
+            header::COOKIE,
+            format!("raremesh_session={session}; raremesh_csrf={CSRF}"),
+        )
+        .body(Body::from(body))
+        .expect("req");
+    let res = raremesh::http::app(state())
+        .oneshot(req)
+        .await
+        .expect("res");
+    let status = res.status();
+    (
+        status,
+        String::from_utf8_lossy(&res.into_body().collect().await.expect("body").to_bytes())
+            .into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn symptoms_are_added_by_lay_words_or_id_and_removed() {
+    use raremesh::registration::patient::{Diagnosis, PatientInput, Relation, Sex};
+    let (session, account_id) = member("symptoms.owner@example.org", Registrant::Caregiver);
+    let s = state();
+    let patient = s
+        .patients
+        .add(
+            &account_id,
+            PatientInput {
+                display_name: "Mia".into(),
+                birth_year: 2019,
+                sex: Sex::Female,
+                relation: Relation::Parent,
+                diagnosis: Diagnosis::NoneYet,
+                organization: None,
+            },
+        )
+        .expect("patient");
+    let path = format!("/patients/{}/symptoms", patient.id);
+    let (st, page) = get(&path, Some(&session)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page.contains("Step 4 of 5") && page.contains("No symptom yet."));
+
+    // Lay words: matches to pick from, the obvious one first.
+    let (st, page) = post_to(&path, &session, &[("term", "large head")]).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let first = page.find("value=\"HP:").map(|i| &page[i + 7..i + 17]);
+    assert_eq!(first, Some("HP:0000256"), "Macrocephaly offered first");
+    // Picked (or typed as an id), observed, with an onset.
+    let (st, _) = post_to(
+        &path,
+        &session,
+        &[
+            ("term", "HP:0000256"),
+            ("presence", "observed"),
+            ("onset", "congenital"),
+        ],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    // The suggestion list's form "id name", and an excluded symptom.
+    let (st, _) = post_to(
+        &path,
+        &session,
+        &[("term", "HP:0001250 Seizure"), ("presence", "excluded")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, page) = get(&path, Some(&session)).await;
+    assert!(
+        page.contains("<strong>Macrocephaly</strong>") && page.contains("At birth or before"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Does not have: <strong>Seizure</strong>"),
+        "{page}"
+    );
+    assert_eq!(
+        s.registrations
+            .member(&account_id)
+            .expect("member")
+            .map(|m| m.step),
+        Some(4)
+    );
+
+    // An alternative id updates the same symptom rather than adding a second one.
+    let (st, _) = post_to(
+        &path,
+        &session,
+        &[("term", "HP:0005491"), ("presence", "excluded")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let stored = s
+        .patients
+        .get(&account_id, &patient.id)
+        .expect("get")
+        .expect("patient");
+    assert_eq!(stored.symptoms.len(), 2);
+    assert!(
+        stored
+            .symptoms
+            .iter()
+            .any(|x| x.term.to_string() == "HP:0000256" && !x.observed)
+    );
+
+    // Removing.
+    let (st, _) = post_to(
+        &format!("{path}/remove"),
+        &session,
+        &[("term", "HP:0001250")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(
+        s.patients
+            .get(&account_id, &patient.id)
+            .expect("get")
+            .expect("patient")
+            .symptoms
+            .len(),
+        1
+    );
+
+    // Unknown words: nothing matches, nothing stored; another member cannot see or change it.
+    let (st, page) = post_to(&path, &session, &[("term", "qqqzzzxxyy")]).await;
+    assert!(st == StatusCode::UNPROCESSABLE_ENTITY && page.contains("Nothing matches"));
+    let (other, _) = member("symptoms.other@example.org", Registrant::Caregiver);
+    assert_eq!(get(&path, Some(&other)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        post_to(&path, &other, &[("term", "HP:0001250")]).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        s.patients
+            .get(&account_id, &patient.id)
+            .expect("get")
+            .expect("patient")
+            .symptoms
+            .len(),
+        1
+    );
+}

@@ -381,7 +381,8 @@ fn every_catalogue_has_every_registration_text() {
             .filter(|k| {
                 (k.starts_with("register.")
                     || k.starts_with("common.")
-                    || k.starts_with("patient."))
+                    || k.starts_with("patient.")
+                    || k.starts_with("symptom."))
                     && !keys.contains(*k)
             })
             .collect();

@@ -1,0 +1,239 @@
+//! `/patients/{id}/symptoms`: registration step 4, a patient's symptoms as HPO terms,
+//! each observed or explicitly not observed, with an optional age of onset.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use raremesh_ontology::HpoId;
+use raremesh_search::Target;
+
+use super::auth::{render, see_other};
+use super::error::ApiError;
+use super::patients::member;
+use super::{cookies, i18n};
+use crate::accounts::Account;
+use crate::registration::Member;
+use crate::registration::patient::{MAX_SYMPTOMS, Onset, Patient, Symptom};
+use crate::state::AppState;
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    ApiError::Internal(e.to_string()).into_response()
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        "This patient does not exist, or is not yours.",
+    )
+        .into_response()
+}
+
+fn load(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(Account, Member, Patient), Response> {
+    let (account, m) = member(state, headers).map_err(|r| *r)?;
+    match state.patients.get(&account.id, id) {
+        Ok(Some(p)) => Ok((account, m, p)),
+        Ok(None) => Err(not_found()),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+fn page(
+    state: &AppState,
+    headers: &HeaderMap,
+    m: &Member,
+    p: &Patient,
+    status: StatusCode,
+    query: &str,
+    error: Option<&str>,
+) -> Response {
+    let o = &state.ontology;
+    let symptoms: Vec<HashMap<&str, String>> = p
+        .symptoms
+        .iter()
+        .map(|s| {
+            let name = o
+                .resolve(s.term)
+                .map_or_else(|| s.term.to_string(), |t| o.term(t).name.clone());
+            HashMap::from([
+                ("id", s.term.to_string()),
+                ("name", name),
+                ("observed", s.observed.to_string()),
+                (
+                    "onset",
+                    s.onset.map(Onset::key).unwrap_or_default().to_owned(),
+                ),
+            ])
+        })
+        .collect();
+    let matches: Vec<HashMap<&str, String>> = if query.trim().is_empty() {
+        Vec::new()
+    } else {
+        state
+            .autocomplete
+            .terms(o, query, 8)
+            .into_iter()
+            .filter_map(|h| match h.target {
+                Target::Term(t) => Some(HashMap::from([
+                    ("id", o.term(t).id.to_string()),
+                    ("name", o.term(t).name.clone()),
+                    ("matched", h.matched),
+                ])),
+                Target::Disease(_) => None,
+            })
+            .collect()
+    };
+    let (csrf, set) = match super::auth::csrf_token(state, headers) {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let lang = i18n::pick(headers, None, Some(&m.info.language));
+    let onsets: Vec<&str> = Onset::ALL.iter().map(|o| o.key()).collect();
+    render(
+        state,
+        lang,
+        status,
+        "symptoms.html",
+        context! { csrf, patient_id => p.id, patient_name => p.display_name, symptoms, matches, query, error, onsets, searched => !query.trim().is_empty() },
+        set,
+    )
+}
+
+/// `GET /patients/{id}/symptoms?q=`: the symptoms, and matching terms for `q`.
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (_, m, p) = match load(&state, &headers, &id) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let query: String = q
+        .get("q")
+        .map(|s| s.chars().take(200).collect())
+        .unwrap_or_default();
+    page(&state, &headers, &m, &p, StatusCode::OK, &query, None)
+}
+
+/// `POST /patients/{id}/symptoms`: adds (or updates) a symptom. `term` is an HPO id, or
+/// the id followed by the name as the suggestion list gives it; anything else is searched
+/// and the matches are offered to pick from.
+pub async fn add(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (_, mut m, mut p) = match load(&state, &headers, &id) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+        return page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::FORBIDDEN,
+            "",
+            Some("register.expired_form"),
+        );
+    }
+    let raw = form.get("term").map(|s| s.trim()).unwrap_or_default();
+    let first = raw.split_whitespace().next().unwrap_or_default();
+    let Some(term) = first
+        .parse::<HpoId>()
+        .ok()
+        .and_then(|hid| state.ontology.resolve(hid))
+    else {
+        let query: String = raw.chars().take(200).collect();
+        let error = if query.is_empty() {
+            Some("symptom.error.empty")
+        } else {
+            None
+        };
+        return page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &query,
+            error,
+        );
+    };
+    let observed = form.get("presence").map(String::as_str) != Some("excluded");
+    let onset = form
+        .get("onset")
+        .and_then(|o| Onset::ALL.into_iter().find(|x| x.key() == o));
+    let id = state.ontology.term(term).id;
+    if let Some(s) = p.symptoms.iter_mut().find(|s| s.term == id) {
+        s.observed = observed;
+        s.onset = onset;
+    } else if p.symptoms.len() >= MAX_SYMPTOMS {
+        return page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "",
+            Some("symptom.error.too_many"),
+        );
+    } else {
+        p.symptoms.push(Symptom {
+            term: id,
+            observed,
+            onset,
+        });
+    }
+    if let Err(e) = state.patients.save(&p) {
+        return internal(e);
+    }
+    if m.step < 4 && p.symptoms.iter().any(|s| s.observed) {
+        m.step = 4;
+        if let Err(e) = state.registrations.save_member(&m) {
+            return internal(e);
+        }
+    }
+    see_other(&format!("/patients/{}/symptoms", p.id), Vec::new())
+}
+
+/// `POST /patients/{id}/symptoms/remove`: removes a symptom.
+pub async fn remove(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (_, m, mut p) = match load(&state, &headers, &id) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+        return page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::FORBIDDEN,
+            "",
+            Some("register.expired_form"),
+        );
+    }
+    let target = form.get("term").and_then(|t| t.parse::<HpoId>().ok());
+    p.symptoms.retain(|s| Some(s.term) != target);
+    if let Err(e) = state.patients.save(&p) {
+        return internal(e);
+    }
+    see_other(&format!("/patients/{}/symptoms", p.id), Vec::new())
+}
