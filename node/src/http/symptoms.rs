@@ -36,12 +36,12 @@ fn load(
     state: &AppState,
     headers: &HeaderMap,
     id: &str,
-) -> Result<(Account, Member, Patient), Response> {
-    let (account, m) = member(state, headers).map_err(|r| *r)?;
+) -> Result<(Account, Member, Patient), Box<Response>> {
+    let (account, m) = member(state, headers)?;
     match state.patients.get(&account.id, id) {
         Ok(Some(p)) => Ok((account, m, p)),
-        Ok(None) => Err(not_found()),
-        Err(e) => Err(internal(e)),
+        Ok(None) => Err(Box::new(not_found())),
+        Err(e) => Err(Box::new(internal(e))),
     }
 }
 
@@ -115,7 +115,7 @@ pub async fn list(
 ) -> Response {
     let (_, m, p) = match load(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let query: String = q
         .get("q")
@@ -135,7 +135,7 @@ pub async fn add(
 ) -> Response {
     let (_, mut m, mut p) = match load(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !cookies::csrf_ok(&headers, form.get("csrf")) {
         return page(
@@ -217,7 +217,7 @@ pub async fn remove(
 ) -> Response {
     let (_, m, mut p) = match load(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !cookies::csrf_ok(&headers, form.get("csrf")) {
         return page(
