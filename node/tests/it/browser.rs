@@ -84,7 +84,7 @@ impl Driver {
             .cmd(
                 reqwest::Method::POST,
                 "/timeouts",
-                json!({"implicit": 15000, "pageLoad": 30000}),
+                json!({"implicit": 30000, "pageLoad": 60000}),
             )
             .await;
         driver
@@ -141,7 +141,14 @@ impl Driver {
     }
 
     async fn type_into(&self, css: &str, text: &str) {
-        let id = self.find(css).await.expect("element");
+        let Some(id) = self.find(css).await else {
+            self.screenshot("failure").await;
+            let url = self.script("return location.href").await;
+            let h1 = self.text("h1").await;
+            panic!(
+                "no element {css} on {url} (h1: {h1:?}); screenshot in target/tmp/screenshots/failure.png"
+            );
+        };
         self.cmd(
             reqwest::Method::POST,
             &format!("/element/{id}/value"),
@@ -189,7 +196,7 @@ impl Driver {
     }
 
     async fn wait_for_text(&self, css: &str, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let t = self.text(css).await;
             if t.contains(needle) || Instant::now() > deadline {
