@@ -38,6 +38,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Mail to members (confirmation links, notifications).
     pub mail: MailConfig,
+    /// The legal terms members accept in registration step 5.
+    pub terms: TermsConfig,
 }
 
 impl Default for Config {
@@ -50,6 +52,30 @@ impl Default for Config {
             search: SearchConfig::default(),
             log: LogConfig::default(),
             mail: MailConfig::default(),
+            terms: TermsConfig::default(),
+        }
+    }
+}
+
+/// The legal terms members accept.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TermsConfig {
+    /// The version of the terms (1 to 40 characters). Change it when the text changes:
+    /// members are then asked to accept the new version.
+    pub version: String,
+    /// A plain-text file with the organization's terms (paragraphs separated by blank
+    /// lines). When unset, a short built-in text describing how the node handles data is
+    /// shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+}
+
+impl Default for TermsConfig {
+    fn default() -> Self {
+        Self {
+            version: "1".to_owned(),
+            file: None,
         }
     }
 }
@@ -276,6 +302,15 @@ impl Config {
                 format!("{} is not between 16 and 1000", s.max_query_chars),
             );
         }
+        let v = self.terms.version.trim();
+        if v.is_empty() || v.chars().count() > 40 || v.chars().any(char::is_control) {
+            return bad("terms.version", "must be 1 to 40 characters".into());
+        }
+        if let Some(file) = &self.terms.file {
+            if let Err(e) = std::fs::read_to_string(file) {
+                return bad("terms.file", format!("{}: {e}", file.display()));
+            }
+        }
         if lettre::message::Mailbox::from_str(&self.mail.from).is_err() {
             return bad(
                 "mail.from",
@@ -319,6 +354,7 @@ impl Config {
             search,
             log,
             mail,
+            terms,
         } = self;
         let smtp = match &mail.smtp {
             Some(s) => format!(
@@ -335,7 +371,7 @@ impl Config {
             ),
         };
         format!(
-            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\n",
+            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\n",
             data_dir.display(),
             node.name,
             server.bind,
@@ -353,6 +389,11 @@ impl Config {
             log.level,
             mail.from,
             smtp,
+            terms.version,
+            terms
+                .file
+                .as_ref()
+                .map_or("(built-in text)".into(), |f| f.display().to_string()),
         )
     }
 

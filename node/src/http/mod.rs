@@ -13,6 +13,7 @@ pub mod register;
 pub mod symptoms;
 pub mod templates;
 pub mod terms;
+pub mod terms_page;
 pub mod throttle;
 
 use std::time::Duration;
@@ -47,6 +48,7 @@ pub fn app(state: AppState) -> Router {
         .route("/account", get(auth::account))
         .route("/register", get(register::start).post(register::submit))
         .route("/patients", get(patients::list).post(patients::add))
+        .route("/terms", get(terms_page::show).post(terms_page::save))
         .route(
             "/patients/{id}/symptoms",
             get(symptoms::list).post(symptoms::add),

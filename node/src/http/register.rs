@@ -325,6 +325,7 @@ pub async fn set_password(
         account_id: account.id.clone(),
         info: info.clone(),
         step: 2,
+        consents: Default::default(),
     };
     if let Err(e) = regs
         .save_member(&member)

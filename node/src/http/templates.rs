@@ -55,6 +55,7 @@ impl Templates {
             "symptoms.html",
             include_str!("../../templates/symptoms.html"),
         )?;
+        env.add_template("terms.html", include_str!("../../templates/terms.html"))?;
         Ok(Self(env))
     }
 

@@ -129,6 +129,27 @@ pub struct Member {
     pub info: PersonalInfo,
     /// The last registration step completed (2 after the password is set).
     pub step: u8,
+    /// Step 5: the terms accepted and the optional consents. Absent in records written
+    /// before step 5 existed: read as nothing accepted.
+    #[serde(default)]
+    pub consents: Consents,
+}
+
+/// What a member agreed to, with when. Each optional consent can be withdrawn at any time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consents {
+    /// The version of the terms accepted, if any.
+    pub terms_version: Option<String>,
+    /// When they were accepted (Unix seconds).
+    pub terms_accepted_at: Option<u64>,
+    /// Matched with members of partner organizations (pseudonymous symptom lists shared).
+    pub federated_matching: bool,
+    /// Contactable by other members in private messaging.
+    pub contactable: bool,
+    /// Invited to research questionnaires.
+    pub research: bool,
+    /// When the optional consents last changed (Unix seconds).
+    pub updated_at: Option<u64>,
 }
 
 impl Record for Member {
@@ -136,7 +157,8 @@ impl Record for Member {
     const VERSION: u32 = 1;
 }
 
-fn now() -> u64 {
+/// Now, in Unix seconds.
+pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

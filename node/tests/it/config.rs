@@ -61,9 +61,13 @@ fn the_example_lists_every_key_with_its_default_and_a_comment() {
         .collect::<Vec<_>>()
         .join("\n");
     let dir = tempfile::tempdir().expect("tempdir");
-    let with_dir = uncommented.replace("/srv/hpo/2026-02-16", &dir.path().display().to_string());
+    let terms = dir.path().join("terms.txt");
+    std::fs::write(&terms, "Our terms.").expect("write");
+    let with_dir = uncommented
+        .replace("/srv/hpo/2026-02-16", &dir.path().display().to_string())
+        .replace("/etc/raremesh/terms.txt", &terms.display().to_string());
     let full: Config = toml::from_str(&with_dir).expect("uncommented example parses");
-    assert!(full.ontology.dir.is_some() && full.mail.smtp.is_some());
+    assert!(full.ontology.dir.is_some() && full.mail.smtp.is_some() && full.terms.file.is_some());
     full.validate().expect("the uncommented example is valid");
     let mut in_example = BTreeSet::new();
     keys(

@@ -31,6 +31,7 @@ fn member(email: &str, registrant: Registrant) -> (String, String) {
             account_id: account.id.clone(),
             info,
             step: 2,
+            consents: Default::default(),
         })
         .expect("member");
     (s.sessions.start(&account.id).expect("session"), account.id)
@@ -383,4 +384,71 @@ async fn symptoms_are_added_by_lay_words_or_id_and_removed() {
             .len(),
         1
     );
+}
+
+#[tokio::test]
+async fn terms_are_accepted_with_their_version_and_consents_can_be_withdrawn() {
+    let (session, account_id) = member("terms.owner@example.org", Registrant::AdultPatient);
+    let (st, page) = get("/terms", Some(&session)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page.contains("Step 5 of 5") && page.contains("The terms (version 1)"));
+    // Consents without accepting the terms: refused, nothing recorded.
+    let (st, page) = post_to("/terms", &session, &[("research", "yes")]).await;
+    assert!(
+        st == StatusCode::UNPROCESSABLE_ENTITY && page.contains("tick the box"),
+        "{page}"
+    );
+    let s = state();
+    assert_eq!(
+        s.registrations
+            .member(&account_id)
+            .expect("member")
+            .map(|m| m.consents.terms_version),
+        Some(None)
+    );
+    // Accept, with two of the three consents.
+    let (st, _) = post_to(
+        "/terms",
+        &session,
+        &[
+            ("accept", "yes"),
+            ("federated_matching", "yes"),
+            ("research", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let m = s
+        .registrations
+        .member(&account_id)
+        .expect("member")
+        .expect("member");
+    assert_eq!(m.consents.terms_version.as_deref(), Some("1"));
+    assert!(
+        m.consents.terms_accepted_at.is_some()
+            && m.consents.federated_matching
+            && m.consents.research
+            && !m.consents.contactable
+    );
+    assert_eq!(m.step, 5);
+    // Later: withdraw research, keep the rest; the acceptance stays as it was.
+    let accepted_at = m.consents.terms_accepted_at;
+    let (st, page) = get("/terms", Some(&session)).await;
+    assert!(st == StatusCode::OK && page.contains("You accepted version 1"));
+    let (st, _) = post_to("/terms", &session, &[("federated_matching", "yes")]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let m = s
+        .registrations
+        .member(&account_id)
+        .expect("member")
+        .expect("member");
+    assert!(m.consents.federated_matching && !m.consents.research);
+    assert_eq!(m.consents.terms_accepted_at, accepted_at);
+    let (_, account) = get("/account", Some(&session)).await;
+    assert!(
+        account.contains("Registration: 5 of 5 steps done"),
+        "{account}"
+    );
+    // Not signed in: no terms page.
+    assert_eq!(get("/terms", None).await.0, StatusCode::SEE_OTHER);
 }

@@ -1,0 +1,115 @@
+//! `GET /terms`, `POST /terms`: registration step 5, the legal terms (text and version
+//! from the configuration) and three separate, optional, revocable consents.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+
+use super::auth::{render, see_other};
+use super::error::ApiError;
+use super::patients::member;
+use super::{cookies, i18n};
+use crate::registration::{Member, now};
+use crate::state::AppState;
+
+/// The built-in terms, used until the organization configures its own (`terms.file`).
+const BUILT_IN: &str = include_str!("../../templates/terms_default.txt");
+
+fn paragraphs(state: &AppState) -> Vec<String> {
+    let text = state
+        .config
+        .terms
+        .file
+        .as_ref()
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .unwrap_or_else(|| BUILT_IN.to_owned());
+    text.split("\n\n")
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+fn page(
+    state: &AppState,
+    headers: &HeaderMap,
+    m: &Member,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let (csrf, set) = match super::auth::csrf_token(state, headers) {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let version = &state.config.terms.version;
+    let c = &m.consents;
+    let accepted_current = c.terms_version.as_deref() == Some(version.as_str());
+    let lang = i18n::pick(headers, None, Some(&m.info.language));
+    render(
+        state,
+        lang,
+        status,
+        "terms.html",
+        context! { csrf, version, paragraphs => paragraphs(state), accepted_current, accepted_before => c.terms_version.is_some() && !accepted_current, federated => c.federated_matching, contactable => c.contactable, research => c.research, error },
+        set,
+    )
+}
+
+/// `GET /terms`: the terms and the consents, as they stand.
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match member(&state, &headers) {
+        Ok((_, m)) => page(&state, &headers, &m, StatusCode::OK, None),
+        Err(r) => *r,
+    }
+}
+
+/// `POST /terms`: records acceptance (version and time) and the consents; unticking a
+/// consent withdraws it.
+pub async fn save(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (_, mut m) = match member(&state, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+        return page(
+            &state,
+            &headers,
+            &m,
+            StatusCode::FORBIDDEN,
+            Some("register.expired_form"),
+        );
+    }
+    let version = state.config.terms.version.clone();
+    let already = m.consents.terms_version.as_deref() == Some(version.as_str());
+    if !already && form.get("accept").map(String::as_str) != Some("yes") {
+        return page(
+            &state,
+            &headers,
+            &m,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("terms.error.accept"),
+        );
+    }
+    let t = now();
+    if !already {
+        m.consents.terms_version = Some(version);
+        m.consents.terms_accepted_at = Some(t);
+    }
+    let ticked = |k: &str| form.get(k).map(String::as_str) == Some("yes");
+    m.consents.federated_matching = ticked("federated_matching");
+    m.consents.contactable = ticked("contactable");
+    m.consents.research = ticked("research");
+    m.consents.updated_at = Some(t);
+    m.step = m.step.max(5);
+    if let Err(e) = state.registrations.save_member(&m) {
+        return ApiError::Internal(e.to_string()).into_response();
+    }
+    see_other("/account", Vec::new())
+}
