@@ -306,10 +306,10 @@ impl Config {
         if v.is_empty() || v.chars().count() > 40 || v.chars().any(char::is_control) {
             return bad("terms.version", "must be 1 to 40 characters".into());
         }
-        if let Some(file) = &self.terms.file {
-            if let Err(e) = std::fs::read_to_string(file) {
-                return bad("terms.file", format!("{}: {e}", file.display()));
-            }
+        if let Some(file) = &self.terms.file
+            && let Err(e) = std::fs::read_to_string(file)
+        {
+            return bad("terms.file", format!("{}: {e}", file.display()));
         }
         if lettre::message::Mailbox::from_str(&self.mail.from).is_err() {
             return bad(
