@@ -165,6 +165,53 @@ impl Accounts {
         }
     }
 
+    /// Replaces the password of an account (rules checked).
+    pub fn set_password(&self, account_id: &str, new_password: &str) -> Result<(), AccountError> {
+        let mut account = self
+            .get(account_id)?
+            .ok_or_else(|| AccountError::Crypto("no such account".into()))?;
+        password::check(new_password, &account.email).map_err(AccountError::WeakPassword)?;
+        account.password_hash = password::hash(new_password).map_err(AccountError::Crypto)?;
+        self.kv
+            .put(Tree::Accounts, account.id.as_bytes(), &encode(&account))?;
+        Ok(())
+    }
+
+    /// Issues a single-use password-reset token for an account, valid for an hour.
+    pub fn issue_reset(&self, account_id: &str) -> Result<String, StoreError> {
+        let token = crate::sessions::random_token()?;
+        let record = ResetToken {
+            account_id: account_id.to_owned(),
+            expires_at: crate::registration::now() + 3600,
+        };
+        self.kv
+            .put(Tree::ResetTokens, &reset_key(&token), &encode(&record))?;
+        Ok(token)
+    }
+
+    /// The account a live reset token is for; `consume` makes it unusable again.
+    pub fn reset_account(&self, token: &str, consume: bool) -> Result<Option<String>, StoreError> {
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let key = reset_key(token);
+        let Some(bytes) = self.kv.get(Tree::ResetTokens, &key)? else {
+            return Ok(None);
+        };
+        let record: ResetToken = decode(&bytes)?;
+        if record.expires_at <= crate::registration::now() {
+            return Ok(None);
+        }
+        if consume
+            && !self
+                .kv
+                .compare_and_swap(Tree::ResetTokens, &key, Some(&bytes), None)?
+        {
+            return Ok(None);
+        }
+        Ok(Some(record.account_id))
+    }
+
     /// The account if `password` is right for `email`. Takes the time of a hash check
     /// even for unknown addresses, so timing does not reveal which addresses have accounts.
     pub fn sign_in(&self, email: &str, password: &str) -> Result<Option<Account>, StoreError> {
@@ -187,4 +234,23 @@ fn dummy_hash() -> &'static str {
             .and_then(|p| password::hash(&p))
             .unwrap_or_default()
     })
+}
+
+/// A password-reset link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetToken {
+    /// The account whose password may be reset.
+    pub account_id: String,
+    /// Unix seconds after which the link no longer works.
+    pub expires_at: u64,
+}
+
+impl Record for ResetToken {
+    const TREE: Tree = Tree::ResetTokens;
+    const VERSION: u32 = 1;
+}
+
+fn reset_key(token: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes()).to_vec()
 }

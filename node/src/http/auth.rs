@@ -83,6 +83,7 @@ pub(crate) fn csrf_token(
 fn signin_page(
     state: &AppState,
     headers: &HeaderMap,
+    reset: bool,
     status: StatusCode,
     email: &str,
     error: Option<String>,
@@ -93,7 +94,7 @@ fn signin_page(
             "en",
             status,
             "signin.html",
-            context! { csrf, email, error },
+            context! { csrf, email, error, reset },
             set,
         ),
         Err(e) => e.into_response(),
@@ -111,8 +112,20 @@ pub(crate) fn see_other(to: &str, set_cookies: Vec<String>) -> Response {
 }
 
 /// `GET /signin`: the sign-in form.
-pub async fn signin_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    signin_page(&state, &headers, StatusCode::OK, "", None)
+pub async fn signin_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    // After a password reset, the page says so.
+    signin_page(
+        &state,
+        &headers,
+        q.contains_key("reset"),
+        StatusCode::OK,
+        "",
+        None,
+    )
 }
 
 /// `POST /signin`: checks the password; on success starts a session and goes to the
@@ -126,6 +139,7 @@ pub async fn signin(
         return signin_page(
             &state,
             &headers,
+            false,
             StatusCode::FORBIDDEN,
             "",
             Some("This form had expired. Please sign in again.".into()),
@@ -142,6 +156,7 @@ pub async fn signin(
         return signin_page(
             &state,
             &headers,
+            false,
             StatusCode::TOO_MANY_REQUESTS,
             &email,
             Some(format!(
@@ -158,6 +173,7 @@ pub async fn signin(
         return signin_page(
             &state,
             &headers,
+            false,
             StatusCode::UNAUTHORIZED,
             &email,
             Some("The email address or the password is not right.".into()),

@@ -10,6 +10,7 @@ pub mod meta;
 pub mod params;
 pub mod patients;
 pub mod register;
+pub mod reset;
 pub mod symptoms;
 pub mod templates;
 pub mod terms;
@@ -48,6 +49,14 @@ pub fn app(state: AppState) -> Router {
         .route("/account", get(auth::account))
         .route("/register", get(register::start).post(register::submit))
         .route("/patients", get(patients::list).post(patients::add))
+        .route(
+            "/password/forgot",
+            get(reset::forgot_form).post(reset::forgot),
+        )
+        .route(
+            "/password/reset/{token}",
+            get(reset::reset_form).post(reset::reset),
+        )
         .route("/terms", get(terms_page::show).post(terms_page::save))
         .route(
             "/patients/{id}/symptoms",

@@ -56,6 +56,18 @@ impl Templates {
             include_str!("../../templates/symptoms.html"),
         )?;
         env.add_template("terms.html", include_str!("../../templates/terms.html"))?;
+        env.add_template(
+            "password_forgot.html",
+            include_str!("../../templates/password_forgot.html"),
+        )?;
+        env.add_template(
+            "password_reset.html",
+            include_str!("../../templates/password_reset.html"),
+        )?;
+        env.add_template(
+            "password_expired.html",
+            include_str!("../../templates/password_expired.html"),
+        )?;
         Ok(Self(env))
     }
 

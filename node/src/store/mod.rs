@@ -31,6 +31,8 @@ pub enum Tree {
     PendingRegistrations,
     /// `<account id>/<patient id>` → a patient of that member.
     Patients,
+    /// SHA-256 of a password-reset link's token → the account and expiry (single use).
+    ResetTokens,
 }
 
 impl Tree {
@@ -45,6 +47,7 @@ impl Tree {
             Self::Members => "members",
             Self::PendingRegistrations => "pending_registrations",
             Self::Patients => "patients",
+            Self::ResetTokens => "reset_tokens",
         }
     }
 }

@@ -281,3 +281,122 @@ async fn what_was_typed_is_escaped() {
         r.body
     );
 }
+
+fn reset_link_for(address: &str) -> Option<String> {
+    let outbox = state().config.outbox_path();
+    let mut files: Vec<_> = std::fs::read_dir(outbox)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .into_iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .filter(|m| m.contains(&format!("To: {address}")))
+        .filter_map(|m| {
+            let m = m.replace("=\r\n", "").replace("=\n", "");
+            let at = m.find("/password/reset/")?;
+            Some(m[at..at + "/password/reset/".len() + 64].to_owned())
+        })
+        .next_back()
+}
+
+#[tokio::test]
+async fn forgotten_passwords_are_reset_by_mail() {
+    let s = state();
+    s.accounts
+        .create(
+            "forgetful@example.org",
+            "the old long password",
+            Role::Member,
+            true,
+        )
+        .expect("account");
+    let csrf = csrf().await;
+    let old_session = cookie_value(
+        &sign_in(&csrf, "forgetful@example.org", "the old long password")
+            .await
+            .cookies,
+        "raremesh_session",
+    )
+    .expect("session");
+    let ask = |email: &str| {
+        form(
+            "/password/forgot",
+            &format!("raremesh_csrf={csrf}"),
+            &format!("csrf={csrf}&email={}", enc(email)),
+        )
+    };
+    let known = send(ask("Forgetful@example.org")).await;
+    let unknown = send(ask("nobody.at.all@example.org")).await;
+    assert_eq!(
+        (known.status, unknown.status),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    assert!(
+        known.body.contains("If an account uses this address")
+            && unknown.body.contains("If an account uses this address")
+    );
+    assert!(reset_link_for("nobody.at.all@example.org").is_none());
+    let link = reset_link_for("forgetful@example.org").expect("reset mail");
+
+    let page = send(Request::get(&link).body(Body::empty()).expect("req")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let weak = send(form(
+        &link,
+        &format!("raremesh_csrf={csrf}"),
+        &format!("csrf={csrf}&password=short&password_again=short"),
+    ))
+    .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let done = send(form(
+        &link,
+        &format!("raremesh_csrf={csrf}"),
+        &format!("csrf={csrf}&password=the+new+long+password&password_again=the+new+long+password"),
+    ))
+    .await;
+    assert_eq!(
+        (done.status, done.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/signin?reset=1"))
+    );
+    let notice = send(
+        Request::get("/signin?reset=1")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert!(notice.body.contains("Your password was changed"));
+
+    // The link works once; the old password and the old sessions are gone.
+    assert_eq!(
+        send(Request::get(&link).body(Body::empty()).expect("req"))
+            .await
+            .status,
+        StatusCode::GONE
+    );
+    assert!(
+        s.sessions.get(&old_session).expect("get").is_none(),
+        "signed out everywhere"
+    );
+    assert_eq!(
+        sign_in(&csrf, "forgetful@example.org", "the old long password")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        sign_in(&csrf, "forgetful@example.org", "the new long password")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        send(
+            Request::get("/password/reset/abc")
+                .body(Body::empty())
+                .expect("req")
+        )
+        .await
+        .status,
+        StatusCode::GONE
+    );
+}

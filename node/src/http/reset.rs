@@ -1,0 +1,200 @@
+//! Password reset by email: `/password/forgot` sends a single-use link (valid for an hour)
+//! to the address if it has an account, with the same answer either way; the link sets a
+//! new password and signs the account out everywhere.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+
+use super::auth::{render, see_other};
+use super::cookies;
+use super::error::ApiError;
+use crate::accounts::{AccountError, normalize_email};
+use crate::mail::Mail;
+use crate::state::AppState;
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    ApiError::Internal(e.to_string()).into_response()
+}
+
+fn forgot_page(state: &AppState, headers: &HeaderMap, status: StatusCode, sent: bool) -> Response {
+    match super::auth::csrf_token(state, headers) {
+        Ok((csrf, set)) => render(
+            state,
+            "en",
+            status,
+            "password_forgot.html",
+            context! { csrf, sent },
+            set,
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /password/forgot`: asks for the email address.
+pub async fn forgot_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    forgot_page(&state, &headers, StatusCode::OK, false)
+}
+
+/// `POST /password/forgot`: mails a reset link if the address has an account. The page
+/// says the same thing either way.
+pub async fn forgot(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+        return forgot_page(&state, &headers, StatusCode::FORBIDDEN, false);
+    }
+    let Ok(email) = normalize_email(form.get("email").map(String::as_str).unwrap_or_default())
+    else {
+        return forgot_page(&state, &headers, StatusCode::OK, true);
+    };
+    let key = format!("reset:{email}");
+    if state.throttle.blocked_for_max(&key, 3).is_none() {
+        state.throttle.failed(&key);
+        match state.accounts.by_email(&email) {
+            Ok(Some(account)) => {
+                let token = match state.accounts.issue_reset(&account.id) {
+                    Ok(t) => t,
+                    Err(e) => return internal(e),
+                };
+                let base = state.config.server.public_url.trim_end_matches('/');
+                let node = &state.config.node.name;
+                let mail = Mail {
+                    to: account.email.clone(),
+                    subject: format!("{node}: choose a new password"),
+                    body: format!(
+                        "Hello,\n\nTo choose a new password for {node}, open this link within one hour:\n\n{base}/password/reset/{token}\n\nThe link works once. If you did not ask for it, ignore this message: your password stays as it is.\n"
+                    ),
+                };
+                if let Err(e) = state.mailer.send(&mail).await {
+                    tracing::error!(error = %e, "sending a password-reset mail failed");
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "We could not send the email right now. Please try again in a few minutes.",
+                    )
+                        .into_response();
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return internal(e),
+        }
+    }
+    forgot_page(&state, &headers, StatusCode::OK, true)
+}
+
+fn reset_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    token: &str,
+    error: Option<&str>,
+) -> Response {
+    match super::auth::csrf_token(state, headers) {
+        Ok((csrf, set)) => render(
+            state,
+            "en",
+            status,
+            "password_reset.html",
+            context! { csrf, token, error },
+            set,
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn expired(state: &AppState) -> Response {
+    render(
+        state,
+        "en",
+        StatusCode::GONE,
+        "password_expired.html",
+        context! {},
+        Vec::new(),
+    )
+}
+
+/// `GET /password/reset/{token}`: the new-password form.
+pub async fn reset_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    match state.accounts.reset_account(&token, false) {
+        Ok(Some(_)) => reset_page(&state, &headers, StatusCode::OK, &token, None),
+        Ok(None) => expired(&state),
+        Err(e) => internal(e),
+    }
+}
+
+/// `POST /password/reset/{token}`: sets the new password, ends every session.
+pub async fn reset(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    match state.accounts.reset_account(&token, false) {
+        Ok(Some(_)) => {}
+        Ok(None) => return expired(&state),
+        Err(e) => return internal(e),
+    }
+    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+        return reset_page(
+            &state,
+            &headers,
+            StatusCode::FORBIDDEN,
+            &token,
+            Some("This form had expired. Please enter the new password again."),
+        );
+    }
+    let pw = form.get("password").cloned().unwrap_or_default();
+    if form.get("password_again") != Some(&pw) {
+        return reset_page(
+            &state,
+            &headers,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &token,
+            Some("The two passwords are not the same."),
+        );
+    }
+    if let Err(rule) = crate::accounts::password::check(&pw, "") {
+        return reset_page(
+            &state,
+            &headers,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &token,
+            Some(&format!("Please choose another password: {rule}.")),
+        );
+    }
+    let account_id = match state.accounts.reset_account(&token, true) {
+        Ok(Some(id)) => id,
+        Ok(None) => return expired(&state),
+        Err(e) => return internal(e),
+    };
+    match state.accounts.set_password(&account_id, &pw) {
+        Ok(()) => {}
+        Err(AccountError::WeakPassword(rule)) => {
+            return reset_page(
+                &state,
+                &headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &token,
+                Some(&format!("Please choose another password: {rule}.")),
+            );
+        }
+        Err(e) => return internal(e),
+    }
+    if let Err(e) = state.sessions.end_all(&account_id) {
+        return internal(e);
+    }
+    see_other(
+        "/signin?reset=1",
+        vec![cookies::clear(&state, cookies::SESSION)],
+    )
+}
