@@ -4,6 +4,7 @@
 
 mod api;
 mod auth;
+mod authz;
 mod browser;
 mod config;
 mod mail;
