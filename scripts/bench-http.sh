@@ -10,6 +10,9 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; ex
 cargo build --release --locked -q
 data=$(mktemp -d)
 port=18199
+# A member account, created before the node starts (the database has one user at a time).
+echo "a long benchmark password" | RAREMESH_DATA_DIR="$data" target/release/raremesh admin create-user \
+  --email bench@example.org --role member --password-stdin >/dev/null
 RAREMESH_DATA_DIR="$data" RAREMESH_SERVER__BIND="127.0.0.1:$port" RAREMESH_LOG__LEVEL=warn \
   target/release/raremesh serve &
 pid=$!
@@ -28,8 +31,21 @@ request = function()
   return wrk.format("GET", "/api/v1/terms?limit=10&q=" .. qs[(i % #qs) + 1])
 end
 LUA
+# Sign in as that member: the CSRF cookie from the form, then the session cookie.
+jar=$(mktemp)
+curl -s -c "$jar" "http://127.0.0.1:$port/signin" >/dev/null
+csrf=$(awk '$6 == "raremesh_csrf" {print $7}' "$jar")
+curl -s -b "$jar" -c "$jar" -o /dev/null -d "csrf=$csrf&email=bench%40example.org&password=a+long+benchmark+password" "http://127.0.0.1:$port/signin"
+session=$(awk '$6 == "raremesh_session" {print $7}' "$jar")
+rm -f "$jar"
+[ -n "$session" ] || { echo "could not sign in" >&2; exit 1; }
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: raremesh_session=$session" "http://127.0.0.1:$port/account")
+[ "$code" = 200 ] || { echo "the account page answered $code, not 200" >&2; exit 1; }
+
 echo "== reference: GET /healthz ($secs s, $conns connections, 2 threads)"
 wrk -t2 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$port/healthz"
 echo "== GET /api/v1/terms over 20 rotating queries ($secs s, $conns connections, 2 threads)"
 wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$lua" "http://127.0.0.1:$port/"
+echo "== GET /account, signed in (a member's profile page: session, account and member records, HTML) ($secs s, $conns connections, 2 threads)"
+wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Cookie: raremesh_session=$session" "http://127.0.0.1:$port/account"
 rm -f "$lua"
