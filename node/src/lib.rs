@@ -9,6 +9,7 @@ pub mod batch;
 pub mod boot;
 pub mod config;
 mod error;
+pub mod export;
 pub mod http;
 pub mod mail;
 pub mod registration;

@@ -165,6 +165,14 @@ impl Accounts {
         }
     }
 
+    /// Erases an account and frees its email address.
+    pub fn delete(&self, account: &Account) -> Result<(), StoreError> {
+        self.kv.remove(Tree::Accounts, account.id.as_bytes())?;
+        self.kv
+            .remove(Tree::AccountsByEmail, account.email.as_bytes())?;
+        Ok(())
+    }
+
     /// Replaces the password of an account (rules checked).
     pub fn set_password(&self, account_id: &str, new_password: &str) -> Result<(), AccountError> {
         let mut account = self

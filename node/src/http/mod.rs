@@ -7,6 +7,7 @@ pub mod error;
 pub mod home;
 pub mod i18n;
 pub mod meta;
+pub mod own_data;
 pub mod params;
 pub mod patients;
 pub mod register;
@@ -49,6 +50,12 @@ pub fn app(state: AppState) -> Router {
         .route("/account", get(auth::account))
         .route("/register", get(register::start).post(register::submit))
         .route("/patients", get(patients::list).post(patients::add))
+        .route("/patients/{id}/phenopacket", get(own_data::phenopacket))
+        .route("/account/export", get(own_data::export_all))
+        .route(
+            "/account/delete",
+            get(own_data::delete_form).post(own_data::delete),
+        )
         .route(
             "/password/forgot",
             get(reset::forgot_form).post(reset::forgot),

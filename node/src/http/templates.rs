@@ -68,6 +68,10 @@ impl Templates {
             "password_expired.html",
             include_str!("../../templates/password_expired.html"),
         )?;
+        env.add_template(
+            "account_delete.html",
+            include_str!("../../templates/account_delete.html"),
+        )?;
         Ok(Self(env))
     }
 

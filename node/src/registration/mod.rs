@@ -265,6 +265,13 @@ impl Registrations {
             .put(Tree::Members, member.account_id.as_bytes(), &encode(member))
     }
 
+    /// Erases a member's record.
+    pub fn delete_member(&self, account_id: &str) -> Result<(), StoreError> {
+        self.kv
+            .remove(Tree::Members, account_id.as_bytes())
+            .map(|_| ())
+    }
+
     /// A member's record.
     pub fn member(&self, account_id: &str) -> Result<Option<Member>, StoreError> {
         self.kv

@@ -339,6 +339,16 @@ impl Patients {
         )
     }
 
+    /// Erases a patient.
+    pub fn remove(&self, p: &Patient) -> Result<(), StoreError> {
+        self.kv
+            .remove(
+                Tree::Patients,
+                format!("{}/{}", p.account_id, p.id).as_bytes(),
+            )
+            .map(|_| ())
+    }
+
     /// A member's patients.
     pub fn of(&self, account_id: &str) -> Result<Vec<Patient>, StoreError> {
         self.kv

@@ -260,7 +260,7 @@ async fn every_route_for_every_role() {
                 "{method} {path} as {role}: got {status} {location:?}, want {:?}",
                 wants[i]
             );
-            // The owner's patient never shows on anyone else's page.
+            // The owner's patient never shows on anyone else's page or download.
             if !own(i) {
                 assert!(
                     !page.contains("Hiddenchild") && !page.contains("Privatediagnosis"),

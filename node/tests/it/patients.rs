@@ -452,3 +452,137 @@ async fn terms_are_accepted_with_their_version_and_consents_can_be_withdrawn() {
     // Not signed in: no terms page.
     assert_eq!(get("/terms", None).await.0, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn a_member_exports_and_deletes_their_data() {
+    use raremesh::registration::patient::{Diagnosis, Onset, PatientInput, Relation, Sex, Symptom};
+    let (session, account_id) = member("export.owner@example.org", Registrant::Caregiver);
+    let s = state();
+    let mut p = s
+        .patients
+        .add(
+            &account_id,
+            PatientInput {
+                display_name: "Ivo".into(),
+                birth_year: 2014,
+                sex: Sex::Male,
+                relation: Relation::Parent,
+                diagnosis: Diagnosis::Orpha {
+                    code: "ORPHA:558".parse().expect("code"),
+                },
+                organization: None,
+            },
+        )
+        .expect("patient");
+    p.symptoms = vec![
+        Symptom {
+            term: "HP:0001166".parse().expect("id"),
+            observed: true,
+            onset: Some(Onset::Childhood),
+        },
+        Symptom {
+            term: "HP:0001250".parse().expect("id"),
+            observed: false,
+            onset: None,
+        },
+    ];
+    s.patients.save(&p).expect("save");
+
+    let (st, body) = get("/account/export", Some(&session)).await;
+    assert_eq!(st, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["account"]["email"], "export.owner@example.org");
+    assert_eq!(v["member"]["info"]["name"], "Sam <i>Tester</i>");
+    assert_eq!(v["patients"][0]["record"]["display_name"], "Ivo");
+    let pp = &v["patients"][0]["phenopacket"];
+    assert_eq!(pp["metaData"]["phenopacketSchemaVersion"], "2.0");
+    assert_eq!(pp["subject"]["sex"], "MALE");
+    assert_eq!(pp["diseases"][0]["term"]["id"], "ORPHA:558");
+    assert_eq!(
+        pp["phenotypicFeatures"][0]["type"],
+        serde_json::json!({"id": "HP:0001166", "label": "Arachnodactyly"})
+    );
+    assert_eq!(
+        pp["phenotypicFeatures"][0]["onset"]["ontologyClass"]["id"],
+        "HP:0011463"
+    );
+    assert_eq!(pp["phenotypicFeatures"][1]["excluded"], true);
+    assert!(
+        pp["metaData"]["created"]
+            .as_str()
+            .is_some_and(|c| c.len() == 20 && c.ends_with('Z'))
+    );
+    assert!(
+        !body.contains("password_hash") && !body.contains("argon2"),
+        "no secret in the export"
+    );
+
+    let (st, one) = get(&format!("/patients/{}/phenopacket", p.id), Some(&session)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(one.contains("\"phenopacketSchemaVersion\": \"2.0\""));
+    let (other, _) = member("export.other@example.org", Registrant::Caregiver);
+    assert_eq!(
+        get(&format!("/patients/{}/phenopacket", p.id), Some(&other))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(get("/account/export", None).await.0, StatusCode::SEE_OTHER);
+
+    // Deleting needs the password; then everything is gone and the address is free again.
+    let (st, page) = post_to(
+        "/account/delete",
+        &session,
+        &[("password", "not the password")],
+    )
+    .await;
+    assert!(st == StatusCode::FORBIDDEN && page.contains("nothing was deleted"));
+    assert!(s.accounts.get(&account_id).expect("get").is_some());
+    let (st, _) = post_to(
+        "/account/delete",
+        &session,
+        &[("password", "a good long password")],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(s.accounts.get(&account_id).expect("get").is_none());
+    assert!(
+        s.accounts
+            .by_email("export.owner@example.org")
+            .expect("lookup")
+            .is_none()
+    );
+    assert!(
+        s.registrations
+            .member(&account_id)
+            .expect("member")
+            .is_none()
+    );
+    assert!(s.patients.of(&account_id).expect("patients").is_empty());
+    assert!(s.sessions.get(&session).expect("session").is_none());
+    assert_eq!(
+        get("/account", Some(&session)).await.0,
+        StatusCode::SEE_OTHER
+    );
+    s.accounts
+        .create(
+            "export.owner@example.org",
+            "a fresh long password",
+            Role::Member,
+            true,
+        )
+        .expect("the address can register again");
+}
+
+#[test]
+fn timestamps_are_rfc3339() {
+    assert_eq!(raremesh::export::rfc3339(0), "1970-01-01T00:00:00Z");
+    assert_eq!(
+        raremesh::export::rfc3339(951_782_400),
+        "2000-02-29T00:00:00Z"
+    );
+    assert_eq!(
+        raremesh::export::rfc3339(1_764_090_000),
+        "2025-11-25T17:00:00Z"
+    );
+}

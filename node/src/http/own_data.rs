@@ -1,0 +1,151 @@
+//! A member's own data: `GET /account/export` (everything, JSON), `GET
+//! /patients/{id}/phenopacket` (GA4GH Phenopacket v2), `GET`/`POST /account/delete`.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+
+use super::auth::{current, render, see_other};
+use super::cookies;
+use super::error::ApiError;
+use crate::export;
+use crate::registration::now;
+use crate::state::AppState;
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    ApiError::Internal(e.to_string()).into_response()
+}
+
+fn json_download(value: &serde_json::Value, filename: &str) -> Response {
+    match serde_json::to_vec_pretty(value) {
+        Ok(body) => (
+            [
+                (CONTENT_TYPE, "application/json".to_owned()),
+                (
+                    CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{filename}\""),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// `GET /account/export`: everything the node holds about the signed-in account.
+pub async fn export_all(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let account = match current(&state, &headers) {
+        Ok(Some((_, a))) => a,
+        Ok(None) => return see_other("/signin", Vec::new()),
+        Err(e) => return e.into_response(),
+    };
+    let member = match state.registrations.member(&account.id) {
+        Ok(m) => m,
+        Err(e) => return internal(e),
+    };
+    let patients = match state.patients.of(&account.id) {
+        Ok(p) => p,
+        Err(e) => return internal(e),
+    };
+    json_download(
+        &export::everything(&state, &account, member.as_ref(), &patients, now()),
+        "raremesh-export.json",
+    )
+}
+
+/// `GET /patients/{id}/phenopacket`: one of the member's patients as a Phenopacket.
+pub async fn phenopacket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let account = match current(&state, &headers) {
+        Ok(Some((_, a))) => a,
+        Ok(None) => return see_other("/signin", Vec::new()),
+        Err(e) => return e.into_response(),
+    };
+    match state.patients.get(&account.id, &id) {
+        Ok(Some(p)) => json_download(
+            &export::phenopacket(&state.ontology, &p, now()),
+            &format!("phenopacket-{}.json", p.id),
+        ),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            "This patient does not exist, or is not yours.",
+        )
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+fn delete_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    match super::auth::csrf_token(state, headers) {
+        Ok((csrf, set)) => render(
+            state,
+            "en",
+            status,
+            "account_delete.html",
+            context! { csrf, error },
+            set,
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /account/delete`: what deletion erases, and the form to confirm it.
+pub async fn delete_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match current(&state, &headers) {
+        Ok(Some(_)) => delete_page(&state, &headers, StatusCode::OK, None),
+        Ok(None) => see_other("/signin", Vec::new()),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /account/delete`: erases the account and everything attached, after the password.
+pub async fn delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let account = match current(&state, &headers) {
+        Ok(Some((_, a))) => a,
+        Ok(None) => return see_other("/signin", Vec::new()),
+        Err(e) => return e.into_response(),
+    };
+    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+        return delete_page(
+            &state,
+            &headers,
+            StatusCode::FORBIDDEN,
+            Some("This form had expired. Please try again."),
+        );
+    }
+    let password = form.get("password").map(String::as_str).unwrap_or_default();
+    match state.accounts.sign_in(&account.email, password) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return delete_page(
+                &state,
+                &headers,
+                StatusCode::FORBIDDEN,
+                Some("The password is not right: nothing was deleted."),
+            );
+        }
+        Err(e) => return internal(e),
+    }
+    match export::delete_account(&state, &account) {
+        Ok(_) => see_other("/", vec![cookies::clear(&state, cookies::SESSION)]),
+        Err(e) => internal(e),
+    }
+}
