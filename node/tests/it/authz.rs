@@ -242,6 +242,24 @@ async fn every_route_for_every_role() {
                 To("/account"),
             ],
         ),
+        (
+            Method::GET,
+            "/account/export".into(),
+            String::new(),
+            [To("/signin"), Ok, Ok, Ok, Ok, Ok],
+        ),
+        (
+            Method::GET,
+            format!("/patients/{}/phenopacket", patient.id),
+            String::new(),
+            [To("/signin"), Ok, NotFound, NotFound, NotFound, NotFound],
+        ),
+        (
+            Method::GET,
+            "/account/delete".into(),
+            String::new(),
+            [To("/signin"), Ok, Ok, Ok, Ok, Ok],
+        ),
     ];
     let mut cells = 0;
     for (method, path, body, wants) in &table {
