@@ -69,3 +69,8 @@ impl IntoResponse for ApiError {
             .into_response()
     }
 }
+
+/// A 500 answer for an internal failure (the detail is logged, not sent).
+pub(crate) fn internal(e: impl std::fmt::Display) -> Response {
+    ApiError::Internal(e.to_string()).into_response()
+}

@@ -58,20 +58,11 @@ pub async fn style() -> Response {
         .into_response()
 }
 
-/// `GET /assets/disease.js`
-pub async fn disease_script() -> Response {
+/// `GET /assets/suggest.js`
+pub async fn suggest_script() -> Response {
     (
         [("content-type", "text/javascript; charset=utf-8")],
-        include_str!("../../assets/disease.js"),
-    )
-        .into_response()
-}
-
-/// `GET /assets/term.js`
-pub async fn term_script() -> Response {
-    (
-        [("content-type", "text/javascript; charset=utf-8")],
-        include_str!("../../assets/term.js"),
+        include_str!("../../assets/suggest.js"),
     )
         .into_response()
 }

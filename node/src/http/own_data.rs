@@ -12,14 +12,10 @@ use minijinja::context;
 
 use super::auth::{current, render, see_other};
 use super::cookies;
-use super::error::ApiError;
+use super::error::internal;
 use crate::export;
 use crate::registration::now;
 use crate::state::AppState;
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    ApiError::Internal(e.to_string()).into_response()
-}
 
 fn json_download(value: &serde_json::Value, filename: &str) -> Response {
     match serde_json::to_vec_pretty(value) {

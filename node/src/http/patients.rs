@@ -11,16 +11,12 @@ use minijinja::context;
 use raremesh_search::Target;
 
 use super::auth::{current, render, see_other};
-use super::error::ApiError;
+use super::error::internal;
 use super::{cookies, i18n};
 use crate::accounts::Account;
 use crate::registration::patient::{Diagnosis, MAX_PER_MEMBER, PatientInput};
 use crate::registration::{Member, Registrant};
 use crate::state::AppState;
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    ApiError::Internal(e.to_string()).into_response()
-}
 
 /// The signed-in member, or where to send the browser instead.
 pub(crate) fn member(

@@ -11,7 +11,7 @@ use minijinja::context;
 
 use super::auth::{render, see_other};
 use super::cookies::{self, SESSION};
-use super::error::ApiError;
+use super::error::internal;
 use super::i18n;
 use crate::accounts::{AccountError, Role, normalize_email, password};
 use crate::mail::Mail;
@@ -21,10 +21,6 @@ use crate::state::AppState;
 
 fn registrations(state: &AppState) -> Registrations {
     state.registrations.clone()
-}
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    ApiError::Internal(e.to_string()).into_response()
 }
 
 fn lang(headers: &HeaderMap) -> &'static str {

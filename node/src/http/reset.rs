@@ -12,14 +12,10 @@ use minijinja::context;
 
 use super::auth::{render, see_other};
 use super::cookies;
-use super::error::ApiError;
+use super::error::internal;
 use crate::accounts::{AccountError, normalize_email};
 use crate::mail::Mail;
 use crate::state::AppState;
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    ApiError::Internal(e.to_string()).into_response()
-}
 
 fn forgot_page(state: &AppState, headers: &HeaderMap, status: StatusCode, sent: bool) -> Response {
     match super::auth::csrf_token(state, headers) {

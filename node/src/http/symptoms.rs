@@ -12,17 +12,13 @@ use raremesh_ontology::HpoId;
 use raremesh_search::Target;
 
 use super::auth::{render, see_other};
-use super::error::ApiError;
+use super::error::internal;
 use super::patients::member;
 use super::{cookies, i18n};
 use crate::accounts::Account;
 use crate::registration::Member;
 use crate::registration::patient::{MAX_SYMPTOMS, Onset, Patient, Symptom};
 use crate::state::AppState;
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    ApiError::Internal(e.to_string()).into_response()
-}
 
 fn not_found() -> Response {
     (
