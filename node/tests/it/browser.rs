@@ -316,6 +316,12 @@ async fn the_whole_registration_in_headless_chromium() {
 
     // Sign out, and back in.
     d.click("form[action='/signout'] button").await;
+    // Sign-out lands on the home page; wait for it before going elsewhere.
+    assert!(
+        d.wait_for_text("h1", "Find people like you")
+            .await
+            .contains("Find people like you")
+    );
     d.goto(&format!("{base}/signin")).await;
     d.type_into("#email", email).await;
     d.type_into("#password", "lena picks a long password").await;
