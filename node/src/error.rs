@@ -38,6 +38,9 @@ pub enum Error {
     /// An account operation was refused.
     #[error("{0}")]
     Account(#[from] crate::accounts::AccountError),
+    /// The terms file cannot be read.
+    #[error("terms.file: {0}")]
+    Terms(String),
     /// Mail cannot be set up.
     #[error("mail: {0}")]
     Mail(String),

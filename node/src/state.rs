@@ -42,6 +42,8 @@ pub struct Inner {
     pub registrations: Registrations,
     /// Members' patients.
     pub patients: Patients,
+    /// The paragraphs of the legal terms (`terms.file`, or the built-in text).
+    pub terms_paragraphs: Vec<String>,
 }
 
 impl AppState {
@@ -53,6 +55,8 @@ impl AppState {
         kv: Arc<dyn KvStore>,
     ) -> crate::Result<Self> {
         let mailer = Mailer::new(&config).map_err(|e| crate::Error::Mail(e.to_string()))?;
+        let terms_paragraphs = crate::http::terms_page::load_paragraphs(&config)
+            .map_err(|e| crate::Error::Terms(e.to_string()))?;
         Ok(Self(Arc::new(Inner {
             config,
             ontology,
@@ -61,6 +65,7 @@ impl AppState {
             accounts: Accounts::new(kv.clone()),
             registrations: Registrations::new(kv.clone()),
             patients: Patients::new(kv.clone()),
+            terms_paragraphs,
             sessions: Sessions::new(kv),
             mailer,
             throttle: Throttle::default(),

@@ -65,7 +65,7 @@ pub struct TermsConfig {
     /// members are then asked to accept the new version.
     pub version: String,
     /// A plain-text file with the organization's terms (paragraphs separated by blank
-    /// lines). When unset, a short built-in text describing how the node handles data is
+    /// lines), read at start-up. When unset, a short built-in text describing how the node handles data is
     /// shown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
 use super::params;
@@ -31,11 +31,7 @@ pub async fn page(
     };
     let o = &state.ontology;
     let ctx = context! {
-        node_name => state.config.node.name,
-        app_version => crate::VERSION,
         hpo_release => o.version().hpo_release(),
-        hpo_ack => raremesh_ontology::hpo_acknowledgement(o.version()),
-        orphanet => raremesh_ontology::ORPHANET_ATTRIBUTION,
         term_count => o.terms().len(),
         disease_count => o.diseases().len(),
         q => q,
@@ -43,10 +39,7 @@ pub async fn page(
         results => results,
         error => error,
     };
-    match state.templates.render("home.html", ctx) {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => super::error::ApiError::Internal(e.to_string()).into_response(),
-    }
+    super::page::render(&state, "en", status, "home.html", ctx)
 }
 
 /// `GET /assets/style.css`

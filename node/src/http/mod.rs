@@ -8,6 +8,7 @@ pub mod home;
 pub mod i18n;
 pub mod meta;
 pub mod own_data;
+pub mod page;
 pub mod params;
 pub mod patients;
 pub mod register;

@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
-use super::auth::{current, render, see_other};
 use super::cookies;
 use super::error::internal;
+use super::page::{render_form, see_other, signed_in, with_cookies};
 use crate::export;
 use crate::registration::now;
 use crate::state::AppState;
@@ -36,10 +36,9 @@ fn json_download(value: &serde_json::Value, filename: &str) -> Response {
 
 /// `GET /account/export`: everything the node holds about the signed-in account.
 pub async fn export_all(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let account = match current(&state, &headers) {
-        Ok(Some((_, a))) => a,
-        Ok(None) => return see_other("/signin", Vec::new()),
-        Err(e) => return e.into_response(),
+    let account = match signed_in(&state, &headers) {
+        Ok(a) => a,
+        Err(r) => return *r,
     };
     let member = match state.registrations.member(&account.id) {
         Ok(m) => m,
@@ -61,10 +60,9 @@ pub async fn phenopacket(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let account = match current(&state, &headers) {
-        Ok(Some((_, a))) => a,
-        Ok(None) => return see_other("/signin", Vec::new()),
-        Err(e) => return e.into_response(),
+    let account = match signed_in(&state, &headers) {
+        Ok(a) => a,
+        Err(r) => return *r,
     };
     match state.patients.get(&account.id, &id) {
         Ok(Some(p)) => json_download(
@@ -86,25 +84,21 @@ fn delete_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
-    match super::auth::csrf_token(state, headers) {
-        Ok((csrf, set)) => render(
-            state,
-            "en",
-            status,
-            "account_delete.html",
-            context! { csrf, error },
-            set,
-        ),
-        Err(e) => e.into_response(),
-    }
+    render_form(
+        state,
+        headers,
+        "en",
+        status,
+        "account_delete.html",
+        context! { error },
+    )
 }
 
 /// `GET /account/delete`: what deletion erases, and the form to confirm it.
 pub async fn delete_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match current(&state, &headers) {
-        Ok(Some(_)) => delete_page(&state, &headers, StatusCode::OK, None),
-        Ok(None) => see_other("/signin", Vec::new()),
-        Err(e) => e.into_response(),
+    match signed_in(&state, &headers) {
+        Ok(_) => delete_page(&state, &headers, StatusCode::OK, None),
+        Err(r) => *r,
     }
 }
 
@@ -114,10 +108,9 @@ pub async fn delete(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let account = match current(&state, &headers) {
-        Ok(Some((_, a))) => a,
-        Ok(None) => return see_other("/signin", Vec::new()),
-        Err(e) => return e.into_response(),
+    let account = match signed_in(&state, &headers) {
+        Ok(a) => a,
+        Err(r) => return *r,
     };
     if !cookies::csrf_ok(&headers, form.get("csrf")) {
         return delete_page(
@@ -141,7 +134,10 @@ pub async fn delete(
         Err(e) => return internal(e),
     }
     match export::delete_account(&state, &account) {
-        Ok(_) => see_other("/", vec![cookies::clear(&state, cookies::SESSION)]),
+        Ok(_) => with_cookies(
+            see_other("/"),
+            vec![cookies::clear(&state, cookies::SESSION)],
+        ),
         Err(e) => internal(e),
     }
 }

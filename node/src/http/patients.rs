@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use minijinja::context;
 use raremesh_search::Target;
 
-use super::auth::{current, render, see_other};
 use super::error::internal;
+use super::page::{render_form, see_other, signed_in};
 use super::{cookies, i18n};
 use crate::accounts::Account;
 use crate::registration::patient::{Diagnosis, MAX_PER_MEMBER, PatientInput};
@@ -23,14 +23,10 @@ pub(crate) fn member(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<(Account, Member), Box<Response>> {
-    let account = match current(state, headers) {
-        Ok(Some((_, a))) => a,
-        Ok(None) => return Err(Box::new(see_other("/signin", Vec::new()))),
-        Err(e) => return Err(Box::new(e.into_response())),
-    };
+    let account = signed_in(state, headers)?;
     match state.registrations.member(&account.id) {
         Ok(Some(m)) => Ok((account, m)),
-        Ok(None) => Err(Box::new(see_other("/account", Vec::new()))),
+        Ok(None) => Err(Box::new(see_other("/account"))),
         Err(e) => Err(Box::new(internal(e))),
     }
 }
@@ -100,20 +96,16 @@ fn page(
         values.insert("relation".into(), "myself".into());
     }
     let errors: HashMap<&str, &str> = errors.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let (csrf, set) = match super::auth::csrf_token(state, headers) {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
     let lang = i18n::pick(headers, None, Some(&member.info.language));
     let caregiver = member.info.registrant == Registrant::Caregiver;
     let full = patients.len() >= MAX_PER_MEMBER;
-    render(
+    render_form(
         state,
+        headers,
         lang,
         status,
         "patients.html",
-        context! { csrf, values, errors, patients => listed, suggestions, caregiver, full },
-        set,
+        context! { values, errors, patients => listed, suggestions, caregiver, full },
     )
 }
 
@@ -192,5 +184,5 @@ pub async fn add(
             return internal(e);
         }
     }
-    see_other("/patients", Vec::new())
+    see_other("/patients")
 }

@@ -9,19 +9,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
-use super::auth::{render, see_other};
 use super::cookies::{self, SESSION};
 use super::error::internal;
 use super::i18n;
+use super::page::{render, render_form, see_other, with_cookies};
 use crate::accounts::{AccountError, Role, normalize_email, password};
 use crate::mail::Mail;
-use crate::registration::{LANGUAGES, LinkState, Member, PersonalInfo, Registrations};
+use crate::registration::{LANGUAGES, LinkState, Member, PersonalInfo};
 use crate::sessions::LIFETIME_SECS;
 use crate::state::AppState;
-
-fn registrations(state: &AppState) -> Registrations {
-    state.registrations.clone()
-}
 
 fn lang(headers: &HeaderMap) -> &'static str {
     i18n::pick(headers, None, None)
@@ -34,26 +30,19 @@ fn form_page(
     status: StatusCode,
     values: &HashMap<String, String>,
     errors: &[(&'static str, String)],
-    mut extra_cookies: Vec<String>,
 ) -> Response {
-    let (csrf, set) = match super::auth::csrf_token(state, headers) {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
     let errors: HashMap<&str, &str> = errors.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let languages: Vec<HashMap<&str, &str>> = LANGUAGES
         .iter()
         .map(|(code, name)| HashMap::from([("code", *code), ("name", *name)]))
         .collect();
-    let mut set = set;
-    set.append(&mut extra_cookies);
-    render(
+    render_form(
         state,
+        headers,
         lang,
         status,
         "register.html",
-        context! { csrf, values, errors, languages },
-        set,
+        context! { values, errors, languages },
     )
 }
 
@@ -75,13 +64,9 @@ pub async fn start(
         )],
         None => Vec::new(),
     };
-    form_page(
-        &state,
-        &headers,
-        lang,
-        StatusCode::OK,
-        &HashMap::from([("language".to_owned(), lang.to_owned())]),
-        &[],
+    let values = HashMap::from([("language".to_owned(), lang.to_owned())]);
+    with_cookies(
+        form_page(&state, &headers, lang, StatusCode::OK, &values, &[]),
         remember,
     )
 }
@@ -93,7 +78,7 @@ async fn send_link(state: &AppState, info: &PersonalInfo) -> Result<(), Response
     if state.throttle.blocked_for_max(&key, 3).is_some() {
         return Ok(());
     }
-    state.throttle.failed(&key);
+    state.throttle.record(&key);
     let base = state.config.server.public_url.trim_end_matches('/');
     let node = &state.config.node.name;
     let exists = state
@@ -110,7 +95,7 @@ async fn send_link(state: &AppState, info: &PersonalInfo) -> Result<(), Response
             ),
         }
     } else {
-        let token = registrations(state).issue(info).map_err(internal)?;
+        let token = state.registrations.issue(info).map_err(internal)?;
         Mail {
             to: info.email.clone(),
             subject: format!("{node}: confirm your email address"),
@@ -144,7 +129,6 @@ pub async fn submit(
             StatusCode::FORBIDDEN,
             &form,
             &[("form", "register.expired_form".into())],
-            Vec::new(),
         );
     }
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
@@ -164,32 +148,28 @@ pub async fn submit(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &form,
                 &errors,
-                Vec::new(),
             );
         }
     };
-    if let Err(e) = registrations(&state).set_pending(&info) {
+    if let Err(e) = state.registrations.set_pending(&info) {
         return internal(e);
     }
     match send_link(&state, &info).await {
-        Ok(()) => see_other("/register/sent", Vec::new()),
+        Ok(()) => see_other("/register/sent"),
         Err(r) => r,
     }
 }
 
 /// `GET /register/sent`: "check your inbox", with a form to send the link again.
 pub async fn sent(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match super::auth::csrf_token(&state, &headers) {
-        Ok((csrf, set)) => render(
-            &state,
-            lang(&headers),
-            StatusCode::OK,
-            "register_sent.html",
-            context! { csrf },
-            set,
-        ),
-        Err(e) => e.into_response(),
-    }
+    render_form(
+        &state,
+        &headers,
+        lang(&headers),
+        StatusCode::OK,
+        "register_sent.html",
+        context! {},
+    )
 }
 
 /// `POST /register/resend`: sends the link again for a registration waiting for it. The
@@ -200,10 +180,10 @@ pub async fn resend(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if !cookies::csrf_ok(&headers, form.get("csrf")) {
-        return see_other("/register/sent", Vec::new());
+        return see_other("/register/sent");
     }
     if let Ok(email) = normalize_email(form.get("email").map(String::as_str).unwrap_or_default()) {
-        match registrations(&state).pending(&email) {
+        match state.registrations.pending(&email) {
             Ok(Some(info)) => {
                 if let Err(r) = send_link(&state, &info).await {
                     return r;
@@ -213,7 +193,7 @@ pub async fn resend(
             Err(e) => return internal(e),
         }
     }
-    see_other("/register/sent", Vec::new())
+    see_other("/register/sent")
 }
 
 fn expired(state: &AppState, headers: &HeaderMap) -> Response {
@@ -223,7 +203,6 @@ fn expired(state: &AppState, headers: &HeaderMap) -> Response {
         StatusCode::GONE,
         "register_expired.html",
         context! {},
-        Vec::new(),
     )
 }
 
@@ -235,17 +214,15 @@ fn password_page(
     token: &str,
     error: Option<String>,
 ) -> Response {
-    match super::auth::csrf_token(state, headers) {
-        Ok((csrf, set)) => render(
-            state,
-            i18n::pick(headers, None, Some(&info.language)),
-            status,
-            "register_password.html",
-            context! { csrf, token, email => info.email, name => info.name, error },
-            set,
-        ),
-        Err(e) => e.into_response(),
-    }
+    let lang = i18n::pick(headers, None, Some(&info.language));
+    render_form(
+        state,
+        headers,
+        lang,
+        status,
+        "register_password.html",
+        context! { token, email => info.email, name => info.name, error },
+    )
 }
 
 /// `GET /register/confirm/{token}`: the emailed link; step 2, choosing a password.
@@ -254,7 +231,7 @@ pub async fn confirm(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
-    match registrations(&state).check(&token) {
+    match state.registrations.check(&token) {
         Ok(LinkState::Valid(info)) => {
             password_page(&state, &headers, StatusCode::OK, &info, &token, None)
         }
@@ -270,7 +247,7 @@ pub async fn set_password(
     Path(token): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let regs = registrations(&state);
+    let regs = &state.registrations;
     let info = match regs.check(&token) {
         Ok(LinkState::Valid(info)) => info,
         Ok(LinkState::Invalid) => return expired(&state, &headers),
@@ -314,7 +291,7 @@ pub async fn set_password(
     }
     let account = match state.accounts.create(&info.email, &pw, Role::Member, true) {
         Ok(a) => a,
-        Err(AccountError::EmailTaken) => return see_other("/signin", Vec::new()),
+        Err(AccountError::EmailTaken) => return see_other("/signin"),
         Err(e) => return internal(e),
     };
     let member = Member {
@@ -330,8 +307,8 @@ pub async fn set_password(
         return internal(e);
     }
     match state.sessions.start(&account.id) {
-        Ok(session) => see_other(
-            "/account",
+        Ok(session) => with_cookies(
+            see_other("/account"),
             vec![cookies::set(
                 &state,
                 SESSION,

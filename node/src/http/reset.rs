@@ -10,25 +10,22 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
-use super::auth::{render, see_other};
 use super::cookies;
 use super::error::internal;
-use crate::accounts::{AccountError, normalize_email};
+use super::page::{render, render_form, see_other, with_cookies};
+use crate::accounts::normalize_email;
 use crate::mail::Mail;
 use crate::state::AppState;
 
 fn forgot_page(state: &AppState, headers: &HeaderMap, status: StatusCode, sent: bool) -> Response {
-    match super::auth::csrf_token(state, headers) {
-        Ok((csrf, set)) => render(
-            state,
-            "en",
-            status,
-            "password_forgot.html",
-            context! { csrf, sent },
-            set,
-        ),
-        Err(e) => e.into_response(),
-    }
+    render_form(
+        state,
+        headers,
+        "en",
+        status,
+        "password_forgot.html",
+        context! { sent },
+    )
 }
 
 /// `GET /password/forgot`: asks for the email address.
@@ -52,7 +49,7 @@ pub async fn forgot(
     };
     let key = format!("reset:{email}");
     if state.throttle.blocked_for_max(&key, 3).is_none() {
-        state.throttle.failed(&key);
+        state.throttle.record(&key);
         match state.accounts.by_email(&email) {
             Ok(Some(account)) => {
                 let token = match state.accounts.issue_reset(&account.id) {
@@ -91,17 +88,14 @@ fn reset_page(
     token: &str,
     error: Option<&str>,
 ) -> Response {
-    match super::auth::csrf_token(state, headers) {
-        Ok((csrf, set)) => render(
-            state,
-            "en",
-            status,
-            "password_reset.html",
-            context! { csrf, token, error },
-            set,
-        ),
-        Err(e) => e.into_response(),
-    }
+    render_form(
+        state,
+        headers,
+        "en",
+        status,
+        "password_reset.html",
+        context! { token, error },
+    )
 }
 
 fn expired(state: &AppState) -> Response {
@@ -111,7 +105,6 @@ fn expired(state: &AppState) -> Response {
         StatusCode::GONE,
         "password_expired.html",
         context! {},
-        Vec::new(),
     )
 }
 
@@ -135,11 +128,15 @@ pub async fn reset(
     Path(token): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    match state.accounts.reset_account(&token, false) {
-        Ok(Some(_)) => {}
+    let account = match state
+        .accounts
+        .reset_account(&token, false)
+        .and_then(|id| id.map_or(Ok(None), |id| state.accounts.get(&id)))
+    {
+        Ok(Some(a)) => a,
         Ok(None) => return expired(&state),
         Err(e) => return internal(e),
-    }
+    };
     if !cookies::csrf_ok(&headers, form.get("csrf")) {
         return reset_page(
             &state,
@@ -159,7 +156,8 @@ pub async fn reset(
             Some("The two passwords are not the same."),
         );
     }
-    if let Err(rule) = crate::accounts::password::check(&pw, "") {
+    // The rules are checked before the link is used up, so a refused password leaves it working.
+    if let Err(rule) = crate::accounts::password::check(&pw, &account.email) {
         return reset_page(
             &state,
             &headers,
@@ -173,24 +171,14 @@ pub async fn reset(
         Ok(None) => return expired(&state),
         Err(e) => return internal(e),
     };
-    match state.accounts.set_password(&account_id, &pw) {
-        Ok(()) => {}
-        Err(AccountError::WeakPassword(rule)) => {
-            return reset_page(
-                &state,
-                &headers,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &token,
-                Some(&format!("Please choose another password: {rule}.")),
-            );
-        }
-        Err(e) => return internal(e),
+    if let Err(e) = state.accounts.set_password(&account_id, &pw) {
+        return internal(e);
     }
     if let Err(e) = state.sessions.end_all(&account_id) {
         return internal(e);
     }
-    see_other(
-        "/signin?reset=1",
+    with_cookies(
+        see_other("/signin?reset=1"),
         vec![cookies::clear(&state, cookies::SESSION)],
     )
 }

@@ -11,8 +11,8 @@ use minijinja::context;
 use raremesh_ontology::HpoId;
 use raremesh_search::Target;
 
-use super::auth::{render, see_other};
 use super::error::internal;
+use super::page::{render_form, see_other};
 use super::patients::member;
 use super::{cookies, i18n};
 use crate::accounts::Account;
@@ -86,19 +86,15 @@ fn page(
             })
             .collect()
     };
-    let (csrf, set) = match super::auth::csrf_token(state, headers) {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
     let lang = i18n::pick(headers, None, Some(&m.info.language));
     let onsets: Vec<&str> = Onset::ALL.iter().map(|o| o.key()).collect();
-    render(
+    render_form(
         state,
+        headers,
         lang,
         status,
         "symptoms.html",
-        context! { csrf, patient_id => p.id, patient_name => p.display_name, symptoms, matches, query, error, onsets, searched => !query.trim().is_empty() },
-        set,
+        context! { patient_id => p.id, patient_name => p.display_name, symptoms, matches, query, error, onsets, searched => !query.trim().is_empty() },
     )
 }
 
@@ -201,7 +197,7 @@ pub async fn add(
             return internal(e);
         }
     }
-    see_other(&format!("/patients/{}/symptoms", p.id), Vec::new())
+    see_other(&format!("/patients/{}/symptoms", p.id))
 }
 
 /// `POST /patients/{id}/symptoms/remove`: removes a symptom.
@@ -231,5 +227,5 @@ pub async fn remove(
     if let Err(e) = state.patients.save(&p) {
         return internal(e);
     }
-    see_other(&format!("/patients/{}/symptoms", p.id), Vec::new())
+    see_other(&format!("/patients/{}/symptoms", p.id))
 }

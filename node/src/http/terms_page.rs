@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use minijinja::context;
 
-use super::auth::{render, see_other};
-use super::error::ApiError;
+use super::error::internal;
+use super::page::{render_form, see_other};
 use super::patients::member;
 use super::{cookies, i18n};
 use crate::registration::{Member, now};
@@ -19,18 +19,17 @@ use crate::state::AppState;
 /// The built-in terms, used until the organization configures its own (`terms.file`).
 const BUILT_IN: &str = include_str!("../../templates/terms_default.txt");
 
-fn paragraphs(state: &AppState) -> Vec<String> {
-    let text = state
-        .config
-        .terms
-        .file
-        .as_ref()
-        .and_then(|f| std::fs::read_to_string(f).ok())
-        .unwrap_or_else(|| BUILT_IN.to_owned());
-    text.split("\n\n")
+/// The paragraphs of the terms text named by the configuration, read once at start-up.
+pub fn load_paragraphs(config: &crate::config::Config) -> std::io::Result<Vec<String>> {
+    let text = match &config.terms.file {
+        Some(f) => std::fs::read_to_string(f)?,
+        None => BUILT_IN.to_owned(),
+    };
+    Ok(text
+        .split("\n\n")
         .map(|p| p.trim().to_owned())
         .filter(|p| !p.is_empty())
-        .collect()
+        .collect())
 }
 
 fn page(
@@ -40,21 +39,17 @@ fn page(
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
-    let (csrf, set) = match super::auth::csrf_token(state, headers) {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
     let version = &state.config.terms.version;
     let c = &m.consents;
     let accepted_current = c.terms_version.as_deref() == Some(version.as_str());
     let lang = i18n::pick(headers, None, Some(&m.info.language));
-    render(
+    render_form(
         state,
+        headers,
         lang,
         status,
         "terms.html",
-        context! { csrf, version, paragraphs => paragraphs(state), accepted_current, accepted_before => c.terms_version.is_some() && !accepted_current, federated => c.federated_matching, contactable => c.contactable, research => c.research, error },
-        set,
+        context! { version, paragraphs => state.terms_paragraphs, accepted_current, accepted_before => c.terms_version.is_some() && !accepted_current, federated => c.federated_matching, contactable => c.contactable, research => c.research, error },
     )
 }
 
@@ -109,7 +104,7 @@ pub async fn save(
     m.consents.updated_at = Some(t);
     m.step = m.step.max(5);
     if let Err(e) = state.registrations.save_member(&m) {
-        return ApiError::Internal(e.to_string()).into_response();
+        return internal(e);
     }
-    see_other("/account", Vec::new())
+    see_other("/account")
 }

@@ -1,5 +1,6 @@
-//! Slows down password guessing: after a few failed sign-ins for one address, further
-//! attempts for it are refused for a while. Kept in memory (a restart forgets it).
+//! Slows down password guessing and mail flooding: after a few events (failed sign-ins,
+//! mails sent) for one address, further ones are refused for a while. Kept in memory (a
+//! restart forgets it).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -29,8 +30,8 @@ impl Throttle {
         (list.len() >= max).then(|| WINDOW.saturating_sub(now.duration_since(list[0])))
     }
 
-    /// Records a failure.
-    pub fn failed(&self, key: &str) {
+    /// Records one event (a failed sign-in, a mail sent) for `key`.
+    pub fn record(&self, key: &str) {
         if let Ok(mut map) = self.0.lock() {
             if map.len() > 100_000 {
                 // Bounded memory under a flood of made-up addresses.
@@ -41,8 +42,8 @@ impl Throttle {
         }
     }
 
-    /// Forgets failures after a successful sign-in.
-    pub fn succeeded(&self, key: &str) {
+    /// Forgets the events of `key` (after a successful sign-in).
+    pub fn clear(&self, key: &str) {
         if let Ok(mut map) = self.0.lock() {
             map.remove(key);
         }

@@ -3,45 +3,11 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
 use raremesh::accounts::Role;
-use tower::ServiceExt;
 
 use crate::state;
 
-struct Res {
-    status: StatusCode,
-    cookies: Vec<String>,
-    location: Option<String>,
-    body: String,
-}
-
-async fn send(req: Request<Body>) -> Res {
-    let res = raremesh::http::app(state())
-        .oneshot(req)
-        .await
-        .expect("response");
-    let status = res.status();
-    let cookies = res
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(String::from))
-        .collect();
-    let location = res
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
-    let body = String::from_utf8_lossy(&res.into_body().collect().await.expect("body").to_bytes())
-        .into_owned();
-    Res {
-        status,
-        cookies,
-        location,
-        body,
-    }
-}
+use crate::web::{Res, enc, send};
 
 fn cookie_value(set_cookie: &[String], name: &str) -> Option<String> {
     set_cookie
@@ -85,18 +51,6 @@ async fn sign_in(csrf: &str, email: &str, password: &str) -> Res {
         enc(password)
     );
     send(form("/signin", &format!("raremesh_csrf={csrf}"), &body)).await
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[tokio::test]

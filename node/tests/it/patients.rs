@@ -9,6 +9,7 @@ use raremesh::registration::{Member, PersonalInfo, Registrant};
 use tower::ServiceExt;
 
 use crate::state;
+use crate::web::enc;
 
 const CSRF: &str = "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd";
 
@@ -55,17 +56,6 @@ async fn get(path: &str, session: Option<&str>) -> (StatusCode, String) {
 }
 
 async fn post(session: &str, csrf: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect::<String>()
-    };
     let mut body = format!("csrf={csrf}");
     for (k, v) in fields {
         body.push_str(&format!("&{k}={}", enc(v)));
@@ -226,17 +216,6 @@ async fn members_see_only_their_own_patients() {
 }
 
 async fn post_to(path: &str, session: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect::<String>()
-    };
     let mut body = format!("csrf={CSRF}");
     for (k, v) in fields {
         body.push_str(&format!("&{k}={}", enc(v)));

@@ -1,0 +1,112 @@
+//! Building HTML answers: templates with the values every page needs, forms with their
+//! CSRF token, redirects, cookies, and the signed-in account pages require.
+
+use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{Value, context};
+
+use super::cookies::{self, CSRF, SESSION};
+use super::error::{ApiError, internal};
+use crate::accounts::Account;
+use crate::sessions::{LIFETIME_SECS, random_token};
+use crate::state::AppState;
+
+/// Renders a page with the values every page needs (language, node name, versions and
+/// acknowledgements).
+pub(crate) fn render(
+    state: &AppState,
+    lang: &str,
+    status: StatusCode,
+    name: &str,
+    ctx: Value,
+) -> Response {
+    let o = &state.ontology;
+    let base = context! {
+        lang,
+        node_name => state.config.node.name,
+        app_version => crate::VERSION,
+        hpo_ack => raremesh_ontology::hpo_acknowledgement(o.version()),
+        orphanet => raremesh_ontology::ORPHANET_ATTRIBUTION,
+    };
+    match state.templates.render(name, context! { ..ctx, ..base }) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// Renders a page that holds a form: adds this browser's CSRF token as `csrf` (and the
+/// cookie, when the browser has none yet).
+pub(crate) fn render_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    lang: &str,
+    status: StatusCode,
+    name: &str,
+    ctx: Value,
+) -> Response {
+    match csrf_token(state, headers) {
+        Ok((csrf, set)) => with_cookies(
+            render(state, lang, status, name, context! { csrf, ..ctx }),
+            set,
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The CSRF token of this browser, or a new one with the cookie to set.
+fn csrf_token(state: &AppState, headers: &HeaderMap) -> Result<(String, Vec<String>), ApiError> {
+    match cookies::get(headers, CSRF).filter(|c| c.len() == 64) {
+        Some(t) => Ok((t, Vec::new())),
+        None => {
+            let t = random_token().map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok((
+                t.clone(),
+                vec![cookies::set(state, CSRF, &t, LIFETIME_SECS, "Strict")],
+            ))
+        }
+    }
+}
+
+/// A 303 redirect.
+pub(crate) fn see_other(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, to.to_owned())]).into_response()
+}
+
+/// Adds `Set-Cookie` headers to an answer.
+pub(crate) fn with_cookies(mut res: Response, set_cookies: Vec<String>) -> Response {
+    for c in set_cookies {
+        if let Ok(v) = c.parse() {
+            res.headers_mut().append(SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+/// The signed-in account, if the request carries a live session cookie (with the token).
+pub fn current(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(String, Account)>, ApiError> {
+    let Some(token) = cookies::get(headers, SESSION) else {
+        return Ok(None);
+    };
+    let internal = |e: crate::store::StoreError| ApiError::Internal(e.to_string());
+    let Some(session) = state.sessions.get(&token).map_err(internal)? else {
+        return Ok(None);
+    };
+    Ok(state
+        .accounts
+        .get(&session.account_id)
+        .map_err(internal)?
+        .map(|a| (token, a)))
+}
+
+/// The signed-in account, or the answer to give instead (to the sign-in page).
+pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Account, Box<Response>> {
+    match current(state, headers) {
+        Ok(Some((_, a))) => Ok(a),
+        Ok(None) => Err(Box::new(see_other("/signin"))),
+        Err(e) => Err(Box::new(e.into_response())),
+    }
+}
