@@ -35,3 +35,9 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh" >&2
   exit 1
 fi
+
+# The suite also checks formatting and lints.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  command -v rustup >/dev/null 2>&1 || { echo "cargo fmt and cargo clippy are needed (rustup component add rustfmt clippy)" >&2; exit 1; }
+  rustup component add rustfmt clippy
+fi
