@@ -41,6 +41,9 @@ pub enum Error {
     /// The terms file cannot be read.
     #[error("terms.file: {0}")]
     Terms(String),
+    /// The document vault cannot be opened.
+    #[error("documents: {0}")]
+    Documents(#[from] crate::documents::DocumentError),
     /// Mail cannot be set up.
     #[error("mail: {0}")]
     Mail(String),

@@ -5,9 +5,11 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod audit;
 pub mod batch;
 pub mod boot;
 pub mod config;
+pub mod documents;
 mod error;
 pub mod export;
 pub mod http;
@@ -15,6 +17,7 @@ pub mod mail;
 pub mod registration;
 pub mod serve;
 pub mod sessions;
+pub mod similar;
 pub mod state;
 pub mod store;
 

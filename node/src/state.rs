@@ -13,7 +13,11 @@ use crate::mail::Mailer;
 use crate::registration::Registrations;
 use crate::registration::patient::Patients;
 use crate::sessions::Sessions;
-use crate::store::KvStore;
+use crate::audit::Audit;
+use crate::documents::{Documents, Vault};
+use crate::similar::{Similar, Sources};
+use crate::store::{Changes, KvStore};
+use raremesh_search::matching::IcTable;
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone, Debug)]
@@ -44,6 +48,16 @@ pub struct Inner {
     pub patients: Patients,
     /// The paragraphs of the legal terms (`terms.file`, or the built-in text).
     pub terms_paragraphs: Vec<String>,
+    /// Validation documents (records and encrypted files).
+    pub documents: Documents,
+    /// The audit log of validation.
+    pub audit: Audit,
+    /// Information content of each term, from the disease annotations (for matching).
+    pub ic: IcTable,
+    /// Local "people like me".
+    pub similar: Similar,
+    /// Counts changes to patients and members (keeps `similar`'s pool fresh).
+    pub changes: Changes,
 }
 
 impl AppState {
@@ -57,19 +71,40 @@ impl AppState {
         let mailer = Mailer::new(&config).map_err(|e| crate::Error::Mail(e.to_string()))?;
         let terms_paragraphs = crate::http::terms_page::load_paragraphs(&config)
             .map_err(|e| crate::Error::Terms(e.to_string()))?;
+        let vault = Vault::open(&config)?;
+        let changes = Changes::default();
+        let ic = IcTable::from_annotations(&ontology);
         Ok(Self(Arc::new(Inner {
             config,
             ontology,
             autocomplete,
             templates: Templates::new()?,
             accounts: Accounts::new(kv.clone()),
-            registrations: Registrations::new(kv.clone()),
-            patients: Patients::new(kv.clone()),
+            registrations: Registrations::new(kv.clone(), changes.clone()),
+            patients: Patients::new(kv.clone(), changes.clone()),
+            documents: Documents::new(kv.clone(), vault),
+            audit: Audit::new(kv.clone()),
+            ic,
+            similar: Similar::default(),
+            changes,
             terms_paragraphs,
             sessions: Sessions::new(kv),
             mailer,
             throttle: Throttle::default(),
         })))
+    }
+}
+
+impl Inner {
+    /// What "people like me" reads.
+    pub fn similar_sources(&self) -> Sources<'_> {
+        Sources {
+            ontology: &self.ontology,
+            ic: &self.ic,
+            patients: &self.patients,
+            registrations: &self.registrations,
+            changes: &self.changes,
+        }
     }
 }
 

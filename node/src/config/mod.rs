@@ -40,6 +40,8 @@ pub struct Config {
     pub mail: MailConfig,
     /// The legal terms members accept in registration step 5.
     pub terms: TermsConfig,
+    /// Validation documents: encryption, size and type limits.
+    pub documents: DocumentsConfig,
 }
 
 impl Default for Config {
@@ -53,6 +55,46 @@ impl Default for Config {
             log: LogConfig::default(),
             mail: MailConfig::default(),
             terms: TermsConfig::default(),
+            documents: DocumentsConfig::default(),
+        }
+    }
+}
+
+/// Validation documents (signed consent, ID document, medical proof).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DocumentsConfig {
+    /// The age identity file (a line `AGE-SECRET-KEY-1...`) validators' views are
+    /// decrypted with; documents are always encrypted to its public key. When unset, the
+    /// node uses `documents/identity.txt` in `data_dir`, created on first start. Keep a
+    /// copy of this file somewhere safe: without it, no stored document can be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_file: Option<PathBuf>,
+    /// More age public keys (`age1...`) every document is also encrypted to, e.g. an
+    /// offline key kept by the organization's board for recovery.
+    pub recipients: Vec<String>,
+    /// The largest file accepted, in bytes (1 KiB to 100 MiB); larger ones get a 413.
+    pub max_bytes: u64,
+    /// The file types accepted, recognized from the file's content (not its name):
+    /// `application/pdf`, `image/jpeg`, `image/png`, `image/webp`, `image/heic`. Others get
+    /// a 415.
+    pub types: Vec<String>,
+    /// The most documents one patient may have (1 to 100).
+    pub max_per_patient: usize,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        Self {
+            identity_file: None,
+            recipients: Vec::new(),
+            max_bytes: 10 * 1024 * 1024,
+            types: vec![
+                "application/pdf".to_owned(),
+                "image/jpeg".to_owned(),
+                "image/png".to_owned(),
+            ],
+            max_per_patient: 30,
         }
     }
 }
@@ -334,6 +376,50 @@ impl Config {
                 );
             }
         }
+        let d = &self.documents;
+        if let Some(f) = &d.identity_file
+            && let Err(e) = crate::documents::Vault::read_identity(f)
+        {
+            return bad("documents.identity_file", e.to_string());
+        }
+        for (i, r) in d.recipients.iter().enumerate() {
+            if r.trim().parse::<age::x25519::Recipient>().is_err() {
+                return bad(
+                    &format!("documents.recipients[{i}]"),
+                    format!("{r:?} is not an age public key (age1...)"),
+                );
+            }
+        }
+        if !(1024..=100 * 1024 * 1024).contains(&d.max_bytes) {
+            return bad(
+                "documents.max_bytes",
+                format!("{} is not between 1024 and 104857600", d.max_bytes),
+            );
+        }
+        if d.types.is_empty() {
+            return bad("documents.types", "name at least one file type".into());
+        }
+        for (i, t) in d.types.iter().enumerate() {
+            if crate::documents::FileType::from_mime(t).is_none() {
+                return bad(
+                    &format!("documents.types[{i}]"),
+                    format!(
+                        "{t:?} is not one of {}",
+                        crate::documents::FileType::ALL
+                            .iter()
+                            .map(|t| t.mime())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+        }
+        if !(1..=100).contains(&d.max_per_patient) {
+            return bad(
+                "documents.max_per_patient",
+                format!("{} is not between 1 and 100", d.max_per_patient),
+            );
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return bad(
                 "log.level",
@@ -355,6 +441,7 @@ impl Config {
             log,
             mail,
             terms,
+            documents,
         } = self;
         let smtp = match &mail.smtp {
             Some(s) => format!(
@@ -371,7 +458,7 @@ impl Config {
             ),
         };
         format!(
-            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\n",
+            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\n",
             data_dir.display(),
             node.name,
             server.bind,
@@ -394,12 +481,30 @@ impl Config {
                 .file
                 .as_ref()
                 .map_or("(built-in text)".into(), |f| f.display().to_string()),
+            self.identity_path().display(),
+            documents.recipients.len(),
+            documents.max_bytes,
+            documents.types,
+            documents.max_per_patient,
         )
     }
 
     /// Whether cookies must be marked `Secure` (the node is reached over https).
     pub fn secure_cookies(&self) -> bool {
         self.server.public_url.starts_with("https://")
+    }
+
+    /// The age identity file documents are decrypted with.
+    pub fn identity_path(&self) -> PathBuf {
+        self.documents
+            .identity_file
+            .clone()
+            .unwrap_or_else(|| self.documents_path().join("identity.txt"))
+    }
+
+    /// The folder of the encrypted documents.
+    pub fn documents_path(&self) -> PathBuf {
+        self.data_dir.join("documents")
     }
 
     /// The outbox folder (inside `data_dir` unless absolute).

@@ -148,6 +148,10 @@ pub struct Consents {
     pub contactable: bool,
     /// Invited to research questionnaires.
     pub research: bool,
+    /// Shown (without name) to other members of this organization whose patients are
+    /// similar. Absent in records written before it existed: read as not given.
+    #[serde(default)]
+    pub local_matching: bool,
     /// When the optional consents last changed (Unix seconds).
     pub updated_at: Option<u64>,
 }
@@ -172,6 +176,7 @@ fn hash(token: &str) -> Vec<u8> {
 #[derive(Debug, Clone)]
 pub struct Registrations {
     kv: Arc<dyn KvStore>,
+    changes: crate::store::Changes,
 }
 
 /// What a confirmation link turned out to be.
@@ -185,8 +190,8 @@ pub enum LinkState {
 
 impl Registrations {
     /// Registrations kept in `kv`.
-    pub fn new(kv: Arc<dyn KvStore>) -> Self {
-        Self { kv }
+    pub fn new(kv: Arc<dyn KvStore>, changes: crate::store::Changes) -> Self {
+        Self { kv, changes }
     }
 
     /// Issues a single-use link token for step 1's information.
@@ -261,15 +266,28 @@ impl Registrations {
 
     /// Stores a member's record.
     pub fn save_member(&self, member: &Member) -> Result<(), StoreError> {
-        self.kv
-            .put(Tree::Members, member.account_id.as_bytes(), &encode(member))
+        let result = self.kv
+            .put(Tree::Members, member.account_id.as_bytes(), &encode(member));
+        self.changes.bump();
+        result
     }
 
     /// Erases a member's record.
     pub fn delete_member(&self, account_id: &str) -> Result<(), StoreError> {
-        self.kv
+        let result = self.kv
             .remove(Tree::Members, account_id.as_bytes())
-            .map(|_| ())
+            .map(|_| ());
+        self.changes.bump();
+        result
+    }
+
+    /// Every member record.
+    pub fn members(&self) -> Result<Vec<Member>, StoreError> {
+        self.kv
+            .scan_prefix(Tree::Members, b"")?
+            .into_iter()
+            .map(|(_, v)| decode(&v).map_err(StoreError::from))
+            .collect()
     }
 
     /// A member's record.

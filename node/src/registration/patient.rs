@@ -79,6 +79,58 @@ pub struct Patient {
     /// existed: read as none.
     #[serde(default)]
     pub symptoms: Vec<Symptom>,
+    /// Where the patient stands in validation. Absent in records written before
+    /// validation existed: read as not submitted.
+    #[serde(default)]
+    pub validation: Validation,
+}
+
+/// Where a patient stands in validation by documents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Validation {
+    /// Required documents are still missing.
+    #[default]
+    NotSubmitted,
+    /// Every required document is there: waiting for a validator.
+    Pending {
+        /// Since when (Unix seconds).
+        since: u64,
+    },
+    /// A validator approved the patient: matched and shown to others.
+    Approved {
+        /// When (Unix seconds).
+        at: u64,
+        /// The validator's account id.
+        by: String,
+    },
+    /// A validator rejected the documents, saying why; new documents send the patient
+    /// back to the queue.
+    Rejected {
+        /// When (Unix seconds).
+        at: u64,
+        /// The validator's account id.
+        by: String,
+        /// Why, for the member.
+        reason: String,
+    },
+}
+
+impl Validation {
+    /// Whether the patient is validated.
+    pub fn is_approved(&self) -> bool {
+        matches!(self, Self::Approved { .. })
+    }
+
+    /// The stable name of the status.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::NotSubmitted => "not_submitted",
+            Self::Pending { .. } => "pending",
+            Self::Approved { .. } => "approved",
+            Self::Rejected { .. } => "rejected",
+        }
+    }
 }
 
 /// When a symptom began, as the HPO onset classes.
@@ -282,6 +334,7 @@ impl PatientInput {
 #[derive(Debug, Clone)]
 pub struct Patients {
     kv: Arc<dyn KvStore>,
+    changes: crate::store::Changes,
 }
 
 /// Most patients one member may register.
@@ -289,8 +342,8 @@ pub const MAX_PER_MEMBER: usize = 20;
 
 impl Patients {
     /// Patients kept in `kv`.
-    pub fn new(kv: Arc<dyn KvStore>) -> Self {
-        Self { kv }
+    pub fn new(kv: Arc<dyn KvStore>, changes: crate::store::Changes) -> Self {
+        Self { kv, changes }
     }
 
     /// Adds a patient to a member's list.
@@ -307,12 +360,14 @@ impl Patients {
             diagnosis: input.diagnosis,
             organization: input.organization,
             symptoms: Vec::new(),
+            validation: Validation::NotSubmitted,
         };
         self.kv.put(
             Tree::Patients,
             format!("{account_id}/{}", p.id).as_bytes(),
             &encode(&p),
         )?;
+        self.changes.bump();
         Ok(p)
     }
 
@@ -332,21 +387,34 @@ impl Patients {
 
     /// Saves a changed patient.
     pub fn save(&self, p: &Patient) -> Result<(), StoreError> {
-        self.kv.put(
+        let result = self.kv.put(
             Tree::Patients,
             format!("{}/{}", p.account_id, p.id).as_bytes(),
             &encode(p),
-        )
+        );
+        self.changes.bump();
+        result
     }
 
     /// Erases a patient.
     pub fn remove(&self, p: &Patient) -> Result<(), StoreError> {
-        self.kv
+        let result = self.kv
             .remove(
                 Tree::Patients,
                 format!("{}/{}", p.account_id, p.id).as_bytes(),
             )
-            .map(|_| ())
+            .map(|_| ());
+        self.changes.bump();
+        result
+    }
+
+    /// Every patient of the node, by member.
+    pub fn all(&self) -> Result<Vec<Patient>, StoreError> {
+        self.kv
+            .scan_prefix(Tree::Patients, b"")?
+            .into_iter()
+            .map(|(_, v)| decode(&v).map_err(StoreError::from))
+            .collect()
     }
 
     /// A member's patients.

@@ -33,6 +33,10 @@ pub enum Tree {
     Patients,
     /// SHA-256 of a password-reset link's token → the account and expiry (single use).
     ResetTokens,
+    /// `<account id>/<patient id>/<document id>` → a validation document's record.
+    Documents,
+    /// `<time, 16 hex digits of nanoseconds><random>` → one audit entry, in time order.
+    Audit,
 }
 
 impl Tree {
@@ -48,7 +52,26 @@ impl Tree {
             Self::PendingRegistrations => "pending_registrations",
             Self::Patients => "patients",
             Self::ResetTokens => "reset_tokens",
+            Self::Documents => "documents",
+            Self::Audit => "audit",
         }
+    }
+}
+
+/// A counter of changes to the records that matching reads (patients and members): a
+/// cache built at one count is stale at another.
+#[derive(Debug, Clone, Default)]
+pub struct Changes(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Changes {
+    /// Counts one change.
+    pub fn bump(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The count now.
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

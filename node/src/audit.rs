@@ -1,0 +1,117 @@
+//! The audit log: who did what to which validation, and when. Entries name accounts and
+//! patients by their random ids only; they never hold documents or personal details.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{KvStore, Record, StoreError, Tree, decode, encode};
+
+/// What was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// A member uploaded a document.
+    DocumentUploaded,
+    /// A validator or admin opened (decrypted) a document.
+    DocumentOpened,
+    /// A patient was sent to the review queue (all required documents present).
+    ValidationRequested,
+    /// A validator approved a patient.
+    ValidationApproved,
+    /// A validator rejected a patient, with a reason.
+    ValidationRejected,
+    /// A member deleted their account (documents and records erased).
+    AccountDeleted,
+}
+
+impl Action {
+    /// The stable name, as shown in the log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DocumentUploaded => "document_uploaded",
+            Self::DocumentOpened => "document_opened",
+            Self::ValidationRequested => "validation_requested",
+            Self::ValidationApproved => "validation_approved",
+            Self::ValidationRejected => "validation_rejected",
+            Self::AccountDeleted => "account_deleted",
+        }
+    }
+}
+
+/// One entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// When (Unix seconds).
+    pub at: u64,
+    /// The account that acted.
+    pub actor: String,
+    /// What it did.
+    pub action: Action,
+    /// The member account concerned.
+    pub account_id: String,
+    /// The patient concerned, if any.
+    pub patient_id: Option<String>,
+    /// The document concerned, if any.
+    pub document_id: Option<String>,
+    /// A rejection's reason (erased with the member's account).
+    pub reason: Option<String>,
+}
+
+impl Record for Entry {
+    const TREE: Tree = Tree::Audit;
+    const VERSION: u32 = 1;
+}
+
+/// The audit log of a node (append-only, except that deleting an account erases the
+/// reasons written about it).
+#[derive(Debug, Clone)]
+pub struct Audit {
+    kv: Arc<dyn KvStore>,
+}
+
+impl Audit {
+    /// The log kept in `kv`.
+    pub fn new(kv: Arc<dyn KvStore>) -> Self {
+        Self { kv }
+    }
+
+    /// Appends an entry (durably).
+    pub fn record(&self, entry: &Entry) -> Result<(), StoreError> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let mut r = [0u8; 4];
+        getrandom::fill(&mut r).map_err(|e| StoreError::Backend(format!("no randomness: {e}")))?;
+        let key = format!(
+            "{nanos:016x}{}",
+            r.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        self.kv.put(Tree::Audit, key.as_bytes(), &encode(entry))
+    }
+
+    /// The latest `limit` entries, newest first.
+    pub fn recent(&self, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        let all = self.kv.scan_prefix(Tree::Audit, b"")?;
+        all.iter()
+            .rev()
+            .take(limit)
+            .map(|(_, v)| decode(v).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Erases the free-text reasons of the entries about an account (its deletion keeps
+    /// the rest: who acted on which random ids, and when).
+    pub fn forget_reasons(&self, account_id: &str) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for (k, v) in self.kv.scan_prefix(Tree::Audit, b"")? {
+            let mut e: Entry = decode(&v)?;
+            if e.account_id == account_id && e.reason.is_some() {
+                e.reason = None;
+                self.kv.put(Tree::Audit, &k, &encode(&e))?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,224 @@
+//! "People like me" on one node: the validated patients of other members who agreed to be
+//! shown, ranked by the matching engine against one of the member's own patients.
+//!
+//! The candidate pool is built from the database once and kept until a patient or member
+//! record changes ([`crate::store::Changes`]); ranking it is a fraction of a millisecond
+//! per thousand patients.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use raremesh_ontology::{Ontology, OrphaCode};
+use raremesh_search::matching::{CandidateSet, IcTable, Matcher, Measure, Profile, explain};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::registration::Registrations;
+use crate::registration::patient::{Diagnosis, Patient, Patients};
+use crate::store::{Changes, StoreError};
+
+/// How many similar patients a page shows.
+pub const SHOWN: usize = 10;
+/// How many symptom pairs explain one match.
+pub const EXPLAINED: usize = 5;
+
+/// One similar patient, as another member may see it: no name, no birth year, no
+/// free text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimilarPatient {
+    /// A stable label derived from the patient's random id ("Patient 3F2A1C").
+    pub pseudonym: String,
+    /// Similarity, 0 to 100.
+    pub score: u32,
+    /// The ORPHA diagnosis, if the patient has one (code and name).
+    pub disease: Option<(OrphaCode, String)>,
+    /// The decade of birth ("2010s").
+    pub born: String,
+    /// The symptoms that make them similar, best first.
+    pub shared: Vec<SharedSymptom>,
+}
+
+/// One of "your" symptoms, the other patient's closest one, and what they have in common.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SharedSymptom {
+    /// Your patient's symptom.
+    pub yours: String,
+    /// Theirs.
+    pub theirs: String,
+    /// What the two share (the same as both when identical).
+    pub common: String,
+}
+
+/// The pseudonym other members see for a patient.
+pub fn pseudonym(patient_id: &str) -> String {
+    let h = Sha256::digest(format!("raremesh-local-pseudonym:{patient_id}").as_bytes());
+    format!("Patient {:02X}{:02X}{:02X}", h[0], h[1], h[2])
+}
+
+/// The matching profile of a patient: observed and excluded symptoms and the ORPHA
+/// diagnosis. None when nothing is observed.
+pub fn profile(ontology: &Ontology, p: &Patient) -> Option<Profile> {
+    let observed: Vec<_> = p
+        .symptoms
+        .iter()
+        .filter(|s| s.observed)
+        .map(|s| s.term)
+        .collect();
+    let excluded: Vec<_> = p
+        .symptoms
+        .iter()
+        .filter(|s| !s.observed)
+        .map(|s| s.term)
+        .collect();
+    let disease = match p.diagnosis {
+        Diagnosis::Orpha { code } => Some(code),
+        _ => None,
+    };
+    Profile::new(ontology, &observed, &excluded, disease).ok()
+}
+
+struct Entry {
+    account_id: String,
+    patient_id: String,
+    birth_year: u16,
+    disease: Option<OrphaCode>,
+}
+
+struct Pool {
+    built_at: u64,
+    candidates: CandidateSet,
+    profiles: Vec<Profile>,
+    entries: Vec<Entry>,
+}
+
+/// The local matcher and its cached candidate pool.
+#[derive(Default)]
+pub struct Similar {
+    pool: Mutex<Option<Arc<Pool>>>,
+}
+
+impl std::fmt::Debug for Similar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Similar").finish_non_exhaustive()
+    }
+}
+
+/// What ranking reads.
+pub struct Sources<'a> {
+    /// The ontology.
+    pub ontology: &'a Ontology,
+    /// Its information content.
+    pub ic: &'a IcTable,
+    /// The patients.
+    pub patients: &'a Patients,
+    /// The members (for their consents).
+    pub registrations: &'a Registrations,
+    /// The change counter of both.
+    pub changes: &'a Changes,
+}
+
+impl Similar {
+    fn pool(&self, src: &Sources<'_>) -> Result<Arc<Pool>, StoreError> {
+        let now = src.changes.get();
+        if let Ok(guard) = self.pool.lock()
+            && let Some(p) = guard.as_ref()
+            && p.built_at == now
+        {
+            return Ok(p.clone());
+        }
+        let shown: HashSet<String> = src
+            .registrations
+            .members()?
+            .into_iter()
+            .filter(|m| m.consents.local_matching && m.consents.terms_version.is_some())
+            .map(|m| m.account_id)
+            .collect();
+        let mut pool = Pool {
+            built_at: now,
+            candidates: CandidateSet::new(),
+            profiles: Vec::new(),
+            entries: Vec::new(),
+        };
+        for p in src.patients.all()? {
+            if !p.validation.is_approved() || !shown.contains(&p.account_id) {
+                continue;
+            }
+            if let Some(profile) = profile(src.ontology, &p) {
+                pool.candidates.push(&profile);
+                pool.profiles.push(profile);
+                pool.entries.push(Entry {
+                    disease: match p.diagnosis {
+                        Diagnosis::Orpha { code } => Some(code),
+                        _ => None,
+                    },
+                    account_id: p.account_id,
+                    patient_id: p.id,
+                    birth_year: p.birth_year,
+                });
+            }
+        }
+        let pool = Arc::new(pool);
+        if let Ok(mut guard) = self.pool.lock() {
+            *guard = Some(pool.clone());
+        }
+        Ok(pool)
+    }
+
+    /// The patients of other members most similar to `own` (which must be validated and
+    /// have an observed symptom; otherwise nothing), best first.
+    pub fn find(
+        &self,
+        src: &Sources<'_>,
+        own: &Patient,
+        k: usize,
+    ) -> Result<Vec<SimilarPatient>, StoreError> {
+        if !own.validation.is_approved() {
+            return Ok(Vec::new());
+        }
+        let Some(query) = profile(src.ontology, own) else {
+            return Ok(Vec::new());
+        };
+        let pool = self.pool(src)?;
+        let matcher = Matcher::new(src.ontology, src.ic, Measure::default());
+        let o = src.ontology;
+        let name = |t| o.term(t).name.clone();
+        // Ask for more than k: the member's own other patients are in the pool too.
+        let mine = pool
+            .entries
+            .iter()
+            .filter(|e| e.account_id == own.account_id)
+            .count();
+        Ok(matcher
+            .top_k(&query, &pool.candidates, k + mine)
+            .into_iter()
+            .filter(|s| pool.entries[s.index].account_id != own.account_id && s.score > 0.0)
+            .take(k)
+            .map(|s| {
+                let e = &pool.entries[s.index];
+                let shared = explain(
+                    o,
+                    src.ic,
+                    query.observed(),
+                    pool.profiles[s.index].observed(),
+                    EXPLAINED,
+                )
+                .into_iter()
+                .map(|m| SharedSymptom {
+                    yours: name(m.query_term),
+                    theirs: name(m.candidate_term),
+                    common: name(m.shared),
+                })
+                .collect();
+                SimilarPatient {
+                    pseudonym: pseudonym(&e.patient_id),
+                    score: (s.score.clamp(0.0, 1.0) * 100.0).round() as u32,
+                    disease: e
+                        .disease
+                        .map(|c| (c, o.disease(c).map_or_else(String::new, |d| d.name.clone()))),
+                    born: format!("{}s", e.birth_year / 10 * 10),
+                    shared,
+                }
+            })
+            .collect())
+    }
+}
