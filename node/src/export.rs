@@ -8,7 +8,6 @@ use crate::accounts::Account;
 use crate::registration::Member;
 use crate::registration::patient::{Diagnosis, Patient, Sex};
 use crate::state::AppState;
-use crate::store::StoreError;
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds.
 pub fn rfc3339(secs: u64) -> String {
@@ -122,17 +121,33 @@ pub fn everything(
             "email_confirmed": account.email_confirmed,
         },
         "member": member,
-        "patients": patients.iter().map(|p| json!({ "record": p, "phenopacket": phenopacket(&state.ontology, p, now) })).collect::<Vec<_>>(),
+        "patients": patients.iter().map(|p| json!({
+            "record": p,
+            "phenopacket": phenopacket(&state.ontology, p, now),
+            "documents": state.documents.of_patient(&p.account_id, &p.id).unwrap_or_default(),
+        })).collect::<Vec<_>>(),
     })
 }
 
-/// Erases an account and everything attached to it: patients, member record, pending
-/// registration, sessions, the email index. Returns how many patients were erased.
-pub fn delete_account(state: &AppState, account: &Account) -> Result<usize, StoreError> {
+/// Erases an account and everything attached to it: documents (files and records),
+/// patients, member record, pending registration, sessions, the email index, and the
+/// reasons written about it in the audit log. Returns how many patients were erased.
+pub fn delete_account(state: &AppState, account: &Account) -> Result<usize, crate::Error> {
     let patients = state.patients.of(&account.id)?;
     for p in &patients {
+        state.documents.erase_patient(&account.id, &p.id)?;
         state.patients.remove(p)?;
     }
+    state.audit.forget_reasons(&account.id)?;
+    state.audit.record(&crate::audit::Entry {
+        at: crate::registration::now(),
+        actor: account.id.clone(),
+        action: crate::audit::Action::AccountDeleted,
+        account_id: account.id.clone(),
+        patient_id: None,
+        document_id: None,
+        reason: None,
+    })?;
     state.registrations.delete_member(&account.id)?;
     state.registrations.clear_pending(&account.email)?;
     state.sessions.end_all(&account.id)?;

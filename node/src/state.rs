@@ -6,15 +6,15 @@ use raremesh_ontology::Ontology;
 use raremesh_search::Autocomplete;
 
 use crate::accounts::Accounts;
+use crate::audit::Audit;
 use crate::config::Config;
+use crate::documents::{Documents, Vault};
 use crate::http::templates::Templates;
 use crate::http::throttle::Throttle;
 use crate::mail::Mailer;
 use crate::registration::Registrations;
 use crate::registration::patient::Patients;
 use crate::sessions::Sessions;
-use crate::audit::Audit;
-use crate::documents::{Documents, Vault};
 use crate::similar::{Similar, Sources};
 use crate::store::{Changes, KvStore};
 use raremesh_search::matching::IcTable;

@@ -68,7 +68,10 @@ impl FileType {
             Some(Self::Webp)
         } else if head.len() >= 12
             && &head[4..8] == b"ftyp"
-            && matches!(&head[8..12], b"heic" | b"heix" | b"mif1" | b"msf1" | b"hevc")
+            && matches!(
+                &head[8..12],
+                b"heic" | b"heix" | b"mif1" | b"msf1" | b"hevc"
+            )
         {
             Some(Self::Heic)
         } else {
@@ -92,7 +95,10 @@ mod tests {
             FileType::sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
             Some(FileType::Png)
         );
-        assert_eq!(FileType::sniff(b"RIFF\x10\0\0\0WEBPVP8 "), Some(FileType::Webp));
+        assert_eq!(
+            FileType::sniff(b"RIFF\x10\0\0\0WEBPVP8 "),
+            Some(FileType::Webp)
+        );
         assert_eq!(
             FileType::sniff(b"\0\0\0\x18ftypheic\0\0"),
             Some(FileType::Heic)

@@ -199,7 +199,11 @@ impl Documents {
     }
 
     /// Erases every document of a patient: files first, then records. Returns how many.
-    pub fn erase_patient(&self, account_id: &str, patient_id: &str) -> Result<usize, DocumentError> {
+    pub fn erase_patient(
+        &self,
+        account_id: &str,
+        patient_id: &str,
+    ) -> Result<usize, DocumentError> {
         let docs = self.of_patient(account_id, patient_id)?;
         for d in &docs {
             self.vault.erase(&d.id)?;

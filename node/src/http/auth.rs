@@ -11,7 +11,7 @@ use minijinja::context;
 use super::cookies::{self, SESSION};
 use super::error::internal;
 use super::page::{render_form, see_other, signed_in, with_cookies};
-use crate::accounts::normalize_email;
+use crate::accounts::{Role, normalize_email};
 use crate::sessions::LIFETIME_SECS;
 use crate::state::AppState;
 
@@ -132,13 +132,14 @@ pub async fn account(State(state): State<AppState>, headers: HeaderMap) -> Respo
     };
     let (name, step) = member.map_or((None, None), |m| (Some(m.info.name), Some(m.step)));
     let role = format!("{:?}", account.role).to_lowercase();
+    let staff = matches!(account.role, Role::Validator | Role::Admin);
     render_form(
         &state,
         &headers,
         "en",
         StatusCode::OK,
         "account.html",
-        context! { email => account.email, role, name, step },
+        context! { email => account.email, role, name, step, staff },
     )
 }
 

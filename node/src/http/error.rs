@@ -24,6 +24,15 @@ pub enum ApiError {
     },
     /// 405: the path exists, the method does not.
     MethodNotAllowed,
+    /// Any other refusal (401, 403, 409, 413, 415, 422...).
+    Refused {
+        /// The status.
+        status: StatusCode,
+        /// Stable code, e.g. `too_large`.
+        code: &'static str,
+        /// What to do.
+        message: String,
+    },
     /// 500: something failed inside; the detail is logged, not sent.
     Internal(String),
 }
@@ -51,6 +60,11 @@ impl IntoResponse for ApiError {
                 "method_not_allowed",
                 "this endpoint does not accept that method",
             ),
+            Self::Refused {
+                status,
+                code,
+                message,
+            } => (*status, *code, message.as_str()),
             Self::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (

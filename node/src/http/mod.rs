@@ -3,9 +3,11 @@
 pub mod auth;
 pub mod cookies;
 pub mod diseases;
+pub mod documents;
 pub mod error;
 pub mod home;
 pub mod i18n;
+pub mod member_api;
 pub mod meta;
 pub mod own_data;
 pub mod page;
@@ -13,19 +15,21 @@ pub mod params;
 pub mod patients;
 pub mod register;
 pub mod reset;
+pub mod similar;
 pub mod symptoms;
 pub mod templates;
 pub mod terms;
 pub mod terms_page;
 pub mod throttle;
+pub mod validation;
 
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::OriginalUri;
+use axum::extract::{DefaultBodyLimit, OriginalUri};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -36,12 +40,37 @@ use error::ApiError;
 /// The router of the node, with its state.
 pub fn app(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs);
+    // The file, plus room for the other form fields and multipart framing.
+    let upload_limit = usize::try_from(state.config.documents.max_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 * 1024);
     let api = Router::new()
         .route("/version", get(meta::version))
         .route("/terms", get(terms::list))
         .route("/terms/{id}", get(terms::get))
         .route("/diseases", get(diseases::list))
         .route("/diseases/{orpha}", get(diseases::get))
+        .route(
+            "/session",
+            post(member_api::sign_in).delete(member_api::sign_out),
+        )
+        .route("/me", get(member_api::me))
+        .route(
+            "/patients",
+            get(member_api::patients).post(member_api::add_patient),
+        )
+        .route("/patients/{id}", get(member_api::patient))
+        .route("/patients/{id}/symptoms", put(member_api::put_symptoms))
+        .route(
+            "/patients/{id}/documents",
+            get(member_api::documents).post(member_api::upload),
+        )
+        .route("/patients/{id}/similar", get(member_api::similar))
+        .route("/validation/queue", get(member_api::queue))
+        .route(
+            "/validation/{account}/{patient}",
+            post(member_api::decision),
+        )
         .fallback(api_not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     Router::new()
@@ -71,6 +100,23 @@ pub fn app(state: AppState) -> Router {
             get(symptoms::list).post(symptoms::add),
         )
         .route("/patients/{id}/symptoms/remove", post(symptoms::remove))
+        .route(
+            "/patients/{id}/documents",
+            get(documents::list)
+                .post(documents::upload)
+                .layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/patients/{id}/similar", get(similar::page))
+        .route("/validation", get(validation::queue))
+        .route("/validation/audit", get(validation::audit))
+        .route(
+            "/validation/{account}/{patient}",
+            get(validation::review).post(validation::decision),
+        )
+        .route(
+            "/validation/{account}/{patient}/documents/{id}",
+            get(validation::open),
+        )
         .route("/register/sent", get(register::sent))
         .route("/register/resend", post(register::resend))
         .route(

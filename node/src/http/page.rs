@@ -110,3 +110,25 @@ pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Account
         Err(e) => Err(Box::new(e.into_response())),
     }
 }
+
+/// The signed-in validator or admin, or the answer to give instead (sign-in, or 403).
+pub(crate) fn staff(state: &AppState, headers: &HeaderMap) -> Result<Account, Box<Response>> {
+    let account = signed_in(state, headers)?;
+    if matches!(
+        account.role,
+        crate::accounts::Role::Validator | crate::accounts::Role::Admin
+    ) {
+        Ok(account)
+    } else {
+        Err(Box::new(forbidden()))
+    }
+}
+
+/// A 403 page.
+pub(crate) fn forbidden() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        Html("<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Not allowed</title><p>Your account may not open this page. <a href=\"/account\">Back to your account</a>.</p></html>"),
+    )
+        .into_response()
+}

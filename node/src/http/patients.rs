@@ -61,6 +61,7 @@ fn page(
                 ("year", p.birth_year.to_string()),
                 ("diagnosis", diagnosis),
                 ("symptoms", p.symptoms.len().to_string()),
+                ("status", p.validation.key().to_owned()),
             ])
         })
         .collect();

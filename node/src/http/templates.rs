@@ -27,51 +27,35 @@ impl Templates {
                 .unwrap_or_else(|| "en".to_owned());
             catalogs.text(&lang, key).to_owned()
         });
-        env.add_template("base.html", include_str!("../../templates/base.html"))?;
-        env.add_template("home.html", include_str!("../../templates/home.html"))?;
-        env.add_template("signin.html", include_str!("../../templates/signin.html"))?;
-        env.add_template("account.html", include_str!("../../templates/account.html"))?;
-        env.add_template(
+        macro_rules! embedded {
+            ($($name:literal),* $(,)?) => {
+                [$(($name, include_str!(concat!("../../templates/", $name)))),*]
+            };
+        }
+        for (name, source) in embedded![
+            "base.html",
+            "home.html",
+            "signin.html",
+            "account.html",
             "register.html",
-            include_str!("../../templates/register.html"),
-        )?;
-        env.add_template(
             "register_sent.html",
-            include_str!("../../templates/register_sent.html"),
-        )?;
-        env.add_template(
             "register_password.html",
-            include_str!("../../templates/register_password.html"),
-        )?;
-        env.add_template(
             "register_expired.html",
-            include_str!("../../templates/register_expired.html"),
-        )?;
-        env.add_template(
             "patients.html",
-            include_str!("../../templates/patients.html"),
-        )?;
-        env.add_template(
             "symptoms.html",
-            include_str!("../../templates/symptoms.html"),
-        )?;
-        env.add_template("terms.html", include_str!("../../templates/terms.html"))?;
-        env.add_template(
+            "terms.html",
             "password_forgot.html",
-            include_str!("../../templates/password_forgot.html"),
-        )?;
-        env.add_template(
             "password_reset.html",
-            include_str!("../../templates/password_reset.html"),
-        )?;
-        env.add_template(
             "password_expired.html",
-            include_str!("../../templates/password_expired.html"),
-        )?;
-        env.add_template(
             "account_delete.html",
-            include_str!("../../templates/account_delete.html"),
-        )?;
+            "documents.html",
+            "similar.html",
+            "validation_queue.html",
+            "validation_review.html",
+            "audit.html",
+        ] {
+            env.add_template(name, source)?;
+        }
         Ok(Self(env))
     }
 

@@ -49,7 +49,7 @@ fn page(
         lang,
         status,
         "terms.html",
-        context! { version, paragraphs => state.terms_paragraphs, accepted_current, accepted_before => c.terms_version.is_some() && !accepted_current, federated => c.federated_matching, contactable => c.contactable, research => c.research, error },
+        context! { version, paragraphs => state.terms_paragraphs, accepted_current, accepted_before => c.terms_version.is_some() && !accepted_current, local => c.local_matching, federated => c.federated_matching, contactable => c.contactable, research => c.research, error },
     )
 }
 
@@ -98,6 +98,7 @@ pub async fn save(
         m.consents.terms_accepted_at = Some(t);
     }
     let ticked = |k: &str| form.get(k).map(String::as_str) == Some("yes");
+    m.consents.local_matching = ticked("local_matching");
     m.consents.federated_matching = ticked("federated_matching");
     m.consents.contactable = ticked("contactable");
     m.consents.research = ticked("research");

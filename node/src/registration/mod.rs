@@ -266,7 +266,8 @@ impl Registrations {
 
     /// Stores a member's record.
     pub fn save_member(&self, member: &Member) -> Result<(), StoreError> {
-        let result = self.kv
+        let result = self
+            .kv
             .put(Tree::Members, member.account_id.as_bytes(), &encode(member));
         self.changes.bump();
         result
@@ -274,7 +275,8 @@ impl Registrations {
 
     /// Erases a member's record.
     pub fn delete_member(&self, account_id: &str) -> Result<(), StoreError> {
-        let result = self.kv
+        let result = self
+            .kv
             .remove(Tree::Members, account_id.as_bytes())
             .map(|_| ());
         self.changes.bump();

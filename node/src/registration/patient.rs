@@ -398,7 +398,8 @@ impl Patients {
 
     /// Erases a patient.
     pub fn remove(&self, p: &Patient) -> Result<(), StoreError> {
-        let result = self.kv
+        let result = self
+            .kv
             .remove(
                 Tree::Patients,
                 format!("{}/{}", p.account_id, p.id).as_bytes(),

@@ -1,0 +1,56 @@
+//! `GET /patients/{id}/similar`: people like me on this node. For a validated patient,
+//! the validated patients of other members who agreed to be shown, most similar first,
+//! with the symptoms that make them similar.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+
+use super::error::internal;
+use super::i18n;
+use super::page::render;
+use super::patients::member;
+use crate::similar::SHOWN;
+use crate::state::AppState;
+
+/// The similar-patients page of one of the member's patients.
+pub async fn page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (account, m) = match member(&state, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let p = match state.patients.get(&account.id, &id) {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return (
+                StatusCode::NOT_FOUND,
+                "This patient does not exist, or is not yours.",
+            )
+                .into_response();
+        }
+        Err(e) => return internal(e),
+    };
+    let matches = match state.similar.find(&state.similar_sources(), &p, SHOWN) {
+        Ok(m) => m,
+        Err(e) => return internal(e),
+    };
+    let lang = i18n::pick(&headers, None, Some(&m.info.language));
+    render(
+        &state,
+        lang,
+        StatusCode::OK,
+        "similar.html",
+        context! {
+            patient => context! { id => p.id.clone(), name => p.display_name.clone() },
+            validated => p.validation.is_approved(),
+            has_symptoms => p.symptoms.iter().any(|s| s.observed),
+            shown => m.consents.local_matching,
+            matches,
+        },
+    )
+}
