@@ -14,6 +14,7 @@ mod process;
 mod register;
 mod socket;
 mod store;
+mod validation;
 mod web;
 
 use std::sync::OnceLock;
