@@ -1,97 +1,74 @@
-//! Who may see and change what: every page route × every role, in one table.
+//! Who may see and change what: every route × every role, in one table.
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
 use raremesh::accounts::Role;
-use raremesh::registration::patient::{Diagnosis, PatientInput, Relation, Sex};
-use raremesh::registration::{Member, PersonalInfo, Registrant};
-use tower::ServiceExt;
+use raremesh::registration::patient::{Diagnosis, PatientInput, Relation, Sex, Validation};
 
-use crate::state;
+use crate::validation::{Node, PDF};
 
-const CSRF: &str = "efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef";
+const CSRF: &str = "abababababababababababababababababababababababababababababababab";
+const BOUNDARY: &str = "authzboundary";
 
-fn signed_in(email: &str, role: Role, member: bool) -> String {
-    let s = state();
-    let a = s
-        .accounts
-        .create(email, "a good long password", role, true)
-        .expect("account");
-    if member {
-        let info = PersonalInfo {
-            name: format!("Name of {email}"),
-            email: a.email.clone(),
-            country: "Spain".into(),
-            language: "en".into(),
-            registrant: Registrant::Caregiver,
-        };
-        s.registrations
-            .save_member(&Member {
-                account_id: a.id.clone(),
-                info,
-                step: 2,
-                consents: Default::default(),
-            })
-            .expect("member");
-    }
-    s.sessions.start(&a.id).expect("session")
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Want {
+    Ok,
+    /// 303 to a path starting with this.
+    To(&'static str),
+    /// This status.
+    Is(u16),
+}
+
+enum Kind {
+    Form,
+    Multipart,
+    Json,
 }
 
 async fn call(
+    node: &Node,
     method: &Method,
     path: &str,
     session: Option<&str>,
+    kind: &Kind,
     body: &str,
 ) -> (StatusCode, Option<String>, String) {
     let mut cookie = format!("raremesh_csrf={CSRF}");
     if let Some(t) = session {
         cookie.push_str(&format!("; raremesh_session={t}"));
     }
+    let content_type = match kind {
+        Kind::Form => "application/x-www-form-urlencoded".to_owned(),
+        Kind::Multipart => format!("multipart/form-data; boundary={BOUNDARY}"),
+        Kind::Json => "application/json".to_owned(),
+    };
     let req = Request::builder()
         .method(method)
         .uri(path)
         .header(header::COOKIE, cookie)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("x-csrf-token", CSRF)
+        .header(header::CONTENT_TYPE, content_type)
         .body(Body::from(body.to_owned()))
         .expect("req");
-    let res = raremesh::http::app(state())
-        .oneshot(req)
-        .await
-        .expect("res");
-    let status = res.status();
-    let location = res
-        .headers()
+    let (status, bytes, headers) = node.send(req).await;
+    let location = headers
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(String::from);
     (
         status,
         location,
-        String::from_utf8_lossy(&res.into_body().collect().await.expect("body").to_bytes())
-            .into_owned(),
+        String::from_utf8_lossy(&bytes).into_owned(),
     )
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Want {
-    Ok,
-    /// 303 to this path.
-    To(&'static str),
-    NotFound,
 }
 
 #[tokio::test]
 async fn every_route_for_every_role() {
-    let owner = signed_in("authz.owner@example.org", Role::Member, true);
-    let s = state();
-    let owner_id = s
-        .sessions
-        .get(&owner)
-        .expect("get")
-        .expect("session")
-        .account_id;
-    let patient = s
+    let node = Node::new(|_| {});
+    // The owner: a member whose patient is not validated yet (documents sent).
+    let (owner_id, owner) = node.account("authz.owner@example.org", Role::Member, true);
+    let patient = node
+        .state
         .patients
         .add(
             &owner_id,
@@ -107,192 +84,357 @@ async fn every_route_for_every_role() {
             },
         )
         .expect("patient");
+    for kind in ["consent", "identity", "medical"] {
+        let (s, _) = node
+            .upload(&patient, &owner, CSRF, kind, "Secretfilename.pdf", PDF)
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+    }
+    let doc = node
+        .state
+        .documents
+        .of_patient(&owner_id, &patient.id)
+        .expect("docs")
+        .remove(0);
+    // A validated member with a validated patient of their own.
+    let (validated_id, validated) = node.account("authz.validated@example.org", Role::Member, true);
+    let theirs = node.patient(&validated_id, "Validatedchild", &["HP:0001250"]);
+    node.approve(&theirs);
     let roles: Vec<(&str, Option<String>)> = vec![
         ("anonymous", None),
-        ("owner (member)", Some(owner.clone())),
+        ("owner (unvalidated member)", Some(owner.clone())),
+        ("validated member", Some(validated.clone())),
         (
             "another member",
-            Some(signed_in("authz.other@example.org", Role::Member, true)),
+            Some(
+                node.account("authz.other@example.org", Role::Member, true)
+                    .1,
+            ),
         ),
         (
             "validator",
-            Some(signed_in(
-                "authz.validator@example.org",
-                Role::Validator,
-                false,
-            )),
+            Some(
+                node.account("authz.validator@example.org", Role::Validator, false)
+                    .1,
+            ),
         ),
         (
             "admin",
-            Some(signed_in("authz.admin@example.org", Role::Admin, false)),
+            Some(
+                node.account("authz.admin@example.org", Role::Admin, false)
+                    .1,
+            ),
         ),
         (
             "researcher",
-            Some(signed_in(
-                "authz.researcher@example.org",
-                Role::Researcher,
-                false,
-            )),
+            Some(
+                node.account("authz.researcher@example.org", Role::Researcher, false)
+                    .1,
+            ),
         ),
     ];
-    let symptoms = format!("/patients/{}/symptoms", patient.id);
-    let add_symptom = format!("csrf={CSRF}&term=HP%3A0001250&presence=observed");
-    let own = move |i: usize| i == 1;
-    // (method, path, body, expectation per role in the order above)
+    let p = &patient.id;
+    let symptoms = format!("/patients/{p}/symptoms");
+    let review = format!("/validation/{owner_id}/{p}");
+    let multipart = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nforged\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nother\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n%PDF-1.4 x\r\n--{BOUNDARY}--\r\n"
+    );
+    use Kind::*;
     use Want::*;
-    let table: Vec<(Method, String, String, [Want; 6])> = vec![
+    const SIGNIN: Want = To("/signin");
+    const ACCOUNT: Want = To("/account");
+    const NONE: Want = Is(404);
+    const DENIED: Want = Is(403);
+    const UNAUTH: Want = Is(401);
+    let get = Method::GET;
+    let post = Method::POST;
+    // (method, path, body kind, body, expectation per role in the order above)
+    let table: Vec<(Method, String, Kind, String, [Want; 7])> = vec![
+        (get.clone(), "/".into(), Form, String::new(), [Ok; 7]),
         (
-            Method::GET,
-            "/".into(),
-            String::new(),
-            [Ok, Ok, Ok, Ok, Ok, Ok],
-        ),
-        (
-            Method::GET,
+            get.clone(),
             "/api/v1/version".into(),
+            Form,
             String::new(),
-            [Ok, Ok, Ok, Ok, Ok, Ok],
+            [Ok; 7],
         ),
         (
-            Method::GET,
+            get.clone(),
             "/register".into(),
+            Form,
             String::new(),
-            [Ok, Ok, Ok, Ok, Ok, Ok],
+            [Ok; 7],
         ),
+        (get.clone(), "/signin".into(), Form, String::new(), [Ok; 7]),
         (
-            Method::GET,
-            "/signin".into(),
-            String::new(),
-            [Ok, Ok, Ok, Ok, Ok, Ok],
-        ),
-        (
-            Method::GET,
+            get.clone(),
             "/password/forgot".into(),
+            Form,
             String::new(),
-            [Ok, Ok, Ok, Ok, Ok, Ok],
+            [Ok; 7],
         ),
         (
-            Method::GET,
+            get.clone(),
             "/account".into(),
+            Form,
             String::new(),
-            [To("/signin"), Ok, Ok, Ok, Ok, Ok],
+            [SIGNIN, Ok, Ok, Ok, Ok, Ok, Ok],
         ),
         (
-            Method::GET,
+            get.clone(),
             "/patients".into(),
+            Form,
             String::new(),
-            [
-                To("/signin"),
-                Ok,
-                Ok,
-                To("/account"),
-                To("/account"),
-                To("/account"),
-            ],
+            [SIGNIN, Ok, Ok, Ok, ACCOUNT, ACCOUNT, ACCOUNT],
         ),
         (
-            Method::GET,
+            get.clone(),
             symptoms.clone(),
+            Form,
             String::new(),
-            [
-                To("/signin"),
-                Ok,
-                NotFound,
-                To("/account"),
-                To("/account"),
-                To("/account"),
-            ],
+            [SIGNIN, Ok, NONE, NONE, ACCOUNT, ACCOUNT, ACCOUNT],
         ),
         (
-            Method::POST,
+            post.clone(),
             symptoms.clone(),
-            add_symptom.clone(),
+            Form,
+            format!("csrf={CSRF}&term=HP%3A0001250&presence=observed"),
             [
-                To("/signin"),
+                SIGNIN,
                 To("/patients/"),
-                NotFound,
-                To("/account"),
-                To("/account"),
-                To("/account"),
+                NONE,
+                NONE,
+                ACCOUNT,
+                ACCOUNT,
+                ACCOUNT,
             ],
         ),
         (
-            Method::POST,
+            post.clone(),
             format!("{symptoms}/remove"),
+            Form,
             format!("csrf={CSRF}&term=HP%3A0001250"),
             [
-                To("/signin"),
+                SIGNIN,
                 To("/patients/"),
-                NotFound,
-                To("/account"),
-                To("/account"),
-                To("/account"),
+                NONE,
+                NONE,
+                ACCOUNT,
+                ACCOUNT,
+                ACCOUNT,
             ],
         ),
         (
-            Method::GET,
+            get.clone(),
+            format!("/patients/{p}/documents"),
+            Form,
+            String::new(),
+            [SIGNIN, Ok, NONE, NONE, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            post.clone(),
+            format!("/patients/{p}/documents"),
+            Multipart,
+            multipart.clone(),
+            [SIGNIN, DENIED, NONE, NONE, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            get.clone(),
+            format!("/patients/{p}/similar"),
+            Form,
+            String::new(),
+            [SIGNIN, Ok, NONE, NONE, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            get.clone(),
+            format!("/patients/{}/similar", theirs.id),
+            Form,
+            String::new(),
+            [SIGNIN, NONE, Ok, NONE, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            get.clone(),
             "/terms".into(),
+            Form,
             String::new(),
-            [
-                To("/signin"),
-                Ok,
-                Ok,
-                To("/account"),
-                To("/account"),
-                To("/account"),
-            ],
+            [SIGNIN, Ok, Ok, Ok, ACCOUNT, ACCOUNT, ACCOUNT],
         ),
         (
-            Method::GET,
+            get.clone(),
             "/account/export".into(),
+            Form,
             String::new(),
-            [To("/signin"), Ok, Ok, Ok, Ok, Ok],
+            [SIGNIN, Ok, Ok, Ok, Ok, Ok, Ok],
         ),
         (
-            Method::GET,
-            format!("/patients/{}/phenopacket", patient.id),
+            get.clone(),
+            format!("/patients/{p}/phenopacket"),
+            Form,
             String::new(),
-            [To("/signin"), Ok, NotFound, NotFound, NotFound, NotFound],
+            [SIGNIN, Ok, NONE, NONE, NONE, NONE, NONE],
         ),
         (
-            Method::GET,
+            get.clone(),
             "/account/delete".into(),
+            Form,
             String::new(),
-            [To("/signin"), Ok, Ok, Ok, Ok, Ok],
+            [SIGNIN, Ok, Ok, Ok, Ok, Ok, Ok],
+        ),
+        (
+            get.clone(),
+            "/validation".into(),
+            Form,
+            String::new(),
+            [SIGNIN, DENIED, DENIED, DENIED, Ok, Ok, DENIED],
+        ),
+        (
+            get.clone(),
+            review.clone(),
+            Form,
+            String::new(),
+            [SIGNIN, DENIED, DENIED, DENIED, Ok, Ok, DENIED],
+        ),
+        (
+            get.clone(),
+            format!("{review}/documents/{}", doc.id),
+            Form,
+            String::new(),
+            [SIGNIN, DENIED, DENIED, DENIED, Ok, Ok, DENIED],
+        ),
+        // An incomplete decision: refused for staff (422), changes nothing for anyone.
+        (
+            post.clone(),
+            review.clone(),
+            Form,
+            format!("csrf={CSRF}&decision=reject"),
+            [SIGNIN, DENIED, DENIED, DENIED, Is(422), Is(422), DENIED],
+        ),
+        (
+            get.clone(),
+            "/validation/audit".into(),
+            Form,
+            String::new(),
+            [SIGNIN, DENIED, DENIED, DENIED, Ok, Ok, DENIED],
+        ),
+        (
+            get.clone(),
+            "/api/v1/me".into(),
+            Json,
+            String::new(),
+            [UNAUTH, Ok, Ok, Ok, Ok, Ok, Ok],
+        ),
+        (
+            get.clone(),
+            "/api/v1/patients".into(),
+            Json,
+            String::new(),
+            [UNAUTH, Ok, Ok, Ok, DENIED, DENIED, DENIED],
+        ),
+        (
+            get.clone(),
+            format!("/api/v1/patients/{p}"),
+            Json,
+            String::new(),
+            [UNAUTH, Ok, NONE, NONE, NONE, NONE, NONE],
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/patients/{p}/symptoms"),
+            Json,
+            r#"[{"term":"HP:0001250"}]"#.into(),
+            [UNAUTH, Ok, NONE, NONE, DENIED, DENIED, DENIED],
+        ),
+        (
+            get.clone(),
+            format!("/api/v1/patients/{p}/documents"),
+            Json,
+            String::new(),
+            [UNAUTH, Ok, NONE, NONE, NONE, NONE, NONE],
+        ),
+        (
+            post.clone(),
+            format!("/api/v1/patients/{p}/documents?kind=other"),
+            Json,
+            "<script>".into(),
+            [UNAUTH, Is(415), NONE, NONE, NONE, NONE, NONE],
+        ),
+        (
+            get.clone(),
+            format!("/api/v1/patients/{p}/similar"),
+            Json,
+            String::new(),
+            [UNAUTH, Is(409), NONE, NONE, NONE, NONE, NONE],
+        ),
+        (
+            get.clone(),
+            "/api/v1/validation/queue".into(),
+            Json,
+            String::new(),
+            [UNAUTH, DENIED, DENIED, DENIED, Ok, Ok, DENIED],
+        ),
+        (
+            post.clone(),
+            format!("/api/v1/validation/{owner_id}/{p}"),
+            Json,
+            r#"{"decision":"maybe"}"#.into(),
+            [UNAUTH, DENIED, DENIED, DENIED, Is(422), Is(422), DENIED],
         ),
     ];
+    let private = [
+        "Hiddenchild",
+        "Privatediagnosis",
+        "Secretfilename",
+        "authz.owner@example.org",
+        "SECRET-PLAINTEXT-MARKER",
+    ];
     let mut cells = 0;
-    for (method, path, body, wants) in &table {
+    for (method, path, kind, body, wants) in &table {
         for (i, (role, session)) in roles.iter().enumerate() {
-            let (status, location, page) = call(method, path, session.as_deref(), body).await;
+            let (status, location, page) =
+                call(&node, method, path, session.as_deref(), kind, body).await;
             let ok = match wants[i] {
                 Ok => status == StatusCode::OK,
                 To(prefix) => {
                     status == StatusCode::SEE_OTHER
                         && location.as_deref().is_some_and(|l| l.starts_with(prefix))
                 }
-                NotFound => status == StatusCode::NOT_FOUND,
+                Is(code) => status.as_u16() == code,
             };
             assert!(
                 ok,
                 "{method} {path} as {role}: got {status} {location:?}, want {:?}",
                 wants[i]
             );
-            // The owner's patient never shows on anyone else's page or download.
-            if !own(i) {
-                assert!(
-                    !page.contains("Hiddenchild") && !page.contains("Privatediagnosis"),
-                    "{method} {path} as {role} shows the owner's patient"
-                );
+            // The owner's patient, email and documents show only to the owner, and to
+            // validators and admins (whose work is to check them).
+            let may_see = i == 1 || i == 4 || i == 5;
+            if !may_see {
+                for secret in private {
+                    assert!(
+                        !page.contains(secret),
+                        "{method} {path} as {role} shows {secret}"
+                    );
+                }
             }
             cells += 1;
         }
     }
+    // Nothing above changed the owner's validation or documents.
+    let p = node
+        .state
+        .patients
+        .get(&owner_id, &patient.id)
+        .expect("get")
+        .expect("patient");
+    assert!(matches!(p.validation, Validation::Pending { .. }));
+    assert_eq!(node.files().len(), 3);
     // Forged forms change nothing, whoever sends them.
     let (status, _, _) = call(
+        &node,
         &Method::POST,
         &symptoms,
         Some(&owner),
+        &Form,
         "csrf=forged&term=HP%3A0000256",
     )
     .await;

@@ -624,7 +624,8 @@ async fn people_like_me_shows_only_validated_consenting_others() {
         assert!(!page.contains(name), "{name} must not appear");
     }
     assert!(
-        page.contains("Global developmental delay") && page.contains("Bilateral tonic-clonic seizure"),
+        page.contains("Global developmental delay")
+            && page.contains("Bilateral tonic-clonic seizure"),
         "shared symptoms are named: {page}"
     );
 
