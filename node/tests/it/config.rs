@@ -63,7 +63,22 @@ fn the_example_lists_every_key_with_its_default_and_a_comment() {
     let dir = tempfile::tempdir().expect("tempdir");
     let terms = dir.path().join("terms.txt");
     std::fs::write(&terms, "Our terms.").expect("write");
+    let identity = dir.path().join("identity.txt");
+    std::fs::write(
+        &identity,
+        format!(
+            "# a test key\n{}\n",
+            age::secrecy::ExposeSecret::expose_secret(
+                &age::x25519::Identity::generate().to_string()
+            )
+        ),
+    )
+    .expect("write");
     let with_dir = uncommented
+        .replace(
+            "/etc/raremesh/documents-identity.txt",
+            &identity.display().to_string(),
+        )
         .replace("/srv/hpo/2026-02-16", &dir.path().display().to_string())
         .replace("/etc/raremesh/terms.txt", &terms.display().to_string());
     let full: Config = toml::from_str(&with_dir).expect("uncommented example parses");
@@ -237,4 +252,45 @@ fn cookies_are_secure_behind_https() {
     assert!(!Config::default().secure_cookies());
     let e = err("[server]\npublic_url = \"rare.example.org\"\n", &[]);
     assert!(e.contains("server.public_url"), "{e}");
+}
+
+#[test]
+fn document_settings_are_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad_key = dir.path().join("bad.txt");
+    std::fs::write(&bad_key, "AGE-SECRET-KEY-1NOTAKEY\n").expect("write");
+    let cases = [
+        (
+            format!(
+                "[documents]\nidentity_file = {:?}",
+                bad_key.display().to_string()
+            ),
+            "documents.identity_file",
+        ),
+        (
+            "[documents]\nidentity_file = \"/nonexistent/id.txt\"".to_owned(),
+            "documents.identity_file",
+        ),
+        (
+            "[documents]\nrecipients = [\"age1notakey\"]".to_owned(),
+            "documents.recipients[0]",
+        ),
+        (
+            "[documents]\ntypes = [\"application/pdf\", \"text/html\"]".to_owned(),
+            "documents.types[1]",
+        ),
+        ("[documents]\ntypes = []".to_owned(), "documents.types"),
+        (
+            "[documents]\nmax_bytes = 10".to_owned(),
+            "documents.max_bytes",
+        ),
+        (
+            "[documents]\nmax_per_patient = 0".to_owned(),
+            "documents.max_per_patient",
+        ),
+    ];
+    for (toml, key) in cases {
+        let err = raremesh::config::load_str(&toml, "test.toml", Vec::new()).expect_err(&toml);
+        assert_eq!(err.key, key, "{toml}: {err}");
+    }
 }
