@@ -358,8 +358,27 @@ async fn the_whole_registration_in_headless_chromium() {
             .contains("Théo")
     );
 
+    // A second child, with no diagnosis yet.
+    d.type_into("#display_name", "Emma").await;
+    d.type_into("#birth_year", "2020").await;
+    d.script("document.getElementById('sex').value = 'female'; document.getElementById('relation').value = 'parent';").await;
+    d.click("#d-none").await;
+    d.click("form[action='/patients'] button[type=submit]")
+        .await;
+    assert!(
+        d.wait_for_text("ul.patients", "Emma")
+            .await
+            .contains("Théo")
+    );
+    let theo = d
+        .script("return Array.from(document.querySelectorAll('ul.patients li')).find(li => li.textContent.includes('Théo')).querySelector('a').getAttribute('href').split('/')[2]")
+        .await
+        .as_str()
+        .expect("Théo's id")
+        .to_owned();
+
     // Step 4: a symptom in lay words.
-    d.click("ul.patients a").await;
+    d.goto(&format!("{base}/patients/{theo}/symptoms")).await;
     d.type_into("#term", "large head").await;
     d.click("main form[action$='/symptoms'] button[type=submit]")
         .await;
@@ -376,11 +395,42 @@ async fn the_whole_registration_in_headless_chromium() {
             .await
             .contains("Macrocephaly")
     );
+    // Another, picked from the suggestions that appear while typing.
+    d.type_into("#term", "tall").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let suggestion = loop {
+        let v = d
+            .script(
+                "var o = document.querySelector('#term-options option'); return o ? o.value : null",
+            )
+            .await;
+        if let Some(v) = v.as_str() {
+            break v.to_owned();
+        }
+        assert!(Instant::now() < deadline, "no suggestions appeared");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(suggestion.starts_with("HP:"), "{suggestion}");
+    d.script("document.getElementById('term').value = ''").await;
+    d.type_into("#term", &suggestion).await;
+    d.click("main form[action$='/symptoms'] button[type=submit]")
+        .await;
+    let picked = suggestion
+        .split_once(' ')
+        .expect("id and name")
+        .1
+        .to_owned();
+    assert!(
+        d.wait_for_text("ul.symptoms", &picked)
+            .await
+            .contains("Macrocephaly")
+    );
     d.screenshot("08-symptoms").await;
 
     // Step 5: terms and consents.
     d.goto(&format!("{base}/terms")).await;
     d.click("#accept").await;
+    d.click("#local_matching").await;
     d.click("#federated_matching").await;
     d.screenshot("09-terms").await;
     d.click("form[action='/terms'] button[type=submit]").await;
@@ -390,8 +440,152 @@ async fn the_whole_registration_in_headless_chromium() {
             .contains("5 of 5")
     );
     d.screenshot("10-registered").await;
+
+    // Validation: three documents for Théo, chosen from the computer's files.
+    let files = tempfile::tempdir().expect("tempdir");
+    for (kind, name, bytes) in [
+        ("consent", "consent.pdf", crate::validation::PDF),
+        ("identity", "id-card.jpg", crate::validation::JPEG),
+        ("medical", "cardiology-letter.pdf", crate::validation::PDF),
+    ] {
+        let path = files.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        d.goto(&format!("{base}/patients/{theo}/documents")).await;
+        d.script(&format!("document.getElementById('kind').value = '{kind}'"))
+            .await;
+        d.type_into("#file", &path.display().to_string()).await;
+        if kind == "medical" {
+            d.screenshot("11-documents").await;
+        }
+        d.click("main form[enctype] button[type=submit]").await;
+        assert!(d.wait_for_text("table", name).await.contains(name));
+    }
+    assert!(d.text("p.status").await.contains("documents sent"));
+    d.screenshot("12-documents-sent").await;
+
+    // Another member of this organization, validated, with a similar child.
+    let s = crate::state();
+    let other = s
+        .accounts
+        .create(
+            "browser.other@example.org",
+            "another long password",
+            raremesh::accounts::Role::Member,
+            true,
+        )
+        .expect("account");
+    s.registrations
+        .save_member(&raremesh::registration::Member {
+            account_id: other.id.clone(),
+            info: raremesh::registration::PersonalInfo {
+                name: "Other Parent".into(),
+                email: other.email.clone(),
+                country: "Spain".into(),
+                language: "es".into(),
+                registrant: raremesh::registration::Registrant::Caregiver,
+            },
+            step: 5,
+            consents: raremesh::registration::Consents {
+                terms_version: Some("1".into()),
+                terms_accepted_at: Some(1),
+                local_matching: true,
+                ..Default::default()
+            },
+        })
+        .expect("member");
+    let mut similar = s
+        .patients
+        .add(
+            &other.id,
+            raremesh::registration::patient::PatientInput {
+                display_name: "Othername".into(),
+                birth_year: 2015,
+                sex: raremesh::registration::patient::Sex::Male,
+                relation: raremesh::registration::patient::Relation::Parent,
+                diagnosis: raremesh::registration::patient::Diagnosis::NoneYet,
+                organization: None,
+            },
+        )
+        .expect("patient");
+    similar.symptoms = ["HP:0000256", "HP:0000098"]
+        .iter()
+        .map(|t| raremesh::registration::patient::Symptom {
+            term: t.parse().expect("id"),
+            observed: true,
+            onset: None,
+        })
+        .collect();
+    similar.validation = raremesh::registration::patient::Validation::Approved {
+        at: 1,
+        by: "seed".into(),
+    };
+    s.patients.save(&similar).expect("save");
+
+    // A validator signs in, finds Théo in the queue and approves.
+    s.accounts
+        .create(
+            "browser.validator@example.org",
+            "validator long password",
+            raremesh::accounts::Role::Validator,
+            true,
+        )
+        .expect("validator");
+    d.goto(&format!("{base}/account")).await;
+    d.click("form[action='/signout'] button").await;
+    d.wait_for_text("h1", "Find people like you").await;
+    d.goto(&format!("{base}/signin")).await;
+    d.type_into("#email", "browser.validator@example.org").await;
+    d.type_into("#password", "validator long password").await;
+    d.click("button[type=submit]").await;
+    d.wait_for_text("main", "Validation queue").await;
+    d.click("a[href='/validation']").await;
+    assert!(
+        d.wait_for_text("main", "Théo")
+            .await
+            .contains("Waiting for review")
+    );
+    d.screenshot("13-validation-queue").await;
+    d.click("main table a").await;
+    assert!(
+        d.wait_for_text("main", "cardiology-letter.pdf")
+            .await
+            .contains("Lena Browser")
+    );
+    d.click("#approve").await;
+    d.screenshot("14-review").await;
+    d.click("main form button[type=submit]").await;
+    assert!(
+        d.wait_for_text("main", "Recent decisions")
+            .await
+            .contains("approved")
+    );
+    d.goto(&format!("{base}/account")).await;
+    d.click("form[action='/signout'] button").await;
+    d.wait_for_text("h1", "Find people like you").await;
+
+    // Lena sees the status, and patients like Théo, with what they share.
+    d.goto(&format!("{base}/signin")).await;
+    d.type_into("#email", email).await;
+    d.type_into("#password", "lena picks a long password").await;
+    d.click("button[type=submit]").await;
+    d.wait_for_text("main", "Registration: 5 of 5").await;
+    d.goto(&format!("{base}/patients")).await;
+    assert!(
+        d.wait_for_text("ul.patients", "validated")
+            .await
+            .contains("validated")
+    );
+    d.click("ul.patients a[href$='/similar']").await;
+    let page = d.wait_for_text("main", "What makes them similar").await;
+    assert!(
+        page.contains(&raremesh::similar::pseudonym(&similar.id))
+            && page.contains("Macrocephaly")
+            && !page.contains("Othername"),
+        "{page}"
+    );
+    d.screenshot("15-people-like-me").await;
     println!(
-        "browser journey (5 registration steps, sign out and in): {:.1} s",
+        "browser journey (5 registration steps with two patients, documents, validation, people like me): {:.1} s",
         started.elapsed().as_secs_f64()
     );
 
