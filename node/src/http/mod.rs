@@ -13,6 +13,7 @@ pub mod own_data;
 pub mod page;
 pub mod params;
 pub mod patients;
+pub mod profile;
 pub mod register;
 pub mod reset;
 pub mod similar;
@@ -82,6 +83,7 @@ pub fn app(state: AppState) -> Router {
         .route("/patients", get(patients::list).post(patients::add))
         .route("/patients/{id}/phenopacket", get(own_data::phenopacket))
         .route("/account/export", get(own_data::export_all))
+        .route("/account/profile", get(profile::show).post(profile::save))
         .route(
             "/account/delete",
             get(own_data::delete_form).post(own_data::delete),
@@ -107,6 +109,11 @@ pub fn app(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route("/patients/{id}/similar", get(similar::page))
+        .route(
+            "/patients/{id}/edit",
+            get(patients::edit_form).post(patients::edit),
+        )
+        .route("/patients/{id}/remove", post(patients::remove))
         .route("/validation", get(validation::queue))
         .route("/validation/audit", get(validation::audit))
         .route(

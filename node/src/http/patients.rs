@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use raremesh_search::Target;
 
@@ -14,8 +14,9 @@ use super::error::internal;
 use super::page::{render_form, see_other, signed_in};
 use super::{cookies, i18n};
 use crate::accounts::Account;
-use crate::registration::patient::{Diagnosis, MAX_PER_MEMBER, PatientInput};
-use crate::registration::{Member, Registrant};
+use crate::audit::{Action, Entry};
+use crate::registration::patient::{Diagnosis, MAX_PER_MEMBER, Patient, PatientInput, Validation};
+use crate::registration::{Member, Registrant, now};
 use crate::state::AppState;
 
 /// The signed-in member, or where to send the browser instead.
@@ -106,7 +107,7 @@ fn page(
         lang,
         status,
         "patients.html",
-        context! { values, errors, patients => listed, suggestions, caregiver, full },
+        context! { values, errors, patients => listed, suggestions, caregiver, full, form_action => "/patients", submit_key => "patient.save" },
     )
 }
 
@@ -186,4 +187,214 @@ pub async fn add(
         }
     }
     see_other("/patients")
+}
+
+/// The form values of a stored patient.
+fn values_of(state: &AppState, p: &Patient) -> HashMap<String, String> {
+    let key = |v: serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let mut values = HashMap::from([
+        ("display_name".to_owned(), p.display_name.clone()),
+        ("birth_year".to_owned(), p.birth_year.to_string()),
+        ("sex".to_owned(), key(serde_json::json!(p.sex))),
+        ("relation".to_owned(), key(serde_json::json!(p.relation))),
+        (
+            "organization".to_owned(),
+            p.organization.clone().unwrap_or_default(),
+        ),
+    ]);
+    match &p.diagnosis {
+        Diagnosis::Orpha { code } => {
+            values.insert("diagnosis".into(), "orpha".into());
+            let name = state
+                .ontology
+                .disease(*code)
+                .map_or_else(String::new, |d| d.name.clone());
+            values.insert("disease".into(), format!("{code} {name}"));
+        }
+        Diagnosis::NotListed { text } => {
+            values.insert("diagnosis".into(), "not_listed".into());
+            values.insert("diagnosis_text".into(), text.clone());
+        }
+        Diagnosis::NoneYet => {
+            values.insert("diagnosis".into(), "none_yet".into());
+        }
+    }
+    values
+}
+
+fn edit_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    member: &Member,
+    p: &Patient,
+    status: StatusCode,
+    values: &HashMap<String, String>,
+    errors: &[(&'static str, String)],
+) -> Response {
+    let errors: HashMap<&str, &str> = errors.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let lang = i18n::pick(headers, None, Some(&member.info.language));
+    render_form(
+        state,
+        headers,
+        lang,
+        status,
+        "patient_edit.html",
+        context! {
+            id => p.id.clone(),
+            name => p.display_name.clone(),
+            approved => p.validation.is_approved(),
+            values,
+            errors,
+            caregiver => member.info.registrant == Registrant::Caregiver,
+            form_action => format!("/patients/{}/edit", p.id),
+            submit_key => "patient.save_changes",
+        },
+    )
+}
+
+fn own(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(Account, Member, Patient), Box<Response>> {
+    let (account, m) = member(state, headers)?;
+    match state.patients.get(&account.id, id) {
+        Ok(Some(p)) => Ok((account, m, p)),
+        Ok(None) => Err(Box::new(
+            (
+                StatusCode::NOT_FOUND,
+                "This patient does not exist, or is not yours.",
+            )
+                .into_response(),
+        )),
+        Err(e) => Err(Box::new(internal(e))),
+    }
+}
+
+/// `GET /patients/{id}/edit`: the patient's details in the form, and removal.
+pub async fn edit_form(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match own(&state, &headers, &id) {
+        Ok((_, m, p)) => edit_page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::OK,
+            &values_of(&state, &p),
+            &[],
+        ),
+        Err(r) => *r,
+    }
+}
+
+/// `POST /patients/{id}/edit`: saves changed details. A validated patient whose year of
+/// birth or diagnosis changes goes back to the validators (their documents proved the
+/// old values).
+pub async fn edit(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (account, m, mut p) = match own(&state, &headers, &id) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+        return edit_page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::FORBIDDEN,
+            &form,
+            &[("form", "register.expired_form".into())],
+        );
+    }
+    let input = match PatientInput::parse(&state.ontology, &form) {
+        Ok(i) => i,
+        Err(errors) => {
+            return edit_page(
+                &state,
+                &headers,
+                &m,
+                &p,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                &errors,
+            );
+        }
+    };
+    let needs_review = p.validation.is_approved()
+        && (p.birth_year != input.birth_year || p.diagnosis != input.diagnosis);
+    p.display_name = input.display_name;
+    p.birth_year = input.birth_year;
+    p.sex = input.sex;
+    p.relation = input.relation;
+    p.diagnosis = input.diagnosis;
+    p.organization = input.organization;
+    if needs_review {
+        p.validation = Validation::Pending { since: now() };
+        if let Err(e) = state.audit.record(&Entry {
+            at: now(),
+            actor: account.id.clone(),
+            action: Action::ValidationRequested,
+            account_id: account.id.clone(),
+            patient_id: Some(p.id.clone()),
+            document_id: None,
+            reason: Some("details changed after validation".into()),
+        }) {
+            return internal(e);
+        }
+    }
+    match state.patients.save(&p) {
+        Ok(()) => see_other("/patients"),
+        Err(e) => internal(e),
+    }
+}
+
+/// `POST /patients/{id}/remove`: erases the patient, their symptoms and documents.
+pub async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (account, m, p) = match own(&state, &headers, &id) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+        return edit_page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::FORBIDDEN,
+            &values_of(&state, &p),
+            &[("form", "register.expired_form".into())],
+        );
+    }
+    if form.get("confirm").map(String::as_str) != Some("yes") {
+        return edit_page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &values_of(&state, &p),
+            &[("confirm", "patient.error.confirm".into())],
+        );
+    }
+    if let Err(e) = state.documents.erase_patient(&account.id, &p.id) {
+        return internal(e);
+    }
+    match state.patients.remove(&p) {
+        Ok(()) => see_other("/patients"),
+        Err(e) => internal(e),
+    }
 }

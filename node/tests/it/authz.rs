@@ -379,6 +379,27 @@ async fn every_route_for_every_role() {
             r#"{"decision":"maybe"}"#.into(),
             [UNAUTH, DENIED, DENIED, DENIED, Is(422), Is(422), DENIED],
         ),
+        (
+            get.clone(),
+            format!("/patients/{p}/edit"),
+            Form,
+            String::new(),
+            [SIGNIN, Ok, NONE, NONE, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            post.clone(),
+            format!("/patients/{p}/remove"),
+            Form,
+            format!("csrf={CSRF}"),
+            [SIGNIN, Is(422), NONE, NONE, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            get.clone(),
+            "/account/profile".into(),
+            Form,
+            String::new(),
+            [SIGNIN, Ok, Ok, Ok, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
     ];
     let private = [
         "Hiddenchild",

@@ -893,3 +893,126 @@ async fn the_member_api_does_what_the_pages_do() {
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn everything_can_be_changed_afterwards() {
+    let node = Node::new(|_| {});
+    let (member, session) = node.account("edit@example.org", Role::Member, true);
+    let p = node.patient(&member, "Before", &["HP:0001250"]);
+    for (k, b) in [("consent", PDF), ("identity", JPEG), ("medical", PNG)] {
+        node.upload(&p, &session, CSRF, k, "x", b).await;
+    }
+    node.approve(&p);
+    let edit = format!("/patients/{}/edit", p.id);
+    let (s, page) = node.get(&edit, &session).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("value=\"Before\"") && page.contains("value=\"2016\""));
+    let form = |name: &str, sex: &str, diagnosis: &str| {
+        format!(
+            "csrf={CSRF}&display_name={name}&birth_year=2016&sex={sex}&relation=parent&{diagnosis}&organization="
+        )
+    };
+    // Sex and name change: still validated. Script in the name: stored as text, escaped.
+    let (s, _) = node
+        .post_form(
+            &edit,
+            &session,
+            &form("%3Cscript%3Ex%3C%2Fscript%3E", "male", "diagnosis=none_yet"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(node.status(&p).is_approved());
+    let (_, list) = node.get("/patients", &session).await;
+    assert!(list.contains("&lt;script&gt;x&lt;&#x2f;script&gt;") && !list.contains("<script>x"));
+    // A new diagnosis: back to the validators.
+    let (s, _) = node
+        .post_form(
+            &edit,
+            &session,
+            &form("After", "male", "diagnosis=orpha&disease=ORPHA%3A558"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(matches!(node.status(&p), Validation::Pending { .. }));
+    // Bad values: refused, nothing changes.
+    let (s, _) = node
+        .post_form(
+            &edit,
+            &session,
+            &form(
+                "After",
+                "robot",
+                "diagnosis=orpha&disease=ORPHA%3A999999999",
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let stored = node
+        .state
+        .patients
+        .get(&member, &p.id)
+        .expect("g")
+        .expect("p");
+    assert_eq!(stored.display_name, "After");
+    // Removal needs the box ticked; then the patient and documents are gone.
+    let remove = format!("/patients/{}/remove", p.id);
+    let (s, _) = node
+        .post_form(&remove, &session, &format!("csrf={CSRF}"))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(node.files().len(), 3);
+    let (s, _) = node
+        .post_form(&remove, &session, &format!("csrf={CSRF}&confirm=yes"))
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(node.files().is_empty());
+    assert!(
+        node.state
+            .patients
+            .get(&member, &p.id)
+            .expect("g")
+            .is_none()
+    );
+
+    // Step 1 details.
+    let (s, _) = node
+        .post_form(
+            "/account/profile",
+            &session,
+            &format!(
+                "csrf={CSRF}&name=New+Name&country=Belgium&language=fr&registrant=adult_patient"
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let m = node
+        .state
+        .registrations
+        .member(&member)
+        .expect("m")
+        .expect("m");
+    assert_eq!(
+        (
+            m.info.name.as_str(),
+            m.info.language.as_str(),
+            m.info.email.as_str()
+        ),
+        ("New Name", "fr", "edit@example.org")
+    );
+    let (s, page) = node
+        .post_form(
+            "/account/profile",
+            &session,
+            &format!("csrf={CSRF}&name=&country=Belgium&language=xx&registrant=adult_patient"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("aria-invalid=\"true\""));
+    let m = node
+        .state
+        .registrations
+        .member(&member)
+        .expect("m")
+        .expect("m");
+    assert_eq!(m.info.name, "New Name");
+}
