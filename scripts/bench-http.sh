@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# HTTP throughput of the term search API on loopback, with wrk, against a release build.
-# The reference in the same run is /healthz (the cheapest endpoint the router has).
-# Usage: scripts/bench-http.sh [seconds] [connections]
+# HTTP throughput on loopback, with wrk, against a release build: the term search API and a
+# signed-in member's pages (account, patients, people like me) on a node filled with
+# simulated validated patients. The reference in the same run is /healthz (the cheapest
+# endpoint the router has).
+# Usage: scripts/bench-http.sh [seconds] [connections] [patients]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-32}
+patients=${3:-2000}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 cargo build --release --locked -q
 data=$(mktemp -d)
 port=18199
-# A member account, created before the node starts (the database has one user at a time).
-echo "a long benchmark password" | RAREMESH_DATA_DIR="$data" target/release/raremesh admin create-user \
-  --email bench@example.org --role member --password-stdin >/dev/null
+# Simulated validated patients and a member who signs in, added before the node starts (the
+# database has one user at a time).
+seeded=$(echo "a long benchmark password" | RAREMESH_DATA_DIR="$data" target/release/raremesh admin demo-data \
+  --patients "$patients" --email bench@example.org --password-stdin)
+echo "$seeded"
+similar=$(echo "$seeded" | grep -o '/patients/[0-9a-f]*/similar')
 RAREMESH_DATA_DIR="$data" RAREMESH_SERVER__BIND="127.0.0.1:$port" RAREMESH_LOG__LEVEL=warn \
   target/release/raremesh serve &
 pid=$!
@@ -41,6 +47,8 @@ rm -f "$jar"
 [ -n "$session" ] || { echo "could not sign in" >&2; exit 1; }
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: raremesh_session=$session" "http://127.0.0.1:$port/account")
 [ "$code" = 200 ] || { echo "the account page answered $code, not 200" >&2; exit 1; }
+matches=$(curl -s -H "Cookie: raremesh_session=$session" "http://127.0.0.1:$port$similar" | grep -c 'class="score"' || true)
+[ "$matches" -gt 0 ] || { echo "people like me shows no match" >&2; exit 1; }
 
 echo "== reference: GET /healthz ($secs s, $conns connections, 2 threads)"
 wrk -t2 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$port/healthz"
@@ -48,4 +56,8 @@ echo "== GET /api/v1/terms over 20 rotating queries ($secs s, $conns connections
 wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$lua" "http://127.0.0.1:$port/"
 echo "== GET /account, signed in (a member's profile page: session, account and member records, HTML) ($secs s, $conns connections, 2 threads)"
 wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Cookie: raremesh_session=$session" "http://127.0.0.1:$port/account"
+echo "== GET /patients, signed in (the member's patients with validation status, and the form) ($secs s, $conns connections, 2 threads)"
+wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Cookie: raremesh_session=$session" "http://127.0.0.1:$port/patients"
+echo "== GET $similar, signed in (people like me: ranks $patients validated patients, explains the top 10) ($secs s, $conns connections, 2 threads)"
+wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Cookie: raremesh_session=$session" "http://127.0.0.1:$port$similar"
 rm -f "$lua"

@@ -44,6 +44,9 @@ pub enum Error {
     /// The document vault cannot be opened.
     #[error("documents: {0}")]
     Documents(#[from] crate::documents::DocumentError),
+    /// Demonstration data cannot be added.
+    #[error("demo data: {0}")]
+    Demo(String),
     /// Mail cannot be set up.
     #[error("mail: {0}")]
     Mail(String),

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod batch;
 pub mod boot;
 pub mod config;
+pub mod demo;
 pub mod documents;
 mod error;
 pub mod export;

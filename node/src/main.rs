@@ -78,6 +78,21 @@ enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Fill an empty node with simulated, validated patients and one member who can sign
+    /// in (to try "people like me", and for benchmarks). Refused when the node has
+    /// members. Run it while the node is stopped.
+    DemoData {
+        /// How many simulated patients.
+        #[arg(long, default_value_t = 1000)]
+        patients: usize,
+        /// The email address of the member who signs in.
+        #[arg(long, default_value = "demo@example.org")]
+        email: String,
+        /// Read that member's password from standard input; otherwise one is generated
+        /// and printed.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -90,6 +105,11 @@ fn main() -> ExitCode {
             role,
             password_stdin,
         }) => create_user(cli.config.as_deref(), email, role, *password_stdin),
+        Command::Admin(AdminCommand::DemoData {
+            patients,
+            email,
+            password_stdin,
+        }) => demo_data(cli.config.as_deref(), *patients, email, *password_stdin),
         Command::Match {
             candidates,
             queries,
@@ -236,24 +256,55 @@ fn match_files(
     Ok(())
 }
 
+fn read_or_generate_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        Ok((line.trim_end_matches(['\r', '\n']).to_owned(), false))
+    } else {
+        Ok((
+            raremesh::accounts::password::generate().map_err(anyhow::Error::msg)?,
+            true,
+        ))
+    }
+}
+
+fn demo_data(
+    config: Option<&Path>,
+    patients: usize,
+    email: &str,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    let config = load_config(config)?;
+    let (password, generated) = read_or_generate_password(password_stdin)?;
+    let (state, _) = raremesh::boot::boot(config)?;
+    let started = std::time::Instant::now();
+    let r = raremesh::demo::seed(&state, patients, email, &password, 0x5EED)?;
+    println!(
+        "added {} simulated validated patients in {:.1} s\nsign in as {} and open /patients/{}/similar",
+        r.patients,
+        started.elapsed().as_secs_f64(),
+        r.email,
+        r.patient_id
+    );
+    if generated {
+        println!("password (shown once): {password}");
+    }
+    Ok(())
+}
+
 fn create_user(
     config: Option<&Path>,
     email: &str,
     role: &str,
     password_stdin: bool,
 ) -> anyhow::Result<()> {
-    use raremesh::accounts::{Accounts, password};
+    use raremesh::accounts::Accounts;
     let role: raremesh::accounts::Role = role.parse().map_err(anyhow::Error::msg)?;
     let config = load_config(config)?;
-    let (password, generated) = if password_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .read_line(&mut line)
-            .context("reading the password from standard input")?;
-        (line.trim_end_matches(['\r', '\n']).to_owned(), false)
-    } else {
-        (password::generate().map_err(anyhow::Error::msg)?, true)
-    };
+    let (password, generated) = read_or_generate_password(password_stdin)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("data_dir: {}", config.data_dir.display()))?;
     let store = raremesh::store::SledStore::open(&config.data_dir.join("db"))?;

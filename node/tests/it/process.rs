@@ -119,3 +119,18 @@ fn a_broken_ontology_folder_is_a_clear_error() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn demo_data_fills_an_empty_node_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8");
+    let env = [("RAREMESH_DATA_DIR", data)];
+    let (ok, out, err) = run(&["admin", "demo-data", "--patients", "40"], &env);
+    assert!(ok, "{err}");
+    assert!(out.contains("added 40 simulated validated patients"), "{out}");
+    assert!(out.contains("password (shown once): "), "{out}");
+    let (ok, _, err) = run(&["admin", "demo-data", "--patients", "40"], &env);
+    assert!(!ok);
+    assert!(err.contains("already has members"), "{err}");
+}
