@@ -337,7 +337,10 @@ fn every_catalogue_has_every_registration_text() {
                     || k.starts_with("common.")
                     || k.starts_with("patient.")
                     || k.starts_with("symptom.")
-                    || k.starts_with("terms."))
+                    || k.starts_with("terms.")
+                    || k.starts_with("documents.")
+                    || k.starts_with("similar.")
+                    || k.starts_with("profile."))
                     && !keys.contains(*k)
             })
             .collect();
