@@ -128,7 +128,10 @@ fn demo_data_fills_an_empty_node_only() {
     let env = [("RAREMESH_DATA_DIR", data)];
     let (ok, out, err) = run(&["admin", "demo-data", "--patients", "40"], &env);
     assert!(ok, "{err}");
-    assert!(out.contains("added 40 simulated validated patients"), "{out}");
+    assert!(
+        out.contains("added 40 simulated validated patients"),
+        "{out}"
+    );
     assert!(out.contains("password (shown once): "), "{out}");
     let (ok, _, err) = run(&["admin", "demo-data", "--patients", "40"], &env);
     assert!(!ok);
