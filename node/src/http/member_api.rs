@@ -253,7 +253,28 @@ pub async fn add_patient(
 ) -> Result<Response, ApiError> {
     let a = caller(&state, &headers, &method)?;
     let mut m = member_of(&state, &a)?;
-    let fields: HashMap<String, String> = json_body(body)?
+    let raw = json_body(body)?;
+    if state.patients.of(&a.id).map_err(store)?.len() >= MAX_PER_MEMBER {
+        return Err(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_patients",
+            format!("a member may register {MAX_PER_MEMBER} patients"),
+        ));
+    }
+    let input = patient_input(&state, raw)?;
+    let p = state.patients.add(&a.id, input).map_err(store)?;
+    if m.step < 3 {
+        m.step = 3;
+        state.registrations.save_member(&m).map_err(store)?;
+    }
+    Ok((StatusCode::CREATED, Json(patient_json(&state, &p))).into_response())
+}
+
+fn patient_input(
+    state: &AppState,
+    raw: HashMap<String, serde_json::Value>,
+) -> Result<PatientInput, ApiError> {
+    let fields: HashMap<String, String> = raw
         .into_iter()
         .map(|(k, v)| {
             let v = match v {
@@ -263,14 +284,7 @@ pub async fn add_patient(
             (k, v)
         })
         .collect();
-    if state.patients.of(&a.id).map_err(store)?.len() >= MAX_PER_MEMBER {
-        return Err(refused(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "too_many_patients",
-            format!("a member may register {MAX_PER_MEMBER} patients"),
-        ));
-    }
-    let input = PatientInput::parse(&state.ontology, &fields).map_err(|errors| {
+    PatientInput::parse(&state.ontology, &fields).map_err(|errors| {
         refused(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_fields",
@@ -280,13 +294,7 @@ pub async fn add_patient(
                 .collect::<Vec<_>>()
                 .join(", "),
         )
-    })?;
-    let p = state.patients.add(&a.id, input).map_err(store)?;
-    if m.step < 3 {
-        m.step = 3;
-        state.registrations.save_member(&m).map_err(store)?;
-    }
-    Ok((StatusCode::CREATED, Json(patient_json(&state, &p))).into_response())
+    })
 }
 
 /// `GET /api/v1/patients/{id}`: one of the caller's patients.
@@ -548,4 +556,33 @@ pub async fn decision(
         .map_err(|m| refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_decision", m))?;
     let p = decide(&state, &actor, p, d).await.map_err(store)?;
     Ok(Json(json!({ "status": p.validation.key() })))
+}
+
+/// `PUT /api/v1/patients/{id}`: changes a patient's details (the fields of
+/// `POST /api/v1/patients`).
+pub async fn update_patient(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<HashMap<String, serde_json::Value>>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let a = caller(&state, &headers, &method)?;
+    let mut p = own_patient(&state, &a, &id)?;
+    let input = patient_input(&state, json_body(body)?)?;
+    super::patients::update(&state, &a.id, &mut p, input).map_err(store)?;
+    Ok(Json(patient_json(&state, &p)))
+}
+
+/// `DELETE /api/v1/patients/{id}`: erases the patient and their documents.
+pub async fn delete_patient(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let a = caller(&state, &headers, &method)?;
+    let p = own_patient(&state, &a, &id)?;
+    super::patients::erase(&state, &a.id, &p).map_err(store)?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,5 +1,6 @@
 //! The web UI and JSON API: [`app`] builds the whole router.
 
+pub mod account_api;
 pub mod auth;
 pub mod cookies;
 pub mod diseases;
@@ -55,12 +56,29 @@ pub fn app(state: AppState) -> Router {
             "/session",
             post(member_api::sign_in).delete(member_api::sign_out),
         )
-        .route("/me", get(member_api::me))
+        .route(
+            "/me",
+            get(member_api::me)
+                .put(account_api::set_details)
+                .delete(account_api::delete),
+        )
+        .route("/register", post(account_api::register))
+        .route("/register/confirm", post(account_api::confirm))
+        .route(
+            "/consents",
+            get(account_api::consents).put(account_api::set_consents),
+        )
+        .route("/export", get(account_api::export))
         .route(
             "/patients",
             get(member_api::patients).post(member_api::add_patient),
         )
-        .route("/patients/{id}", get(member_api::patient))
+        .route(
+            "/patients/{id}",
+            get(member_api::patient)
+                .put(member_api::update_patient)
+                .delete(member_api::delete_patient),
+        )
         .route("/patients/{id}/symptoms", put(member_api::put_symptoms))
         .route(
             "/patients/{id}/documents",

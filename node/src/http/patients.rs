@@ -329,6 +329,20 @@ pub async fn edit(
             );
         }
     };
+    match update(&state, &account.id, &mut p, input) {
+        Ok(()) => see_other("/patients"),
+        Err(e) => internal(e),
+    }
+}
+
+/// Applies changed details to a patient and saves them; a validated patient whose year of
+/// birth or diagnosis changes goes back to review.
+pub(crate) fn update(
+    state: &AppState,
+    actor: &str,
+    p: &mut Patient,
+    input: PatientInput,
+) -> Result<(), crate::store::StoreError> {
     let needs_review = p.validation.is_approved()
         && (p.birth_year != input.birth_year || p.diagnosis != input.diagnosis);
     p.display_name = input.display_name;
@@ -339,22 +353,17 @@ pub async fn edit(
     p.organization = input.organization;
     if needs_review {
         p.validation = Validation::Pending { since: now() };
-        if let Err(e) = state.audit.record(&Entry {
+        state.audit.record(&Entry {
             at: now(),
-            actor: account.id.clone(),
+            actor: actor.to_owned(),
             action: Action::ValidationRequested,
-            account_id: account.id.clone(),
+            account_id: p.account_id.clone(),
             patient_id: Some(p.id.clone()),
             document_id: None,
             reason: Some("details changed after validation".into()),
-        }) {
-            return internal(e);
-        }
+        })?;
     }
-    match state.patients.save(&p) {
-        Ok(()) => see_other("/patients"),
-        Err(e) => internal(e),
-    }
+    state.patients.save(p)
 }
 
 /// `POST /patients/{id}/remove`: erases the patient, their symptoms and documents.
@@ -390,11 +399,15 @@ pub async fn remove(
             &[("confirm", "patient.error.confirm".into())],
         );
     }
-    if let Err(e) = state.documents.erase_patient(&account.id, &p.id) {
-        return internal(e);
-    }
-    match state.patients.remove(&p) {
+    match erase(&state, &account.id, &p) {
         Ok(()) => see_other("/patients"),
         Err(e) => internal(e),
     }
+}
+
+/// Erases a patient with their documents (files and records).
+pub(crate) fn erase(state: &AppState, account_id: &str, p: &Patient) -> Result<(), crate::Error> {
+    state.documents.erase_patient(account_id, &p.id)?;
+    state.patients.remove(p)?;
+    Ok(())
 }

@@ -73,7 +73,7 @@ pub async fn start(
 
 /// Sends the confirmation link for `info` (or, when the address has an account already,
 /// a note saying so). Sends at most 3 mails per address per 15 minutes.
-async fn send_link(state: &AppState, info: &PersonalInfo) -> Result<(), Response> {
+pub(crate) async fn send_link(state: &AppState, info: &PersonalInfo) -> Result<(), Response> {
     let key = format!("mail:{}", info.email);
     if state.throttle.blocked_for_max(&key, 3).is_some() {
         return Ok(());
@@ -284,28 +284,12 @@ pub async fn set_password(
             Some("register.error.password_mismatch".into()),
         );
     }
-    match regs.consume(&token) {
-        Ok(LinkState::Valid(_)) => {}
-        Ok(LinkState::Invalid) => return expired(&state, &headers),
-        Err(e) => return internal(e),
-    }
-    let account = match state.accounts.create(&info.email, &pw, Role::Member, true) {
-        Ok(a) => a,
-        Err(AccountError::EmailTaken) => return see_other("/signin"),
+    let account = match finish(&state, &token, &info, &pw) {
+        Ok(Finished::Created(a)) => a,
+        Ok(Finished::Expired) => return expired(&state, &headers),
+        Ok(Finished::EmailTaken) => return see_other("/signin"),
         Err(e) => return internal(e),
     };
-    let member = Member {
-        account_id: account.id.clone(),
-        info: info.clone(),
-        step: 2,
-        consents: Default::default(),
-    };
-    if let Err(e) = regs
-        .save_member(&member)
-        .and_then(|()| regs.clear_pending(&info.email))
-    {
-        return internal(e);
-    }
     match state.sessions.start(&account.id) {
         Ok(session) => with_cookies(
             see_other("/account"),
@@ -319,4 +303,44 @@ pub async fn set_password(
         ),
         Err(e) => internal(e),
     }
+}
+
+/// What finishing a registration gave.
+pub(crate) enum Finished {
+    /// The account, created and confirmed, with its member record at step 2.
+    Created(crate::accounts::Account),
+    /// The link was used meanwhile, or expired.
+    Expired,
+    /// The address has an account already.
+    EmailTaken,
+}
+
+/// Step 2's end (the password was checked): uses the link, creates the account and the
+/// member record, forgets the pending registration.
+pub(crate) fn finish(
+    state: &AppState,
+    token: &str,
+    info: &PersonalInfo,
+    password: &str,
+) -> Result<Finished, crate::Error> {
+    let regs = &state.registrations;
+    if regs.consume(token)? == LinkState::Invalid {
+        return Ok(Finished::Expired);
+    }
+    let account = match state
+        .accounts
+        .create(&info.email, password, Role::Member, true)
+    {
+        Ok(a) => a,
+        Err(AccountError::EmailTaken) => return Ok(Finished::EmailTaken),
+        Err(e) => return Err(e.into()),
+    };
+    regs.save_member(&Member {
+        account_id: account.id.clone(),
+        info: info.clone(),
+        step: 2,
+        consents: Default::default(),
+    })?;
+    regs.clear_pending(&info.email)?;
+    Ok(Finished::Created(account))
 }

@@ -81,31 +81,67 @@ pub async fn save(
             Some("register.expired_form"),
         );
     }
-    let version = state.config.terms.version.clone();
-    let already = m.consents.terms_version.as_deref() == Some(version.as_str());
-    if !already && form.get("accept").map(String::as_str) != Some("yes") {
-        return page(
+    let ticked = |k: &str| form.get(k).map(String::as_str) == Some("yes");
+    let choices = Choices {
+        accept: ticked("accept"),
+        local_matching: ticked("local_matching"),
+        federated_matching: ticked("federated_matching"),
+        contactable: ticked("contactable"),
+        research: ticked("research"),
+    };
+    match apply(&state, &mut m, &choices) {
+        Ok(true) => see_other("/account"),
+        Ok(false) => page(
             &state,
             &headers,
             &m,
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("terms.error.accept"),
-        );
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+/// A member's answers on the terms page.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Choices {
+    /// Accepts the current version of the terms (needed once per version).
+    pub accept: bool,
+    /// Shown to similar members of this organization.
+    pub local_matching: bool,
+    /// Matched with members of partner organizations.
+    pub federated_matching: bool,
+    /// Contactable in private messaging.
+    pub contactable: bool,
+    /// Research questionnaires.
+    pub research: bool,
+}
+
+/// Records the choices (acceptance with version and time; each consent given or
+/// withdrawn). False, and nothing saved, when the current terms are neither accepted
+/// already nor now.
+pub(crate) fn apply(
+    state: &AppState,
+    m: &mut crate::registration::Member,
+    c: &Choices,
+) -> Result<bool, crate::store::StoreError> {
+    let version = state.config.terms.version.clone();
+    let already = m.consents.terms_version.as_deref() == Some(version.as_str());
+    if !already && !c.accept {
+        return Ok(false);
     }
     let t = now();
     if !already {
         m.consents.terms_version = Some(version);
         m.consents.terms_accepted_at = Some(t);
     }
-    let ticked = |k: &str| form.get(k).map(String::as_str) == Some("yes");
-    m.consents.local_matching = ticked("local_matching");
-    m.consents.federated_matching = ticked("federated_matching");
-    m.consents.contactable = ticked("contactable");
-    m.consents.research = ticked("research");
+    m.consents.local_matching = c.local_matching;
+    m.consents.federated_matching = c.federated_matching;
+    m.consents.contactable = c.contactable;
+    m.consents.research = c.research;
     m.consents.updated_at = Some(t);
     m.step = m.step.max(5);
-    if let Err(e) = state.registrations.save_member(&m) {
-        return internal(e);
-    }
-    see_other("/account")
+    state.registrations.save_member(m)?;
+    Ok(true)
 }

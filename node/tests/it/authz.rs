@@ -400,6 +400,27 @@ async fn every_route_for_every_role() {
             String::new(),
             [SIGNIN, Ok, Ok, Ok, ACCOUNT, ACCOUNT, ACCOUNT],
         ),
+        (
+            get.clone(),
+            "/api/v1/consents".into(),
+            Json,
+            String::new(),
+            [UNAUTH, Ok, Ok, Ok, DENIED, DENIED, DENIED],
+        ),
+        (
+            get.clone(),
+            "/api/v1/export".into(),
+            Json,
+            String::new(),
+            [UNAUTH, Ok, Ok, Ok, Ok, Ok, Ok],
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/patients/{p}"),
+            Json,
+            r#"{"display_name":"Hiddenchild","birth_year":1800}"#.into(),
+            [UNAUTH, Is(422), NONE, NONE, NONE, NONE, NONE],
+        ),
     ];
     let private = [
         "Hiddenchild",

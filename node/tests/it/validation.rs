@@ -1016,3 +1016,157 @@ async fn everything_can_be_changed_afterwards() {
         .expect("m");
     assert_eq!(m.info.name, "New Name");
 }
+
+#[tokio::test]
+async fn registration_and_the_account_through_the_api() {
+    let node = Node::new(|_| {});
+    let json = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).expect("json");
+    let call = |m: Method, path: &str, token: &str, body: &str| {
+        api(m, path, token, Body::from(body.to_owned()))
+    };
+    // Step 1: bad fields are named; good ones get 202 and a mail.
+    let (s, b, _) = node
+        .send(call(Method::POST, "/api/v1/register", "", r#"{"name":"","email":"x","country":"France","language":"de","registrant":"adult_patient"}"#))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let msg = json(&b)["error"]["message"].as_str().expect("m").to_owned();
+    assert!(
+        msg.contains("name") && msg.contains("email") && msg.contains("language"),
+        "{msg}"
+    );
+    let (s, _, _) = node
+        .send(call(Method::POST, "/api/v1/register", "", r#"{"name":"Api Person","email":"api.reg@example.org","country":"France","language":"fr","registrant":"adult_patient"}"#))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let mail = node
+        .outbox()
+        .into_iter()
+        .find(|m| m.contains("api.reg@example.org"))
+        .expect("mail");
+    let mail = mail.replace("=\r\n", "").replace("=\n", "");
+    let at = mail.find("/register/confirm/").expect("link") + "/register/confirm/".len();
+    let link = &mail[at..at + 64];
+    // Step 2: password rules, then the account and a token; the link works once.
+    let (s, _, _) = node
+        .send(call(
+            Method::POST,
+            "/api/v1/register/confirm",
+            "",
+            &format!(r#"{{"token":"{link}","password":"short"}}"#),
+        ))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let confirm = format!(r#"{{"token":"{link}","password":"a long api password"}}"#);
+    let (s, b, _) = node
+        .send(call(Method::POST, "/api/v1/register/confirm", "", &confirm))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let token = json(&b)["token"].as_str().expect("token").to_owned();
+    let (s, _, _) = node
+        .send(call(Method::POST, "/api/v1/register/confirm", "", &confirm))
+        .await;
+    assert_eq!(s, StatusCode::GONE, "a used link is refused");
+    // Step 3 and a change.
+    let (_, b, _) = node
+        .send(call(Method::POST, "/api/v1/patients", &token, r#"{"display_name":"Myself","birth_year":1990,"sex":"female","relation":"myself","diagnosis":"none_yet"}"#))
+        .await;
+    let id = json(&b)["id"].as_str().expect("id").to_owned();
+    let (s, b, _) = node
+        .send(call(Method::PUT, &format!("/api/v1/patients/{id}"), &token, r#"{"display_name":"Me","birth_year":1990,"sex":"female","relation":"myself","diagnosis":"not_listed","diagnosis_text":"Something rare"}"#))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(json(&b)["diagnosis"]["text"], "Something rare");
+    // Step 5: acceptance is required once; consents can be withdrawn.
+    let (s, _, _) = node
+        .send(call(
+            Method::PUT,
+            "/api/v1/consents",
+            &token,
+            r#"{"local_matching":true}"#,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, b, _) = node
+        .send(call(
+            Method::PUT,
+            "/api/v1/consents",
+            &token,
+            r#"{"accept":true,"local_matching":true,"research":true}"#,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(json(&b)["consents"]["terms_version"], "1");
+    let (_, b, _) = node
+        .send(call(
+            Method::PUT,
+            "/api/v1/consents",
+            &token,
+            r#"{"local_matching":true}"#,
+        ))
+        .await;
+    assert_eq!(json(&b)["consents"]["research"], false, "withdrawn");
+    let (s, _, _) = node
+        .send(call(
+            Method::PUT,
+            "/api/v1/consents",
+            &token,
+            r#"{"accept":true,"sell_my_data":true}"#,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "unknown fields are refused");
+    // Details, export.
+    let (s, _, _) = node
+        .send(call(
+            Method::PUT,
+            "/api/v1/me",
+            &token,
+            r#"{"name":"Api P.","country":"Spain","language":"es","registrant":"adult_patient"}"#,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, b, _) = node
+        .send(call(Method::GET, "/api/v1/export", &token, ""))
+        .await;
+    let all = json(&b);
+    assert_eq!(all["member"]["info"]["name"], "Api P.");
+    assert_eq!(all["member"]["info"]["email"], "api.reg@example.org");
+    assert_eq!(all["patients"][0]["record"]["display_name"], "Me");
+    assert!(!all.to_string().contains("$argon2"), "no password hash");
+    // Remove the patient, then the account (the password is asked).
+    let (s, _, _) = node
+        .send(call(
+            Method::DELETE,
+            &format!("/api/v1/patients/{id}"),
+            &token,
+            "",
+        ))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _, _) = node
+        .send(call(
+            Method::DELETE,
+            "/api/v1/me",
+            &token,
+            r#"{"password":"wrong"}"#,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = node
+        .send(call(
+            Method::DELETE,
+            "/api/v1/me",
+            &token,
+            r#"{"password":"a long api password"}"#,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(
+        node.state
+            .accounts
+            .by_email("api.reg@example.org")
+            .expect("lookup")
+            .is_none()
+    );
+    let (s, _, _) = node.send(call(Method::GET, "/api/v1/me", &token, "")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
