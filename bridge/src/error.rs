@@ -34,6 +34,18 @@ pub enum Error {
     /// The content could not be serialized.
     #[error("content cannot be serialized: {0}")]
     Serialize(String),
+    /// A protocol version this node does not speak.
+    #[error("protocol version {0} is not supported (this node speaks version 1)")]
+    Version(u64),
+    /// The content or the decrypted payload is not what the protocol says.
+    #[error("malformed: {0}")]
+    Malformed(String),
+    /// The payload does not decrypt with this node's key (not addressed to it, or damaged).
+    #[error("does not decrypt: {0}")]
+    Decrypt(String),
+    /// A value breaks a protocol rule (an id's form, a count, a duplicate).
+    #[error("invalid: {0}")]
+    Invalid(String),
 }
 
 /// The result type of this crate.

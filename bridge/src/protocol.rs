@@ -1,0 +1,253 @@
+//! The protocol's messages: what a node sends its trusted peers in a federation room.
+//!
+//! Every protocol event has the type [`EVENT_TYPE`] and an [`Envelope`] as its content:
+//! a version, a random batch id, and the [`Payload`] encrypted with age to every trusted
+//! peer (base64). The homeserver sees only that. See `docs/protocol.md`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The event type of every protocol event.
+pub const EVENT_TYPE: &str = "org.raremesh.batch";
+/// The protocol version this crate speaks.
+pub const VERSION: u64 = 1;
+/// Most HPO terms (observed and excluded together) in one vector.
+pub const MAX_TERMS: usize = 500;
+/// Most operations in one payload.
+pub const MAX_OPS: usize = 5_000;
+/// The largest decrypted payload accepted, in bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// The content of a protocol event, as the homeserver stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// Protocol version ([`VERSION`]).
+    pub v: u64,
+    /// A random id (32 hex digits) naming this batch, for logs and deduplication.
+    pub batch: String,
+    /// The [`Payload`] as JSON, encrypted with age to the sender's trusted peers, base64.
+    pub ciphertext: String,
+}
+
+/// What a batch carries, once decrypted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Payload {
+    /// Changes to the sender's published vectors.
+    Update {
+        /// Upserts and retractions, applied in order.
+        ops: Vec<Op>,
+    },
+    /// "Send me everything you publish" (a node that joined late or lost its copy).
+    SnapshotRequest {
+        /// A random id the answer repeats.
+        request: String,
+    },
+    /// One part of the answer to a snapshot request: every vector the sender publishes.
+    Snapshot {
+        /// The request answered.
+        request: String,
+        /// The part number, from 0.
+        part: u64,
+        /// True on the last part: vectors of the sender not in any part are gone.
+        last: bool,
+        /// The vectors of this part (upserts only).
+        ops: Vec<Op>,
+    },
+}
+
+/// One change to a published vector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Op {
+    /// A new or changed vector.
+    Upsert(Vector),
+    /// The vector is withdrawn (consent withdrawn, account deleted, pseudonym rotated).
+    Retract {
+        /// Its pseudonym.
+        pseudonym: String,
+        /// The revision of the retraction (greater than the vector's last).
+        rev: u64,
+    },
+}
+
+/// A coarse age band (sent only when the member consents to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AgeBand {
+    /// Under 6.
+    #[serde(rename = "0-5")]
+    Under6,
+    /// 6 to 11.
+    #[serde(rename = "6-11")]
+    Child,
+    /// 12 to 17.
+    #[serde(rename = "12-17")]
+    Teen,
+    /// 18 to 39.
+    #[serde(rename = "18-39")]
+    YoungAdult,
+    /// 40 to 64.
+    #[serde(rename = "40-64")]
+    Adult,
+    /// 65 and over.
+    #[serde(rename = "65+")]
+    Senior,
+}
+
+impl AgeBand {
+    /// The band of an age in years.
+    pub fn of_age(years: u32) -> Self {
+        match years {
+            0..=5 => Self::Under6,
+            6..=11 => Self::Child,
+            12..=17 => Self::Teen,
+            18..=39 => Self::YoungAdult,
+            40..=64 => Self::Adult,
+            _ => Self::Senior,
+        }
+    }
+
+    /// The label ("6-11").
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Under6 => "0-5",
+            Self::Child => "6-11",
+            Self::Teen => "12-17",
+            Self::YoungAdult => "18-39",
+            Self::Adult => "40-64",
+            Self::Senior => "65+",
+        }
+    }
+}
+
+/// A pseudonymous profile: HPO terms and, by the member's choice, a diagnosis and an age
+/// band. Never a name, an email, a birth date, free text or a document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vector {
+    /// A keyed hash (32 hex digits) the member can rotate.
+    pub pseudonym: String,
+    /// Grows with every change of this pseudonym's vector; older revisions are ignored.
+    pub rev: u64,
+    /// Observed HPO terms (`HP:` and 7 digits).
+    pub terms: Vec<String>,
+    /// Explicitly excluded HPO terms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<String>,
+    /// The ORPHA code of the diagnosis, if shared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orpha: Option<u64>,
+    /// The age band, if shared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_band: Option<AgeBand>,
+}
+
+fn hex_id(what: &str, s: &str) -> Result<()> {
+    if s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "{what} {s:?} is not 32 lowercase hex digits"
+        )))
+    }
+}
+
+/// Whether `s` has the form of an HPO id (`HP:` and seven digits).
+pub fn is_hpo_id(s: &str) -> bool {
+    s.len() == 10 && s.starts_with("HP:") && s[3..].bytes().all(|b| b.is_ascii_digit())
+}
+
+impl Vector {
+    /// Checks the form of every field (the receiving node also checks the ids against its
+    /// ontology).
+    pub fn check(&self) -> Result<()> {
+        hex_id("pseudonym", &self.pseudonym)?;
+        if self.terms.is_empty() {
+            return Err(Error::Invalid(format!(
+                "vector {} has no observed term",
+                self.pseudonym
+            )));
+        }
+        if self.terms.len() + self.excluded.len() > MAX_TERMS {
+            return Err(Error::Invalid(format!(
+                "vector {} has more than {MAX_TERMS} terms",
+                self.pseudonym
+            )));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for t in self.terms.iter().chain(&self.excluded) {
+            if !is_hpo_id(t) {
+                return Err(Error::Invalid(format!("{t:?} is not an HPO id")));
+            }
+            if !seen.insert(t.as_str()) {
+                return Err(Error::Invalid(format!("{t} is listed twice")));
+            }
+        }
+        if self.rev > crate::limits::MAX_SAFE_INTEGER as u64 {
+            return Err(Error::Invalid("revision out of range".into()));
+        }
+        Ok(())
+    }
+}
+
+impl Op {
+    /// The pseudonym the operation is about.
+    pub fn pseudonym(&self) -> &str {
+        match self {
+            Self::Upsert(v) => &v.pseudonym,
+            Self::Retract { pseudonym, .. } => pseudonym,
+        }
+    }
+
+    /// The revision it carries.
+    pub fn rev(&self) -> u64 {
+        match self {
+            Self::Upsert(v) => v.rev,
+            Self::Retract { rev, .. } => *rev,
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        match self {
+            Self::Upsert(v) => v.check(),
+            Self::Retract { pseudonym, .. } => hex_id("pseudonym", pseudonym),
+        }
+    }
+}
+
+impl Payload {
+    /// Checks every operation and the ids of requests.
+    pub fn check(&self) -> Result<()> {
+        match self {
+            Self::Update { ops } => {
+                if ops.len() > MAX_OPS {
+                    return Err(Error::Invalid(format!("{} operations", ops.len())));
+                }
+                ops.iter().try_for_each(Op::check)
+            }
+            Self::SnapshotRequest { request } => hex_id("request", request),
+            Self::Snapshot { request, ops, .. } => {
+                hex_id("request", request)?;
+                if ops.len() > MAX_OPS {
+                    return Err(Error::Invalid(format!("{} operations", ops.len())));
+                }
+                if ops.iter().any(|o| matches!(o, Op::Retract { .. })) {
+                    return Err(Error::Invalid("a snapshot holds upserts only".into()));
+                }
+                ops.iter().try_for_each(Op::check)
+            }
+        }
+    }
+}
+
+/// A random 32-hex-digit id.
+pub fn random_id() -> Result<String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| Error::Serialize(format!("no randomness: {e}")))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
