@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Rust, on Debian: headless Chromium and its
-# WebDriver for the web UI tests, and an SMTP server (Python's aiosmtpd, in .venv-test) for
-# the mail tests. Idempotent: installs only what is missing.
+# WebDriver for the web UI tests, an SMTP server (Python's aiosmtpd) for the mail tests, and
+# the Synapse Matrix homeserver and matrix-nio client for the federation tests (both in
+# .venv-test), and openssl for the homeservers' test certificates. Idempotent: installs only
+# what is missing.
 set -euo pipefail
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 
@@ -28,6 +31,12 @@ if ! .venv-test/bin/python -c 'import aiosmtpd' >/dev/null 2>&1; then
   echo "installing aiosmtpd into .venv-test"
   python3 -m venv .venv-test
   .venv-test/bin/pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
+fi
+# Real Matrix homeservers for the federation tests, and a third-party client.
+if ! .venv-test/bin/python -c 'import synapse, nio' >/dev/null 2>&1; then
+  echo "installing matrix-synapse and matrix-nio into .venv-test"
+  [ -x .venv-test/bin/pip ] || python3 -m venv .venv-test
+  .venv-test/bin/pip install --quiet --disable-pip-version-check matrix-synapse==1.163.2 matrix-nio==0.26.0
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

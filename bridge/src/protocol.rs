@@ -51,8 +51,11 @@ pub enum Payload {
         request: String,
         /// The part number, from 0.
         part: u64,
-        /// True on the last part: vectors of the sender not in any part are gone.
+        /// True on the last part: vectors of the sender not in any part, and older than
+        /// `as_of`, are gone.
         last: bool,
+        /// When the snapshot was taken (milliseconds since 1970; revisions are times too).
+        as_of: u64,
         /// The vectors of this part (upserts only).
         ops: Vec<Op>,
     },

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod documents;
 mod error;
 pub mod export;
+pub mod federation;
 pub mod http;
 pub mod mail;
 pub mod registration;

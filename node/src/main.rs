@@ -31,6 +31,9 @@ enum Command {
     /// Administration: accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Federation: what peers need to know, and the homeserver registration.
+    #[command(subcommand)]
+    Federation(FederationCommand),
     /// Rank candidate profiles for each query profile (JSON lines in, JSON lines out).
     ///
     /// Each input line: {"id": "...", "terms": ["HP:0001250", ...], "excluded": [...]}
@@ -60,6 +63,23 @@ enum Command {
         #[arg(long)]
         ic_from_candidates: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum FederationCommand {
+    /// Print what another node's admin adds to their config to trust this node (creates
+    /// the node's federation keys on first use).
+    Whoami,
+    /// Print the application service registration to add to the homeserver's
+    /// `app_service_config_files` (it holds the two tokens: keep it private).
+    Registration {
+        /// The address at which the homeserver reaches this node, e.g.
+        /// `http://127.0.0.1:8080`. Default: `server.public_url`.
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Print two new random tokens for `federation.as_token` and `federation.hs_token`.
+    Tokens,
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +125,11 @@ fn main() -> ExitCode {
             role,
             password_stdin,
         }) => create_user(cli.config.as_deref(), email, role, *password_stdin),
+        Command::Federation(FederationCommand::Whoami) => whoami(cli.config.as_deref()),
+        Command::Federation(FederationCommand::Registration { url }) => {
+            registration(cli.config.as_deref(), url.as_deref())
+        }
+        Command::Federation(FederationCommand::Tokens) => tokens(),
         Command::Admin(AdminCommand::DemoData {
             patients,
             email,
@@ -252,6 +277,57 @@ fn match_files(
         } else {
             String::new()
         }
+    );
+    Ok(())
+}
+
+fn whoami(config: Option<&Path>) -> anyhow::Result<()> {
+    let config = load_config(config)?;
+    let f = &config.federation;
+    if f.server_name.trim().is_empty() {
+        anyhow::bail!(
+            "federation.server_name is not set: it is your homeserver's name (the part after ':' in its user ids)"
+        );
+    }
+    let keys = raremesh::federation::Keys::open_or_create(&config.federation_path())?;
+    println!(
+        "# Give this to the admin of each node that should trust this one; they add it to\n# their config (and you add theirs to yours):\n[[federation.peers]]\nname = {:?}\nuser_id = {:?}\nage_key = {:?}",
+        config.node.name,
+        f.user_id(),
+        keys.public_key()
+    );
+    Ok(())
+}
+
+fn registration(config: Option<&Path>, url: Option<&str>) -> anyhow::Result<()> {
+    let config = load_config(config)?;
+    let f = &config.federation;
+    if f.as_token.expose().len() < 16 || f.hs_token.expose().len() < 16 {
+        anyhow::bail!(
+            "set federation.as_token and federation.hs_token first (`raremesh federation tokens` makes two)"
+        );
+    }
+    if f.server_name.trim().is_empty() {
+        anyhow::bail!("federation.server_name is not set");
+    }
+    let url = url.unwrap_or(&config.server.public_url);
+    let server = f.server_name.replace('.', "\\.");
+    println!(
+        "# raremesh application service registration: add this file's path to\n# app_service_config_files in the homeserver's configuration, then restart it.\nid: raremesh\nurl: {url:?}\nas_token: {:?}\nhs_token: {:?}\nsender_localpart: {:?}\nrate_limited: false\nnamespaces:\n  users:\n    - exclusive: true\n      regex: \"@{}-.*:{server}\"\n  rooms: []\n  aliases: []",
+        f.as_token.expose(),
+        f.hs_token.expose(),
+        f.sender_localpart,
+        f.sender_localpart,
+    );
+    Ok(())
+}
+
+fn tokens() -> anyhow::Result<()> {
+    let token = || raremesh::sessions::random_token().map_err(anyhow::Error::msg);
+    println!(
+        "[federation]\nas_token = {:?}\nhs_token = {:?}",
+        token()?,
+        token()?
     );
     Ok(())
 }

@@ -7,6 +7,7 @@ use crate::{Error, Result, http};
 
 /// Serves `state` on `listener` until SIGINT or SIGTERM, then lets requests in flight finish.
 pub async fn serve(listener: TcpListener, state: AppState) -> Result<()> {
+    crate::federation::start(&state);
     axum::serve(listener, http::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -30,10 +30,16 @@ pub struct SimilarPatient {
     pub pseudonym: String,
     /// Similarity, 0 to 100.
     pub score: u32,
-    /// The ORPHA diagnosis, if the patient has one (code and name).
+    /// The ORPHA diagnosis, if the patient has one (code and name) and, for a patient of
+    /// a partner organization, its member chose to share it.
     pub disease: Option<(OrphaCode, String)>,
-    /// The decade of birth ("2010s").
-    pub born: String,
+    /// The decade of birth ("2010s"), for a patient of this organization.
+    pub born: Option<String>,
+    /// The age band ("6-11"), for a patient of a partner organization whose member chose
+    /// to share it.
+    pub age_band: Option<String>,
+    /// The partner organization, for a patient of another node (None: this one).
+    pub organization: Option<String>,
     /// The symptoms that make them similar, best first.
     pub shared: Vec<SharedSymptom>,
 }
@@ -78,9 +84,12 @@ pub fn profile(ontology: &Ontology, p: &Patient) -> Option<Profile> {
 }
 
 struct Entry {
-    account_id: String,
-    patient_id: String,
-    birth_year: u16,
+    /// The local member (None for a patient of a partner organization).
+    account_id: Option<String>,
+    pseudonym: String,
+    born: Option<String>,
+    age_band: Option<String>,
+    organization: Option<String>,
     disease: Option<OrphaCode>,
 }
 
@@ -115,6 +124,8 @@ pub struct Sources<'a> {
     pub registrations: &'a Registrations,
     /// The change counter of both.
     pub changes: &'a Changes,
+    /// Vectors received from partner organizations, when federation runs.
+    pub federation: Option<&'a crate::federation::Federation>,
 }
 
 impl Similar {
@@ -151,9 +162,44 @@ impl Similar {
                         Diagnosis::Orpha { code } => Some(code),
                         _ => None,
                     },
-                    account_id: p.account_id,
-                    patient_id: p.id,
-                    birth_year: p.birth_year,
+                    account_id: Some(p.account_id),
+                    pseudonym: pseudonym(&p.id),
+                    born: Some(format!("{}s", p.birth_year / 10 * 10)),
+                    age_band: None,
+                    organization: None,
+                });
+            }
+        }
+        if let Some(f) = src.federation {
+            for r in f.store.remote_all()? {
+                let Some(peer) = f.peer(&r.peer) else {
+                    continue;
+                };
+                let ids = |v: &[String]| -> Vec<raremesh_ontology::HpoId> {
+                    v.iter().filter_map(|t| t.parse().ok()).collect()
+                };
+                let disease = r
+                    .vector
+                    .orpha
+                    .and_then(|c| u32::try_from(c).ok())
+                    .map(OrphaCode::from_number);
+                let Ok(profile) = Profile::new(
+                    src.ontology,
+                    &ids(&r.vector.terms),
+                    &ids(&r.vector.excluded),
+                    disease,
+                ) else {
+                    continue;
+                };
+                pool.candidates.push(&profile);
+                pool.profiles.push(profile);
+                pool.entries.push(Entry {
+                    account_id: None,
+                    pseudonym: format!("Patient {}", r.vector.pseudonym[..6].to_uppercase()),
+                    born: None,
+                    age_band: r.vector.age_band.map(|b| b.label().to_owned()),
+                    organization: Some(peer.name.clone()),
+                    disease,
                 });
             }
         }
@@ -186,12 +232,15 @@ impl Similar {
         let mine = pool
             .entries
             .iter()
-            .filter(|e| e.account_id == own.account_id)
+            .filter(|e| e.account_id.as_deref() == Some(own.account_id.as_str()))
             .count();
         Ok(matcher
             .top_k(&query, &pool.candidates, k + mine)
             .into_iter()
-            .filter(|s| pool.entries[s.index].account_id != own.account_id && s.score > 0.0)
+            .filter(|s| {
+                pool.entries[s.index].account_id.as_deref() != Some(own.account_id.as_str())
+                    && s.score > 0.0
+            })
             .take(k)
             .map(|s| {
                 let e = &pool.entries[s.index];
@@ -210,12 +259,14 @@ impl Similar {
                 })
                 .collect();
                 SimilarPatient {
-                    pseudonym: pseudonym(&e.patient_id),
+                    pseudonym: e.pseudonym.clone(),
                     score: (s.score.clamp(0.0, 1.0) * 100.0).round() as u32,
                     disease: e
                         .disease
                         .map(|c| (c, o.disease(c).map_or_else(String::new, |d| d.name.clone()))),
-                    born: format!("{}s", e.birth_year / 10 * 10),
+                    born: e.born.clone(),
+                    age_band: e.age_band.clone(),
+                    organization: e.organization.clone(),
                     shared,
                 }
             })

@@ -58,6 +58,10 @@ pub struct Inner {
     pub similar: Similar,
     /// Counts changes to patients and members (keeps `similar`'s pool fresh).
     pub changes: Changes,
+    /// The federation, when `[federation]` is enabled and valid.
+    pub federation: Option<Arc<crate::federation::Federation>>,
+    /// Why federation is enabled but not running (a bad `[federation]` section).
+    pub federation_problem: Option<String>,
 }
 
 impl AppState {
@@ -74,6 +78,17 @@ impl AppState {
         let vault = Vault::open(&config)?;
         let changes = Changes::default();
         let ic = IcTable::from_annotations(&ontology);
+        let (federation, federation_problem) = if config.federation.enabled {
+            match crate::federation::Federation::new(&config, kv.clone(), changes.clone()) {
+                Ok(f) => (Some(Arc::new(f)), None),
+                Err(why) => {
+                    tracing::error!(problem = %why, "federation is configured but cannot run; serving members without it");
+                    (None, Some(why))
+                }
+            }
+        } else {
+            (None, None)
+        };
         Ok(Self(Arc::new(Inner {
             config,
             ontology,
@@ -87,6 +102,8 @@ impl AppState {
             ic,
             similar: Similar::default(),
             changes,
+            federation,
+            federation_problem,
             terms_paragraphs,
             sessions: Sessions::new(kv),
             mailer,
@@ -104,6 +121,7 @@ impl Inner {
             patients: &self.patients,
             registrations: &self.registrations,
             changes: &self.changes,
+            federation: self.federation.as_deref(),
         }
     }
 }

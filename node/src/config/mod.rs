@@ -5,6 +5,7 @@
 //! the file where TOML gives it).
 
 mod error;
+mod federation;
 mod load;
 mod secret;
 
@@ -15,6 +16,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use error::ConfigError;
+pub use federation::{FederationConfig, PeerConfig, is_user_id};
 pub use load::{ENV_PREFIX, load, load_str};
 pub use secret::Secret;
 
@@ -42,6 +44,8 @@ pub struct Config {
     pub terms: TermsConfig,
     /// Validation documents: encryption, size and type limits.
     pub documents: DocumentsConfig,
+    /// The federation with other organizations' nodes, over Matrix (off by default).
+    pub federation: FederationConfig,
 }
 
 impl Default for Config {
@@ -56,6 +60,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             terms: TermsConfig::default(),
             documents: DocumentsConfig::default(),
+            federation: FederationConfig::default(),
         }
     }
 }
@@ -442,6 +447,7 @@ impl Config {
             mail,
             terms,
             documents,
+            federation,
         } = self;
         let smtp = match &mail.smtp {
             Some(s) => format!(
@@ -458,7 +464,7 @@ impl Config {
             ),
         };
         format!(
-            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\n",
+            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\n{}",
             data_dir.display(),
             node.name,
             server.bind,
@@ -486,6 +492,22 @@ impl Config {
             documents.max_bytes,
             documents.types,
             documents.max_per_patient,
+            if federation.enabled {
+                format!(
+                    "federation = on: {} on {} ({}), as_token {}, hs_token {}, {} peers\n",
+                    federation.user_id(),
+                    federation.homeserver_url,
+                    match federation.check() {
+                        Ok(()) => "valid".to_owned(),
+                        Err(e) => format!("NOT USABLE: {e}"),
+                    },
+                    federation.as_token.state(),
+                    federation.hs_token.state(),
+                    federation.peers.len()
+                )
+            } else {
+                "federation = off\n".to_owned()
+            },
         )
     }
 
@@ -505,6 +527,11 @@ impl Config {
     /// The folder of the encrypted documents.
     pub fn documents_path(&self) -> PathBuf {
         self.data_dir.join("documents")
+    }
+
+    /// The folder of the node's federation keys.
+    pub fn federation_path(&self) -> PathBuf {
+        self.data_dir.join("federation")
     }
 
     /// The outbox folder (inside `data_dir` unless absolute).

@@ -1,6 +1,7 @@
 //! The web UI and JSON API: [`app`] builds the whole router.
 
 pub mod account_api;
+pub mod appservice;
 pub mod auth;
 pub mod cookies;
 pub mod diseases;
@@ -153,6 +154,14 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/style.css", get(home::style))
         .route("/assets/search.js", get(home::script))
         .route("/assets/suggest.js", get(home::suggest_script))
+        .route(
+            "/_matrix/app/v1/transactions/{txn}",
+            put(appservice::transaction).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
+        )
+        .route(
+            "/transactions/{txn}",
+            put(appservice::transaction).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
+        )
         .nest("/api/v1", api)
         .fallback(page_not_found)
         .with_state(state)

@@ -49,7 +49,7 @@ fn page(
         lang,
         status,
         "terms.html",
-        context! { version, paragraphs => state.terms_paragraphs, accepted_current, accepted_before => c.terms_version.is_some() && !accepted_current, local => c.local_matching, federated => c.federated_matching, contactable => c.contactable, research => c.research, error },
+        context! { version, paragraphs => state.terms_paragraphs, accepted_current, accepted_before => c.terms_version.is_some() && !accepted_current, local => c.local_matching, federated => c.federated_matching, contactable => c.contactable, research => c.research, share_diagnosis => c.share_diagnosis, share_age_band => c.share_age_band, error },
     )
 }
 
@@ -88,6 +88,8 @@ pub async fn save(
         federated_matching: ticked("federated_matching"),
         contactable: ticked("contactable"),
         research: ticked("research"),
+        share_diagnosis: ticked("share_diagnosis"),
+        share_age_band: ticked("share_age_band"),
     };
     match apply(&state, &mut m, &choices) {
         Ok(true) => see_other("/account"),
@@ -116,6 +118,10 @@ pub struct Choices {
     pub contactable: bool,
     /// Research questionnaires.
     pub research: bool,
+    /// With federated matching, share the ORPHA diagnosis too.
+    pub share_diagnosis: bool,
+    /// With federated matching, share a coarse age band too.
+    pub share_age_band: bool,
 }
 
 /// Records the choices (acceptance with version and time; each consent given or
@@ -140,6 +146,8 @@ pub(crate) fn apply(
     m.consents.federated_matching = c.federated_matching;
     m.consents.contactable = c.contactable;
     m.consents.research = c.research;
+    m.consents.share_diagnosis = c.federated_matching && c.share_diagnosis;
+    m.consents.share_age_band = c.federated_matching && c.share_age_band;
     m.consents.updated_at = Some(t);
     m.step = m.step.max(5);
     state.registrations.save_member(m)?;

@@ -152,6 +152,12 @@ pub struct Consents {
     /// similar. Absent in records written before it existed: read as not given.
     #[serde(default)]
     pub local_matching: bool,
+    /// With federated matching: the vector also carries the ORPHA diagnosis.
+    #[serde(default)]
+    pub share_diagnosis: bool,
+    /// With federated matching: the vector also carries a coarse age band.
+    #[serde(default)]
+    pub share_age_band: bool,
     /// When the optional consents last changed (Unix seconds).
     pub updated_at: Option<u64>,
 }

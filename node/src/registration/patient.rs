@@ -83,6 +83,10 @@ pub struct Patient {
     /// validation existed: read as not submitted.
     #[serde(default)]
     pub validation: Validation,
+    /// How many times the member asked for a new pseudonym (the federation pseudonym is a
+    /// keyed hash of the patient id and this count).
+    #[serde(default)]
+    pub pseudonym_rotation: u32,
 }
 
 /// Where a patient stands in validation by documents.
@@ -361,6 +365,7 @@ impl Patients {
             organization: input.organization,
             symptoms: Vec::new(),
             validation: Validation::NotSubmitted,
+            pseudonym_rotation: 0,
         };
         self.kv.put(
             Tree::Patients,

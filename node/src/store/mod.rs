@@ -37,6 +37,16 @@ pub enum Tree {
     Documents,
     /// `<time, 16 hex digits of nanoseconds><random>` → one audit entry, in time order.
     Audit,
+    /// `<peer user id> <pseudonym>` → a vector received from a trusted peer (or its
+    /// retraction, kept to refuse older revisions).
+    RemoteVectors,
+    /// Pseudonym → what this node last published under it (revision and content hash).
+    Published,
+    /// Name → value: the federation's own state (the node's room, invited peers, peers'
+    /// rooms).
+    FederationState,
+    /// Homeserver transaction id → when it was processed (each is applied once).
+    FederationTxns,
 }
 
 impl Tree {
@@ -54,19 +64,33 @@ impl Tree {
             Self::ResetTokens => "reset_tokens",
             Self::Documents => "documents",
             Self::Audit => "audit",
+            Self::RemoteVectors => "remote_vectors",
+            Self::Published => "published",
+            Self::FederationState => "federation_state",
+            Self::FederationTxns => "federation_txns",
         }
     }
 }
 
-/// A counter of changes to the records that matching reads (patients and members): a
-/// cache built at one count is stale at another.
+/// A counter of changes to the records that matching reads (patients, members, received
+/// vectors): a cache built at one count is stale at another. Each change also wakes the
+/// federation publisher.
 #[derive(Debug, Clone, Default)]
-pub struct Changes(std::sync::Arc<std::sync::atomic::AtomicU64>);
+pub struct Changes(
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+    std::sync::Arc<tokio::sync::Notify>,
+);
 
 impl Changes {
     /// Counts one change.
     pub fn bump(&self) {
         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.1.notify_one();
+    }
+
+    /// Waits for the next change (or returns at once if one happened since the last wait).
+    pub async fn changed(&self) {
+        self.1.notified().await;
     }
 
     /// The count now.

@@ -1,0 +1,208 @@
+//! The federation: this node publishes the pseudonymous vectors of its validated,
+//! consenting patients to its trusted peers over Matrix, and keeps theirs for matching.
+//!
+//! The node is a Matrix application service of its organization's homeserver: it sends with
+//! the `as_token`, and the homeserver pushes events to `/_matrix/app/v1/transactions/{id}`
+//! (retrying until they are acknowledged, so nothing is lost while the node is down). The
+//! node publishes in a room of its own, to which it invites its peers; it joins the rooms
+//! its peers invite it to. See `docs/federation.md` and `docs/protocol.md`.
+
+mod keys;
+pub mod matrix;
+mod publish;
+mod receive;
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use age::x25519::Recipient;
+
+pub use keys::Keys;
+pub use store::{FederationStore, RemoteVector};
+
+use crate::config::{Config, FederationConfig, PeerConfig};
+use crate::state::AppState;
+use crate::store::{Changes, KvStore, StoreError};
+
+/// Why a federation step failed (logged; the node goes on serving its members).
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    /// The keys in `data/federation` cannot be read or created.
+    #[error("federation keys: {0}")]
+    Keys(String),
+    /// The homeserver refused or could not be reached.
+    #[error("homeserver: {0}")]
+    Matrix(String),
+    /// Sealing a batch failed.
+    #[error("protocol: {0}")]
+    Protocol(#[from] raremesh_bridge::Error),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The federation of a node (present when `[federation]` is enabled and valid).
+pub struct Federation {
+    /// The configuration section.
+    pub config: FederationConfig,
+    /// The node's keys.
+    pub keys: Keys,
+    /// What it stores.
+    pub store: FederationStore,
+    /// The homeserver client.
+    pub client: matrix::Client,
+    peers: HashMap<String, PeerConfig>,
+    recipients: Vec<Recipient>,
+}
+
+impl std::fmt::Debug for Federation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Federation")
+            .field("user_id", &self.config.user_id())
+            .field("peers", &self.peers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state key of the node's own room.
+const OWN_ROOM: &str = "own_room";
+
+impl Federation {
+    /// The federation `config` describes, or why it cannot run (the section is checked).
+    pub fn new(config: &Config, kv: Arc<dyn KvStore>, changes: Changes) -> Result<Self, String> {
+        let f = &config.federation;
+        f.check().map_err(|e| e.to_string())?;
+        let keys = Keys::open_or_create(&config.federation_path()).map_err(|e| e.to_string())?;
+        let recipients = f
+            .peers
+            .iter()
+            .filter_map(|p| p.age_key.trim().parse::<Recipient>().ok())
+            .collect();
+        Ok(Self {
+            client: matrix::Client::new(&f.homeserver_url, f.as_token.expose())
+                .map_err(|e| e.to_string())?,
+            config: f.clone(),
+            keys,
+            store: FederationStore::new(kv, changes),
+            peers: f
+                .peers
+                .iter()
+                .map(|p| (p.user_id.clone(), p.clone()))
+                .collect(),
+            recipients,
+        })
+    }
+
+    /// The trusted peer with this Matrix user id.
+    pub fn peer(&self, user_id: &str) -> Option<&PeerConfig> {
+        self.peers.get(user_id)
+    }
+
+    /// The room the node publishes in, once created.
+    pub fn own_room(&self) -> Result<Option<String>, StoreError> {
+        self.store.get(OWN_ROOM)
+    }
+
+    /// Creates the node's room (inviting every peer) if needed; invites peers added to
+    /// config since; removes peers taken out of config and erases what they sent.
+    async fn ensure_room(&self) -> Result<String, FederationError> {
+        let room = match self.store.get(OWN_ROOM)? {
+            Some(r) => r,
+            None => {
+                let invite: Vec<String> = self.peers.keys().cloned().collect();
+                let room = self
+                    .client
+                    .create_room(
+                        "raremesh federation",
+                        &invite,
+                        serde_json::json!({ "topic": "Encrypted raremesh protocol events" }),
+                    )
+                    .await?;
+                self.store.set(OWN_ROOM, &room)?;
+                for p in &invite {
+                    self.store.set(&format!("invited:{p}"), "1")?;
+                }
+                tracing::info!(%room, peers = invite.len(), "federation room created");
+                room
+            }
+        };
+        for p in self.peers.keys() {
+            if self.store.get(&format!("invited:{p}"))?.is_none() {
+                self.client.invite(&room, p).await?;
+                self.store.set(&format!("invited:{p}"), "1")?;
+                tracing::info!(peer = %p, "peer invited to the federation room");
+            }
+        }
+        for (name, _) in self.store.scan("invited:")? {
+            let p = name.trim_start_matches("invited:");
+            if !self.peers.contains_key(p) {
+                if let Err(e) = self.client.kick(&room, p, "no longer a trusted peer").await {
+                    tracing::warn!(peer = %p, error = %e, "removing a former peer failed");
+                }
+                self.store.unset(&name)?;
+            }
+        }
+        for p in self.store.remote_peers()? {
+            if !self.peers.contains_key(&p) {
+                let n = self.store.purge_peer(&p)?;
+                tracing::info!(peer = %p, vectors = n, "data of a former peer erased");
+            }
+        }
+        for (name, room) in self.store.scan("peer_room:")? {
+            let p = name.trim_start_matches("peer_room:");
+            if !self.peers.contains_key(p) {
+                let _ = self.client.leave(&room).await;
+                self.store.unset(&name)?;
+            }
+        }
+        Ok(room)
+    }
+
+    /// Runs until the process ends: keeps the room and the published vectors up to date,
+    /// on every change and at least every `publish_interval_secs`. Failures are logged
+    /// and retried.
+    pub async fn run(self: Arc<Self>, state: AppState) {
+        let interval = Duration::from_secs(self.config.publish_interval_secs);
+        let mut asked = false;
+        loop {
+            match self.ensure_room().await {
+                Ok(room) => {
+                    if !asked {
+                        match self.request_snapshot(&room).await {
+                            Ok(()) => asked = true,
+                            Err(e) => tracing::warn!(error = %e, "snapshot request failed"),
+                        }
+                    }
+                    if let Err(e) = self.reconcile(&state, &room).await {
+                        tracing::warn!(error = %e, "publishing failed; retrying later");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "federation room not ready; retrying later"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                () = state.changes.changed() => {
+                    // Let a burst of changes settle into one batch.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Milliseconds since 1970: revisions are times, so a pseudonym published again after a
+/// retraction always carries a newer revision.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Starts the federation task of a node, if it has one.
+pub fn start(state: &AppState) {
+    if let Some(f) = state.federation.clone() {
+        tokio::spawn(f.run(state.clone()));
+    }
+}

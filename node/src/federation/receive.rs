@@ -1,0 +1,179 @@
+//! Receiving: the homeserver's transactions. Protocol events are accepted only from
+//! trusted peers, opened with this node's key, checked (form, sizes, HPO ids known to this
+//! node's ontology), and applied by revision; anything else is logged with the reason and
+//! dropped. Invitations from trusted peers are accepted.
+
+use std::sync::Arc;
+
+use raremesh_bridge::protocol::{EVENT_TYPE, Op, Payload};
+use raremesh_bridge::seal::open;
+use raremesh_ontology::HpoId;
+use serde_json::Value;
+
+use super::store::Applied;
+use super::{Federation, FederationError};
+use crate::registration::now;
+use crate::state::AppState;
+
+/// What one transaction did, for logs and tests.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// Operations stored.
+    pub stored: usize,
+    /// Operations ignored as replays or older revisions.
+    pub stale: usize,
+    /// Events or operations dropped, with the reason.
+    pub dropped: Vec<String>,
+}
+
+impl Federation {
+    fn known_terms(&self, state: &AppState, op: &Op) -> Result<(), String> {
+        if let Op::Upsert(v) = op {
+            for t in v.terms.iter().chain(&v.excluded) {
+                let known = t
+                    .parse::<HpoId>()
+                    .ok()
+                    .and_then(|id| state.ontology.resolve(id))
+                    .is_some();
+                if !known {
+                    return Err(format!("{t} is not a term of this node's HPO release"));
+                }
+            }
+            if let Some(code) = v.orpha
+                && u32::try_from(code)
+                    .ok()
+                    .and_then(|c| {
+                        state
+                            .ontology
+                            .disease(raremesh_ontology::OrphaCode::from_number(c))
+                    })
+                    .is_none()
+            {
+                return Err(format!("ORPHA:{code} is not a disease this node knows"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the events of one homeserver transaction (each transaction once).
+    pub fn receive(
+        self: &Arc<Self>,
+        state: &AppState,
+        txn: &str,
+        events: &[Value],
+    ) -> Result<Received, FederationError> {
+        let mut r = Received::default();
+        if self.store.seen(txn)? {
+            return Ok(r);
+        }
+        let me = self.config.user_id();
+        for e in events {
+            let sender = e.get("sender").and_then(Value::as_str).unwrap_or_default();
+            let kind = e.get("type").and_then(Value::as_str).unwrap_or_default();
+            let room = e.get("room_id").and_then(Value::as_str).unwrap_or_default();
+            if sender == me {
+                continue;
+            }
+            let content = e.get("content").cloned().unwrap_or(Value::Null);
+            if kind == "m.room.member"
+                && e.get("state_key").and_then(Value::as_str) == Some(me.as_str())
+                && content.get("membership").and_then(Value::as_str) == Some("invite")
+            {
+                if self.peer(sender).is_some() {
+                    self.store.set(&format!("peer_room:{sender}"), room)?;
+                    let f = self.clone();
+                    let room = room.to_owned();
+                    tokio::spawn(async move {
+                        match f.client.join(&room).await {
+                            Ok(()) => tracing::info!(%room, "joined a peer's federation room"),
+                            Err(e) => {
+                                tracing::warn!(%room, error = %e, "joining a peer's room failed")
+                            }
+                        }
+                    });
+                } else {
+                    let why = format!("invitation from {sender}, not a trusted peer, ignored");
+                    tracing::warn!("{why}");
+                    r.dropped.push(why);
+                }
+                continue;
+            }
+            if kind != EVENT_TYPE {
+                continue;
+            }
+            let batch = content
+                .get("batch")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned();
+            let Some(peer) = self.peer(sender) else {
+                let why = format!("event {batch} from {sender}: not a trusted peer");
+                tracing::warn!("dropped {why}");
+                r.dropped.push(why);
+                continue;
+            };
+            let payload = match open(&content, self.keys.identity()) {
+                Ok((_, p)) => p,
+                Err(err) => {
+                    let why = format!("event {batch} from {}: {err}", peer.name);
+                    tracing::warn!("dropped {why}");
+                    r.dropped.push(why);
+                    continue;
+                }
+            };
+            let (ops, snapshot) = match payload {
+                Payload::Update { ops } => (ops, None),
+                Payload::Snapshot {
+                    request,
+                    last,
+                    as_of,
+                    ops,
+                    ..
+                } => (ops, Some((request, last, as_of))),
+                Payload::SnapshotRequest { request } => {
+                    let f = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = f.send_snapshot(&request).await {
+                            tracing::warn!(error = %e, "answering a snapshot request failed");
+                        }
+                    });
+                    continue;
+                }
+            };
+            for op in &ops {
+                if let Err(why) = self.known_terms(state, op) {
+                    let why = format!("{} from {}: {why}", op.pseudonym(), peer.name);
+                    tracing::warn!("dropped {why}");
+                    r.dropped.push(why);
+                    continue;
+                }
+                match self.store.apply(
+                    sender,
+                    op,
+                    snapshot.as_ref().map(|(req, _, _)| req.as_str()),
+                    now(),
+                )? {
+                    Applied::Stored => r.stored += 1,
+                    Applied::Stale => r.stale += 1,
+                }
+            }
+            if let Some((request, true, as_of)) = snapshot {
+                let purged = self.store.end_snapshot(sender, &request, as_of)?;
+                if purged > 0 {
+                    tracing::info!(peer = %peer.name, purged, "vectors no longer published by a peer dropped");
+                }
+            }
+        }
+        self.store.mark(txn, now())?;
+        if r.stored + r.stale > 0 || !r.dropped.is_empty() {
+            tracing::info!(
+                txn,
+                stored = r.stored,
+                stale = r.stale,
+                dropped = r.dropped.len(),
+                "federation transaction"
+            );
+        }
+        Ok(r)
+    }
+}

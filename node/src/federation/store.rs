@@ -1,0 +1,264 @@
+//! What the federation keeps in the database: vectors received from peers (with
+//! tombstones for retractions), what this node published, its own state, and the
+//! homeserver transactions already applied.
+
+use std::sync::Arc;
+
+use raremesh_bridge::protocol::{Op, Vector};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Changes, KvStore, Record, StoreError, Tree, decode, encode};
+
+/// A vector received from a peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteVector {
+    /// The peer node's Matrix user id.
+    pub peer: String,
+    /// The vector (its terms are empty once retracted).
+    pub vector: Vector,
+    /// Retracted: kept only to refuse older revisions.
+    pub retracted: bool,
+    /// The snapshot that last confirmed it, if any.
+    #[serde(default)]
+    pub snapshot: Option<String>,
+    /// When it arrived (Unix seconds).
+    pub received_at: u64,
+}
+
+impl Record for RemoteVector {
+    const TREE: Tree = Tree::RemoteVectors;
+    const VERSION: u32 = 1;
+}
+
+/// What this node last published under a pseudonym.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    /// The revision sent.
+    pub rev: u64,
+    /// SHA-256 of the vector's content (without the revision), hex.
+    pub hash: String,
+    /// The vector sent (for snapshots).
+    pub vector: Vector,
+}
+
+impl Record for Published {
+    const TREE: Tree = Tree::Published;
+    const VERSION: u32 = 1;
+}
+
+/// What applying an operation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Stored (new, changed or retracted).
+    Stored,
+    /// Ignored: the node holds this revision or a newer one (a replay or a late copy).
+    Stale,
+}
+
+/// The federation's storage.
+#[derive(Debug, Clone)]
+pub struct FederationStore {
+    kv: Arc<dyn KvStore>,
+    changes: Changes,
+}
+
+fn key(peer: &str, pseudonym: &str) -> Vec<u8> {
+    format!("{peer} {pseudonym}").into_bytes()
+}
+
+impl FederationStore {
+    /// The store in `kv`; changes to received vectors bump `changes`.
+    pub fn new(kv: Arc<dyn KvStore>, changes: Changes) -> Self {
+        Self { kv, changes }
+    }
+
+    /// Applies one checked operation from `peer`: only a newer revision replaces what is
+    /// held.
+    pub fn apply(
+        &self,
+        peer: &str,
+        op: &Op,
+        snapshot: Option<&str>,
+        now: u64,
+    ) -> Result<Applied, StoreError> {
+        let k = key(peer, op.pseudonym());
+        let held: Option<RemoteVector> = self
+            .kv
+            .get(Tree::RemoteVectors, &k)?
+            .map(|b| decode(&b))
+            .transpose()?;
+        if let Some(h) = &held {
+            let newer = op.rev() > h.vector.rev;
+            let confirms = op.rev() == h.vector.rev && snapshot.is_some() && !h.retracted;
+            if !newer {
+                if confirms {
+                    let mut h = h.clone();
+                    h.snapshot = snapshot.map(str::to_owned);
+                    self.kv.put(Tree::RemoteVectors, &k, &encode(&h))?;
+                }
+                return Ok(Applied::Stale);
+            }
+        }
+        let record = match op {
+            Op::Upsert(v) => RemoteVector {
+                peer: peer.to_owned(),
+                vector: v.clone(),
+                retracted: false,
+                snapshot: snapshot.map(str::to_owned),
+                received_at: now,
+            },
+            Op::Retract { pseudonym, rev } => RemoteVector {
+                peer: peer.to_owned(),
+                vector: Vector {
+                    pseudonym: pseudonym.clone(),
+                    rev: *rev,
+                    terms: Vec::new(),
+                    excluded: Vec::new(),
+                    orpha: None,
+                    age_band: None,
+                },
+                retracted: true,
+                snapshot: None,
+                received_at: now,
+            },
+        };
+        self.kv.put(Tree::RemoteVectors, &k, &encode(&record))?;
+        self.changes.bump();
+        Ok(Applied::Stored)
+    }
+
+    /// After the last part of a snapshot: drops the peer's vectors the snapshot did not
+    /// confirm and that are older than it. Returns how many.
+    pub fn end_snapshot(&self, peer: &str, request: &str, as_of: u64) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for (k, v) in self
+            .kv
+            .scan_prefix(Tree::RemoteVectors, format!("{peer} ").as_bytes())?
+        {
+            let r: RemoteVector = decode(&v)?;
+            if !r.retracted && r.snapshot.as_deref() != Some(request) && r.vector.rev < as_of {
+                self.kv.remove(Tree::RemoteVectors, &k)?;
+                n += 1;
+            }
+        }
+        if n > 0 {
+            self.changes.bump();
+        }
+        Ok(n)
+    }
+
+    /// Every live vector received (retractions left out).
+    pub fn remote_all(&self) -> Result<Vec<RemoteVector>, StoreError> {
+        let mut out = Vec::new();
+        for (_, v) in self.kv.scan_prefix(Tree::RemoteVectors, b"")? {
+            let r: RemoteVector = decode(&v)?;
+            if !r.retracted {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Erases everything received from a peer (removed from config). Returns how many.
+    pub fn purge_peer(&self, peer: &str) -> Result<usize, StoreError> {
+        let all = self
+            .kv
+            .scan_prefix(Tree::RemoteVectors, format!("{peer} ").as_bytes())?;
+        for (k, _) in &all {
+            self.kv.remove(Tree::RemoteVectors, k)?;
+        }
+        if !all.is_empty() {
+            self.changes.bump();
+        }
+        Ok(all.len())
+    }
+
+    /// The peers some vector was received from.
+    pub fn remote_peers(&self) -> Result<Vec<String>, StoreError> {
+        let mut peers: Vec<String> = self
+            .kv
+            .scan_prefix(Tree::RemoteVectors, b"")?
+            .iter()
+            .filter_map(|(k, _)| {
+                String::from_utf8_lossy(k)
+                    .split_once(' ')
+                    .map(|(p, _)| p.to_owned())
+            })
+            .collect();
+        peers.dedup();
+        Ok(peers)
+    }
+
+    /// Everything this node published, by pseudonym.
+    pub fn published(&self) -> Result<Vec<Published>, StoreError> {
+        self.kv
+            .scan_prefix(Tree::Published, b"")?
+            .into_iter()
+            .map(|(_, v)| decode(&v).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Records a publication.
+    pub fn set_published(&self, p: &Published) -> Result<(), StoreError> {
+        self.kv
+            .put(Tree::Published, p.vector.pseudonym.as_bytes(), &encode(p))
+    }
+
+    /// Forgets a publication (after its retraction was sent).
+    pub fn unpublish(&self, pseudonym: &str) -> Result<(), StoreError> {
+        self.kv
+            .remove(Tree::Published, pseudonym.as_bytes())
+            .map(|_| ())
+    }
+
+    /// A value of the federation's own state.
+    pub fn get(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .kv
+            .get(Tree::FederationState, name.as_bytes())?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// Sets a value of the federation's own state.
+    pub fn set(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.kv
+            .put(Tree::FederationState, name.as_bytes(), value.as_bytes())
+    }
+
+    /// Removes a value of the federation's own state.
+    pub fn unset(&self, name: &str) -> Result<(), StoreError> {
+        self.kv
+            .remove(Tree::FederationState, name.as_bytes())
+            .map(|_| ())
+    }
+
+    /// The state values whose names start with `prefix`.
+    pub fn scan(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(self
+            .kv
+            .scan_prefix(Tree::FederationState, prefix.as_bytes())?
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    String::from_utf8_lossy(&k).into_owned(),
+                    String::from_utf8_lossy(&v).into_owned(),
+                )
+            })
+            .collect())
+    }
+
+    /// Whether a homeserver transaction was applied already.
+    pub fn seen(&self, txn: &str) -> Result<bool, StoreError> {
+        Ok(self.kv.get(Tree::FederationTxns, txn.as_bytes())?.is_some())
+    }
+
+    /// Records that a transaction was applied (after applying it: applying twice is
+    /// harmless, losing one is not).
+    pub fn mark(&self, txn: &str, now: u64) -> Result<(), StoreError> {
+        self.kv.put(
+            Tree::FederationTxns,
+            txn.as_bytes(),
+            now.to_string().as_bytes(),
+        )
+    }
+}
