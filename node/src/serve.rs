@@ -7,11 +7,15 @@ use crate::{Error, Result, http};
 
 /// Serves `state` on `listener` until SIGINT or SIGTERM, then lets requests in flight finish.
 pub async fn serve(listener: TcpListener, state: AppState) -> Result<()> {
-    crate::federation::start(&state);
-    axum::serve(listener, http::app(state))
+    let federation = crate::federation::start(&state);
+    let served = axum::serve(listener, http::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(Error::Serve)
+        .map_err(Error::Serve);
+    if let Some(f) = federation {
+        f.abort();
+    }
+    served
 }
 
 async fn shutdown_signal() {

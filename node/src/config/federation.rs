@@ -27,6 +27,10 @@ pub struct FederationConfig {
     /// Seconds between two checks for profiles to publish or retract (1 to 3600); changes
     /// are also published as soon as they happen.
     pub publish_interval_secs: u64,
+    /// Seconds between two requests to every peer for everything it publishes (5 to
+    /// 604800). A node that was down gets what it missed from its homeserver, which
+    /// queues it; after its homeserver was down, or a lost copy, this request repairs it.
+    pub resync_interval_secs: u64,
     /// The nodes this node trusts: it sends them its members' vectors (encrypted to their
     /// keys) and accepts theirs. Each peer's admin prints these values with
     /// `raremesh federation whoami`.
@@ -43,6 +47,7 @@ impl Default for FederationConfig {
             as_token: Secret::default(),
             hs_token: Secret::default(),
             publish_interval_secs: 30,
+            resync_interval_secs: 3600,
             peers: Vec::new(),
         }
     }
@@ -138,6 +143,12 @@ impl FederationConfig {
             return bad(
                 "federation.publish_interval_secs",
                 format!("{} is not between 1 and 3600", self.publish_interval_secs),
+            );
+        }
+        if !(5..=604_800).contains(&self.resync_interval_secs) {
+            return bad(
+                "federation.resync_interval_secs",
+                format!("{} is not between 5 and 604800", self.resync_interval_secs),
             );
         }
         let mut seen = std::collections::HashSet::new();

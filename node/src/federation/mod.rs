@@ -165,13 +165,14 @@ impl Federation {
     /// and retried.
     pub async fn run(self: Arc<Self>, state: AppState) {
         let interval = Duration::from_secs(self.config.publish_interval_secs);
-        let mut asked = false;
+        let resync = Duration::from_secs(self.config.resync_interval_secs);
+        let mut asked: Option<std::time::Instant> = None;
         loop {
             match self.ensure_room().await {
                 Ok(room) => {
-                    if !asked {
+                    if asked.is_none_or(|t| t.elapsed() >= resync) {
                         match self.request_snapshot(&room).await {
-                            Ok(()) => asked = true,
+                            Ok(()) => asked = Some(std::time::Instant::now()),
                             Err(e) => tracing::warn!(error = %e, "snapshot request failed"),
                         }
                     }
@@ -201,8 +202,9 @@ pub fn now_ms() -> u64 {
 }
 
 /// Starts the federation task of a node, if it has one.
-pub fn start(state: &AppState) {
-    if let Some(f) = state.federation.clone() {
-        tokio::spawn(f.run(state.clone()));
-    }
+pub fn start(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
+    state
+        .federation
+        .clone()
+        .map(|f| tokio::spawn(f.run(state.clone())))
 }

@@ -85,9 +85,17 @@ impl Federation {
                     let room = room.to_owned();
                     tokio::spawn(async move {
                         match f.client.join(&room).await {
-                            Ok(()) => tracing::info!(%room, "joined a peer's federation room"),
+                            Ok(()) => {
+                                tracing::info!(%room, "joined a peer's federation room");
+                                // What the peer published before we joined: ask for it.
+                                if let Ok(Some(own)) = f.own_room()
+                                    && let Err(e) = f.request_snapshot(&own).await
+                                {
+                                    tracing::warn!(error = %e, "snapshot request failed");
+                                }
+                            }
                             Err(e) => {
-                                tracing::warn!(%room, error = %e, "joining a peer's room failed")
+                                tracing::warn!(%room, error = %e, "joining a peer's room failed");
                             }
                         }
                     });

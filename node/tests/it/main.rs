@@ -7,6 +7,7 @@ mod auth;
 mod authz;
 mod browser;
 mod config;
+mod federation;
 mod mail;
 mod match_cli;
 mod patients;
@@ -14,6 +15,7 @@ mod process;
 mod register;
 mod socket;
 mod store;
+mod synapse;
 mod validation;
 mod web;
 

@@ -1,0 +1,427 @@
+//! Two raremesh nodes federating through two real Synapse homeservers on loopback.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use raremesh::AppState;
+use raremesh::accounts::Role;
+use raremesh::config::{Config, FederationConfig, PeerConfig, Secret};
+use raremesh::federation::Keys;
+use raremesh::registration::patient::{
+    Diagnosis, Patient, PatientInput, Relation, Sex, Symptom, Validation,
+};
+use raremesh::registration::{Consents, Member, PersonalInfo, Registrant};
+use raremesh_bridge::protocol::Payload;
+
+use crate::synapse::{Homeserver, free_port};
+
+struct Side {
+    name: &'static str,
+    data: PathBuf,
+    port: u16,
+    as_token: String,
+    hs_token: String,
+    key: String,
+}
+
+impl Side {
+    fn new(root: &Path, name: &'static str) -> Self {
+        let data = root.join(name).join("data");
+        let keys = Keys::open_or_create(&data.join("federation")).expect("keys");
+        let token = || raremesh::sessions::random_token().expect("token");
+        Self {
+            name,
+            port: free_port(),
+            as_token: token(),
+            hs_token: token(),
+            key: keys.public_key(),
+            data,
+        }
+    }
+
+    /// The application service registration the homeserver reads.
+    fn registration(&self, root: &Path) -> PathBuf {
+        let path = root.join(format!("{}-appservice.yaml", self.name));
+        std::fs::write(
+            &path,
+            format!(
+                "id: raremesh\nurl: \"http://127.0.0.1:{}\"\nas_token: \"{}\"\nhs_token: \"{}\"\nsender_localpart: raremesh\nrate_limited: false\nnamespaces:\n  users:\n    - exclusive: true\n      regex: \"@raremesh-.*\"\n  rooms: []\n  aliases: []\n",
+                self.port, self.as_token, self.hs_token
+            ),
+        )
+        .expect("registration");
+        path
+    }
+
+    fn config(&self, hs: &Homeserver, peer: &Side, peer_hs: &Homeserver) -> Config {
+        Config {
+            data_dir: self.data.clone(),
+            node: raremesh::config::NodeConfig {
+                name: format!("Organization {}", self.name.to_uppercase()),
+            },
+            server: raremesh::config::ServerConfig {
+                bind: ([127, 0, 0, 1], self.port).into(),
+                public_url: format!("http://127.0.0.1:{}", self.port),
+                ..Default::default()
+            },
+            federation: FederationConfig {
+                enabled: true,
+                homeserver_url: hs.url.clone(),
+                server_name: hs.server_name.clone(),
+                as_token: Secret::from(self.as_token.clone()),
+                hs_token: Secret::from(self.hs_token.clone()),
+                publish_interval_secs: 1,
+                resync_interval_secs: 5,
+                peers: vec![PeerConfig {
+                    name: format!("Organization {}", peer.name.to_uppercase()),
+                    user_id: format!("@raremesh:{}", peer_hs.server_name),
+                    age_key: peer.key.clone(),
+                }],
+                ..Default::default()
+            },
+            ..Config::default()
+        }
+    }
+}
+
+struct Running {
+    state: AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: tokio::task::JoinHandle<()>,
+    federation: Option<tokio::task::JoinHandle<()>>,
+}
+
+async fn run(config: Config) -> Running {
+    let (state, _) = raremesh::boot::boot(config).expect("boot");
+    assert!(state.federation.is_some(), "{:?}", state.federation_problem);
+    let listener = tokio::net::TcpListener::bind(state.config.server.bind)
+        .await
+        .expect("bind");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let federation = raremesh::federation::start(&state);
+    let app = raremesh::http::app(state.clone());
+    let handle = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+    });
+    Running {
+        state,
+        stop: Some(tx),
+        handle,
+        federation,
+    }
+}
+
+impl Running {
+    async fn shut(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = self.handle.await;
+        if let Some(f) = self.federation.take() {
+            f.abort();
+            let _ = f.await;
+        }
+        // Tasks spawned for one request (a join, a snapshot) end within moments.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// A member who agreed to everything, with one validated patient.
+fn member(state: &AppState, email: &str, name: &str, terms: &[&str], federated: bool) -> Patient {
+    let a = state
+        .accounts
+        .create(email, "a good long password", Role::Member, true)
+        .expect("account");
+    state
+        .registrations
+        .save_member(&Member {
+            account_id: a.id.clone(),
+            info: PersonalInfo {
+                name: format!("{name} Parent"),
+                email: a.email.clone(),
+                country: "France".into(),
+                language: "en".into(),
+                registrant: Registrant::Caregiver,
+            },
+            step: 5,
+            consents: Consents {
+                terms_version: Some("1".into()),
+                terms_accepted_at: Some(1),
+                local_matching: true,
+                federated_matching: federated,
+                share_diagnosis: true,
+                share_age_band: true,
+                ..Consents::default()
+            },
+        })
+        .expect("member");
+    let mut p = state
+        .patients
+        .add(
+            &a.id,
+            PatientInput {
+                display_name: name.into(),
+                birth_year: 2016,
+                sex: Sex::Female,
+                relation: Relation::Parent,
+                diagnosis: Diagnosis::NotListed {
+                    text: format!("{name}'s private words"),
+                },
+                organization: None,
+            },
+        )
+        .expect("patient");
+    p.symptoms = terms
+        .iter()
+        .map(|t| Symptom {
+            term: t.parse().expect("id"),
+            observed: true,
+            onset: None,
+        })
+        .collect();
+    p.validation = Validation::Approved {
+        at: 1,
+        by: "test".into(),
+    };
+    state.patients.save(&p).expect("save");
+    p
+}
+
+async fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !ok() {
+        assert!(
+            started.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    started.elapsed()
+}
+
+fn remote_terms(state: &AppState) -> Vec<Vec<String>> {
+    let f = state.federation.as_ref().expect("federation");
+    f.store
+        .remote_all()
+        .expect("remote")
+        .into_iter()
+        .map(|r| r.vector.terms)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_vectors_through_two_synapses() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("raremesh=info")
+        .with_test_writer()
+        .try_init();
+    let mut guard = Some(tempfile::tempdir().expect("tempdir"));
+    // RAREMESH_KEEP_TEST_DIR=1 keeps the homeservers' folders (logs, databases).
+    let root: PathBuf = if std::env::var_os("RAREMESH_KEEP_TEST_DIR").is_some() {
+        guard.take().expect("dir").keep()
+    } else {
+        guard.as_ref().expect("dir").path().to_owned()
+    };
+    println!("test folder: {}", root.display());
+    let (a, b) = (Side::new(&root, "a"), Side::new(&root, "b"));
+    let (ra, rb) = (a.registration(&root), b.registration(&root));
+    let (pa, pb) = (root.join("hs-a"), root.join("hs-b"));
+    let ta = std::thread::spawn(move || Homeserver::start(&pa, &[ra]));
+    let tb = std::thread::spawn(move || Homeserver::start(&pb, &[rb]));
+    let (hs_a, mut hs_b) = (ta.join().expect("hs a"), tb.join().expect("hs b"));
+    let node_a = run(a.config(&hs_a, &b, &hs_b)).await;
+    let node_b = run(b.config(&hs_b, &a, &hs_a)).await;
+
+    // Seizure, hypotonia, global developmental delay on A; close symptoms on B.
+    let anna = member(
+        &node_a.state,
+        "anna@a.example.org",
+        "Annachild",
+        &["HP:0001250", "HP:0001252", "HP:0001263"],
+        true,
+    );
+    let _kept = member(
+        &node_a.state,
+        "kept@a.example.org",
+        "Keptchild",
+        &["HP:0001250", "HP:0001252"],
+        false,
+    );
+    let bruno = member(
+        &node_b.state,
+        "bruno@b.example.org",
+        "Brunochild",
+        &["HP:0002069", "HP:0001252", "HP:0001263"],
+        true,
+    );
+
+    let took = wait_for("A's vector on B", 90, || {
+        remote_terms(&node_b.state).len() == 1
+    })
+    .await;
+    println!(
+        "first vector from A reached B in {:.1} s (rooms created and joined)",
+        took.as_secs_f64()
+    );
+    wait_for("B's vector on A", 60, || {
+        remote_terms(&node_a.state).len() == 1
+    })
+    .await;
+    assert_eq!(
+        remote_terms(&node_b.state)[0],
+        vec!["HP:0001250", "HP:0001252", "HP:0001263"],
+        "only the consenting patient is shared"
+    );
+
+    // B's member sees A's patient among people like Bruno, with the organization's name.
+    let sb = &node_b.state;
+    let matches = sb
+        .similar
+        .find(&sb.similar_sources(), &bruno, 10)
+        .expect("similar");
+    let remote = matches
+        .iter()
+        .find(|m| m.organization.as_deref() == Some("Organization A"))
+        .expect("a match from A");
+    assert!(
+        remote
+            .shared
+            .iter()
+            .any(|s| s.common == "Global developmental delay")
+    );
+    assert_eq!(remote.age_band.as_deref(), Some("6-11"));
+    assert!(!remote.pseudonym.contains("Anna"));
+
+    // Changes propagate: a new symptom, then a withdrawn consent.
+    let mut p = node_a
+        .state
+        .patients
+        .get(&anna.account_id, &anna.id)
+        .expect("g")
+        .expect("p");
+    p.symptoms.push(Symptom {
+        term: "HP:0000256".parse().expect("id"),
+        observed: true,
+        onset: None,
+    });
+    node_a.state.patients.save(&p).expect("save");
+    let took = wait_for("the update on B", 30, || {
+        remote_terms(&node_b.state)
+            .first()
+            .is_some_and(|t| t.contains(&"HP:0000256".to_owned()))
+    })
+    .await;
+    println!("an update reached B in {:.2} s", took.as_secs_f64());
+
+    // B's homeserver goes down while A's profiles change; back up, B converges.
+    tokio::task::block_in_place(|| hs_b.stop());
+    let carla = member(
+        &node_a.state,
+        "carla@a.example.org",
+        "Carlachild",
+        &["HP:0000098", "HP:0001166"],
+        true,
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::task::block_in_place(|| hs_b.restart());
+    wait_for("convergence after B's homeserver came back", 60, || {
+        remote_terms(&node_b.state).len() == 2
+    })
+    .await;
+
+    // Node B is killed and restarted meanwhile changes go on: nothing lost, no duplicates.
+    let b_config = node_b.state.config.clone();
+    node_b.shut().await;
+    let mut m = node_a
+        .state
+        .registrations
+        .member(&anna.account_id)
+        .expect("m")
+        .expect("m");
+    m.consents.federated_matching = false;
+    node_a.state.registrations.save_member(&m).expect("save");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let node_b = run(b_config).await;
+    wait_for("the retraction after B restarted", 120, || {
+        remote_terms(&node_b.state).len() == 1
+    })
+    .await;
+    let left = node_b
+        .state
+        .federation
+        .as_ref()
+        .expect("f")
+        .store
+        .remote_all()
+        .expect("r");
+    assert_eq!(left.len(), 1, "no duplicates: {left:?}");
+    assert_eq!(left[0].vector.terms, vec!["HP:0000098", "HP:0001166"]);
+    let _ = carla;
+
+    // Privacy: what A's homeserver stored for protocol events is ciphertext, and every
+    // payload A sent holds only pseudonyms, HPO ids, ORPHA codes and age bands.
+    let rows = hs_a.query("SELECT json FROM event_json");
+    let b_keys = Keys::open_or_create(&b.data.join("federation")).expect("keys");
+    let mut protocol_events = 0;
+    for row in rows {
+        let json = row[0].as_str().unwrap_or_default();
+        let event: serde_json::Value = serde_json::from_str(json).expect("event json");
+        if event["type"] != "org.raremesh.batch" {
+            continue;
+        }
+        protocol_events += 1;
+        let content = &event["content"];
+        let keys: Vec<&str> = content
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys.len(), 3, "{keys:?}");
+        for secret in [
+            "Annachild",
+            "Keptchild",
+            "Carlachild",
+            "anna@",
+            "HP:0001250",
+            "private words",
+            "2016",
+        ] {
+            assert!(!json.contains(secret), "{secret} in a stored event");
+        }
+        if event["sender"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("@raremesh:127.0.0.1"))
+        {
+            if let Ok((_, payload)) = raremesh_bridge::seal::open(content, b_keys.identity()) {
+                let text = serde_json::to_string(&payload).expect("json");
+                for secret in [
+                    "Annachild",
+                    "Keptchild",
+                    "Carlachild",
+                    "Parent",
+                    "@a.example.org",
+                    "private words",
+                    "France",
+                ] {
+                    assert!(!text.contains(secret), "{secret} in a sent payload");
+                }
+                if let Payload::Update { ops } | Payload::Snapshot { ops, .. } = payload {
+                    assert!(ops.iter().all(|o| o.pseudonym().len() == 32));
+                }
+            }
+        }
+    }
+    assert!(
+        protocol_events >= 4,
+        "{protocol_events} protocol events stored"
+    );
+
+    node_a.shut().await;
+    node_b.shut().await;
+}
