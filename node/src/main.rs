@@ -181,6 +181,9 @@ fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
 
 fn check_config(path: Option<&Path>) -> anyhow::Result<()> {
     let config = load_config(path)?;
+    if let Err(e) = config.federation.check() {
+        anyhow::bail!("{e}\n(the node would start and serve its members, without federation)");
+    }
     println!(
         "{}: configuration is valid\n\n{}",
         path.map_or_else(|| "defaults".to_owned(), |p| p.display().to_string()),

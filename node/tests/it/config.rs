@@ -294,3 +294,47 @@ fn document_settings_are_checked() {
         assert_eq!(err.key, key, "{toml}: {err}");
     }
 }
+
+#[test]
+fn federation_settings_are_checked() {
+    let on = "[federation]\nenabled = true\nhomeserver_url = \"http://127.0.0.1:8008\"\nserver_name = \"rare.example.org\"\nas_token = \"0123456789abcdef-as\"\nhs_token = \"0123456789abcdef-hs\"\n";
+    let peer = "[[federation.peers]]\nname = \"Org B\"\nuser_id = \"@raremesh:b.example.org\"\nage_key = \"age1notakey\"\n";
+    let cases = [
+        (
+            on.replace("http://127.0.0.1:8008", "matrix.example.org"),
+            "federation.homeserver_url",
+        ),
+        (
+            on.replace("rare.example.org", "bad name"),
+            "federation.server_name",
+        ),
+        (
+            on.replace("0123456789abcdef-as", "short"),
+            "federation.as_token",
+        ),
+        (
+            on.replace("0123456789abcdef-hs", "0123456789abcdef-as"),
+            "federation.hs_token",
+        ),
+        (
+            format!("{on}resync_interval_secs = 1\n"),
+            "federation.resync_interval_secs",
+        ),
+        (format!("{on}{peer}"), "federation.peers[0].age_key"),
+        (
+            format!(
+                "{on}{}",
+                peer.replace("@raremesh:b.example.org", "raremesh")
+            ),
+            "federation.peers[0].user_id",
+        ),
+    ];
+    for (toml, key) in cases {
+        let config =
+            raremesh::config::load_str(&toml, "test.toml", Vec::new()).expect("the rest loads");
+        let err = config.federation.check().expect_err(&toml);
+        assert_eq!(err.key, key, "{toml}: {err}");
+    }
+    let config = raremesh::config::load_str(on, "test.toml", Vec::new()).expect("loads");
+    config.federation.check().expect("valid");
+}
