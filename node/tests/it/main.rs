@@ -10,6 +10,7 @@ mod config;
 mod federation;
 mod mail;
 mod match_cli;
+mod pair;
 mod patients;
 mod process;
 mod register;

@@ -1,0 +1,221 @@
+//! Two raremesh nodes, each with its own real Synapse homeserver, federating on loopback:
+//! shared by the federation tests and the federation benchmark.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use raremesh::AppState;
+use raremesh::accounts::Role;
+use raremesh::config::{Config, FederationConfig, PeerConfig, Secret};
+use raremesh::federation::Keys;
+use raremesh::registration::patient::{
+    Diagnosis, Patient, PatientInput, Relation, Sex, Symptom, Validation,
+};
+use raremesh::registration::{Consents, Member, PersonalInfo, Registrant};
+
+use crate::synapse::{Homeserver, free_port};
+
+pub struct Side {
+    pub name: &'static str,
+    pub data: PathBuf,
+    port: u16,
+    as_token: String,
+    hs_token: String,
+    key: String,
+}
+
+impl Side {
+    pub fn new(root: &Path, name: &'static str) -> Self {
+        let data = root.join(name).join("data");
+        let keys = Keys::open_or_create(&data.join("federation")).expect("keys");
+        let token = || raremesh::sessions::random_token().expect("token");
+        Self {
+            name,
+            port: free_port(),
+            as_token: token(),
+            hs_token: token(),
+            key: keys.public_key(),
+            data,
+        }
+    }
+
+    /// The application service registration the homeserver reads.
+    pub fn registration(&self, root: &Path) -> PathBuf {
+        let path = root.join(format!("{}-appservice.yaml", self.name));
+        std::fs::write(
+            &path,
+            format!(
+                "id: raremesh\nurl: \"http://127.0.0.1:{}\"\nas_token: \"{}\"\nhs_token: \"{}\"\nsender_localpart: raremesh\nrate_limited: false\nnamespaces:\n  users:\n    - exclusive: true\n      regex: \"@raremesh-.*\"\n  rooms: []\n  aliases: []\n",
+                self.port, self.as_token, self.hs_token
+            ),
+        )
+        .expect("registration");
+        path
+    }
+
+    pub fn config(&self, hs: &Homeserver, peer: &Side, peer_hs: &Homeserver) -> Config {
+        Config {
+            data_dir: self.data.clone(),
+            node: raremesh::config::NodeConfig {
+                name: format!("Organization {}", self.name.to_uppercase()),
+            },
+            server: raremesh::config::ServerConfig {
+                bind: ([127, 0, 0, 1], self.port).into(),
+                public_url: format!("http://127.0.0.1:{}", self.port),
+                ..Default::default()
+            },
+            federation: FederationConfig {
+                enabled: true,
+                homeserver_url: hs.url.clone(),
+                server_name: hs.server_name.clone(),
+                as_token: Secret::from(self.as_token.clone()),
+                hs_token: Secret::from(self.hs_token.clone()),
+                publish_interval_secs: 1,
+                resync_interval_secs: 5,
+                peers: vec![PeerConfig {
+                    name: format!("Organization {}", peer.name.to_uppercase()),
+                    user_id: format!("@raremesh:{}", peer_hs.server_name),
+                    age_key: peer.key.clone(),
+                }],
+                ..Default::default()
+            },
+            ..Config::default()
+        }
+    }
+}
+
+pub struct Running {
+    pub state: AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: tokio::task::JoinHandle<()>,
+    federation: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub async fn run(config: Config) -> Running {
+    let (state, _) = raremesh::boot::boot(config).expect("boot");
+    assert!(state.federation.is_some(), "{:?}", state.federation_problem);
+    let listener = tokio::net::TcpListener::bind(state.config.server.bind)
+        .await
+        .expect("bind");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let federation = raremesh::federation::start(&state);
+    let app = raremesh::http::app(state.clone());
+    let handle = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+    });
+    Running {
+        state,
+        stop: Some(tx),
+        handle,
+        federation,
+    }
+}
+
+impl Running {
+    pub async fn shut(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = self.handle.await;
+        if let Some(f) = self.federation.take() {
+            f.abort();
+            let _ = f.await;
+        }
+        // Tasks spawned for one request (a join, a snapshot) end within moments.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// A member who agreed to everything, with one validated patient.
+pub fn member(
+    state: &AppState,
+    email: &str,
+    name: &str,
+    terms: &[&str],
+    federated: bool,
+) -> Patient {
+    let a = state
+        .accounts
+        .create(email, "a good long password", Role::Member, true)
+        .expect("account");
+    state
+        .registrations
+        .save_member(&Member {
+            account_id: a.id.clone(),
+            info: PersonalInfo {
+                name: format!("{name} Parent"),
+                email: a.email.clone(),
+                country: "France".into(),
+                language: "en".into(),
+                registrant: Registrant::Caregiver,
+            },
+            step: 5,
+            consents: Consents {
+                terms_version: Some("1".into()),
+                terms_accepted_at: Some(1),
+                local_matching: true,
+                federated_matching: federated,
+                share_diagnosis: true,
+                share_age_band: true,
+                ..Consents::default()
+            },
+        })
+        .expect("member");
+    let mut p = state
+        .patients
+        .add(
+            &a.id,
+            PatientInput {
+                display_name: name.into(),
+                birth_year: 2016,
+                sex: Sex::Female,
+                relation: Relation::Parent,
+                diagnosis: Diagnosis::NotListed {
+                    text: format!("{name}'s private words"),
+                },
+                organization: None,
+            },
+        )
+        .expect("patient");
+    p.symptoms = terms
+        .iter()
+        .map(|t| Symptom {
+            term: t.parse().expect("id"),
+            observed: true,
+            onset: None,
+        })
+        .collect();
+    p.validation = Validation::Approved {
+        at: 1,
+        by: "test".into(),
+    };
+    state.patients.save(&p).expect("save");
+    p
+}
+
+pub async fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !ok() {
+        assert!(
+            started.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    started.elapsed()
+}
+
+pub fn remote_terms(state: &AppState) -> Vec<Vec<String>> {
+    let f = state.federation.as_ref().expect("federation");
+    f.store
+        .remote_all()
+        .expect("remote")
+        .into_iter()
+        .map(|r| r.vector.terms)
+        .collect()
+}
