@@ -45,6 +45,28 @@ pub enum Payload {
         /// A random id the answer repeats.
         request: String,
     },
+    /// A member of the sender asks to get in touch with the member behind `to` (sealed for
+    /// the owning peer only).
+    ContactRequest {
+        /// A random id (32 hex digits) naming the request.
+        request: String,
+        /// The requesting patient's pseudonym (published by the sender).
+        from: String,
+        /// The pseudonym of the patient whose member is asked (published by the receiver).
+        to: String,
+    },
+    /// The answer to a contact request (sealed for the requesting peer only). When
+    /// accepted, the sender has created a direct room and invited the receiver's node user;
+    /// that node joins it, invites its member, and leaves.
+    ContactAnswer {
+        /// The request answered.
+        request: String,
+        /// Whether the member accepted.
+        accepted: bool,
+        /// The room, when accepted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+    },
     /// One part of the answer to a snapshot request: every vector the sender publishes.
     Snapshot {
         /// The request answered.
@@ -145,6 +167,9 @@ pub struct Vector {
     /// The age band, if shared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub age_band: Option<AgeBand>,
+    /// The member accepts contact requests (they accept or decline each one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub contactable: bool,
 }
 
 fn hex_id(what: &str, s: &str) -> Result<()> {
@@ -234,6 +259,25 @@ impl Payload {
                 ops.iter().try_for_each(Op::check)
             }
             Self::SnapshotRequest { request } => hex_id("request", request),
+            Self::ContactRequest { request, from, to } => {
+                hex_id("request", request)?;
+                hex_id("pseudonym", from)?;
+                hex_id("pseudonym", to)
+            }
+            Self::ContactAnswer {
+                request,
+                accepted,
+                room,
+            } => {
+                hex_id("request", request)?;
+                match (accepted, room) {
+                    (true, Some(r)) if r.starts_with('!') && r.len() <= 255 => Ok(()),
+                    (false, None) => Ok(()),
+                    _ => Err(Error::Invalid(
+                        "an accepted answer names its room (and only then)".into(),
+                    )),
+                }
+            }
             Self::Snapshot { request, ops, .. } => {
                 hex_id("request", request)?;
                 if ops.len() > MAX_OPS {

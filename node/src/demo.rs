@@ -43,6 +43,7 @@ fn member(account_id: &str, email: &str, name: &str, version: &str) -> Member {
             updated_at: Some(now()),
             ..Consents::default()
         },
+        matrix: None,
     }
 }
 

@@ -18,6 +18,7 @@ fn vector(i: u64) -> Vector {
         excluded: vec!["HP:0000365".into()],
         orpha: Some(558),
         age_band: Some(AgeBand::Child),
+        contactable: true,
     }
 }
 

@@ -7,6 +7,7 @@
 //! node publishes in a room of its own, to which it invites its peers; it joins the rooms
 //! its peers invite it to. See `docs/federation.md` and `docs/protocol.md`.
 
+mod contact;
 mod keys;
 pub mod matrix;
 mod publish;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use age::x25519::Recipient;
 
+pub use contact::{CONTACT_ROOM_NAME, Contact, ContactError, ContactStatus, LINK_ROOM_NAME};
 pub use keys::Keys;
 pub use store::{FederationStore, RemoteVector};
 
@@ -65,6 +67,9 @@ impl std::fmt::Debug for Federation {
             .finish_non_exhaustive()
     }
 }
+
+/// The name of the rooms nodes publish in.
+pub const FEDERATION_ROOM_NAME: &str = "raremesh federation";
 
 /// The state key of the node's own room.
 const OWN_ROOM: &str = "own_room";
@@ -115,7 +120,7 @@ impl Federation {
                 let room = self
                     .client
                     .create_room(
-                        "raremesh federation",
+                        FEDERATION_ROOM_NAME,
                         &invite,
                         serde_json::json!({ "topic": "Encrypted raremesh protocol events" }),
                     )

@@ -29,10 +29,17 @@ fn current_year() -> u32 {
 
 impl Federation {
     /// The vectors this node should publish now, by pseudonym.
-    pub fn desired(&self, state: &AppState) -> Result<HashMap<String, Vector>, FederationError> {
-        let members: HashMap<String, crate::registration::Consents> = state
-            .registrations
-            .members()?
+    pub fn desired(
+        &self,
+        state: &AppState,
+    ) -> Result<HashMap<String, (Vector, String)>, FederationError> {
+        let all = state.registrations.members()?;
+        let linked: std::collections::HashSet<String> = all
+            .iter()
+            .filter(|m| m.matrix.as_ref().is_some_and(|l| l.verified))
+            .map(|m| m.account_id.clone())
+            .collect();
+        let members: HashMap<String, crate::registration::Consents> = all
             .into_iter()
             .filter(|m| m.consents.federated_matching && m.consents.terms_version.is_some())
             .map(|m| (m.account_id, m.consents))
@@ -70,8 +77,9 @@ impl Federation {
                 age_band: c.share_age_band.then(|| {
                     AgeBand::of_age(current_year().saturating_sub(u32::from(p.birth_year)))
                 }),
+                contactable: c.contactable && linked.contains(&p.account_id),
             };
-            out.insert(pseudonym, v);
+            out.insert(pseudonym, (v, format!("{}/{}", p.account_id, p.id)));
         }
         Ok(out)
     }
@@ -88,7 +96,7 @@ impl Federation {
         let now = now_ms();
         let mut ops = Vec::new();
         let mut records = Vec::new();
-        for (pseudonym, v) in &desired {
+        for (pseudonym, (v, patient)) in &desired {
             let hash = content_hash(v);
             let prev = published.get(pseudonym);
             if prev.is_some_and(|p| p.hash == hash) {
@@ -100,6 +108,7 @@ impl Federation {
                 rev,
                 hash,
                 vector: v.clone(),
+                patient: patient.clone(),
             });
             ops.push(Op::Upsert(v));
         }

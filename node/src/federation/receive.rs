@@ -76,9 +76,40 @@ impl Federation {
             }
             let content = e.get("content").cloned().unwrap_or(Value::Null);
             if kind == "m.room.member"
+                && content.get("membership").and_then(Value::as_str) == Some("join")
+            {
+                let user = e
+                    .get("state_key")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let f = self.clone();
+                let room = room.to_owned();
+                tokio::spawn(async move {
+                    if let Err(e) = f.on_member_joined(&room, &user).await {
+                        tracing::warn!(error = %e, "leaving a contact room failed");
+                    }
+                });
+                continue;
+            }
+            if kind == "m.room.member"
                 && e.get("state_key").and_then(Value::as_str) == Some(me.as_str())
                 && content.get("membership").and_then(Value::as_str) == Some("invite")
             {
+                // Contact rooms are joined when their answer arrives; only federation
+                // rooms are joined on invitation.
+                let name = e
+                    .pointer("/unsigned/invite_room_state")
+                    .and_then(Value::as_array)
+                    .and_then(|s| {
+                        s.iter()
+                            .find(|x| x.get("type").and_then(Value::as_str) == Some("m.room.name"))
+                    })
+                    .and_then(|x| x.pointer("/content/name"))
+                    .and_then(Value::as_str);
+                if name == Some(super::contact::CONTACT_ROOM_NAME) {
+                    continue;
+                }
                 if self.peer(sender).is_some() {
                     self.store.set(&format!("peer_room:{sender}"), room)?;
                     let f = self.clone();
@@ -138,6 +169,34 @@ impl Federation {
                     ops,
                     ..
                 } => (ops, Some((request, last, as_of))),
+                Payload::ContactRequest { request, from, to } => {
+                    let (f, state, peer) = (self.clone(), state.clone(), sender.to_owned());
+                    tokio::spawn(async move {
+                        if let Err(e) = f
+                            .on_contact_request(&state, &peer, &request, &from, &to)
+                            .await
+                        {
+                            tracing::warn!(error = %e, "handling a contact request failed");
+                        }
+                    });
+                    continue;
+                }
+                Payload::ContactAnswer {
+                    request,
+                    accepted,
+                    room,
+                } => {
+                    let (f, state, peer) = (self.clone(), state.clone(), sender.to_owned());
+                    tokio::spawn(async move {
+                        if let Err(e) = f
+                            .on_contact_answer(&state, &peer, &request, accepted, room)
+                            .await
+                        {
+                            tracing::warn!(error = %e, "handling a contact answer failed");
+                        }
+                    });
+                    continue;
+                }
                 Payload::SnapshotRequest { request } => {
                     let f = self.clone();
                     tokio::spawn(async move {

@@ -39,6 +39,9 @@ pub struct Published {
     pub hash: String,
     /// The vector sent (for snapshots).
     pub vector: Vector,
+    /// The local patient (`<account id>/<patient id>`; never sent).
+    #[serde(default)]
+    pub patient: String,
 }
 
 impl Record for Published {
@@ -70,6 +73,11 @@ impl FederationStore {
     /// The store in `kv`; changes to received vectors bump `changes`.
     pub fn new(kv: Arc<dyn KvStore>, changes: Changes) -> Self {
         Self { kv, changes }
+    }
+
+    /// The database (for the contact records).
+    pub fn kv(&self) -> &Arc<dyn KvStore> {
+        &self.kv
     }
 
     /// Applies one checked operation from `peer`: only a newer revision replaces what is
@@ -116,6 +124,7 @@ impl FederationStore {
                     excluded: Vec::new(),
                     orpha: None,
                     age_band: None,
+                    contactable: false,
                 },
                 retracted: true,
                 snapshot: None,
@@ -196,6 +205,22 @@ impl FederationStore {
             .into_iter()
             .map(|(_, v)| decode(&v).map_err(StoreError::from))
             .collect()
+    }
+
+    /// What was published under a pseudonym.
+    pub fn published_as(&self, pseudonym: &str) -> Result<Option<Published>, StoreError> {
+        self.kv
+            .get(Tree::Published, pseudonym.as_bytes())?
+            .map(|b| decode(&b).map_err(StoreError::from))
+            .transpose()
+    }
+
+    /// A vector held from a peer (live or retracted).
+    pub fn remote(&self, peer: &str, pseudonym: &str) -> Result<Option<RemoteVector>, StoreError> {
+        self.kv
+            .get(Tree::RemoteVectors, &key(peer, pseudonym))?
+            .map(|b| decode(&b).map_err(StoreError::from))
+            .transpose()
     }
 
     /// Records a publication.

@@ -340,6 +340,7 @@ pub(crate) fn finish(
         info: info.clone(),
         step: 2,
         consents: Default::default(),
+        matrix: None,
     })?;
     regs.clear_pending(&info.email)?;
     Ok(Finished::Created(account))

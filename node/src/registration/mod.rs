@@ -133,6 +133,28 @@ pub struct Member {
     /// before step 5 existed: read as nothing accepted.
     #[serde(default)]
     pub consents: Consents,
+    /// The member's Matrix account, for private chats with the members they agree to
+    /// talk to.
+    #[serde(default)]
+    pub matrix: Option<MatrixLink>,
+}
+
+/// A member's Matrix account, proven by a code the node sent to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatrixLink {
+    /// The Matrix user id, e.g. `@lena:matrix.org`.
+    pub user_id: String,
+    /// Whether the member entered the code sent to that account.
+    pub verified: bool,
+    /// SHA-256 of the code sent (hex), until verified.
+    #[serde(default)]
+    pub code_hash: Option<String>,
+    /// The room the code was sent in, until verified.
+    #[serde(default)]
+    pub room: Option<String>,
+    /// Failed attempts at the code.
+    #[serde(default)]
+    pub attempts: u32,
 }
 
 /// What a member agreed to, with when. Each optional consent can be withdrawn at any time.

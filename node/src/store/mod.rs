@@ -47,6 +47,8 @@ pub enum Tree {
     FederationState,
     /// Homeserver transaction id → when it was processed (each is applied once).
     FederationTxns,
+    /// Contact request id → the request, as this node sees it.
+    Contacts,
 }
 
 impl Tree {
@@ -68,6 +70,7 @@ impl Tree {
             Self::Published => "published",
             Self::FederationState => "federation_state",
             Self::FederationTxns => "federation_txns",
+            Self::Contacts => "contacts",
         }
     }
 }

@@ -491,6 +491,7 @@ async fn the_whole_registration_in_headless_chromium() {
                 local_matching: true,
                 ..Default::default()
             },
+            matrix: None,
         })
         .expect("member");
     let mut similar = s

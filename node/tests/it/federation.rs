@@ -269,6 +269,7 @@ async fn hostile_events_are_dropped_with_a_reason() {
         excluded: Vec::new(),
         orpha: None,
         age_band: None,
+        contactable: false,
     };
     let sealed = |ops: Vec<Op>, to: &age::x25519::Recipient| {
         to_content(&seal(&Payload::Update { ops }, std::slice::from_ref(to)).expect("seal"))

@@ -164,6 +164,7 @@ pub fn member(
                 share_age_band: true,
                 ..Consents::default()
             },
+            matrix: None,
         })
         .expect("member");
     let mut p = state

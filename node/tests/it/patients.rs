@@ -33,6 +33,7 @@ fn member(email: &str, registrant: Registrant) -> (String, String) {
             info,
             step: 2,
             consents: Default::default(),
+            matrix: None,
         })
         .expect("member");
     (s.sessions.start(&account.id).expect("session"), account.id)

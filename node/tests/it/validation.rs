@@ -64,6 +64,7 @@ impl Node {
                         local_matching: true,
                         ..Consents::default()
                     },
+                    matrix: None,
                 })
                 .expect("member");
         }
