@@ -33,10 +33,11 @@ if ! .venv-test/bin/python -c 'import aiosmtpd' >/dev/null 2>&1; then
   .venv-test/bin/pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
 fi
 # Real Matrix homeservers for the federation tests, and a third-party client.
-if ! .venv-test/bin/python -c 'import synapse, nio' >/dev/null 2>&1; then
-  echo "installing matrix-synapse and matrix-nio into .venv-test"
+if ! .venv-test/bin/python -c 'import synapse, nio, olm, peewee' >/dev/null 2>&1; then
+  echo "installing matrix-synapse and matrix-nio (with end-to-end encryption) into .venv-test"
   [ -x .venv-test/bin/pip ] || python3 -m venv .venv-test
-  .venv-test/bin/pip install --quiet --disable-pip-version-check matrix-synapse==1.163.2 matrix-nio==0.26.0
+  .venv-test/bin/pip install --quiet --disable-pip-version-check matrix-synapse==1.163.2 \
+    "matrix-nio[e2e]==0.26.0" python-olm==3.2.16 peewee==3.19.0 atomicwrites==1.4.1 cachetools==8.0.2
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

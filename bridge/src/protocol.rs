@@ -57,7 +57,8 @@ pub enum Payload {
     },
     /// The answer to a contact request (sealed for the requesting peer only). When
     /// accepted, the sender has created a direct room and invited the receiver's node user;
-    /// that node joins it, invites its member, and leaves.
+    /// that node joins it and invites its member; both nodes leave once both members
+    /// joined.
     ContactAnswer {
         /// The request answered.
         request: String,

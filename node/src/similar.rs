@@ -40,6 +40,11 @@ pub struct SimilarPatient {
     pub age_band: Option<String>,
     /// The partner organization, for a patient of another node (None: this one).
     pub organization: Option<String>,
+    /// For a patient of another node: the node's Matrix user id and the full pseudonym
+    /// (to ask for contact), and whether its member accepts contact requests.
+    pub peer: Option<(String, String)>,
+    /// Whether the member behind this patient accepts contact requests.
+    pub contactable: bool,
     /// The symptoms that make them similar, best first.
     pub shared: Vec<SharedSymptom>,
 }
@@ -86,6 +91,8 @@ pub fn profile(ontology: &Ontology, p: &Patient) -> Option<Profile> {
 struct Entry {
     /// The local member (None for a patient of a partner organization).
     account_id: Option<String>,
+    peer: Option<(String, String)>,
+    contactable: bool,
     pseudonym: String,
     born: Option<String>,
     age_band: Option<String>,
@@ -163,6 +170,8 @@ impl Similar {
                         _ => None,
                     },
                     account_id: Some(p.account_id),
+                    peer: None,
+                    contactable: false,
                     pseudonym: pseudonym(&p.id),
                     born: Some(format!("{}s", p.birth_year / 10 * 10)),
                     age_band: None,
@@ -195,6 +204,8 @@ impl Similar {
                 pool.profiles.push(profile);
                 pool.entries.push(Entry {
                     account_id: None,
+                    peer: Some((r.peer.clone(), r.vector.pseudonym.clone())),
+                    contactable: r.vector.contactable,
                     pseudonym: format!("Patient {}", r.vector.pseudonym[..6].to_uppercase()),
                     born: None,
                     age_band: r.vector.age_band.map(|b| b.label().to_owned()),
@@ -267,6 +278,8 @@ impl Similar {
                     born: e.born.clone(),
                     age_band: e.age_band.clone(),
                     organization: e.organization.clone(),
+                    peer: e.peer.clone(),
+                    contactable: e.contactable,
                     shared,
                 }
             })

@@ -1,8 +1,8 @@
 //! Contact between matched members, double opt-in. A member asks to get in touch with a
 //! patient of a partner organization (by pseudonym); that node's member sees the request
 //! and accepts or declines; on acceptance the answering node creates a direct Matrix room
-//! (end-to-end encrypted) inviting its member and the asking node, which joins, invites its
-//! own member and leaves; the answering node leaves once both members joined. Nothing about
+//! (end-to-end encrypted) inviting its member and the asking node, which joins and invites
+//! its own member; both nodes leave once both members joined. Nothing about
 //! either member is revealed before both agreed; Matrix ids are linked with a code.
 
 use raremesh_bridge::protocol::{EVENT_TYPE, Payload, random_id};
@@ -470,10 +470,13 @@ impl Federation {
             if !joined {
                 return Err(FederationError::Matrix(format!("cannot join {room}")));
             }
+            // Stay until both members joined (a room needs a member on this homeserver
+            // for the invited member to join through it).
+            self.store
+                .set(&format!("contact_room:{room}"), &c.request)?;
             if let Some(mxid) = mxid {
                 self.client.invite(&room, &mxid).await?;
             }
-            self.client.leave(&room).await?;
             c.status = ContactStatus::Accepted;
             c.room = Some(room);
         } else {

@@ -3,6 +3,7 @@
 pub mod account_api;
 pub mod appservice;
 pub mod auth;
+pub mod contacts;
 pub mod cookies;
 pub mod diseases;
 pub mod documents;
@@ -103,6 +104,13 @@ pub fn app(state: AppState) -> Router {
         .route("/patients/{id}/phenopacket", get(own_data::phenopacket))
         .route("/account/export", get(own_data::export_all))
         .route("/account/profile", get(profile::show).post(profile::save))
+        .route(
+            "/account/matrix",
+            get(contacts::matrix).post(contacts::link),
+        )
+        .route("/contacts", get(contacts::list))
+        .route("/contacts/{request}", post(contacts::answer))
+        .route("/patients/{id}/contact", post(contacts::ask))
         .route(
             "/account/delete",
             get(own_data::delete_form).post(own_data::delete),

@@ -9,7 +9,7 @@ use minijinja::context;
 
 use super::error::internal;
 use super::i18n;
-use super::page::render;
+use super::page::render_form;
 use super::patients::member;
 use crate::similar::SHOWN;
 use crate::state::AppState;
@@ -40,8 +40,9 @@ pub async fn page(
         Err(e) => return internal(e),
     };
     let lang = i18n::pick(&headers, None, Some(&m.info.language));
-    render(
+    render_form(
         &state,
+        &headers,
         lang,
         StatusCode::OK,
         "similar.html",

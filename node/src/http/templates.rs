@@ -45,6 +45,8 @@ impl Templates {
             "patient_form.html",
             "patient_edit.html",
             "profile.html",
+            "matrix.html",
+            "contacts.html",
             "symptoms.html",
             "terms.html",
             "password_forgot.html",

@@ -449,3 +449,190 @@ async fn a_bad_federation_section_leaves_members_served() {
         .await;
     assert_eq!(s.as_u16(), 200);
 }
+
+/// Runs the third-party client (matrix-nio) script; its standard output.
+fn nio(args: &[&str]) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/matrix_client.py");
+    let out = std::process::Command::new(crate::synapse::venv().join("python"))
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "matrix-nio {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matched_members_talk_in_a_private_room() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("raremesh=info")
+        .with_test_writer()
+        .try_init();
+    let mut guard = Some(tempfile::tempdir().expect("tempdir"));
+    let root: PathBuf = if std::env::var_os("RAREMESH_KEEP_TEST_DIR").is_some() {
+        guard.take().expect("dir").keep()
+    } else {
+        guard.as_ref().expect("dir").path().to_owned()
+    };
+    println!("test folder: {}", root.display());
+    let (a, b) = (Side::new(&root, "a"), Side::new(&root, "b"));
+    let (ra, rb) = (a.registration(&root), b.registration(&root));
+    let (pa, pb) = (root.join("hs-a"), root.join("hs-b"));
+    let ta = std::thread::spawn(move || Homeserver::start(&pa, &[ra]));
+    let tb = std::thread::spawn(move || Homeserver::start(&pb, &[rb]));
+    let (hs_a, hs_b) = (ta.join().expect("hs a"), tb.join().expect("hs b"));
+    let node_a = run(a.config(&hs_a, &b, &hs_b)).await;
+    let node_b = run(b.config(&hs_b, &a, &hs_a)).await;
+    let (sa, sb) = (node_a.state.clone(), node_b.state.clone());
+    let (fa, fb) = (
+        sa.federation.clone().expect("a"),
+        sb.federation.clone().expect("b"),
+    );
+    let alice = tokio::task::block_in_place(|| hs_a.register("alice", "alice long password"));
+    let bob = tokio::task::block_in_place(|| hs_b.register("bob", "bob long password"));
+    let anna = member(
+        &sa,
+        "anna@a.example.org",
+        "Annachild",
+        &["HP:0001250", "HP:0001252", "HP:0001263"],
+        true,
+    );
+    let bruno = member(
+        &sb,
+        "bruno@b.example.org",
+        "Brunochild",
+        &["HP:0002069", "HP:0001252", "HP:0001263"],
+        true,
+    );
+
+    // Each member links their Matrix account with the code their node sends there.
+    for (state, f, account, mxid, hs, user, pw) in [
+        (
+            &sa,
+            &fa,
+            &anna.account_id,
+            &alice,
+            &hs_a,
+            "alice",
+            "alice long password",
+        ),
+        (
+            &sb,
+            &fb,
+            &bruno.account_id,
+            &bob,
+            &hs_b,
+            "bob",
+            "bob long password",
+        ),
+    ] {
+        let mut m = state.registrations.member(account).expect("m").expect("m");
+        let refused = f.confirm_link(state, &mut m, "000000").await;
+        assert!(refused.is_err(), "no code asked yet");
+        f.start_link(state, &mut m, mxid).await.expect("link");
+        let url = hs.url.clone();
+        let code = tokio::task::block_in_place(|| nio(&["code", &url, user, pw]));
+        assert_eq!(code.len(), 6, "{code}");
+        assert!(f.confirm_link(state, &mut m, "999999x").await.is_err());
+        f.confirm_link(state, &mut m, &code).await.expect("confirm");
+        assert!(
+            state
+                .registrations
+                .member(account)
+                .expect("m")
+                .expect("m")
+                .matrix
+                .expect("l")
+                .verified
+        );
+    }
+
+    // B's member finds A's patient, contactable, and asks.
+    let anna_pseudonym = fa.keys.pseudonym(&anna.id, 0);
+    let peer_a = format!("@raremesh:{}", hs_a.server_name);
+    wait_for("A's contactable vector on B", 90, || {
+        fb.store
+            .remote(&peer_a, &anna_pseudonym)
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.vector.contactable)
+    })
+    .await;
+    let bruno_member = sb
+        .registrations
+        .member(&bruno.account_id)
+        .expect("m")
+        .expect("m");
+    let asked = fb
+        .request_contact(&sb, &bruno_member, &bruno.id, &peer_a, &anna_pseudonym)
+        .await
+        .expect("request");
+    assert!(
+        fb.request_contact(&sb, &bruno_member, &bruno.id, &peer_a, &anna_pseudonym)
+            .await
+            .is_err(),
+        "asking twice is refused"
+    );
+    wait_for("the request on A", 60, || {
+        fa.contacts_of(&anna.account_id)
+            .is_ok_and(|c| c.iter().any(|c| c.request == asked.request))
+    })
+    .await;
+    let outbox = std::fs::read_dir(sa.config.outbox_path())
+        .expect("outbox")
+        .count();
+    assert!(outbox >= 1, "Anna's member is told by mail");
+    // Nothing about Anna went to B before she accepts.
+    assert!(
+        fb.contacts_of(&bruno.account_id).expect("c")[0]
+            .room
+            .is_none()
+    );
+
+    let anna_member = sa
+        .registrations
+        .member(&anna.account_id)
+        .expect("m")
+        .expect("m");
+    let accepted = fa
+        .answer_contact(&anna_member, &asked.request, true)
+        .await
+        .expect("accept");
+    let room = accepted.room.expect("room");
+    wait_for("the answer on B", 60, || {
+        fb.contacts_of(&bruno.account_id)
+            .is_ok_and(|c| c[0].status == raremesh::federation::ContactStatus::Accepted)
+    })
+    .await;
+
+    // Both talk through a third-party client; the nodes are no longer in the room.
+    let (ua, ub) = (hs_a.url.clone(), hs_b.url.clone());
+    let out = tokio::task::block_in_place(|| {
+        nio(&[
+            "chat",
+            &ua,
+            "alice",
+            "alice long password",
+            &ub,
+            "bob",
+            "bob long password",
+            &room,
+        ])
+    });
+    let result: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        result["received"], "Hello from a member of the other organization",
+        "{out}"
+    );
+    assert_eq!(result["encrypted_room"], true, "{out}");
+    assert_eq!(result["was_encrypted"], true, "{out}");
+    let members = result["members"].as_array().expect("members");
+    assert_eq!(members.len(), 2, "only the two members remain: {out}");
+
+    node_a.shut().await;
+    node_b.shut().await;
+}

@@ -162,6 +162,7 @@ pub fn member(
                 federated_matching: federated,
                 share_diagnosis: true,
                 share_age_band: true,
+                contactable: true,
                 ..Consents::default()
             },
             matrix: None,

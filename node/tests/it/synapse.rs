@@ -17,7 +17,8 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-fn venv() -> PathBuf {
+/// The folder of the test virtual environment's programs.
+pub fn venv() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-test/bin")
 }
 
@@ -232,7 +233,6 @@ app_service_config_files: [{}]
     }
 
     /// Registers a user with the shared secret; returns the user id.
-    #[allow(dead_code)] // for chat tests with a third-party client
     pub fn register(&self, name: &str, password: &str) -> String {
         let status = Command::new(venv().join("register_new_matrix_user"))
             .args([

@@ -1,0 +1,102 @@
+"""A third-party Matrix client (matrix-nio, with end-to-end encryption) for the tests.
+
+  code HS USER PASSWORD              accept invitations, print the raremesh code sent
+  chat HS_A USER_A PW_A HS_B USER_B PW_B ROOM
+                                     both accept the invitation to ROOM; B sends an
+                                     encrypted message; A reads it. Prints one JSON line.
+"""
+import asyncio
+import json
+import re
+import sys
+import tempfile
+
+from nio import AsyncClient, AsyncClientConfig, MegolmEvent, RoomMessageText
+
+
+async def login(hs, user, password, store):
+    client = AsyncClient(hs, user, store_path=store,
+                         config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True))
+    resp = await client.login(password, device_name="raremesh-test")
+    if not getattr(resp, "access_token", None):
+        raise SystemExit(f"login {user}: {resp}")
+    if client.should_upload_keys:
+        await client.keys_upload()
+    return client
+
+
+async def join_invites(client, deadline, room=None):
+    """Accepts invitations until `room` (or any room) is joined."""
+    while asyncio.get_event_loop().time() < deadline:
+        await client.sync(timeout=1000)
+        for room_id in list(client.invited_rooms):
+            await client.join(room_id)
+        if (room is None and client.rooms) or room in client.rooms:
+            return
+    raise SystemExit(f"{client.user_id}: no invitation arrived")
+
+
+async def code(hs, user, password):
+    with tempfile.TemporaryDirectory() as store:
+        c = await login(hs, user, password, store)
+        deadline = asyncio.get_event_loop().time() + 60
+        await join_invites(c, deadline)
+        while asyncio.get_event_loop().time() < deadline:
+            for room in c.rooms.values():
+                resp = await c.room_messages(room.room_id, c.next_batch or "", limit=20)
+                for e in getattr(resp, "chunk", []):
+                    if isinstance(e, RoomMessageText):
+                        m = re.search(r"\b(\d{6})\b", e.body)
+                        if m:
+                            print(m.group(1))
+                            await c.close()
+                            return
+            await c.sync(timeout=1000)
+        raise SystemExit("no code message")
+
+
+async def chat(hs_a, user_a, pw_a, hs_b, user_b, pw_b, room_id):
+    with tempfile.TemporaryDirectory() as sa, tempfile.TemporaryDirectory() as sb:
+        a = await login(hs_a, user_a, pw_a, sa)
+        b = await login(hs_b, user_b, pw_b, sb)
+        deadline = asyncio.get_event_loop().time() + 90
+        await join_invites(a, deadline, room_id)
+        await join_invites(b, deadline, room_id)
+        # Wait until the nodes left: only the two members remain.
+        members = []
+        while asyncio.get_event_loop().time() < deadline:
+            resp = await a.joined_members(room_id)
+            members = sorted(m.user_id for m in getattr(resp, "members", []))
+            if members == sorted([a.user_id, b.user_id]):
+                break
+            await a.sync(timeout=500)
+            await b.sync(timeout=500)
+        await a.sync(timeout=500)
+        await b.sync(timeout=500)
+        encrypted = b.rooms[room_id].encrypted
+        text = "Hello from a member of the other organization"
+        await b.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": text},
+                          ignore_unverified_devices=True)
+        got, raw_encrypted = None, False
+        while got is None and asyncio.get_event_loop().time() < deadline:
+            resp = await a.sync(timeout=1000)
+            for e in resp.rooms.join.get(room_id).timeline.events if room_id in resp.rooms.join else []:
+                if isinstance(e, RoomMessageText) and e.sender == b.user_id:
+                    got = e.body
+                    raw_encrypted = e.decrypted
+                elif isinstance(e, MegolmEvent):
+                    raw_encrypted = True
+        print(json.dumps({"members": members, "encrypted_room": encrypted,
+                          "received": got, "was_encrypted": raw_encrypted}))
+        await a.close()
+        await b.close()
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "code":
+        asyncio.run(code(*args))
+    elif cmd == "chat":
+        asyncio.run(chat(*args))
+    else:
+        raise SystemExit(__doc__)
