@@ -42,15 +42,13 @@ fn matrix_page(
     )
 }
 
-fn refusal(e: ContactError) -> Result<String, Response> {
+fn refusal(e: ContactError) -> String {
     match e {
-        ContactError::Refused(why) => Ok(why.to_owned()),
+        ContactError::Refused(why) => why.to_owned(),
         ContactError::Failed(e) => {
             tracing::warn!(error = %e, "a contact step failed");
-            Ok(
-                "The other organization's server could not be reached. Please try again later."
-                    .to_owned(),
-            )
+            "The other organization's server could not be reached. Please try again later."
+                .to_owned()
         }
     }
 }
@@ -98,16 +96,13 @@ pub async fn link(
     };
     match result {
         Ok(()) => see_other("/account/matrix"),
-        Err(e) => match refusal(e) {
-            Ok(why) => matrix_page(
-                &state,
-                &headers,
-                &m,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(why),
-            ),
-            Err(r) => r,
-        },
+        Err(e) => matrix_page(
+            &state,
+            &headers,
+            &m,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(refusal(e)),
+        ),
     }
 }
 
@@ -202,16 +197,13 @@ pub async fn answer(
     let accept = form.get("answer").map(String::as_str) == Some("accept");
     match f.answer_contact(&m, &request, accept).await {
         Ok(_) => see_other("/contacts"),
-        Err(e) => match refusal(e) {
-            Ok(why) => contacts_page(
-                &state,
-                &headers,
-                &m,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(why),
-            ),
-            Err(r) => r,
-        },
+        Err(e) => contacts_page(
+            &state,
+            &headers,
+            &m,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(refusal(e)),
+        ),
     }
 }
 
@@ -244,15 +236,12 @@ pub async fn ask(
         .await
     {
         Ok(_) => see_other("/contacts"),
-        Err(e) => match refusal(e) {
-            Ok(why) => contacts_page(
-                &state,
-                &headers,
-                &m,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(why),
-            ),
-            Err(r) => r,
-        },
+        Err(e) => contacts_page(
+            &state,
+            &headers,
+            &m,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(refusal(e)),
+        ),
     }
 }
