@@ -141,6 +141,7 @@ pub fn app(state: AppState) -> Router {
             get(patients::edit_form).post(patients::edit),
         )
         .route("/patients/{id}/remove", post(patients::remove))
+        .route("/patients/{id}/pseudonym", post(patients::new_pseudonym))
         .route("/validation", get(validation::queue))
         .route("/validation/audit", get(validation::audit))
         .route(

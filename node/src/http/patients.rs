@@ -411,3 +411,33 @@ pub(crate) fn erase(state: &AppState, account_id: &str, p: &Patient) -> Result<(
     state.patients.remove(p)?;
     Ok(())
 }
+
+/// `POST /patients/{id}/pseudonym`: a new pseudonym for partner organizations (the old one
+/// is retracted at the next publication).
+pub async fn new_pseudonym(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (_, m, mut p) = match own(&state, &headers, &id) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+        return edit_page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::FORBIDDEN,
+            &values_of(&state, &p),
+            &[("form", "register.expired_form".into())],
+        );
+    }
+    p.pseudonym_rotation = p.pseudonym_rotation.saturating_add(1);
+    match state.patients.save(&p) {
+        Ok(()) => see_other(&format!("/patients/{}/edit", p.id)),
+        Err(e) => internal(e),
+    }
+}

@@ -158,7 +158,24 @@ async fn two_nodes_share_vectors_through_two_synapses() {
         .expect("r");
     assert_eq!(left.len(), 1, "no duplicates: {left:?}");
     assert_eq!(left[0].vector.terms, vec!["HP:0000098", "HP:0001166"]);
-    let _ = carla;
+
+    // Carla's member asks for a new pseudonym: B holds the new one only.
+    let old = left[0].vector.pseudonym.clone();
+    let mut c = node_a
+        .state
+        .patients
+        .get(&carla.account_id, &carla.id)
+        .expect("g")
+        .expect("p");
+    c.pseudonym_rotation += 1;
+    node_a.state.patients.save(&c).expect("save");
+    let fb = node_b.state.federation.clone().expect("f");
+    wait_for("the new pseudonym on B", 60, || {
+        fb.store
+            .remote_all()
+            .is_ok_and(|r| r.len() == 1 && r[0].vector.pseudonym != old)
+    })
+    .await;
 
     // Privacy: what A's homeserver stored for protocol events is ciphertext, and every
     // payload A sent holds only pseudonyms, HPO ids, ORPHA codes and age bands.
@@ -217,6 +234,17 @@ async fn two_nodes_share_vectors_through_two_synapses() {
         protocol_events >= 4,
         "{protocol_events} protocol events stored"
     );
+
+    // A stops trusting B: what B sent is erased from A, and B's events are refused.
+    let mut a_config = node_a.state.config.clone();
+    node_a.shut().await;
+    assert_eq!(remote_terms(&node_b.state).len(), 1);
+    a_config.federation.peers.clear();
+    let node_a = run(a_config).await;
+    wait_for("B's data erased from A", 30, || {
+        remote_terms(&node_a.state).is_empty()
+    })
+    .await;
 
     node_a.shut().await;
     node_b.shut().await;
