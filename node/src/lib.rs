@@ -16,6 +16,7 @@ pub mod export;
 pub mod federation;
 pub mod http;
 pub mod mail;
+pub mod notify;
 pub mod registration;
 pub mod serve;
 pub mod sessions;

@@ -8,6 +8,7 @@ use crate::{Error, Result, http};
 /// Serves `state` on `listener` until SIGINT or SIGTERM, then lets requests in flight finish.
 pub async fn serve(listener: TcpListener, state: AppState) -> Result<()> {
     let federation = crate::federation::start(&state);
+    let notices = crate::notify::start(&state);
     let served = axum::serve(listener, http::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -15,6 +16,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> Result<()> {
     if let Some(f) = federation {
         f.abort();
     }
+    notices.abort();
     served
 }
 

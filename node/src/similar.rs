@@ -45,6 +45,8 @@ pub struct SimilarPatient {
     pub peer: Option<(String, String)>,
     /// Whether the member behind this patient accepts contact requests.
     pub contactable: bool,
+    /// New or notably better since the member last looked (when they asked for notices).
+    pub new: bool,
     /// The symptoms that make them similar, best first.
     pub shared: Vec<SharedSymptom>,
 }
@@ -280,6 +282,7 @@ impl Similar {
                     organization: e.organization.clone(),
                     peer: e.peer.clone(),
                     contactable: e.contactable,
+                    new: false,
                     shared,
                 }
             })

@@ -58,6 +58,8 @@ pub struct Inner {
     pub similar: Similar,
     /// Counts changes to patients and members (keeps `similar`'s pool fresh).
     pub changes: Changes,
+    /// The database, for records without a store of their own (match notices).
+    pub kv: Arc<dyn KvStore>,
     /// The federation, when `[federation]` is enabled and valid.
     pub federation: Option<Arc<crate::federation::Federation>>,
     /// Why federation is enabled but not running (a bad `[federation]` section).
@@ -102,6 +104,7 @@ impl AppState {
             ic,
             similar: Similar::default(),
             changes,
+            kv: kv.clone(),
             federation,
             federation_problem,
             terms_paragraphs,

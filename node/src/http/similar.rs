@@ -35,10 +35,21 @@ pub async fn page(
         }
         Err(e) => return internal(e),
     };
-    let matches = match state.similar.find(&state.similar_sources(), &p, SHOWN) {
+    let mut matches = match state.similar.find(&state.similar_sources(), &p, SHOWN) {
         Ok(m) => m,
         Err(e) => return internal(e),
     };
+    match crate::notify::notices(&state, &account.id, &p.id) {
+        Ok(n) => {
+            for m in &mut matches {
+                m.new = n.unread.contains(&m.pseudonym);
+            }
+        }
+        Err(e) => return internal(e),
+    }
+    if let Err(e) = crate::notify::mark_read(&state, &account.id, &p.id) {
+        return internal(e);
+    }
     let lang = i18n::pick(&headers, None, Some(&m.info.language));
     render_form(
         &state,

@@ -49,7 +49,7 @@ fn page(
         lang,
         status,
         "terms.html",
-        context! { version, paragraphs => state.terms_paragraphs, accepted_current, accepted_before => c.terms_version.is_some() && !accepted_current, local => c.local_matching, federated => c.federated_matching, contactable => c.contactable, research => c.research, share_diagnosis => c.share_diagnosis, share_age_band => c.share_age_band, error },
+        context! { version, paragraphs => state.terms_paragraphs, accepted_current, accepted_before => c.terms_version.is_some() && !accepted_current, local => c.local_matching, federated => c.federated_matching, contactable => c.contactable, research => c.research, notify_matches => c.notify_matches, share_diagnosis => c.share_diagnosis, share_age_band => c.share_age_band, error },
     )
 }
 
@@ -89,6 +89,7 @@ pub async fn save(
         contactable: ticked("contactable"),
         research: ticked("research"),
         share_diagnosis: ticked("share_diagnosis"),
+        notify_matches: ticked("notify_matches"),
         share_age_band: ticked("share_age_band"),
     };
     match apply(&state, &mut m, &choices) {
@@ -118,6 +119,8 @@ pub struct Choices {
     pub contactable: bool,
     /// Research questionnaires.
     pub research: bool,
+    /// Mail me new or notably better matches.
+    pub notify_matches: bool,
     /// With federated matching, share the ORPHA diagnosis too.
     pub share_diagnosis: bool,
     /// With federated matching, share a coarse age band too.
@@ -146,6 +149,7 @@ pub(crate) fn apply(
     m.consents.federated_matching = c.federated_matching;
     m.consents.contactable = c.contactable;
     m.consents.research = c.research;
+    m.consents.notify_matches = c.notify_matches;
     m.consents.share_diagnosis = c.federated_matching && c.share_diagnosis;
     m.consents.share_age_band = c.federated_matching && c.share_age_band;
     m.consents.updated_at = Some(t);

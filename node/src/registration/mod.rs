@@ -174,6 +174,9 @@ pub struct Consents {
     /// similar. Absent in records written before it existed: read as not given.
     #[serde(default)]
     pub local_matching: bool,
+    /// Mail me (and mark on the page) new or notably better matches.
+    #[serde(default)]
+    pub notify_matches: bool,
     /// With federated matching: the vector also carries the ORPHA diagnosis.
     #[serde(default)]
     pub share_diagnosis: bool,

@@ -49,6 +49,8 @@ pub enum Tree {
     FederationTxns,
     /// Contact request id → the request, as this node sees it.
     Contacts,
+    /// `<account id>/<patient id>` → the matches a patient's member was told about.
+    MatchNotices,
 }
 
 impl Tree {
@@ -71,6 +73,7 @@ impl Tree {
             Self::FederationState => "federation_state",
             Self::FederationTxns => "federation_txns",
             Self::Contacts => "contacts",
+            Self::MatchNotices => "match_notices",
         }
     }
 }

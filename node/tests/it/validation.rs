@@ -1171,3 +1171,61 @@ async fn registration_and_the_account_through_the_api() {
     let (s, _, _) = node.send(call(Method::GET, "/api/v1/me", &token, "")).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn members_who_asked_hear_of_new_matches() {
+    let node = Node::new(|_| {});
+    let (me, session) = node.account("notify@example.org", Role::Member, true);
+    let mut m = node.state.registrations.member(&me).expect("m").expect("m");
+    m.consents.notify_matches = true;
+    node.state.registrations.save_member(&m).expect("save");
+    let mine = node.patient(&me, "Mine", &["HP:0001250", "HP:0001252", "HP:0001263"]);
+    node.approve(&mine);
+    let (other, _) = node.account("first@example.org", Role::Member, true);
+    let first = node.patient(&other, "First", &["HP:0001250", "HP:0000365"]);
+    node.approve(&first);
+    let mails = |n: &Node| {
+        n.outbox()
+            .iter()
+            .filter(|m| m.contains("new patients like yours"))
+            .count()
+    };
+    // The first pass records what exists: no notice.
+    assert_eq!(raremesh::notify::pass(&node.state).await.expect("pass"), 0);
+    assert_eq!(mails(&node), 0);
+    // A close patient appears: a mail, and a "New" mark until the page is seen.
+    let (third, _) = node.account("close@example.org", Role::Member, true);
+    let close = node.patient(&third, "Close", &["HP:0002069", "HP:0001252", "HP:0001263"]);
+    node.approve(&close);
+    assert_eq!(raremesh::notify::pass(&node.state).await.expect("pass"), 1);
+    assert_eq!(mails(&node), 1);
+    let path = format!("/patients/{}/similar", mine.id);
+    let (_, page) = node.get(&path, &session).await;
+    let new_mark = format!(
+        "{} <span class=\"new\">New</span>",
+        raremesh::similar::pseudonym(&close.id)
+    );
+    assert!(page.contains(&new_mark), "{page}");
+    let (_, page) = node.get(&path, &session).await;
+    assert!(!page.contains("class=\"new\""), "seen once, no longer new");
+    // Nothing changed: no notice. Another newcomer the same day: marked, but no second mail.
+    assert_eq!(raremesh::notify::pass(&node.state).await.expect("pass"), 0);
+    let (fourth, _) = node.account("also@example.org", Role::Member, true);
+    let also = node.patient(&fourth, "Also", &["HP:0001250", "HP:0001252", "HP:0001263"]);
+    node.approve(&also);
+    assert_eq!(raremesh::notify::pass(&node.state).await.expect("pass"), 1);
+    assert_eq!(mails(&node), 1, "at most one mail a day");
+    let (_, page) = node.get(&path, &session).await;
+    assert!(page.contains("class=\"new\""));
+    // A member who did not ask hears nothing.
+    let (quiet, _) = node.account("quiet@example.org", Role::Member, true);
+    let q = node.patient(&quiet, "Quiet", &["HP:0001250", "HP:0001252"]);
+    node.approve(&q);
+    raremesh::notify::pass(&node.state).await.expect("pass");
+    assert!(
+        !node
+            .outbox()
+            .iter()
+            .any(|m| m.contains("quiet@example.org"))
+    );
+}
