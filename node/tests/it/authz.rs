@@ -421,6 +421,42 @@ async fn every_route_for_every_role() {
             r#"{"display_name":"Hiddenchild","birth_year":1800}"#.into(),
             [UNAUTH, Is(422), NONE, NONE, NONE, NONE, NONE],
         ),
+        (
+            get.clone(),
+            "/account/matrix".into(),
+            Form,
+            String::new(),
+            [SIGNIN, Ok, Ok, Ok, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            get.clone(),
+            "/contacts".into(),
+            Form,
+            String::new(),
+            [SIGNIN, Ok, Ok, Ok, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            post.clone(),
+            "/contacts/0123456789abcdef0123456789abcdef".into(),
+            Form,
+            format!("csrf={CSRF}&answer=accept"),
+            [SIGNIN, NONE, NONE, NONE, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            post.clone(),
+            format!("/patients/{p}/pseudonym"),
+            Form,
+            format!("csrf={CSRF}"),
+            [
+                SIGNIN,
+                To("/patients/"),
+                NONE,
+                NONE,
+                ACCOUNT,
+                ACCOUNT,
+                ACCOUNT,
+            ],
+        ),
     ];
     let private = [
         "Hiddenchild",
