@@ -92,6 +92,22 @@ async fn two_nodes_share_vectors_through_two_synapses() {
             .any(|s| s.common == "Global developmental delay")
     );
     assert_eq!(remote.age_band.as_deref(), Some("6-11"));
+    // And A's member sees B's patient.
+    let sa = &node_a.state;
+    let anna_now = sa
+        .patients
+        .get(&anna.account_id, &anna.id)
+        .expect("g")
+        .expect("p");
+    let from_b = sa
+        .similar
+        .find(&sa.similar_sources(), &anna_now, 10)
+        .expect("similar");
+    assert!(
+        from_b
+            .iter()
+            .any(|m| m.organization.as_deref() == Some("Organization B"))
+    );
     assert!(!remote.pseudonym.contains("Anna"));
 
     // Changes propagate: a new symptom, then a withdrawn consent.
@@ -133,7 +149,7 @@ async fn two_nodes_share_vectors_through_two_synapses() {
 
     // Node B is killed and restarted meanwhile changes go on: nothing lost, no duplicates.
     let b_config = node_b.state.config.clone();
-    node_b.shut().await;
+    node_b.kill().await;
     let mut m = node_a
         .state
         .registrations
@@ -235,10 +251,27 @@ async fn two_nodes_share_vectors_through_two_synapses() {
         "{protocol_events} protocol events stored"
     );
 
+    // Carla's member deletes their account: the vector is retracted from B.
+    let carla_account = node_a
+        .state
+        .accounts
+        .get(&carla.account_id)
+        .expect("g")
+        .expect("a");
+    raremesh::export::delete_account(&node_a.state, &carla_account).expect("delete");
+    wait_for("the retraction of a deleted account", 60, || {
+        remote_terms(&node_b.state).is_empty()
+    })
+    .await;
+
     // A stops trusting B: what B sent is erased from A, and B's events are refused.
     let mut a_config = node_a.state.config.clone();
+    assert_eq!(
+        remote_terms(&node_a.state).len(),
+        1,
+        "A holds Bruno's vector"
+    );
     node_a.shut().await;
-    assert_eq!(remote_terms(&node_b.state).len(), 1);
     a_config.federation.peers.clear();
     let node_a = run(a_config).await;
     wait_for("B's data erased from A", 30, || {

@@ -117,6 +117,18 @@ pub async fn run(config: Config) -> Running {
 }
 
 impl Running {
+    /// Stops the node at once, as a crash would: requests in flight are cut.
+    pub async fn kill(mut self) {
+        self.handle.abort();
+        let _ = (&mut self.handle).await;
+        if let Some(f) = self.federation.take() {
+            f.abort();
+            let _ = f.await;
+        }
+        self.stop.take();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
     pub async fn shut(mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
