@@ -29,7 +29,8 @@ pub struct Notices {
     pub seen: HashMap<String, u32>,
     /// Pseudonyms to mark "new" on the next visit.
     pub unread: Vec<String>,
-    /// When the member was last mailed (Unix seconds).
+    /// When the member was last mailed (Unix seconds; kept on the member's own record,
+    /// `<account id>/`).
     pub mailed_at: Option<u64>,
     /// Whether a first ranking was recorded (it notifies nothing).
     pub started: bool,
@@ -79,7 +80,8 @@ pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
         return Ok(0);
     }
     let mut noticed = 0;
-    let mut mails: HashMap<String, Vec<String>> = HashMap::new();
+    // Member → (patient name, page path) of the patients with something new.
+    let mut mails: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for p in state.patients.all()? {
         let Some(m) = members.get(&p.account_id) else {
             continue;
@@ -111,13 +113,10 @@ pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
                     n.unread.push(f.clone());
                 }
             }
-            if n.mailed_at.is_none_or(|t| now() >= t + MAIL_EVERY_SECS) {
-                n.mailed_at = Some(now());
-                mails
-                    .entry(m.account_id.clone())
-                    .or_default()
-                    .push(format!("{}: /patients/{}/similar", p.display_name, p.id));
-            }
+            mails.entry(m.account_id.clone()).or_default().push((
+                p.display_name.clone(),
+                format!("/patients/{}/similar", p.id),
+            ));
         }
         state
             .kv
@@ -128,12 +127,18 @@ pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
         let Some(m) = members.get(&account) else {
             continue;
         };
+        // At most one mail a day per member, whatever the number of patients.
+        let mut last = notices(state, &account, "")?;
+        if last.mailed_at.is_some_and(|t| now() < t + MAIL_EVERY_SECS) {
+            continue;
+        }
+        last.mailed_at = Some(now());
+        state
+            .kv
+            .put(Tree::MatchNotices, &key(&account, ""), &encode(&last))?;
         let list: Vec<String> = lines
             .iter()
-            .map(|l| {
-                let (name, path) = l.split_once(": ").unwrap_or((l, ""));
-                format!("- {name}: {base}{path}")
-            })
+            .map(|(name, path)| format!("- {name}: {base}{path}"))
             .collect();
         let mail = Mail {
             to: m.info.email.clone(),

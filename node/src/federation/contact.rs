@@ -89,6 +89,15 @@ fn hash(code: &str) -> String {
 }
 
 impl Federation {
+    fn all_contacts(&self) -> Result<Vec<Contact>, StoreError> {
+        self.store
+            .kv()
+            .scan_prefix(Tree::Contacts, b"")?
+            .into_iter()
+            .map(|(_, v)| decode(&v).map_err(StoreError::from))
+            .collect()
+    }
+
     /// Every contact request of a member, newest first.
     pub fn contacts_of(&self, account_id: &str) -> Result<Vec<Contact>, StoreError> {
         let mut all: Vec<Contact> = self
@@ -152,6 +161,13 @@ impl Federation {
                 "That is not a Matrix ID. It looks like @name:example.org.",
             ));
         }
+        let key = format!("matrix-link:{}", member.account_id);
+        if state.throttle.blocked_for_max(&key, 3).is_some() {
+            return Err(ContactError::Refused(
+                "Three codes were sent recently: please wait a quarter of an hour.",
+            ));
+        }
+        state.throttle.record(&key);
         let mut digits = [0u8; 4];
         getrandom::fill(&mut digits)
             .map_err(|e| FederationError::Keys(format!("no randomness: {e}")))?;
@@ -266,9 +282,11 @@ impl Federation {
         if self
             .contacts_of(&member.account_id)?
             .iter()
-            .any(|c| c.remote_pseudonym == remote_pseudonym && c.status != ContactStatus::Declined)
+            .any(|c| c.remote_pseudonym == remote_pseudonym)
         {
-            return Err(ContactError::Refused("You asked already."));
+            return Err(ContactError::Refused(
+                "You asked already (a member who declined is not asked again).",
+            ));
         }
         let c = Contact {
             request: random_id().map_err(FederationError::from)?,
@@ -306,6 +324,32 @@ impl Federation {
     ) -> Result<(), FederationError> {
         if self.contact(request)?.is_some() {
             return Ok(());
+        }
+        let all = self.all_contacts()?;
+        let repeated = all.iter().any(|c| {
+            !c.outgoing && c.peer == peer && c.remote_pseudonym == from && c.local_pseudonym == to
+        });
+        let pending_from_peer = all
+            .iter()
+            .filter(|c| !c.outgoing && c.peer == peer && c.status == ContactStatus::Pending)
+            .count();
+        if repeated || pending_from_peer >= 50 {
+            tracing::info!(
+                request,
+                repeated,
+                pending_from_peer,
+                "contact request refused"
+            );
+            return self
+                .send_to(
+                    peer,
+                    &Payload::ContactAnswer {
+                        request: request.to_owned(),
+                        accepted: false,
+                        room: None,
+                    },
+                )
+                .await;
         }
         let target = self.store.published_as(to)?.and_then(|p| {
             p.patient
@@ -452,6 +496,24 @@ impl Federation {
             return Ok(());
         };
         let member = state.registrations.member(&c.account_id)?;
+        // The room must be a new one: never a federation room or another contact's room.
+        let room = room.filter(|r| {
+            let taken = self.own_room().ok().flatten().as_deref() == Some(r.as_str())
+                || self
+                    .store
+                    .scan("peer_room:")
+                    .is_ok_and(|rooms| rooms.iter().any(|(_, v)| v == r))
+                || self
+                    .store
+                    .get(&format!("contact_room:{r}"))
+                    .ok()
+                    .flatten()
+                    .is_some();
+            if taken {
+                tracing::warn!(room = %r, "a contact answer named a room in use: refused");
+            }
+            !taken
+        });
         if let (true, Some(room), Some(m)) = (accepted, room, member.as_ref()) {
             let mxid = m
                 .matrix
@@ -469,6 +531,21 @@ impl Federation {
             }
             if !joined {
                 return Err(FederationError::Matrix(format!("cannot join {room}")));
+            }
+            // Only the answering node and its member may be there, and it must be encrypted.
+            let others = self
+                .client
+                .joined_members(&room)
+                .await?
+                .into_iter()
+                .filter(|u| *u != self.config.user_id() && u.as_str() != peer)
+                .count();
+            if others > 1 || !self.client.is_encrypted(&room).await? {
+                tracing::warn!(%room, "a contact room with others in it, or unencrypted: left");
+                let _ = self.client.leave(&room).await;
+                c.status = ContactStatus::Declined;
+                self.save_contact(&c)?;
+                return Ok(());
             }
             // Stay until both members joined (a room needs a member on this homeserver
             // for the invited member to join through it).
@@ -518,13 +595,15 @@ impl Federation {
         {
             return Ok(());
         }
-        self.store
-            .set(&format!("contact_joined:{room}:{user}"), "1")?;
-        if self.store.scan(&format!("contact_joined:{room}:"))?.len() >= 2 {
+        let members = self
+            .client
+            .joined_members(room)
+            .await?
+            .into_iter()
+            .filter(|u| *u != self.config.user_id() && self.peer(u).is_none())
+            .count();
+        if members >= 2 {
             self.client.leave(room).await?;
-            for (k, _) in self.store.scan(&format!("contact_joined:{room}:"))? {
-                self.store.unset(&k)?;
-            }
             self.store.unset(&format!("contact_room:{room}"))?;
             tracing::info!(%room, "both members joined their room; the node left it");
         }

@@ -160,6 +160,22 @@ impl Client {
         .map(|_| ())
     }
 
+    /// Whether a room has end-to-end encryption turned on.
+    pub async fn is_encrypted(&self, room: &str) -> Result<bool, FederationError> {
+        match self
+            .call(
+                reqwest::Method::GET,
+                &format!("rooms/{}/state/m.room.encryption/", seg(room)),
+                None,
+            )
+            .await
+        {
+            Ok(v) => Ok(v.get("algorithm").is_some()),
+            Err(FederationError::Matrix(m)) if m.contains("404") => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The users joined to a room.
     pub async fn joined_members(&self, room: &str) -> Result<Vec<String>, FederationError> {
         let v = self

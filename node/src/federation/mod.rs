@@ -57,6 +57,11 @@ pub struct Federation {
     pub client: matrix::Client,
     peers: HashMap<String, PeerConfig>,
     recipients: Vec<Recipient>,
+    /// Held while publishing and while taking a snapshot, so a snapshot never misses an
+    /// update being sent (receivers would drop it as older than the snapshot).
+    publishing: tokio::sync::Mutex<()>,
+    /// Held while contact messages are handled.
+    inbox: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -97,6 +102,8 @@ impl Federation {
                 .map(|p| (p.user_id.clone(), p.clone()))
                 .collect(),
             recipients,
+            publishing: tokio::sync::Mutex::new(()),
+            inbox: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -143,10 +150,17 @@ impl Federation {
         for (name, _) in self.store.scan("invited:")? {
             let p = name.trim_start_matches("invited:");
             if !self.peers.contains_key(p) {
-                if let Err(e) = self.client.kick(&room, p, "no longer a trusted peer").await {
-                    tracing::warn!(peer = %p, error = %e, "removing a former peer failed");
+                match self.client.kick(&room, p, "no longer a trusted peer").await {
+                    Ok(()) => self.store.unset(&name)?,
+                    // Not (or no longer) in the room: nothing to remove.
+                    Err(FederationError::Matrix(m)) if m.contains("403") => {
+                        self.store.unset(&name)?
+                    }
+                    // Retried on the next round.
+                    Err(e) => {
+                        tracing::warn!(peer = %p, error = %e, "removing a former peer failed")
+                    }
                 }
-                self.store.unset(&name)?;
             }
         }
         for p in self.store.remote_peers()? {
@@ -160,9 +174,46 @@ impl Federation {
             if !self.peers.contains_key(p) {
                 let _ = self.client.leave(&room).await;
                 self.store.unset(&name)?;
+            } else if self.store.get(&format!("joined:{room}"))?.is_none() {
+                match self.client.join(&room).await {
+                    Ok(()) => {
+                        self.store.set(&format!("joined:{room}"), "1")?;
+                        tracing::info!(%room, "joined a peer's federation room");
+                        self.request_snapshot(&room_of_own(self)?).await?;
+                    }
+                    Err(e) => {
+                        tracing::info!(%room, error = %e, "joining a peer's room: will retry")
+                    }
+                }
             }
         }
         Ok(room)
+    }
+
+    /// Joins a room a trusted peer invited this node to (retrying: right after the
+    /// invitation the peer's homeserver may not accept the join yet), then asks the peers
+    /// for what they published before. The run loop retries rooms not joined yet.
+    pub async fn join_peer_room(&self, room: &str) {
+        for attempt in 0..10u64 {
+            match self.client.join(room).await {
+                Ok(()) => {
+                    if let Err(e) = self.store.set(&format!("joined:{room}"), "1") {
+                        tracing::warn!(error = %e, "recording a joined room failed");
+                    }
+                    tracing::info!(%room, "joined a peer's federation room");
+                    if let Ok(Some(own)) = self.own_room()
+                        && let Err(e) = self.request_snapshot(&own).await
+                    {
+                        tracing::warn!(error = %e, "snapshot request failed");
+                    }
+                    return;
+                }
+                Err(e) => {
+                    tracing::info!(%room, attempt, error = %e, "joining a peer's room: will retry");
+                    tokio::time::sleep(Duration::from_millis(300 * (attempt + 1))).await;
+                }
+            }
+        }
     }
 
     /// Runs until the process ends: keeps the room and the published vectors up to date,
@@ -184,6 +235,7 @@ impl Federation {
                     if let Err(e) = self.reconcile(&state, &room).await {
                         tracing::warn!(error = %e, "publishing failed; retrying later");
                     }
+                    self.process_inbox(&state).await;
                 }
                 Err(e) => tracing::warn!(error = %e, "federation room not ready; retrying later"),
             }
@@ -196,6 +248,11 @@ impl Federation {
             }
         }
     }
+}
+
+fn room_of_own(f: &Federation) -> Result<String, FederationError> {
+    f.own_room()?
+        .ok_or_else(|| FederationError::Matrix("no federation room yet".into()))
 }
 
 /// Milliseconds since 1970: revisions are times, so a pseudonym published again after a

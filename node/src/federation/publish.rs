@@ -86,6 +86,7 @@ impl Federation {
 
     /// Sends what changed since the last publication. Returns how many operations.
     pub async fn reconcile(&self, state: &AppState, room: &str) -> Result<usize, FederationError> {
+        let _guard = self.publishing.lock().await;
         let desired = self.desired(state)?;
         let published: HashMap<String, Published> = self
             .store
@@ -102,7 +103,15 @@ impl Federation {
             if prev.is_some_and(|p| p.hash == hash) {
                 continue;
             }
-            let rev = prev.map_or(now, |p| now.max(p.rev + 1));
+            let floor = match prev {
+                Some(p) => p.rev + 1,
+                None => self
+                    .store
+                    .get(&format!("last_rev:{pseudonym}"))?
+                    .and_then(|r| r.parse::<u64>().ok())
+                    .map_or(0, |r| r + 1),
+            };
+            let rev = now.max(floor);
             let v = Vector { rev, ..v.clone() };
             records.push(Published {
                 rev,
@@ -113,12 +122,15 @@ impl Federation {
             ops.push(Op::Upsert(v));
         }
         let mut gone = Vec::new();
+        let mut retracted = HashMap::new();
         for (pseudonym, p) in &published {
             if !desired.contains_key(pseudonym) {
-                ops.push(Op::Retract {
+                let op = Op::Retract {
                     pseudonym: pseudonym.clone(),
                     rev: now.max(p.rev + 1),
-                });
+                };
+                retracted.insert(pseudonym.clone(), op.clone());
+                ops.push(op);
                 gone.push(pseudonym.clone());
             }
         }
@@ -135,6 +147,10 @@ impl Federation {
             self.store.set_published(r)?;
         }
         for p in &gone {
+            // Remember the retraction's revision: a later publication must be newer.
+            if let Some(Op::Retract { rev, .. }) = retracted.get(p) {
+                self.store.set(&format!("last_rev:{p}"), &rev.to_string())?;
+            }
             self.store.unpublish(p)?;
         }
         tracing::info!(operations = n, events = events.len(), "vectors published");
@@ -164,6 +180,7 @@ impl Federation {
         let Some(room) = self.own_room()? else {
             return Ok(());
         };
+        let _guard = self.publishing.lock().await;
         let as_of = now_ms();
         let ops: Vec<Op> = self
             .store

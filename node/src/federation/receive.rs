@@ -27,6 +27,52 @@ pub struct Received {
 }
 
 impl Federation {
+    /// Handles the contact messages waiting in the inbox, one at a time; a failure is
+    /// retried on the next round, up to ten times.
+    pub async fn process_inbox(&self, state: &AppState) {
+        let _guard = self.inbox.lock().await;
+        let Ok(entries) = self.store.scan("inbox:") else {
+            return;
+        };
+        for (key, value) in entries {
+            let Ok(mut entry) = serde_json::from_str::<Value>(&value) else {
+                let _ = self.store.unset(&key);
+                continue;
+            };
+            let peer = entry["peer"].as_str().unwrap_or_default().to_owned();
+            let result = match serde_json::from_value::<Payload>(entry["payload"].clone()) {
+                Ok(Payload::ContactRequest { request, from, to }) => {
+                    self.on_contact_request(state, &peer, &request, &from, &to)
+                        .await
+                }
+                Ok(Payload::ContactAnswer {
+                    request,
+                    accepted,
+                    room,
+                }) => {
+                    self.on_contact_answer(state, &peer, &request, accepted, room)
+                        .await
+                }
+                _ => Ok(()),
+            };
+            let attempts = entry["attempts"].as_u64().unwrap_or(0) + 1;
+            match result {
+                Err(e) if attempts < 10 => {
+                    tracing::warn!(error = %e, attempts, "a contact message will be retried");
+                    entry["attempts"] = attempts.into();
+                    let _ = self.store.set(&key, &entry.to_string());
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "a contact message failed ten times: dropped");
+                    let _ = self.store.unset(&key);
+                }
+                Ok(()) => {
+                    let _ = self.store.unset(&key);
+                }
+            }
+        }
+    }
+
     fn known_terms(&self, state: &AppState, op: &Op) -> Result<(), String> {
         if let Op::Upsert(v) = op {
             for t in v.terms.iter().chain(&v.excluded) {
@@ -112,24 +158,10 @@ impl Federation {
                 }
                 if self.peer(sender).is_some() {
                     self.store.set(&format!("peer_room:{sender}"), room)?;
+                    self.store.unset(&format!("joined:{room}"))?;
                     let f = self.clone();
                     let room = room.to_owned();
-                    tokio::spawn(async move {
-                        match f.client.join(&room).await {
-                            Ok(()) => {
-                                tracing::info!(%room, "joined a peer's federation room");
-                                // What the peer published before we joined: ask for it.
-                                if let Ok(Some(own)) = f.own_room()
-                                    && let Err(e) = f.request_snapshot(&own).await
-                                {
-                                    tracing::warn!(error = %e, "snapshot request failed");
-                                }
-                            }
-                            Err(e) => {
-                                tracing::warn!(%room, error = %e, "joining a peer's room failed");
-                            }
-                        }
-                    });
+                    tokio::spawn(async move { f.join_peer_room(&room).await });
                 } else {
                     let why = format!("invitation from {sender}, not a trusted peer, ignored");
                     tracing::warn!("{why}");
@@ -164,37 +196,19 @@ impl Federation {
                 Payload::Update { ops } => (ops, None),
                 Payload::Snapshot {
                     request,
+                    part,
                     last,
                     as_of,
                     ops,
-                    ..
-                } => (ops, Some((request, last, as_of))),
-                Payload::ContactRequest { request, from, to } => {
-                    let (f, state, peer) = (self.clone(), state.clone(), sender.to_owned());
-                    tokio::spawn(async move {
-                        if let Err(e) = f
-                            .on_contact_request(&state, &peer, &request, &from, &to)
-                            .await
-                        {
-                            tracing::warn!(error = %e, "handling a contact request failed");
-                        }
-                    });
-                    continue;
-                }
-                Payload::ContactAnswer {
-                    request,
-                    accepted,
-                    room,
-                } => {
-                    let (f, state, peer) = (self.clone(), state.clone(), sender.to_owned());
-                    tokio::spawn(async move {
-                        if let Err(e) = f
-                            .on_contact_answer(&state, &peer, &request, accepted, room)
-                            .await
-                        {
-                            tracing::warn!(error = %e, "handling a contact answer failed");
-                        }
-                    });
+                } => (ops, Some((request, part, last, as_of))),
+                p @ (Payload::ContactRequest { .. } | Payload::ContactAnswer { .. }) => {
+                    // Stored before the transaction is acknowledged, handled (and retried)
+                    // from there.
+                    let entry = serde_json::json!({ "peer": sender, "payload": p, "attempts": 0 });
+                    self.store
+                        .set(&format!("inbox:{sender}:{batch}"), &entry.to_string())?;
+                    let (f, state) = (self.clone(), state.clone());
+                    tokio::spawn(async move { f.process_inbox(&state).await });
                     continue;
                 }
                 Payload::SnapshotRequest { request } => {
@@ -214,18 +228,35 @@ impl Federation {
                     r.dropped.push(why);
                     continue;
                 }
-                match self.store.apply(
-                    sender,
-                    op,
-                    snapshot.as_ref().map(|(req, _, _)| req.as_str()),
-                    now(),
-                )? {
+                match self
+                    .store
+                    .apply(sender, op, snapshot.as_ref().map(|s| s.3), now())?
+                {
                     Applied::Stored => r.stored += 1,
                     Applied::Stale => r.stale += 1,
                 }
             }
-            if let Some((request, true, as_of)) = snapshot {
-                let purged = self.store.end_snapshot(sender, &request, as_of)?;
+            if let Some((request, part, last, as_of)) = snapshot {
+                // The purge needs every part: parts may arrive in any order.
+                let prefix = format!("snap:{sender}:{request}:");
+                self.store
+                    .set(&format!("{prefix}{part}"), if last { "last" } else { "" })?;
+                let parts = self.store.scan(&prefix)?;
+                let Some(total) = parts
+                    .iter()
+                    .find(|(_, v)| v == "last")
+                    .and_then(|(k, _)| k[prefix.len()..].parse::<u64>().ok())
+                    .map(|p| p + 1)
+                else {
+                    continue;
+                };
+                if (parts.len() as u64) < total {
+                    continue;
+                }
+                for (k, _) in &parts {
+                    self.store.unset(k)?;
+                }
+                let purged = self.store.end_snapshot(sender, as_of)?;
                 if purged > 0 {
                     tracing::info!(peer = %peer.name, purged, "vectors no longer published by a peer dropped");
                 }

@@ -18,9 +18,9 @@ pub struct RemoteVector {
     pub vector: Vector,
     /// Retracted: kept only to refuse older revisions.
     pub retracted: bool,
-    /// The snapshot that last confirmed it, if any.
+    /// The latest snapshot (its `as_of`) that confirmed this revision; 0 if none.
     #[serde(default)]
-    pub snapshot: Option<String>,
+    pub confirmed_as_of: u64,
     /// When it arrived (Unix seconds).
     pub received_at: u64,
 }
@@ -86,7 +86,7 @@ impl FederationStore {
         &self,
         peer: &str,
         op: &Op,
-        snapshot: Option<&str>,
+        snapshot_as_of: Option<u64>,
         now: u64,
     ) -> Result<Applied, StoreError> {
         let k = key(peer, op.pseudonym());
@@ -97,11 +97,14 @@ impl FederationStore {
             .transpose()?;
         if let Some(h) = &held {
             let newer = op.rev() > h.vector.rev;
-            let confirms = op.rev() == h.vector.rev && snapshot.is_some() && !h.retracted;
             if !newer {
-                if confirms {
+                if let Some(as_of) = snapshot_as_of
+                    && op.rev() == h.vector.rev
+                    && !h.retracted
+                    && as_of > h.confirmed_as_of
+                {
                     let mut h = h.clone();
-                    h.snapshot = snapshot.map(str::to_owned);
+                    h.confirmed_as_of = as_of;
                     self.kv.put(Tree::RemoteVectors, &k, &encode(&h))?;
                 }
                 return Ok(Applied::Stale);
@@ -112,7 +115,7 @@ impl FederationStore {
                 peer: peer.to_owned(),
                 vector: v.clone(),
                 retracted: false,
-                snapshot: snapshot.map(str::to_owned),
+                confirmed_as_of: snapshot_as_of.unwrap_or(0),
                 received_at: now,
             },
             Op::Retract { pseudonym, rev } => RemoteVector {
@@ -127,7 +130,7 @@ impl FederationStore {
                     contactable: false,
                 },
                 retracted: true,
-                snapshot: None,
+                confirmed_as_of: 0,
                 received_at: now,
             },
         };
@@ -136,16 +139,16 @@ impl FederationStore {
         Ok(Applied::Stored)
     }
 
-    /// After the last part of a snapshot: drops the peer's vectors the snapshot did not
-    /// confirm and that are older than it. Returns how many.
-    pub fn end_snapshot(&self, peer: &str, request: &str, as_of: u64) -> Result<usize, StoreError> {
+    /// After every part of a snapshot arrived: drops the peer's vectors that neither this
+    /// snapshot nor a later one confirmed and that are older than it. Returns how many.
+    pub fn end_snapshot(&self, peer: &str, as_of: u64) -> Result<usize, StoreError> {
         let mut n = 0;
         for (k, v) in self
             .kv
             .scan_prefix(Tree::RemoteVectors, format!("{peer} ").as_bytes())?
         {
             let r: RemoteVector = decode(&v)?;
-            if !r.retracted && r.snapshot.as_deref() != Some(request) && r.vector.rev < as_of {
+            if !r.retracted && r.confirmed_as_of < as_of && r.vector.rev < as_of {
                 self.kv.remove(Tree::RemoteVectors, &k)?;
                 n += 1;
             }

@@ -192,7 +192,12 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("referrer-policy"),
             HeaderValue::from_static("no-referrer"),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // The path only: a query string may hold a token (the homeserver's `access_token`).
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
 }
 
 async fn api_not_found(OriginalUri(uri): OriginalUri) -> ApiError {
