@@ -44,6 +44,9 @@ pub enum Error {
     /// The document vault cannot be opened.
     #[error("documents: {0}")]
     Documents(#[from] crate::documents::DocumentError),
+    /// A questionnaire file is wrong.
+    #[error("questionnaire {0}")]
+    Research(#[from] crate::research::DefinitionError),
     /// Demonstration data cannot be added.
     #[error("demo data: {0}")]
     Demo(String),

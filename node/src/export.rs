@@ -125,6 +125,7 @@ pub fn everything(
             "record": p,
             "phenopacket": phenopacket(&state.ontology, p, now),
             "documents": state.documents.of_patient(&p.account_id, &p.id).unwrap_or_default(),
+            "questionnaire_answers": state.research.of_patient(&p.account_id, &p.id).unwrap_or_default(),
         })).collect::<Vec<_>>(),
     })
 }
@@ -136,6 +137,7 @@ pub fn delete_account(state: &AppState, account: &Account) -> Result<usize, crat
     let patients = state.patients.of(&account.id)?;
     for p in &patients {
         state.documents.erase_patient(&account.id, &p.id)?;
+        state.research.erase_patient(&account.id, &p.id)?;
         state.patients.remove(p)?;
     }
     state.audit.forget_reasons(&account.id)?;

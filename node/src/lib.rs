@@ -18,6 +18,7 @@ pub mod http;
 pub mod mail;
 pub mod notify;
 pub mod registration;
+pub mod research;
 pub mod serve;
 pub mod sessions;
 pub mod similar;

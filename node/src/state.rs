@@ -64,6 +64,8 @@ pub struct Inner {
     pub federation: Option<Arc<crate::federation::Federation>>,
     /// Why federation is enabled but not running (a bad `[federation]` section).
     pub federation_problem: Option<String>,
+    /// Questionnaires and answers.
+    pub research: crate::research::Research,
 }
 
 impl AppState {
@@ -91,6 +93,7 @@ impl AppState {
         } else {
             (None, None)
         };
+        let research = crate::research::Research::load(&config, kv.clone())?;
         Ok(Self(Arc::new(Inner {
             config,
             ontology,
@@ -105,6 +108,7 @@ impl AppState {
             similar: Similar::default(),
             changes,
             kv: kv.clone(),
+            research,
             federation,
             federation_problem,
             terms_paragraphs,

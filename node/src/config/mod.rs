@@ -7,6 +7,7 @@
 mod error;
 mod federation;
 mod load;
+mod research;
 mod secret;
 
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 pub use error::ConfigError;
 pub use federation::{FederationConfig, PeerConfig, is_user_id};
 pub use load::{ENV_PREFIX, load, load_str};
+pub use research::{GroupConfig, ResearchConfig};
 pub use secret::Secret;
 
 /// The whole configuration of a node.
@@ -46,6 +48,8 @@ pub struct Config {
     pub documents: DocumentsConfig,
     /// The federation with other organizations' nodes, over Matrix (off by default).
     pub federation: FederationConfig,
+    /// Research questionnaires and what members see of the answers.
+    pub research: ResearchConfig,
 }
 
 impl Default for Config {
@@ -61,6 +65,7 @@ impl Default for Config {
             terms: TermsConfig::default(),
             documents: DocumentsConfig::default(),
             federation: FederationConfig::default(),
+            research: ResearchConfig::default(),
         }
     }
 }
@@ -425,6 +430,44 @@ impl Config {
                 format!("{} is not between 1 and 100", d.max_per_patient),
             );
         }
+        let r = &self.research;
+        if !(2..=1000).contains(&r.k) {
+            return bad("research.k", format!("{} is not between 2 and 1000", r.k));
+        }
+        if let Some(dir) = &r.questionnaires_dir
+            && !dir.is_dir()
+        {
+            return bad(
+                "research.questionnaires_dir",
+                format!("{} is not a folder", dir.display()),
+            );
+        }
+        let mut ids = std::collections::HashSet::new();
+        for (i, g) in r.groups.iter().enumerate() {
+            let short = !g.id.is_empty()
+                && g.id.len() <= 40
+                && g.id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !short || !ids.insert(g.id.as_str()) {
+                return bad(
+                    &format!("research.groups[{i}].id"),
+                    format!("{:?} must be unique: lowercase letters, digits, -", g.id),
+                );
+            }
+            if g.name.trim().is_empty() || g.name.chars().count() > 120 {
+                return bad(
+                    &format!("research.groups[{i}].name"),
+                    "must be 1 to 120 characters".into(),
+                );
+            }
+            if g.orpha.is_empty() {
+                return bad(
+                    &format!("research.groups[{i}].orpha"),
+                    "list at least one ORPHA code".into(),
+                );
+            }
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return bad(
                 "log.level",
@@ -448,6 +491,7 @@ impl Config {
             terms,
             documents,
             federation,
+            research,
         } = self;
         let smtp = match &mail.smtp {
             Some(s) => format!(
@@ -464,7 +508,7 @@ impl Config {
             ),
         };
         format!(
-            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\n{}",
+            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\n{}research.questionnaires_dir = {}\nresearch.k = {}\nresearch.groups = {}\n",
             data_dir.display(),
             node.name,
             server.bind,
@@ -508,6 +552,12 @@ impl Config {
             } else {
                 "federation = off\n".to_owned()
             },
+            research
+                .questionnaires_dir
+                .as_ref()
+                .map_or("(none)".into(), |d| d.display().to_string()),
+            research.k,
+            research.groups.len(),
         )
     }
 

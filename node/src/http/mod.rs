@@ -18,6 +18,7 @@ pub mod params;
 pub mod patients;
 pub mod profile;
 pub mod register;
+pub mod research;
 pub mod reset;
 pub mod similar;
 pub mod symptoms;
@@ -142,6 +143,15 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/patients/{id}/remove", post(patients::remove))
         .route("/patients/{id}/pseudonym", post(patients::new_pseudonym))
+        .route("/patients/{id}/questionnaires", get(research::list))
+        .route(
+            "/patients/{id}/questionnaires/{q}",
+            get(research::show).post(research::save),
+        )
+        .route(
+            "/patients/{id}/questionnaires/{q}/results",
+            get(research::results),
+        )
         .route("/validation", get(validation::queue))
         .route("/validation/audit", get(validation::audit))
         .route(

@@ -408,6 +408,7 @@ pub async fn remove(
 /// Erases a patient with their documents (files and records).
 pub(crate) fn erase(state: &AppState, account_id: &str, p: &Patient) -> Result<(), crate::Error> {
     state.documents.erase_patient(account_id, &p.id)?;
+    state.research.erase_patient(account_id, &p.id)?;
     state.patients.remove(p)?;
     Ok(())
 }

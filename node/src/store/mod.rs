@@ -51,6 +51,8 @@ pub enum Tree {
     Contacts,
     /// `<account id>/<patient id>` → the matches a patient's member was told about.
     MatchNotices,
+    /// `<account id>/<patient id>/<questionnaire id>` → a patient's answers.
+    Answers,
 }
 
 impl Tree {
@@ -74,6 +76,7 @@ impl Tree {
             Self::FederationTxns => "federation_txns",
             Self::Contacts => "contacts",
             Self::MatchNotices => "match_notices",
+            Self::Answers => "answers",
         }
     }
 }

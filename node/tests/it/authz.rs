@@ -457,6 +457,13 @@ async fn every_route_for_every_role() {
                 ACCOUNT,
             ],
         ),
+        (
+            get.clone(),
+            format!("/patients/{p}/questionnaires"),
+            Form,
+            String::new(),
+            [SIGNIN, Ok, NONE, NONE, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
     ];
     let private = [
         "Hiddenchild",

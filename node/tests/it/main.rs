@@ -14,6 +14,7 @@ mod pair;
 mod patients;
 mod process;
 mod register;
+mod research;
 mod socket;
 mod store;
 mod synapse;

@@ -39,6 +39,14 @@ impl Node {
         Self { state, _dir: dir }
     }
 
+    /// A node around a state booted elsewhere (its data folder is the caller's).
+    pub fn from_state(state: AppState) -> Self {
+        Self {
+            state,
+            _dir: tempfile::tempdir().expect("unused"),
+        }
+    }
+
     /// A signed-in account (and member record when `member`): its id and session token.
     pub fn account(&self, email: &str, role: Role, member: bool) -> (String, String) {
         let s = &self.state;

@@ -1,0 +1,41 @@
+//! `[research]`: questionnaires, disease groups and the smallest count ever shown.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Research questionnaires and aggregates.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResearchConfig {
+    /// A folder of questionnaire files (`*.toml`, one questionnaire each), read and checked
+    /// at start-up; errors name the file and the key. When unset, there are none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub questionnaires_dir: Option<PathBuf>,
+    /// The smallest number of patients a distribution or count is shown for (2 to 1000).
+    pub k: u32,
+    /// Disease groups questionnaires can target and results compare within.
+    pub groups: Vec<GroupConfig>,
+}
+
+impl Default for ResearchConfig {
+    fn default() -> Self {
+        Self {
+            questionnaires_dir: None,
+            k: 10,
+            groups: Vec::new(),
+        }
+    }
+}
+
+/// A group of diseases, e.g. the rare neuromuscular disorders.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    /// A short id, used by questionnaires (`neuromuscular`): lowercase letters, digits, `-`.
+    pub id: String,
+    /// The name shown to members.
+    pub name: String,
+    /// The ORPHA codes of the group's diseases.
+    pub orpha: Vec<u32>,
+}

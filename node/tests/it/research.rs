@@ -1,0 +1,232 @@
+//! Questionnaires: definitions checked with file and key, answers kept across a restart,
+//! drafts, and "where I stand" shown only above k.
+
+use axum::http::StatusCode;
+use raremesh::accounts::Role;
+use raremesh::registration::patient::Diagnosis;
+
+use crate::validation::Node;
+
+const CSRF: &str = "abababababababababababababababababababababababababababababababab";
+
+const DAILY: &str = r#"
+id = "daily-life"
+version = 1
+title = "Daily life"
+[[questions]]
+id = "mobility"
+text = "How does the patient move around?"
+kind = "single"
+options = ["Walks unaided", "Walks with help", "Wheelchair"]
+[[questions]]
+id = "fatigue"
+text = "How tired is the patient most days?"
+kind = "scale"
+min = 0
+max = 4
+labels = ["Not at all", "Very"]
+[[questions]]
+id = "aids"
+text = "Which aids does the patient use?"
+kind = "multiple"
+options = ["Orthoses", "Ventilation", "None"]
+[[questions]]
+id = "diagnosed"
+text = "When was the diagnosis made?"
+kind = "date"
+"#;
+
+fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("dir");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    dir
+}
+
+#[test]
+fn questionnaire_files_with_errors_name_the_file_and_key() {
+    let cases = [
+        ("id = 1", "id"),
+        (
+            &DAILY.replace("kind = \"single\"", "kind = \"essay\""),
+            "questions[0].kind",
+        ),
+        (
+            &DAILY.replace(
+                r#"options = ["Walks unaided", "Walks with help", "Wheelchair"]"#,
+                r#"options = ["Only one"]"#,
+            ),
+            "questions[0].options",
+        ),
+        (&DAILY.replace("max = 4", "max = 0"), "questions[1].max"),
+        (
+            &DAILY.replace("id = \"fatigue\"", "id = \"mobility\""),
+            "questions[1].id",
+        ),
+        (
+            &DAILY.replace("version = 1", "version = 1\ngroups = [\"unknown\"]"),
+            "groups[0]",
+        ),
+        (
+            &DAILY.replace(
+                "title = \"Daily life\"",
+                "title = \"Daily life\"\ncolour = \"red\"",
+            ),
+            "colour",
+        ),
+        ("this is not toml", ""),
+    ];
+    for (text, key) in cases {
+        let dir = folder(&[("q.toml", text)]);
+        let err = raremesh::research::questionnaire::load_dir(dir.path(), &Default::default())
+            .expect_err(text);
+        assert!(err.file.ends_with("q.toml"), "{err}");
+        assert_eq!(err.key, key, "{err}");
+    }
+    let dir = folder(&[("a.toml", DAILY), ("b.toml", DAILY)]);
+    let err = raremesh::research::questionnaire::load_dir(dir.path(), &Default::default())
+        .expect_err("duplicate ids");
+    assert!(err.file.ends_with("b.toml") && err.key == "id", "{err}");
+}
+
+#[tokio::test]
+async fn members_answer_and_see_where_they_stand_above_k() {
+    let dir = folder(&[("daily.toml", DAILY)]);
+    let path = dir.path().to_owned();
+    let node = Node::new(move |c| {
+        c.research.questionnaires_dir = Some(path);
+        c.research.k = 3;
+    });
+    let member = |email: &str, answer: &str| {
+        let (id, session) = node.account(email, Role::Member, true);
+        let mut m = node.state.registrations.member(&id).expect("m").expect("m");
+        m.consents.research = true;
+        node.state.registrations.save_member(&m).expect("save");
+        let mut p = node.patient(&id, &format!("Child of {email}"), &["HP:0001250"]);
+        p.diagnosis = Diagnosis::Orpha {
+            code: "ORPHA:558".parse().expect("code"),
+        };
+        node.state.patients.save(&p).expect("save");
+        node.approve(&p);
+        (p, session, answer.to_owned())
+    };
+    let (p1, s1, _) = member("r1@example.org", "0");
+    let form = |p: &raremesh::registration::patient::Patient| {
+        format!("/patients/{}/questionnaires/daily-life", p.id)
+    };
+    // A draft with a bad answer is refused and stores nothing; a good draft is kept.
+    let (s, page) = node
+        .post_form(
+            &form(&p1),
+            &s1,
+            &format!("csrf={CSRF}&q-mobility=7&action=draft"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(
+        node.state
+            .research
+            .answers(&p1.account_id, &p1.id, "daily-life")
+            .expect("a")
+            .is_none()
+    );
+    let (s, _) = node
+        .post_form(
+            &form(&p1),
+            &s1,
+            &format!("csrf={CSRF}&q-mobility=0&q-fatigue=3&q-aids=0&q-aids=1&action=draft"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let draft = node
+        .state
+        .research
+        .answers(&p1.account_id, &p1.id, "daily-life")
+        .expect("a")
+        .expect("draft");
+    assert!(!draft.submitted);
+    assert_eq!(draft.version, 1);
+    // Submitted: below k the distribution is not shown.
+    let (s, _) = node
+        .post_form(
+            &form(&p1),
+            &s1,
+            &format!("csrf={CSRF}&q-mobility=0&q-fatigue=3&q-diagnosed=2019-05-02&action=submit"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let results = format!("{}/results", form(&p1));
+    let (_, page) = node.get(&results, &s1).await;
+    assert!(page.contains("Fewer than 3 comparable patients"), "{page}");
+    assert!(!page.contains("<svg"));
+    // Two more patients with the same disease answer: now shown, own answer marked.
+    for (email, mobility) in [("r2@example.org", "0"), ("r3@example.org", "2")] {
+        let (p, s, _) = member(email, mobility);
+        let (st, _) = node
+            .post_form(
+                &form(&p),
+                &s,
+                &format!("csrf={CSRF}&q-mobility={mobility}&q-fatigue=1&action=submit"),
+            )
+            .await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+    }
+    let (_, page) = node.get(&results, &s1).await;
+    assert!(page.contains("<svg role=\"img\""), "{page}");
+    assert!(page.contains("Walks unaided: 2 (your answer)"), "{page}");
+    assert!(page.contains("Wheelchair: 1"), "{page}");
+    assert!(page.contains("patients with Marfan syndrome"), "{page}");
+    // The date question had one answer only: hidden.
+    assert!(page.contains("Fewer than 3"), "{page}");
+    // A member without research consent cannot open the form.
+    let (id, s4) = node.account("r4@example.org", Role::Member, true);
+    let p4 = node.patient(&id, "No consent", &["HP:0001250"]);
+    node.approve(&p4);
+    let (st, _) = node.get(&form(&p4), &s4).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    // Another member cannot read or write someone else's answers.
+    let (st, _) = node.get(&results, &s4).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn answers_survive_a_restart() {
+    let dir = folder(&[("daily.toml", DAILY)]);
+    let data = tempfile::tempdir().expect("data");
+    let config = raremesh::config::Config {
+        data_dir: data.path().join("data"),
+        research: raremesh::config::ResearchConfig {
+            questionnaires_dir: Some(dir.path().to_owned()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (account, patient) = {
+        let (state, _) = raremesh::boot::boot(config.clone()).expect("boot");
+        let node = Node::from_state(state);
+        let (id, session) = node.account("keep.answers@example.org", Role::Member, true);
+        let mut m = node.state.registrations.member(&id).expect("m").expect("m");
+        m.consents.research = true;
+        node.state.registrations.save_member(&m).expect("save");
+        let p = node.patient(&id, "Kept", &["HP:0001250"]);
+        node.approve(&p);
+        let (s, _) = node
+            .post_form(
+                &format!("/patients/{}/questionnaires/daily-life", p.id),
+                &session,
+                &format!("csrf={CSRF}&q-mobility=1&q-fatigue=2&action=draft"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        (id, p.id)
+    };
+    let (state, _) = raremesh::boot::boot(config).expect("boot again");
+    let a = state
+        .research
+        .answers(&account, &patient, "daily-life")
+        .expect("read")
+        .expect("kept");
+    assert_eq!(a.values.len(), 2);
+    assert!(!a.submitted);
+}
