@@ -76,6 +76,10 @@ fn the_example_lists_every_key_with_its_default_and_a_comment() {
     .expect("write");
     let with_dir = uncommented
         .replace(
+            "/etc/raremesh/questionnaires",
+            &dir.path().display().to_string(),
+        )
+        .replace(
             "/etc/raremesh/documents-identity.txt",
             &identity.display().to_string(),
         )
