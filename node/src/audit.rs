@@ -23,6 +23,8 @@ pub enum Action {
     ValidationRejected,
     /// A member deleted their account (documents and records erased).
     AccountDeleted,
+    /// A researcher asked a count (the query and the answer given are in `reason`).
+    ResearchQuery,
 }
 
 impl Action {
@@ -35,6 +37,7 @@ impl Action {
             Self::ValidationApproved => "validation_approved",
             Self::ValidationRejected => "validation_rejected",
             Self::AccountDeleted => "account_deleted",
+            Self::ResearchQuery => "research_query",
         }
     }
 }

@@ -442,6 +442,27 @@ impl Config {
                 format!("{} is not a folder", dir.display()),
             );
         }
+        if !(0.01..=10.0).contains(&r.epsilon_per_query) {
+            return bad(
+                "research.epsilon_per_query",
+                format!("{} is not between 0.01 and 10", r.epsilon_per_query),
+            );
+        }
+        if !(0.01..=1000.0).contains(&r.budget) || r.budget < r.epsilon_per_query {
+            return bad(
+                "research.budget",
+                format!(
+                    "{} is not between 0.01 and 1000, or is less than research.epsilon_per_query",
+                    r.budget
+                ),
+            );
+        }
+        if !(1..=366).contains(&r.budget_period_days) {
+            return bad(
+                "research.budget_period_days",
+                format!("{} is not between 1 and 366", r.budget_period_days),
+            );
+        }
         let mut ids = std::collections::HashSet::new();
         for (i, g) in r.groups.iter().enumerate() {
             let short = !g.id.is_empty()

@@ -16,6 +16,13 @@ pub struct ResearchConfig {
     pub k: u32,
     /// Disease groups questionnaires can target and results compare within.
     pub groups: Vec<GroupConfig>,
+    /// The privacy cost of one researcher query (ε of the noise added, 0.01 to 10):
+    /// smaller is more private and noisier.
+    pub epsilon_per_query: f64,
+    /// What a researcher may spend per period (in ε; 0.01 to 1000).
+    pub budget: f64,
+    /// The budget period in days (1 to 366): the budget refills at its start.
+    pub budget_period_days: u32,
 }
 
 impl Default for ResearchConfig {
@@ -24,6 +31,9 @@ impl Default for ResearchConfig {
             questionnaires_dir: None,
             k: 10,
             groups: Vec::new(),
+            epsilon_per_query: 0.5,
+            budget: 5.0,
+            budget_period_days: 30,
         }
     }
 }

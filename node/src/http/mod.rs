@@ -19,6 +19,7 @@ pub mod patients;
 pub mod profile;
 pub mod register;
 pub mod research;
+pub mod research_api;
 pub mod reset;
 pub mod similar;
 pub mod symptoms;
@@ -89,6 +90,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/patients/{id}/similar", get(member_api::similar))
         .route("/validation/queue", get(member_api::queue))
+        .route("/research/count", post(research_api::api_count))
         .route(
             "/validation/{account}/{patient}",
             post(member_api::decision),
@@ -110,6 +112,7 @@ pub fn app(state: AppState) -> Router {
             get(contacts::matrix).post(contacts::link),
         )
         .route("/contacts", get(contacts::list))
+        .route("/research", get(research_api::form).post(research_api::ask))
         .route("/contacts/{request}", post(contacts::answer))
         .route("/patients/{id}/contact", post(contacts::ask))
         .route(

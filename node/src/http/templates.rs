@@ -50,6 +50,7 @@ impl Templates {
             "questionnaires.html",
             "questionnaire.html",
             "standing.html",
+            "research.html",
             "symptoms.html",
             "terms.html",
             "password_forgot.html",

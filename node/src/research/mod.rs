@@ -2,6 +2,7 @@
 //! patient's answers compare with those of comparable patients, shown only above `k`.
 
 pub mod answers;
+pub mod query;
 pub mod questionnaire;
 pub mod standing;
 

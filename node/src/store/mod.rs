@@ -53,6 +53,8 @@ pub enum Tree {
     MatchNotices,
     /// `<account id>/<patient id>/<questionnaire id>` → a patient's answers.
     Answers,
+    /// `<researcher id>/<period>` → budget spent; `q/<period>/<query>` → a cached answer.
+    ResearchBudget,
 }
 
 impl Tree {
@@ -77,6 +79,7 @@ impl Tree {
             Self::Contacts => "contacts",
             Self::MatchNotices => "match_notices",
             Self::Answers => "answers",
+            Self::ResearchBudget => "research_budget",
         }
     }
 }

@@ -464,6 +464,20 @@ async fn every_route_for_every_role() {
             String::new(),
             [SIGNIN, Ok, NONE, NONE, ACCOUNT, ACCOUNT, ACCOUNT],
         ),
+        (
+            get.clone(),
+            "/research".into(),
+            Form,
+            String::new(),
+            [SIGNIN, DENIED, DENIED, DENIED, DENIED, DENIED, Ok],
+        ),
+        (
+            post.clone(),
+            "/api/v1/research/count".into(),
+            Json,
+            r#"{"symptom":"HP:0001250"}"#.into(),
+            [UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, Ok],
+        ),
     ];
     let private = [
         "Hiddenchild",

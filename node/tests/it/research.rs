@@ -230,3 +230,156 @@ async fn answers_survive_a_restart() {
     assert_eq!(a.values.len(), 2);
     assert!(!a.submitted);
 }
+
+fn seeded(seed: u64) -> impl FnMut() -> f64 {
+    // xorshift64, seeded through a multiplication so small seeds do not start small.
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+}
+
+#[tokio::test]
+async fn researchers_get_noisy_counts_within_a_budget() {
+    use raremesh::research::query::{Criteria, QueryError, count};
+    let node = Node::new(|c| {
+        c.research.k = 5;
+        c.research.epsilon_per_query = 0.5;
+        c.research.budget = 1.0;
+    });
+    for i in 0..30 {
+        let (id, _) = node.account(&format!("pop{i}@example.org"), Role::Member, true);
+        let mut m = node.state.registrations.member(&id).expect("m").expect("m");
+        m.consents.research = i % 10 != 0; // three members do not consent
+        node.state.registrations.save_member(&m).expect("save");
+        let terms: &[&str] = if i < 20 {
+            &["HP:0002069"]
+        } else {
+            &["HP:0000365"]
+        };
+        let p = node.patient(&id, "P", terms);
+        node.approve(&p);
+    }
+    let (researcher, session) = node.account("researcher@example.org", Role::Researcher, false);
+    let seizures = Criteria {
+        symptom: Some("HP:0001250".into()),
+        ..Default::default()
+    };
+    // Descendant terms count (bilateral tonic-clonic seizure is a seizure); non-consenting
+    // members' patients do not.
+    assert_eq!(seizures.true_count(&node.state).expect("count"), 18);
+    let mut u = seeded(42);
+    let first = count(&node.state, &researcher, &seizures, Some(&mut u)).expect("count");
+    let n = first.count.expect("above k");
+    assert!((8..=28).contains(&n), "{n} is 18 plus noise of scale 2");
+    assert!(!first.cached);
+    assert!((first.remaining - 0.5).abs() < 1e-9);
+    // The same query: the same answer, no cost.
+    let again = count(&node.state, &researcher, &seizures, None).expect("count");
+    assert_eq!((again.count, again.cached), (first.count, true));
+    assert!((again.remaining - 0.5).abs() < 1e-9);
+    // A small cell: "fewer than k" (a true count of 0 plus noise stays under 5 here).
+    let none = Criteria {
+        disease: Some("ORPHA:558".into()),
+        ..Default::default()
+    };
+    let small = count(&node.state, &researcher, &none, Some(&mut seeded(7))).expect("count");
+    assert_eq!(small.count, None);
+    assert!(small.remaining.abs() < 1e-9, "budget spent");
+    // The budget is spent: a new query is refused, a repeated one still answered.
+    let deaf = Criteria {
+        symptom: Some("HP:0000365".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        count(&node.state, &researcher, &deaf, None),
+        Err(QueryError::Budget(_))
+    ));
+    assert!(count(&node.state, &researcher, &seizures, None).is_ok());
+    // Bad criteria are refused without cost.
+    let bad = Criteria {
+        symptom: Some("HP:9999999".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        count(&node.state, &researcher, &bad, None),
+        Err(QueryError::Invalid(_))
+    ));
+    // Every query is audited.
+    let audited = node
+        .state
+        .audit
+        .recent(50)
+        .expect("audit")
+        .iter()
+        .filter(|e| e.action.name() == "research_query")
+        .count();
+    assert_eq!(audited, 4);
+    // Over HTTP: researchers only, counts only.
+    let (s, page) = node.get("/research", &session).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let (_, member) = node.account("curious@example.org", Role::Member, true);
+    assert_eq!(
+        node.get("/research", &member).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, page) = node
+        .post_form(
+            "/research",
+            &session,
+            &format!("csrf={CSRF}&symptom=HP%3A0001250"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("the answer given before"), "{page}");
+    assert!(!page.contains("pop1@example.org") && !page.contains("Name of"));
+}
+
+/// The attack: learn whether one patient answered "Wheelchair" by comparing a count that
+/// includes them with the world where they did not. With ε per query, no strategy can guess
+/// right more often than e^ε / (1 + e^ε) (the differential privacy bound); repeating the
+/// query gives the same answer, so averaging is impossible, and the budget caps how many
+/// different queries can be combined.
+#[test]
+fn differencing_one_patient_learns_no_more_than_the_budget_allows() {
+    use raremesh::research::query::discrete_laplace;
+    let epsilon = 0.5;
+    let bound = epsilon_bound(epsilon);
+    let mut u = seeded(2026);
+    let trials = 20_000;
+    let mut right = 0;
+    for t in 0..trials {
+        // The target's answer decides the true count: 14 without them, 15 with them.
+        let with_target = t % 2 == 0;
+        let truth = 14 + i64::from(with_target);
+        let seen = truth + discrete_laplace(epsilon, &mut u);
+        // The best test for this noise: a threshold between the two worlds.
+        let guess = seen >= 15;
+        if guess == with_target {
+            right += 1;
+        }
+    }
+    let accuracy = f64::from(right) / f64::from(trials);
+    println!("attacker accuracy {accuracy:.3} (bound {bound:.3}, coin 0.5)");
+    assert!(accuracy <= bound + 0.01, "{accuracy} > {bound}");
+    // The noise has the variance of a discrete Laplace of parameter ε: 2e^-ε / (1-e^-ε)^2.
+    let q = (-epsilon).exp();
+    let want = 2.0 * q / (1.0 - q).powi(2);
+    let samples: Vec<f64> = (0..50_000)
+        .map(|_| discrete_laplace(epsilon, &mut u) as f64)
+        .collect();
+    let mean = samples.iter().sum::<f64>() / samples.len() as f64;
+    let var = samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / samples.len() as f64;
+    assert!(mean.abs() < 0.1, "mean {mean}");
+    assert!(
+        (var / want - 1.0).abs() < 0.05,
+        "variance {var}, want {want}"
+    );
+}
+
+fn epsilon_bound(epsilon: f64) -> f64 {
+    epsilon.exp() / (1.0 + epsilon.exp())
+}
