@@ -68,6 +68,28 @@ pub enum Payload {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<String>,
     },
+    /// A researcher of the sender asks every peer for a count of its own patients.
+    ResearchQuery {
+        /// A random id (32 hex digits) naming the query.
+        query: String,
+        /// A keyed hash (32 hex digits) standing for the researcher: each peer keeps a
+        /// budget per (node, researcher).
+        researcher: String,
+        /// The criteria, all of which must hold.
+        criteria: ResearchCriteria,
+    },
+    /// A node's answer to a research query (sealed for the asking peer only).
+    ResearchAnswer {
+        /// The query answered.
+        query: String,
+        /// The noisy count, or none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        count: Option<u64>,
+        /// `ok`, `fewer_than_k`, `budget_spent` or `unsupported`.
+        status: String,
+        /// The answering node's threshold.
+        k: u64,
+    },
     /// One part of the answer to a snapshot request: every vector the sender publishes.
     Snapshot {
         /// The request answered.
@@ -97,6 +119,21 @@ pub enum Op {
         /// The revision of the retraction (greater than the vector's last).
         rev: u64,
     },
+}
+
+/// The criteria of a research count (only shared vocabularies: HPO, ORPHA, age bands).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResearchCriteria {
+    /// An HPO id (the term or any descendant).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symptom: Option<String>,
+    /// An ORPHA code, as a number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orpha: Option<u64>,
+    /// An age band label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_band: Option<AgeBand>,
 }
 
 /// A coarse age band (sent only when the member consents to it).
@@ -260,6 +297,32 @@ impl Payload {
                 ops.iter().try_for_each(Op::check)
             }
             Self::SnapshotRequest { request } => hex_id("request", request),
+            Self::ResearchQuery {
+                query,
+                researcher,
+                criteria,
+            } => {
+                hex_id("query", query)?;
+                hex_id("researcher", researcher)?;
+                if criteria.symptom.as_deref().is_some_and(|s| !is_hpo_id(s)) {
+                    return Err(Error::Invalid("the symptom is not an HPO id".into()));
+                }
+                if *criteria == ResearchCriteria::default() {
+                    return Err(Error::Invalid("a research query needs a criterion".into()));
+                }
+                Ok(())
+            }
+            Self::ResearchAnswer { query, status, .. } => {
+                hex_id("query", query)?;
+                if ["ok", "fewer_than_k", "budget_spent", "unsupported"].contains(&status.as_str())
+                {
+                    Ok(())
+                } else {
+                    Err(Error::Invalid(format!(
+                        "{status:?} is not an answer status"
+                    )))
+                }
+            }
             Self::ContactRequest { request, from, to } => {
                 hex_id("request", request)?;
                 hex_id("pseudonym", from)?;

@@ -12,6 +12,7 @@ mod keys;
 pub mod matrix;
 mod publish;
 mod receive;
+pub mod research;
 pub mod store;
 
 use std::collections::HashMap;

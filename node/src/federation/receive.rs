@@ -53,6 +53,31 @@ impl Federation {
                     self.on_contact_answer(state, &peer, &request, accepted, room)
                         .await
                 }
+                Ok(Payload::ResearchQuery {
+                    query,
+                    researcher,
+                    criteria,
+                }) => {
+                    self.on_research_query(state, &peer, &query, &researcher, &criteria)
+                        .await
+                }
+                Ok(Payload::ResearchAnswer {
+                    query,
+                    count,
+                    status,
+                    k,
+                }) => self
+                    .on_research_answer(
+                        &peer,
+                        &query,
+                        super::research::NodeAnswer {
+                            count,
+                            status,
+                            k,
+                            at: now(),
+                        },
+                    )
+                    .map_err(FederationError::from),
                 _ => Ok(()),
             };
             let attempts = entry["attempts"].as_u64().unwrap_or(0) + 1;
@@ -201,7 +226,10 @@ impl Federation {
                     as_of,
                     ops,
                 } => (ops, Some((request, part, last, as_of))),
-                p @ (Payload::ContactRequest { .. } | Payload::ContactAnswer { .. }) => {
+                p @ (Payload::ContactRequest { .. }
+                | Payload::ContactAnswer { .. }
+                | Payload::ResearchQuery { .. }
+                | Payload::ResearchAnswer { .. }) => {
                     // Stored before the transaction is acknowledged, handled (and retried)
                     // from there.
                     let entry = serde_json::json!({ "peer": sender, "payload": p, "attempts": 0 });

@@ -113,6 +113,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/contacts", get(contacts::list))
         .route("/research", get(research_api::form).post(research_api::ask))
+        .route("/research/queries/{id}", get(research_api::federated))
         .route("/contacts/{request}", post(contacts::answer))
         .route("/patients/{id}/contact", post(contacts::ask))
         .route(

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
 use super::cookies;
@@ -133,6 +133,49 @@ pub async fn ask(
         age_band: get("age_band"),
         answer: get("answer"),
     };
+    let partners = form.get("partners").map(String::as_str) == Some("yes");
+    if partners {
+        let Some(f) = state.federation.clone() else {
+            return page(
+                &state,
+                &headers,
+                StatusCode::CONFLICT,
+                &form,
+                None,
+                Some("This node has no partner nodes.".into()),
+            );
+        };
+        let local = match count(&state, &a.id, &criteria, None) {
+            Ok(c) => c,
+            Err(QueryError::Store(e)) => return super::error::internal(e),
+            Err(e) => {
+                return page(
+                    &state,
+                    &headers,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &form,
+                    None,
+                    Some(e.to_string()),
+                );
+            }
+        };
+        return match f.ask_peers(&state, &a.id, &criteria).await {
+            Ok(id) => {
+                if let Err(e) = f.record_local_answer(&id, &local) {
+                    return super::error::internal(e);
+                }
+                super::page::see_other(&format!("/research/queries/{id}"))
+            }
+            Err(e) => page(
+                &state,
+                &headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                Some(local),
+                Some(e.to_string()),
+            ),
+        };
+    }
     match count(&state, &a.id, &criteria, None) {
         Ok(c) => page(&state, &headers, StatusCode::OK, &form, Some(c), None),
         Err(QueryError::Store(e)) => super::error::internal(e),
@@ -144,4 +187,55 @@ pub async fn ask(
             page(&state, &headers, status, &form, None, Some(e.to_string()))
         }
     }
+}
+
+/// `GET /research/queries/{id}`: a query sent to partner nodes, with each node's answer
+/// and when it came, and the total of the counts given.
+pub async fn federated(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let a = match signed_in(&state, &headers) {
+        Ok(a) if a.role == Role::Researcher => a,
+        Ok(_) => return forbidden(),
+        Err(r) => return *r,
+    };
+    let Some(f) = state.federation.clone() else {
+        return forbidden();
+    };
+    let q = match f.federated_query(&id) {
+        Ok(Some(q)) if q.researcher == a.id => q,
+        Ok(_) => return (StatusCode::NOT_FOUND, "No such query.").into_response(),
+        Err(e) => return super::error::internal(e),
+    };
+    let me = f.config.user_id();
+    let rows: Vec<minijinja::Value> = std::iter::once(me.clone())
+        .chain(f.config.peers.iter().map(|p| p.user_id.clone()))
+        .map(|node| {
+            let name = if node == me {
+                format!("{} (this node)", state.config.node.name)
+            } else {
+                f.peer(&node).map_or(node.clone(), |p| p.name.clone())
+            };
+            let answer = q.answers.get(&node);
+            context! {
+                name,
+                count => answer.and_then(|x| x.count),
+                status => answer.map_or("waiting".to_owned(), |x| x.status.clone()),
+                k => answer.map(|x| x.k),
+                at => answer.map(|x| crate::export::rfc3339(x.at)),
+            }
+        })
+        .collect();
+    let total: u64 = q.answers.values().filter_map(|x| x.count).sum();
+    let complete = q.answers.len() == f.config.peers.len() + 1
+        && q.answers.values().all(|x| x.count.is_some());
+    super::page::render(
+        &state,
+        "en",
+        StatusCode::OK,
+        "research_query.html",
+        context! { criteria => q.criteria.canonical(), rows, total, complete, asked => crate::export::rfc3339(q.asked_at) },
+    )
 }

@@ -51,6 +51,7 @@ impl Templates {
             "questionnaire.html",
             "standing.html",
             "research.html",
+            "research_query.html",
             "symptoms.html",
             "terms.html",
             "password_forgot.html",

@@ -697,3 +697,122 @@ async fn matched_members_talk_in_a_private_room() {
     node_a.shut().await;
     node_b.shut().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn researchers_count_across_nodes() {
+    use tower::ServiceExt;
+    let guard = tempfile::tempdir().expect("tempdir");
+    let root = guard.path().to_owned();
+    let (a, b) = (Side::new(&root, "a"), Side::new(&root, "b"));
+    let (ra, rb) = (a.registration(&root), b.registration(&root));
+    let (pa, pb) = (root.join("hs-a"), root.join("hs-b"));
+    let ta = std::thread::spawn(move || Homeserver::start(&pa, &[ra]));
+    let tb = std::thread::spawn(move || Homeserver::start(&pb, &[rb]));
+    let (hs_a, hs_b) = (ta.join().expect("hs a"), tb.join().expect("hs b"));
+    // Less noise than the default (ε = 2 per query), so the check below is tight.
+    let tune = |mut c: raremesh::config::Config| {
+        c.research.epsilon_per_query = 2.0;
+        c.research.budget = 20.0;
+        c.research.k = 5;
+        c
+    };
+    let node_a = run(tune(a.config(&hs_a, &b, &hs_b))).await;
+    let node_b = run(tune(b.config(&hs_b, &a, &hs_a))).await;
+    let (sa, sb) = (node_a.state.clone(), node_b.state.clone());
+    for (state, n, tag) in [(&sa, 15, "a"), (&sb, 12, "b")] {
+        for i in 0..n {
+            let p = member(
+                state,
+                &format!("r{i}@{tag}.example.org"),
+                "Child",
+                &["HP:0002069", "HP:0001263"],
+                true,
+            );
+            let mut m = state
+                .registrations
+                .member(&p.account_id)
+                .expect("m")
+                .expect("m");
+            m.consents.research = true;
+            state.registrations.save_member(&m).expect("save");
+        }
+    }
+    // The federation is up once each node holds the other's vectors.
+    wait_for("vectors both ways", 120, || {
+        remote_terms(&sa).len() == 12 && remote_terms(&sb).len() == 15
+    })
+    .await;
+    let researcher = sa
+        .accounts
+        .create(
+            "scientist@a.example.org",
+            "a good long password",
+            raremesh::accounts::Role::Researcher,
+            true,
+        )
+        .expect("researcher");
+    let session = sa.sessions.start(&researcher.id).expect("session");
+    let csrf = "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd";
+    let res = raremesh::http::app(sa.clone())
+        .oneshot(
+            axum::http::Request::post("/research")
+                .header(
+                    "cookie",
+                    format!("raremesh_csrf={csrf}; raremesh_session={session}"),
+                )
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(format!(
+                    "csrf={csrf}&symptom=HP%3A0001250&partners=yes"
+                )))
+                .expect("req"),
+        )
+        .await
+        .expect("res");
+    assert_eq!(res.status(), 303);
+    let to = res.headers()["location"].to_str().expect("loc").to_owned();
+    let id = to.trim_start_matches("/research/queries/").to_owned();
+    let fa = sa.federation.clone().expect("f");
+    wait_for("B's answer", 60, || {
+        fa.federated_query(&id)
+            .is_ok_and(|q| q.is_some_and(|q| q.answers.len() == 2))
+    })
+    .await;
+    let q = fa.federated_query(&id).expect("q").expect("q");
+    let total: u64 = q.answers.values().filter_map(|x| x.count).sum();
+    // 27 true patients with a seizure; each node's noise stays within ±5 but with
+    // probability about 1 in 100,000 at ε = 2.
+    println!(
+        "federated count: {total} (true 27), answers {:?}",
+        q.answers
+    );
+    assert!(total.abs_diff(27) <= 10, "{total}");
+    assert!(q.answers.values().all(|x| x.status == "ok"));
+    // B audited the query, under the asking node and a pseudonym of the researcher.
+    let audited = sb.audit.recent(20).expect("audit");
+    let entry = audited
+        .iter()
+        .find(|e| e.action.name() == "research_query")
+        .expect("audited");
+    assert!(entry.actor.starts_with("peer @raremesh:") && !entry.actor.contains("scientist"));
+    // The page shows each node and the total.
+    let res = raremesh::http::app(sa.clone())
+        .oneshot(
+            axum::http::Request::get(&to)
+                .header("cookie", format!("raremesh_session={session}"))
+                .body(axum::body::Body::empty())
+                .expect("req"),
+        )
+        .await
+        .expect("res");
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    let page = String::from_utf8_lossy(&body);
+    assert!(
+        page.contains("Organization B") && page.contains(&format!("<td>{total}</td>")),
+        "{page}"
+    );
+    node_a.shut().await;
+    node_b.shut().await;
+}

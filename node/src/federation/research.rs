@@ -1,0 +1,237 @@
+//! Research counts across the federation: a researcher's query goes to every trusted peer
+//! (only shared vocabularies: an HPO term, an ORPHA code, an age band); each node answers
+//! from its own data with its own protections (noise, small cells, a budget per asking node
+//! and researcher, the same answer to the same query); the asking node keeps the answers,
+//! with which node answered and when.
+
+use std::collections::BTreeMap;
+
+use raremesh_bridge::protocol::{AgeBand, EVENT_TYPE, Payload, ResearchCriteria, random_id};
+use raremesh_bridge::seal::{seal, to_content};
+use serde::{Deserialize, Serialize};
+
+use super::{Federation, FederationError};
+use crate::research::query::{Criteria, QueryError, count};
+use crate::state::AppState;
+use crate::store::{Record, StoreError, Tree, decode, encode};
+
+/// One node's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeAnswer {
+    /// The noisy count, if given.
+    pub count: Option<u64>,
+    /// `ok`, `fewer_than_k`, `budget_spent` or `unsupported`.
+    pub status: String,
+    /// The node's threshold.
+    pub k: u64,
+    /// When it arrived (Unix seconds).
+    pub at: u64,
+}
+
+/// A query sent to the federation, with the answers so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FederatedQuery {
+    /// Random id.
+    pub id: String,
+    /// The asking researcher's account.
+    pub researcher: String,
+    /// What was asked.
+    pub criteria: Criteria,
+    /// When (Unix seconds).
+    pub asked_at: u64,
+    /// Peer user id → its answer.
+    pub answers: BTreeMap<String, NodeAnswer>,
+}
+
+impl Record for FederatedQuery {
+    const TREE: Tree = Tree::ResearchBudget;
+    const VERSION: u32 = 1;
+}
+
+fn shared(state: &AppState, c: &Criteria) -> Result<ResearchCriteria, QueryError> {
+    if c.group.is_some() || c.answer.is_some() {
+        return Err(QueryError::Invalid(
+            "partner nodes can be asked about a symptom, a disease and an age band only".into(),
+        ));
+    }
+    let symptom = match &c.symptom {
+        Some(s) => Some(
+            s.trim()
+                .parse::<raremesh_ontology::HpoId>()
+                .ok()
+                .and_then(|id| state.ontology.resolve(id))
+                .map(|t| state.ontology.term(t).id.to_string())
+                .ok_or_else(|| QueryError::Invalid(format!("{s:?} is not an HPO term")))?,
+        ),
+        None => None,
+    };
+    let orpha = match &c.disease {
+        Some(d) => Some(u64::from(
+            d.trim()
+                .parse::<raremesh_ontology::OrphaCode>()
+                .map_err(|_| QueryError::Invalid(format!("{d:?} is not an ORPHA code")))?
+                .number(),
+        )),
+        None => None,
+    };
+    let age_band = match c.age_band.as_deref() {
+        None => None,
+        Some(b) => Some(
+            serde_json::from_value::<AgeBand>(serde_json::json!(b))
+                .map_err(|_| QueryError::Invalid(format!("{b:?} is not an age band")))?,
+        ),
+    };
+    Ok(ResearchCriteria {
+        symptom,
+        orpha,
+        age_band,
+    })
+}
+
+fn key(id: &str) -> Vec<u8> {
+    format!("fq/{id}").into_bytes()
+}
+
+impl Federation {
+    /// Sends a researcher's query to every trusted peer; its id.
+    pub async fn ask_peers(
+        &self,
+        state: &AppState,
+        researcher: &str,
+        criteria: &Criteria,
+    ) -> Result<String, QueryError> {
+        let wire = shared(state, criteria)?;
+        let fail = |e: FederationError| {
+            QueryError::Invalid(format!("partner nodes cannot be reached: {e}"))
+        };
+        let room = self
+            .own_room()?
+            .ok_or_else(|| QueryError::Invalid("the federation room is not ready yet".into()))?;
+        let id = random_id().map_err(|e| fail(e.into()))?;
+        let q = FederatedQuery {
+            id: id.clone(),
+            researcher: researcher.to_owned(),
+            criteria: criteria.clone(),
+            asked_at: crate::registration::now(),
+            answers: BTreeMap::new(),
+        };
+        self.store
+            .kv()
+            .put(Tree::ResearchBudget, &key(&id), &encode(&q))?;
+        let payload = Payload::ResearchQuery {
+            query: id.clone(),
+            researcher: self.keys.pseudonym(&format!("researcher:{researcher}"), 0),
+            criteria: wire,
+        };
+        let content = to_content(&seal(&payload, &self.recipients).map_err(|e| fail(e.into()))?)
+            .map_err(|e| fail(e.into()))?;
+        let batch = content["batch"].as_str().unwrap_or_default().to_owned();
+        self.client
+            .send(&room, EVENT_TYPE, &batch, &content)
+            .await
+            .map_err(fail)?;
+        Ok(id)
+    }
+
+    /// Records this node's own answer to a query it sent.
+    pub fn record_local_answer(
+        &self,
+        id: &str,
+        c: &crate::research::query::Count,
+    ) -> Result<(), StoreError> {
+        let me = self.config.user_id();
+        self.on_research_answer(
+            &me,
+            id,
+            NodeAnswer {
+                count: c.count,
+                status: if c.count.is_some() {
+                    "ok"
+                } else {
+                    "fewer_than_k"
+                }
+                .to_owned(),
+                k: u64::from(c.k),
+                at: crate::registration::now(),
+            },
+        )
+    }
+
+    /// A query and the answers so far.
+    pub fn federated_query(&self, id: &str) -> Result<Option<FederatedQuery>, StoreError> {
+        self.store
+            .kv()
+            .get(Tree::ResearchBudget, &key(id))?
+            .map(|b| decode(&b).map_err(StoreError::from))
+            .transpose()
+    }
+
+    /// A peer's researcher asks: answer from this node's data, with its protections.
+    pub(super) async fn on_research_query(
+        &self,
+        state: &AppState,
+        peer: &str,
+        query: &str,
+        researcher: &str,
+        criteria: &ResearchCriteria,
+    ) -> Result<(), FederationError> {
+        let local = Criteria {
+            symptom: criteria.symptom.clone(),
+            disease: criteria.orpha.map(|n| format!("ORPHA:{n}")),
+            age_band: criteria.age_band.map(|b| b.label().to_owned()),
+            ..Criteria::default()
+        };
+        let k = u64::from(state.research.k);
+        let (count_value, status) =
+            match count(state, &format!("peer {peer} {researcher}"), &local, None) {
+                Ok(c) => match c.count {
+                    Some(n) => (Some(n), "ok"),
+                    None => (None, "fewer_than_k"),
+                },
+                Err(QueryError::Budget(_)) => (None, "budget_spent"),
+                Err(QueryError::Store(e)) => return Err(e.into()),
+                Err(_) => (None, "unsupported"),
+            };
+        let Some(p) = self.peer(peer) else {
+            return Ok(());
+        };
+        let to: age::x25519::Recipient = p
+            .age_key
+            .trim()
+            .parse()
+            .map_err(|_| FederationError::Keys(format!("{peer}: bad age key")))?;
+        let room = self
+            .own_room()?
+            .ok_or_else(|| FederationError::Matrix("no federation room yet".into()))?;
+        let content = to_content(&seal(
+            &Payload::ResearchAnswer {
+                query: query.to_owned(),
+                count: count_value,
+                status: status.to_owned(),
+                k,
+            },
+            &[to],
+        )?)?;
+        let batch = content["batch"].as_str().unwrap_or_default().to_owned();
+        self.client
+            .send(&room, EVENT_TYPE, &batch, &content)
+            .await?;
+        Ok(())
+    }
+
+    /// A peer answered one of this node's queries (the first answer of each peer counts).
+    pub(crate) fn on_research_answer(
+        &self,
+        peer: &str,
+        query: &str,
+        answer: NodeAnswer,
+    ) -> Result<(), StoreError> {
+        let Some(mut q) = self.federated_query(query)? else {
+            return Ok(());
+        };
+        q.answers.entry(peer.to_owned()).or_insert(answer);
+        self.store
+            .kv()
+            .put(Tree::ResearchBudget, &key(query), &encode(&q))
+    }
+}
