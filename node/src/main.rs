@@ -98,6 +98,17 @@ enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Export, for an approved study, the validated patients of members who consent to
+    /// research: a GA4GH Phenopacket v2 and the questionnaire answers each, under
+    /// pseudonyms stable within the study (JSON lines). Run it while the node is stopped.
+    ExportStudy {
+        /// The study's name (pseudonyms differ from one study to another).
+        #[arg(long)]
+        study: String,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Fill an empty node with simulated, validated patients and one member who can sign
     /// in (to try "people like me", and for benchmarks). Refused when the node has
     /// members. Run it while the node is stopped.
@@ -130,6 +141,9 @@ fn main() -> ExitCode {
             registration(cli.config.as_deref(), url.as_deref())
         }
         Command::Federation(FederationCommand::Tokens) => tokens(),
+        Command::Admin(AdminCommand::ExportStudy { study, out }) => {
+            export_study(cli.config.as_deref(), study, out)
+        }
         Command::Admin(AdminCommand::DemoData {
             patients,
             email,
@@ -281,6 +295,24 @@ fn match_files(
             String::new()
         }
     );
+    Ok(())
+}
+
+fn export_study(config: Option<&Path>, study: &str, out: &Path) -> anyhow::Result<()> {
+    let study = study.trim();
+    if study.is_empty() || study.chars().count() > 100 {
+        anyhow::bail!("--study must be 1 to 100 characters");
+    }
+    let config = load_config(config)?;
+    let (state, _) = raremesh::boot::boot(config)?;
+    let records = raremesh::research::study::export(&state, study)?;
+    let mut text = String::new();
+    for r in &records {
+        text.push_str(&serde_json::to_string(r)?);
+        text.push('\n');
+    }
+    std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+    println!("{} patients exported to {}", records.len(), out.display());
     Ok(())
 }
 

@@ -5,6 +5,7 @@ pub mod answers;
 pub mod query;
 pub mod questionnaire;
 pub mod standing;
+pub mod study;
 
 use std::collections::HashSet;
 use std::sync::Arc;

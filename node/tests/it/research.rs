@@ -383,3 +383,64 @@ fn differencing_one_patient_learns_no_more_than_the_budget_allows() {
 fn epsilon_bound(epsilon: f64) -> f64 {
     epsilon.exp() / (1.0 + epsilon.exp())
 }
+
+#[tokio::test]
+async fn study_exports_are_pseudonymous() {
+    let dir = folder(&[("daily.toml", DAILY)]);
+    let path = dir.path().to_owned();
+    let node = Node::new(move |c| c.research.questionnaires_dir = Some(path));
+    let mut ids = Vec::new();
+    for (i, consent) in [(0, true), (1, true), (2, false)] {
+        let (id, session) = node.account(&format!("study{i}@example.org"), Role::Member, true);
+        let mut m = node.state.registrations.member(&id).expect("m").expect("m");
+        m.consents.research = consent;
+        node.state.registrations.save_member(&m).expect("save");
+        let mut p = node.patient(&id, &format!("Studychild{i}"), &["HP:0001250"]);
+        p.diagnosis = Diagnosis::NotListed {
+            text: "Private words".into(),
+        };
+        node.state.patients.save(&p).expect("save");
+        node.approve(&p);
+        if consent {
+            node.post_form(
+                &format!("/patients/{}/questionnaires/daily-life", p.id),
+                &session,
+                &format!("csrf={CSRF}&q-mobility=2&action=submit"),
+            )
+            .await;
+        }
+        ids.push(p.id);
+    }
+    let first = raremesh::research::study::export(&node.state, "study-a").expect("export");
+    assert_eq!(first.len(), 2, "only consenting members' patients");
+    let text = serde_json::to_string(&first).expect("json");
+    for secret in [
+        "Studychild",
+        "study0@",
+        "Private words",
+        "Name of",
+        &ids[0],
+        &ids[1],
+        "2016",
+    ] {
+        assert!(!text.contains(secret), "{secret} in a study export");
+    }
+    assert!(text.contains("HP:0001250") && text.contains("Wheelchair"));
+    // Stable within a study, unrelated across studies.
+    let again = raremesh::research::study::export(&node.state, "study-a").expect("export");
+    let other = raremesh::research::study::export(&node.state, "study-b").expect("export");
+    let pseudonyms = |v: &[serde_json::Value]| -> Vec<String> {
+        let mut p: Vec<String> = v
+            .iter()
+            .map(|r| r["pseudonym"].as_str().expect("p").to_owned())
+            .collect();
+        p.sort();
+        p
+    };
+    assert_eq!(pseudonyms(&first), pseudonyms(&again));
+    assert!(
+        pseudonyms(&first)
+            .iter()
+            .all(|p| !pseudonyms(&other).contains(p))
+    );
+}
