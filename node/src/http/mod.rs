@@ -92,6 +92,10 @@ pub fn app(state: AppState) -> Router {
         .route("/validation/queue", get(member_api::queue))
         .route("/research/count", post(research_api::api_count))
         .route(
+            "/research/distribution",
+            post(research_api::api_distribution),
+        )
+        .route(
             "/validation/{account}/{patient}",
             post(member_api::decision),
         )

@@ -239,3 +239,62 @@ pub async fn federated(
         context! { criteria => q.criteria.canonical(), rows, total, complete, asked => crate::export::rfc3339(q.asked_at) },
     )
 }
+
+/// Body of `POST /api/v1/research/distribution`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistributionBody {
+    /// The questionnaire.
+    pub questionnaire: String,
+    /// A choice question of it.
+    pub question: String,
+    /// More criteria all counted patients must meet (no `answer`).
+    #[serde(default)]
+    pub criteria: Criteria,
+}
+
+/// `POST /api/v1/research/distribution`: for each option of a choice question, the count
+/// of patients who chose it (each option is a count of its own: noise, "fewer than k",
+/// budget, the same answer when repeated).
+pub async fn api_distribution(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Result<Json<DistributionBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let a = caller(&state, &headers, &method)?;
+    if a.role != Role::Researcher {
+        return Err(ApiError::Refused {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: "for researchers only".into(),
+        });
+    }
+    let Json(b) = body.map_err(|e| ApiError::BadRequest {
+        code: "invalid_body",
+        message: e.body_text(),
+    })?;
+    let options = state
+        .research
+        .questionnaire(&b.questionnaire)
+        .and_then(|q| q.questions.iter().find(|x| x.id == b.question))
+        .map(|x| x.options.clone())
+        .filter(|o| !o.is_empty() && b.criteria.answer.is_none())
+        .ok_or_else(|| ApiError::Refused {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_criteria",
+            message: "name a choice question of a questionnaire (and no answer criterion)".into(),
+        })?;
+    let mut bars = Vec::new();
+    for o in options {
+        let criteria = Criteria {
+            answer: Some(format!("{}/{}/{o}", b.questionnaire, b.question)),
+            ..b.criteria.clone()
+        };
+        let c = count(&state, &a.id, &criteria, None).map_err(api_error)?;
+        bars.push(serde_json::json!({ "option": o, "count": c.count, "cached": c.cached, "remaining": c.remaining }));
+    }
+    Ok(Json(
+        serde_json::json!({ "k": state.research.k, "options": bars }),
+    ))
+}

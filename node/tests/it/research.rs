@@ -444,3 +444,74 @@ async fn study_exports_are_pseudonymous() {
             .all(|p| !pseudonyms(&other).contains(p))
     );
 }
+
+#[tokio::test]
+async fn researchers_get_distributions_of_choice_answers() {
+    use axum::body::Body;
+    use axum::http::{Method, Request};
+    let dir = folder(&[("daily.toml", DAILY)]);
+    let path = dir.path().to_owned();
+    let node = Node::new(move |c| {
+        c.research.questionnaires_dir = Some(path);
+        c.research.k = 2;
+        c.research.budget = 10.0;
+    });
+    for i in 0..6 {
+        let (id, session) = node.account(&format!("dist{i}@example.org"), Role::Member, true);
+        let mut m = node.state.registrations.member(&id).expect("m").expect("m");
+        m.consents.research = true;
+        node.state.registrations.save_member(&m).expect("save");
+        let p = node.patient(&id, "D", &["HP:0001250"]);
+        node.approve(&p);
+        node.post_form(
+            &format!("/patients/{}/questionnaires/daily-life", p.id),
+            &session,
+            &format!("csrf={CSRF}&q-mobility={}&action=submit", i % 2),
+        )
+        .await;
+    }
+    let (_, token) = node.account("dist.researcher@example.org", Role::Researcher, false);
+    let ask = |body: &str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/research/distribution")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_owned()))
+            .expect("req")
+    };
+    let (s, b, _) = node
+        .send(ask(
+            r#"{"questionnaire":"daily-life","question":"mobility"}"#,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    let v: serde_json::Value = serde_json::from_slice(&b).expect("json");
+    let options = v["options"].as_array().expect("options");
+    assert_eq!(options.len(), 3);
+    assert_eq!(options[0]["option"], "Walks unaided");
+    let remaining = options[2]["remaining"].as_f64().expect("remaining");
+    assert!(
+        (remaining - 8.5).abs() < 1e-9,
+        "three options cost 3 x 0.5: {remaining}"
+    );
+    let (s, _, _) = node
+        .send(ask(
+            r#"{"questionnaire":"daily-life","question":"fatigue"}"#,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "not a choice question");
+    let (_, member) = node.account("dist.member@example.org", Role::Member, true);
+    let (s, _, _) = node
+        .send(
+            Request::post("/api/v1/research/distribution")
+                .header("authorization", format!("Bearer {member}"))
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    r#"{"questionnaire":"daily-life","question":"mobility"}"#,
+                ))
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
