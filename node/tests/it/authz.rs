@@ -478,6 +478,13 @@ async fn every_route_for_every_role() {
             r#"{"symptom":"HP:0001250"}"#.into(),
             [UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, Ok],
         ),
+        (
+            post.clone(),
+            "/api/v1/research/distribution".into(),
+            Json,
+            r#"{"questionnaire":"none","question":"none"}"#.into(),
+            [UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, Is(422)],
+        ),
     ];
     let private = [
         "Hiddenchild",

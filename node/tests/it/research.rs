@@ -380,6 +380,32 @@ fn differencing_one_patient_learns_no_more_than_the_budget_allows() {
     );
 }
 
+/// The error of a federated count: the sum of each node's noise. Measured over many draws at
+/// the default ε = 0.5 for two and five nodes.
+#[test]
+fn federated_count_error_at_the_default_epsilon() {
+    use raremesh::research::query::discrete_laplace;
+    let mut u = seeded(11);
+    for nodes in [2usize, 5] {
+        let draws = 20_000;
+        let errors: Vec<i64> = (0..draws)
+            .map(|_| (0..nodes).map(|_| discrete_laplace(0.5, &mut u)).sum())
+            .collect();
+        let mean_abs = errors.iter().map(|e| e.abs() as f64).sum::<f64>() / draws as f64;
+        let rmse = (errors.iter().map(|e| (e * e) as f64).sum::<f64>() / draws as f64).sqrt();
+        let mut abs: Vec<i64> = errors.iter().map(|e| e.abs()).collect();
+        abs.sort_unstable();
+        let p95 = abs[draws * 95 / 100];
+        println!(
+            "{nodes} nodes, epsilon 0.5: mean absolute error {mean_abs:.2}, RMSE {rmse:.2}, 95% within +-{p95}"
+        );
+        // Each node's variance is 2q/(1-q)^2 with q = e^-0.5 (about 7.83).
+        let q = (-0.5f64).exp();
+        let want = (nodes as f64 * 2.0 * q / (1.0 - q).powi(2)).sqrt();
+        assert!((rmse / want - 1.0).abs() < 0.05, "{rmse} vs {want}");
+    }
+}
+
 fn epsilon_bound(epsilon: f64) -> f64 {
     epsilon.exp() / (1.0 + epsilon.exp())
 }
