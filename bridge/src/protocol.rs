@@ -90,6 +90,32 @@ pub enum Payload {
         /// The answering node's threshold.
         k: u64,
     },
+    /// A node asks its peers how their patients answered a question of a questionnaire
+    /// they share (for members' "where I stand").
+    DistributionQuery {
+        /// A random id (32 hex digits).
+        query: String,
+        /// The questionnaire's id.
+        questionnaire: String,
+        /// The question's id.
+        question: String,
+        /// Only patients with this ORPHA disease, if given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        orpha: Option<u64>,
+    },
+    /// A node's distribution (sealed for the asking peer only): given only when at least
+    /// the node's `k` patients answered.
+    DistributionAnswer {
+        /// The query answered.
+        query: String,
+        /// `ok`, `fewer_than_k` or `unknown_question`.
+        status: String,
+        /// How many patients answered (0 unless `ok`).
+        answered: u64,
+        /// Answer → patients (empty unless `ok`).
+        #[serde(default)]
+        bins: Vec<Bin>,
+    },
     /// One part of the answer to a snapshot request: every vector the sender publishes.
     Snapshot {
         /// The request answered.
@@ -119,6 +145,16 @@ pub enum Op {
         /// The revision of the retraction (greater than the vector's last).
         rev: u64,
     },
+}
+
+/// One bar of a distribution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bin {
+    /// The answer (an option's text, a scale value, a range, a year).
+    pub label: String,
+    /// How many patients.
+    pub count: u64,
 }
 
 /// The criteria of a research count (only shared vocabularies: HPO, ORPHA, age bands).
@@ -309,6 +345,39 @@ impl Payload {
                 }
                 if *criteria == ResearchCriteria::default() {
                     return Err(Error::Invalid("a research query needs a criterion".into()));
+                }
+                Ok(())
+            }
+            Self::DistributionQuery {
+                query,
+                questionnaire,
+                question,
+                ..
+            } => {
+                hex_id("query", query)?;
+                if questionnaire.is_empty()
+                    || question.is_empty()
+                    || questionnaire.len() > 40
+                    || question.len() > 40
+                {
+                    return Err(Error::Invalid("questionnaire and question ids".into()));
+                }
+                Ok(())
+            }
+            Self::DistributionAnswer {
+                query,
+                status,
+                bins,
+                ..
+            } => {
+                hex_id("query", query)?;
+                if !["ok", "fewer_than_k", "unknown_question"].contains(&status.as_str()) {
+                    return Err(Error::Invalid(format!(
+                        "{status:?} is not an answer status"
+                    )));
+                }
+                if bins.len() > 50 || bins.iter().any(|b| b.label.len() > 200) {
+                    return Err(Error::Invalid("too many or too long bins".into()));
                 }
                 Ok(())
             }

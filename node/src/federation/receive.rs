@@ -78,6 +78,39 @@ impl Federation {
                         },
                     )
                     .map_err(FederationError::from),
+                Ok(Payload::DistributionQuery {
+                    query,
+                    questionnaire,
+                    question,
+                    orpha,
+                }) => {
+                    self.on_distribution_query(
+                        state,
+                        &peer,
+                        &query,
+                        &questionnaire,
+                        &question,
+                        orpha,
+                    )
+                    .await
+                }
+                Ok(Payload::DistributionAnswer {
+                    query,
+                    status,
+                    answered,
+                    bins,
+                }) => self
+                    .on_distribution_answer(
+                        &peer,
+                        &query,
+                        super::research::PeerDistribution {
+                            status,
+                            answered,
+                            bins,
+                            at: now(),
+                        },
+                    )
+                    .map_err(FederationError::from),
                 _ => Ok(()),
             };
             let attempts = entry["attempts"].as_u64().unwrap_or(0) + 1;
@@ -229,7 +262,9 @@ impl Federation {
                 p @ (Payload::ContactRequest { .. }
                 | Payload::ContactAnswer { .. }
                 | Payload::ResearchQuery { .. }
-                | Payload::ResearchAnswer { .. }) => {
+                | Payload::ResearchAnswer { .. }
+                | Payload::DistributionQuery { .. }
+                | Payload::DistributionAnswer { .. }) => {
                     // Stored before the transaction is acknowledged, handled (and retried)
                     // from there.
                     let entry = serde_json::json!({ "peer": sender, "payload": p, "attempts": 0 });

@@ -235,3 +235,241 @@ impl Federation {
             .put(Tree::ResearchBudget, &key(query), &encode(&q))
     }
 }
+
+/// A partner node's distribution for one question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerDistribution {
+    /// `ok`, `fewer_than_k` or `unknown_question`.
+    pub status: String,
+    /// How many of its patients answered.
+    pub answered: u64,
+    /// Answer → patients.
+    pub bins: Vec<raremesh_bridge::protocol::Bin>,
+    /// When it arrived (Unix seconds).
+    pub at: u64,
+}
+
+/// What is known of partners' distributions for one question, and when it was last asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerDistributions {
+    /// Peer user id → its latest distribution.
+    pub peers: BTreeMap<String, PeerDistribution>,
+    /// When the peers were last asked (Unix seconds).
+    pub asked_at: u64,
+}
+
+impl Record for PartnerDistributions {
+    const TREE: Tree = Tree::ResearchBudget;
+    const VERSION: u32 = 1;
+}
+
+fn dist_key(questionnaire: &str, question: &str, orpha: Option<u64>) -> Vec<u8> {
+    format!(
+        "dc/{questionnaire}/{question}/{}",
+        orpha.map_or("all".to_owned(), |o| o.to_string())
+    )
+    .into_bytes()
+}
+
+/// Seconds after which partners are asked again.
+pub const DISTRIBUTION_REFRESH_SECS: u64 = 600;
+
+impl Federation {
+    /// What partners answered for a question (possibly nothing yet).
+    pub fn partner_distributions(
+        &self,
+        questionnaire: &str,
+        question: &str,
+        orpha: Option<u64>,
+    ) -> Result<PartnerDistributions, StoreError> {
+        Ok(self
+            .store
+            .kv()
+            .get(
+                Tree::ResearchBudget,
+                &dist_key(questionnaire, question, orpha),
+            )?
+            .map(|b| decode(&b))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    /// Asks the peers for a question's distribution, unless asked recently.
+    pub async fn refresh_distribution(
+        &self,
+        questionnaire: &str,
+        question: &str,
+        orpha: Option<u64>,
+    ) -> Result<(), FederationError> {
+        let now = crate::registration::now();
+        let mut d = self.partner_distributions(questionnaire, question, orpha)?;
+        if d.asked_at + DISTRIBUTION_REFRESH_SECS > now {
+            return Ok(());
+        }
+        d.asked_at = now;
+        let k = dist_key(questionnaire, question, orpha);
+        self.store.kv().put(Tree::ResearchBudget, &k, &encode(&d))?;
+        let id = random_id()?;
+        self.store
+            .kv()
+            .put(Tree::ResearchBudget, format!("dq/{id}").as_bytes(), &k)?;
+        let room = self
+            .own_room()?
+            .ok_or_else(|| FederationError::Matrix("no federation room yet".into()))?;
+        let content = to_content(&seal(
+            &Payload::DistributionQuery {
+                query: id,
+                questionnaire: questionnaire.to_owned(),
+                question: question.to_owned(),
+                orpha,
+            },
+            &self.recipients,
+        )?)?;
+        let batch = content["batch"].as_str().unwrap_or_default().to_owned();
+        self.client
+            .send(&room, EVENT_TYPE, &batch, &content)
+            .await?;
+        Ok(())
+    }
+
+    /// A peer asks how this node's patients answered a question.
+    pub(super) async fn on_distribution_query(
+        &self,
+        state: &AppState,
+        peer: &str,
+        query: &str,
+        questionnaire: &str,
+        question: &str,
+        orpha: Option<u64>,
+    ) -> Result<(), FederationError> {
+        let (status, answered, bins) =
+            match local_distribution(state, questionnaire, question, orpha)? {
+                None => ("unknown_question", 0, Vec::new()),
+                Some((answered, bins)) if answered >= u64::from(state.research.k) => {
+                    ("ok", answered, bins)
+                }
+                Some(_) => ("fewer_than_k", 0, Vec::new()),
+            };
+        let Some(p) = self.peer(peer) else {
+            return Ok(());
+        };
+        let to: age::x25519::Recipient = p
+            .age_key
+            .trim()
+            .parse()
+            .map_err(|_| FederationError::Keys(format!("{peer}: bad age key")))?;
+        let room = self
+            .own_room()?
+            .ok_or_else(|| FederationError::Matrix("no federation room yet".into()))?;
+        let content = to_content(&seal(
+            &Payload::DistributionAnswer {
+                query: query.to_owned(),
+                status: status.to_owned(),
+                answered,
+                bins,
+            },
+            &[to],
+        )?)?;
+        let batch = content["batch"].as_str().unwrap_or_default().to_owned();
+        self.client
+            .send(&room, EVENT_TYPE, &batch, &content)
+            .await?;
+        Ok(())
+    }
+
+    /// A peer's distribution arrived.
+    pub(crate) fn on_distribution_answer(
+        &self,
+        peer: &str,
+        query: &str,
+        answer: PeerDistribution,
+    ) -> Result<(), StoreError> {
+        let Some(k) = self
+            .store
+            .kv()
+            .get(Tree::ResearchBudget, format!("dq/{query}").as_bytes())?
+        else {
+            return Ok(());
+        };
+        let mut d: PartnerDistributions = self
+            .store
+            .kv()
+            .get(Tree::ResearchBudget, &k)?
+            .map(|b| decode(&b))
+            .transpose()?
+            .unwrap_or_default();
+        d.peers.insert(peer.to_owned(), answer);
+        self.store.kv().put(Tree::ResearchBudget, &k, &encode(&d))
+    }
+}
+
+/// This node's distribution of a question among validated patients of consenting members
+/// (with the ORPHA disease, if given): how many answered, and the bins. None when the node
+/// has no such question.
+pub fn local_distribution(
+    state: &AppState,
+    questionnaire: &str,
+    question: &str,
+    orpha: Option<u64>,
+) -> Result<Option<(u64, Vec<raremesh_bridge::protocol::Bin>)>, StoreError> {
+    let Some(q) = state.research.questionnaire(questionnaire) else {
+        return Ok(None);
+    };
+    let Some(x) = q.questions.iter().find(|x| x.id == question) else {
+        return Ok(None);
+    };
+    let consenting: std::collections::HashSet<String> = state
+        .registrations
+        .members()?
+        .into_iter()
+        .filter(|m| m.consents.research)
+        .map(|m| m.account_id)
+        .collect();
+    let patients: std::collections::HashMap<
+        (String, String),
+        crate::registration::patient::Patient,
+    > = state
+        .patients
+        .all()?
+        .into_iter()
+        .map(|p| ((p.account_id.clone(), p.id.clone()), p))
+        .collect();
+    let all = state.research.all_submitted(questionnaire)?;
+    let others: Vec<&crate::research::Answers> = all
+        .iter()
+        .filter(|a| consenting.contains(&a.account_id))
+        .filter(|a| {
+            patients
+                .get(&(a.account_id.clone(), a.patient_id.clone()))
+                .is_some_and(|p| {
+                    p.validation.is_approved()
+                        && orpha.is_none_or(|o| {
+                            matches!(p.diagnosis, crate::registration::patient::Diagnosis::Orpha { code } if u64::from(code.number()) == o)
+                        })
+                })
+        })
+        .collect();
+    let empty = crate::research::Answers {
+        questionnaire: questionnaire.to_owned(),
+        version: q.version,
+        account_id: String::new(),
+        patient_id: String::new(),
+        values: BTreeMap::new(),
+        submitted: true,
+        updated_at: 0,
+    };
+    let s = crate::research::standing::standings(0, std::slice::from_ref(x), &empty, &others);
+    let Some(s) = s.into_iter().next() else {
+        return Ok(None);
+    };
+    Ok(Some((
+        u64::from(s.answered),
+        s.bars
+            .into_iter()
+            .map(|b| raremesh_bridge::protocol::Bin {
+                label: b.label,
+                count: u64::from(b.count),
+            })
+            .collect(),
+    )))
+}

@@ -350,6 +350,61 @@ pub async fn results(
         })
         .collect();
     let list = standings(state.research.k, &q.questions, &own, &others);
+    // Partner organizations running the same questionnaire: their latest distributions
+    // (asked again in the background when older than ten minutes).
+    let orpha = match p.diagnosis {
+        crate::registration::patient::Diagnosis::Orpha { code } => Some(u64::from(code.number())),
+        _ => None,
+    };
+    let mut partners = Vec::new();
+    if let Some(f) = state.federation.clone() {
+        for x in &q.questions {
+            let d = match f.partner_distributions(&q.id, &x.id, orpha) {
+                Ok(d) => d,
+                Err(e) => return internal(e),
+            };
+            let mut merged: Vec<(String, u64)> = Vec::new();
+            let mut nodes = Vec::new();
+            for (peer, a) in &d.peers {
+                if a.status == "ok" {
+                    for b in &a.bins {
+                        match merged.iter_mut().find(|(l, _)| *l == b.label) {
+                            Some(m) => m.1 += b.count,
+                            None => merged.push((b.label.clone(), b.count)),
+                        }
+                    }
+                }
+                nodes.push(context! {
+                    name => f.peer(peer).map_or(peer.clone(), |p| p.name.clone()),
+                    status => a.status.clone(),
+                    answered => a.answered,
+                    at => crate::export::rfc3339(a.at),
+                });
+            }
+            let mine: Vec<String> = list
+                .iter()
+                .find(|s| s.id == x.id)
+                .map(|s| {
+                    s.bars
+                        .iter()
+                        .filter(|b| b.mine)
+                        .map(|b| b.label.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            partners.push(context! {
+                id => x.id.clone(),
+                bars => merged.iter().map(|(l, c)| context! { label => l.clone(), count => *c, mine => mine.contains(l) }).collect::<Vec<_>>(),
+                nodes,
+            });
+            let (f2, qid, xid) = (f.clone(), q.id.clone(), x.id.clone());
+            tokio::spawn(async move {
+                if let Err(e) = f2.refresh_distribution(&qid, &xid, orpha).await {
+                    tracing::info!(error = %e, "asking partners for a distribution failed");
+                }
+            });
+        }
+    }
     render_form(
         &state,
         &headers,
@@ -362,6 +417,7 @@ pub async fn results(
             who,
             k => state.research.k,
             standings => list,
+            partners,
         },
     )
 }

@@ -709,8 +709,17 @@ async fn researchers_count_across_nodes() {
     let ta = std::thread::spawn(move || Homeserver::start(&pa, &[ra]));
     let tb = std::thread::spawn(move || Homeserver::start(&pb, &[rb]));
     let (hs_a, hs_b) = (ta.join().expect("hs a"), tb.join().expect("hs b"));
-    // Less noise than the default (ε = 2 per query), so the check below is tight.
+    // Less noise than the default (ε = 2 per query), so the check below is tight; both
+    // nodes run the same questionnaire.
+    let questionnaires = root.join("questionnaires");
+    std::fs::create_dir_all(&questionnaires).expect("dir");
+    std::fs::write(
+        questionnaires.join("daily.toml"),
+        "id = \"daily-life\"\nversion = 1\ntitle = \"Daily life\"\n[[questions]]\nid = \"mobility\"\ntext = \"How does the patient move around?\"\nkind = \"single\"\noptions = [\"Walks unaided\", \"Walks with help\", \"Wheelchair\"]\n",
+    )
+    .expect("questionnaire");
     let tune = |mut c: raremesh::config::Config| {
+        c.research.questionnaires_dir = Some(questionnaires.clone());
         c.research.epsilon_per_query = 2.0;
         c.research.budget = 20.0;
         c.research.k = 5;
@@ -719,6 +728,7 @@ async fn researchers_count_across_nodes() {
     let node_a = run(tune(a.config(&hs_a, &b, &hs_b))).await;
     let node_b = run(tune(b.config(&hs_b, &a, &hs_a))).await;
     let (sa, sb) = (node_a.state.clone(), node_b.state.clone());
+    let mut first_of_a = None;
     for (state, n, tag) in [(&sa, 15, "a"), (&sb, 12, "b")] {
         for i in 0..n {
             let p = member(
@@ -735,6 +745,31 @@ async fn researchers_count_across_nodes() {
                 .expect("m");
             m.consents.research = true;
             state.registrations.save_member(&m).expect("save");
+            // Everyone answers the questionnaire: on B, 8 walk unaided and 4 use a wheelchair.
+            let choice = if tag == "b" && i >= 8 {
+                "Wheelchair"
+            } else {
+                "Walks unaided"
+            };
+            state
+                .research
+                .save(&raremesh::research::Answers {
+                    questionnaire: "daily-life".into(),
+                    version: 1,
+                    account_id: p.account_id.clone(),
+                    patient_id: p.id.clone(),
+                    values: [(
+                        "mobility".to_owned(),
+                        raremesh::research::answers::Value::Text(choice.into()),
+                    )]
+                    .into(),
+                    submitted: true,
+                    updated_at: 1,
+                })
+                .expect("answers");
+            if tag == "a" && i == 0 {
+                first_of_a = Some(p);
+            }
         }
     }
     // The federation is up once each node holds the other's vectors.
@@ -813,6 +848,46 @@ async fn researchers_count_across_nodes() {
         page.contains("Organization B") && page.contains(&format!("<td>{total}</td>")),
         "{page}"
     );
+    // A member on A sees where they stand among partners' patients too.
+    let anna = first_of_a.expect("a member of A");
+    let member_session = sa.sessions.start(&anna.account_id).expect("session");
+    let results = format!("/patients/{}/questionnaires/daily-life/results", anna.id);
+    let get = |path: String| {
+        let sa = sa.clone();
+        let cookie = format!("raremesh_session={member_session}");
+        async move {
+            let res = raremesh::http::app(sa)
+                .oneshot(
+                    axum::http::Request::get(&path)
+                        .header("cookie", cookie)
+                        .body(axum::body::Body::empty())
+                        .expect("req"),
+                )
+                .await
+                .expect("res");
+            let body = http_body_util::BodyExt::collect(res.into_body())
+                .await
+                .expect("body")
+                .to_bytes();
+            String::from_utf8_lossy(&body).into_owned()
+        }
+    };
+    let first_page = get(results.clone()).await;
+    assert!(
+        first_page.contains("Walks unaided: 15 (your answer)"),
+        "{first_page}"
+    );
+    wait_for("B's distribution on A", 60, || {
+        fa.partner_distributions("daily-life", "mobility", None)
+            .is_ok_and(|d| d.peers.values().any(|p| p.status == "ok"))
+    })
+    .await;
+    let page = get(results).await;
+    assert!(
+        page.contains("In partner organizations: Organization B (12,"),
+        "{page}"
+    );
+    assert!(page.contains("<td>Wheelchair</td><td>4</td>"), "{page}");
     node_a.shut().await;
     node_b.shut().await;
 }
