@@ -17,6 +17,7 @@ pub mod federation;
 pub mod http;
 pub mod mail;
 pub mod notify;
+pub mod qa;
 pub mod registration;
 pub mod research;
 pub mod serve;

@@ -66,6 +66,8 @@ pub struct Inner {
     pub federation_problem: Option<String>,
     /// Questionnaires and answers.
     pub research: crate::research::Research,
+    /// Community questions and answers.
+    pub qa: crate::qa::Qa,
 }
 
 impl AppState {
@@ -109,6 +111,7 @@ impl AppState {
             changes,
             kv: kv.clone(),
             research,
+            qa: crate::qa::Qa::new(kv.clone()),
             federation,
             federation_problem,
             terms_paragraphs,

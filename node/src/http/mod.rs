@@ -17,6 +17,7 @@ pub mod page;
 pub mod params;
 pub mod patients;
 pub mod profile;
+pub mod questions;
 pub mod register;
 pub mod research;
 pub mod research_api;
@@ -116,6 +117,16 @@ pub fn app(state: AppState) -> Router {
             get(contacts::matrix).post(contacts::link),
         )
         .route("/contacts", get(contacts::list))
+        .route("/questions", get(questions::feed))
+        .route(
+            "/questions/new",
+            get(questions::new_form).post(questions::ask),
+        )
+        .route(
+            "/questions/{id}",
+            get(questions::show).post(questions::answer),
+        )
+        .route("/questions/{id}/answers/{a}", post(questions::mark))
         .route("/research", get(research_api::form).post(research_api::ask))
         .route("/research/queries/{id}", get(research_api::federated))
         .route("/contacts/{request}", post(contacts::answer))

@@ -55,6 +55,10 @@ pub enum Tree {
     Answers,
     /// `<researcher id>/<period>` → budget spent; `q/<period>/<query>` → a cached answer.
     ResearchBudget,
+    /// Question id → a community question.
+    Questions,
+    /// `<question id>/<answer id>` → an answer.
+    QaAnswers,
 }
 
 impl Tree {
@@ -80,6 +84,8 @@ impl Tree {
             Self::MatchNotices => "match_notices",
             Self::Answers => "answers",
             Self::ResearchBudget => "research_budget",
+            Self::Questions => "questions",
+            Self::QaAnswers => "qa_answers",
         }
     }
 }

@@ -485,6 +485,28 @@ async fn every_route_for_every_role() {
             r#"{"questionnaire":"none","question":"none"}"#.into(),
             [UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, Is(422)],
         ),
+        (
+            get.clone(),
+            "/questions".into(),
+            Form,
+            String::new(),
+            [SIGNIN, Ok, Ok, Ok, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            post.clone(),
+            "/questions/new".into(),
+            Form,
+            format!("csrf={CSRF}&title=T&body=B"),
+            [
+                SIGNIN,
+                DENIED,
+                To("/questions/"),
+                DENIED,
+                ACCOUNT,
+                ACCOUNT,
+                ACCOUNT,
+            ],
+        ),
     ];
     let private = [
         "Hiddenchild",

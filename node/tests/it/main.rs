@@ -13,6 +13,7 @@ mod match_cli;
 mod pair;
 mod patients;
 mod process;
+mod qa;
 mod register;
 mod research;
 mod socket;
