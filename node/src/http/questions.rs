@@ -20,12 +20,12 @@ use crate::qa::helper_score;
 use crate::registration::Member;
 use crate::state::AppState;
 
-fn validated(state: &AppState, m: &Member) -> Result<bool, Response> {
+fn validated(state: &AppState, m: &Member) -> Result<bool, Box<Response>> {
     state
         .patients
         .of(&m.account_id)
         .map(|ps| ps.iter().any(|p| p.validation.is_approved()))
-        .map_err(internal)
+        .map_err(|e| Box::new(internal(e)))
 }
 
 /// `GET /questions`: questions of others, those the member is most likely to help with first.
@@ -70,7 +70,7 @@ pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response
     };
     let can_ask = match validated(&state, &m) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     render_form(
         &state,
@@ -141,7 +141,7 @@ pub async fn ask(
                 "Questions can be asked once one of your patients is validated.",
             );
         }
-        Err(r) => return r,
+        Err(r) => return *r,
     }
     let get = |k: &str| form.get(k).map(|v| v.trim()).unwrap_or_default();
     let (title, body) = (get("title"), get("body"));
