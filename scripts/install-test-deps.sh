@@ -11,33 +11,48 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The homeserver harness stops servers with kill(1).
+[ -x /bin/kill ] || [ -x /usr/bin/kill ] || need+=(procps)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing: ${need[*]}"
-  SUDO=""
+apt_install() {
+  echo "installing: $*"
+  local sudo=""
   if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || { echo "need root (or sudo) to install: ${need[*]}" >&2; exit 1; }
-    SUDO=sudo
+    command -v sudo >/dev/null 2>&1 || { echo "need root (or sudo) to install: $*" >&2; exit 1; }
+    sudo=sudo
   fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@"
+}
+
+if [ ${#need[@]} -gt 0 ]; then
+  apt_install "${need[@]}"
 fi
 
 # A real SMTP server for the mail tests: aiosmtpd, in a virtual environment of the project.
 cd "$(dirname "$0")/.."
 if ! .venv-test/bin/python -c 'import aiosmtpd' >/dev/null 2>&1; then
   echo "installing aiosmtpd into .venv-test"
-  python3 -m venv .venv-test
+  # System site packages: Debian's python3-olm may be needed below.
+  python3 -m venv --system-site-packages .venv-test
   .venv-test/bin/pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
 fi
 # Real Matrix homeservers for the federation tests, and a third-party client.
 if ! .venv-test/bin/python -c 'import synapse, nio, olm, peewee' >/dev/null 2>&1; then
   echo "installing matrix-synapse and matrix-nio (with end-to-end encryption) into .venv-test"
-  [ -x .venv-test/bin/pip ] || python3 -m venv .venv-test
+  [ -x .venv-test/bin/pip ] || python3 -m venv --system-site-packages .venv-test
   .venv-test/bin/pip install --quiet --disable-pip-version-check matrix-synapse==1.163.2 \
-    "matrix-nio[e2e]==0.26.0" python-olm==3.2.16 peewee==3.19.0 atomicwrites==1.4.1 cachetools==8.0.2
+    matrix-nio==0.26.0 peewee==3.19.0 atomicwrites==1.4.1 cachetools==8.0.2
+  # End-to-end encryption for matrix-nio: PyPI's python-olm has wheels up to Python 3.12;
+  # on newer Pythons, Debian's python3-olm (seen through the system site packages).
+  if ! .venv-test/bin/python -c 'import olm' >/dev/null 2>&1; then
+    .venv-test/bin/pip install --quiet --disable-pip-version-check --only-binary python-olm \
+      python-olm==3.2.16 || apt_install python3-olm
+  fi
+  .venv-test/bin/python -c 'import synapse, nio, olm, peewee' \
+    || { echo "the Matrix test tools did not install (see above)" >&2; exit 1; }
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
