@@ -9,11 +9,10 @@ use raremesh_bridge::protocol::{EVENT_TYPE, Payload, random_id};
 use raremesh_bridge::seal::{seal, to_content};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::{Federation, FederationError};
 use crate::mail::Mail;
-use crate::registration::{MatrixLink, Member, now};
+use crate::registration::{Member, now};
 use crate::state::AppState;
 use crate::store::{Record, StoreError, Tree, decode, encode};
 
@@ -78,15 +77,6 @@ impl From<StoreError> for ContactError {
 
 /// The name of contact rooms, as members see it in their Matrix client.
 pub const CONTACT_ROOM_NAME: &str = "raremesh: people like you";
-/// The name of the rooms in which the node sends a Matrix account's code.
-pub const LINK_ROOM_NAME: &str = "raremesh: confirm your Matrix account";
-
-fn hash(code: &str) -> String {
-    Sha256::digest(code.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 impl Federation {
     fn all_contacts(&self) -> Result<Vec<Contact>, StoreError> {
@@ -145,98 +135,6 @@ impl Federation {
         self.client
             .send(&room, EVENT_TYPE, &batch, &content)
             .await?;
-        Ok(())
-    }
-
-    /// Starts linking a member's Matrix account: the node invites it to a room and sends a
-    /// code there. Returns nothing to show: the code is only in the room.
-    pub async fn start_link(
-        &self,
-        state: &AppState,
-        member: &mut Member,
-        user_id: &str,
-    ) -> Result<(), ContactError> {
-        if !crate::config::is_user_id(user_id) {
-            return Err(ContactError::Refused(
-                "That is not a Matrix ID. It looks like @name:example.org.",
-            ));
-        }
-        let key = format!("matrix-link:{}", member.account_id);
-        if state.throttle.blocked_for_max(&key, 3).is_some() {
-            return Err(ContactError::Refused(
-                "Three codes were sent recently: please wait a quarter of an hour.",
-            ));
-        }
-        state.throttle.record(&key);
-        let mut digits = [0u8; 4];
-        getrandom::fill(&mut digits)
-            .map_err(|e| FederationError::Keys(format!("no randomness: {e}")))?;
-        let code = format!("{:06}", u32::from_le_bytes(digits) % 1_000_000);
-        let room = self
-            .client
-            .create_room(
-                LINK_ROOM_NAME,
-                &[user_id.to_owned()],
-                json!({ "preset": "trusted_private_chat", "is_direct": true }),
-            )
-            .await?;
-        self.client
-            .send(
-                &room,
-                "m.room.message",
-                &random_id().map_err(FederationError::from)?,
-                &json!({
-                    "msgtype": "m.text",
-                    "body": format!(
-                        "Your code for {}: {code}\nEnter it on the page where you gave this Matrix ID. If you did not ask for it, ignore this message.",
-                        state.config.node.name
-                    ),
-                }),
-            )
-            .await?;
-        if let Some(old) = member.matrix.as_ref().and_then(|l| l.room.clone()) {
-            let _ = self.client.leave(&old).await;
-        }
-        member.matrix = Some(MatrixLink {
-            user_id: user_id.to_owned(),
-            verified: false,
-            code_hash: Some(hash(&code)),
-            room: Some(room),
-            attempts: 0,
-        });
-        state.registrations.save_member(member)?;
-        Ok(())
-    }
-
-    /// Checks the code the member read in their Matrix client.
-    pub async fn confirm_link(
-        &self,
-        state: &AppState,
-        member: &mut Member,
-        code: &str,
-    ) -> Result<(), ContactError> {
-        let Some(link) = member.matrix.as_mut() else {
-            return Err(ContactError::Refused("Give your Matrix ID first."));
-        };
-        if link.verified {
-            return Ok(());
-        }
-        if link.attempts >= 5 {
-            return Err(ContactError::Refused(
-                "Too many wrong codes: ask for a new one.",
-            ));
-        }
-        if link.code_hash.as_deref() != Some(hash(code.trim()).as_str()) {
-            link.attempts += 1;
-            state.registrations.save_member(member)?;
-            return Err(ContactError::Refused("This code is not the one we sent."));
-        }
-        link.verified = true;
-        link.code_hash = None;
-        if let Some(room) = link.room.take() {
-            let _ = self.client.leave(&room).await;
-        }
-        state.registrations.save_member(member)?;
         Ok(())
     }
 

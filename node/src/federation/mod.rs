@@ -9,6 +9,7 @@
 
 mod contact;
 mod keys;
+mod link;
 pub mod matrix;
 mod publish;
 mod receive;
@@ -21,8 +22,9 @@ use std::time::Duration;
 
 use age::x25519::Recipient;
 
-pub use contact::{CONTACT_ROOM_NAME, Contact, ContactError, ContactStatus, LINK_ROOM_NAME};
+pub use contact::{CONTACT_ROOM_NAME, Contact, ContactError, ContactStatus};
 pub use keys::Keys;
+pub use link::LINK_ROOM_NAME;
 pub use store::{FederationStore, RemoteVector};
 
 use crate::config::{Config, FederationConfig, PeerConfig};

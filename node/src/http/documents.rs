@@ -6,12 +6,12 @@ use std::collections::HashMap;
 
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use minijinja::context;
 
 use super::error::{ApiError, internal};
 use super::page::{render_form, see_other};
-use super::patients::member;
+use super::patients::own;
 use super::{cookies, i18n};
 use crate::audit::{Action, Entry};
 use crate::documents::{Document, DocumentKind, FileType, SNIFF_BYTES, Sealer, clean_name, new_id};
@@ -299,25 +299,6 @@ async fn receive_form(
     }
 }
 
-fn load(
-    state: &AppState,
-    headers: &HeaderMap,
-    id: &str,
-) -> Result<(crate::accounts::Account, Member, Patient), Box<Response>> {
-    let (account, m) = member(state, headers)?;
-    match state.patients.get(&account.id, id) {
-        Ok(Some(p)) => Ok((account, m, p)),
-        Ok(None) => Err(Box::new(
-            (
-                StatusCode::NOT_FOUND,
-                "This patient does not exist, or is not yours.",
-            )
-                .into_response(),
-        )),
-        Err(e) => Err(Box::new(internal(e))),
-    }
-}
-
 fn page(
     state: &AppState,
     headers: &HeaderMap,
@@ -406,7 +387,7 @@ pub async fn list(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match load(&state, &headers, &id) {
+    match own(&state, &headers, &id) {
         Ok((_, m, p)) => page(&state, &headers, &m, &p, StatusCode::OK, None),
         Err(r) => *r,
     }
@@ -419,7 +400,7 @@ pub async fn upload(
     headers: HeaderMap,
     form: Multipart,
 ) -> Response {
-    let (account, m, p) = match load(&state, &headers, &id) {
+    let (account, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };

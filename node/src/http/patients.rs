@@ -252,7 +252,9 @@ fn edit_page(
     )
 }
 
-fn own(
+/// The signed-in member's patient `id`, or where to send the browser instead (404 for
+/// another member's patient).
+pub(crate) fn own(
     state: &AppState,
     headers: &HeaderMap,
     id: &str,

@@ -13,7 +13,7 @@ use minijinja::{Value, context};
 
 use super::error::internal;
 use super::page::{render_form, see_other};
-use super::patients::member;
+use super::patients::own;
 use super::{cookies, i18n};
 use crate::registration::patient::Patient;
 use crate::registration::{Member, now};
@@ -28,19 +28,6 @@ fn not_found(what: &str) -> Response {
         format!("{what} does not exist, or is not yours."),
     )
         .into_response()
-}
-
-fn load(
-    state: &AppState,
-    headers: &HeaderMap,
-    id: &str,
-) -> Result<(Member, Patient), Box<Response>> {
-    let (account, m) = member(state, headers)?;
-    match state.patients.get(&account.id, id) {
-        Ok(Some(p)) => Ok((m, p)),
-        Ok(None) => Err(Box::new(not_found("This patient"))),
-        Err(e) => Err(Box::new(internal(e))),
-    }
 }
 
 /// Why the patient cannot answer yet, as a message key.
@@ -60,7 +47,7 @@ pub async fn list(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (m, p) = match load(&state, &headers, &id) {
+    let (_, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };
@@ -176,7 +163,7 @@ pub async fn show(
     Path((id, qid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let (m, p) = match load(&state, &headers, &id) {
+    let (_, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };
@@ -216,7 +203,7 @@ pub async fn save(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let (m, p) = match load(&state, &headers, &id) {
+    let (_, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };
@@ -303,7 +290,7 @@ pub async fn results(
     Path((id, qid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let (m, p) = match load(&state, &headers, &id) {
+    let (_, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };

@@ -4,13 +4,13 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use minijinja::context;
 
 use super::error::internal;
 use super::i18n;
 use super::page::render_form;
-use super::patients::member;
+use super::patients::own;
 use crate::similar::SHOWN;
 use crate::state::AppState;
 
@@ -20,20 +20,9 @@ pub async fn page(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (account, m) = match member(&state, &headers) {
+    let (account, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
-    };
-    let p = match state.patients.get(&account.id, &id) {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return (
-                StatusCode::NOT_FOUND,
-                "This patient does not exist, or is not yours.",
-            )
-                .into_response();
-        }
-        Err(e) => return internal(e),
     };
     let mut matches = match state.similar.find(&state.similar_sources(), &p, SHOWN) {
         Ok(m) => m,

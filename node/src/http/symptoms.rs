@@ -6,40 +6,18 @@ use std::collections::HashMap;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use minijinja::context;
 use raremesh_ontology::HpoId;
 use raremesh_search::Target;
 
 use super::error::internal;
 use super::page::{render_form, see_other};
-use super::patients::member;
+use super::patients::own;
 use super::{cookies, i18n};
-use crate::accounts::Account;
 use crate::registration::Member;
 use crate::registration::patient::{MAX_SYMPTOMS, Onset, Patient, Symptom};
 use crate::state::AppState;
-
-fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        "This patient does not exist, or is not yours.",
-    )
-        .into_response()
-}
-
-fn load(
-    state: &AppState,
-    headers: &HeaderMap,
-    id: &str,
-) -> Result<(Account, Member, Patient), Box<Response>> {
-    let (account, m) = member(state, headers)?;
-    match state.patients.get(&account.id, id) {
-        Ok(Some(p)) => Ok((account, m, p)),
-        Ok(None) => Err(Box::new(not_found())),
-        Err(e) => Err(Box::new(internal(e))),
-    }
-}
 
 fn page(
     state: &AppState,
@@ -105,7 +83,7 @@ pub async fn list(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (_, m, p) = match load(&state, &headers, &id) {
+    let (_, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };
@@ -125,7 +103,7 @@ pub async fn add(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (_, mut m, mut p) = match load(&state, &headers, &id) {
+    let (_, mut m, mut p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };
@@ -207,7 +185,7 @@ pub async fn remove(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (_, m, mut p) = match load(&state, &headers, &id) {
+    let (_, m, mut p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };
