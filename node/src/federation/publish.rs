@@ -24,7 +24,7 @@ fn content_hash(v: &Vector) -> String {
 }
 
 fn current_year() -> u32 {
-    (1970 + now_ms() / 1000 / 86_400 * 400 / 146_097) as u32
+    u32::from(crate::registration::patient::current_year())
 }
 
 impl Federation {

@@ -16,7 +16,7 @@ use super::error::internal;
 use super::page::{render_form, see_other};
 use super::patients::member;
 use super::{cookies, i18n};
-use crate::qa::helper_score;
+use crate::qa::{Helper, helper_score};
 use crate::registration::Member;
 use crate::state::AppState;
 
@@ -42,15 +42,11 @@ pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response
         (Ok(q), Ok(p), Ok(h)) => (q, p, h),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return internal(e),
     };
+    let helper = Helper::new(&state, &patients, &m.info.language, helped);
     let mut ranked: Vec<(f32, crate::qa::Question)> = questions
         .into_iter()
         .filter(|q| q.account_id != m.account_id)
-        .map(|q| {
-            (
-                helper_score(&state, &q, &patients, &m.info.language, helped),
-                q,
-            )
-        })
+        .map(|q| (helper_score(&state, &q, &helper), q))
         .collect();
     ranked.sort_by(|a, b| {
         b.0.total_cmp(&a.0)

@@ -231,11 +231,9 @@ pub struct PatientInput {
 /// Field values of the form, by name.
 pub type Fields = std::collections::HashMap<String, String>;
 
-fn current_year() -> u16 {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400);
-    (1970 + days * 400 / 146_097) as u16
+/// The current year (Gregorian, from the clock).
+pub fn current_year() -> u16 {
+    (1970 + super::now() / 86_400 * 400 / 146_097) as u16
 }
 
 impl PatientInput {

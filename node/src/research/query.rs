@@ -66,7 +66,7 @@ fn band_of(age: u32) -> &'static str {
 }
 
 fn current_year() -> u32 {
-    (1970 + crate::registration::now() / 86_400 * 400 / 146_097) as u32
+    u32::from(crate::registration::patient::current_year())
 }
 
 impl Criteria {
