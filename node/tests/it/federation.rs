@@ -220,7 +220,7 @@ async fn two_nodes_share_vectors_through_two_synapses() {
             "anna@",
             "HP:0001250",
             "private words",
-            "2016",
+            "birth_year",
         ] {
             assert!(!json.contains(secret), "{secret} in a stored event");
         }

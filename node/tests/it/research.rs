@@ -447,7 +447,7 @@ async fn study_exports_are_pseudonymous() {
         "Name of",
         &ids[0],
         &ids[1],
-        "2016",
+        "birth_year",
     ] {
         assert!(!text.contains(secret), "{secret} in a study export");
     }
