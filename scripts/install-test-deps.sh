@@ -35,23 +35,17 @@ fi
 cd "$(dirname "$0")/.."
 if ! .venv-test/bin/python -c 'import aiosmtpd' >/dev/null 2>&1; then
   echo "installing aiosmtpd into .venv-test"
-  # System site packages: Debian's python3-olm may be needed below.
-  python3 -m venv --system-site-packages .venv-test
+  python3 -m venv .venv-test
   .venv-test/bin/pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
 fi
 # Real Matrix homeservers for the federation tests, and a third-party client.
-if ! .venv-test/bin/python -c 'import synapse, nio, olm, peewee' >/dev/null 2>&1; then
+if ! .venv-test/bin/python -c 'import synapse, nio, vodozemac, peewee' >/dev/null 2>&1; then
   echo "installing matrix-synapse and matrix-nio (with end-to-end encryption) into .venv-test"
-  [ -x .venv-test/bin/pip ] || python3 -m venv --system-site-packages .venv-test
+  [ -x .venv-test/bin/pip ] || python3 -m venv .venv-test
+  # matrix-nio's e2e extra brings vodozemac (prebuilt wheels), peewee, cachetools, atomicwrites.
   .venv-test/bin/pip install --quiet --disable-pip-version-check matrix-synapse==1.163.2 \
-    matrix-nio==0.26.0 peewee==3.19.0 atomicwrites==1.4.1 cachetools==8.0.2
-  # End-to-end encryption for matrix-nio: PyPI's python-olm has wheels up to Python 3.12;
-  # on newer Pythons, Debian's python3-olm (seen through the system site packages).
-  if ! .venv-test/bin/python -c 'import olm' >/dev/null 2>&1; then
-    .venv-test/bin/pip install --quiet --disable-pip-version-check --only-binary python-olm \
-      python-olm==3.2.16 || apt_install python3-olm
-  fi
-  .venv-test/bin/python -c 'import synapse, nio, olm, peewee' \
+    "matrix-nio[e2e]==0.26.0"
+  .venv-test/bin/python -c 'import synapse, nio, vodozemac, peewee; from nio.crypto import ENCRYPTION_ENABLED; assert ENCRYPTION_ENABLED' \
     || { echo "the Matrix test tools did not install (see above)" >&2; exit 1; }
 fi
 
