@@ -25,6 +25,11 @@ pub enum Action {
     AccountDeleted,
     /// A researcher asked a count (the query and the answer given are in `reason`).
     ResearchQuery,
+    /// A validator hid a community question or answer, with a reason (`document_id` names
+    /// it: `question:<id>` or `answer:<question id>/<answer id>`).
+    QaHidden,
+    /// A validator restored a hidden question or answer, with a reason.
+    QaRestored,
 }
 
 impl Action {
@@ -38,6 +43,8 @@ impl Action {
             Self::ValidationRejected => "validation_rejected",
             Self::AccountDeleted => "account_deleted",
             Self::ResearchQuery => "research_query",
+            Self::QaHidden => "qa_hidden",
+            Self::QaRestored => "qa_restored",
         }
     }
 }

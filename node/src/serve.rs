@@ -9,6 +9,7 @@ use crate::{Error, Result, http};
 pub async fn serve(listener: TcpListener, state: AppState) -> Result<()> {
     let federation = crate::federation::start(&state);
     let notices = crate::notify::start(&state);
+    let digests = crate::qa::notices::start(&state, std::time::Duration::from_secs(3600));
     let served = axum::serve(listener, http::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -17,6 +18,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> Result<()> {
         f.abort();
     }
     notices.abort();
+    digests.abort();
     served
 }
 

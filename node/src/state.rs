@@ -68,6 +68,8 @@ pub struct Inner {
     pub research: crate::research::Research,
     /// Community questions and answers.
     pub qa: crate::qa::Qa,
+    /// The full-text index of questions and answers.
+    pub qa_search: crate::qa::search::QaSearch,
 }
 
 impl AppState {
@@ -96,6 +98,8 @@ impl AppState {
             (None, None)
         };
         let research = crate::research::Research::load(&config, kv.clone())?;
+        let qa = crate::qa::Qa::open(kv.clone())?;
+        let qa_search = crate::qa::search::QaSearch::build(&ontology, &qa)?;
         Ok(Self(Arc::new(Inner {
             config,
             ontology,
@@ -111,7 +115,8 @@ impl AppState {
             changes,
             kv: kv.clone(),
             research,
-            qa: crate::qa::Qa::new(kv.clone()),
+            qa,
+            qa_search,
             federation,
             federation_problem,
             terms_paragraphs,

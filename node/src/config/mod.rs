@@ -7,6 +7,7 @@
 mod error;
 mod federation;
 mod load;
+mod qa;
 mod research;
 mod secret;
 mod validate;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use error::ConfigError;
 pub use federation::{FederationConfig, PeerConfig, is_user_id};
 pub use load::{ENV_PREFIX, load, load_str};
+pub use qa::QaConfig;
 pub use research::{GroupConfig, ResearchConfig};
 pub use secret::Secret;
 
@@ -50,6 +52,8 @@ pub struct Config {
     pub federation: FederationConfig,
     /// Research questionnaires and what members see of the answers.
     pub research: ResearchConfig,
+    /// Community questions: who is told about new ones, and how often.
+    pub qa: QaConfig,
 }
 
 impl Default for Config {
@@ -66,6 +70,7 @@ impl Default for Config {
             documents: DocumentsConfig::default(),
             federation: FederationConfig::default(),
             research: ResearchConfig::default(),
+            qa: QaConfig::default(),
         }
     }
 }
@@ -301,6 +306,7 @@ impl Config {
             documents,
             federation,
             research,
+            qa,
         } = self;
         let smtp = match &mail.smtp {
             Some(s) => format!(
@@ -317,7 +323,7 @@ impl Config {
             ),
         };
         format!(
-            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\n{}research.questionnaires_dir = {}\nresearch.k = {}\nresearch.groups = {}\n",
+            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\n{}research.questionnaires_dir = {}\nresearch.k = {}\nresearch.groups = {}\nqa.notify_top = {}\nqa.max_notices_per_day = {}\nqa.min_fit = {}\n",
             data_dir.display(),
             node.name,
             server.bind,
@@ -367,6 +373,9 @@ impl Config {
                 .map_or("(none)".into(), |d| d.display().to_string()),
             research.k,
             research.groups.len(),
+            qa.notify_top,
+            qa.max_notices_per_day,
+            qa.min_fit,
         )
     }
 

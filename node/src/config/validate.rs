@@ -149,6 +149,25 @@ impl Config {
                 format!("{} is not between 1 and 100", d.max_per_patient),
             );
         }
+        let q = &self.qa;
+        if q.notify_top > 50 {
+            return bad(
+                "qa.notify_top",
+                format!("{} is not between 0 and 50", q.notify_top),
+            );
+        }
+        if !(1..=50).contains(&q.max_notices_per_day) {
+            return bad(
+                "qa.max_notices_per_day",
+                format!("{} is not between 1 and 50", q.max_notices_per_day),
+            );
+        }
+        if q.min_fit > 100 {
+            return bad(
+                "qa.min_fit",
+                format!("{} is not between 0 and 100", q.min_fit),
+            );
+        }
         let r = &self.research;
         if !(2..=1000).contains(&r.k) {
             return bad("research.k", format!("{} is not between 2 and 1000", r.k));

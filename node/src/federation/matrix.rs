@@ -116,6 +116,23 @@ impl Client {
             .to_owned())
     }
 
+    /// Redacts (withdraws) an event.
+    pub async fn redact(
+        &self,
+        room: &str,
+        event: &str,
+        txn: &str,
+        reason: &str,
+    ) -> Result<(), FederationError> {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("rooms/{}/redact/{}/{}", seg(room), seg(event), seg(txn)),
+            Some(&json!({ "reason": reason })),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Invites a user.
     pub async fn invite(&self, room: &str, user: &str) -> Result<(), FederationError> {
         self.call(

@@ -12,6 +12,7 @@ mod keys;
 mod link;
 pub mod matrix;
 mod publish;
+pub mod qa;
 mod receive;
 pub mod research;
 pub mod store;
@@ -65,6 +66,8 @@ pub struct Federation {
     publishing: tokio::sync::Mutex<()>,
     /// Held while contact messages are handled.
     inbox: tokio::sync::Mutex<()>,
+    /// Held while Q&A events are sent.
+    qa_out: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -107,6 +110,7 @@ impl Federation {
             recipients,
             publishing: tokio::sync::Mutex::new(()),
             inbox: tokio::sync::Mutex::new(()),
+            qa_out: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -239,6 +243,10 @@ impl Federation {
                         tracing::warn!(error = %e, "publishing failed; retrying later");
                     }
                     self.process_inbox(&state).await;
+                    match self.ensure_qa_room().await {
+                        Ok(()) => self.send_qa(&state).await,
+                        Err(e) => tracing::warn!(error = %e, "Q&A room not ready; retrying later"),
+                    }
                 }
                 Err(e) => tracing::warn!(error = %e, "federation room not ready; retrying later"),
             }

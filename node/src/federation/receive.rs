@@ -214,6 +214,18 @@ impl Federation {
                 if name == Some(super::contact::CONTACT_ROOM_NAME) {
                     continue;
                 }
+                if name == Some(super::qa::QA_ROOM_NAME) {
+                    if self.peer(sender).is_some() {
+                        self.store.set(&format!("peer_qa_room:{sender}"), room)?;
+                        let f = self.clone();
+                        let room = room.to_owned();
+                        tokio::spawn(async move { f.join_qa_room(&room).await });
+                    } else {
+                        r.dropped
+                            .push(format!("Q&A room invitation from {sender} ignored"));
+                    }
+                    continue;
+                }
                 if self.peer(sender).is_some() {
                     self.store.set(&format!("peer_room:{sender}"), room)?;
                     self.store.unset(&format!("joined:{room}"))?;
@@ -223,6 +235,12 @@ impl Federation {
                 } else {
                     let why = format!("invitation from {sender}, not a trusted peer, ignored");
                     tracing::warn!("{why}");
+                    r.dropped.push(why);
+                }
+                continue;
+            }
+            if let Some(owner) = self.qa_room_owner(room)? {
+                if let Some(why) = self.receive_qa(state, &owner, e)? {
                     r.dropped.push(why);
                 }
                 continue;

@@ -84,7 +84,7 @@ pub fn caller(state: &AppState, headers: &HeaderMap, method: &Method) -> Result<
         .ok_or_else(|| refused(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in first"))
 }
 
-fn member_of(state: &AppState, account: &Account) -> Result<Member, ApiError> {
+pub(crate) fn member_of(state: &AppState, account: &Account) -> Result<Member, ApiError> {
     state
         .registrations
         .member(&account.id)
@@ -118,7 +118,7 @@ pub struct Credentials {
     pub password: String,
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
     body: Result<Json<T>, axum::extract::rejection::JsonRejection>,
 ) -> Result<T, ApiError> {
     body.map(|Json(b)| b).map_err(|e| ApiError::BadRequest {

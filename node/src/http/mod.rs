@@ -12,12 +12,14 @@ pub mod home;
 pub mod i18n;
 pub mod member_api;
 pub mod meta;
+pub mod moderation;
 pub mod own_data;
 pub mod page;
 pub mod params;
 pub mod patients;
 pub mod profile;
 pub mod questions;
+pub mod questions_api;
 pub mod register;
 pub mod research;
 pub mod research_api;
@@ -91,6 +93,33 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/patients/{id}/similar", get(member_api::similar))
         .route("/validation/queue", get(member_api::queue))
+        .route(
+            "/questions",
+            get(questions_api::feed).post(questions_api::ask),
+        )
+        .route("/questions/search", get(questions_api::search))
+        .route(
+            "/questions/{id}",
+            get(questions_api::show)
+                .put(questions_api::edit)
+                .delete(questions_api::delete),
+        )
+        .route("/questions/{id}/answers", post(questions_api::answer))
+        .route("/questions/{id}/follow", post(questions_api::follow))
+        .route("/questions/{id}/report", post(questions_api::report))
+        .route(
+            "/questions/{id}/answers/{a}",
+            put(questions_api::edit_answer).delete(questions_api::delete_answer),
+        )
+        .route(
+            "/questions/{id}/answers/{a}/marks",
+            post(questions_api::mark),
+        )
+        .route(
+            "/questions/{id}/answers/{a}/report",
+            post(questions_api::report_answer),
+        )
+        .route("/moderation", post(questions_api::moderate))
         .route("/research/count", post(research_api::api_count))
         .route(
             "/research/distribution",
@@ -122,9 +151,12 @@ pub fn app(state: AppState) -> Router {
             "/questions/new",
             get(questions::new_form).post(questions::ask),
         )
+        .route("/questions/search", get(questions::search))
+        .route("/questions/settings", post(questions::settings))
+        .route("/moderation", get(moderation::list).post(moderation::decide))
         .route(
             "/questions/{id}",
-            get(questions::show).post(questions::answer),
+            get(questions::show).post(questions::act),
         )
         .route("/questions/{id}/answers/{a}", post(questions::mark))
         .route("/research", get(research_api::form).post(research_api::ask))

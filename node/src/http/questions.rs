@@ -1,80 +1,135 @@
-//! Community questions: `/questions` (the feed, most likely to help first), `/questions/new`,
-//! `/questions/{id}` (read, answer), `/questions/{id}/answers/{a}` (the asker marks the
-//! answer that helped; members mark answers helpful). Members read; members with a
-//! validated patient ask and answer.
+//! Community questions: `/questions` (the feed, most likely to help first, with notices
+//! and search), `/questions/search`, `/questions/new`, `/questions/{id}` (read, answer,
+//! follow, report, edit, delete), `/questions/{id}/answers/{a}` (accept, helpful, report,
+//! edit, delete), `/questions/settings` (digest mail, Matrix). Members read; members with a
+//! validated patient ask and answer. See `docs/qa.md`.
 
 use std::collections::HashMap;
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use minijinja::context;
-use raremesh_ontology::HpoId;
+use minijinja::{Value, context};
 
 use super::error::internal;
 use super::page::{render_form, see_other};
 use super::patients::member;
 use super::{cookies, i18n};
-use crate::qa::{Helper, helper_score};
+use crate::qa::actions::{self, Draft, QaError};
+use crate::qa::{Answer, Question, notices};
 use crate::registration::Member;
 use crate::state::AppState;
 
-fn validated(state: &AppState, m: &Member) -> Result<bool, Box<Response>> {
-    state
-        .patients
-        .of(&m.account_id)
-        .map(|ps| ps.iter().any(|p| p.validation.is_approved()))
-        .map_err(|e| Box::new(internal(e)))
+const EXPIRED: &str = "This form had expired. Please send it again.";
+
+fn failed(e: &QaError) -> Option<Response> {
+    match e {
+        QaError::Store(s) => Some(internal(s)),
+        QaError::NotFound(m) => Some((StatusCode::NOT_FOUND, *m).into_response()),
+        _ => None,
+    }
 }
 
-/// `GET /questions`: questions of others, those the member is most likely to help with first.
+fn names(state: &AppState, q: &Question) -> (Vec<String>, Option<String>) {
+    let o = &state.ontology;
+    let tags = q
+        .tags
+        .iter()
+        .filter_map(|t| o.resolve(*t).map(|i| o.term(i).name.clone()))
+        .collect();
+    let disease = q.disease.and_then(|c| o.disease(c).map(|d| d.name.clone()));
+    (tags, disease)
+}
+
+/// `GET /questions`: notices, then questions of others, those the member is most likely
+/// to help with first.
 pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let (_, m) = match member(&state, &headers) {
         Ok(x) => x,
         Err(r) => return *r,
     };
-    let (questions, patients, helped) = match (
-        state.qa.questions(),
-        state.patients.of(&m.account_id),
-        state.qa.helpfulness(&m.account_id),
-    ) {
-        (Ok(q), Ok(p), Ok(h)) => (q, p, h),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return internal(e),
+    let ranked = match actions::feed(&state, &m) {
+        Ok(r) => r,
+        Err(e) => return failed(&e).unwrap_or_else(|| internal(e)),
     };
-    let helper = Helper::new(&state, &patients, &m.info.language, helped);
-    let mut ranked: Vec<(f32, crate::qa::Question)> = questions
-        .into_iter()
-        .filter(|q| q.account_id != m.account_id)
-        .map(|q| (helper_score(&state, &q, &helper), q))
-        .collect();
-    ranked.sort_by(|a, b| {
-        b.0.total_cmp(&a.0)
-            .then(b.1.created_at.cmp(&a.1.created_at))
-    });
     let items: Vec<_> = ranked
         .iter()
-        .map(|(s, q)| context! { id => q.id.clone(), title => q.title.clone(), fit => (s * 100.0).round() as u32 })
+        .map(|(fit, q)| {
+            let (tags, _) = names(&state, q);
+            context! { id => q.id.clone(), title => q.title.clone(), fit, tags, author => q.author.clone(), remote => q.origin.is_some() }
+        })
         .collect();
-    let mine: Vec<_> = match state.qa.questions() {
-        Ok(all) => all
-            .into_iter()
-            .filter(|q| q.account_id == m.account_id)
-            .map(|q| context! { id => q.id, title => q.title })
-            .collect(),
-        Err(e) => return internal(e),
+    let (all, notes, prefs) = match (
+        state.qa.questions(),
+        notices::of(&state, &m.account_id),
+        notices::prefs(&state, &m.account_id),
+    ) {
+        (Ok(a), Ok(n), Ok(p)) => (a, n, p),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return internal(e),
     };
-    let can_ask = match validated(&state, &m) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
+    let mine: Vec<_> = all
+        .into_iter()
+        .filter(|q| q.account_id == m.account_id && q.hidden.as_ref().is_none_or(|h| !h.deleted))
+        .map(|q| context! { id => q.id, title => q.title, hidden => q.hidden.is_some() })
+        .collect();
+    let notes: Vec<_> = notes
+        .iter()
+        .take(20)
+        .map(|n| context! { id => n.question_id.clone(), title => n.title.clone(), answer => n.kind == notices::Kind::Answer, unread => !n.read })
+        .collect();
+    if let Err(e) = notices::mark_read(&state, &m.account_id) {
+        return internal(e);
+    }
+    let can_ask = matches!(actions::validated(&state, &m.account_id), Ok(true));
+    let matrix = state.federation.is_some() && m.matrix.as_ref().is_some_and(|l| l.verified);
     render_form(
         &state,
         &headers,
         i18n::pick(&headers, None, Some(&m.info.language)),
         StatusCode::OK,
         "questions.html",
-        context! { items, mine, can_ask },
+        context! { items, mine, can_ask, notes, digest => prefs.digest, matrix },
+    )
+}
+
+/// Query of `GET /questions/search`.
+#[derive(Debug, serde::Deserialize)]
+pub struct SearchQuery {
+    /// The words or symptom searched.
+    #[serde(default)]
+    pub q: String,
+}
+
+/// `GET /questions/search?q=`: questions and answers matching words or a symptom, with
+/// the matched words highlighted.
+pub async fn search(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<SearchQuery>,
+) -> Response {
+    let (_, m) = match member(&state, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let found = match state
+        .qa_search
+        .search(&state.ontology, &state.autocomplete, &query.q, 30)
+    {
+        Ok(f) => f,
+        Err(e) => return internal(e),
+    };
+    let results: Vec<_> = found
+        .into_iter()
+        .map(|f| context! { id => f.id, title => f.title, snippet => Value::from_safe_string(f.snippet_html) })
+        .collect();
+    render_form(
+        &state,
+        &headers,
+        i18n::pick(&headers, None, Some(&m.info.language)),
+        StatusCode::OK,
+        "questions_search.html",
+        context! { q => query.q, results },
     )
 }
 
@@ -122,86 +177,56 @@ pub async fn ask(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    let fail = |status, why: &str| ask_page(&state, &headers, &m, status, &form, Some(why));
     if !cookies::csrf_ok(&headers, form.get("csrf")) {
-        return fail(
+        return ask_page(
+            &state,
+            &headers,
+            &m,
             StatusCode::FORBIDDEN,
-            "This form had expired. Please send it again.",
+            &form,
+            Some(EXPIRED),
         );
     }
-    match validated(&state, &m) {
-        Ok(true) => {}
-        Ok(false) => {
-            return fail(
-                StatusCode::FORBIDDEN,
-                "Questions can be asked once one of your patients is validated.",
-            );
-        }
-        Err(r) => return *r,
-    }
-    let get = |k: &str| form.get(k).map(|v| v.trim()).unwrap_or_default();
-    let (title, body) = (get("title"), get("body"));
-    if title.is_empty()
-        || title.chars().count() > 150
-        || body.is_empty()
-        || body.chars().count() > 5000
-    {
-        return fail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Give a title (up to 150 characters) and your question (up to 5000).",
-        );
-    }
-    let mut tags = Vec::new();
-    for t in get("tags").split([' ', ',']).filter(|t| !t.is_empty()) {
-        match t
-            .parse::<HpoId>()
-            .ok()
-            .and_then(|id| state.ontology.resolve(id))
-        {
-            Some(idx) if tags.len() < 20 => tags.push(state.ontology.term(idx).id),
-            _ => {
-                return fail(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "A symptom tag is not an HPO id (like HP:0001250), or there are more than 20.",
-                );
-            }
-        }
-    }
-    let disease = match get("disease") {
-        "" => None,
-        d => match d
-            .parse::<raremesh_ontology::OrphaCode>()
-            .ok()
-            .filter(|c| state.ontology.disease(*c).is_some())
-        {
-            Some(c) => Some(c),
-            None => {
-                return fail(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "The disease is not an ORPHA code of the list.",
-                );
-            }
-        },
+    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let draft = Draft {
+        title: get("title"),
+        body: get("body"),
+        tags: get("tags")
+            .split([' ', ','])
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        disease: Some(get("disease")),
+        patient: Some(get("patient")),
     };
-    let patient = match get("patient") {
-        "" => None,
-        id => match state.patients.get(&m.account_id, id) {
-            Ok(Some(p)) => Some(p.id),
-            Ok(None) => return fail(StatusCode::UNPROCESSABLE_ENTITY, "No such patient."),
-            Err(e) => return internal(e),
-        },
-    };
-    match state.qa.ask(
-        &m.account_id,
-        patient,
-        title,
-        body,
-        tags,
-        disease,
-        &m.info.language,
-    ) {
+    match actions::ask(&state, &m, &draft) {
         Ok(q) => see_other(&format!("/questions/{}", q.id)),
-        Err(e) => internal(e),
+        Err(e) => failed(&e).unwrap_or_else(|| {
+            ask_page(
+                &state,
+                &headers,
+                &m,
+                e.status(),
+                &form,
+                Some(&e.to_string()),
+            )
+        }),
+    }
+}
+
+fn answer_view(a: &Answer, m: &Member) -> Value {
+    context! {
+        id => a.id.clone(),
+        body => if a.hidden.is_some() { String::new() } else { a.body.clone() },
+        hidden => a.hidden.as_ref().map(|h| h.reason.clone()),
+        author => a.author.clone(),
+        remote => a.origin.is_some(),
+        helpful => a.helpful.len(),
+        accepted => a.accepted,
+        mine => a.account_id == m.account_id,
+        marked => a.helpful.contains(&m.account_id),
+        reported => a.reports.iter().any(|r| r.by == m.account_id),
+        edited => a.edited_at.is_some(),
     }
 }
 
@@ -213,44 +238,44 @@ fn question_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
-    let q = match state.qa.question(id) {
-        Ok(Some(q)) => q,
-        Ok(None) => return (StatusCode::NOT_FOUND, "No such question.").into_response(),
-        Err(e) => return internal(e),
+    let q = match actions::visible_question(state, id) {
+        Ok(q) => q,
+        Err(e) => return failed(&e).unwrap_or_else(|| internal(e)),
     };
     let answers = match state.qa.answers_of(&q.id) {
         Ok(a) => a,
         Err(e) => return internal(e),
     };
-    let o = &state.ontology;
-    let tags: Vec<String> = q
-        .tags
-        .iter()
-        .filter_map(|t| o.resolve(*t).map(|i| o.term(i).name.clone()))
-        .collect();
-    let disease = q.disease.and_then(|c| o.disease(c).map(|d| d.name.clone()));
+    let (tags, disease) = names(state, &q);
     let asker = q.account_id == m.account_id;
     let list: Vec<_> = answers
         .iter()
-        .map(|a| {
-            context! {
-                id => a.id.clone(),
-                body => a.body.clone(),
-                helpful => a.helpful.len(),
-                accepted => a.accepted,
-                mine => a.account_id == m.account_id,
-                marked => a.helpful.contains(&m.account_id),
-            }
-        })
+        .filter(|a| a.hidden.as_ref().is_none_or(|h| !h.deleted))
+        .map(|a| answer_view(a, m))
         .collect();
-    let can_answer = matches!(validated(state, m), Ok(true));
+    let can_answer =
+        q.hidden.is_none() && matches!(actions::validated(state, &m.account_id), Ok(true));
     render_form(
         state,
         headers,
         i18n::pick(headers, None, Some(&m.info.language)),
         status,
         "question.html",
-        context! { q => context! { id => q.id.clone(), title => q.title.clone(), body => q.body.clone() }, tags, disease, answers => list, asker, can_answer, error },
+        context! {
+            q => context! {
+                id => q.id.clone(),
+                title => if q.hidden.is_some() { String::new() } else { q.title.clone() },
+                body => if q.hidden.is_some() { String::new() } else { q.body.clone() },
+                hidden => q.hidden.as_ref().map(|h| h.reason.clone()),
+                author => q.author.clone(),
+                remote => q.origin.is_some(),
+                edited => q.edited_at.is_some(),
+            },
+            tags, disease, answers => list, asker, can_answer, error,
+            following => q.followers.contains(&m.account_id),
+            reported => q.reports.iter().any(|r| r.by == m.account_id),
+            editable => asker && q.origin.is_none() && q.hidden.is_none(),
+        },
     )
 }
 
@@ -266,8 +291,9 @@ pub async fn show(
     }
 }
 
-/// `POST /questions/{id}`: an answer (`body`).
-pub async fn answer(
+/// `POST /questions/{id}`: `action` = `answer` (with `body`; the default), `follow`,
+/// `unfollow`, `report` (with `reason`), `edit` (with `title` and `body`) or `delete`.
+pub async fn act(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -284,40 +310,36 @@ pub async fn answer(
             &m,
             &id,
             StatusCode::FORBIDDEN,
-            Some("This form had expired. Please send it again."),
+            Some(EXPIRED),
         );
     }
-    if !matches!(validated(&state, &m), Ok(true)) {
-        return question_page(
-            &state,
-            &headers,
-            &m,
-            &id,
-            StatusCode::FORBIDDEN,
-            Some("Answers can be given once one of your patients is validated."),
-        );
-    }
-    if !matches!(state.qa.question(&id), Ok(Some(_))) {
-        return (StatusCode::NOT_FOUND, "No such question.").into_response();
-    }
-    let body = form.get("body").map(|b| b.trim()).unwrap_or_default();
-    if body.is_empty() || body.chars().count() > 5000 {
-        return question_page(
-            &state,
-            &headers,
-            &m,
-            &id,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("Write your answer (up to 5000 characters)."),
-        );
-    }
-    match state.qa.answer(&id, &m.account_id, body) {
-        Ok(_) => see_other(&format!("/questions/{id}")),
-        Err(e) => internal(e),
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    let done = match get("action") {
+        "" | "answer" => actions::answer(&state, &m, &id, get("body")).map(|_| ()),
+        "follow" => actions::follow(&state, &m, &id, true),
+        "unfollow" => actions::follow(&state, &m, &id, false),
+        "report" => actions::report(&state, &m, &id, None, get("reason")),
+        "edit" => actions::edit_question(&state, &m, &id, get("title"), get("body")).map(|_| ()),
+        "delete" => {
+            return match actions::delete_question(&state, &m, &id) {
+                Ok(()) => see_other("/questions"),
+                Err(e) => failed(&e).unwrap_or_else(|| {
+                    question_page(&state, &headers, &m, &id, e.status(), Some(&e.to_string()))
+                }),
+            };
+        }
+        _ => Err(QaError::Invalid("Unknown action.".into())),
+    };
+    match done {
+        Ok(()) => see_other(&format!("/questions/{id}")),
+        Err(e) => failed(&e).unwrap_or_else(|| {
+            question_page(&state, &headers, &m, &id, e.status(), Some(&e.to_string()))
+        }),
     }
 }
 
-/// `POST /questions/{id}/answers/{a}`: `action` = `accept` (the asker) or `helpful`.
+/// `POST /questions/{id}/answers/{a}`: `action` = `accept` (the asker), `helpful`, `report`
+/// (with `reason`), `edit` (with `body`) or `delete` (the author).
 pub async fn mark(
     State(state): State<AppState>,
     Path((id, answer_id)): Path<(String, String)>,
@@ -335,39 +357,80 @@ pub async fn mark(
             &m,
             &id,
             StatusCode::FORBIDDEN,
-            Some("This form had expired. Please try again."),
+            Some(EXPIRED),
         );
     }
-    let (q, answers) = match (state.qa.question(&id), state.qa.answers_of(&id)) {
-        (Ok(Some(q)), Ok(a)) => (q, a),
-        (Ok(None), _) => return (StatusCode::NOT_FOUND, "No such question.").into_response(),
-        (Err(e), _) | (_, Err(e)) => return internal(e),
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    let done = match get("action") {
+        "report" => actions::report(&state, &m, &id, Some(&answer_id), get("reason")),
+        "edit" => actions::edit_answer(&state, &m, &id, &answer_id, get("body")).map(|_| ()),
+        "delete" => actions::delete_answer(&state, &m, &id, &answer_id),
+        other => actions::mark(&state, &m, &id, &answer_id, other),
     };
-    let Some(mut a) = answers.into_iter().find(|a| a.id == answer_id) else {
-        return (StatusCode::NOT_FOUND, "No such answer.").into_response();
-    };
-    match form.get("action").map(String::as_str) {
-        Some("accept") if q.account_id == m.account_id => a.accepted = true,
-        Some("helpful") if a.account_id != m.account_id => {
-            if !a.helpful.contains(&m.account_id) {
-                a.helpful.push(m.account_id.clone());
-            }
-        }
-        _ => {
-            return question_page(
-                &state,
-                &headers,
-                &m,
-                &id,
-                StatusCode::FORBIDDEN,
-                Some(
-                    "Only the asker marks the answer that helped, and nobody marks their own answer helpful.",
-                ),
-            );
-        }
-    }
-    match state.qa.save_answer(&a) {
+    match done {
         Ok(()) => see_other(&format!("/questions/{id}")),
-        Err(e) => internal(e),
+        Err(e) => failed(&e).unwrap_or_else(|| {
+            question_page(&state, &headers, &m, &id, e.status(), Some(&e.to_string()))
+        }),
     }
+}
+
+/// `POST /questions/settings`: `action` = `digest_on`, `digest_off` (one mail a day with
+/// the notices), or `matrix` (invites the member's linked Matrix account to the Q&A rooms).
+pub async fn settings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (_, m) = match member(&state, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+        return (StatusCode::FORBIDDEN, EXPIRED).into_response();
+    }
+    match form.get("action").map(String::as_str) {
+        Some(a @ ("digest_on" | "digest_off")) => {
+            let mut p = match notices::prefs(&state, &m.account_id) {
+                Ok(p) => p,
+                Err(e) => return internal(e),
+            };
+            p.digest = a == "digest_on";
+            if let Err(e) = notices::set_prefs(&state, &m.account_id, &p) {
+                return internal(e);
+            }
+            see_other("/questions")
+        }
+        Some("matrix") => match join_in_matrix(&state, &m).await {
+            Ok(()) => see_other("/questions"),
+            Err(e) => failed(&e).unwrap_or_else(|| (e.status(), e.to_string()).into_response()),
+        },
+        _ => (StatusCode::UNPROCESSABLE_ENTITY, "Unknown action.").into_response(),
+    }
+}
+
+/// Invites a member's confirmed Matrix account to the Q&A rooms the node is in.
+pub async fn join_in_matrix(state: &AppState, m: &Member) -> Result<(), QaError> {
+    let Some(f) = &state.federation else {
+        return Err(QaError::Forbidden("This node is not federated.".into()));
+    };
+    let Some(user) = m
+        .matrix
+        .as_ref()
+        .filter(|l| l.verified)
+        .map(|l| l.user_id.clone())
+    else {
+        return Err(QaError::Forbidden(
+            "Confirm your Matrix account first (on your account page).".into(),
+        ));
+    };
+    if !actions::validated(state, &m.account_id)? {
+        return Err(QaError::Forbidden(
+            "You can join once one of your patients is validated.".into(),
+        ));
+    }
+    f.invite_to_qa(&user)
+        .await
+        .map(|_| ())
+        .map_err(|e| QaError::Store(crate::store::StoreError::Backend(e.to_string())))
 }

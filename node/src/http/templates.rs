@@ -55,6 +55,8 @@ impl Templates {
             "questions.html",
             "question_new.html",
             "question.html",
+            "questions_search.html",
+            "moderation.html",
             "symptoms.html",
             "terms.html",
             "password_forgot.html",

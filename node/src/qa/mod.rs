@@ -1,24 +1,56 @@
-//! Community questions and answers on one node: questions tagged with HPO symptoms and/or a
-//! disease, answers, the answer that helped, helpful marks; each member's feed ranked by how
-//! likely they are to help (see `docs/qa.md`).
+//! Community questions and answers: questions tagged with HPO symptoms and/or a disease,
+//! answers, the answer that helped, helpful marks, followers, reports and moderation; each
+//! member's feed ranked by how likely they are to help; questions shared with the
+//! federation in Matrix threads; full-text search (see `docs/qa.md`).
+
+pub mod actions;
+pub mod evaluate;
+pub mod names;
+pub mod notices;
+mod rank;
+pub mod search;
 
 use std::sync::Arc;
 
 use raremesh_ontology::{HpoId, OrphaCode};
-use raremesh_search::matching::{Matcher, Measure, Profile};
 use serde::{Deserialize, Serialize};
 
-use crate::registration::patient::Patient;
-use crate::similar::profile;
-use crate::state::AppState;
+pub use actions::QaError;
+pub use rank::{Helper, combine, helper_score, question_profile};
+
 use crate::store::{KvStore, Record, StoreError, Tree, decode, encode};
+
+/// Why content is hidden.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hidden {
+    /// The reason shown in its place.
+    pub reason: String,
+    /// Who hid it (a validator's account id, the author's, or the node it came from).
+    pub by: String,
+    /// When (Unix seconds).
+    pub at: u64,
+    /// Deleted by its author: the text is erased and it cannot be restored.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// A member's report of a question or answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// The reporting account.
+    pub by: String,
+    /// Why (up to 500 characters).
+    pub reason: String,
+    /// When (Unix seconds).
+    pub at: u64,
+}
 
 /// A question.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Question {
-    /// Random id.
+    /// Random id (the same on every node).
     pub id: String,
-    /// The asking member.
+    /// The asking member ("" when asked on another node).
     pub account_id: String,
     /// The patient it is about, if any (its profile helps find helpers).
     pub patient_id: Option<String>,
@@ -34,6 +66,30 @@ pub struct Question {
     pub language: String,
     /// When asked (Unix seconds).
     pub created_at: u64,
+    /// The asker's pseudonymous display name.
+    #[serde(default)]
+    pub author: String,
+    /// The node it was asked on (the Matrix user id of its service), when not this one.
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// The federated room and the thread's root event, once shared.
+    #[serde(default)]
+    pub room: Option<String>,
+    /// The thread's root event.
+    #[serde(default)]
+    pub event_id: Option<String>,
+    /// When last edited.
+    #[serde(default)]
+    pub edited_at: Option<u64>,
+    /// Hidden by a moderator or deleted.
+    #[serde(default)]
+    pub hidden: Option<Hidden>,
+    /// Reports by members.
+    #[serde(default)]
+    pub reports: Vec<Report>,
+    /// Members told about new answers.
+    #[serde(default)]
+    pub followers: Vec<String>,
 }
 
 impl Record for Question {
@@ -44,11 +100,11 @@ impl Record for Question {
 /// An answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Answer {
-    /// Random id.
+    /// Random id (the same on every node).
     pub id: String,
     /// The question.
     pub question_id: String,
-    /// The answering member.
+    /// The answering member ("" when answered on another node or from a Matrix client).
     pub account_id: String,
     /// The text (1 to 5000 characters).
     pub body: String,
@@ -58,6 +114,25 @@ pub struct Answer {
     pub helpful: Vec<String>,
     /// The asker marked it as the answer that helped.
     pub accepted: bool,
+    /// The answerer's pseudonymous display name.
+    #[serde(default)]
+    pub author: String,
+    /// Who sent it, when not a member of this node: the Matrix user id of a partner node's
+    /// service, or of a member writing from a Matrix client.
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// Its event in the question's room, once shared.
+    #[serde(default)]
+    pub event_id: Option<String>,
+    /// When last edited.
+    #[serde(default)]
+    pub edited_at: Option<u64>,
+    /// Hidden by a moderator or deleted.
+    #[serde(default)]
+    pub hidden: Option<Hidden>,
+    /// Reports by members.
+    #[serde(default)]
+    pub reports: Vec<Report>,
 }
 
 impl Record for Answer {
@@ -69,43 +144,44 @@ impl Record for Answer {
 #[derive(Debug, Clone)]
 pub struct Qa {
     kv: Arc<dyn KvStore>,
+    salt: Arc<Vec<u8>>,
 }
 
-fn new_id() -> Result<String, StoreError> {
+/// A new random id.
+pub fn new_id() -> Result<String, StoreError> {
     crate::documents::new_id()
 }
 
 impl Qa {
-    /// Kept in `kv`.
-    pub fn new(kv: Arc<dyn KvStore>) -> Self {
-        Self { kv }
+    /// Kept in `kv` (the display-name secret is created on first start).
+    pub fn open(kv: Arc<dyn KvStore>) -> Result<Self, StoreError> {
+        let salt = match kv.get(Tree::QaNotices, b"salt")? {
+            Some(s) => s,
+            None => {
+                let s = new_id()?.into_bytes();
+                kv.put(Tree::QaNotices, b"salt", &s)?;
+                s
+            }
+        };
+        Ok(Self {
+            kv,
+            salt: Arc::new(salt),
+        })
     }
 
-    /// Stores a new question.
-    #[allow(clippy::too_many_arguments)]
-    pub fn ask(
-        &self,
-        account_id: &str,
-        patient_id: Option<String>,
-        title: &str,
-        body: &str,
-        tags: Vec<HpoId>,
-        disease: Option<OrphaCode>,
-        language: &str,
-    ) -> Result<Question, StoreError> {
-        let q = Question {
-            id: new_id()?,
-            account_id: account_id.to_owned(),
-            patient_id,
-            title: title.to_owned(),
-            body: body.to_owned(),
-            tags,
-            disease,
-            language: language.to_owned(),
-            created_at: crate::registration::now(),
-        };
-        self.kv.put(Tree::Questions, q.id.as_bytes(), &encode(&q))?;
-        Ok(q)
+    /// The pseudonymous display name of an account or a Matrix user on this node.
+    pub fn display_name(&self, who: &str) -> String {
+        names::display_name(&self.salt, who)
+    }
+
+    /// The store.
+    pub fn kv(&self) -> &Arc<dyn KvStore> {
+        &self.kv
+    }
+
+    /// Saves a question (new or changed).
+    pub fn save_question(&self, q: &Question) -> Result<(), StoreError> {
+        self.kv.put(Tree::Questions, q.id.as_bytes(), &encode(q))
     }
 
     /// A question.
@@ -125,33 +201,21 @@ impl Qa {
             .collect()
     }
 
-    /// Stores a new answer.
-    pub fn answer(
-        &self,
-        question_id: &str,
-        account_id: &str,
-        body: &str,
-    ) -> Result<Answer, StoreError> {
-        let a = Answer {
-            id: new_id()?,
-            question_id: question_id.to_owned(),
-            account_id: account_id.to_owned(),
-            body: body.to_owned(),
-            created_at: crate::registration::now(),
-            helpful: Vec::new(),
-            accepted: false,
-        };
-        self.save_answer(&a)?;
-        Ok(a)
-    }
-
-    /// Saves a changed answer.
+    /// Saves an answer (new or changed).
     pub fn save_answer(&self, a: &Answer) -> Result<(), StoreError> {
         self.kv.put(
             Tree::QaAnswers,
             format!("{}/{}", a.question_id, a.id).as_bytes(),
             &encode(a),
         )
+    }
+
+    /// An answer.
+    pub fn answer(&self, question_id: &str, id: &str) -> Result<Option<Answer>, StoreError> {
+        self.kv
+            .get(Tree::QaAnswers, format!("{question_id}/{id}").as_bytes())?
+            .map(|b| decode(&b).map_err(StoreError::from))
+            .transpose()
     }
 
     /// The answers of a question, oldest first.
@@ -162,80 +226,26 @@ impl Qa {
             .into_iter()
             .map(|(_, v)| decode(&v).map_err(StoreError::from))
             .collect::<Result<_, _>>()?;
-        v.sort_by_key(|a| a.created_at);
+        v.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         Ok(v)
     }
 
-    /// How many helpful marks and accepted answers a member's answers received.
+    /// Every answer.
+    pub fn all_answers(&self) -> Result<Vec<Answer>, StoreError> {
+        self.kv
+            .scan_prefix(Tree::QaAnswers, b"")?
+            .into_iter()
+            .map(|(_, v)| decode(&v).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// How many helpful marks and accepted answers a member's visible answers received.
     pub fn helpfulness(&self, account_id: &str) -> Result<u32, StoreError> {
-        let mut n = 0;
-        for (_, v) in self.kv.scan_prefix(Tree::QaAnswers, b"")? {
-            let a: Answer = decode(&v)?;
-            if a.account_id == account_id {
-                n += a.helpful.len() as u32 + if a.accepted { 2 } else { 0 };
-            }
-        }
-        Ok(n)
-    }
-}
-
-/// The profile of a question's tags (none without symptom tags).
-pub fn question_profile(state: &AppState, q: &Question) -> Option<Profile> {
-    Profile::new(&state.ontology, &q.tags, &[], q.disease).ok()
-}
-
-/// What ranking a member's feed needs about the member, computed once per feed.
-pub struct Helper {
-    /// The profiles of the member's validated patients.
-    profiles: Vec<Profile>,
-    /// The member's language.
-    language: String,
-    /// Helpful marks and accepted answers the member's answers received.
-    helpfulness: u32,
-}
-
-impl Helper {
-    /// The member with these patients, language and helpfulness.
-    pub fn new(state: &AppState, patients: &[Patient], language: &str, helpfulness: u32) -> Self {
-        Self {
-            profiles: patients
-                .iter()
-                .filter(|p| p.validation.is_approved())
-                .filter_map(|p| profile(&state.ontology, p))
-                .collect(),
-            language: language.to_owned(),
-            helpfulness,
-        }
-    }
-}
-
-/// How likely a member is to help with a question, from 0 to about 1.2: the similarity of
-/// their validated patients to the question's tags (weight 0.5) and to the asker's patient
-/// (0.3), their helpful answers so far (up to 0.2), and the language (0.1).
-pub fn helper_score(state: &AppState, q: &Question, helper: &Helper) -> f32 {
-    let matcher = Matcher::new(&state.ontology, &state.ic, Measure::default());
-    let best = |query: &Profile| -> f32 {
-        let prepared = matcher.prepare(query);
-        helper
-            .profiles
+        Ok(self
+            .all_answers()?
             .iter()
-            .map(|c| matcher.score(&prepared, c))
-            .fold(0.0, f32::max)
-    };
-    let tags = question_profile(state, q).map_or(0.0, |p| best(&p));
-    let asker = q
-        .patient_id
-        .as_ref()
-        .and_then(|id| state.patients.get(&q.account_id, id).ok().flatten())
-        .and_then(|p| profile(&state.ontology, &p))
-        .map_or(0.0, |p| best(&p));
-    let helped = (helper.helpfulness.min(10) as f32) / 10.0;
-    0.5 * tags
-        + 0.3 * asker
-        + 0.2 * helped
-        + if q.language == helper.language {
-            0.1
-        } else {
-            0.0
-        }
+            .filter(|a| a.account_id == account_id && a.hidden.is_none())
+            .map(|a| a.helpful.len() as u32 + if a.accepted { 2 } else { 0 })
+            .sum())
+    }
 }

@@ -59,6 +59,9 @@ pub enum Tree {
     Questions,
     /// `<question id>/<answer id>` → an answer.
     QaAnswers,
+    /// `<account id>/<time><question id>` → a notice about a question; `pref/<account id>`
+    /// → the member's digest choice; `salt` → the secret behind display names.
+    QaNotices,
 }
 
 impl Tree {
@@ -86,6 +89,7 @@ impl Tree {
             Self::ResearchBudget => "research_budget",
             Self::Questions => "questions",
             Self::QaAnswers => "qa_answers",
+            Self::QaNotices => "qa_notices",
         }
     }
 }

@@ -1,0 +1,645 @@
+//! What members, validators and the federation do with questions and answers, checked the
+//! same way whichever door (web page, JSON API, Matrix room) it comes through.
+
+use axum::http::StatusCode;
+use raremesh_ontology::{HpoId, OrphaCode};
+
+use super::{Answer, Hidden, Question, Report, new_id, notices};
+use crate::audit::{Action, Entry};
+use crate::federation::qa::Outgoing;
+use crate::registration::{Member, now};
+use crate::state::AppState;
+use crate::store::StoreError;
+
+/// The longest title, in characters.
+pub const MAX_TITLE: usize = 150;
+/// The longest question or answer, in characters.
+pub const MAX_BODY: usize = 5000;
+/// The most symptom tags on a question.
+pub const MAX_TAGS: usize = 20;
+/// The longest report or moderation reason, in characters.
+pub const MAX_REASON: usize = 500;
+/// Questions one member may ask per quarter of an hour.
+pub const ASK_LIMIT: usize = 5;
+/// Answers one member may give per quarter of an hour.
+pub const ANSWER_LIMIT: usize = 20;
+/// Reports one member may send per quarter of an hour.
+pub const REPORT_LIMIT: usize = 10;
+
+/// Why a question or answer action was refused; the message is meant for the member.
+#[derive(Debug, thiserror::Error)]
+pub enum QaError {
+    /// The input is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// The member may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such question or answer (or hidden from this member).
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// Too many in a short time.
+    #[error("{0}")]
+    Limited(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl QaError {
+    /// The HTTP status that goes with it.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, QaError>;
+
+/// A question as a member writes it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Draft {
+    /// Up to 150 characters.
+    pub title: String,
+    /// Up to 5000 characters.
+    pub body: String,
+    /// HPO ids (up to 20).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// An ORPHA code.
+    #[serde(default)]
+    pub disease: Option<String>,
+    /// One of the member's patients, whose profile helps find helpers.
+    #[serde(default)]
+    pub patient: Option<String>,
+}
+
+/// Whether a member has a validated patient (needed to ask and answer).
+pub fn validated(state: &AppState, account_id: &str) -> Result<bool> {
+    Ok(state
+        .patients
+        .of(account_id)?
+        .iter()
+        .any(|p| p.validation.is_approved()))
+}
+
+fn must_be_validated(state: &AppState, m: &Member, what: &str) -> Result<()> {
+    if validated(state, &m.account_id)? {
+        Ok(())
+    } else {
+        Err(QaError::Forbidden(format!(
+            "{what} once one of your patients is validated."
+        )))
+    }
+}
+
+fn limit(state: &AppState, key: String, max: usize, what: &str) -> Result<()> {
+    if let Some(wait) = state.throttle.blocked_for_max(&key, max) {
+        return Err(QaError::Limited(format!(
+            "You sent many {what} in a short time: please wait {} minutes.",
+            wait.as_secs() / 60 + 1
+        )));
+    }
+    state.throttle.record(&key);
+    Ok(())
+}
+
+/// Checks a text: trimmed, not empty, not longer than `max` characters, no control
+/// characters but line breaks and tabs.
+pub fn text(value: &str, max: usize, what: &str) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > max {
+        return Err(QaError::Invalid(format!(
+            "Write {what} (up to {max} characters)."
+        )));
+    }
+    if v.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(QaError::Invalid(format!(
+            "{what} holds characters that are not text."
+        )));
+    }
+    Ok(v.to_owned())
+}
+
+/// Checks symptom tags: known HPO ids (alternative ids resolve to the current one).
+pub fn tags(state: &AppState, raw: &[String]) -> Result<Vec<HpoId>> {
+    let mut out: Vec<HpoId> = Vec::new();
+    for t in raw.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        let Some(idx) = t
+            .parse::<HpoId>()
+            .ok()
+            .and_then(|id| state.ontology.resolve(id))
+        else {
+            return Err(QaError::Invalid(format!(
+                "{:?} is not an HPO id of the list (like HP:0001250).",
+                t.chars().take(40).collect::<String>()
+            )));
+        };
+        let id = state.ontology.term(idx).id;
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    if out.len() > MAX_TAGS {
+        return Err(QaError::Invalid(format!(
+            "Give at most {MAX_TAGS} symptom tags."
+        )));
+    }
+    Ok(out)
+}
+
+/// Checks a disease tag.
+pub fn disease(state: &AppState, raw: Option<&str>) -> Result<Option<OrphaCode>> {
+    match raw.map(str::trim).filter(|d| !d.is_empty()) {
+        None => Ok(None),
+        Some(d) => d
+            .parse::<OrphaCode>()
+            .ok()
+            .filter(|c| state.ontology.disease(*c).is_some())
+            .map(Some)
+            .ok_or_else(|| {
+                QaError::Invalid("The disease is not an ORPHA code of the list.".into())
+            }),
+    }
+}
+
+/// Whether a language is one questions are written in.
+pub fn language(l: &str) -> Option<&'static str> {
+    super::search::LANGUAGES.iter().find(|x| **x == l).copied()
+}
+
+fn reindex(state: &AppState, question_id: &str) {
+    if let Err(e) = state
+        .qa_search
+        .update(&state.ontology, &state.qa, question_id)
+    {
+        tracing::warn!(error = %e, "updating the question index failed");
+    }
+}
+
+fn share(state: &AppState, op: Outgoing) {
+    if let Some(f) = &state.federation {
+        f.enqueue_qa(state, op);
+    }
+}
+
+/// A question a member may see (not hidden, or hidden but theirs).
+pub fn visible_question(state: &AppState, id: &str) -> Result<Question> {
+    state
+        .qa
+        .question(id)?
+        .filter(|q| q.hidden.as_ref().is_none_or(|h| !h.deleted))
+        .ok_or(QaError::NotFound("No such question."))
+}
+
+/// Asks a question.
+pub fn ask(state: &AppState, m: &Member, d: &Draft) -> Result<Question> {
+    must_be_validated(state, m, "Questions can be asked")?;
+    let title = text(&d.title, MAX_TITLE, "a title")?;
+    let body = text(&d.body, MAX_BODY, "your question")?;
+    let tags = tags(state, &d.tags)?;
+    let disease = disease(state, d.disease.as_deref())?;
+    let patient_id = match d
+        .patient
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        None => None,
+        Some(id) => Some(
+            state
+                .patients
+                .get(&m.account_id, id)?
+                .ok_or_else(|| QaError::Invalid("No such patient.".into()))?
+                .id,
+        ),
+    };
+    limit(
+        state,
+        format!("qa-ask:{}", m.account_id),
+        ASK_LIMIT,
+        "questions",
+    )?;
+    let q = Question {
+        id: new_id()?,
+        account_id: m.account_id.clone(),
+        patient_id,
+        title,
+        body,
+        tags,
+        disease,
+        language: language(&m.info.language).unwrap_or("en").to_owned(),
+        created_at: now(),
+        author: state.qa.display_name(&m.account_id),
+        origin: None,
+        room: None,
+        event_id: None,
+        edited_at: None,
+        hidden: None,
+        reports: Vec::new(),
+        followers: vec![m.account_id.clone()],
+    };
+    state.qa.save_question(&q)?;
+    reindex(state, &q.id);
+    notices::target(state, &q)?;
+    share(state, Outgoing::Question { id: q.id.clone() });
+    Ok(q)
+}
+
+/// Answers a question.
+pub fn answer(state: &AppState, m: &Member, question_id: &str, body: &str) -> Result<Answer> {
+    must_be_validated(state, m, "Answers can be given")?;
+    let mut q = visible_question(state, question_id)?;
+    if q.hidden.is_some() {
+        return Err(QaError::Forbidden(
+            "This question is hidden: it cannot be answered.".into(),
+        ));
+    }
+    let body = text(body, MAX_BODY, "your answer")?;
+    limit(
+        state,
+        format!("qa-answer:{}", m.account_id),
+        ANSWER_LIMIT,
+        "answers",
+    )?;
+    let a = Answer {
+        id: new_id()?,
+        question_id: q.id.clone(),
+        account_id: m.account_id.clone(),
+        body,
+        created_at: now(),
+        helpful: Vec::new(),
+        accepted: false,
+        author: state.qa.display_name(&m.account_id),
+        origin: None,
+        event_id: None,
+        edited_at: None,
+        hidden: None,
+        reports: Vec::new(),
+    };
+    state.qa.save_answer(&a)?;
+    if !q.followers.contains(&m.account_id) {
+        q.followers.push(m.account_id.clone());
+        state.qa.save_question(&q)?;
+    }
+    reindex(state, &q.id);
+    notices::answered(state, &q, &a)?;
+    share(
+        state,
+        Outgoing::Answer {
+            question: q.id.clone(),
+            id: a.id.clone(),
+        },
+    );
+    Ok(a)
+}
+
+fn answer_of(state: &AppState, question_id: &str, id: &str) -> Result<Answer> {
+    state
+        .qa
+        .answer(question_id, id)?
+        .filter(|a| a.hidden.as_ref().is_none_or(|h| !h.deleted))
+        .ok_or(QaError::NotFound("No such answer."))
+}
+
+/// `accept` (the asker marks the answer that helped) or `helpful` (another member).
+pub fn mark(state: &AppState, m: &Member, question_id: &str, id: &str, action: &str) -> Result<()> {
+    let q = visible_question(state, question_id)?;
+    let mut a = answer_of(state, question_id, id)?;
+    match action {
+        "accept" if q.account_id == m.account_id => {
+            for mut other in state.qa.answers_of(question_id)? {
+                if other.accepted && other.id != a.id {
+                    other.accepted = false;
+                    state.qa.save_answer(&other)?;
+                }
+            }
+            a.accepted = true;
+        }
+        "helpful" if a.account_id != m.account_id => {
+            if !a.helpful.contains(&m.account_id) {
+                a.helpful.push(m.account_id.clone());
+            }
+        }
+        "accept" | "helpful" => {
+            return Err(QaError::Forbidden(
+                "Only the asker marks the answer that helped, and nobody marks their own answer helpful.".into(),
+            ));
+        }
+        _ => return Err(QaError::Invalid("Unknown action.".into())),
+    }
+    state.qa.save_answer(&a)?;
+    Ok(())
+}
+
+/// Follows a question (told about new answers) or stops.
+pub fn follow(state: &AppState, m: &Member, question_id: &str, on: bool) -> Result<()> {
+    let mut q = visible_question(state, question_id)?;
+    let had = q.followers.contains(&m.account_id);
+    if on && !had {
+        q.followers.push(m.account_id.clone());
+    } else if !on && had {
+        q.followers.retain(|f| f != &m.account_id);
+    } else {
+        return Ok(());
+    }
+    state.qa.save_question(&q)?;
+    Ok(())
+}
+
+/// The author changes a question's title and text.
+pub fn edit_question(
+    state: &AppState,
+    m: &Member,
+    id: &str,
+    title: &str,
+    body: &str,
+) -> Result<Question> {
+    let mut q = visible_question(state, id)?;
+    if q.account_id != m.account_id || q.origin.is_some() {
+        return Err(QaError::Forbidden(
+            "Only the asker can change a question.".into(),
+        ));
+    }
+    if q.hidden.is_some() {
+        return Err(QaError::Forbidden("This question is hidden.".into()));
+    }
+    q.title = text(title, MAX_TITLE, "a title")?;
+    q.body = text(body, MAX_BODY, "your question")?;
+    q.edited_at = Some(now());
+    state.qa.save_question(&q)?;
+    reindex(state, id);
+    share(state, Outgoing::EditQuestion { id: q.id.clone() });
+    Ok(q)
+}
+
+/// The author changes an answer.
+pub fn edit_answer(
+    state: &AppState,
+    m: &Member,
+    question_id: &str,
+    id: &str,
+    body: &str,
+) -> Result<Answer> {
+    let mut a = answer_of(state, question_id, id)?;
+    if a.account_id != m.account_id || a.origin.is_some() {
+        return Err(QaError::Forbidden(
+            "Only its author can change an answer.".into(),
+        ));
+    }
+    if a.hidden.is_some() {
+        return Err(QaError::Forbidden("This answer is hidden.".into()));
+    }
+    a.body = text(body, MAX_BODY, "your answer")?;
+    a.edited_at = Some(now());
+    state.qa.save_answer(&a)?;
+    reindex(state, question_id);
+    share(
+        state,
+        Outgoing::EditAnswer {
+            question: question_id.to_owned(),
+            id: id.to_owned(),
+        },
+    );
+    Ok(a)
+}
+
+fn deleted(by: &str) -> Hidden {
+    Hidden {
+        reason: "Deleted by its author.".into(),
+        by: by.to_owned(),
+        at: now(),
+        deleted: true,
+    }
+}
+
+/// The author deletes a question: its text is erased here and withdrawn from the
+/// federation.
+pub fn delete_question(state: &AppState, m: &Member, id: &str) -> Result<()> {
+    let mut q = visible_question(state, id)?;
+    if q.account_id != m.account_id || q.origin.is_some() {
+        return Err(QaError::Forbidden(
+            "Only the asker can delete a question.".into(),
+        ));
+    }
+    q.title.clear();
+    q.body.clear();
+    q.hidden = Some(deleted(&m.account_id));
+    state.qa.save_question(&q)?;
+    reindex(state, id);
+    if let (Some(room), Some(event)) = (q.room.clone(), q.event_id.clone()) {
+        share(
+            state,
+            Outgoing::Redact {
+                room,
+                event,
+                reason: "deleted by its author".into(),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// The author deletes an answer.
+pub fn delete_answer(state: &AppState, m: &Member, question_id: &str, id: &str) -> Result<()> {
+    let mut a = answer_of(state, question_id, id)?;
+    if a.account_id != m.account_id || a.origin.is_some() {
+        return Err(QaError::Forbidden(
+            "Only its author can delete an answer.".into(),
+        ));
+    }
+    a.body.clear();
+    a.hidden = Some(deleted(&m.account_id));
+    state.qa.save_answer(&a)?;
+    reindex(state, question_id);
+    let q = state.qa.question(question_id)?;
+    if let (Some(room), Some(event)) = (q.and_then(|q| q.room), a.event_id.clone()) {
+        share(
+            state,
+            Outgoing::Redact {
+                room,
+                event,
+                reason: "deleted by its author".into(),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// A member reports a question (`answer` `None`) or an answer to the validators.
+pub fn report(
+    state: &AppState,
+    m: &Member,
+    question_id: &str,
+    answer: Option<&str>,
+    reason: &str,
+) -> Result<()> {
+    let reason = text(reason, MAX_REASON, "why you report it")?;
+    let r = Report {
+        by: m.account_id.clone(),
+        reason,
+        at: now(),
+    };
+    let mut q = visible_question(state, question_id)?;
+    match answer {
+        None => {
+            if q.reports.iter().any(|x| x.by == m.account_id) {
+                return Ok(());
+            }
+            limit(
+                state,
+                format!("qa-report:{}", m.account_id),
+                REPORT_LIMIT,
+                "reports",
+            )?;
+            q.reports.push(r);
+            state.qa.save_question(&q)?;
+        }
+        Some(id) => {
+            let mut a = answer_of(state, question_id, id)?;
+            if a.reports.iter().any(|x| x.by == m.account_id) {
+                return Ok(());
+            }
+            limit(
+                state,
+                format!("qa-report:{}", m.account_id),
+                REPORT_LIMIT,
+                "reports",
+            )?;
+            a.reports.push(r);
+            state.qa.save_answer(&a)?;
+        }
+    }
+    Ok(())
+}
+
+/// A validator hides (`hide`) or restores a question or answer, with a reason; audited.
+/// Hidden content this node shared is withdrawn from the federated room (redacted);
+/// restored content is shared again.
+pub fn moderate(
+    state: &AppState,
+    actor: &str,
+    question_id: &str,
+    answer: Option<&str>,
+    hide: bool,
+    reason: &str,
+) -> Result<()> {
+    let reason = text(reason, MAX_REASON, "the reason")?;
+    let mut q = state
+        .qa
+        .question(question_id)?
+        .ok_or(QaError::NotFound("No such question."))?;
+    let hidden = hide.then(|| Hidden {
+        reason: reason.clone(),
+        by: actor.to_owned(),
+        at: now(),
+        deleted: false,
+    });
+    let (author, target) = match answer {
+        None => {
+            if q.hidden.as_ref().is_some_and(|h| h.deleted) {
+                return Err(QaError::Invalid(
+                    "Deleted by its author: nothing to restore.".into(),
+                ));
+            }
+            q.hidden = hidden;
+            state.qa.save_question(&q)?;
+            match (&q.room, &q.event_id, hide) {
+                (Some(room), Some(event), true) => share(
+                    state,
+                    Outgoing::Redact {
+                        room: room.clone(),
+                        event: event.clone(),
+                        reason: "hidden by the moderators".into(),
+                    },
+                ),
+                (_, _, false) if q.origin.is_none() => {
+                    share(state, Outgoing::Question { id: q.id.clone() })
+                }
+                _ => {}
+            }
+            (q.account_id.clone(), format!("question:{}", q.id))
+        }
+        Some(id) => {
+            let mut a = state
+                .qa
+                .answer(question_id, id)?
+                .ok_or(QaError::NotFound("No such answer."))?;
+            if a.hidden.as_ref().is_some_and(|h| h.deleted) {
+                return Err(QaError::Invalid(
+                    "Deleted by its author: nothing to restore.".into(),
+                ));
+            }
+            a.hidden = hidden;
+            state.qa.save_answer(&a)?;
+            match (&q.room, &a.event_id, hide) {
+                (Some(room), Some(event), true) => share(
+                    state,
+                    Outgoing::Redact {
+                        room: room.clone(),
+                        event: event.clone(),
+                        reason: "hidden by the moderators".into(),
+                    },
+                ),
+                (_, _, false) if a.origin.is_none() => share(
+                    state,
+                    Outgoing::Answer {
+                        question: q.id.clone(),
+                        id: a.id.clone(),
+                    },
+                ),
+                _ => {}
+            }
+            (a.account_id.clone(), format!("answer:{}/{}", q.id, a.id))
+        }
+    };
+    reindex(state, question_id);
+    state.audit.record(&Entry {
+        at: now(),
+        actor: actor.to_owned(),
+        action: if hide {
+            Action::QaHidden
+        } else {
+            Action::QaRestored
+        },
+        account_id: author,
+        patient_id: None,
+        document_id: Some(target),
+        reason: Some(reason),
+    })?;
+    Ok(())
+}
+
+/// A member's feed: the visible questions of others with the member's fit (0 to about
+/// 120), best first, newest first among equals.
+pub fn feed(state: &AppState, m: &Member) -> Result<Vec<(u32, Question)>> {
+    let patients = state.patients.of(&m.account_id)?;
+    let helper = super::Helper::new(
+        state,
+        &patients,
+        &m.info.language,
+        state.qa.helpfulness(&m.account_id)?,
+    );
+    let mut ranked: Vec<(u32, Question)> = state
+        .qa
+        .questions()?
+        .into_iter()
+        .filter(|q| q.account_id != m.account_id && q.hidden.is_none())
+        .map(|q| {
+            (
+                (super::helper_score(state, &q, &helper) * 100.0).round() as u32,
+                q,
+            )
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.created_at.cmp(&a.1.created_at)));
+    Ok(ranked)
+}

@@ -1,0 +1,271 @@
+//! Telling members about questions: each new question (asked here or arriving from a
+//! partner node) is shown to the members most likely to help ([`super::helper_score`]),
+//! at most `[qa] notify_top` of them and never more than `[qa] max_notices_per_day` question
+//! notices a day to one member; followers are told about new answers. Notices are listed
+//! on the questions page; members who ask for it get them in one mail a day.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Answer, Helper, Question, helper_score};
+use crate::mail::Mail;
+use crate::registration::now;
+use crate::state::AppState;
+use crate::store::{Record, StoreError, Tree, decode, encode};
+
+/// Seconds in the window the daily limits count over.
+pub const DAY: u64 = 24 * 3600;
+
+/// What a notice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A new question the member is likely to help with.
+    Question,
+    /// A new answer to a question the member follows.
+    Answer,
+}
+
+/// One notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// The question.
+    pub question_id: String,
+    /// Its title when the notice was made.
+    pub title: String,
+    /// What happened.
+    pub kind: Kind,
+    /// When (Unix seconds).
+    pub at: u64,
+    /// The member saw it on the questions page.
+    pub read: bool,
+    /// It went out in a digest mail.
+    pub mailed: bool,
+}
+
+impl Record for Notice {
+    const TREE: Tree = Tree::QaNotices;
+    const VERSION: u32 = 1;
+}
+
+/// A member's choice about digest mails.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prefs {
+    /// One mail a day with the new notices.
+    pub digest: bool,
+    /// When the last digest went out.
+    pub last_digest: Option<u64>,
+}
+
+impl Record for Prefs {
+    const TREE: Tree = Tree::QaNotices;
+    const VERSION: u32 = 1;
+}
+
+fn key(account: &str, n: &Notice) -> Vec<u8> {
+    let kind = match n.kind {
+        Kind::Question => "q",
+        Kind::Answer => "a",
+    };
+    format!("n/{account}/{:020}/{}/{kind}", n.at, n.question_id).into_bytes()
+}
+
+fn put(state: &AppState, account: &str, n: &Notice) -> Result<(), StoreError> {
+    state.kv.put(Tree::QaNotices, &key(account, n), &encode(n))
+}
+
+/// A member's notices, newest first.
+pub fn of(state: &AppState, account: &str) -> Result<Vec<Notice>, StoreError> {
+    let mut v: Vec<Notice> = state
+        .kv
+        .scan_prefix(Tree::QaNotices, format!("n/{account}/").as_bytes())?
+        .into_iter()
+        .map(|(_, v)| decode(&v).map_err(StoreError::from))
+        .collect::<Result<_, _>>()?;
+    v.reverse();
+    Ok(v)
+}
+
+/// Marks a member's notices read.
+pub fn mark_read(state: &AppState, account: &str) -> Result<(), StoreError> {
+    for mut n in of(state, account)? {
+        if !n.read {
+            n.read = true;
+            put(state, account, &n)?;
+        }
+    }
+    Ok(())
+}
+
+/// A member's digest choice.
+pub fn prefs(state: &AppState, account: &str) -> Result<Prefs, StoreError> {
+    Ok(state
+        .kv
+        .get(Tree::QaNotices, format!("pref/{account}").as_bytes())?
+        .map(|b| decode(&b))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// Saves a member's digest choice.
+pub fn set_prefs(state: &AppState, account: &str, p: &Prefs) -> Result<(), StoreError> {
+    state.kv.put(
+        Tree::QaNotices,
+        format!("pref/{account}").as_bytes(),
+        &encode(p),
+    )
+}
+
+/// Tells the members most likely to help about a new question; the accounts told.
+pub fn target(state: &AppState, q: &Question) -> Result<Vec<String>, StoreError> {
+    let cfg = &state.config.qa;
+    if cfg.notify_top == 0 || q.hidden.is_some() {
+        return Ok(Vec::new());
+    }
+    let mut helpful: HashMap<String, u32> = HashMap::new();
+    for a in state.qa.all_answers()? {
+        if a.hidden.is_none() && !a.account_id.is_empty() {
+            *helpful.entry(a.account_id.clone()).or_default() +=
+                a.helpful.len() as u32 + if a.accepted { 2 } else { 0 };
+        }
+    }
+    let mut ranked = Vec::new();
+    for m in state.registrations.members()? {
+        if m.account_id == q.account_id {
+            continue;
+        }
+        let patients = state.patients.of(&m.account_id)?;
+        if !patients.iter().any(|p| p.validation.is_approved()) {
+            continue;
+        }
+        let h = Helper::new(
+            state,
+            &patients,
+            &m.info.language,
+            helpful.get(&m.account_id).copied().unwrap_or(0),
+        );
+        let fit = (helper_score(state, q, &h) * 100.0).round() as u32;
+        if fit >= cfg.min_fit {
+            ranked.push((fit, m.account_id));
+        }
+    }
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let since = now().saturating_sub(DAY);
+    let mut told = Vec::new();
+    for (_, account) in ranked {
+        if told.len() >= cfg.notify_top as usize {
+            break;
+        }
+        let today = of(state, &account)?
+            .iter()
+            .filter(|n| n.kind == Kind::Question && n.at >= since)
+            .count();
+        if today >= cfg.max_notices_per_day as usize {
+            continue;
+        }
+        put(
+            state,
+            &account,
+            &Notice {
+                question_id: q.id.clone(),
+                title: q.title.clone(),
+                kind: Kind::Question,
+                at: now(),
+                read: false,
+                mailed: false,
+            },
+        )?;
+        told.push(account);
+    }
+    Ok(told)
+}
+
+/// Tells a question's followers (but the answer's author) about a new answer.
+pub fn answered(state: &AppState, q: &Question, a: &Answer) -> Result<(), StoreError> {
+    for f in &q.followers {
+        if *f == a.account_id {
+            continue;
+        }
+        put(
+            state,
+            f,
+            &Notice {
+                question_id: q.id.clone(),
+                title: q.title.clone(),
+                kind: Kind::Answer,
+                at: now(),
+                read: false,
+                mailed: false,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Mails each member who asked for it their unread, unmailed notices, at most once a day;
+/// how many mails went out.
+pub async fn send_digests(state: &AppState) -> Result<usize, StoreError> {
+    let base = state.config.server.public_url.trim_end_matches('/');
+    let mut sent = 0;
+    for m in state.registrations.members()? {
+        let mut p = prefs(state, &m.account_id)?;
+        if !p.digest || p.last_digest.is_some_and(|t| now() < t + DAY) {
+            continue;
+        }
+        let fresh: Vec<Notice> = of(state, &m.account_id)?
+            .into_iter()
+            .filter(|n| !n.read && !n.mailed)
+            .collect();
+        if fresh.is_empty() {
+            continue;
+        }
+        let lines: Vec<String> = fresh
+            .iter()
+            .map(|n| {
+                let what = match n.kind {
+                    Kind::Question => "A question you may help with",
+                    Kind::Answer => "A new answer",
+                };
+                format!(
+                    "- {what}: \"{}\"\n  {base}/questions/{}",
+                    n.title, n.question_id
+                )
+            })
+            .collect();
+        let mail = Mail {
+            to: m.info.email.clone(),
+            subject: format!("{}: community questions", state.config.node.name),
+            body: format!(
+                "Hello,\n\n{}\n\nYou asked for this daily mail; you can stop it on the questions page ({base}/questions).\n",
+                lines.join("\n")
+            ),
+        };
+        if let Err(e) = state.mailer.send(&mail).await {
+            tracing::warn!(error = %e, "question digest mail failed");
+            continue;
+        }
+        for mut n in fresh {
+            n.mailed = true;
+            put(state, &m.account_id, &n)?;
+        }
+        p.last_digest = Some(now());
+        set_prefs(state, &m.account_id, &p)?;
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+/// Starts the digest task: a pass every `every`.
+pub fn start(state: &AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = send_digests(&state).await {
+                tracing::warn!(error = %e, "question digests failed");
+            }
+        }
+    })
+}

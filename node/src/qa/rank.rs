@@ -1,0 +1,73 @@
+//! How likely a member is to help with a question.
+
+use raremesh_search::matching::{Matcher, Measure, Profile};
+
+use super::Question;
+use crate::registration::patient::Patient;
+use crate::similar::profile;
+use crate::state::AppState;
+
+/// The profile of a question's tags (none without symptom tags).
+pub fn question_profile(state: &AppState, q: &Question) -> Option<Profile> {
+    Profile::new(&state.ontology, &q.tags, &[], q.disease).ok()
+}
+
+/// What ranking a member's feed needs about the member, computed once per feed.
+pub struct Helper {
+    /// The profiles of the member's validated patients.
+    profiles: Vec<Profile>,
+    /// The member's language.
+    language: String,
+    /// Helpful marks and accepted answers the member's answers received.
+    helpfulness: u32,
+}
+
+impl Helper {
+    /// The member with these patients, language and helpfulness.
+    pub fn new(state: &AppState, patients: &[Patient], language: &str, helpfulness: u32) -> Self {
+        Self {
+            profiles: patients
+                .iter()
+                .filter(|p| p.validation.is_approved())
+                .filter_map(|p| profile(&state.ontology, p))
+                .collect(),
+            language: language.to_owned(),
+            helpfulness,
+        }
+    }
+}
+
+/// How likely a member is to help with a question, from 0 to about 1.2: the similarity of
+/// their validated patients to the question's tags (weight 0.5) and to the asker's patient
+/// (0.3), their helpful answers so far (up to 0.2), and the language (0.1).
+pub fn helper_score(state: &AppState, q: &Question, helper: &Helper) -> f32 {
+    let matcher = Matcher::new(&state.ontology, &state.ic, Measure::default());
+    let best = |query: &Profile| -> f32 {
+        let prepared = matcher.prepare(query);
+        helper
+            .profiles
+            .iter()
+            .map(|c| matcher.score(&prepared, c))
+            .fold(0.0, f32::max)
+    };
+    let tags = question_profile(state, q).map_or(0.0, |p| best(&p));
+    let asker = q
+        .patient_id
+        .as_ref()
+        .and_then(|id| state.patients.get(&q.account_id, id).ok().flatten())
+        .and_then(|p| profile(&state.ontology, &p))
+        .map_or(0.0, |p| best(&p));
+    combine(
+        tags,
+        asker,
+        helper.helpfulness,
+        q.language == helper.language,
+    )
+}
+
+/// The weighted sum behind [`helper_score`]: similarity to the question's tags and to the
+/// asker's patient (0 to 1 each), helpful marks received so far, same language.
+pub fn combine(tags: f32, asker: f32, helpfulness: u32, same_language: bool) -> f32 {
+    let helped = (helpfulness.min(10) as f32) / 10.0;
+    0.5 * tags + 0.3 * asker + 0.2 * helped + if same_language { 0.1 } else { 0.0 }
+}
