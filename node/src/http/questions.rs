@@ -62,7 +62,7 @@ pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response
         .collect();
     let (all, notes, prefs) = match (
         state.qa.questions(),
-        notices::of(&state, &m.account_id),
+        notices::shown(&state, &m.account_id),
         notices::prefs(&state, &m.account_id),
     ) {
         (Ok(a), Ok(n), Ok(p)) => (a, n, p),

@@ -90,7 +90,7 @@ pub async fn feed(
 ) -> Result<Response, ApiError> {
     let m = me(&state, &headers, &method)?;
     let ranked = actions::feed(&state, &m)?;
-    let notes = notices::of(&state, &m.account_id).map_err(QaError::from)?;
+    let notes = notices::shown(&state, &m.account_id).map_err(QaError::from)?;
     let questions: Vec<Value> = ranked
         .iter()
         .map(|(fit, q)| {

@@ -88,6 +88,21 @@ pub fn of(state: &AppState, account: &str) -> Result<Vec<Notice>, StoreError> {
     Ok(v)
 }
 
+/// A member's notices about questions that are still visible, with their current
+/// titles, newest first.
+pub fn shown(state: &AppState, account: &str) -> Result<Vec<Notice>, StoreError> {
+    let mut out = Vec::new();
+    for mut n in of(state, account)? {
+        if let Some(q) = state.qa.question(&n.question_id)?
+            && q.hidden.is_none()
+        {
+            n.title = q.title;
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
 /// Marks a member's notices read.
 pub fn mark_read(state: &AppState, account: &str) -> Result<(), StoreError> {
     for mut n in of(state, account)? {
