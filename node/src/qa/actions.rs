@@ -312,6 +312,7 @@ fn answer_of(state: &AppState, question_id: &str, id: &str) -> Result<Answer> {
 
 /// `accept` (the asker marks the answer that helped) or `helpful` (another member).
 pub fn mark(state: &AppState, m: &Member, question_id: &str, id: &str, action: &str) -> Result<()> {
+    must_be_validated(state, m, "Answers can be marked")?;
     let q = visible_question(state, question_id)?;
     let mut a = answer_of(state, question_id, id)?;
     match action {

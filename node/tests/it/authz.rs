@@ -100,6 +100,25 @@ async fn every_route_for_every_role() {
     let (validated_id, validated) = node.account("authz.validated@example.org", Role::Member, true);
     let theirs = node.patient(&validated_id, "Validatedchild", &["HP:0001250"]);
     node.approve(&theirs);
+    let asker = node
+        .state
+        .registrations
+        .member(&validated_id)
+        .expect("m")
+        .expect("m");
+    let question = raremesh::qa::actions::ask(
+        &node.state,
+        &asker,
+        &raremesh::qa::actions::Draft {
+            title: "Authz question".into(),
+            body: "Body".into(),
+            ..Default::default()
+        },
+    )
+    .expect("question");
+    let answer = raremesh::qa::actions::answer(&node.state, &asker, &question.id, "Own answer")
+        .expect("answer");
+    let (qid, aid) = (question.id.clone(), answer.id.clone());
     let roles: Vec<(&str, Option<String>)> = vec![
         ("anonymous", None),
         ("owner (unvalidated member)", Some(owner.clone())),
@@ -506,6 +525,98 @@ async fn every_route_for_every_role() {
                 ACCOUNT,
                 ACCOUNT,
             ],
+        ),
+        (
+            get.clone(),
+            "/questions/search?q=authz".into(),
+            Form,
+            String::new(),
+            [SIGNIN, Ok, Ok, Ok, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            get.clone(),
+            format!("/questions/{qid}"),
+            Form,
+            String::new(),
+            [SIGNIN, Ok, Ok, Ok, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            post.clone(),
+            format!("/questions/{qid}"),
+            Form,
+            format!("csrf={CSRF}&action=answer&body="),
+            [SIGNIN, DENIED, Is(422), DENIED, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            post.clone(),
+            format!("/questions/{qid}/answers/{aid}"),
+            Form,
+            format!("csrf={CSRF}&action=helpful"),
+            [SIGNIN, DENIED, DENIED, DENIED, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            post.clone(),
+            "/questions/settings".into(),
+            Form,
+            format!("csrf={CSRF}&action=digest_off"),
+            [
+                SIGNIN,
+                To("/questions"),
+                To("/questions"),
+                To("/questions"),
+                ACCOUNT,
+                ACCOUNT,
+                ACCOUNT,
+            ],
+        ),
+        (
+            get.clone(),
+            "/moderation".into(),
+            Form,
+            String::new(),
+            [SIGNIN, DENIED, DENIED, DENIED, Ok, Ok, DENIED],
+        ),
+        (
+            post.clone(),
+            "/moderation".into(),
+            Form,
+            format!("csrf={CSRF}&question={qid}&action=hide&reason="),
+            [SIGNIN, DENIED, DENIED, DENIED, Is(422), Is(422), DENIED],
+        ),
+        (
+            get.clone(),
+            "/api/v1/questions".into(),
+            Json,
+            String::new(),
+            [UNAUTH, Ok, Ok, Ok, DENIED, DENIED, DENIED],
+        ),
+        (
+            get.clone(),
+            format!("/api/v1/questions/{qid}"),
+            Json,
+            String::new(),
+            [UNAUTH, Ok, Ok, Ok, DENIED, DENIED, DENIED],
+        ),
+        (
+            post.clone(),
+            format!("/api/v1/questions/{qid}/answers"),
+            Json,
+            r#"{"body":""}"#.into(),
+            [UNAUTH, DENIED, Is(422), DENIED, DENIED, DENIED, DENIED],
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/questions/{qid}"),
+            Json,
+            r#"{"title":"","body":""}"#.into(),
+            [UNAUTH, DENIED, Is(422), DENIED, DENIED, DENIED, DENIED],
+        ),
+        (
+            post.clone(),
+            "/api/v1/moderation".into(),
+            Json,
+            format!(r#"{{"question":"{qid}","action":"hide","reason":""}}"#),
+            [UNAUTH, DENIED, DENIED, DENIED, Is(422), Is(422), DENIED],
         ),
     ];
     let private = [
