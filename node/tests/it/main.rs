@@ -9,6 +9,7 @@ mod browser;
 mod config;
 mod federation;
 mod federation_hostile;
+mod federation_qa;
 mod federation_research;
 mod mail;
 mod match_cli;

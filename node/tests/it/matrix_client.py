@@ -4,6 +4,10 @@
   chat HS_A USER_A PW_A HS_B USER_B PW_B ROOM
                                      both accept the invitation to ROOM; B sends an
                                      encrypted message; A reads it. Prints one JSON line.
+  send HS USER PASSWORD ROOM CONTENT...
+                                     accept invitations until ROOM is joined, send each
+                                     CONTENT (JSON) as an m.room.message; print the event
+                                     ids as one JSON list.
 """
 import asyncio
 import json
@@ -92,11 +96,29 @@ async def chat(hs_a, user_a, pw_a, hs_b, user_b, pw_b, room_id):
         await b.close()
 
 
+async def send(hs, user, password, room_id, *contents):
+    with tempfile.TemporaryDirectory() as store:
+        c = await login(hs, user, password, store)
+        deadline = asyncio.get_event_loop().time() + 90
+        await join_invites(c, deadline, room_id)
+        ids = []
+        for content in contents:
+            resp = await c.room_send(room_id, "m.room.message", json.loads(content),
+                                     ignore_unverified_devices=True)
+            if not getattr(resp, "event_id", None):
+                raise SystemExit(f"send: {resp}")
+            ids.append(resp.event_id)
+        print(json.dumps(ids))
+        await c.close()
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "code":
         asyncio.run(code(*args))
     elif cmd == "chat":
         asyncio.run(chat(*args))
+    elif cmd == "send":
+        asyncio.run(send(*args))
     else:
         raise SystemExit(__doc__)
