@@ -253,16 +253,16 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     })
     .await;
 
-    // Hostile events in A's room: a question not sent by A, an answer too long, a reply to
-    // nothing, an edit of someone else's answer. All dropped; A goes on.
+    // Hostile events in A's room: a question not sent by A, a thread on it, an answer
+    // too long, an edit of someone else's answer. All dropped; A goes on.
     let bad = [
         json!({ "msgtype": "m.text", "body": "fake", "org.raremesh.qa.question": {
             "id": "fakefakefake", "title": "Fake", "body": "Fake", "language": "en",
             "author": "Fake", "created_at": 1 } }),
+        json!({ "msgtype": "m.text", "body": "a thread on the refused question",
+            "m.relates_to": { "rel_type": "m.thread", "event_id": "$PREV" } }),
         json!({ "msgtype": "m.text", "body": "x".repeat(6000),
             "m.relates_to": { "rel_type": "m.thread", "event_id": root } }),
-        json!({ "msgtype": "m.text", "body": "to nothing",
-            "m.relates_to": { "rel_type": "m.thread", "event_id": "$nothing" } }),
         json!({ "msgtype": "m.text", "body": "* hijacked",
             "m.new_content": { "msgtype": "m.text", "body": "hijacked" },
             "m.relates_to": { "rel_type": "m.replace", "event_id": from_b.event_id.clone().expect("e") } }),
@@ -294,6 +294,11 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     let answers = sa.qa.answers_of(&q.id).expect("a");
     assert!(answers.iter().all(|a| a.body.len() < 6000));
     assert!(answers.iter().all(|a| !a.body.contains("hijacked")));
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.body != "a thread on the refused question")
+    );
     assert!(sb.qa.question("fakefakefake").expect("q").is_none());
 
     // Edits travel both ways.

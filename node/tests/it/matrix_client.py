@@ -6,8 +6,9 @@
                                      encrypted message; A reads it. Prints one JSON line.
   send HS USER PASSWORD ROOM CONTENT...
                                      accept invitations until ROOM is joined, send each
-                                     CONTENT (JSON) as an m.room.message; print the event
-                                     ids as one JSON list.
+                                     CONTENT (JSON) as an m.room.message ("$PREV" stands
+                                     for the previous event's id); print the event ids
+                                     as one JSON list.
 """
 import asyncio
 import json
@@ -103,6 +104,8 @@ async def send(hs, user, password, room_id, *contents):
         await join_invites(c, deadline, room_id)
         ids = []
         for content in contents:
+            if ids:
+                content = content.replace("$PREV", ids[-1])
             resp = await c.room_send(room_id, "m.room.message", json.loads(content),
                                      ignore_unverified_devices=True)
             if not getattr(resp, "event_id", None):
