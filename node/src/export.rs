@@ -127,6 +127,12 @@ pub fn everything(
             "documents": state.documents.of_patient(&p.account_id, &p.id).unwrap_or_default(),
             "questionnaire_answers": state.research.of_patient(&p.account_id, &p.id).unwrap_or_default(),
         })).collect::<Vec<_>>(),
+        "questions": state.qa.questions().unwrap_or_default().into_iter()
+            .filter(|q| q.account_id == account.id && q.hidden.as_ref().is_none_or(|h| !h.deleted))
+            .collect::<Vec<_>>(),
+        "answers": state.qa.all_answers().unwrap_or_default().into_iter()
+            .filter(|a| a.account_id == account.id && a.hidden.as_ref().is_none_or(|h| !h.deleted))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -140,6 +146,8 @@ pub fn delete_account(state: &AppState, account: &Account) -> Result<usize, crat
         state.research.erase_patient(&account.id, &p.id)?;
         state.patients.remove(p)?;
     }
+    crate::qa::actions::erase_account(state, &account.id)
+        .map_err(|e| crate::Error::Store(crate::store::StoreError::Backend(e.to_string())))?;
     state.audit.forget_reasons(&account.id)?;
     state.audit.record(&crate::audit::Entry {
         at: crate::registration::now(),

@@ -13,6 +13,20 @@ pub struct QaConfig {
     pub max_notices_per_day: u32,
     /// The lowest fit (0 to 100, as shown on the feed) worth a notice.
     pub min_fit: u32,
+    /// Who reads the questions: `members` (every member, the default) or `validated`
+    /// (members with a validated patient). Asking and answering always need a validated
+    /// patient.
+    pub readers: Readers,
+}
+
+/// Who reads community questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readers {
+    /// Every member.
+    Members,
+    /// Members with a validated patient.
+    Validated,
 }
 
 impl Default for QaConfig {
@@ -21,6 +35,7 @@ impl Default for QaConfig {
             notify_top: 5,
             max_notices_per_day: 3,
             min_fit: 40,
+            readers: Readers::Members,
         }
     }
 }

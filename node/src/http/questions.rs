@@ -51,7 +51,9 @@ pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response
     };
     let ranked = match actions::feed(&state, &m) {
         Ok(r) => r,
-        Err(e) => return failed(&e).unwrap_or_else(|| internal(e)),
+        Err(e) => {
+            return failed(&e).unwrap_or_else(|| (e.status(), e.to_string()).into_response());
+        }
     };
     let items: Vec<_> = ranked
         .iter()
@@ -112,6 +114,9 @@ pub async fn search(
         Ok(x) => x,
         Err(r) => return *r,
     };
+    if let Err(e) = actions::may_read(&state, &m) {
+        return failed(&e).unwrap_or_else(|| (e.status(), e.to_string()).into_response());
+    }
     let found = match state
         .qa_search
         .search(&state.ontology, &state.autocomplete, &query.q, 30)
@@ -238,9 +243,11 @@ fn question_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
-    let q = match actions::visible_question(state, id) {
+    let q = match actions::may_read(state, m).and_then(|()| actions::visible_question(state, id)) {
         Ok(q) => q,
-        Err(e) => return failed(&e).unwrap_or_else(|| internal(e)),
+        Err(e) => {
+            return failed(&e).unwrap_or_else(|| (e.status(), e.to_string()).into_response());
+        }
     };
     let answers = match state.qa.answers_of(&q.id) {
         Ok(a) => a,

@@ -132,7 +132,8 @@ pub async fn search(
     headers: HeaderMap,
     Query(p): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
-    me(&state, &headers, &method)?;
+    let m = me(&state, &headers, &method)?;
+    actions::may_read(&state, &m)?;
     let found = state
         .qa_search
         .search(
@@ -153,6 +154,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let m = me(&state, &headers, &method)?;
+    actions::may_read(&state, &m)?;
     let q = actions::visible_question(&state, &id)?;
     let answers: Vec<Value> = state
         .qa

@@ -191,6 +191,14 @@ fn share(state: &AppState, op: Outgoing) {
     }
 }
 
+/// Whether the organization lets this member read the questions (`[qa] readers`).
+pub fn may_read(state: &AppState, m: &Member) -> Result<()> {
+    match state.config.qa.readers {
+        crate::config::Readers::Members => Ok(()),
+        crate::config::Readers::Validated => must_be_validated(state, m, "Questions can be read"),
+    }
+}
+
 /// A question a member may see (not hidden, or hidden but theirs).
 pub fn visible_question(state: &AppState, id: &str) -> Result<Question> {
     state
@@ -622,6 +630,7 @@ pub fn moderate(
 /// A member's feed: the visible questions of others with the member's fit (0 to about
 /// 120), best first, newest first among equals.
 pub fn feed(state: &AppState, m: &Member) -> Result<Vec<(u32, Question)>> {
+    may_read(state, m)?;
     let patients = state.patients.of(&m.account_id)?;
     let helper = super::Helper::new(
         state,
@@ -643,4 +652,72 @@ pub fn feed(state: &AppState, m: &Member) -> Result<Vec<(u32, Question)>> {
         .collect();
     ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.created_at.cmp(&a.1.created_at)));
     Ok(ranked)
+}
+
+/// Erases what an account wrote (its account is being deleted): its questions and answers
+/// lose their text here and are withdrawn from the federation; its marks, follows, notices
+/// and reports go. Returns how many questions and answers were erased.
+pub fn erase_account(state: &AppState, account_id: &str) -> Result<usize> {
+    let mut erased = 0;
+    for mut q in state.qa.questions()? {
+        let mut changed = false;
+        if q.account_id == account_id && q.origin.is_none() {
+            if q.hidden.as_ref().is_none_or(|h| !h.deleted) {
+                if let (Some(room), Some(event)) = (q.room.clone(), q.event_id.clone()) {
+                    share(
+                        state,
+                        Outgoing::Redact {
+                            room,
+                            event,
+                            reason: "account deleted".into(),
+                        },
+                    );
+                }
+                erased += 1;
+            }
+            q.title.clear();
+            q.body.clear();
+            q.patient_id = None;
+            q.hidden = Some(deleted(account_id));
+            changed = true;
+        }
+        let before = (q.followers.len(), q.reports.len());
+        q.followers.retain(|f| f != account_id);
+        q.reports.retain(|r| r.by != account_id);
+        if changed || before != (q.followers.len(), q.reports.len()) {
+            state.qa.save_question(&q)?;
+            reindex(state, &q.id);
+        }
+    }
+    for mut a in state.qa.all_answers()? {
+        let mut changed = false;
+        if a.account_id == account_id && a.origin.is_none() {
+            if a.hidden.as_ref().is_none_or(|h| !h.deleted) {
+                let room = state.qa.question(&a.question_id)?.and_then(|q| q.room);
+                if let (Some(room), Some(event)) = (room, a.event_id.clone()) {
+                    share(
+                        state,
+                        Outgoing::Redact {
+                            room,
+                            event,
+                            reason: "account deleted".into(),
+                        },
+                    );
+                }
+                erased += 1;
+            }
+            a.body.clear();
+            a.hidden = Some(deleted(account_id));
+            changed = true;
+        }
+        let before = (a.helpful.len(), a.reports.len());
+        a.helpful.retain(|h| h != account_id);
+        a.reports.retain(|r| r.by != account_id);
+        if changed || before != (a.helpful.len(), a.reports.len()) {
+            state.qa.save_answer(&a)?;
+            reindex(state, &a.question_id);
+        }
+    }
+    notices::erase(state, account_id)?;
+    Ok(erased)
 }

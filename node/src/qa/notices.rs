@@ -114,6 +114,20 @@ pub fn mark_read(state: &AppState, account: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Erases a member's notices and digest choice.
+pub fn erase(state: &AppState, account: &str) -> Result<(), StoreError> {
+    for (k, _) in state
+        .kv
+        .scan_prefix(Tree::QaNotices, format!("n/{account}/").as_bytes())?
+    {
+        state.kv.remove(Tree::QaNotices, &k)?;
+    }
+    state
+        .kv
+        .remove(Tree::QaNotices, format!("pref/{account}").as_bytes())?;
+    Ok(())
+}
+
 /// A member's digest choice.
 pub fn prefs(state: &AppState, account: &str) -> Result<Prefs, StoreError> {
     Ok(state

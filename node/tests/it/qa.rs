@@ -849,3 +849,104 @@ fn targeting_beats_newest_first_on_simulated_members() {
         "{e:?}"
     );
 }
+
+#[tokio::test]
+async fn a_deleted_account_takes_its_questions_and_answers_with_it() {
+    let node = Node::new(|_| {});
+    let (asker_id, asker) = validated(&node, "asker@example.org", &["HP:0001250"]);
+    let (_, other) = validated(&node, "other@example.org", &["HP:0001250"]);
+    let (_, q) = api(
+        &node,
+        "POST",
+        "/api/v1/questions",
+        &asker,
+        r#"{"title":"Vanishing question","body":"Private story of our family"}"#,
+    )
+    .await;
+    let qid = q["id"].as_str().expect("id").to_owned();
+    let (_, theirs) = api(
+        &node,
+        "POST",
+        "/api/v1/questions",
+        &other,
+        r#"{"title":"Staying question","body":"Body"}"#,
+    )
+    .await;
+    let sid = theirs["id"].as_str().expect("id").to_owned();
+    api(
+        &node,
+        "POST",
+        &format!("/api/v1/questions/{sid}/answers"),
+        &asker,
+        r#"{"body":"Vanishing answer"}"#,
+    )
+    .await;
+    let (_, export) = api(&node, "GET", "/api/v1/export", &asker, "").await;
+    assert_eq!(
+        export["questions"][0]["title"], "Vanishing question",
+        "{export}"
+    );
+    assert_eq!(export["answers"][0]["body"], "Vanishing answer");
+    let account = node.state.accounts.get(&asker_id).expect("a").expect("a");
+    raremesh::export::delete_account(&node.state, &account).expect("delete");
+    let q = node.state.qa.question(&qid).expect("q").expect("tombstone");
+    assert!(q.title.is_empty() && q.body.is_empty());
+    let answers = node.state.qa.answers_of(&sid).expect("a");
+    assert!(answers.iter().all(|a| !a.body.contains("Vanishing")));
+    let found = node
+        .state
+        .qa_search
+        .search(
+            &node.state.ontology,
+            &node.state.autocomplete,
+            "vanishing",
+            10,
+        )
+        .expect("s");
+    assert!(found.is_empty());
+    let (s, v) = api(
+        &node,
+        "GET",
+        &format!("/api/v1/questions/{sid}"),
+        &other,
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["answers"].as_array().expect("a").is_empty(), "{v}");
+}
+
+#[tokio::test]
+async fn an_organization_can_keep_questions_for_validated_members() {
+    let node = Node::new(|c| c.qa.readers = raremesh::config::Readers::Validated);
+    let (_, asker) = validated(&node, "asker@example.org", &["HP:0001250"]);
+    let (_, newcomer) = node.account("new@example.org", Role::Member, true);
+    let (_, q) = api(
+        &node,
+        "POST",
+        "/api/v1/questions",
+        &asker,
+        r#"{"title":"Members only","body":"Body"}"#,
+    )
+    .await;
+    let qid = q["id"].as_str().expect("id").to_owned();
+    for path in [
+        "/questions".to_owned(),
+        format!("/questions/{qid}"),
+        "/questions/search?q=members".to_owned(),
+    ] {
+        let (s, page) = node.get(&path, &newcomer).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
+        assert!(!page.contains("Members only"));
+    }
+    for path in [
+        "/api/v1/questions".to_owned(),
+        format!("/api/v1/questions/{qid}"),
+        "/api/v1/questions/search?q=members".to_owned(),
+    ] {
+        let (s, _) = api(&node, "GET", &path, &newcomer, "").await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
+    }
+    let (s, _) = node.get(&format!("/questions/{qid}"), &asker).await;
+    assert_eq!(s, StatusCode::OK);
+}
