@@ -127,11 +127,26 @@ pub fn everything(
             "documents": state.documents.of_patient(&p.account_id, &p.id).unwrap_or_default(),
             "questionnaire_answers": state.research.of_patient(&p.account_id, &p.id).unwrap_or_default(),
         })).collect::<Vec<_>>(),
+        // What the member wrote, without who followed, marked or reported it.
         "questions": state.qa.questions().unwrap_or_default().into_iter()
             .filter(|q| q.account_id == account.id && q.hidden.as_ref().is_none_or(|h| !h.deleted))
+            .map(|q| json!({
+                "id": q.id, "title": q.title, "body": q.body,
+                "tags": q.tags.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "disease": q.disease.map(|d| d.to_string()), "language": q.language,
+                "patient_id": q.patient_id, "author": q.author,
+                "created_at": rfc3339(q.created_at), "edited_at": q.edited_at.map(rfc3339),
+                "hidden": q.hidden.map(|h| h.reason), "followers": q.followers.len(),
+            }))
             .collect::<Vec<_>>(),
         "answers": state.qa.all_answers().unwrap_or_default().into_iter()
             .filter(|a| a.account_id == account.id && a.hidden.as_ref().is_none_or(|h| !h.deleted))
+            .map(|a| json!({
+                "id": a.id, "question_id": a.question_id, "body": a.body, "author": a.author,
+                "created_at": rfc3339(a.created_at), "edited_at": a.edited_at.map(rfc3339),
+                "helpful": a.helpful.len(), "accepted": a.accepted,
+                "hidden": a.hidden.map(|h| h.reason),
+            }))
             .collect::<Vec<_>>(),
     })
 }

@@ -243,7 +243,7 @@ impl Federation {
                         tracing::warn!(error = %e, "publishing failed; retrying later");
                     }
                     self.process_inbox(&state).await;
-                    match self.ensure_qa_room().await {
+                    match self.ensure_qa_room(&state).await {
                         Ok(()) => self.send_qa(&state).await,
                         Err(e) => tracing::warn!(error = %e, "Q&A room not ready; retrying later"),
                     }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{Federation, FederationError};
-use crate::qa::actions::{MAX_BODY, MAX_TITLE, language, text};
+use crate::qa::actions::{MAX_BODY, language, text, title as one_line_title};
 use crate::qa::{Answer, Hidden, Question, notices};
 use crate::registration::now;
 use crate::state::AppState;
@@ -176,7 +176,7 @@ impl Federation {
     }
 
     /// Creates the node's Q&A room if needed, invites the peers, joins the peers' rooms.
-    pub(super) async fn ensure_qa_room(&self) -> Result<(), FederationError> {
+    pub(super) async fn ensure_qa_room(&self, state: &AppState) -> Result<(), FederationError> {
         let room = match self.own_qa_room()? {
             Some(r) => r,
             None => {
@@ -195,8 +195,26 @@ impl Federation {
         };
         for p in self.peers.keys() {
             if self.store.get(&format!("qa_invited:{p}"))?.is_none() {
-                self.client.invite(&room, p).await?;
-                self.store.set(&format!("qa_invited:{p}"), "1")?;
+                match self.client.invite(&room, p).await {
+                    Ok(()) => self.store.set(&format!("qa_invited:{p}"), "1")?,
+                    Err(e) => {
+                        tracing::warn!(peer = %p, error = %e, "inviting a peer to the Q&A room failed; will retry")
+                    }
+                }
+            }
+        }
+        for (name, _) in self.store.scan("qa_invited:")? {
+            let p = name.trim_start_matches("qa_invited:");
+            if !self.peers.contains_key(p) {
+                match self.client.kick(&room, p, "no longer a trusted peer").await {
+                    Ok(()) => self.store.unset(&name)?,
+                    Err(FederationError::Matrix(m)) if m.contains("403") => {
+                        self.store.unset(&name)?
+                    }
+                    Err(e) => {
+                        tracing::warn!(peer = %p, error = %e, "removing a former peer from the Q&A room failed")
+                    }
+                }
             }
         }
         for (name, room) in self.store.scan("peer_qa_room:")? {
@@ -204,6 +222,22 @@ impl Federation {
             if !self.peers.contains_key(p) {
                 let _ = self.client.leave(&room).await;
                 self.store.unset(&name)?;
+                // A former peer's questions are no longer shared here.
+                for mut q in state.qa.questions()? {
+                    if q.origin.as_deref() == Some(p) && q.hidden.is_none() {
+                        q.title.clear();
+                        q.body.clear();
+                        q.hidden = Some(Hidden {
+                            reason: "No longer shared: that organization left the federation."
+                                .into(),
+                            by: p.to_owned(),
+                            at: now(),
+                            deleted: false,
+                        });
+                        state.qa.save_question(&q)?;
+                        reindex(state, &q.id);
+                    }
+                }
             } else if self.store.get(&format!("qa_joined:{room}"))?.is_none() {
                 match self.client.join(&room).await {
                     Ok(()) => {
@@ -250,21 +284,18 @@ impl Federation {
         Ok(rooms.len())
     }
 
+    /// Writes something to send into the queue.
+    fn queue(&self, op: &Outgoing) -> Result<(), FederationError> {
+        let txn = random_id()?;
+        let entry = json!({ "txn": txn, "op": op });
+        let key = format!("qa_out:{:020}:{txn}", super::now_ms());
+        self.store.set(&key, &entry.to_string())?;
+        Ok(())
+    }
+
     /// Queues something to send and starts sending.
     pub fn enqueue_qa(self: &Arc<Self>, state: &AppState, op: Outgoing) {
-        let entry = match random_id() {
-            Ok(txn) => json!({ "txn": txn, "op": op }),
-            Err(e) => {
-                tracing::warn!(error = %e, "no randomness: a Q&A event is not shared");
-                return;
-            }
-        };
-        let key = format!(
-            "qa_out:{:020}:{}",
-            super::now_ms(),
-            entry["txn"].as_str().unwrap_or_default()
-        );
-        if let Err(e) = self.store.set(&key, &entry.to_string()) {
+        if let Err(e) = self.queue(&op) {
             tracing::warn!(error = %e, "queueing a Q&A event failed");
             return;
         }
@@ -297,6 +328,10 @@ impl Federation {
                     let _ = self.store.unset(&key);
                 }
                 Ok(Sent::Later) => {}
+                Err(e) if permanent(&e) => {
+                    tracing::warn!(error = %e, ?op, "a Q&A event the homeserver refuses: dropped");
+                    let _ = self.store.unset(&key);
+                }
                 Err(e) => {
                     tracing::info!(error = %e, "sharing a Q&A event: will retry");
                     // Later entries may depend on this one (an answer on its question).
@@ -314,7 +349,7 @@ impl Federation {
     ) -> Result<Sent, FederationError> {
         match op {
             Outgoing::Question { id } => {
-                let Some(mut q) = state.qa.question(id)? else {
+                let Some(q) = state.qa.question(id)? else {
                     return Ok(Sent::Done);
                 };
                 if q.hidden.is_some() || q.origin.is_some() {
@@ -329,13 +364,24 @@ impl Federation {
                     .await?;
                 self.store
                     .set(&format!("qa_event:{event}"), &format!("q/{id}"))?;
-                q.room = Some(room);
-                q.event_id = Some(event);
-                state.qa.save_question(&q)?;
+                // Read again: it may have changed while it was being sent.
+                let Some(mut now_q) = state.qa.question(id)? else {
+                    return Ok(Sent::Done);
+                };
+                now_q.room = Some(room.clone());
+                now_q.event_id = Some(event.clone());
+                state.qa.save_question(&now_q)?;
+                if now_q.hidden.is_some() {
+                    self.client
+                        .redact(&room, &event, &format!("{txn}-r"), "withdrawn")
+                        .await?;
+                } else if now_q.edited_at != q.edited_at {
+                    self.queue(&Outgoing::EditQuestion { id: q.id.clone() })?;
+                }
                 Ok(Sent::Done)
             }
             Outgoing::Answer { question, id } => {
-                let (Some(q), Some(mut a)) =
+                let (Some(q), Some(a)) =
                     (state.qa.question(question)?, state.qa.answer(question, id)?)
                 else {
                     return Ok(Sent::Done);
@@ -363,8 +409,22 @@ impl Federation {
                     .await?;
                 self.store
                     .set(&format!("qa_event:{event}"), &format!("a/{question}/{id}"))?;
-                a.event_id = Some(event);
-                state.qa.save_answer(&a)?;
+                // Read again: it may have changed while it was being sent.
+                let Some(mut now_a) = state.qa.answer(question, id)? else {
+                    return Ok(Sent::Done);
+                };
+                now_a.event_id = Some(event.clone());
+                state.qa.save_answer(&now_a)?;
+                if now_a.hidden.is_some() {
+                    self.client
+                        .redact(&room, &event, &format!("{txn}-r"), "withdrawn")
+                        .await?;
+                } else if now_a.edited_at != a.edited_at {
+                    self.queue(&Outgoing::EditAnswer {
+                        question: question.clone(),
+                        id: id.clone(),
+                    })?;
+                }
                 Ok(Sent::Done)
             }
             Outgoing::EditQuestion { id } => {
@@ -451,7 +511,7 @@ impl Federation {
                 .or_else(|| content.get("redacts"))
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            return self.withdraw(state, owner, sender, target);
+            return self.withdraw(state, owner, room, sender, target);
         }
         if kind != "m.room.message" {
             return Ok(None);
@@ -464,7 +524,7 @@ impl Federation {
             .unwrap_or_default();
         if rel_type == Some("m.replace") {
             let new = content.get("m.new_content").cloned().unwrap_or(Value::Null);
-            return self.edit(state, sender, related, &new);
+            return self.edit(state, room, sender, related, &new);
         }
         if let Some(wire) = content.get(QUESTION_KEY) {
             if sender != owner {
@@ -489,6 +549,12 @@ impl Federation {
             let Some(q) = state.qa.question(question_id)? else {
                 return drop("a reply to a question no longer here".into());
             };
+            if q.room.as_deref() != Some(room) {
+                return drop("a reply in another room than the question's".into());
+            }
+            if q.hidden.is_some() {
+                return drop("a reply to a hidden or deleted question".into());
+            }
             let (id, author, body) = match content.get(ANSWER_KEY) {
                 Some(w) if self.peer(sender).is_some() => {
                     let w: AnswerWire = match serde_json::from_value(w.clone()) {
@@ -521,7 +587,8 @@ impl Federation {
                 Ok(b) => b,
                 Err(err) => return drop(err.to_string()),
             };
-            if let Some(old) = state.qa.answer(&q.id, &id)?
+            let existing = state.qa.answer(&q.id, &id)?;
+            if let Some(old) = &existing
                 && old.origin.as_deref() != Some(sender)
             {
                 return drop(format!("answer {id} already exists from someone else"));
@@ -531,21 +598,33 @@ impl Federation {
                 question_id: q.id.clone(),
                 account_id: String::new(),
                 body,
-                created_at: now(),
-                helpful: Vec::new(),
-                accepted: false,
+                created_at: existing.as_ref().map_or_else(now, |o| o.created_at),
+                helpful: existing
+                    .as_ref()
+                    .map(|o| o.helpful.clone())
+                    .unwrap_or_default(),
+                accepted: existing.as_ref().is_some_and(|o| o.accepted),
                 author,
                 origin: Some(sender.to_owned()),
                 event_id: Some(event_id.to_owned()),
-                edited_at: None,
-                hidden: None,
-                reports: Vec::new(),
+                edited_at: existing.as_ref().and_then(|o| o.edited_at),
+                // Hidden here by this node's validators: stays hidden when sent again.
+                hidden: existing
+                    .as_ref()
+                    .and_then(|o| o.hidden.clone())
+                    .filter(|h| h.by != sender && !h.deleted),
+                reports: existing
+                    .as_ref()
+                    .map(|o| o.reports.clone())
+                    .unwrap_or_default(),
             };
             state.qa.save_answer(&a)?;
             self.store
                 .set(&format!("qa_event:{event_id}"), &format!("a/{}/{id}", q.id))?;
             reindex(state, &q.id);
-            notices::answered(state, &q, &a)?;
+            if existing.is_none() {
+                notices::answered(state, &q, &a)?;
+            }
             return Ok(None);
         }
         Ok(None)
@@ -562,7 +641,7 @@ impl Federation {
         if !id_ok(&w.id) {
             return Err("a question with a bad id".into());
         }
-        let title = text(&w.title, MAX_TITLE, "a title").map_err(|e| e.to_string())?;
+        let title = one_line_title(&w.title).map_err(|e| e.to_string())?;
         let body = text(&w.body, MAX_BODY, "a question").map_err(|e| e.to_string())?;
         let tags = crate::qa::actions::tags(state, &w.tags).map_err(|e| e.to_string())?;
         let disease =
@@ -574,7 +653,7 @@ impl Federation {
         }
         let existing = state.qa.question(&w.id).map_err(|e| e.to_string())?;
         if let Some(old) = &existing
-            && old.origin.as_deref() != Some(sender)
+            && (old.origin.as_deref() != Some(sender) || old.room.as_deref() != Some(room))
         {
             return Err(format!("question {} already exists from elsewhere", w.id));
         }
@@ -593,7 +672,11 @@ impl Federation {
             room: Some(room.to_owned()),
             event_id: Some(event_id.to_owned()),
             edited_at: existing.as_ref().and_then(|o| o.edited_at),
-            hidden: None,
+            // Hidden here by this node's validators: stays hidden when sent again.
+            hidden: existing
+                .as_ref()
+                .and_then(|o| o.hidden.clone())
+                .filter(|h| h.by != sender),
             reports: existing
                 .as_ref()
                 .map(|o| o.reports.clone())
@@ -619,6 +702,7 @@ impl Federation {
     fn edit(
         &self,
         state: &AppState,
+        room: &str,
         sender: &str,
         target: &str,
         new: &Value,
@@ -632,8 +716,11 @@ impl Federation {
                 let Some(mut q) = state.qa.question(id)? else {
                     return Ok(None);
                 };
-                if q.origin.as_deref() != Some(sender) {
+                if q.origin.as_deref() != Some(sender) || q.room.as_deref() != Some(room) {
                     return Ok(Some("an edit of a question by someone else".into()));
+                }
+                if q.hidden.is_some() {
+                    return Ok(Some("an edit of a hidden question".into()));
                 }
                 let Some(w) = new
                     .get(QUESTION_KEY)
@@ -642,7 +729,7 @@ impl Federation {
                     return Ok(Some("a malformed question edit".into()));
                 };
                 let (Ok(title), Ok(body), Ok(tags)) = (
-                    text(&w.title, MAX_TITLE, "a title"),
+                    one_line_title(&w.title),
                     text(&w.body, MAX_BODY, "a question"),
                     crate::qa::actions::tags(state, &w.tags),
                 ) else {
@@ -659,8 +746,11 @@ impl Federation {
                 let Some(mut a) = state.qa.answer(question, id)? else {
                     return Ok(None);
                 };
-                if a.origin.as_deref() != Some(sender) {
+                if a.origin.as_deref() != Some(sender) || !self.in_room(state, question, room)? {
                     return Ok(Some("an edit of an answer by someone else".into()));
+                }
+                if a.hidden.is_some() {
+                    return Ok(Some("an edit of a hidden answer".into()));
                 }
                 let body = new
                     .get(ANSWER_KEY)
@@ -682,27 +772,43 @@ impl Federation {
         Ok(None)
     }
 
+    /// Whether the question `question_id` lives in `room`.
+    fn in_room(&self, state: &AppState, question_id: &str, room: &str) -> Result<bool, StoreError> {
+        Ok(state
+            .qa
+            .question(question_id)?
+            .is_some_and(|q| q.room.as_deref() == Some(room)))
+    }
+
     fn withdraw(
         &self,
         state: &AppState,
         owner: &str,
+        room: &str,
         sender: &str,
         target: &str,
     ) -> Result<Option<String>, FederationError> {
         let Some(what) = self.store.get(&format!("qa_event:{target}"))? else {
             return Ok(None);
         };
-        let hidden = Hidden {
-            reason: if sender == owner {
-                "Withdrawn where it was shared.".into()
-            } else {
+        let parts: Vec<&str> = what.split('/').collect();
+        let question = match parts.as_slice() {
+            ["q", id] | ["a", id, _] => *id,
+            _ => return Ok(None),
+        };
+        if !self.in_room(state, question, room)? {
+            return Ok(Some("a redaction of something in another room".into()));
+        }
+        let hidden = |deleted: bool| Hidden {
+            reason: if deleted {
                 "Deleted by its author.".into()
+            } else {
+                "Withdrawn where it was shared.".into()
             },
             by: sender.to_owned(),
             at: now(),
-            deleted: false,
+            deleted,
         };
-        let parts: Vec<&str> = what.split('/').collect();
         match parts.as_slice() {
             ["q", id] => {
                 let Some(mut q) = state.qa.question(id)? else {
@@ -711,16 +817,19 @@ impl Federation {
                 if sender != owner && q.origin.as_deref() != Some(sender) {
                     return Ok(Some("a redaction by someone who may not".into()));
                 }
-                if q.hidden.is_none() {
-                    q.hidden = Some(hidden);
-                    if q.origin.is_some() {
-                        // Another node's text, withdrawn there: not kept here.
-                        q.title.clear();
-                        q.body.clear();
+                if q.origin.is_some() {
+                    // Another node's text, withdrawn there: not kept here (a restore sends
+                    // it again).
+                    q.title.clear();
+                    q.body.clear();
+                    if q.hidden.as_ref().is_none_or(|h| !h.deleted) {
+                        q.hidden = Some(hidden(false));
                     }
-                    state.qa.save_question(&q)?;
-                    reindex(state, id);
+                } else if q.hidden.is_none() {
+                    q.hidden = Some(hidden(false));
                 }
+                state.qa.save_question(&q)?;
+                reindex(state, id);
             }
             ["a", question, id] => {
                 let Some(mut a) = state.qa.answer(question, id)? else {
@@ -729,14 +838,18 @@ impl Federation {
                 if sender != owner && a.origin.as_deref() != Some(sender) {
                     return Ok(Some("a redaction by someone who may not".into()));
                 }
-                if a.hidden.is_none() {
-                    a.hidden = Some(hidden);
-                    if a.origin.is_some() {
-                        a.body.clear();
+                if a.origin.is_some() {
+                    a.body.clear();
+                    // The author withdrew it (not the room's moderators): gone for good.
+                    let by_author = a.origin.as_deref() == Some(sender) && sender != owner;
+                    if a.hidden.as_ref().is_none_or(|h| !h.deleted) {
+                        a.hidden = Some(hidden(by_author));
                     }
-                    state.qa.save_answer(&a)?;
-                    reindex(state, question);
+                } else if a.hidden.is_none() {
+                    a.hidden = Some(hidden(false));
                 }
+                state.qa.save_answer(&a)?;
+                reindex(state, question);
             }
             _ => {}
         }
@@ -750,6 +863,16 @@ fn reindex(state: &AppState, question_id: &str) {
         .update(&state.ontology, &state.qa, question_id)
     {
         tracing::warn!(error = %e, "updating the question index failed");
+    }
+}
+
+/// Whether the homeserver refused for good (a 4xx other than 429): retrying cannot help.
+fn permanent(e: &FederationError) -> bool {
+    match e {
+        FederationError::Matrix(m) => m
+            .split_whitespace()
+            .any(|w| w.len() == 3 && w.starts_with('4') && w != "429" && w.parse::<u16>().is_ok()),
+        _ => false,
     }
 }
 

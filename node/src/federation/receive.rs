@@ -215,7 +215,20 @@ impl Federation {
                     continue;
                 }
                 if name == Some(super::qa::QA_ROOM_NAME) {
-                    if self.peer(sender).is_some() {
+                    // Only the room's creator may invite the node to it as its Q&A room,
+                    // and a room is one peer's only.
+                    let creator = e
+                        .pointer("/unsigned/invite_room_state")
+                        .and_then(Value::as_array)
+                        .and_then(|s| {
+                            s.iter().find(|x| {
+                                x.get("type").and_then(Value::as_str) == Some("m.room.create")
+                            })
+                        })
+                        .and_then(|x| x.get("sender"))
+                        .and_then(Value::as_str);
+                    let taken = self.qa_room_owner(room)?.is_some_and(|o| o != sender);
+                    if self.peer(sender).is_some() && creator == Some(sender) && !taken {
                         self.store.set(&format!("peer_qa_room:{sender}"), room)?;
                         let f = self.clone();
                         let room = room.to_owned();

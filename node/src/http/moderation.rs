@@ -28,7 +28,12 @@ fn page(
     };
     let mut items = Vec::new();
     for q in &questions {
-        if q.hidden.as_ref().is_some_and(|h| h.deleted) {
+        // Deleted by their authors, or withdrawn by the node they came from: nothing to
+        // moderate here.
+        if q.hidden
+            .as_ref()
+            .is_some_and(|h| h.deleted || q.origin.as_deref() == Some(h.by.as_str()))
+        {
             continue;
         }
         if !q.reports.is_empty() || q.hidden.is_some() {
@@ -42,7 +47,10 @@ fn page(
         }
     }
     for a in &answers {
-        if a.hidden.as_ref().is_some_and(|h| h.deleted) {
+        if a.hidden
+            .as_ref()
+            .is_some_and(|h| h.deleted || (a.origin.is_some() && a.body.is_empty()))
+        {
             continue;
         }
         if !a.reports.is_empty() || a.hidden.is_some() {

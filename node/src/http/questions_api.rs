@@ -53,11 +53,11 @@ fn question_json(state: &AppState, q: &Question) -> Value {
         "title": if hidden { "" } else { q.title.as_str() },
         "body": if hidden { "" } else { q.body.as_str() },
         "hidden": q.hidden.as_ref().map(|h| h.reason.clone()),
-        "tags": q.tags.iter().map(|t| {
+        "tags": q.tags.iter().filter(|_| !hidden).map(|t| {
             let name = state.ontology.resolve(*t).map(|i| state.ontology.term(i).name.clone());
             json!({ "id": t.to_string(), "name": name })
         }).collect::<Vec<_>>(),
-        "disease": q.disease.map(|d| d.to_string()),
+        "disease": q.disease.filter(|_| !hidden).map(|d| d.to_string()),
         "language": q.language,
         "author": q.author,
         "remote": q.origin.is_some(),

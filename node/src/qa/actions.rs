@@ -129,6 +129,15 @@ pub fn text(value: &str, max: usize, what: &str) -> Result<String> {
     Ok(v.to_owned())
 }
 
+/// Checks a title: a text on one line.
+pub fn title(value: &str) -> Result<String> {
+    let t = text(value, MAX_TITLE, "a title")?;
+    if t.contains(['\n', '\r', '\t']) {
+        return Err(QaError::Invalid("Write the title on one line.".into()));
+    }
+    Ok(t)
+}
+
 /// Checks symptom tags: known HPO ids (alternative ids resolve to the current one).
 pub fn tags(state: &AppState, raw: &[String]) -> Result<Vec<HpoId>> {
     let mut out: Vec<HpoId> = Vec::new();
@@ -211,7 +220,7 @@ pub fn visible_question(state: &AppState, id: &str) -> Result<Question> {
 /// Asks a question.
 pub fn ask(state: &AppState, m: &Member, d: &Draft) -> Result<Question> {
     must_be_validated(state, m, "Questions can be asked")?;
-    let title = text(&d.title, MAX_TITLE, "a title")?;
+    let title = title(&d.title)?;
     let body = text(&d.body, MAX_BODY, "your question")?;
     let tags = tags(state, &d.tags)?;
     let disease = disease(state, d.disease.as_deref())?;
@@ -351,6 +360,7 @@ pub fn mark(state: &AppState, m: &Member, question_id: &str, id: &str, action: &
 
 /// Follows a question (told about new answers) or stops.
 pub fn follow(state: &AppState, m: &Member, question_id: &str, on: bool) -> Result<()> {
+    may_read(state, m)?;
     let mut q = visible_question(state, question_id)?;
     let had = q.followers.contains(&m.account_id);
     if on && !had {
@@ -381,7 +391,7 @@ pub fn edit_question(
     if q.hidden.is_some() {
         return Err(QaError::Forbidden("This question is hidden.".into()));
     }
-    q.title = text(title, MAX_TITLE, "a title")?;
+    q.title = self::title(title)?;
     q.body = text(body, MAX_BODY, "your question")?;
     q.edited_at = Some(now());
     state.qa.save_question(&q)?;
@@ -491,6 +501,7 @@ pub fn report(
     answer: Option<&str>,
     reason: &str,
 ) -> Result<()> {
+    may_read(state, m)?;
     let reason = text(reason, MAX_REASON, "why you report it")?;
     let r = Report {
         by: m.account_id.clone(),
@@ -559,10 +570,15 @@ pub fn moderate(
                     "Deleted by its author: nothing to restore.".into(),
                 ));
             }
+            if q.hidden.is_some() == hide {
+                return Ok(());
+            }
             q.hidden = hidden;
             state.qa.save_question(&q)?;
+            // Only this node's own questions can be withdrawn from (or sent again to) its
+            // room; a partner's question is hidden here only.
             match (&q.room, &q.event_id, hide) {
-                (Some(room), Some(event), true) => share(
+                (Some(room), Some(event), true) if q.origin.is_none() => share(
                     state,
                     Outgoing::Redact {
                         room: room.clone(),
@@ -587,10 +603,15 @@ pub fn moderate(
                     "Deleted by its author: nothing to restore.".into(),
                 ));
             }
+            if a.hidden.is_some() == hide {
+                return Ok(());
+            }
             a.hidden = hidden;
             state.qa.save_answer(&a)?;
+            // Withdrawn from the room when this node sent it or owns the room.
+            let ours = a.origin.is_none() || q.origin.is_none();
             match (&q.room, &a.event_id, hide) {
-                (Some(room), Some(event), true) => share(
+                (Some(room), Some(event), true) if ours => share(
                     state,
                     Outgoing::Redact {
                         room: room.clone(),

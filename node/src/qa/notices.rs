@@ -243,7 +243,10 @@ pub async fn send_digests(state: &AppState) -> Result<usize, StoreError> {
         if !p.digest || p.last_digest.is_some_and(|t| now() < t + DAY) {
             continue;
         }
-        let fresh: Vec<Notice> = of(state, &m.account_id)?
+        if super::actions::may_read(state, &m).is_err() {
+            continue;
+        }
+        let fresh: Vec<Notice> = shown(state, &m.account_id)?
             .into_iter()
             .filter(|n| !n.read && !n.mailed)
             .collect();

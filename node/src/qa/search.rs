@@ -176,15 +176,16 @@ impl QaSearch {
         qa: &Qa,
         question_id: &str,
     ) -> Result<(), StoreError> {
-        let q = qa.question(question_id)?;
-        let answers = qa.answers_of(question_id)?;
-        let bodies: Vec<&str> = answers
-            .iter()
-            .filter(|a| a.hidden.is_none())
-            .map(|a| a.body.as_str())
-            .collect();
         {
+            // Read under the lock, so that the last commit holds the latest records.
             let mut w = self.writer.lock().map_err(err)?;
+            let q = qa.question(question_id)?;
+            let answers = qa.answers_of(question_id)?;
+            let bodies: Vec<&str> = answers
+                .iter()
+                .filter(|a| a.hidden.is_none())
+                .map(|a| a.body.as_str())
+                .collect();
             w.delete_term(Term::from_field_text(self.fields.id, question_id));
             if let Some(doc) = q.as_ref().and_then(|q| self.document(ontology, q, &bodies)) {
                 w.add_document(doc).map_err(err)?;

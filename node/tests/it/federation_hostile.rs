@@ -5,7 +5,7 @@ use raremesh_bridge::protocol::Payload;
 
 /// A node with federation configured toward a homeserver that is never called, and the
 /// identity of its one trusted peer.
-fn hostile_setup() -> (crate::validation::Node, age::x25519::Identity) {
+pub fn hostile_setup() -> (crate::validation::Node, age::x25519::Identity) {
     let peer = age::x25519::Identity::generate();
     let key = peer.to_public().to_string();
     let node = crate::validation::Node::new(move |c| {

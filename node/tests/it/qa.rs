@@ -433,6 +433,10 @@ async fn bad_questions_and_answers_are_refused_and_scripts_are_text() {
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
+            r#"{"title":"Line one\nLine two","body":"b"}"#.to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
             r#"{"title":"t","body":"b\u0000"}"#.to_owned(),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
