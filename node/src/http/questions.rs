@@ -138,6 +138,51 @@ pub async fn search(
     )
 }
 
+/// How many symptom fields the question form offers.
+pub const SYMPTOM_FIELDS: usize = 5;
+
+/// The HPO id a symptom field names: "HP:0001250", "HP:0001250 Seizure" (a suggestion), or
+/// the exact name or synonym of a term.
+fn symptom_id(state: &AppState, value: &str) -> Option<String> {
+    let v = value.trim();
+    if let Some(first) = v.split_whitespace().next()
+        && first.starts_with("HP:")
+    {
+        return Some(first.to_owned());
+    }
+    crate::qa::search::QaSearch::symptoms_of(&state.ontology, &state.autocomplete, v)
+        .first()
+        .map(ToString::to_string)
+}
+
+/// The ORPHA code a disease field names ("" for none): "ORPHA:558", "ORPHA:558 Marfan
+/// syndrome" (a suggestion), or the exact name of a disease; `None` when unknown.
+fn disease_code(state: &AppState, value: &str) -> Option<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Some(String::new());
+    }
+    if let Some(first) = v.split_whitespace().next()
+        && (first.starts_with("ORPHA:") || first.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Some(first.to_owned());
+    }
+    let wanted = v.to_lowercase();
+    state
+        .autocomplete
+        .diseases(&state.ontology, v, 5)
+        .into_iter()
+        .find(|h| h.matched.to_lowercase() == wanted)
+        .and_then(|h| match h.target {
+            raremesh_search::Target::Disease(i) => state
+                .ontology
+                .diseases()
+                .get(i as usize)
+                .map(|d| d.code.to_string()),
+            raremesh_search::Target::Term(_) => None,
+        })
+}
+
 fn ask_page(
     state: &AppState,
     headers: &HeaderMap,
@@ -159,7 +204,7 @@ fn ask_page(
         i18n::pick(headers, None, Some(&m.info.language)),
         status,
         "question_new.html",
-        context! { values, error, patients },
+        context! { values, error, patients, fields => (1..=SYMPTOM_FIELDS).collect::<Vec<_>>() },
     )
 }
 
@@ -193,15 +238,55 @@ pub async fn ask(
         );
     }
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let mut tags: Vec<String> = get("tags")
+        .split([' ', ','])
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for i in 1..=SYMPTOM_FIELDS {
+        let v = get(&format!("symptom{i}"));
+        if v.trim().is_empty() {
+            continue;
+        }
+        match symptom_id(&state, &v) {
+            Some(id) => tags.push(id),
+            None => {
+                let why = format!(
+                    "We do not know the symptom \"{}\": pick one of the suggestions, or give its HPO id (like HP:0001250).",
+                    v.trim().chars().take(60).collect::<String>()
+                );
+                return ask_page(
+                    &state,
+                    &headers,
+                    &m,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &form,
+                    Some(&why),
+                );
+            }
+        }
+    }
+    let disease = get("disease");
+    let disease = match disease_code(&state, &disease) {
+        Some(code) => code,
+        None => {
+            return ask_page(
+                &state,
+                &headers,
+                &m,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                Some(
+                    "We do not know this disease: pick one of the suggestions, or leave it empty.",
+                ),
+            );
+        }
+    };
     let draft = Draft {
         title: get("title"),
         body: get("body"),
-        tags: get("tags")
-            .split([' ', ','])
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        disease: Some(get("disease")),
+        tags,
+        disease: Some(disease),
         patient: Some(get("patient")),
     };
     match actions::ask(&state, &m, &draft) {

@@ -633,7 +633,7 @@ async fn asking_answering_and_searching_questions_in_headless_chromium() {
         "Our daughter has spells at night. What helped yours?",
     )
     .await;
-    d.type_into("#tags", "HP:0001250").await;
+    d.type_into("#symptom1", "Seizure").await;
     d.screenshot("qa-01-ask").await;
     d.click("form[action='/questions/new'] button[type=submit]")
         .await;

@@ -954,3 +954,52 @@ async fn an_organization_can_keep_questions_for_validated_members() {
     let (s, _) = node.get(&format!("/questions/{qid}"), &asker).await;
     assert_eq!(s, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_form_takes_symptom_and_disease_names_and_speaks_the_members_language() {
+    let node = Node::new(|_| {});
+    let (id, session) = validated(&node, "asker@example.org", &["HP:0001250"]);
+    let (s, page) = node
+        .post_form(
+            "/questions/new",
+            &session,
+            &format!("csrf={CSRF}&title=T&body=B&symptom1=Not+a+symptom+at+all&symptom2=Hypotonia"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("Not a symptom at all") && page.contains("Hypotonia"),
+        "kept"
+    );
+    let (s, _) = node
+        .post_form(
+            "/questions/new",
+            &session,
+            &format!(
+                "csrf={CSRF}&title=Names&body=B&symptom1=seizure&symptom2=HP%3A0001252+Hypotonia&disease=ORPHA%3A558+Marfan+syndrome"
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let q = node
+        .state
+        .qa
+        .questions()
+        .expect("q")
+        .into_iter()
+        .find(|q| q.title == "Names")
+        .expect("stored");
+    let tags: Vec<String> = q.tags.iter().map(ToString::to_string).collect();
+    assert_eq!(tags, ["HP:0001250", "HP:0001252"]);
+    assert_eq!(
+        q.disease.map(|d| d.to_string()).as_deref(),
+        Some("ORPHA:558")
+    );
+    let mut m = node.state.registrations.member(&id).expect("m").expect("m");
+    m.info.language = "es".into();
+    node.state.registrations.save_member(&m).expect("save");
+    let (_, page) = node.get("/questions", &session).await;
+    assert!(page.contains("Preguntas de la comunidad"), "{page}");
+    let (_, page) = node.get(&format!("/questions/{}", q.id), &session).await;
+    assert!(page.contains("Respuestas") && page.contains("Volver a las preguntas"));
+}

@@ -336,6 +336,7 @@ fn every_catalogue_has_every_registration_text() {
                 (k.starts_with("register.")
                     || k.starts_with("common.")
                     || k.starts_with("patient.")
+                    || k.starts_with("qa.")
                     || k.starts_with("symptom.")
                     || k.starts_with("terms.")
                     || k.starts_with("documents.")
