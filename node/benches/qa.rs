@@ -5,6 +5,13 @@
 //! `cargo bench -p raremesh --bench qa [-- <questions>]`
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
+#[allow(dead_code)] // shared with the tests
+#[path = "../tests/it/pair.rs"]
+mod pair;
+#[allow(dead_code)]
+#[path = "../tests/it/synapse.rs"]
+mod synapse;
+
 use std::time::{Duration, Instant};
 
 use raremesh::config::Config;
@@ -221,6 +228,31 @@ fn main() {
         percentile(&scan, 0.5),
         percentile(&scan, 0.99),
         percentile(&times, 0.99).as_secs_f64() / percentile(&scan, 0.99).as_secs_f64()
+    );
+    // A member's ranked feed over every question (what `/questions` computes).
+    let reader = pair::member(
+        &state,
+        "reader@example.org",
+        "Reader",
+        &["HP:0001250", "HP:0001252", "HP:0001263"],
+        false,
+    );
+    let m = state
+        .registrations
+        .member(&reader.account_id)
+        .expect("m")
+        .expect("m");
+    let mut feed = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        let ranked = raremesh::qa::actions::feed(&state, &m).expect("feed");
+        std::hint::black_box(ranked.len());
+        feed.push(t.elapsed());
+    }
+    feed.sort();
+    println!(
+        "a member's ranked feed over {n} questions: median {:.2?}, max {:.2?} (21 runs)",
+        feed[10], feed[20]
     );
     println!();
     println!("targeting evaluation (members, questions, diseases, seed): ranked vs newest first");

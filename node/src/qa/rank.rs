@@ -1,6 +1,6 @@
 //! How likely a member is to help with a question.
 
-use raremesh_search::matching::{Matcher, Measure, Profile};
+use raremesh_search::matching::{Matcher, Measure, Prepared, Profile};
 
 use super::Question;
 use crate::registration::patient::Patient;
@@ -14,8 +14,10 @@ pub fn question_profile(state: &AppState, q: &Question) -> Option<Profile> {
 
 /// What ranking a member's feed needs about the member, computed once per feed.
 pub struct Helper {
-    /// The profiles of the member's validated patients.
-    profiles: Vec<Profile>,
+    /// The profiles of the member's validated patients, prepared once: each question is
+    /// then scored against them in reverse (`Matcher::score_reverse`), which gives the
+    /// score the question's profile would give them, without preparing every question.
+    profiles: Vec<Prepared>,
     /// The member's language.
     language: String,
     /// Helpful marks and accepted answers the member's answers received.
@@ -25,11 +27,13 @@ pub struct Helper {
 impl Helper {
     /// The member with these patients, language and helpfulness.
     pub fn new(state: &AppState, patients: &[Patient], language: &str, helpfulness: u32) -> Self {
+        let matcher = Matcher::new(&state.ontology, &state.ic, Measure::default());
         Self {
             profiles: patients
                 .iter()
                 .filter(|p| p.validation.is_approved())
                 .filter_map(|p| profile(&state.ontology, p))
+                .map(|p| matcher.prepare(&p))
                 .collect(),
             language: language.to_owned(),
             helpfulness,
@@ -43,11 +47,10 @@ impl Helper {
 pub fn helper_score(state: &AppState, q: &Question, helper: &Helper) -> f32 {
     let matcher = Matcher::new(&state.ontology, &state.ic, Measure::default());
     let best = |query: &Profile| -> f32 {
-        let prepared = matcher.prepare(query);
         helper
             .profiles
             .iter()
-            .map(|c| matcher.score(&prepared, c))
+            .map(|c| matcher.score_reverse(c, query))
             .fold(0.0, f32::max)
     };
     let tags = question_profile(state, q).map_or(0.0, |p| best(&p));
