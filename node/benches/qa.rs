@@ -120,6 +120,15 @@ fn main() {
         ..Config::default()
     })
     .expect("boot");
+    // Members to tell about new questions: simulated validated patients (a few per member).
+    let t = Instant::now();
+    raremesh::demo::seed(&state, 2000, "demo@example.org", "a long demo password", 5)
+        .expect("seed");
+    let members = state.registrations.members().expect("members").len();
+    println!(
+        "{members} members with 2000 validated patients seeded in {:.2?}",
+        t.elapsed()
+    );
     let o = &state.ontology;
     let used: Vec<_> = o
         .terms()
@@ -253,6 +262,19 @@ fn main() {
     println!(
         "a member's ranked feed over {n} questions: median {:.2?}, max {:.2?} (21 runs)",
         feed[10], feed[20]
+    );
+    // Telling the likely helpers about a new question (done when it is asked or arrives).
+    let mut told_times = Vec::new();
+    for q in questions.iter().take(11) {
+        let t = Instant::now();
+        let told = raremesh::qa::notices::target(&state, q).expect("target");
+        std::hint::black_box(told.len());
+        told_times.push(t.elapsed());
+    }
+    told_times.sort();
+    println!(
+        "choosing whom to tell about a new question among {members} members: median {:.2?}, max {:.2?} (11 questions)",
+        told_times[5], told_times[10]
     );
     println!();
     println!("targeting evaluation (members, questions, diseases, seed): ranked vs newest first");

@@ -16,7 +16,7 @@ use raremesh_ontology::{HpoId, OrphaCode};
 use serde::{Deserialize, Serialize};
 
 pub use actions::QaError;
-pub use rank::{Helper, combine, helper_score, question_profile};
+pub use rank::{Helper, QuestionScorer, combine, helper_score, question_profile};
 
 use crate::store::{KvStore, Record, StoreError, Tree, decode, encode};
 

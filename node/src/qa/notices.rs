@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Answer, Helper, Question, helper_score};
+use super::{Answer, Question, QuestionScorer};
 use crate::mail::Mail;
 use crate::registration::now;
 use crate::state::AppState;
@@ -160,22 +160,28 @@ pub fn target(state: &AppState, q: &Question) -> Result<Vec<String>, StoreError>
                 a.helpful.len() as u32 + if a.accepted { 2 } else { 0 };
         }
     }
+    let scorer = QuestionScorer::new(state, q);
     let mut ranked = Vec::new();
     for m in state.registrations.members()? {
         if m.account_id == q.account_id {
             continue;
         }
-        let patients = state.patients.of(&m.account_id)?;
-        if !patients.iter().any(|p| p.validation.is_approved()) {
+        let profiles: Vec<_> = state
+            .patients
+            .of(&m.account_id)?
+            .iter()
+            .filter(|p| p.validation.is_approved())
+            .filter_map(|p| crate::similar::profile(&state.ontology, p))
+            .collect();
+        if profiles.is_empty() {
             continue;
         }
-        let h = Helper::new(
-            state,
-            &patients,
-            &m.info.language,
+        let score = scorer.score(
+            &profiles,
             helpful.get(&m.account_id).copied().unwrap_or(0),
+            &m.info.language,
         );
-        let fit = (helper_score(state, q, &h) * 100.0).round() as u32;
+        let fit = (score * 100.0).round() as u32;
         if fit >= cfg.min_fit {
             ranked.push((fit, m.account_id));
         }

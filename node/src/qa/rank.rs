@@ -74,3 +74,50 @@ pub fn combine(tags: f32, asker: f32, helpfulness: u32, same_language: bool) -> 
     let helped = (helpfulness.min(10) as f32) / 10.0;
     0.5 * tags + 0.3 * asker + 0.2 * helped + if same_language { 0.1 } else { 0.0 }
 }
+
+/// Scores many members for one question: the question's profiles are prepared once, and
+/// each member's patients are scored as candidates (what telling the likely helpers about
+/// a new question needs).
+pub struct QuestionScorer<'a> {
+    matcher: Matcher<'a>,
+    tags: Option<Prepared>,
+    asker: Option<Prepared>,
+    language: String,
+}
+
+impl<'a> QuestionScorer<'a> {
+    /// A scorer for `q`.
+    pub fn new(state: &'a AppState, q: &Question) -> Self {
+        let matcher = Matcher::new(&state.ontology, &state.ic, Measure::default());
+        let asker = q
+            .patient_id
+            .as_ref()
+            .and_then(|id| state.patients.get(&q.account_id, id).ok().flatten())
+            .and_then(|p| profile(&state.ontology, &p));
+        Self {
+            tags: question_profile(state, q).map(|p| matcher.prepare(&p)),
+            asker: asker.map(|p| matcher.prepare(&p)),
+            language: q.language.clone(),
+            matcher,
+        }
+    }
+
+    /// The score of [`helper_score`] for a member with these validated patients'
+    /// profiles, helpfulness and language.
+    pub fn score(&self, profiles: &[Profile], helpfulness: u32, language: &str) -> f32 {
+        let best = |p: &Option<Prepared>| {
+            p.as_ref().map_or(0.0, |p| {
+                profiles
+                    .iter()
+                    .map(|c| self.matcher.score(p, c))
+                    .fold(0.0, f32::max)
+            })
+        };
+        combine(
+            best(&self.tags),
+            best(&self.asker),
+            helpfulness,
+            language == self.language,
+        )
+    }
+}

@@ -1003,3 +1003,54 @@ async fn the_form_takes_symptom_and_disease_names_and_speaks_the_members_languag
     let (_, page) = node.get(&format!("/questions/{}", q.id), &session).await;
     assert!(page.contains("Respuestas") && page.contains("Volver a las preguntas"));
 }
+
+#[tokio::test]
+async fn scoring_one_question_for_many_members_gives_the_feed_scores() {
+    let node = Node::new(|_| {});
+    let (asker_id, asker) = validated(&node, "asker@example.org", &["HP:0001250", "HP:0001263"]);
+    let (_, q) = api(
+        &node,
+        "POST",
+        "/api/v1/questions",
+        &asker,
+        &format!(
+            r#"{{"title":"T","body":"B","tags":["HP:0001250","HP:0000365"],"patient":"{}"}}"#,
+            node.state.patients.of(&asker_id).expect("p")[0].id
+        ),
+    )
+    .await;
+    let q = node
+        .state
+        .qa
+        .question(q["id"].as_str().expect("id"))
+        .expect("q")
+        .expect("q");
+    let scorer = raremesh::qa::QuestionScorer::new(&node.state, &q);
+    for (i, terms) in [
+        &["HP:0007359"][..],
+        &["HP:0000365", "HP:0001252"],
+        &["HP:0002069", "HP:0001263"],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (id, _) = validated(&node, &format!("m{i}@example.org"), terms);
+        let patients = node.state.patients.of(&id).expect("p");
+        let m = node.state.registrations.member(&id).expect("m").expect("m");
+        let feed = raremesh::qa::helper_score(
+            &node.state,
+            &q,
+            &raremesh::qa::Helper::new(&node.state, &patients, &m.info.language, 3),
+        );
+        let profiles: Vec<_> = patients
+            .iter()
+            .filter_map(|p| raremesh::similar::profile(&node.state.ontology, p))
+            .collect();
+        let one = scorer.score(&profiles, 3, &m.info.language);
+        assert!(
+            (feed - one).abs() < 1e-4,
+            "{terms:?}: feed {feed}, notices {one}"
+        );
+        assert!(feed > 0.0);
+    }
+}
