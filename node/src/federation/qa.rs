@@ -583,7 +583,7 @@ impl Federation {
                     )
                 }
             };
-            let body = match text(&body, MAX_BODY, "an answer") {
+            let body = match text(&body, MAX_BODY, "qa.err.write_answer") {
                 Ok(b) => b,
                 Err(err) => return drop(err.to_string()),
             };
@@ -642,7 +642,7 @@ impl Federation {
             return Err("a question with a bad id".into());
         }
         let title = one_line_title(&w.title).map_err(|e| e.to_string())?;
-        let body = text(&w.body, MAX_BODY, "a question").map_err(|e| e.to_string())?;
+        let body = text(&w.body, MAX_BODY, "qa.err.write_question").map_err(|e| e.to_string())?;
         let tags = crate::qa::actions::tags(state, &w.tags).map_err(|e| e.to_string())?;
         let disease =
             crate::qa::actions::disease(state, w.disease.as_deref()).map_err(|e| e.to_string())?;
@@ -730,7 +730,7 @@ impl Federation {
                 };
                 let (Ok(title), Ok(body), Ok(tags)) = (
                     one_line_title(&w.title),
-                    text(&w.body, MAX_BODY, "a question"),
+                    text(&w.body, MAX_BODY, "qa.err.write_question"),
                     crate::qa::actions::tags(state, &w.tags),
                 ) else {
                     return Ok(Some("an unacceptable question edit".into()));
@@ -759,7 +759,7 @@ impl Federation {
                     .map(str::to_owned)
                     .or_else(|| new.get("body").and_then(Value::as_str).map(strip_fallback))
                     .unwrap_or_default();
-                let Ok(body) = text(&body, MAX_BODY, "an answer") else {
+                let Ok(body) = text(&body, MAX_BODY, "qa.err.write_answer") else {
                     return Ok(Some("an unacceptable answer edit".into()));
                 };
                 a.body = body;

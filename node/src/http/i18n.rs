@@ -70,6 +70,13 @@ impl Catalogs {
     }
 }
 
+/// The shipped catalogues, parsed once (empty if they could not be: keys then show as
+/// themselves; a test checks they parse).
+pub fn shared() -> &'static Catalogs {
+    static CATALOGS: std::sync::OnceLock<Catalogs> = std::sync::OnceLock::new();
+    CATALOGS.get_or_init(|| Catalogs::load().unwrap_or(Catalogs(BTreeMap::new())))
+}
+
 /// The language of a page: `?lang=` (remembered in a cookie), then that cookie, then the
 /// member's preference, then the browser's `Accept-Language`, then English.
 pub fn pick(

@@ -17,16 +17,24 @@ use super::page::{render_form, see_other};
 use super::patients::member;
 use super::{cookies, i18n};
 use crate::qa::actions::{self, Draft, QaError};
+use crate::qa::message::Message;
 use crate::qa::{Answer, Question, notices};
 use crate::registration::Member;
 use crate::state::AppState;
 
-const EXPIRED: &str = "This form had expired. Please send it again.";
+/// The language of a member's page.
+fn lang_of(headers: &HeaderMap, m: &Member) -> &'static str {
+    i18n::pick(headers, None, Some(&m.info.language))
+}
+
+fn expired(headers: &HeaderMap, m: &Member) -> String {
+    Message::new("qa.err.expired").render(lang_of(headers, m))
+}
 
 fn failed(e: &QaError) -> Option<Response> {
     match e {
         QaError::Store(s) => Some(internal(s)),
-        QaError::NotFound(m) => Some((StatusCode::NOT_FOUND, *m).into_response()),
+        QaError::NotFound(m) => Some((StatusCode::NOT_FOUND, m.to_string()).into_response()),
         _ => None,
     }
 }
@@ -52,7 +60,8 @@ pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response
     let ranked = match actions::feed(&state, &m) {
         Ok(r) => r,
         Err(e) => {
-            return failed(&e).unwrap_or_else(|| (e.status(), e.to_string()).into_response());
+            return failed(&e)
+                .unwrap_or_else(|| (e.status(), e.render(lang_of(&headers, &m))).into_response());
         }
     };
     let items: Vec<_> = ranked
@@ -115,7 +124,8 @@ pub async fn search(
         Err(r) => return *r,
     };
     if let Err(e) = actions::may_read(&state, &m) {
-        return failed(&e).unwrap_or_else(|| (e.status(), e.to_string()).into_response());
+        return failed(&e)
+            .unwrap_or_else(|| (e.status(), e.render(lang_of(&headers, &m))).into_response());
     }
     let found = match state
         .qa_search
@@ -234,7 +244,7 @@ pub async fn ask(
             &m,
             StatusCode::FORBIDDEN,
             &form,
-            Some(EXPIRED),
+            Some(&expired(&headers, &m)),
         );
     }
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
@@ -251,10 +261,9 @@ pub async fn ask(
         match symptom_id(&state, &v) {
             Some(id) => tags.push(id),
             None => {
-                let why = format!(
-                    "We do not know the symptom \"{}\": pick one of the suggestions, or give its HPO id (like HP:0001250).",
-                    v.trim().chars().take(60).collect::<String>()
-                );
+                let why = Message::new("qa.err.unknown_symptom")
+                    .with("name", v.trim().chars().take(60).collect::<String>())
+                    .render(lang_of(&headers, &m));
                 return ask_page(
                     &state,
                     &headers,
@@ -276,9 +285,7 @@ pub async fn ask(
                 &m,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &form,
-                Some(
-                    "We do not know this disease: pick one of the suggestions, or leave it empty.",
-                ),
+                Some(&Message::new("qa.err.unknown_disease_name").render(lang_of(&headers, &m))),
             );
         }
     };
@@ -298,7 +305,7 @@ pub async fn ask(
                 &m,
                 e.status(),
                 &form,
-                Some(&e.to_string()),
+                Some(&e.render(lang_of(&headers, &m))),
             )
         }),
     }
@@ -331,7 +338,8 @@ fn question_page(
     let q = match actions::may_read(state, m).and_then(|()| actions::visible_question(state, id)) {
         Ok(q) => q,
         Err(e) => {
-            return failed(&e).unwrap_or_else(|| (e.status(), e.to_string()).into_response());
+            return failed(&e)
+                .unwrap_or_else(|| (e.status(), e.render(lang_of(headers, m))).into_response());
         }
     };
     let answers = match state.qa.answers_of(&q.id) {
@@ -402,7 +410,7 @@ pub async fn act(
             &m,
             &id,
             StatusCode::FORBIDDEN,
-            Some(EXPIRED),
+            Some(&expired(&headers, &m)),
         );
     }
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
@@ -416,16 +424,30 @@ pub async fn act(
             return match actions::delete_question(&state, &m, &id) {
                 Ok(()) => see_other("/questions"),
                 Err(e) => failed(&e).unwrap_or_else(|| {
-                    question_page(&state, &headers, &m, &id, e.status(), Some(&e.to_string()))
+                    question_page(
+                        &state,
+                        &headers,
+                        &m,
+                        &id,
+                        e.status(),
+                        Some(&e.render(lang_of(&headers, &m))),
+                    )
                 }),
             };
         }
-        _ => Err(QaError::Invalid("Unknown action.".into())),
+        _ => Err(QaError::Invalid(Message::new("qa.err.unknown_action"))),
     };
     match done {
         Ok(()) => see_other(&format!("/questions/{id}")),
         Err(e) => failed(&e).unwrap_or_else(|| {
-            question_page(&state, &headers, &m, &id, e.status(), Some(&e.to_string()))
+            question_page(
+                &state,
+                &headers,
+                &m,
+                &id,
+                e.status(),
+                Some(&e.render(lang_of(&headers, &m))),
+            )
         }),
     }
 }
@@ -449,7 +471,7 @@ pub async fn mark(
             &m,
             &id,
             StatusCode::FORBIDDEN,
-            Some(EXPIRED),
+            Some(&expired(&headers, &m)),
         );
     }
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
@@ -462,7 +484,14 @@ pub async fn mark(
     match done {
         Ok(()) => see_other(&format!("/questions/{id}")),
         Err(e) => failed(&e).unwrap_or_else(|| {
-            question_page(&state, &headers, &m, &id, e.status(), Some(&e.to_string()))
+            question_page(
+                &state,
+                &headers,
+                &m,
+                &id,
+                e.status(),
+                Some(&e.render(lang_of(&headers, &m))),
+            )
         }),
     }
 }
@@ -479,7 +508,7 @@ pub async fn settings(
         Err(r) => return *r,
     };
     if !cookies::csrf_ok(&headers, form.get("csrf")) {
-        return (StatusCode::FORBIDDEN, EXPIRED).into_response();
+        return (StatusCode::FORBIDDEN, expired(&headers, &m)).into_response();
     }
     match form.get("action").map(String::as_str) {
         Some(a @ ("digest_on" | "digest_off")) => {
@@ -495,7 +524,8 @@ pub async fn settings(
         }
         Some("matrix") => match join_in_matrix(&state, &m).await {
             Ok(()) => see_other("/questions"),
-            Err(e) => failed(&e).unwrap_or_else(|| (e.status(), e.to_string()).into_response()),
+            Err(e) => failed(&e)
+                .unwrap_or_else(|| (e.status(), e.render(lang_of(&headers, &m))).into_response()),
         },
         _ => (StatusCode::UNPROCESSABLE_ENTITY, "Unknown action.").into_response(),
     }
@@ -504,7 +534,7 @@ pub async fn settings(
 /// Invites a member's confirmed Matrix account to the Q&A rooms the node is in.
 pub async fn join_in_matrix(state: &AppState, m: &Member) -> Result<(), QaError> {
     let Some(f) = &state.federation else {
-        return Err(QaError::Forbidden("This node is not federated.".into()));
+        return Err(QaError::Forbidden(Message::new("qa.err.not_federated")));
     };
     let Some(user) = m
         .matrix
@@ -512,14 +542,10 @@ pub async fn join_in_matrix(state: &AppState, m: &Member) -> Result<(), QaError>
         .filter(|l| l.verified)
         .map(|l| l.user_id.clone())
     else {
-        return Err(QaError::Forbidden(
-            "Confirm your Matrix account first (on your account page).".into(),
-        ));
+        return Err(QaError::Forbidden(Message::new("qa.err.confirm_matrix")));
     };
     if !actions::validated(state, &m.account_id)? {
-        return Err(QaError::Forbidden(
-            "You can join once one of your patients is validated.".into(),
-        ));
+        return Err(QaError::Forbidden(Message::new("qa.err.join_validated")));
     }
     f.invite_to_qa(&user)
         .await

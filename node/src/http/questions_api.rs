@@ -30,7 +30,7 @@ impl From<QaError> for ApiError {
         if let QaError::NotFound(m) = &e {
             return ApiError::NotFound {
                 code: "unknown_question",
-                message: (*m).to_owned(),
+                message: m.to_string(),
             };
         }
         ApiError::Refused {

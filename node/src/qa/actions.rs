@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use raremesh_ontology::{HpoId, OrphaCode};
 
+use super::message::Message;
 use super::{Answer, Hidden, Question, Report, new_id, notices};
 use crate::audit::{Action, Entry};
 use crate::federation::qa::Outgoing;
@@ -31,16 +32,16 @@ pub const REPORT_LIMIT: usize = 10;
 pub enum QaError {
     /// The input is not acceptable.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Message),
     /// The member may not do this.
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Message),
     /// No such question or answer (or hidden from this member).
     #[error("{0}")]
-    NotFound(&'static str),
+    NotFound(Message),
     /// Too many in a short time.
     #[error("{0}")]
-    Limited(String),
+    Limited(Message),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -57,6 +58,20 @@ impl QaError {
             Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+
+    /// The message in `lang` (a store failure says only that something went wrong).
+    pub fn render(&self, lang: &str) -> String {
+        match self {
+            Self::Invalid(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Limited(m) => {
+                m.render(lang)
+            }
+            Self::Store(_) => Message::new("qa.err.internal").render(lang),
+        }
+    }
+}
+
+fn msg(key: &'static str) -> Message {
+    Message::new(key)
 }
 
 type Result<T> = std::result::Result<T, QaError>;
@@ -89,51 +104,45 @@ pub fn validated(state: &AppState, account_id: &str) -> Result<bool> {
         .any(|p| p.validation.is_approved()))
 }
 
-fn must_be_validated(state: &AppState, m: &Member, what: &str) -> Result<()> {
-    if validated(state, &m.account_id)? {
+fn must_be_validated(state: &AppState, member: &Member, key: &'static str) -> Result<()> {
+    if validated(state, &member.account_id)? {
         Ok(())
     } else {
-        Err(QaError::Forbidden(format!(
-            "{what} once one of your patients is validated."
-        )))
+        Err(QaError::Forbidden(msg(key)))
     }
 }
 
-fn limit(state: &AppState, key: String, max: usize, what: &str) -> Result<()> {
+fn limit(state: &AppState, key: String, max: usize) -> Result<()> {
     if let Some(wait) = state.throttle.blocked_for_max(&key, max) {
-        return Err(QaError::Limited(format!(
-            "You sent many {what} in a short time: please wait {} minutes.",
-            wait.as_secs() / 60 + 1
-        )));
+        return Err(QaError::Limited(
+            msg("qa.err.limited").with("minutes", wait.as_secs() / 60 + 1),
+        ));
     }
     state.throttle.record(&key);
     Ok(())
 }
 
 /// Checks a text: trimmed, not empty, not longer than `max` characters, no control
-/// characters but line breaks and tabs.
-pub fn text(value: &str, max: usize, what: &str) -> Result<String> {
+/// characters but line breaks and tabs. `what` is the catalogue key asking for it
+/// ("Write your answer (up to {max} characters).").
+pub fn text(value: &str, max: usize, what: &'static str) -> Result<String> {
     let v = value.trim();
     if v.is_empty() || v.chars().count() > max {
-        return Err(QaError::Invalid(format!(
-            "Write {what} (up to {max} characters)."
-        )));
+        return Err(QaError::Invalid(msg(what).with("max", max)));
     }
     if v.chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
-        return Err(QaError::Invalid(format!(
-            "{what} holds characters that are not text."
-        )));
+        return Err(QaError::Invalid(msg("qa.err.not_text")));
     }
     Ok(v.to_owned())
 }
 
 /// Checks a title: a text on one line.
 pub fn title(value: &str) -> Result<String> {
-    let t = text(value, MAX_TITLE, "a title")?;
+    let t = text(value, MAX_TITLE, "qa.err.write_title")?;
     if t.contains(['\n', '\r', '\t']) {
-        return Err(QaError::Invalid("Write the title on one line.".into()));
+        return Err(QaError::Invalid(msg("qa.err.title_one_line")));
     }
     Ok(t)
 }
@@ -147,10 +156,9 @@ pub fn tags(state: &AppState, raw: &[String]) -> Result<Vec<HpoId>> {
             .ok()
             .and_then(|id| state.ontology.resolve(id))
         else {
-            return Err(QaError::Invalid(format!(
-                "{:?} is not an HPO id of the list (like HP:0001250).",
-                t.chars().take(40).collect::<String>()
-            )));
+            return Err(QaError::Invalid(
+                msg("qa.err.unknown_tag").with("tag", t.chars().take(40).collect::<String>()),
+            ));
         };
         let id = state.ontology.term(idx).id;
         if !out.contains(&id) {
@@ -158,9 +166,9 @@ pub fn tags(state: &AppState, raw: &[String]) -> Result<Vec<HpoId>> {
         }
     }
     if out.len() > MAX_TAGS {
-        return Err(QaError::Invalid(format!(
-            "Give at most {MAX_TAGS} symptom tags."
-        )));
+        return Err(QaError::Invalid(
+            msg("qa.err.too_many_tags").with("max", MAX_TAGS),
+        ));
     }
     Ok(out)
 }
@@ -174,9 +182,7 @@ pub fn disease(state: &AppState, raw: Option<&str>) -> Result<Option<OrphaCode>>
             .ok()
             .filter(|c| state.ontology.disease(*c).is_some())
             .map(Some)
-            .ok_or_else(|| {
-                QaError::Invalid("The disease is not an ORPHA code of the list.".into())
-            }),
+            .ok_or_else(|| QaError::Invalid(msg("qa.err.unknown_disease"))),
     }
 }
 
@@ -204,7 +210,7 @@ fn share(state: &AppState, op: Outgoing) {
 pub fn may_read(state: &AppState, m: &Member) -> Result<()> {
     match state.config.qa.readers {
         crate::config::Readers::Members => Ok(()),
-        crate::config::Readers::Validated => must_be_validated(state, m, "Questions can be read"),
+        crate::config::Readers::Validated => must_be_validated(state, m, "qa.err.validated_read"),
     }
 }
 
@@ -214,14 +220,14 @@ pub fn visible_question(state: &AppState, id: &str) -> Result<Question> {
         .qa
         .question(id)?
         .filter(|q| q.hidden.as_ref().is_none_or(|h| !h.deleted))
-        .ok_or(QaError::NotFound("No such question."))
+        .ok_or(QaError::NotFound(msg("qa.err.no_question")))
 }
 
 /// Asks a question.
 pub fn ask(state: &AppState, m: &Member, d: &Draft) -> Result<Question> {
-    must_be_validated(state, m, "Questions can be asked")?;
+    must_be_validated(state, m, "qa.err.validated_ask")?;
     let title = title(&d.title)?;
-    let body = text(&d.body, MAX_BODY, "your question")?;
+    let body = text(&d.body, MAX_BODY, "qa.err.write_question")?;
     let tags = tags(state, &d.tags)?;
     let disease = disease(state, d.disease.as_deref())?;
     let patient_id = match d
@@ -235,16 +241,11 @@ pub fn ask(state: &AppState, m: &Member, d: &Draft) -> Result<Question> {
             state
                 .patients
                 .get(&m.account_id, id)?
-                .ok_or_else(|| QaError::Invalid("No such patient.".into()))?
+                .ok_or_else(|| QaError::Invalid(msg("qa.err.no_patient")))?
                 .id,
         ),
     };
-    limit(
-        state,
-        format!("qa-ask:{}", m.account_id),
-        ASK_LIMIT,
-        "questions",
-    )?;
+    limit(state, format!("qa-ask:{}", m.account_id), ASK_LIMIT)?;
     let q = Question {
         id: new_id()?,
         account_id: m.account_id.clone(),
@@ -273,20 +274,13 @@ pub fn ask(state: &AppState, m: &Member, d: &Draft) -> Result<Question> {
 
 /// Answers a question.
 pub fn answer(state: &AppState, m: &Member, question_id: &str, body: &str) -> Result<Answer> {
-    must_be_validated(state, m, "Answers can be given")?;
+    must_be_validated(state, m, "qa.err.validated_answer")?;
     let mut q = visible_question(state, question_id)?;
     if q.hidden.is_some() {
-        return Err(QaError::Forbidden(
-            "This question is hidden: it cannot be answered.".into(),
-        ));
+        return Err(QaError::Forbidden(msg("qa.err.hidden_no_answers")));
     }
-    let body = text(body, MAX_BODY, "your answer")?;
-    limit(
-        state,
-        format!("qa-answer:{}", m.account_id),
-        ANSWER_LIMIT,
-        "answers",
-    )?;
+    let body = text(body, MAX_BODY, "qa.err.write_answer")?;
+    limit(state, format!("qa-answer:{}", m.account_id), ANSWER_LIMIT)?;
     let a = Answer {
         id: new_id()?,
         question_id: q.id.clone(),
@@ -324,12 +318,12 @@ fn answer_of(state: &AppState, question_id: &str, id: &str) -> Result<Answer> {
         .qa
         .answer(question_id, id)?
         .filter(|a| a.hidden.as_ref().is_none_or(|h| !h.deleted))
-        .ok_or(QaError::NotFound("No such answer."))
+        .ok_or(QaError::NotFound(msg("qa.err.no_answer")))
 }
 
 /// `accept` (the asker marks the answer that helped) or `helpful` (another member).
 pub fn mark(state: &AppState, m: &Member, question_id: &str, id: &str, action: &str) -> Result<()> {
-    must_be_validated(state, m, "Answers can be marked")?;
+    must_be_validated(state, m, "qa.err.validated_mark")?;
     let q = visible_question(state, question_id)?;
     let mut a = answer_of(state, question_id, id)?;
     match action {
@@ -348,11 +342,9 @@ pub fn mark(state: &AppState, m: &Member, question_id: &str, id: &str, action: &
             }
         }
         "accept" | "helpful" => {
-            return Err(QaError::Forbidden(
-                "Only the asker marks the answer that helped, and nobody marks their own answer helpful.".into(),
-            ));
+            return Err(QaError::Forbidden(msg("qa.err.marks")));
         }
-        _ => return Err(QaError::Invalid("Unknown action.".into())),
+        _ => return Err(QaError::Invalid(msg("qa.err.unknown_action"))),
     }
     state.qa.save_answer(&a)?;
     Ok(())
@@ -384,15 +376,13 @@ pub fn edit_question(
 ) -> Result<Question> {
     let mut q = visible_question(state, id)?;
     if q.account_id != m.account_id || q.origin.is_some() {
-        return Err(QaError::Forbidden(
-            "Only the asker can change a question.".into(),
-        ));
+        return Err(QaError::Forbidden(msg("qa.err.only_asker_change")));
     }
     if q.hidden.is_some() {
-        return Err(QaError::Forbidden("This question is hidden.".into()));
+        return Err(QaError::Forbidden(msg("qa.err.question_hidden")));
     }
     q.title = self::title(title)?;
-    q.body = text(body, MAX_BODY, "your question")?;
+    q.body = text(body, MAX_BODY, "qa.err.write_question")?;
     q.edited_at = Some(now());
     state.qa.save_question(&q)?;
     reindex(state, id);
@@ -410,14 +400,12 @@ pub fn edit_answer(
 ) -> Result<Answer> {
     let mut a = answer_of(state, question_id, id)?;
     if a.account_id != m.account_id || a.origin.is_some() {
-        return Err(QaError::Forbidden(
-            "Only its author can change an answer.".into(),
-        ));
+        return Err(QaError::Forbidden(msg("qa.err.only_author_change")));
     }
     if a.hidden.is_some() {
-        return Err(QaError::Forbidden("This answer is hidden.".into()));
+        return Err(QaError::Forbidden(msg("qa.err.answer_hidden")));
     }
-    a.body = text(body, MAX_BODY, "your answer")?;
+    a.body = text(body, MAX_BODY, "qa.err.write_answer")?;
     a.edited_at = Some(now());
     state.qa.save_answer(&a)?;
     reindex(state, question_id);
@@ -445,9 +433,7 @@ fn deleted(by: &str) -> Hidden {
 pub fn delete_question(state: &AppState, m: &Member, id: &str) -> Result<()> {
     let mut q = visible_question(state, id)?;
     if q.account_id != m.account_id || q.origin.is_some() {
-        return Err(QaError::Forbidden(
-            "Only the asker can delete a question.".into(),
-        ));
+        return Err(QaError::Forbidden(msg("qa.err.only_asker_delete")));
     }
     q.title.clear();
     q.body.clear();
@@ -471,9 +457,7 @@ pub fn delete_question(state: &AppState, m: &Member, id: &str) -> Result<()> {
 pub fn delete_answer(state: &AppState, m: &Member, question_id: &str, id: &str) -> Result<()> {
     let mut a = answer_of(state, question_id, id)?;
     if a.account_id != m.account_id || a.origin.is_some() {
-        return Err(QaError::Forbidden(
-            "Only its author can delete an answer.".into(),
-        ));
+        return Err(QaError::Forbidden(msg("qa.err.only_author_delete")));
     }
     a.body.clear();
     a.hidden = Some(deleted(&m.account_id));
@@ -502,7 +486,7 @@ pub fn report(
     reason: &str,
 ) -> Result<()> {
     may_read(state, m)?;
-    let reason = text(reason, MAX_REASON, "why you report it")?;
+    let reason = text(reason, MAX_REASON, "qa.err.write_report")?;
     let r = Report {
         by: m.account_id.clone(),
         reason,
@@ -514,12 +498,7 @@ pub fn report(
             if q.reports.iter().any(|x| x.by == m.account_id) {
                 return Ok(());
             }
-            limit(
-                state,
-                format!("qa-report:{}", m.account_id),
-                REPORT_LIMIT,
-                "reports",
-            )?;
+            limit(state, format!("qa-report:{}", m.account_id), REPORT_LIMIT)?;
             q.reports.push(r);
             state.qa.save_question(&q)?;
         }
@@ -528,12 +507,7 @@ pub fn report(
             if a.reports.iter().any(|x| x.by == m.account_id) {
                 return Ok(());
             }
-            limit(
-                state,
-                format!("qa-report:{}", m.account_id),
-                REPORT_LIMIT,
-                "reports",
-            )?;
+            limit(state, format!("qa-report:{}", m.account_id), REPORT_LIMIT)?;
             a.reports.push(r);
             state.qa.save_answer(&a)?;
         }
@@ -552,11 +526,11 @@ pub fn moderate(
     hide: bool,
     reason: &str,
 ) -> Result<()> {
-    let reason = text(reason, MAX_REASON, "the reason")?;
+    let reason = text(reason, MAX_REASON, "qa.err.write_reason")?;
     let mut q = state
         .qa
         .question(question_id)?
-        .ok_or(QaError::NotFound("No such question."))?;
+        .ok_or(QaError::NotFound(msg("qa.err.no_question")))?;
     let hidden = hide.then(|| Hidden {
         reason: reason.clone(),
         by: actor.to_owned(),
@@ -566,9 +540,7 @@ pub fn moderate(
     let (author, target) = match answer {
         None => {
             if q.hidden.as_ref().is_some_and(|h| h.deleted) {
-                return Err(QaError::Invalid(
-                    "Deleted by its author: nothing to restore.".into(),
-                ));
+                return Err(QaError::Invalid(msg("qa.err.nothing_to_restore")));
             }
             if q.hidden.is_some() == hide {
                 return Ok(());
@@ -597,11 +569,9 @@ pub fn moderate(
             let mut a = state
                 .qa
                 .answer(question_id, id)?
-                .ok_or(QaError::NotFound("No such answer."))?;
+                .ok_or(QaError::NotFound(msg("qa.err.no_answer")))?;
             if a.hidden.as_ref().is_some_and(|h| h.deleted) {
-                return Err(QaError::Invalid(
-                    "Deleted by its author: nothing to restore.".into(),
-                ));
+                return Err(QaError::Invalid(msg("qa.err.nothing_to_restore")));
             }
             if a.hidden.is_some() == hide {
                 return Ok(());

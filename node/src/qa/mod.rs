@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod evaluate;
+pub mod message;
 pub mod names;
 pub mod notices;
 mod rank;

@@ -1002,6 +1002,47 @@ async fn the_form_takes_symptom_and_disease_names_and_speaks_the_members_languag
     assert!(page.contains("Preguntas de la comunidad"), "{page}");
     let (_, page) = node.get(&format!("/questions/{}", q.id), &session).await;
     assert!(page.contains("Respuestas") && page.contains("Volver a las preguntas"));
+    // Refusals too.
+    let (s, page) = node
+        .post_form(
+            "/questions/new",
+            &session,
+            &format!("csrf={CSRF}&title=&body=B"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("Escriba un título (hasta 150 caracteres)."),
+        "{page}"
+    );
+}
+
+#[test]
+fn every_message_a_member_can_read_is_in_every_catalogue() {
+    let catalogs = raremesh::http::i18n::Catalogs::load().expect("catalogues");
+    let mut used = std::collections::BTreeSet::new();
+    let mut stack = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).expect("dir").flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&path).expect("read");
+                for (i, _) in text.match_indices("\"qa.err.") {
+                    let rest = &text[i + 1..];
+                    let key = &rest[..rest.find('"').expect("closing quote")];
+                    used.insert(key.to_owned());
+                }
+            }
+        }
+    }
+    assert!(used.len() > 20, "{used:?}");
+    for lang in ["en", "es", "fr"] {
+        let keys: std::collections::BTreeSet<&str> = catalogs.keys(lang).into_iter().collect();
+        let missing: Vec<_> = used.iter().filter(|k| !keys.contains(k.as_str())).collect();
+        assert!(missing.is_empty(), "{lang} lacks {missing:?}");
+    }
 }
 
 #[tokio::test]
