@@ -259,25 +259,35 @@ pub async fn send_digests(state: &AppState) -> Result<usize, StoreError> {
         if fresh.is_empty() {
             continue;
         }
+        let lang = super::actions::language(&m.info.language).unwrap_or("en");
+        let text = |key: &'static str| super::message::Message::new(key);
         let lines: Vec<String> = fresh
             .iter()
             .map(|n| {
                 let what = match n.kind {
-                    Kind::Question => "A question you may help with",
-                    Kind::Answer => "A new answer",
+                    Kind::Question => text("qa.mail.question"),
+                    Kind::Answer => text("qa.mail.answer"),
                 };
                 format!(
-                    "- {what}: \"{}\"\n  {base}/questions/{}",
-                    n.title, n.question_id
+                    "- {}: \"{}\"\n  {base}/questions/{}",
+                    what.render(lang),
+                    n.title,
+                    n.question_id
                 )
             })
             .collect();
         let mail = Mail {
             to: m.info.email.clone(),
-            subject: format!("{}: community questions", state.config.node.name),
+            subject: text("qa.mail.subject")
+                .with("node", &state.config.node.name)
+                .render(lang),
             body: format!(
-                "Hello,\n\n{}\n\nYou asked for this daily mail; you can stop it on the questions page ({base}/questions).\n",
-                lines.join("\n")
+                "{}\n\n{}\n\n{}\n",
+                text("qa.mail.hello").render(lang),
+                lines.join("\n"),
+                text("qa.mail.footer")
+                    .with("url", format!("{base}/questions"))
+                    .render(lang)
             ),
         };
         if let Err(e) = state.mailer.send(&mail).await {

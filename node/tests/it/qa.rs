@@ -1029,7 +1029,10 @@ fn every_message_a_member_can_read_is_in_every_catalogue() {
                 stack.push(path);
             } else if path.extension().is_some_and(|x| x == "rs") {
                 let text = std::fs::read_to_string(&path).expect("read");
-                for (i, _) in text.match_indices("\"qa.err.") {
+                for (i, _) in text
+                    .match_indices("\"qa.err.")
+                    .chain(text.match_indices("\"qa.mail."))
+                {
                     let rest = &text[i + 1..];
                     let key = &rest[..rest.find('"').expect("closing quote")];
                     used.insert(key.to_owned());
