@@ -535,4 +535,36 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
         partner.hidden.map(|h| h.reason).as_deref(),
         Some("Off topic")
     );
+
+    // A member of B writes from a Matrix app on A's question (in A's room): stored under a
+    // pseudonym; their own edit applies; their redaction deletes it here.
+    let bob = "@bob:b.test";
+    let from_bob = |id: &str, content: serde_json::Value| json!({ "type": "m.room.message", "sender": bob, "room_id": "!qa:a.test", "event_id": id, "content": content });
+    let events = vec![
+        from_bob(
+            "$b1",
+            json!({ "msgtype": "m.text", "body": "First words",
+            "m.relates_to": { "rel_type": "m.thread", "event_id": "$aq" } }),
+        ),
+        from_bob(
+            "$b2",
+            json!({ "msgtype": "m.text", "body": "* Better words",
+            "m.new_content": { "msgtype": "m.text", "body": "Better words" },
+            "m.relates_to": { "rel_type": "m.replace", "event_id": "$b1" } }),
+        ),
+    ];
+    let r = f.receive(&state, "t3", &events).expect("receive");
+    assert!(r.dropped.is_empty(), "{:?}", r.dropped);
+    let a = state.qa.answers_of(&q.id).expect("a").remove(0);
+    assert_eq!(a.body, "Better words");
+    assert!(a.edited_at.is_some());
+    assert_eq!(a.author, state.qa.display_name(bob));
+    assert!(!a.author.contains("bob"));
+    let redact = vec![
+        json!({ "type": "m.room.redaction", "sender": bob, "room_id": "!qa:a.test",
+        "event_id": "$b3", "redacts": "$b1", "content": {} }),
+    ];
+    f.receive(&state, "t4", &redact).expect("receive");
+    let a = state.qa.answers_of(&q.id).expect("a").remove(0);
+    assert!(a.body.is_empty() && a.hidden.is_some_and(|h| h.deleted));
 }
