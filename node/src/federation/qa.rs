@@ -221,23 +221,27 @@ impl Federation {
             let p = name.trim_start_matches("peer_qa_room:");
             if !self.peers.contains_key(p) {
                 let _ = self.client.leave(&room).await;
-                self.store.unset(&name)?;
-                // A former peer's questions are no longer shared here.
+                // A former peer's questions are no longer shared here (the room record goes
+                // last, so an interrupted pass is done again).
                 for mut q in state.qa.questions()? {
-                    if q.origin.as_deref() == Some(p) && q.hidden.is_none() {
+                    if q.origin.as_deref() == Some(p) && !(q.title.is_empty() && q.body.is_empty())
+                    {
                         q.title.clear();
                         q.body.clear();
-                        q.hidden = Some(Hidden {
-                            reason: "No longer shared: that organization left the federation."
-                                .into(),
-                            by: p.to_owned(),
-                            at: now(),
-                            deleted: false,
-                        });
+                        if q.hidden.is_none() {
+                            q.hidden = Some(Hidden {
+                                reason: "No longer shared: that organization left the federation."
+                                    .into(),
+                                by: p.to_owned(),
+                                at: now(),
+                                deleted: false,
+                            });
+                        }
                         state.qa.save_question(&q)?;
                         reindex(state, &q.id);
                     }
                 }
+                self.store.unset(&name)?;
             } else if self.store.get(&format!("qa_joined:{room}"))?.is_none() {
                 match self.client.join(&room).await {
                     Ok(()) => {
@@ -372,9 +376,12 @@ impl Federation {
                 now_q.event_id = Some(event.clone());
                 state.qa.save_question(&now_q)?;
                 if now_q.hidden.is_some() {
-                    self.client
-                        .redact(&room, &event, &format!("{txn}-r"), "withdrawn")
-                        .await?;
+                    // Withdrawn while it was being sent: queued, so it is retried.
+                    self.queue(&Outgoing::Redact {
+                        room: room.clone(),
+                        event: event.clone(),
+                        reason: "withdrawn".into(),
+                    })?;
                 } else if now_q.edited_at != q.edited_at {
                     self.queue(&Outgoing::EditQuestion { id: q.id.clone() })?;
                 }
@@ -416,9 +423,12 @@ impl Federation {
                 now_a.event_id = Some(event.clone());
                 state.qa.save_answer(&now_a)?;
                 if now_a.hidden.is_some() {
-                    self.client
-                        .redact(&room, &event, &format!("{txn}-r"), "withdrawn")
-                        .await?;
+                    // Withdrawn while it was being sent: queued, so it is retried.
+                    self.queue(&Outgoing::Redact {
+                        room: room.clone(),
+                        event: event.clone(),
+                        reason: "withdrawn".into(),
+                    })?;
                 } else if now_a.edited_at != a.edited_at {
                     self.queue(&Outgoing::EditAnswer {
                         question: question.clone(),
@@ -431,12 +441,11 @@ impl Federation {
                 let Some(q) = state.qa.question(id)? else {
                     return Ok(Sent::Done);
                 };
+                if q.hidden.is_some() {
+                    return Ok(Sent::Done);
+                }
                 let (Some(room), Some(event)) = (q.room.clone(), q.event_id.clone()) else {
-                    return Ok(if q.hidden.is_some() {
-                        Sent::Done
-                    } else {
-                        Sent::Later
-                    });
+                    return Ok(Sent::Later);
                 };
                 let new = question_content(state, &q);
                 let content = json!({
@@ -445,9 +454,12 @@ impl Federation {
                     "m.new_content": new,
                     "m.relates_to": { "rel_type": "m.replace", "event_id": event },
                 });
-                self.client
+                let edit = self
+                    .client
                     .send(&room, "m.room.message", txn, &content)
                     .await?;
+                // Withdrawn with the original (the edit carries the text too).
+                self.store.set(&format!("qa_edit:{event}:{edit}"), "1")?;
                 Ok(Sent::Done)
             }
             Outgoing::EditAnswer { question, id } => {
@@ -456,12 +468,11 @@ impl Federation {
                 else {
                     return Ok(Sent::Done);
                 };
+                if a.hidden.is_some() || q.hidden.is_some() {
+                    return Ok(Sent::Done);
+                }
                 let (Some(room), Some(event)) = (q.room.clone(), a.event_id.clone()) else {
-                    return Ok(if a.hidden.is_some() {
-                        Sent::Done
-                    } else {
-                        Sent::Later
-                    });
+                    return Ok(Sent::Later);
                 };
                 let new = answer_content(&a);
                 let content = json!({
@@ -470,9 +481,12 @@ impl Federation {
                     "m.new_content": new,
                     "m.relates_to": { "rel_type": "m.replace", "event_id": event },
                 });
-                self.client
+                let edit = self
+                    .client
                     .send(&room, "m.room.message", txn, &content)
                     .await?;
+                // Withdrawn with the original (the edit carries the text too).
+                self.store.set(&format!("qa_edit:{event}:{edit}"), "1")?;
                 Ok(Sent::Done)
             }
             Outgoing::Redact {
@@ -481,6 +495,15 @@ impl Federation {
                 reason,
             } => {
                 self.client.redact(room, event, txn, reason).await?;
+                for (key, _) in self.store.scan(&format!("qa_edit:{event}:"))? {
+                    let edit = key[format!("qa_edit:{event}:").len()..].to_owned();
+                    self.queue(&Outgoing::Redact {
+                        room: room.clone(),
+                        event: edit,
+                        reason: reason.clone(),
+                    })?;
+                    self.store.unset(&key)?;
+                }
                 Ok(Sent::Done)
             }
         }
@@ -819,13 +842,11 @@ impl Federation {
                 }
                 if q.origin.is_some() {
                     // Another node's text, withdrawn there: not kept here (a restore sends
-                    // it again).
+                    // it again). A hide by this node's validators stays.
                     q.title.clear();
                     q.body.clear();
-                    if q.hidden.as_ref().is_none_or(|h| !h.deleted) {
-                        q.hidden = Some(hidden(false));
-                    }
-                } else if q.hidden.is_none() {
+                }
+                if q.hidden.is_none() {
                     q.hidden = Some(hidden(false));
                 }
                 state.qa.save_question(&q)?;
@@ -841,11 +862,12 @@ impl Federation {
                 if a.origin.is_some() {
                     a.body.clear();
                     // The author withdrew it (not the room's moderators): gone for good.
-                    let by_author = a.origin.as_deref() == Some(sender) && sender != owner;
-                    if a.hidden.as_ref().is_none_or(|h| !h.deleted) {
-                        a.hidden = Some(hidden(by_author));
+                    if a.origin.as_deref() == Some(sender) && sender != owner {
+                        a.hidden = Some(hidden(true));
                     }
-                } else if a.hidden.is_none() {
+                }
+                // A hide by this node's validators stays.
+                if a.hidden.is_none() {
                     a.hidden = Some(hidden(false));
                 }
                 state.qa.save_answer(&a)?;

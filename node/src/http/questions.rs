@@ -31,10 +31,10 @@ fn expired(headers: &HeaderMap, m: &Member) -> String {
     Message::new("qa.err.expired").render(lang_of(headers, m))
 }
 
-fn failed(e: &QaError) -> Option<Response> {
+fn failed(e: &QaError, lang: &str) -> Option<Response> {
     match e {
         QaError::Store(s) => Some(internal(s)),
-        QaError::NotFound(m) => Some((StatusCode::NOT_FOUND, m.to_string()).into_response()),
+        QaError::NotFound(m) => Some((StatusCode::NOT_FOUND, m.render(lang)).into_response()),
         _ => None,
     }
 }
@@ -60,7 +60,7 @@ pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response
     let ranked = match actions::feed(&state, &m) {
         Ok(r) => r,
         Err(e) => {
-            return failed(&e)
+            return failed(&e, lang_of(&headers, &m))
                 .unwrap_or_else(|| (e.status(), e.render(lang_of(&headers, &m))).into_response());
         }
     };
@@ -124,7 +124,7 @@ pub async fn search(
         Err(r) => return *r,
     };
     if let Err(e) = actions::may_read(&state, &m) {
-        return failed(&e)
+        return failed(&e, lang_of(&headers, &m))
             .unwrap_or_else(|| (e.status(), e.render(lang_of(&headers, &m))).into_response());
     }
     let found = match state
@@ -298,7 +298,7 @@ pub async fn ask(
     };
     match actions::ask(&state, &m, &draft) {
         Ok(q) => see_other(&format!("/questions/{}", q.id)),
-        Err(e) => failed(&e).unwrap_or_else(|| {
+        Err(e) => failed(&e, lang_of(&headers, &m)).unwrap_or_else(|| {
             ask_page(
                 &state,
                 &headers,
@@ -338,7 +338,7 @@ fn question_page(
     let q = match actions::may_read(state, m).and_then(|()| actions::visible_question(state, id)) {
         Ok(q) => q,
         Err(e) => {
-            return failed(&e)
+            return failed(&e, lang_of(headers, m))
                 .unwrap_or_else(|| (e.status(), e.render(lang_of(headers, m))).into_response());
         }
     };
@@ -423,7 +423,7 @@ pub async fn act(
         "delete" => {
             return match actions::delete_question(&state, &m, &id) {
                 Ok(()) => see_other("/questions"),
-                Err(e) => failed(&e).unwrap_or_else(|| {
+                Err(e) => failed(&e, lang_of(&headers, &m)).unwrap_or_else(|| {
                     question_page(
                         &state,
                         &headers,
@@ -439,7 +439,7 @@ pub async fn act(
     };
     match done {
         Ok(()) => see_other(&format!("/questions/{id}")),
-        Err(e) => failed(&e).unwrap_or_else(|| {
+        Err(e) => failed(&e, lang_of(&headers, &m)).unwrap_or_else(|| {
             question_page(
                 &state,
                 &headers,
@@ -483,7 +483,7 @@ pub async fn mark(
     };
     match done {
         Ok(()) => see_other(&format!("/questions/{id}")),
-        Err(e) => failed(&e).unwrap_or_else(|| {
+        Err(e) => failed(&e, lang_of(&headers, &m)).unwrap_or_else(|| {
             question_page(
                 &state,
                 &headers,
@@ -524,10 +524,14 @@ pub async fn settings(
         }
         Some("matrix") => match join_in_matrix(&state, &m).await {
             Ok(()) => see_other("/questions"),
-            Err(e) => failed(&e)
+            Err(e) => failed(&e, lang_of(&headers, &m))
                 .unwrap_or_else(|| (e.status(), e.render(lang_of(&headers, &m))).into_response()),
         },
-        _ => (StatusCode::UNPROCESSABLE_ENTITY, "Unknown action.").into_response(),
+        _ => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Message::new("qa.err.unknown_action").render(lang_of(&headers, &m)),
+        )
+            .into_response(),
     }
 }
 

@@ -539,7 +539,10 @@ pub fn moderate(
     });
     let (author, target) = match answer {
         None => {
-            if q.hidden.as_ref().is_some_and(|h| h.deleted) {
+            // Deleted by its author, or withdrawn (text erased) by the node it came from.
+            if q.hidden.as_ref().is_some_and(|h| h.deleted)
+                || (!hide && q.origin.is_some() && q.title.is_empty() && q.body.is_empty())
+            {
                 return Err(QaError::Invalid(msg("qa.err.nothing_to_restore")));
             }
             if q.hidden.is_some() == hide {
@@ -570,7 +573,9 @@ pub fn moderate(
                 .qa
                 .answer(question_id, id)?
                 .ok_or(QaError::NotFound(msg("qa.err.no_answer")))?;
-            if a.hidden.as_ref().is_some_and(|h| h.deleted) {
+            if a.hidden.as_ref().is_some_and(|h| h.deleted)
+                || (!hide && a.origin.is_some() && a.body.is_empty())
+            {
                 return Err(QaError::Invalid(msg("qa.err.nothing_to_restore")));
             }
             if a.hidden.is_some() == hide {

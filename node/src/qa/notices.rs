@@ -166,16 +166,20 @@ pub fn target(state: &AppState, q: &Question) -> Result<Vec<String>, StoreError>
         if m.account_id == q.account_id {
             continue;
         }
-        let profiles: Vec<_> = state
+        let validated: Vec<_> = state
             .patients
             .of(&m.account_id)?
-            .iter()
+            .into_iter()
             .filter(|p| p.validation.is_approved())
-            .filter_map(|p| crate::similar::profile(&state.ontology, p))
             .collect();
-        if profiles.is_empty() {
+        if validated.is_empty() {
             continue;
         }
+        // A validated patient without symptoms still counts (helpfulness, language).
+        let profiles: Vec<_> = validated
+            .iter()
+            .filter_map(|p| crate::similar::profile(&state.ontology, p))
+            .collect();
         let score = scorer.score(
             &profiles,
             helpful.get(&m.account_id).copied().unwrap_or(0),

@@ -567,4 +567,36 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
     f.receive(&state, "t4", &redact).expect("receive");
     let a = state.qa.answers_of(&q.id).expect("a").remove(0);
     assert!(a.body.is_empty() && a.hidden.is_some_and(|h| h.deleted));
+
+    // B withdraws its question, already hidden here: the text goes, this node's hide stays;
+    // nothing to restore while the text is gone; sent again, it is still hidden here.
+    let withdraw = vec![
+        json!({ "type": "m.room.redaction", "sender": peer, "room_id": "!qb:b.test",
+        "event_id": "$r9", "redacts": "$bq3", "content": {} }),
+    ];
+    f.receive(&state, "t5", &withdraw).expect("receive");
+    let p1 = state
+        .qa
+        .question("partnerquestion1")
+        .expect("q")
+        .expect("q");
+    assert!(p1.title.is_empty() && p1.body.is_empty());
+    assert_eq!(p1.hidden.map(|h| h.reason).as_deref(), Some("Off topic"));
+    assert!(
+        actions::moderate(&state, &validator, "partnerquestion1", None, false, "Back").is_err()
+    );
+    let again = vec![ev(
+        "m.room.message",
+        "!qb:b.test",
+        "$bq4",
+        wire("partnerquestion1", "Partner question"),
+    )];
+    f.receive(&state, "t6", &again).expect("receive");
+    let p1 = state
+        .qa
+        .question("partnerquestion1")
+        .expect("q")
+        .expect("q");
+    assert_eq!(p1.title, "Partner question");
+    assert_eq!(p1.hidden.map(|h| h.reason).as_deref(), Some("Off topic"));
 }
