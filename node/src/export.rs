@@ -161,7 +161,7 @@ pub fn delete_account(state: &AppState, account: &Account) -> Result<usize, crat
         state.research.erase_patient(&account.id, &p.id)?;
         state.patients.remove(p)?;
     }
-    crate::qa::actions::erase_account(state, &account.id)
+    crate::qa::moderation::erase_account(state, &account.id)
         .map_err(|e| crate::Error::Store(crate::store::StoreError::Backend(e.to_string())))?;
     state.audit.forget_reasons(&account.id)?;
     state.audit.record(&crate::audit::Entry {

@@ -60,12 +60,15 @@ impl Client {
         if status.is_success() {
             Ok(body)
         } else {
-            Err(FederationError::Matrix(format!(
-                "{path}: {status} {}",
-                body.get("errcode")
+            Err(FederationError::Refused {
+                path: path.to_owned(),
+                status,
+                errcode: body
+                    .get("errcode")
                     .and_then(Value::as_str)
                     .unwrap_or_default()
-            )))
+                    .to_owned(),
+            })
         }
     }
 
@@ -188,7 +191,7 @@ impl Client {
             .await
         {
             Ok(v) => Ok(v.get("algorithm").is_some()),
-            Err(FederationError::Matrix(m)) if m.contains("404") => Ok(false),
+            Err(e) if e.status() == Some(404) => Ok(false),
             Err(e) => Err(e),
         }
     }

@@ -38,15 +38,41 @@ pub enum FederationError {
     /// The keys in `data/federation` cannot be read or created.
     #[error("federation keys: {0}")]
     Keys(String),
-    /// The homeserver refused or could not be reached.
+    /// The homeserver could not be reached, or answered something unusable.
     #[error("homeserver: {0}")]
     Matrix(String),
+    /// The homeserver answered with an error status.
+    #[error("homeserver: {path}: {status} {errcode}")]
+    Refused {
+        /// The client-server API path called.
+        path: String,
+        /// The HTTP status.
+        status: reqwest::StatusCode,
+        /// The Matrix error code (`M_FORBIDDEN`…), if any.
+        errcode: String,
+    },
     /// Sealing a batch failed.
     #[error("protocol: {0}")]
     Protocol(#[from] raremesh_bridge::Error),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl FederationError {
+    /// The HTTP status the homeserver refused with, if it did.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Refused { status, .. } => Some(status.as_u16()),
+            _ => None,
+        }
+    }
+
+    /// Whether retrying cannot help: the homeserver refused with a 4xx other than 429.
+    pub fn is_permanent(&self) -> bool {
+        self.status()
+            .is_some_and(|s| (400..500).contains(&s) && s != 429)
+    }
 }
 
 /// The federation of a node (present when `[federation]` is enabled and valid).
@@ -160,9 +186,7 @@ impl Federation {
                 match self.client.kick(&room, p, "no longer a trusted peer").await {
                     Ok(()) => self.store.unset(&name)?,
                     // Not (or no longer) in the room: nothing to remove.
-                    Err(FederationError::Matrix(m)) if m.contains("403") => {
-                        self.store.unset(&name)?
-                    }
+                    Err(e) if e.status() == Some(403) => self.store.unset(&name)?,
                     // Retried on the next round.
                     Err(e) => {
                         tracing::warn!(peer = %p, error = %e, "removing a former peer failed")

@@ -13,7 +13,8 @@ use minijinja::context;
 use super::error::internal;
 use super::page::{render_form, see_other, staff};
 use super::{cookies, i18n};
-use crate::qa::actions::{self, QaError};
+use crate::qa::actions::QaError;
+use crate::qa::moderation;
 use crate::state::AppState;
 
 fn page(
@@ -112,7 +113,7 @@ pub async fn decide(
         _ => return (StatusCode::UNPROCESSABLE_ENTITY, "Unknown action.").into_response(),
     };
     let answer = Some(get("answer")).filter(|a| !a.is_empty());
-    match actions::moderate(
+    match moderation::moderate(
         &state,
         &account.id,
         get("question"),

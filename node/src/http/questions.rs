@@ -18,6 +18,7 @@ use super::patients::member;
 use super::{cookies, i18n};
 use crate::qa::actions::{self, Draft, QaError};
 use crate::qa::message::Message;
+use crate::qa::moderation;
 use crate::qa::{Answer, Question, notices};
 use crate::registration::Member;
 use crate::state::AppState;
@@ -39,6 +40,24 @@ fn failed(e: &QaError, lang: &str) -> Option<Response> {
     }
 }
 
+/// A refusal as a plain page (when there is no form to show it on).
+fn refusal(e: &QaError, lang: &str) -> Response {
+    failed(e, lang).unwrap_or_else(|| (e.status(), e.render(lang)).into_response())
+}
+
+/// A refusal shown on the question's page.
+fn refused_on_question(
+    state: &AppState,
+    headers: &HeaderMap,
+    m: &Member,
+    id: &str,
+    e: &QaError,
+) -> Response {
+    let lang = lang_of(headers, m);
+    failed(e, lang)
+        .unwrap_or_else(|| question_page(state, headers, m, id, e.status(), Some(&e.render(lang))))
+}
+
 fn names(state: &AppState, q: &Question) -> (Vec<String>, Option<String>) {
     let o = &state.ontology;
     let tags = q
@@ -57,20 +76,6 @@ pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response
         Ok(x) => x,
         Err(r) => return *r,
     };
-    let ranked = match actions::feed(&state, &m) {
-        Ok(r) => r,
-        Err(e) => {
-            return failed(&e, lang_of(&headers, &m))
-                .unwrap_or_else(|| (e.status(), e.render(lang_of(&headers, &m))).into_response());
-        }
-    };
-    let items: Vec<_> = ranked
-        .iter()
-        .map(|(fit, q)| {
-            let (tags, _) = names(&state, q);
-            context! { id => q.id.clone(), title => q.title.clone(), fit, tags, author => q.author.clone(), remote => q.origin.is_some() }
-        })
-        .collect();
     let (all, notes, prefs) = match (
         state.qa.questions(),
         notices::shown(&state, &m.account_id),
@@ -80,9 +85,20 @@ pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return internal(e),
     };
     let mine: Vec<_> = all
-        .into_iter()
+        .iter()
         .filter(|q| q.account_id == m.account_id && q.hidden.as_ref().is_none_or(|h| !h.deleted))
-        .map(|q| context! { id => q.id, title => q.title, hidden => q.hidden.is_some() })
+        .map(|q| context! { id => q.id.clone(), title => q.title.clone(), hidden => q.hidden.is_some() })
+        .collect();
+    let ranked = match actions::feed_of(&state, &m, all) {
+        Ok(r) => r,
+        Err(e) => return refusal(&e, lang_of(&headers, &m)),
+    };
+    let items: Vec<_> = ranked
+        .iter()
+        .map(|(fit, q)| {
+            let (tags, _) = names(&state, q);
+            context! { id => q.id.clone(), title => q.title.clone(), fit, tags, author => q.author.clone(), remote => q.origin.is_some() }
+        })
         .collect();
     let notes: Vec<_> = notes
         .iter()
@@ -124,8 +140,7 @@ pub async fn search(
         Err(r) => return *r,
     };
     if let Err(e) = actions::may_read(&state, &m) {
-        return failed(&e, lang_of(&headers, &m))
-            .unwrap_or_else(|| (e.status(), e.render(lang_of(&headers, &m))).into_response());
+        return refusal(&e, lang_of(&headers, &m));
     }
     let found = match state
         .qa_search
@@ -338,8 +353,7 @@ fn question_page(
     let q = match actions::may_read(state, m).and_then(|()| actions::visible_question(state, id)) {
         Ok(q) => q,
         Err(e) => {
-            return failed(&e, lang_of(headers, m))
-                .unwrap_or_else(|| (e.status(), e.render(lang_of(headers, m))).into_response());
+            return refusal(&e, lang_of(headers, m));
         }
     };
     let answers = match state.qa.answers_of(&q.id) {
@@ -418,37 +432,19 @@ pub async fn act(
         "" | "answer" => actions::answer(&state, &m, &id, get("body")).map(|_| ()),
         "follow" => actions::follow(&state, &m, &id, true),
         "unfollow" => actions::follow(&state, &m, &id, false),
-        "report" => actions::report(&state, &m, &id, None, get("reason")),
+        "report" => moderation::report(&state, &m, &id, None, get("reason")),
         "edit" => actions::edit_question(&state, &m, &id, get("title"), get("body")).map(|_| ()),
         "delete" => {
             return match actions::delete_question(&state, &m, &id) {
                 Ok(()) => see_other("/questions"),
-                Err(e) => failed(&e, lang_of(&headers, &m)).unwrap_or_else(|| {
-                    question_page(
-                        &state,
-                        &headers,
-                        &m,
-                        &id,
-                        e.status(),
-                        Some(&e.render(lang_of(&headers, &m))),
-                    )
-                }),
+                Err(e) => refused_on_question(&state, &headers, &m, &id, &e),
             };
         }
         _ => Err(QaError::Invalid(Message::new("qa.err.unknown_action"))),
     };
     match done {
         Ok(()) => see_other(&format!("/questions/{id}")),
-        Err(e) => failed(&e, lang_of(&headers, &m)).unwrap_or_else(|| {
-            question_page(
-                &state,
-                &headers,
-                &m,
-                &id,
-                e.status(),
-                Some(&e.render(lang_of(&headers, &m))),
-            )
-        }),
+        Err(e) => refused_on_question(&state, &headers, &m, &id, &e),
     }
 }
 
@@ -476,23 +472,14 @@ pub async fn mark(
     }
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let done = match get("action") {
-        "report" => actions::report(&state, &m, &id, Some(&answer_id), get("reason")),
+        "report" => moderation::report(&state, &m, &id, Some(&answer_id), get("reason")),
         "edit" => actions::edit_answer(&state, &m, &id, &answer_id, get("body")).map(|_| ()),
         "delete" => actions::delete_answer(&state, &m, &id, &answer_id),
         other => actions::mark(&state, &m, &id, &answer_id, other),
     };
     match done {
         Ok(()) => see_other(&format!("/questions/{id}")),
-        Err(e) => failed(&e, lang_of(&headers, &m)).unwrap_or_else(|| {
-            question_page(
-                &state,
-                &headers,
-                &m,
-                &id,
-                e.status(),
-                Some(&e.render(lang_of(&headers, &m))),
-            )
-        }),
+        Err(e) => refused_on_question(&state, &headers, &m, &id, &e),
     }
 }
 
@@ -524,8 +511,7 @@ pub async fn settings(
         }
         Some("matrix") => match join_in_matrix(&state, &m).await {
             Ok(()) => see_other("/questions"),
-            Err(e) => failed(&e, lang_of(&headers, &m))
-                .unwrap_or_else(|| (e.status(), e.render(lang_of(&headers, &m))).into_response()),
+            Err(e) => refusal(&e, lang_of(&headers, &m)),
         },
         _ => (
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::member_api::{caller, json_body, member_of};
 use crate::accounts::Role;
 use crate::qa::actions::{self, Draft, QaError};
+use crate::qa::moderation;
 use crate::qa::{Answer, Question, notices};
 use crate::registration::Member;
 use crate::state::AppState;
@@ -269,7 +270,7 @@ pub async fn report(
 ) -> Result<Response, ApiError> {
     let m = me(&state, &headers, &method)?;
     let b = json_body(body)?;
-    actions::report(
+    moderation::report(
         &state,
         &m,
         &id,
@@ -329,7 +330,7 @@ pub async fn report_answer(
 ) -> Result<Response, ApiError> {
     let m = me(&state, &headers, &method)?;
     let b = json_body(body)?;
-    actions::report(
+    moderation::report(
         &state,
         &m,
         &id,
@@ -380,7 +381,7 @@ pub async fn moderate(
             });
         }
     };
-    actions::moderate(
+    moderation::moderate(
         &state,
         &account.id,
         &d.question,

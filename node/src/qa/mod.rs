@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod evaluate;
 pub mod message;
+pub mod moderation;
 pub mod names;
 pub mod notices;
 mod rank;
@@ -148,18 +149,13 @@ pub struct Qa {
     salt: Arc<Vec<u8>>,
 }
 
-/// A new random id.
-pub fn new_id() -> Result<String, StoreError> {
-    crate::documents::new_id()
-}
-
 impl Qa {
     /// Kept in `kv` (the display-name secret is created on first start).
     pub fn open(kv: Arc<dyn KvStore>) -> Result<Self, StoreError> {
         let salt = match kv.get(Tree::QaNotices, b"salt")? {
             Some(s) => s,
             None => {
-                let s = new_id()?.into_bytes();
+                let s = crate::documents::new_id()?.into_bytes();
                 kv.put(Tree::QaNotices, b"salt", &s)?;
                 s
             }
@@ -175,31 +171,34 @@ impl Qa {
         names::display_name(&self.salt, who)
     }
 
-    /// The store.
-    pub fn kv(&self) -> &Arc<dyn KvStore> {
-        &self.kv
-    }
-
     /// Saves a question (new or changed).
     pub fn save_question(&self, q: &Question) -> Result<(), StoreError> {
         self.kv.put(Tree::Questions, q.id.as_bytes(), &encode(q))
     }
 
-    /// A question.
-    pub fn question(&self, id: &str) -> Result<Option<Question>, StoreError> {
+    fn get<T: Record>(&self, key: &str) -> Result<Option<T>, StoreError> {
         self.kv
-            .get(Tree::Questions, id.as_bytes())?
+            .get(T::TREE, key.as_bytes())?
             .map(|b| decode(&b).map_err(StoreError::from))
             .transpose()
     }
 
-    /// Every question.
-    pub fn questions(&self) -> Result<Vec<Question>, StoreError> {
+    fn scan<T: Record>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
         self.kv
-            .scan_prefix(Tree::Questions, b"")?
+            .scan_prefix(T::TREE, prefix.as_bytes())?
             .into_iter()
             .map(|(_, v)| decode(&v).map_err(StoreError::from))
             .collect()
+    }
+
+    /// A question.
+    pub fn question(&self, id: &str) -> Result<Option<Question>, StoreError> {
+        self.get(id)
+    }
+
+    /// Every question.
+    pub fn questions(&self) -> Result<Vec<Question>, StoreError> {
+        self.scan("")
     }
 
     /// Saves an answer (new or changed).
@@ -213,31 +212,19 @@ impl Qa {
 
     /// An answer.
     pub fn answer(&self, question_id: &str, id: &str) -> Result<Option<Answer>, StoreError> {
-        self.kv
-            .get(Tree::QaAnswers, format!("{question_id}/{id}").as_bytes())?
-            .map(|b| decode(&b).map_err(StoreError::from))
-            .transpose()
+        self.get(&format!("{question_id}/{id}"))
     }
 
     /// The answers of a question, oldest first.
     pub fn answers_of(&self, question_id: &str) -> Result<Vec<Answer>, StoreError> {
-        let mut v: Vec<Answer> = self
-            .kv
-            .scan_prefix(Tree::QaAnswers, format!("{question_id}/").as_bytes())?
-            .into_iter()
-            .map(|(_, v)| decode(&v).map_err(StoreError::from))
-            .collect::<Result<_, _>>()?;
+        let mut v: Vec<Answer> = self.scan(&format!("{question_id}/"))?;
         v.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         Ok(v)
     }
 
     /// Every answer.
     pub fn all_answers(&self) -> Result<Vec<Answer>, StoreError> {
-        self.kv
-            .scan_prefix(Tree::QaAnswers, b"")?
-            .into_iter()
-            .map(|(_, v)| decode(&v).map_err(StoreError::from))
-            .collect()
+        self.scan("")
     }
 
     /// How many helpful marks and accepted answers a member's visible answers received.

@@ -297,6 +297,17 @@ impl QaSearch {
     }
 }
 
+/// Indexes a question again after a change, logging a failure (the records are safe; the
+/// index catches up on the next change or start).
+pub fn reindex(state: &crate::state::AppState, question_id: &str) {
+    if let Err(e) = state
+        .qa_search
+        .update(&state.ontology, &state.qa, question_id)
+    {
+        tracing::warn!(error = %e, "updating the question index failed");
+    }
+}
+
 /// Escapes text for HTML.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

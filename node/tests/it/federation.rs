@@ -283,7 +283,7 @@ async fn two_nodes_share_vectors_through_two_synapses() {
 }
 
 /// Runs the third-party client (matrix-nio) script; its standard output.
-fn nio(args: &[&str]) -> String {
+pub fn nio(args: &[&str]) -> String {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/matrix_client.py");
     let out = std::process::Command::new(crate::synapse::venv().join("python"))
         .arg(script)

@@ -7,30 +7,16 @@ use std::path::PathBuf;
 
 use axum::http::StatusCode;
 use raremesh::accounts::Role;
-use raremesh::qa::actions;
+use raremesh::qa::{actions, moderation};
 use raremesh::registration::MatrixLink;
 use serde_json::json;
 
+use crate::federation::nio;
 use crate::pair::{Side, member, run, wait_for};
 use crate::synapse::Homeserver;
 use crate::validation::Node;
 
 const CSRF: &str = "abababababababababababababababababababababababababababababababab";
-
-fn nio(args: &[&str]) -> String {
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/matrix_client.py");
-    let out = std::process::Command::new(crate::synapse::venv().join("python"))
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("python");
-    assert!(
-        out.status.success(),
-        "matrix-nio {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
@@ -344,7 +330,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
 
     // A validator on A hides the Matrix answer: it disappears on B.
     let (validator, _) = web_a.account("validator@a.example.org", Role::Validator, false);
-    actions::moderate(
+    moderation::moderate(
         &sa,
         &validator,
         &q.id,
@@ -372,7 +358,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     })
     .await;
     // The question itself hidden on A: hidden on B, out of B's feed and search.
-    actions::moderate(&sa, &validator, &q.id, None, true, "Asked twice").expect("hide q");
+    moderation::moderate(&sa, &validator, &q.id, None, true, "Asked twice").expect("hide q");
     wait_for("the hidden question hidden on B", 60, || {
         sb.qa
             .question(&q.id)
@@ -390,7 +376,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
             .is_empty()
     );
     // Restored on A: shared again, visible again on B.
-    actions::moderate(
+    moderation::moderate(
         &sa,
         &validator,
         &q.id,
@@ -518,7 +504,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
         .expect("stored");
     assert_eq!(partner.origin.as_deref(), Some(peer));
     let (validator, _) = node.account("validator@a.test", Role::Validator, false);
-    actions::moderate(&state, &validator, &partner.id, None, true, "Off topic").expect("hide");
+    moderation::moderate(&state, &validator, &partner.id, None, true, "Off topic").expect("hide");
     let again = vec![ev(
         "m.room.message",
         "!qb:b.test",
@@ -583,7 +569,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
     assert!(p1.title.is_empty() && p1.body.is_empty());
     assert_eq!(p1.hidden.map(|h| h.reason).as_deref(), Some("Off topic"));
     assert!(
-        actions::moderate(&state, &validator, "partnerquestion1", None, false, "Back").is_err()
+        moderation::moderate(&state, &validator, "partnerquestion1", None, false, "Back").is_err()
     );
     let again = vec![ev(
         "m.room.message",
