@@ -1,6 +1,6 @@
 //! The error type of this crate.
 
-/// Why an event cannot be sent or must be dropped.
+/// Why an event cannot be sent or must be dropped, or a call to the homeserver failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The serialized event is larger than Matrix accepts.
@@ -46,6 +46,44 @@ pub enum Error {
     /// A value breaks a protocol rule (an id's form, a count, a duplicate).
     #[error("invalid: {0}")]
     Invalid(String),
+    /// A Matrix identifier is not valid.
+    #[error("{0}")]
+    Id(String),
+    /// The homeserver could not be reached.
+    #[error("homeserver unreachable: {0}")]
+    Unreachable(String),
+    /// The homeserver refused a call.
+    #[error("homeserver: {what}: {status} {errcode}")]
+    Refused {
+        /// The call (`send`, `join`…).
+        what: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The Matrix error code, if any.
+        errcode: String,
+    },
+    /// The Matrix client (sync, encryption) failed.
+    #[error("matrix client: {0}")]
+    Sdk(String),
+    /// The client's files in the data folder.
+    #[error("matrix client files: {0}")]
+    Store(String),
+}
+
+impl Error {
+    /// The HTTP status the homeserver refused with, if it did.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Refused { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether retrying cannot help: the homeserver refused with a 4xx other than 429.
+    pub fn is_permanent(&self) -> bool {
+        self.status()
+            .is_some_and(|s| (400..500).contains(&s) && s != 429)
+    }
 }
 
 /// The result type of this crate.

@@ -1,18 +1,35 @@
-//! Everything Matrix for raremesh: the federation protocol between nodes.
+//! Everything Matrix for raremesh: the connection to the organization's homeserver, the
+//! application service endpoint, rooms, sending, receiving, and the federation protocol
+//! between nodes.
 //!
-//! This crate holds the rules every protocol event must satisfy before it is sent or after
-//! it is received ([`limits`]), the messages ([`protocol`]), their encryption to trusted
-//! peers ([`seal`]) and their splitting into events that fit ([`batch`]). It does no I/O:
-//! the node sends and receives the events.
+//! - [`client`]: the node's calls to its homeserver as the application service user (ruma
+//!   request types); [`rooms`]: the kinds of rooms raremesh makes, by `m.room.create` type.
+//! - [`appservice`]: the transactions the homeserver pushes; [`timeline`]: the node's own
+//!   user as a matrix-sdk client, syncing from the last applied position and filling gaps;
+//!   both give [`event::Incoming`] events, applied once by event id.
+//! - [`drops`]: every dropped event logged and counted by reason.
+//! - [`registration`]: the registration file the homeserver reads.
+//! - The protocol: the rules every event must satisfy ([`limits`]), the messages
+//!   ([`protocol`]), their encryption to trusted peers ([`seal`]) and their splitting into
+//!   events that fit ([`batch`]).
 #![forbid(unsafe_code)]
 
+pub mod appservice;
 pub mod batch;
+pub mod client;
+pub mod drops;
 mod error;
+pub mod event;
 pub mod limits;
 pub mod protocol;
+pub mod registration;
+pub mod rooms;
 pub mod seal;
+pub mod timeline;
 
 pub use error::{Error, Result};
+/// The Matrix types this crate speaks in (one copy, shared with matrix-sdk).
+pub use ruma;
 
 /// The namespace of every raremesh event type (`org.raremesh.<name>.v<version>`).
 pub const NAMESPACE: &str = "org.raremesh";

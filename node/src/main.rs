@@ -80,6 +80,14 @@ enum FederationCommand {
     },
     /// Print two new random tokens for `federation.as_token` and `federation.hs_token`.
     Tokens,
+    /// Is federation healthy? Each peer, its rooms, the last event from it, the last sent,
+    /// the queues, the last error, the sync, whether the homeserver answers. Reads what
+    /// the running node writes every few seconds; exits with 1 when not healthy.
+    Status {
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +149,9 @@ fn main() -> ExitCode {
             registration(cli.config.as_deref(), url.as_deref())
         }
         Command::Federation(FederationCommand::Tokens) => tokens(),
+        Command::Federation(FederationCommand::Status { json }) => {
+            federation_status(cli.config.as_deref(), *json)
+        }
         Command::Admin(AdminCommand::ExportStudy { study, out }) => {
             export_study(cli.config.as_deref(), study, out)
         }
@@ -346,14 +357,50 @@ fn registration(config: Option<&Path>, url: Option<&str>) -> anyhow::Result<()> 
         anyhow::bail!("federation.server_name is not set");
     }
     let url = url.unwrap_or(&config.server.public_url);
-    let server = f.server_name.replace('.', "\\.");
+    let yaml = raremesh_bridge::registration::registration_yaml(
+        &raremesh_bridge::registration::RegistrationSpec {
+            url,
+            as_token: f.as_token.expose(),
+            hs_token: f.hs_token.expose(),
+            sender_localpart: &f.sender_localpart,
+            server_name: f.server_name.trim(),
+        },
+    )?;
     println!(
-        "# raremesh application service registration: add this file's path to\n# app_service_config_files in the homeserver's configuration, then restart it.\nid: raremesh\nurl: {url:?}\nas_token: {:?}\nhs_token: {:?}\nsender_localpart: {:?}\nrate_limited: false\nnamespaces:\n  users:\n    - exclusive: true\n      regex: \"@{}-.*:{server}\"\n  rooms: []\n  aliases: []",
-        f.as_token.expose(),
-        f.hs_token.expose(),
-        f.sender_localpart,
-        f.sender_localpart,
+        "# raremesh application service registration. Add this file's path to\n# app_service_config_files in the homeserver's configuration (homeserver.yaml), then\n# restart the homeserver. The file holds both tokens: keep it readable by the homeserver only.\n{yaml}"
     );
+    Ok(())
+}
+
+fn federation_status(config: Option<&Path>, json: bool) -> anyhow::Result<()> {
+    let config = load_config(config)?;
+    if !config.federation.enabled {
+        anyhow::bail!(
+            "federation is not enabled in this configuration ([federation] enabled = false)"
+        );
+    }
+    let path = config.federation_path().join("status.json");
+    let status = raremesh::federation::status::Status::read(&path).map_err(|e| {
+        anyhow::anyhow!("{e}\nthe running node writes this file every 5 s: is the node running with this configuration?")
+    })?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let age = now.saturating_sub(status.at);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        print!("{}", status.to_text());
+        println!("(written by the node {age} s ago)");
+    }
+    if age > 30 {
+        anyhow::bail!(
+            "the status is {age} s old: the node is not running, or its federation task is stuck"
+        );
+    }
+    if !status.healthy() {
+        std::process::exit(1);
+    }
     Ok(())
 }
 

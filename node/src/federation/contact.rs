@@ -8,7 +8,6 @@
 use raremesh_bridge::protocol::{EVENT_TYPE, Payload, random_id};
 use raremesh_bridge::seal::{seal, to_content};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::{Federation, FederationError};
 use crate::mail::Mail;
@@ -67,6 +66,12 @@ pub enum ContactError {
     /// A failure inside.
     #[error(transparent)]
     Failed(#[from] FederationError),
+}
+
+impl From<raremesh_bridge::Error> for ContactError {
+    fn from(e: raremesh_bridge::Error) -> Self {
+        Self::Failed(e.into())
+    }
 }
 
 impl From<StoreError> for ContactError {
@@ -346,19 +351,15 @@ impl Federation {
                 "Link your Matrix account first (your account page).",
             ))?;
         let room = self
-            .client
             .create_room(
+                raremesh_bridge::rooms::RoomKind::Contact,
                 CONTACT_ROOM_NAME,
                 &[mxid, c.peer.clone()],
-                json!({
-                    "preset": "trusted_private_chat",
-                    "is_direct": true,
-                    "initial_state": [{
-                        "type": "m.room.encryption",
-                        "state_key": "",
-                        "content": { "algorithm": "m.megolm.v1.aes-sha2" }
-                    }],
-                }),
+                raremesh_bridge::client::NewRoom {
+                    direct: true,
+                    encrypted: true,
+                    ..Default::default()
+                },
             )
             .await?;
         self.store

@@ -46,11 +46,14 @@ impl Federation {
             .map_err(|e| FederationError::Keys(format!("no randomness: {e}")))?;
         let code = format!("{:06}", u32::from_le_bytes(digits) % 1_000_000);
         let room = self
-            .client
             .create_room(
+                raremesh_bridge::rooms::RoomKind::Link,
                 LINK_ROOM_NAME,
                 &[user_id.to_owned()],
-                json!({ "preset": "trusted_private_chat", "is_direct": true }),
+                raremesh_bridge::client::NewRoom {
+                    direct: true,
+                    ..Default::default()
+                },
             )
             .await?;
         self.client

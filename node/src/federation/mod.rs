@@ -8,13 +8,14 @@
 //! its peers invite it to. See `docs/federation.md` and `docs/protocol.md`.
 
 mod contact;
+pub mod health;
 mod keys;
 mod link;
-pub mod matrix;
 mod publish;
 pub mod qa;
 mod receive;
 pub mod research;
+pub mod status;
 pub mod store;
 
 use std::collections::HashMap;
@@ -22,6 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use age::x25519::Recipient;
+use raremesh_bridge::client::NewRoom;
+use raremesh_bridge::rooms::RoomKind;
 
 pub use contact::{CONTACT_ROOM_NAME, Contact, ContactError, ContactStatus};
 pub use keys::Keys;
@@ -38,22 +41,12 @@ pub enum FederationError {
     /// The keys in `data/federation` cannot be read or created.
     #[error("federation keys: {0}")]
     Keys(String),
-    /// The homeserver could not be reached, or answered something unusable.
-    #[error("homeserver: {0}")]
+    /// A federation step cannot go on yet (no room yet, a lock poisoned).
+    #[error("federation: {0}")]
     Matrix(String),
-    /// The homeserver answered with an error status.
-    #[error("homeserver: {path}: {status} {errcode}")]
-    Refused {
-        /// The client-server API path called.
-        path: String,
-        /// The HTTP status.
-        status: reqwest::StatusCode,
-        /// The Matrix error code (`M_FORBIDDEN`…), if any.
-        errcode: String,
-    },
-    /// Sealing a batch failed.
-    #[error("protocol: {0}")]
-    Protocol(#[from] raremesh_bridge::Error),
+    /// The homeserver refused or could not be reached, or a message could not be sealed.
+    #[error(transparent)]
+    Bridge(#[from] raremesh_bridge::Error),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -63,7 +56,7 @@ impl FederationError {
     /// The HTTP status the homeserver refused with, if it did.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Refused { status, .. } => Some(status.as_u16()),
+            Self::Bridge(e) => e.status(),
             _ => None,
         }
     }
@@ -84,7 +77,12 @@ pub struct Federation {
     /// What it stores.
     pub store: FederationStore,
     /// The homeserver client.
-    pub client: matrix::Client,
+    pub client: raremesh_bridge::client::Homeserver,
+    /// What the status shows.
+    pub health: health::Health,
+    /// Held while events are applied, so an event arriving by push and by sync at once is
+    /// applied once.
+    ingest: std::sync::Mutex<()>,
     peers: HashMap<String, PeerConfig>,
     recipients: Vec<Recipient>,
     /// Held while publishing and while taking a snapshot, so a snapshot never misses an
@@ -123,8 +121,13 @@ impl Federation {
             .filter_map(|p| p.age_key.trim().parse::<Recipient>().ok())
             .collect();
         Ok(Self {
-            client: matrix::Client::new(&f.homeserver_url, f.as_token.expose())
-                .map_err(|e| e.to_string())?,
+            client: raremesh_bridge::client::Homeserver::new(
+                &f.homeserver_url,
+                f.as_token.expose(),
+            )
+            .map_err(|e| e.to_string())?,
+            health: health::Health::default(),
+            ingest: std::sync::Mutex::new(()),
             config: f.clone(),
             keys,
             store: FederationStore::new(kv, changes),
@@ -138,6 +141,21 @@ impl Federation {
             inbox: tokio::sync::Mutex::new(()),
             qa_out: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Creates a room of a raremesh kind, inviting `invite`; its id.
+    pub(crate) async fn create_room(
+        &self,
+        kind: raremesh_bridge::rooms::RoomKind,
+        name: &str,
+        invite: &[String],
+        mut new: raremesh_bridge::client::NewRoom,
+    ) -> Result<String, FederationError> {
+        for u in invite {
+            new.invite
+                .push(raremesh_bridge::client::parse_id("user id", u)?);
+        }
+        Ok(self.client.create_room(kind, name, new).await?.to_string())
     }
 
     /// The trusted peer with this Matrix user id.
@@ -158,11 +176,14 @@ impl Federation {
             None => {
                 let invite: Vec<String> = self.peers.keys().cloned().collect();
                 let room = self
-                    .client
                     .create_room(
+                        RoomKind::Federation,
                         FEDERATION_ROOM_NAME,
                         &invite,
-                        serde_json::json!({ "topic": "Encrypted raremesh protocol events" }),
+                        NewRoom {
+                            topic: Some("Encrypted raremesh protocol events".into()),
+                            ..NewRoom::default()
+                        },
                     )
                     .await?;
                 self.store.set(OWN_ROOM, &room)?;
@@ -265,6 +286,7 @@ impl Federation {
                     }
                     if let Err(e) = self.reconcile(&state, &room).await {
                         tracing::warn!(error = %e, "publishing failed; retrying later");
+                        self.health.failed(&e.to_string());
                     }
                     self.process_inbox(&state).await;
                     match self.ensure_qa_room(&state).await {
@@ -272,13 +294,115 @@ impl Federation {
                         Err(e) => tracing::warn!(error = %e, "Q&A room not ready; retrying later"),
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "federation room not ready; retrying later"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "federation room not ready; retrying later");
+                    self.health.failed(&e.to_string());
+                }
             }
             tokio::select! {
                 () = tokio::time::sleep(interval) => {}
                 () = state.changes.changed() => {
                     // Let a burst of changes settle into one batch.
                     tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
+}
+
+/// The state key of the position the node's sync last applied.
+const SYNC_SINCE: &str = "sync_since";
+
+impl Federation {
+    /// Runs until the process ends: the node's own user syncs with its homeserver from the
+    /// last position applied, so every event of its rooms arrives after any outage (the
+    /// homeserver's, the node's, a peer's), within seconds of the homeserver answering
+    /// again; gaps of limited timelines are filled from the rooms' histories. The
+    /// homeserver's pushes bring the same events sooner; each is applied once by event id.
+    pub async fn sync(self: Arc<Self>, state: AppState) {
+        let dir = state.config.federation_path().join("matrix");
+        let passphrase = self.keys.pseudonym("matrix client store", 0);
+        let mut pause = Duration::from_millis(500);
+        let rest = |pause: &mut Duration| {
+            let p = *pause;
+            *pause = (*pause * 2).min(Duration::from_secs(4));
+            tokio::time::sleep(p)
+        };
+        loop {
+            let timeline = match raremesh_bridge::timeline::Timeline::open(
+                &self.client,
+                &self.config.sender_localpart,
+                &dir,
+                &passphrase,
+            )
+            .await
+            {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the node's Matrix client cannot start yet; retrying");
+                    self.health.sync_failed(&e.to_string());
+                    rest(&mut pause).await;
+                    continue;
+                }
+            };
+            loop {
+                let since = match self.store.get(SYNC_SINCE) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::error!(error = %e, "reading the sync position failed");
+                        rest(&mut pause).await;
+                        continue;
+                    }
+                };
+                let known = |id: &raremesh_bridge::ruma::EventId| {
+                    self.store.applied(id.as_str()).unwrap_or(false)
+                };
+                match timeline
+                    .sync(since.as_deref(), Duration::from_secs(25), known)
+                    .await
+                {
+                    Ok(batch) => {
+                        for (room, why) in &batch.refused {
+                            raremesh_bridge::drops::dropped(
+                                raremesh_bridge::drops::DropReason::Malformed,
+                                "?",
+                                room,
+                                "?",
+                                why,
+                            );
+                        }
+                        if batch.backfilled > 0 {
+                            tracing::info!(
+                                events = batch.backfilled,
+                                "gaps in room timelines filled from their history"
+                            );
+                        }
+                        match self.receive(&state, &batch.events) {
+                            Ok(_) => {
+                                if let Err(e) = self.store.set(SYNC_SINCE, &batch.next_batch) {
+                                    tracing::error!(error = %e, "saving the sync position failed");
+                                }
+                                self.health.synced(batch.backfilled);
+                                pause = Duration::from_millis(500);
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, "events from sync could not be stored; syncing again");
+                                rest(&mut pause).await;
+                            }
+                        }
+                    }
+                    Err(e) if e.status() == Some(401) => {
+                        tracing::warn!(error = %e, "the homeserver no longer knows the node's device: logging in again");
+                        if let Err(e) = raremesh_bridge::timeline::Timeline::forget(&dir) {
+                            tracing::error!(error = %e, "forgetting the old device failed");
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::info!(error = %e, "sync failed; retrying");
+                        self.health.sync_failed(&e.to_string());
+                        rest(&mut pause).await;
+                    }
                 }
             }
         }
@@ -300,8 +424,16 @@ pub fn now_ms() -> u64 {
 
 /// Starts the federation task of a node, if it has one.
 pub fn start(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
-    state
-        .federation
-        .clone()
-        .map(|f| tokio::spawn(f.run(state.clone())))
+    state.federation.clone().map(|f| {
+        let state = state.clone();
+        // One task, so that aborting it stops all three.
+        tokio::spawn(async move {
+            let status = state.config.federation_path().join("status.json");
+            tokio::join!(
+                f.clone().sync(state.clone()),
+                f.clone().write_status(state.clone(), status),
+                f.run(state),
+            );
+        })
+    })
 }

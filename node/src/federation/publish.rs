@@ -142,6 +142,7 @@ impl Federation {
         for content in &events {
             let batch = content["batch"].as_str().unwrap_or_default().to_owned();
             self.client.send(room, EVENT_TYPE, &batch, content).await?;
+            self.health.sent();
         }
         for r in &records {
             self.store.set_published(r)?;
@@ -171,6 +172,7 @@ impl Federation {
         for content in &events {
             let batch = content["batch"].as_str().unwrap_or_default().to_owned();
             self.client.send(room, EVENT_TYPE, &batch, content).await?;
+            self.health.sent();
         }
         Ok(())
     }
@@ -198,6 +200,7 @@ impl Federation {
         for content in &events {
             let batch = content["batch"].as_str().unwrap_or_default().to_owned();
             self.client.send(&room, EVENT_TYPE, &batch, content).await?;
+            self.health.sent();
         }
         Ok(())
     }

@@ -5,7 +5,10 @@
 
 use std::sync::Arc;
 
+use raremesh_bridge::drops::{DropReason, dropped, reason_of};
+use raremesh_bridge::event::{Incoming, Invitation};
 use raremesh_bridge::protocol::{EVENT_TYPE, Op, Payload};
+use raremesh_bridge::rooms::RoomKind;
 use raremesh_bridge::seal::open;
 use raremesh_ontology::HpoId;
 use serde_json::Value;
@@ -22,6 +25,8 @@ pub struct Received {
     pub stored: usize,
     /// Operations ignored as replays or older revisions.
     pub stale: usize,
+    /// Events already applied (arriving again by push or sync): skipped.
+    pub repeated: usize,
     /// Events or operations dropped, with the reason.
     pub dropped: Vec<String>,
 }
@@ -159,213 +164,282 @@ impl Federation {
         Ok(())
     }
 
-    /// Applies the events of one homeserver transaction (each transaction once).
+    /// Applies events, each once by event id, whichever way they came (the homeserver's
+    /// push or the node's sync, in any order, any number of times). Protocol events are
+    /// accepted only from trusted peers; every event dropped is logged once and counted.
     pub fn receive(
         self: &Arc<Self>,
         state: &AppState,
-        txn: &str,
-        events: &[Value],
+        events: &[Incoming],
     ) -> Result<Received, FederationError> {
         let mut r = Received::default();
-        if self.store.seen(txn)? {
-            return Ok(r);
-        }
+        let _guard = self
+            .ingest
+            .lock()
+            .map_err(|_| FederationError::Matrix("the receiving lock was poisoned".into()))?;
         let me = self.config.user_id();
         for e in events {
-            let sender = e.get("sender").and_then(Value::as_str).unwrap_or_default();
-            let kind = e.get("type").and_then(Value::as_str).unwrap_or_default();
-            let room = e.get("room_id").and_then(Value::as_str).unwrap_or_default();
-            if sender == me {
-                continue;
-            }
-            let content = e.get("content").cloned().unwrap_or(Value::Null);
-            if kind == "m.room.member"
-                && content.get("membership").and_then(Value::as_str) == Some("join")
+            if let Some(id) = &e.event_id
+                && self.store.applied(id.as_str())?
             {
-                let user = e
-                    .get("state_key")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                let f = self.clone();
-                let room = room.to_owned();
-                tokio::spawn(async move {
-                    if let Err(e) = f.on_member_joined(&room, &user).await {
-                        tracing::warn!(error = %e, "leaving a contact room failed");
-                    }
-                });
+                r.repeated += 1;
                 continue;
             }
-            if kind == "m.room.member"
-                && e.get("state_key").and_then(Value::as_str) == Some(me.as_str())
-                && content.get("membership").and_then(Value::as_str) == Some("invite")
-            {
-                // Contact rooms are joined when their answer arrives; only federation
-                // rooms are joined on invitation.
-                let name = e
-                    .pointer("/unsigned/invite_room_state")
-                    .and_then(Value::as_array)
-                    .and_then(|s| {
-                        s.iter()
-                            .find(|x| x.get("type").and_then(Value::as_str) == Some("m.room.name"))
-                    })
-                    .and_then(|x| x.pointer("/content/name"))
-                    .and_then(Value::as_str);
-                if name == Some(super::contact::CONTACT_ROOM_NAME) {
-                    continue;
-                }
-                if name == Some(super::qa::QA_ROOM_NAME) {
-                    // Only the room's creator may invite the node to it as its Q&A room,
-                    // and a room is one peer's only.
-                    let creator = e
-                        .pointer("/unsigned/invite_room_state")
-                        .and_then(Value::as_array)
-                        .and_then(|s| {
-                            s.iter().find(|x| {
-                                x.get("type").and_then(Value::as_str) == Some("m.room.create")
-                            })
-                        })
-                        .and_then(|x| x.get("sender"))
-                        .and_then(Value::as_str);
-                    let taken = self.qa_room_owner(room)?.is_some_and(|o| o != sender);
-                    if self.peer(sender).is_some() && creator == Some(sender) && !taken {
-                        self.store.set(&format!("peer_qa_room:{sender}"), room)?;
-                        let f = self.clone();
-                        let room = room.to_owned();
-                        tokio::spawn(async move { f.join_qa_room(&room).await });
-                    } else {
-                        r.dropped
-                            .push(format!("Q&A room invitation from {sender} ignored"));
-                    }
-                    continue;
-                }
-                if self.peer(sender).is_some() {
-                    self.store.set(&format!("peer_room:{sender}"), room)?;
-                    self.store.unset(&format!("joined:{room}"))?;
-                    let f = self.clone();
-                    let room = room.to_owned();
-                    tokio::spawn(async move { f.join_peer_room(&room).await });
-                } else {
-                    let why = format!("invitation from {sender}, not a trusted peer, ignored");
-                    tracing::warn!("{why}");
-                    r.dropped.push(why);
-                }
-                continue;
+            if e.sender.as_str() != me {
+                self.receive_one(state, e, &mut r)?;
+                self.health.received(e.sender.as_str(), e.room_id.as_str());
             }
-            if let Some(owner) = self.qa_room_owner(room)? {
-                if let Some(why) = self.receive_qa(state, &owner, e)? {
-                    r.dropped.push(why);
-                }
-                continue;
-            }
-            if kind != EVENT_TYPE {
-                continue;
-            }
-            let batch = content
-                .get("batch")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_owned();
-            let Some(peer) = self.peer(sender) else {
-                let why = format!("event {batch} from {sender}: not a trusted peer");
-                tracing::warn!("dropped {why}");
-                r.dropped.push(why);
-                continue;
-            };
-            let payload = match open(&content, self.keys.identity()) {
-                Ok((_, p)) => p,
-                Err(err) => {
-                    let why = format!("event {batch} from {}: {err}", peer.name);
-                    tracing::warn!("dropped {why}");
-                    r.dropped.push(why);
-                    continue;
-                }
-            };
-            let (ops, snapshot) = match payload {
-                Payload::Update { ops } => (ops, None),
-                Payload::Snapshot {
-                    request,
-                    part,
-                    last,
-                    as_of,
-                    ops,
-                } => (ops, Some((request, part, last, as_of))),
-                p @ (Payload::ContactRequest { .. }
-                | Payload::ContactAnswer { .. }
-                | Payload::ResearchQuery { .. }
-                | Payload::ResearchAnswer { .. }
-                | Payload::DistributionQuery { .. }
-                | Payload::DistributionAnswer { .. }) => {
-                    // Stored before the transaction is acknowledged, handled (and retried)
-                    // from there.
-                    let entry = serde_json::json!({ "peer": sender, "payload": p, "attempts": 0 });
-                    self.store
-                        .set(&format!("inbox:{sender}:{batch}"), &entry.to_string())?;
-                    let (f, state) = (self.clone(), state.clone());
-                    tokio::spawn(async move { f.process_inbox(&state).await });
-                    continue;
-                }
-                Payload::SnapshotRequest { request } => {
-                    let f = self.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = f.send_snapshot(&request).await {
-                            tracing::warn!(error = %e, "answering a snapshot request failed");
-                        }
-                    });
-                    continue;
-                }
-            };
-            for op in &ops {
-                if let Err(why) = self.known_terms(state, op) {
-                    let why = format!("{} from {}: {why}", op.pseudonym(), peer.name);
-                    tracing::warn!("dropped {why}");
-                    r.dropped.push(why);
-                    continue;
-                }
-                match self
-                    .store
-                    .apply(sender, op, snapshot.as_ref().map(|s| s.3), now())?
-                {
-                    Applied::Stored => r.stored += 1,
-                    Applied::Stale => r.stale += 1,
-                }
-            }
-            if let Some((request, part, last, as_of)) = snapshot {
-                // The purge needs every part: parts may arrive in any order.
-                let prefix = format!("snap:{sender}:{request}:");
-                self.store
-                    .set(&format!("{prefix}{part}"), if last { "last" } else { "" })?;
-                let parts = self.store.scan(&prefix)?;
-                let Some(total) = parts
-                    .iter()
-                    .find(|(_, v)| v == "last")
-                    .and_then(|(k, _)| k[prefix.len()..].parse::<u64>().ok())
-                    .map(|p| p + 1)
-                else {
-                    continue;
-                };
-                if (parts.len() as u64) < total {
-                    continue;
-                }
-                for (k, _) in &parts {
-                    self.store.unset(k)?;
-                }
-                let purged = self.store.end_snapshot(sender, as_of)?;
-                if purged > 0 {
-                    tracing::info!(peer = %peer.name, purged, "vectors no longer published by a peer dropped");
-                }
+            if let Some(id) = &e.event_id {
+                self.store.mark_applied(id.as_str(), now())?;
             }
         }
-        self.store.mark(txn, now())?;
         if r.stored + r.stale > 0 || !r.dropped.is_empty() {
             tracing::info!(
-                txn,
                 stored = r.stored,
                 stale = r.stale,
+                repeated = r.repeated,
                 dropped = r.dropped.len(),
-                "federation transaction"
+                "federation events applied"
             );
         }
         Ok(r)
+    }
+
+    /// Logs, counts and records a dropped event; redacts it when it is in a room this node
+    /// owns, so that Matrix apps reading the room do not show it.
+    fn drop_event(&self, e: &Incoming, reason: DropReason, why: String, r: &mut Received) {
+        dropped(reason, e.sender.as_str(), e.room_id.as_str(), e.id(), &why);
+        r.dropped.push(why);
+        let room = e.room_id.to_string();
+        let owned = self.own_room().ok().flatten().as_deref() == Some(room.as_str())
+            || self.own_qa_room().ok().flatten().as_deref() == Some(room.as_str());
+        if owned
+            && e.state_key.is_none()
+            && e.kind != "m.room.redaction"
+            && let Some(event) = e.event_id.clone()
+        {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                let txn = format!("drop-{}", event.as_str().trim_start_matches('$'));
+                if let Err(err) = client
+                    .redact(&room, event.as_str(), &txn, "refused by raremesh")
+                    .await
+                {
+                    tracing::warn!(error = %err, %room, event = %event, "redacting a refused event failed");
+                }
+            });
+        }
+    }
+
+    /// An invitation of this node: joined only for the rooms of its trusted peers, by the
+    /// room's kind (its `m.room.create` type) and creator; contact rooms are joined when
+    /// their answer arrives.
+    fn on_invitation(
+        self: &Arc<Self>,
+        e: &Incoming,
+        invite: &Invitation,
+        r: &mut Received,
+    ) -> Result<(), FederationError> {
+        let sender = e.sender.as_str();
+        let room = e.room_id.as_str();
+        let by_creator = invite.creator.as_ref() == Some(&e.sender);
+        if self.peer(sender).is_none() {
+            self.drop_event(
+                e,
+                DropReason::Untrusted,
+                "an invitation from someone who is not a trusted peer".into(),
+                r,
+            );
+            return Ok(());
+        }
+        match invite.kind {
+            Some(RoomKind::Contact) => {}
+            Some(RoomKind::Qa) if by_creator => {
+                if self.qa_room_owner(room)?.is_some_and(|o| o != sender) {
+                    self.drop_event(e, DropReason::Invitation, "an invitation to another node's Q&A room".into(), r);
+                } else {
+                    self.store.set(&format!("peer_qa_room:{sender}"), room)?;
+                    let f = self.clone();
+                    let room = room.to_owned();
+                    tokio::spawn(async move { f.join_qa_room(&room).await });
+                }
+            }
+            Some(RoomKind::Federation) if by_creator => {
+                self.store.set(&format!("peer_room:{sender}"), room)?;
+                self.store.unset(&format!("joined:{room}"))?;
+                let f = self.clone();
+                let room = room.to_owned();
+                tokio::spawn(async move { f.join_peer_room(&room).await });
+            }
+            Some(kind) => self.drop_event(
+                e,
+                DropReason::Invitation,
+                format!("an invitation to a {kind} room not created by the inviting peer"),
+                r,
+            ),
+            None => self.drop_event(
+                e,
+                DropReason::Invitation,
+                "an invitation to a room that is not a raremesh room (no raremesh m.room.create type)".into(),
+                r,
+            ),
+        }
+        Ok(())
+    }
+
+    fn receive_one(
+        self: &Arc<Self>,
+        state: &AppState,
+        e: &Incoming,
+        r: &mut Received,
+    ) -> Result<(), FederationError> {
+        let me = self.config.user_id();
+        let sender = e.sender.as_str();
+        let room = e.room_id.as_str();
+        let kind = e.kind.as_str();
+        if e.membership() == Some("join") {
+            let Some(user) = e.state_key.clone() else {
+                return Ok(());
+            };
+            let f = self.clone();
+            let room = room.to_owned();
+            tokio::spawn(async move {
+                if let Err(e) = f.on_member_joined(&room, &user).await {
+                    tracing::warn!(error = %e, "leaving a contact room failed");
+                }
+            });
+            return Ok(());
+        }
+        if let Some(invite) = &e.invite
+            && e.state_key.as_deref() == Some(me.as_str())
+        {
+            return self.on_invitation(e, invite, r);
+        }
+        if let Some(owner) = self.qa_room_owner(room)? {
+            if let Some(why) = self.receive_qa(state, &owner, e)? {
+                let reason = if why.contains("not sent by") || why.contains("may not") {
+                    DropReason::Forbidden
+                } else {
+                    DropReason::Invalid
+                };
+                self.drop_event(e, reason, why, r);
+            }
+            return Ok(());
+        }
+        let in_own_room = self.own_room()?.as_deref() == Some(room);
+        if kind != EVENT_TYPE {
+            // Other people's messages in this node's publishing room are not for it.
+            if in_own_room && e.state_key.is_none() && kind != "m.room.redaction" {
+                self.drop_event(
+                    e,
+                    DropReason::Untrusted,
+                    format!("a {kind} event in the federation room"),
+                    r,
+                );
+            }
+            return Ok(());
+        }
+        let content = e.content_value();
+        let batch = content
+            .get("batch")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_owned();
+        let Some(peer) = self.peer(sender) else {
+            self.drop_event(
+                e,
+                DropReason::Untrusted,
+                format!("batch {batch}: not from a trusted peer"),
+                r,
+            );
+            return Ok(());
+        };
+        let payload = match open(&content, self.keys.identity()) {
+            Ok((_, p)) => p,
+            Err(err) => {
+                self.drop_event(
+                    e,
+                    reason_of(&err),
+                    format!("batch {batch} from {}: {err}", peer.name),
+                    r,
+                );
+                return Ok(());
+            }
+        };
+        let (ops, snapshot) = match payload {
+            Payload::Update { ops } => (ops, None),
+            Payload::Snapshot {
+                request,
+                part,
+                last,
+                as_of,
+                ops,
+            } => (ops, Some((request, part, last, as_of))),
+            p @ (Payload::ContactRequest { .. }
+            | Payload::ContactAnswer { .. }
+            | Payload::ResearchQuery { .. }
+            | Payload::ResearchAnswer { .. }
+            | Payload::DistributionQuery { .. }
+            | Payload::DistributionAnswer { .. }) => {
+                // Stored before the transaction is acknowledged, handled (and retried)
+                // from there.
+                let entry = serde_json::json!({ "peer": sender, "payload": p, "attempts": 0 });
+                self.store
+                    .set(&format!("inbox:{sender}:{batch}"), &entry.to_string())?;
+                let (f, state) = (self.clone(), state.clone());
+                tokio::spawn(async move { f.process_inbox(&state).await });
+                return Ok(());
+            }
+            Payload::SnapshotRequest { request } => {
+                let f = self.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = f.send_snapshot(&request).await {
+                        tracing::warn!(error = %e, "answering a snapshot request failed");
+                    }
+                });
+                return Ok(());
+            }
+        };
+        for op in &ops {
+            if let Err(why) = self.known_terms(state, op) {
+                let why = format!("{} from {}: {why}", op.pseudonym(), peer.name);
+                dropped(DropReason::Invalid, sender, room, e.id(), &why);
+                r.dropped.push(why);
+                continue;
+            }
+            match self
+                .store
+                .apply(sender, op, snapshot.as_ref().map(|s| s.3), now())?
+            {
+                Applied::Stored => r.stored += 1,
+                Applied::Stale => r.stale += 1,
+            }
+        }
+        if let Some((request, part, last, as_of)) = snapshot {
+            // The purge needs every part: parts may arrive in any order.
+            let prefix = format!("snap:{sender}:{request}:");
+            self.store
+                .set(&format!("{prefix}{part}"), if last { "last" } else { "" })?;
+            let parts = self.store.scan(&prefix)?;
+            let Some(total) = parts
+                .iter()
+                .find(|(_, v)| v == "last")
+                .and_then(|(k, _)| k[prefix.len()..].parse::<u64>().ok())
+                .map(|p| p + 1)
+            else {
+                return Ok(());
+            };
+            if (parts.len() as u64) < total {
+                return Ok(());
+            }
+            for (k, _) in &parts {
+                self.store.unset(k)?;
+            }
+            let purged = self.store.end_snapshot(sender, as_of)?;
+            if purged > 0 {
+                tracing::info!(peer = %peer.name, purged, "vectors no longer published by a peer dropped");
+            }
+        }
+        Ok(())
     }
 }

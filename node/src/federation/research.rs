@@ -129,7 +129,7 @@ impl Federation {
         self.client
             .send(&room, EVENT_TYPE, &batch, &content)
             .await
-            .map_err(fail)?;
+            .map_err(|e| fail(e.into()))?;
         Ok(id)
     }
 

@@ -1,6 +1,6 @@
 //! What the federation keeps in the database: vectors received from peers (with
 //! tombstones for retractions), what this node published, its own state, and the
-//! homeserver transactions already applied.
+//! Matrix events already applied.
 
 use std::sync::Arc;
 
@@ -275,18 +275,37 @@ impl FederationStore {
             .collect())
     }
 
-    /// Whether a homeserver transaction was applied already.
-    pub fn seen(&self, txn: &str) -> Result<bool, StoreError> {
-        Ok(self.kv.get(Tree::FederationTxns, txn.as_bytes())?.is_some())
+    /// Whether a Matrix event was applied already.
+    pub fn applied(&self, event_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .kv
+            .get(Tree::AppliedEvents, event_id.as_bytes())?
+            .is_some())
     }
 
-    /// Records that a transaction was applied (after applying it: applying twice is
-    /// harmless, losing one is not).
-    pub fn mark(&self, txn: &str, now: u64) -> Result<(), StoreError> {
+    /// Records that an event was applied (after applying it: applying twice is harmless,
+    /// losing one is not).
+    pub fn mark_applied(&self, event_id: &str, now: u64) -> Result<(), StoreError> {
         self.kv.put(
-            Tree::FederationTxns,
-            txn.as_bytes(),
+            Tree::AppliedEvents,
+            event_id.as_bytes(),
             now.to_string().as_bytes(),
         )
+    }
+
+    /// Forgets applied events older than `before` (Unix seconds); how many.
+    pub fn prune_applied(&self, before: u64) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for (k, v) in self.kv.scan_prefix(Tree::AppliedEvents, b"")? {
+            let at = std::str::from_utf8(&v)
+                .ok()
+                .and_then(|t| t.parse::<u64>().ok())
+                .unwrap_or(0);
+            if at < before {
+                self.kv.remove(Tree::AppliedEvents, &k)?;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 }

@@ -1,13 +1,18 @@
 //! The application service API the homeserver calls:
-//! `PUT /_matrix/app/v1/transactions/{txnId}` with the events of the rooms the node is in.
-//! Authenticated with the `hs_token`; answered only after the events are applied and
-//! stored, so the homeserver retries whatever the node did not acknowledge.
+//! `PUT /_matrix/app/v1/transactions/{txnId}`. The bridge checks the `hs_token` and parses
+//! the transaction (ruma's type); the node answers only after every event is applied and
+//! stored, so the homeserver retries whatever the node did not acknowledge. Events are
+//! applied once by event id: a transaction id seen before (a homeserver numbers them from 1
+//! again after a restart) is no reason to skip anything.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use raremesh_bridge::appservice::{Refusal, transaction as parse};
+use raremesh_bridge::drops::{DropReason, dropped};
+use serde_json::json;
 
 use crate::state::AppState;
 
@@ -15,21 +20,14 @@ fn matrix_error(status: StatusCode, errcode: &str, error: &str) -> Response {
     (status, Json(json!({ "errcode": errcode, "error": error }))).into_response()
 }
 
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 /// `PUT /_matrix/app/v1/transactions/{txnId}` (and the legacy `/transactions/{txnId}`).
 pub async fn transaction(
     State(state): State<AppState>,
     Path(txn): Path<String>,
-    Query(q): Query<std::collections::HashMap<String, String>>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+    body: Bytes,
 ) -> Response {
     let Some(f) = state.federation.clone() else {
         return matrix_error(
@@ -38,38 +36,39 @@ pub async fn transaction(
             "federation is not enabled on this node",
         );
     };
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned)
-        .or_else(|| q.get("access_token").cloned());
-    match token {
-        None => {
-            return matrix_error(StatusCode::UNAUTHORIZED, "M_UNAUTHORIZED", "no token");
+    let mut request = axum::http::Request::new(body.to_vec());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    let t = match parse(request, &txn, f.config.hs_token.expose()) {
+        Ok(t) => t,
+        Err(refusal) => {
+            let (status, errcode) = refusal.status();
+            let why = match &refusal {
+                Refusal::NoToken => "no token".to_owned(),
+                Refusal::WrongToken => {
+                    tracing::warn!("application service transaction with a wrong token refused");
+                    "wrong token".to_owned()
+                }
+                Refusal::BadRequest(e) => {
+                    tracing::warn!(txn, error = %e, "application service transaction refused: not a transaction");
+                    format!("not a transaction: {e}")
+                }
+            };
+            return matrix_error(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                errcode,
+                &why,
+            );
         }
-        Some(t) if !same(&t, f.config.hs_token.expose()) => {
-            tracing::warn!("application service transaction with a wrong token refused");
-            return matrix_error(StatusCode::FORBIDDEN, "M_FORBIDDEN", "wrong token");
-        }
-        Some(_) => {}
-    }
-    let Ok(Json(body)) = body else {
-        return matrix_error(
-            StatusCode::BAD_REQUEST,
-            "M_NOT_JSON",
-            "the body is not JSON",
-        );
     };
-    let events = body
-        .get("events")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    match f.receive(&state, &txn, &events) {
+    for (room, why) in &t.refused {
+        dropped(DropReason::Malformed, "?", room, "?", why);
+    }
+    match f.receive(&state, &t.events) {
         Ok(_) => Json(json!({})).into_response(),
         Err(e) => {
-            tracing::error!(error = %e, txn, "a federation transaction could not be stored; the homeserver will retry");
+            tracing::error!(error = %e, txn = t.txn_id, "a federation transaction could not be stored; the homeserver will retry");
             matrix_error(StatusCode::INTERNAL_SERVER_ERROR, "M_UNKNOWN", "try again")
         }
     }

@@ -8,6 +8,7 @@ pub mod cookies;
 pub mod diseases;
 pub mod documents;
 pub mod error;
+pub mod federation_status;
 pub mod home;
 pub mod i18n;
 pub mod member_api;
@@ -205,6 +206,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/validation", get(validation::queue))
         .route("/validation/audit", get(validation::audit))
+        .route("/admin/federation", get(federation_status::page))
         .route(
             "/validation/{account}/{patient}",
             get(validation::review).post(validation::decision),

@@ -68,6 +68,7 @@ impl Templates {
             "validation_queue.html",
             "validation_review.html",
             "audit.html",
+            "federation_status.html",
         ] {
             env.add_template(name, source)?;
         }

@@ -45,8 +45,9 @@ pub enum Tree {
     /// Name → value: the federation's own state (the node's room, invited peers, peers'
     /// rooms).
     FederationState,
-    /// Homeserver transaction id → when it was processed (each is applied once).
-    FederationTxns,
+    /// Matrix event id → when it was applied (each event is applied once, whichever way
+    /// it arrived: the homeserver's push or the node's sync).
+    AppliedEvents,
     /// Contact request id → the request, as this node sees it.
     Contacts,
     /// `<account id>/<patient id>` → the matches a patient's member was told about.
@@ -82,7 +83,7 @@ impl Tree {
             Self::RemoteVectors => "remote_vectors",
             Self::Published => "published",
             Self::FederationState => "federation_state",
-            Self::FederationTxns => "federation_txns",
+            Self::AppliedEvents => "federation_events",
             Self::Contacts => "contacts",
             Self::MatchNotices => "match_notices",
             Self::Answers => "answers",

@@ -1,6 +1,7 @@
 //! Hostile input to the federation, and a bad `[federation]` section (no homeserver).
 
 use raremesh::config::{FederationConfig, PeerConfig, Secret};
+use raremesh_bridge::event::Incoming;
 use raremesh_bridge::protocol::Payload;
 
 /// A node with federation configured toward a homeserver that is never called, and the
@@ -26,14 +27,21 @@ pub fn hostile_setup() -> (crate::validation::Node, age::x25519::Identity) {
     (node, peer)
 }
 
-fn event(sender: &str, content: serde_json::Value) -> serde_json::Value {
-    serde_json::json!({
+/// A protocol event with a new event id each time.
+fn event(sender: &str, content: serde_json::Value) -> Incoming {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    incoming(serde_json::json!({
         "type": "org.raremesh.batch",
         "sender": sender,
         "room_id": "!room:b.test",
-        "event_id": "$e",
+        "event_id": format!("$e{n}"),
         "content": content,
-    })
+    }))
+}
+
+fn incoming(json: serde_json::Value) -> Incoming {
+    Incoming::parse(&json, None).expect("a valid envelope")
 }
 
 #[tokio::test]
@@ -60,7 +68,7 @@ async fn hostile_events_are_dropped_with_a_reason() {
     let stranger = age::x25519::Identity::generate().to_public();
     let mut v2 = good.clone();
     v2["v"] = serde_json::json!(2);
-    let cases: Vec<(&str, serde_json::Value, &str)> = vec![
+    let cases: Vec<(&str, Incoming, &str)> = vec![
         (
             "untrusted sender",
             event("@mallory:evil.test", good.clone()),
@@ -68,7 +76,7 @@ async fn hostile_events_are_dropped_with_a_reason() {
         ),
         (
             "not an object",
-            event("@raremesh:b.test", serde_json::json!("hello")),
+            event("@raremesh:b.test", serde_json::json!({"hello": "world"})),
             "malformed",
         ),
         (
@@ -117,9 +125,8 @@ async fn hostile_events_are_dropped_with_a_reason() {
         ),
     ];
     for (i, (what, e, reason)) in cases.into_iter().enumerate() {
-        let r = f
-            .receive(&node.state, &format!("t{i}"), &[e])
-            .expect("receive");
+        let _ = i;
+        let r = f.receive(&node.state, &[e]).expect("receive");
         assert_eq!(r.stored, 0, "{what}: nothing stored");
         assert!(
             r.dropped.iter().any(|d| d.contains(reason)),
@@ -129,33 +136,48 @@ async fn hostile_events_are_dropped_with_a_reason() {
         assert!(f.store.remote_all().expect("all").is_empty(), "{what}");
     }
     // An invitation from a stranger is not followed.
-    let invite = serde_json::json!({"type": "m.room.member", "sender": "@mallory:evil.test", "state_key": "@raremesh:a.test", "room_id": "!x:evil.test", "content": {"membership": "invite"}});
-    let r = f.receive(&node.state, "inv", &[invite]).expect("receive");
+    let invite = incoming(
+        serde_json::json!({"type": "m.room.member", "sender": "@mallory:evil.test", "event_id": "$inv", "state_key": "@raremesh:a.test", "room_id": "!x:evil.test", "content": {"membership": "invite"}}),
+    );
+    let r = f.receive(&node.state, &[invite]).expect("receive");
     assert!(r.dropped.iter().any(|d| d.contains("not a trusted peer")));
+    // A trusted peer's invitation to a room without raremesh's room type (whatever its
+    // name says) is not followed either.
+    let named = incoming(serde_json::json!({
+        "type": "m.room.member", "sender": "@raremesh:b.test", "event_id": "$named",
+        "state_key": "@raremesh:a.test", "room_id": "!named:b.test",
+        "content": {"membership": "invite"},
+        "unsigned": {"invite_room_state": [
+            {"type": "m.room.name", "state_key": "", "sender": "@raremesh:b.test", "content": {"name": "raremesh questions"}},
+            {"type": "m.room.create", "state_key": "", "sender": "@raremesh:b.test", "content": {"room_version": "12"}}
+        ]}
+    }));
+    let r = f.receive(&node.state, &[named]).expect("receive");
+    assert!(
+        r.dropped.iter().any(|d| d.contains("not a raremesh room")),
+        "{:?}",
+        r.dropped
+    );
+    assert_eq!(
+        f.store.get("peer_qa_room:@raremesh:b.test").expect("get"),
+        None
+    );
 
-    // The good event is stored once; a replay and an older revision change nothing.
+    // The good event is stored once; the same event again (by push and sync, or a
+    // retried transaction), a replay and an older revision change nothing.
+    let first = event("@raremesh:b.test", good.clone());
     let r = f
-        .receive(
-            &node.state,
-            "ok",
-            &[event("@raremesh:b.test", good.clone())],
-        )
+        .receive(&node.state, std::slice::from_ref(&first))
         .expect("r");
     assert_eq!(r.stored, 1);
-    let r = f
-        .receive(
-            &node.state,
-            "ok",
-            &[event("@raremesh:b.test", good.clone())],
-        )
-        .expect("r");
+    let r = f.receive(&node.state, &[first]).expect("r");
     assert_eq!(
-        (r.stored, r.stale),
-        (0, 0),
-        "the same transaction is applied once"
+        (r.stored, r.stale, r.repeated),
+        (0, 0, 1),
+        "the same event is applied once"
     );
     let r = f
-        .receive(&node.state, "replay", &[event("@raremesh:b.test", good)])
+        .receive(&node.state, &[event("@raremesh:b.test", good)])
         .expect("r");
     assert_eq!((r.stored, r.stale), (0, 1), "a replayed event is stale");
     let older = sealed(
@@ -163,7 +185,7 @@ async fn hostile_events_are_dropped_with_a_reason() {
         &me,
     );
     let r = f
-        .receive(&node.state, "older", &[event("@raremesh:b.test", older)])
+        .receive(&node.state, &[event("@raremesh:b.test", older)])
         .expect("r");
     assert_eq!((r.stored, r.stale), (0, 1));
     let all = f.store.remote_all().expect("all");
@@ -177,16 +199,12 @@ async fn hostile_events_are_dropped_with_a_reason() {
         }],
         &me,
     );
-    f.receive(
-        &node.state,
-        "retract",
-        &[event("@raremesh:b.test", retract)],
-    )
-    .expect("r");
+    f.receive(&node.state, &[event("@raremesh:b.test", retract)])
+        .expect("r");
     assert!(f.store.remote_all().expect("all").is_empty());
     let again = sealed(vec![Op::Upsert(vector(&["HP:0001250"], 5))], &me);
     let r = f
-        .receive(&node.state, "again", &[event("@raremesh:b.test", again)])
+        .receive(&node.state, &[event("@raremesh:b.test", again)])
         .expect("r");
     assert_eq!(r.stale, 1);
     assert!(f.store.remote_all().expect("all").is_empty());
@@ -210,6 +228,80 @@ async fn hostile_events_are_dropped_with_a_reason() {
             .await;
         assert_eq!(s.as_u16(), want, "{auth:?}");
     }
+}
+
+/// A homeserver numbers its transactions from 1 again after a restart: a transaction id
+/// seen before is no reason to skip its events (each is applied once by event id).
+#[tokio::test]
+async fn a_reused_transaction_id_with_new_events_is_applied() {
+    use raremesh_bridge::protocol::{Op, Vector};
+    use raremesh_bridge::seal::{seal, to_content};
+    let (node, _peer) = hostile_setup();
+    let f = node.state.federation.clone().expect("federation");
+    let me: age::x25519::Recipient = f.keys.public_key().parse().expect("key");
+    let push = |event_id: &str, pseudonym: &str| {
+        let content = to_content(
+            &seal(
+                &Payload::Update {
+                    ops: vec![Op::Upsert(Vector {
+                        pseudonym: pseudonym.into(),
+                        rev: 1,
+                        terms: vec!["HP:0001250".into()],
+                        excluded: Vec::new(),
+                        orpha: None,
+                        age_band: None,
+                        contactable: false,
+                    })],
+                },
+                std::slice::from_ref(&me),
+            )
+            .expect("seal"),
+        )
+        .expect("content");
+        let body = serde_json::json!({"events": [{
+            "type": "org.raremesh.batch", "sender": "@raremesh:b.test",
+            "room_id": "!room:b.test", "event_id": event_id, "content": content,
+            "origin_server_ts": 1
+        }]});
+        axum::http::Request::put("/_matrix/app/v1/transactions/1")
+            .header("content-type", "application/json")
+            .header("authorization", "Bearer hs-token-0123456789abcdef")
+            .body(axum::body::Body::from(body.to_string()))
+            .expect("req")
+    };
+    let (s, _, _) = node
+        .send(push("$before", "0123456789abcdef0123456789abcdef"))
+        .await;
+    assert_eq!(s.as_u16(), 200);
+    // The homeserver restarted: transaction 1 again, with other events.
+    let (s, _, _) = node
+        .send(push("$after", "fedcba9876543210fedcba9876543210"))
+        .await;
+    assert_eq!(s.as_u16(), 200);
+    assert_eq!(f.store.remote_all().expect("all").len(), 2);
+    // A retry of the same transaction changes nothing.
+    let (s, _, _) = node
+        .send(push("$after", "fedcba9876543210fedcba9876543210"))
+        .await;
+    assert_eq!(s.as_u16(), 200);
+    assert_eq!(f.store.remote_all().expect("all").len(), 2);
+    // An event without a sender is refused, never taken for one from an empty sender.
+    let bad = serde_json::json!({"events": [{"type": "org.raremesh.batch", "room_id": "!room:b.test", "event_id": "$nosender", "content": {}}]});
+    let (s, _, _) = node
+        .send(
+            axum::http::Request::put("/_matrix/app/v1/transactions/2")
+                .header("content-type", "application/json")
+                .header("authorization", "Bearer hs-token-0123456789abcdef")
+                .body(axum::body::Body::from(bad.to_string()))
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(
+        s.as_u16(),
+        200,
+        "acknowledged: retrying cannot make it valid"
+    );
+    assert!(!f.store.applied("$nosender").expect("applied"));
 }
 
 #[tokio::test]

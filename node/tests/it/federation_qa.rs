@@ -488,7 +488,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
                     { "type": "m.room.create", "sender": "@someone:c.test", "state_key": "",
                       "content": {} } ] } }),
     ];
-    let r = f.receive(&state, "t1", &events).expect("receive");
+    let r = f.receive(&state, &parse(&events)).expect("receive");
     assert_eq!(r.dropped.len(), 6, "{:?}", r.dropped);
     let local = state.qa.question(&q.id).expect("q").expect("q");
     assert!(local.hidden.is_none() && local.title == "Local question");
@@ -511,7 +511,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
         "$bq3",
         wire("partnerquestion1", "Partner question"),
     )];
-    f.receive(&state, "t2", &again).expect("receive");
+    f.receive(&state, &parse(&again)).expect("receive");
     let partner = state
         .qa
         .question("partnerquestion1")
@@ -539,7 +539,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
             "m.relates_to": { "rel_type": "m.replace", "event_id": "$b1" } }),
         ),
     ];
-    let r = f.receive(&state, "t3", &events).expect("receive");
+    let r = f.receive(&state, &parse(&events)).expect("receive");
     assert!(r.dropped.is_empty(), "{:?}", r.dropped);
     let a = state.qa.answers_of(&q.id).expect("a").remove(0);
     assert_eq!(a.body, "Better words");
@@ -550,7 +550,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
         json!({ "type": "m.room.redaction", "sender": bob, "room_id": "!qa:a.test",
         "event_id": "$b3", "redacts": "$b1", "content": {} }),
     ];
-    f.receive(&state, "t4", &redact).expect("receive");
+    f.receive(&state, &parse(&redact)).expect("receive");
     let a = state.qa.answers_of(&q.id).expect("a").remove(0);
     assert!(a.body.is_empty() && a.hidden.is_some_and(|h| h.deleted));
 
@@ -560,7 +560,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
         json!({ "type": "m.room.redaction", "sender": peer, "room_id": "!qb:b.test",
         "event_id": "$r9", "redacts": "$bq3", "content": {} }),
     ];
-    f.receive(&state, "t5", &withdraw).expect("receive");
+    f.receive(&state, &parse(&withdraw)).expect("receive");
     let p1 = state
         .qa
         .question("partnerquestion1")
@@ -577,7 +577,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
         "$bq4",
         wire("partnerquestion1", "Partner question"),
     )];
-    f.receive(&state, "t6", &again).expect("receive");
+    f.receive(&state, &parse(&again)).expect("receive");
     let p1 = state
         .qa
         .question("partnerquestion1")
@@ -585,4 +585,11 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
         .expect("q");
     assert_eq!(p1.title, "Partner question");
     assert_eq!(p1.hidden.map(|h| h.reason).as_deref(), Some("Off topic"));
+}
+
+fn parse(events: &[serde_json::Value]) -> Vec<raremesh_bridge::event::Incoming> {
+    events
+        .iter()
+        .map(|e| raremesh_bridge::event::Incoming::parse(e, None).expect("a valid envelope"))
+        .collect()
 }

@@ -10,6 +10,8 @@
 mod receive;
 mod send;
 
+use raremesh_bridge::client::NewRoom;
+use raremesh_bridge::rooms::RoomKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -177,11 +179,14 @@ impl Federation {
             Some(r) => r,
             None => {
                 let room = self
-                    .client
                     .create_room(
+                        RoomKind::Qa,
                         QA_ROOM_NAME,
                         &[],
-                        json!({ "topic": "Community questions: each question is a thread; reply in it to answer." }),
+                        NewRoom {
+                            topic: Some("Community questions: each question is a thread; reply in it to answer.".into()),
+                            ..NewRoom::default()
+                        },
                     )
                     .await?;
                 self.store.set(OWN_QA_ROOM, &room)?;
@@ -276,7 +281,7 @@ impl Federation {
                 Ok(()) => {}
                 // Already in the room, or invited.
                 Err(e) if e.status() == Some(403) => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(rooms.len())

@@ -1,5 +1,6 @@
 //! Receiving from the Q&A rooms: each event checked, stored, indexed and targeted.
 
+use raremesh_bridge::event::Incoming;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -18,27 +19,19 @@ impl Federation {
         &self,
         state: &AppState,
         owner: &str,
-        e: &Value,
+        e: &Incoming,
     ) -> Result<Option<String>, FederationError> {
-        let sender = e.get("sender").and_then(Value::as_str).unwrap_or_default();
-        let kind = e.get("type").and_then(Value::as_str).unwrap_or_default();
-        let event_id = e
-            .get("event_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let room = e.get("room_id").and_then(Value::as_str).unwrap_or_default();
-        let content = e.get("content").cloned().unwrap_or(Value::Null);
-        let drop = |why: String| {
-            tracing::warn!(%sender, "Q&A event dropped: {why}");
-            Ok(Some(why))
-        };
+        let sender = e.sender.as_str();
+        let kind = e.kind.as_str();
+        let event_id = e.id();
+        let room = e.room_id.as_str();
+        let content = e.content_value();
+        let drop = |why: String| Ok(Some(why));
         if kind == "m.room.redaction" {
-            let target = e
-                .get("redacts")
-                .or_else(|| content.get("redacts"))
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            return self.withdraw(state, owner, room, sender, target);
+            let Some(target) = e.redacts.as_ref() else {
+                return drop("a redaction that names no event".into());
+            };
+            return self.withdraw(state, owner, room, sender, target.as_str());
         }
         if kind != "m.room.message" {
             return Ok(None);

@@ -93,7 +93,8 @@ impl Federation {
                 let event = self
                     .client
                     .send(&room, "m.room.message", txn, &question_content(state, &q))
-                    .await?;
+                    .await?
+                    .to_string();
                 self.store
                     .set(&format!("qa_event:{event}"), &format!("q/{id}"))?;
                 // Read again: it may have changed while it was being sent.
@@ -141,7 +142,8 @@ impl Federation {
                 let event = self
                     .client
                     .send(&room, "m.room.message", txn, &content)
-                    .await?;
+                    .await?
+                    .to_string();
                 self.store
                     .set(&format!("qa_event:{event}"), &format!("a/{question}/{id}"))?;
                 // Read again: it may have changed while it was being sent.

@@ -1,0 +1,247 @@
+//! The federation status an operator reads: `raremesh federation status` and the admin
+//! page `/admin/federation`. Each peer, its rooms, when an event last came from it, when
+//! this node last sent, the queues, the last error, the sync with the homeserver, whether
+//! the homeserver answers, and the events dropped by reason. The running node writes it
+//! to `data/federation/status.json` every few seconds, so the command works while the node
+//! holds its database.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Federation, now_ms};
+
+/// One peer, as this node sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerStatus {
+    /// Its organization's name (from config).
+    pub name: String,
+    /// Its node's Matrix user id.
+    pub user_id: String,
+    /// Its publishing room, once it invited this node.
+    pub room: Option<String>,
+    /// Whether this node has joined that room.
+    pub joined: bool,
+    /// Its Q&A room, once it invited this node.
+    pub qa_room: Option<String>,
+    /// When its last event arrived (Unix seconds), since this node started.
+    pub last_received: Option<u64>,
+    /// The vectors held from it (retractions not counted).
+    pub vectors: usize,
+    /// Its community questions held here, and their answers from anywhere.
+    pub questions: usize,
+    /// Answers held here that came from it.
+    pub answers: usize,
+}
+
+/// The whole status.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    /// When it was taken (Unix seconds).
+    pub at: u64,
+    /// This node's Matrix user id.
+    pub user_id: String,
+    /// The homeserver's address.
+    pub homeserver: String,
+    /// Whether the homeserver answered just now.
+    pub homeserver_answers: bool,
+    /// This node's publishing room.
+    pub own_room: Option<String>,
+    /// This node's Q&A room.
+    pub own_qa_room: Option<String>,
+    /// The peers in config.
+    pub peers: Vec<PeerStatus>,
+    /// When this node last sent a protocol event.
+    pub last_sent: Option<u64>,
+    /// Messages from peers waiting to be handled (contact, research).
+    pub inbox: usize,
+    /// Q&A events waiting to be sent.
+    pub qa_queue: usize,
+    /// When the node's last sync with its homeserver ended well.
+    pub last_sync: Option<u64>,
+    /// Why the last sync failed, if it did.
+    pub sync_error: Option<String>,
+    /// Events read from room histories to fill gaps, since the start.
+    pub backfilled: u64,
+    /// The last federation error, and when.
+    pub last_error: Option<(u64, String)>,
+    /// Events dropped since the start, by reason.
+    pub dropped: Vec<(String, u64)>,
+}
+
+impl Status {
+    /// Whether federation looks healthy: the homeserver answers, the last sync is recent,
+    /// every peer's room is joined, and nothing waits in the queues for long.
+    pub fn healthy(&self) -> bool {
+        self.homeserver_answers
+            && self.sync_error.is_none()
+            && self
+                .last_sync
+                .is_some_and(|t| self.at.saturating_sub(t) < 90)
+            && self.peers.iter().all(|p| p.joined)
+    }
+
+    /// The status as lines of text for a terminal.
+    pub fn to_text(&self) -> String {
+        let when = |t: Option<u64>| match t {
+            Some(t) => format!("{} s ago", self.at.saturating_sub(t)),
+            None => "never (since the node started)".to_owned(),
+        };
+        let mut out = String::new();
+        out.push_str(&format!(
+            "federation: {}\nnode user: {}\nhomeserver: {} ({})\nsync: last {}{}\n",
+            if self.healthy() {
+                "healthy"
+            } else {
+                "NOT healthy"
+            },
+            self.user_id,
+            self.homeserver,
+            if self.homeserver_answers {
+                "answers"
+            } else {
+                "does NOT answer"
+            },
+            when(self.last_sync),
+            self.sync_error
+                .as_ref()
+                .map(|e| format!("; last error: {e}"))
+                .unwrap_or_default(),
+        ));
+        out.push_str(&format!(
+            "own rooms: federation {}, Q&A {}\nlast sent: {}\nqueues: inbox {}, Q&A to send {}\ngaps filled: {} events\n",
+            self.own_room.as_deref().unwrap_or("not created yet"),
+            self.own_qa_room.as_deref().unwrap_or("not created yet"),
+            when(self.last_sent),
+            self.inbox,
+            self.qa_queue,
+            self.backfilled,
+        ));
+        for p in &self.peers {
+            out.push_str(&format!(
+                "peer {} ({}): room {}{}, Q&A room {}, last event received {}; holding {} vectors, {} questions, {} answers from it\n",
+                p.name,
+                p.user_id,
+                p.room.as_deref().unwrap_or("no invitation yet"),
+                if p.joined { " (joined)" } else { " (NOT joined)" },
+                p.qa_room.as_deref().unwrap_or("no invitation yet"),
+                when(p.last_received),
+                p.vectors,
+                p.questions,
+                p.answers,
+            ));
+        }
+        if let Some((t, e)) = &self.last_error {
+            out.push_str(&format!("last error ({}): {e}\n", when(Some(*t))));
+        }
+        let dropped: Vec<String> = self
+            .dropped
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        out.push_str(&format!(
+            "dropped events: {}\n",
+            if dropped.is_empty() {
+                "none".to_owned()
+            } else {
+                dropped.join(", ")
+            }
+        ));
+        out
+    }
+
+    /// Reads the status the running node wrote.
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+impl Federation {
+    /// The status now.
+    pub async fn status(&self, state: &crate::state::AppState) -> Status {
+        let questions = state.qa.questions().unwrap_or_default();
+        let answers = state.qa.all_answers().unwrap_or_default();
+        let vectors = self.store.remote_all().unwrap_or_default();
+        let health = self.health.snapshot();
+        let get = |k: &str| self.store.get(k).ok().flatten();
+        let count = |p: &str| self.store.scan(p).map(|v| v.len()).unwrap_or(0);
+        let mut peers: Vec<PeerStatus> = self
+            .peers
+            .values()
+            .map(|p| {
+                let room = get(&format!("peer_room:{}", p.user_id));
+                PeerStatus {
+                    name: p.name.clone(),
+                    user_id: p.user_id.clone(),
+                    joined: room
+                        .as_ref()
+                        .is_some_and(|r| get(&format!("joined:{r}")).is_some()),
+                    room,
+                    qa_room: get(&format!("peer_qa_room:{}", p.user_id)),
+                    last_received: health.last_from.get(&p.user_id).copied(),
+                    vectors: vectors
+                        .iter()
+                        .filter(|v| v.peer == p.user_id && !v.retracted)
+                        .count(),
+                    questions: questions
+                        .iter()
+                        .filter(|q| {
+                            q.origin.as_deref() == Some(p.user_id.as_str()) && q.hidden.is_none()
+                        })
+                        .count(),
+                    answers: answers
+                        .iter()
+                        .filter(|a| {
+                            a.origin.as_deref() == Some(p.user_id.as_str()) && a.hidden.is_none()
+                        })
+                        .count(),
+                }
+            })
+            .collect();
+        peers.sort_by(|a, b| a.name.cmp(&b.name));
+        Status {
+            at: now_ms() / 1000,
+            user_id: self.config.user_id(),
+            homeserver: self.client.url().to_owned(),
+            homeserver_answers: self.client.answers().await,
+            own_room: self.own_room().ok().flatten(),
+            own_qa_room: self.own_qa_room().ok().flatten(),
+            peers,
+            last_sent: health.last_sent,
+            inbox: count("inbox:"),
+            qa_queue: count("qa_out:"),
+            last_sync: health.last_sync,
+            sync_error: health.sync_error,
+            backfilled: health.backfilled,
+            last_error: health.last_error,
+            dropped: raremesh_bridge::drops::counts()
+                .into_iter()
+                .map(|(r, n)| (r.to_owned(), n))
+                .collect(),
+        }
+    }
+
+    /// Writes the status to `path` every few seconds, until the process ends.
+    pub async fn write_status(
+        self: std::sync::Arc<Self>,
+        state: crate::state::AppState,
+        path: std::path::PathBuf,
+    ) {
+        loop {
+            let status = self.status(&state).await;
+            if let Ok(text) = serde_json::to_string_pretty(&status) {
+                let tmp = path.with_extension("tmp");
+                if std::fs::write(&tmp, text)
+                    .and_then(|()| std::fs::rename(&tmp, &path))
+                    .is_err()
+                {
+                    tracing::warn!(path = %path.display(), "writing the federation status failed");
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    }
+}

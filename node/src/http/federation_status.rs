@@ -1,0 +1,65 @@
+//! `/admin/federation`: the federation status for the organization's admins (the same as
+//! `raremesh federation status`): is federation healthy, and if not, where it is stuck.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use minijinja::context;
+
+use super::page::{forbidden, render, signed_in};
+use crate::state::AppState;
+
+fn ago(now: u64, t: Option<u64>) -> String {
+    match t {
+        Some(t) => format!("{} s ago", now.saturating_sub(t)),
+        None => "not since the node started".to_owned(),
+    }
+}
+
+/// `GET /admin/federation` (admins only).
+pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let account = match signed_in(&state, &headers) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    if account.role != crate::accounts::Role::Admin {
+        return forbidden();
+    }
+    let Some(f) = state.federation.clone() else {
+        return render(
+            &state,
+            "en",
+            StatusCode::OK,
+            "federation_status.html",
+            context! { enabled => false },
+        );
+    };
+    let s = f.status(&state).await;
+    let peers: Vec<minijinja::Value> = s
+        .peers
+        .iter()
+        .map(|p| {
+            context! {
+                name => p.name.clone(), user_id => p.user_id.clone(), room => p.room.clone(),
+                joined => p.joined, qa_room => p.qa_room.clone(), last => ago(s.at, p.last_received),
+                vectors => p.vectors, questions => p.questions,
+            }
+        })
+        .collect();
+    render(
+        &state,
+        "en",
+        StatusCode::OK,
+        "federation_status.html",
+        context! {
+            enabled => true,
+            healthy => s.healthy(),
+            last_sync => ago(s.at, s.last_sync),
+            last_sent => ago(s.at, s.last_sent),
+            last_error => s.last_error.as_ref().map(|(t, e)| format!("{e} ({})", ago(s.at, Some(*t)))),
+            peers,
+            dropped => s.dropped.clone(),
+            s => minijinja::Value::from_serialize(&s),
+        },
+    )
+}
