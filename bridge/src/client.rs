@@ -83,7 +83,11 @@ impl Homeserver {
     }
 
     /// Sends one request of the client-server API with the application service token.
-    async fn call<R>(&self, what: &'static str, request: R) -> Result<R::IncomingResponse>
+    pub(crate) async fn call<R>(
+        &self,
+        what: &'static str,
+        request: R,
+    ) -> Result<R::IncomingResponse>
     where
         R: OutgoingRequest<PathBuilder = VersionHistory, EndpointError = ruma::api::error::Error>,
         R::Authentication: for<'a> AuthScheme<Input<'a> = SendAccessToken<'a>>,
@@ -264,6 +268,20 @@ impl Homeserver {
             .collect())
     }
 
+    /// Sends a public read receipt for `event` in `room`. Besides saying the node read it,
+    /// it makes the homeserver contact the homeservers of the room at once: a homeserver
+    /// that was backing off from this one (after an outage) resumes sending what it holds
+    /// for it then, instead of at its next periodic retry.
+    pub async fn read_receipt(&self, room: &str, event: &str) -> Result<()> {
+        use ruma::api::client::receipt::create_receipt;
+        let req = create_receipt::v3::Request::new(
+            parse_id("room id", room)?,
+            create_receipt::v3::ReceiptType::Read,
+            parse_id("event id", event)?,
+        );
+        self.call("receipt", req).await.map(|_| ())
+    }
+
     /// Whether the homeserver answers (its `/versions`), for status pages.
     pub async fn answers(&self) -> bool {
         self.http
@@ -275,7 +293,7 @@ impl Homeserver {
     }
 
     /// Logs the application service's user in as a new device (the application service
-    /// login type: no password), for the client that syncs and holds encryption keys.
+    /// login type: no password), for a client that holds encryption keys.
     pub async fn login_device(
         &self,
         localpart: &str,

@@ -62,12 +62,6 @@ pub enum Error {
         /// The Matrix error code, if any.
         errcode: String,
     },
-    /// The Matrix client (sync, encryption) failed.
-    #[error("matrix client: {0}")]
-    Sdk(String),
-    /// The client's files in the data folder.
-    #[error("matrix client files: {0}")]
-    Store(String),
 }
 
 impl Error {

@@ -5,7 +5,7 @@
 //! - [`client`]: the node's calls to its homeserver as the application service user (ruma
 //!   request types); [`rooms`]: the kinds of rooms raremesh makes, by `m.room.create` type.
 //! - [`appservice`]: the transactions the homeserver pushes; [`timeline`]: the node's own
-//!   user as a matrix-sdk client, syncing from the last applied position and filling gaps;
+//!   user's sync from the last applied position, filling the gaps of limited timelines;
 //!   both give [`event::Incoming`] events, applied once by event id.
 //! - [`drops`]: every dropped event logged and counted by reason.
 //! - [`registration`]: the registration file the homeserver reads.

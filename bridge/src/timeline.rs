@@ -1,25 +1,23 @@
-//! The node's own user as a Matrix client (matrix-sdk): a device of its own, a session and
-//! an end-to-end encryption store in SQLite in the data folder, and `/sync` from the last
-//! position the node applied. After any outage (the homeserver's, the node's, a peer's) the
-//! next sync brings every event since that position; a `limited` timeline (more events than
-//! one sync returns) is filled in from the room's history, back to the last event the node
-//! already holds. Events come out as [`Incoming`], the same as pushed ones.
+//! The node's own user as a Matrix client: `/sync` from the last position the node
+//! applied (kept by the node, saved only after the events are stored), with the
+//! application service token. After any outage (the homeserver's, the node's, a peer's) the
+//! next sync brings every event since that position; a `limited` timeline (more events
+//! than one sync returns) is filled in from the room's history (`/messages`), back to the
+//! last event the node already holds. Events come out as [`Incoming`], the same as pushed
+//! ones, and are applied once by event id.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use matrix_sdk::authentication::matrix::MatrixSession;
-use matrix_sdk::config::SyncSettings;
-use matrix_sdk::room::MessagesOptions;
-use matrix_sdk::store::RoomLoadSettings;
+use ruma::api::Direction;
 use ruma::api::client::filter::{FilterDefinition, RoomEventFilter, RoomFilter};
+use ruma::api::client::message::get_message_events;
 use ruma::api::client::sync::sync_events;
-use ruma::{EventId, RoomId, UInt};
+use ruma::{EventId, OwnedUserId, RoomId, UInt};
 use serde_json::Value;
 
+use crate::Result;
 use crate::client::Homeserver;
 use crate::event::Incoming;
-use crate::{Error, Result};
 
 /// How many events one sync returns per room before it is `limited`.
 const TIMELINE_LIMIT: u32 = 100;
@@ -39,163 +37,52 @@ pub struct SyncBatch {
     pub backfilled: usize,
 }
 
-/// The node's Matrix client.
+/// The node's sync with its homeserver.
 #[derive(Debug, Clone)]
 pub struct Timeline {
-    client: matrix_sdk::Client,
-}
-
-fn sdk(e: impl std::fmt::Display) -> Error {
-    Error::Sdk(e.to_string())
-}
-
-fn session_path(dir: &Path) -> PathBuf {
-    dir.join("session.json")
-}
-
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| Error::Store(format!("{}: {e}", tmp.display())))?;
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(|e| Error::Store(format!("{}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::Store(format!("{}: {e}", path.display())))
+    homeserver: Homeserver,
+    me: OwnedUserId,
 }
 
 impl Timeline {
-    /// Opens the client whose session and stores live in `dir` (made with mode 0700),
-    /// logging the node's user in as a new device the first time. `passphrase` encrypts the
-    /// stores at rest.
-    pub async fn open(
-        homeserver: &Homeserver,
-        localpart: &str,
-        dir: &Path,
-        passphrase: &str,
-    ) -> Result<Self> {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Store(format!("{}: {e}", dir.display())))?;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-        let session: MatrixSession = match std::fs::read_to_string(session_path(dir)) {
-            Ok(text) => serde_json::from_str(&text)
-                .map_err(|e| Error::Store(format!("session.json: {e}")))?,
-            Err(_) => {
-                // A new device: its stores must start empty.
-                let store = dir.join("store");
-                if store.exists() {
-                    std::fs::remove_dir_all(&store)
-                        .map_err(|e| Error::Store(format!("{}: {e}", store.display())))?;
-                }
-                let (user_id, device_id, access_token) =
-                    homeserver.login_device(localpart, "raremesh node").await?;
-                let session = MatrixSession {
-                    meta: matrix_sdk::SessionMeta { user_id, device_id },
-                    tokens: matrix_sdk::authentication::SessionTokens {
-                        access_token,
-                        refresh_token: None,
-                    },
-                };
-                write_private(
-                    &session_path(dir),
-                    &serde_json::to_string(&session)
-                        .map_err(|e| Error::Serialize(e.to_string()))?,
-                )?;
-                tracing::info!(device = %session.meta.device_id, "the node's Matrix device was created");
-                session
-            }
-        };
-        let client = matrix_sdk::Client::builder()
-            .homeserver_url(homeserver.url())
-            .sqlite_store(dir.join("store"), Some(passphrase))
-            .request_config(
-                matrix_sdk::config::RequestConfig::new()
-                    .retry_limit(1)
-                    .timeout(Duration::from_secs(30)),
-            )
-            .build()
-            .await
-            .map_err(sdk)?;
-        client
-            .matrix_auth()
-            .restore_session(session, RoomLoadSettings::default())
-            .await
-            .map_err(sdk)?;
-        Ok(Self { client })
-    }
-
-    /// Forgets the device (its session and stores), for when the homeserver no longer
-    /// knows its token; the next [`Timeline::open`] logs in again.
-    pub fn forget(dir: &Path) -> Result<()> {
-        let _ = std::fs::remove_file(session_path(dir));
-        let store = dir.join("store");
-        if store.exists() {
-            std::fs::remove_dir_all(&store)
-                .map_err(|e| Error::Store(format!("{}: {e}", store.display())))?;
-        }
-        Ok(())
-    }
-
-    /// The matrix-sdk client (for end-to-end encrypted rooms).
-    pub fn client(&self) -> &matrix_sdk::Client {
-        &self.client
+    /// The sync of the application service's own user `me`.
+    pub fn new(homeserver: Homeserver, me: OwnedUserId) -> Self {
+        Self { homeserver, me }
     }
 
     /// Syncs once from `since` (waiting up to `wait` for something new), and fills the gaps
-    /// of limited timelines back to an event `known` says the node holds.
+    /// of limited timelines back to an event `known` says the node holds. Without `since`
+    /// (the first sync) only the latest events of each room come: what came before was
+    /// delivered by the homeserver's pushes, and snapshots cover a node that lost its data.
     pub async fn sync(
         &self,
         since: Option<&str>,
         wait: Duration,
         known: impl Fn(&EventId) -> bool,
     ) -> Result<SyncBatch> {
-        let mut room_events = RoomEventFilter::default();
-        room_events.limit = Some(UInt::from(TIMELINE_LIMIT));
+        let mut timeline = RoomEventFilter::default();
+        timeline.limit = Some(UInt::from(TIMELINE_LIMIT));
         let mut room = RoomFilter::default();
-        room.timeline = room_events;
+        room.timeline = timeline;
         let mut filter = FilterDefinition::default();
         filter.room = room;
-        let mut settings = SyncSettings::default()
-            .timeout(wait)
-            .filter(sync_events::v3::Filter::FilterDefinition(filter));
-        if let Some(s) = since {
-            settings = settings.token(s.to_owned());
-        }
-        let response = self.client.sync_once(settings).await.map_err(|e| {
-            let text = e.to_string();
-            if text.contains("M_UNKNOWN_TOKEN") {
-                Error::Refused {
-                    what: "sync",
-                    status: 401,
-                    errcode: "M_UNKNOWN_TOKEN".into(),
-                }
-            } else {
-                sdk(text)
-            }
-        })?;
-        let me = self
-            .client
-            .user_id()
-            .ok_or_else(|| Error::Sdk("no session".into()))?
-            .to_owned();
+        let mut req = sync_events::v3::Request::new();
+        req.filter = Some(sync_events::v3::Filter::FilterDefinition(filter));
+        req.since = since.map(str::to_owned);
+        req.timeout = Some(wait);
+        let response = self.homeserver.call("sync", req).await?;
         let mut batch = SyncBatch {
             next_batch: response.next_batch.clone(),
             ..SyncBatch::default()
         };
-        for (room_id, update) in &response.rooms.invited {
-            if let Some(e) = Incoming::from_invite_state(room_id, &me, &update.invite_state.events)
+        for (room_id, update) in &response.rooms.invite {
+            if let Some(e) =
+                Incoming::from_invite_state(room_id, &self.me, &update.invite_state.events)
             {
                 batch.events.push(e);
             }
         }
-        for (room_id, update) in &response.rooms.joined {
+        for (room_id, update) in &response.rooms.join {
             let mut raws: Vec<Value> = Vec::new();
             if update.timeline.limited
                 && since.is_some()
@@ -210,7 +97,7 @@ impl Timeline {
                     .timeline
                     .events
                     .iter()
-                    .filter_map(|e| e.raw().deserialize_as::<Value>().ok()),
+                    .filter_map(|e| e.deserialize_as::<Value>().ok()),
             );
             for raw in raws {
                 match Incoming::parse(&raw, Some(room_id)) {
@@ -223,32 +110,36 @@ impl Timeline {
     }
 
     /// The events of a room before `from`, back to one `known` holds (or the room's
-    /// beginning), oldest first.
+    /// beginning, or [`MAX_GAP_PAGES`] pages), oldest first.
     async fn fill_gap(
         &self,
         room_id: &RoomId,
         from: &str,
         known: &impl Fn(&EventId) -> bool,
     ) -> Result<Vec<Value>> {
-        let Some(room) = self.client.get_room(room_id) else {
-            return Ok(Vec::new());
-        };
         let mut token = Some(from.to_owned());
         let mut newest_first: Vec<Value> = Vec::new();
         for _ in 0..MAX_GAP_PAGES {
             let Some(t) = token.take() else { break };
-            let mut options = MessagesOptions::backward().from(Some(t.as_str()));
-            options.limit = UInt::from(TIMELINE_LIMIT);
-            let page = room.messages(options).await.map_err(sdk)?;
+            let mut req =
+                get_message_events::v3::Request::new(room_id.to_owned(), Direction::Backward);
+            req.from = Some(t);
+            req.limit = UInt::from(TIMELINE_LIMIT);
+            let page = self.homeserver.call("messages", req).await?;
             let mut reached = false;
-            for e in &page.chunk {
-                if e.event_id().is_some_and(|id| known(&id)) {
+            for raw in &page.chunk {
+                let Ok(v) = raw.deserialize_as::<Value>() else {
+                    continue;
+                };
+                let id = v
+                    .get("event_id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| <&EventId>::try_from(s).ok());
+                if id.is_some_and(|id| known(id)) {
                     reached = true;
                     break;
                 }
-                if let Ok(v) = e.raw().deserialize_as::<Value>() {
-                    newest_first.push(v);
-                }
+                newest_first.push(v);
             }
             if reached || page.chunk.is_empty() {
                 break;

@@ -320,90 +320,99 @@ impl Federation {
     /// again; gaps of limited timelines are filled from the rooms' histories. The
     /// homeserver's pushes bring the same events sooner; each is applied once by event id.
     pub async fn sync(self: Arc<Self>, state: AppState) {
-        let dir = state.config.federation_path().join("matrix");
-        let passphrase = self.keys.pseudonym("matrix client store", 0);
-        let mut pause = Duration::from_millis(500);
-        let rest = |pause: &mut Duration| {
-            let p = *pause;
-            *pause = (*pause * 2).min(Duration::from_secs(4));
-            tokio::time::sleep(p)
-        };
-        loop {
-            let timeline = match raremesh_bridge::timeline::Timeline::open(
-                &self.client,
-                &self.config.sender_localpart,
-                &dir,
-                &passphrase,
-            )
-            .await
-            {
-                Ok(t) => t,
+        let me =
+            match raremesh_bridge::client::parse_id("federation.user_id", &self.config.user_id()) {
+                Ok(me) => me,
                 Err(e) => {
-                    tracing::warn!(error = %e, "the node's Matrix client cannot start yet; retrying");
-                    self.health.sync_failed(&e.to_string());
-                    rest(&mut pause).await;
+                    tracing::error!(error = %e, "the node's Matrix user id is not valid: no sync");
+                    return;
+                }
+            };
+        let timeline = raremesh_bridge::timeline::Timeline::new(self.client.clone(), me);
+        let mut pause = Duration::from_millis(500);
+        // True at the start and after a failed sync: the homeserver may have been down.
+        let mut back = true;
+        loop {
+            let since = match self.store.get(SYNC_SINCE) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the sync position failed");
+                    tokio::time::sleep(pause).await;
                     continue;
                 }
             };
-            loop {
-                let since = match self.store.get(SYNC_SINCE) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::error!(error = %e, "reading the sync position failed");
-                        rest(&mut pause).await;
-                        continue;
+            let known = |id: &raremesh_bridge::ruma::EventId| {
+                self.store.applied(id.as_str()).unwrap_or(false)
+            };
+            let result = timeline
+                .sync(since.as_deref(), Duration::from_secs(20), known)
+                .await
+                .map_err(FederationError::from)
+                .and_then(|batch| {
+                    for (room, why) in &batch.refused {
+                        raremesh_bridge::drops::dropped(
+                            raremesh_bridge::drops::DropReason::Malformed,
+                            "?",
+                            room,
+                            "?",
+                            why,
+                        );
                     }
-                };
-                let known = |id: &raremesh_bridge::ruma::EventId| {
-                    self.store.applied(id.as_str()).unwrap_or(false)
-                };
-                match timeline
-                    .sync(since.as_deref(), Duration::from_secs(25), known)
-                    .await
-                {
-                    Ok(batch) => {
-                        for (room, why) in &batch.refused {
-                            raremesh_bridge::drops::dropped(
-                                raremesh_bridge::drops::DropReason::Malformed,
-                                "?",
-                                room,
-                                "?",
-                                why,
-                            );
-                        }
-                        if batch.backfilled > 0 {
-                            tracing::info!(
-                                events = batch.backfilled,
-                                "gaps in room timelines filled from their history"
-                            );
-                        }
-                        match self.receive(&state, &batch.events) {
-                            Ok(_) => {
-                                if let Err(e) = self.store.set(SYNC_SINCE, &batch.next_batch) {
-                                    tracing::error!(error = %e, "saving the sync position failed");
-                                }
-                                self.health.synced(batch.backfilled);
-                                pause = Duration::from_millis(500);
-                            }
-                            Err(e) => {
-                                tracing::error!(error = %e, "events from sync could not be stored; syncing again");
-                                rest(&mut pause).await;
-                            }
-                        }
+                    if batch.backfilled > 0 {
+                        tracing::info!(
+                            events = batch.backfilled,
+                            "gaps in room timelines filled from their history"
+                        );
                     }
-                    Err(e) if e.status() == Some(401) => {
-                        tracing::warn!(error = %e, "the homeserver no longer knows the node's device: logging in again");
-                        if let Err(e) = raremesh_bridge::timeline::Timeline::forget(&dir) {
-                            tracing::error!(error = %e, "forgetting the old device failed");
-                        }
-                        break;
-                    }
-                    Err(e) => {
-                        tracing::info!(error = %e, "sync failed; retrying");
-                        self.health.sync_failed(&e.to_string());
-                        rest(&mut pause).await;
+                    self.receive(&state, &batch.events)?;
+                    // Saved only once the events are stored: a crash before this line
+                    // syncs them again (applied once by event id).
+                    self.store.set(SYNC_SINCE, &batch.next_batch)?;
+                    Ok(batch.backfilled)
+                });
+            match result {
+                Ok(backfilled) => {
+                    self.health.synced(backfilled);
+                    pause = Duration::from_millis(500);
+                    if back {
+                        back = false;
+                        let f = self.clone();
+                        tokio::spawn(async move { f.wake_peers().await });
                     }
                 }
+                Err(e) => {
+                    back = true;
+                    tracing::info!(error = %e, "sync failed; retrying");
+                    self.health.sync_failed(&e.to_string());
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(4));
+                }
+            }
+        }
+    }
+}
+
+impl Federation {
+    /// After the homeserver comes back (or the node starts): a read receipt in each
+    /// peer's rooms, so that the peers' homeservers, which back off from a homeserver that
+    /// was down, send what they hold for this one at once.
+    async fn wake_peers(&self) {
+        let mut rooms: Vec<String> = Vec::new();
+        for prefix in ["peer_room:", "peer_qa_room:"] {
+            rooms.extend(
+                self.store
+                    .scan(prefix)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(_, r)| r),
+            );
+        }
+        for room in rooms {
+            let Ok(Some(event)) = self.store.get(&format!("last_event:{room}")) else {
+                continue;
+            };
+            if let Err(e) = self.client.read_receipt(&room, &event).await {
+                tracing::info!(%room, error = %e, "a read receipt to wake a peer's homeserver failed");
             }
         }
     }

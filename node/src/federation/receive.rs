@@ -191,6 +191,10 @@ impl Federation {
             }
             if let Some(id) = &e.event_id {
                 self.store.mark_applied(id.as_str(), now())?;
+                if e.state_key.is_none() {
+                    self.store
+                        .set(&format!("last_event:{}", e.room_id), id.as_str())?;
+                }
             }
         }
         if r.stored + r.stale > 0 || !r.dropped.is_empty() {
@@ -349,7 +353,7 @@ impl Federation {
             self.drop_event(
                 e,
                 DropReason::Untrusted,
-                format!("batch {batch}: not from a trusted peer"),
+                format!("batch {batch}: {sender} is not a trusted peer"),
                 r,
             );
             return Ok(());

@@ -12,6 +12,7 @@ mod federation;
 mod federation_hostile;
 mod federation_qa;
 mod federation_research;
+mod federation_restart;
 mod mail;
 mod match_cli;
 mod member_api;

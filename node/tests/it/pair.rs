@@ -18,10 +18,10 @@ use crate::synapse::{Homeserver, free_port};
 pub struct Side {
     pub name: &'static str,
     pub data: PathBuf,
-    port: u16,
-    as_token: String,
-    hs_token: String,
-    key: String,
+    pub port: u16,
+    pub as_token: String,
+    pub hs_token: String,
+    pub key: String,
 }
 
 impl Side {
@@ -37,6 +37,28 @@ impl Side {
             key: keys.public_key(),
             data,
         }
+    }
+
+    /// The application service registration, as `raremesh federation registration` prints
+    /// it for this side's tokens, address and homeserver name.
+    pub fn registration_from_command(&self, root: &Path, server_name: &str) -> PathBuf {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_raremesh"))
+            .args(["federation", "registration", "--url"])
+            .arg(format!("http://127.0.0.1:{}", self.port))
+            .env("RAREMESH_DATA_DIR", &self.data)
+            .env("RAREMESH_FEDERATION__SERVER_NAME", server_name)
+            .env("RAREMESH_FEDERATION__AS_TOKEN", &self.as_token)
+            .env("RAREMESH_FEDERATION__HS_TOKEN", &self.hs_token)
+            .output()
+            .expect("raremesh federation registration");
+        assert!(
+            out.status.success(),
+            "registration failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = root.join(format!("{}-registration.yaml", self.name));
+        std::fs::write(&path, &out.stdout).expect("write");
+        path
     }
 
     /// The application service registration the homeserver reads.

@@ -28,6 +28,7 @@ pub struct Homeserver {
     pub server_name: String,
     /// The client-server API, e.g. `http://127.0.0.1:18008`.
     pub url: String,
+    fed_port: u16,
     dir: PathBuf,
     child: Option<Child>,
 }
@@ -36,6 +37,18 @@ impl Homeserver {
     /// Writes the configuration (with these application service registrations) and
     /// starts the server; returns once its client and federation ports answer.
     pub fn start(dir: &Path, appservices: &[PathBuf]) -> Self {
+        let appservices = appservices.to_vec();
+        Self::start_with(dir, None, move |_| appservices)
+    }
+
+    /// Like [`Homeserver::start`], with a server name of its own (default
+    /// `127.0.0.1:<federation port>`); `registrations` makes the application service files
+    /// once the server name is known.
+    pub fn start_with(
+        dir: &Path,
+        name: Option<&str>,
+        registrations: impl FnOnce(&str) -> Vec<PathBuf>,
+    ) -> Self {
         let python = venv().join("python");
         assert!(
             python.exists(),
@@ -43,7 +56,8 @@ impl Homeserver {
         );
         std::fs::create_dir_all(dir).expect("dir");
         let (client, fed) = (free_port(), free_port());
-        let server_name = format!("127.0.0.1:{fed}");
+        let server_name = name.map_or_else(|| format!("127.0.0.1:{fed}"), str::to_owned);
+        let appservices = registrations(&server_name);
         let d = dir.display();
         let status = Command::new("openssl")
             .args([
@@ -141,6 +155,7 @@ app_service_config_files: [{}]
         )
         .expect("log config");
         let mut hs = Self {
+            fed_port: fed,
             server_name,
             url: format!("http://127.0.0.1:{client}"),
             dir: dir.to_owned(),
@@ -166,12 +181,7 @@ app_service_config_files: [{}]
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(120);
         let client = reqwest::blocking::Client::new();
-        let fed_port: u16 = self
-            .server_name
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port");
+        let fed_port = self.fed_port;
         loop {
             let up = client
                 .get(format!("{}/_matrix/client/versions", self.url))
@@ -212,6 +222,20 @@ app_service_config_files: [{}]
     /// Starts the stopped server again, with its data.
     pub fn restart(&mut self) {
         self.stop();
+        self.run();
+    }
+
+    /// Kills the server with SIGKILL, as a crash or an out-of-memory kill would.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the server again after [`Homeserver::stop`] or [`Homeserver::kill`].
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "still running");
         self.run();
     }
 
