@@ -135,7 +135,7 @@ impl Timeline {
                     .get("event_id")
                     .and_then(Value::as_str)
                     .and_then(|s| <&EventId>::try_from(s).ok());
-                if id.is_some_and(|id| known(id)) {
+                if id.is_some_and(known) {
                     reached = true;
                     break;
                 }
