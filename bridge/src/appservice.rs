@@ -10,6 +10,11 @@ use serde_json::Value;
 
 use crate::event::Incoming;
 
+/// The paths the homeserver sends transactions to (the second is the pre-v1 form some
+/// homeservers still use), each with the transaction id as `{txn}`.
+pub const TRANSACTION_PATHS: [&str; 2] =
+    ["/_matrix/app/v1/transactions/{txn}", "/transactions/{txn}"];
+
 /// Why a transaction is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {

@@ -13,14 +13,12 @@ use ruma::api::client::membership::{
 use ruma::api::client::message::send_message_event;
 use ruma::api::client::redact::redact_event;
 use ruma::api::client::room::create_room;
-use ruma::api::client::session::login;
 use ruma::api::client::state::get_state_event_for_key;
-use ruma::api::client::uiaa::{MatrixUserIdentifier, UserIdentifier};
 use ruma::api::path_builder::VersionHistory;
 use ruma::api::{IncomingResponse, OutgoingRequest, SupportedVersions};
 use ruma::events::{AnyMessageLikeEventContent, StateEventType};
 use ruma::serde::Raw;
-use ruma::{OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId};
+use ruma::{OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId};
 use serde_json::Value;
 
 use crate::rooms::RoomKind;
@@ -290,21 +288,5 @@ impl Homeserver {
             .send()
             .await
             .is_ok_and(|r| r.status().is_success())
-    }
-
-    /// Logs the application service's user in as a new device (the application service
-    /// login type: no password), for a client that holds encryption keys.
-    pub async fn login_device(
-        &self,
-        localpart: &str,
-        device_name: &str,
-    ) -> Result<(OwnedUserId, OwnedDeviceId, String)> {
-        let identifier = UserIdentifier::Matrix(MatrixUserIdentifier::new(localpart.to_owned()));
-        let mut req = login::v3::Request::new(login::v3::LoginInfo::ApplicationService(
-            login::v3::ApplicationService::new(identifier),
-        ));
-        req.initial_device_display_name = Some(device_name.to_owned());
-        let r = self.call("login", req).await?;
-        Ok((r.user_id, r.device_id, r.access_token))
     }
 }

@@ -3,7 +3,7 @@
 //! without a valid id, sender or room is refused with a reason, never treated as one from
 //! an empty sender. The content stays JSON: the receiver parses it by event type.
 
-use ruma::events::AnyStrippedStateEvent;
+use ruma::events::{AnyStrippedStateEvent, TimelineEventType};
 use ruma::serde::Raw;
 use ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UInt};
 use serde::Deserialize;
@@ -133,6 +133,50 @@ impl Incoming {
         })
     }
 
+    /// An invitation of `me` to `room` by `sender`, saying `invitation` of the room.
+    pub fn invitation(
+        event_id: Option<OwnedEventId>,
+        room: &RoomId,
+        sender: OwnedUserId,
+        me: &ruma::UserId,
+        invitation: Invitation,
+    ) -> Self {
+        let mut content = Map::new();
+        content.insert("membership".into(), Value::from("invite"));
+        Self {
+            event_id,
+            room_id: room.to_owned(),
+            sender,
+            kind: TimelineEventType::RoomMember.to_string(),
+            state_key: Some(me.to_string()),
+            content,
+            redacts: None,
+            origin_server_ts: 0,
+            invite: Some(invitation),
+        }
+    }
+
+    /// A message event (not state) of type `kind`.
+    pub fn message(
+        event_id: OwnedEventId,
+        room: &RoomId,
+        sender: OwnedUserId,
+        kind: &str,
+        content: Map<String, Value>,
+    ) -> Self {
+        Self {
+            event_id: Some(event_id),
+            room_id: room.to_owned(),
+            sender,
+            kind: kind.to_owned(),
+            state_key: None,
+            content,
+            redacts: None,
+            origin_server_ts: 0,
+            invite: None,
+        }
+    }
+
     /// An invitation of `me` seen through sync: the stripped state holds the invitation
     /// itself (the member event for `me`) and the room's create event.
     pub fn from_invite_state(
@@ -147,26 +191,19 @@ impl Incoming {
         let member = values.iter().find(|v| {
             v.get("type").and_then(Value::as_str) == Some("m.room.member")
                 && v.get("state_key").and_then(Value::as_str) == Some(me.as_str())
+                && v.pointer("/content/membership").and_then(Value::as_str) == Some("invite")
         })?;
         let sender = member
             .get("sender")
             .and_then(Value::as_str)
             .and_then(|s| OwnedUserId::try_from(s.to_owned()).ok())?;
-        Some(Self {
-            event_id: None,
-            room_id: room.to_owned(),
+        Some(Self::invitation(
+            None,
+            room,
             sender,
-            kind: "m.room.member".into(),
-            state_key: Some(me.to_string()),
-            content: member
-                .get("content")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
-            redacts: None,
-            origin_server_ts: 0,
-            invite: Some(invitation(&values)),
-        })
+            me,
+            invitation(&values),
+        ))
     }
 
     /// The event id as text (empty for sync invitations), for logs.
@@ -177,6 +214,17 @@ impl Incoming {
     /// The event as JSON again (for the receivers that read content by pointer).
     pub fn content_value(&self) -> Value {
         Value::Object(self.content.clone())
+    }
+
+    /// Whether it is a redaction (the withdrawal of another event).
+    pub fn is_redaction(&self) -> bool {
+        TimelineEventType::from(self.kind.as_str()) == TimelineEventType::RoomRedaction
+    }
+
+    /// Whether it is a message event (not state, not a redaction): what a room's owner
+    /// redacts when it refuses it.
+    pub fn is_message(&self) -> bool {
+        self.state_key.is_none() && !self.is_redaction()
     }
 
     /// The membership a member event sets, if it is one.

@@ -16,7 +16,6 @@ mod synapse;
 use std::time::{Duration, Instant};
 
 use pair::{Side, member, run, wait_for};
-use synapse::Homeserver;
 
 fn remote_count(state: &raremesh::AppState) -> usize {
     state
@@ -42,11 +41,7 @@ fn main() {
     let root = tempfile::tempdir().expect("tempdir");
     let root = root.path().to_owned();
     let (a, b) = (Side::new(&root, "a"), Side::new(&root, "b"));
-    let (ra, rb) = (a.registration(&root), b.registration(&root));
-    let (pa, pb) = (root.join("hs-a"), root.join("hs-b"));
-    let ta = std::thread::spawn(move || Homeserver::start(&pa, &[ra]));
-    let tb = std::thread::spawn(move || Homeserver::start(&pb, &[rb]));
-    let (hs_a, hs_b) = (ta.join().expect("hs a"), tb.join().expect("hs b"));
+    let (hs_a, hs_b) = pair::homeservers(&root, &a, &b);
     let config_a = a.config(&hs_a, &b, &hs_b);
     // The patients exist on A before it starts, shown locally only.
     {

@@ -1,7 +1,6 @@
 //! What the federation status shows an operator: per peer, when an event last came from it
 //! and when this node last sent; the last error; whether the node's sync with its
-//! homeserver is current. Kept in memory (since the process started) and, for the times,
-//! in the database too, so a restart does not forget them.
+//! homeserver is current. Kept in memory, since the process started.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -15,6 +14,7 @@ pub struct Health {
 #[derive(Debug, Default, Clone)]
 struct Inner {
     last_from: BTreeMap<String, u64>,
+    received: u64,
     last_sent: Option<u64>,
     last_error: Option<(u64, String)>,
     last_sync: Option<u64>,
@@ -53,10 +53,16 @@ impl Health {
     }
 
     /// An event arrived from `sender`.
-    pub fn received(&self, sender: &str, _room: &str) {
+    pub fn received(&self, sender: &str) {
         self.with(|i| {
             i.last_from.insert(sender.to_owned(), now());
+            i.received += 1;
         });
+    }
+
+    /// How many events from others arrived since the start.
+    pub fn received_total(&self) -> u64 {
+        self.inner.lock().map_or(0, |i| i.received)
     }
 
     /// This node sent a protocol event.

@@ -187,7 +187,7 @@ impl Federation {
             }
             if e.sender.as_str() != me {
                 self.receive_one(state, e, &mut r)?;
-                self.health.received(e.sender.as_str(), e.room_id.as_str());
+                self.health.received(e.sender.as_str());
             }
             if let Some(id) = &e.event_id {
                 self.store.mark_applied(id.as_str(), now())?;
@@ -218,8 +218,7 @@ impl Federation {
         let owned = self.own_room().ok().flatten().as_deref() == Some(room.as_str())
             || self.own_qa_room().ok().flatten().as_deref() == Some(room.as_str());
         if owned
-            && e.state_key.is_none()
-            && e.kind != "m.room.redaction"
+            && e.is_message()
             && let Some(event) = e.event_id.clone()
         {
             let client = self.client.clone();
@@ -247,46 +246,48 @@ impl Federation {
         let sender = e.sender.as_str();
         let room = e.room_id.as_str();
         let by_creator = invite.creator.as_ref() == Some(&e.sender);
-        if self.peer(sender).is_none() {
-            self.drop_event(
-                e,
+        let refused = if self.peer(sender).is_none() {
+            Some((
                 DropReason::Untrusted,
-                "an invitation from someone who is not a trusted peer".into(),
-                r,
-            );
-            return Ok(());
-        }
-        match invite.kind {
-            Some(RoomKind::Contact) => {}
-            Some(RoomKind::Qa) if by_creator => {
-                if self.qa_room_owner(room)?.is_some_and(|o| o != sender) {
-                    self.drop_event(e, DropReason::Invitation, "an invitation to another node's Q&A room".into(), r);
-                } else {
-                    self.store.set(&format!("peer_qa_room:{sender}"), room)?;
-                    let f = self.clone();
-                    let room = room.to_owned();
-                    tokio::spawn(async move { f.join_qa_room(&room).await });
+                "an invitation from someone who is not a trusted peer".to_owned(),
+            ))
+        } else {
+            match invite.kind {
+                Some(RoomKind::Contact) => None,
+                Some(RoomKind::Qa)
+                    if by_creator && self.qa_room_owner(room)?.is_some_and(|o| o != sender) =>
+                {
+                    Some((
+                        DropReason::Invitation,
+                        "an invitation to another node's Q&A room".to_owned(),
+                    ))
                 }
+                Some(RoomKind::Qa) if by_creator => {
+                    self.store.set(&format!("peer_qa_room:{sender}"), room)?;
+                    let (f, room) = (self.clone(), room.to_owned());
+                    tokio::spawn(async move { f.join_qa_room(&room).await });
+                    None
+                }
+                Some(RoomKind::Federation) if by_creator => {
+                    self.store.set(&format!("peer_room:{sender}"), room)?;
+                    self.store.unset(&format!("joined:{room}"))?;
+                    let (f, room) = (self.clone(), room.to_owned());
+                    tokio::spawn(async move { f.join_peer_room(&room).await });
+                    None
+                }
+                Some(kind) => Some((
+                    DropReason::Invitation,
+                    format!("an invitation to a {kind} room not created by the inviting peer"),
+                )),
+                None => Some((
+                    DropReason::Invitation,
+                    "an invitation to a room that is not a raremesh room (no raremesh m.room.create type)"
+                        .to_owned(),
+                )),
             }
-            Some(RoomKind::Federation) if by_creator => {
-                self.store.set(&format!("peer_room:{sender}"), room)?;
-                self.store.unset(&format!("joined:{room}"))?;
-                let f = self.clone();
-                let room = room.to_owned();
-                tokio::spawn(async move { f.join_peer_room(&room).await });
-            }
-            Some(kind) => self.drop_event(
-                e,
-                DropReason::Invitation,
-                format!("an invitation to a {kind} room not created by the inviting peer"),
-                r,
-            ),
-            None => self.drop_event(
-                e,
-                DropReason::Invitation,
-                "an invitation to a room that is not a raremesh room (no raremesh m.room.create type)".into(),
-                r,
-            ),
+        };
+        if let Some((reason, why)) = refused {
+            self.drop_event(e, reason, why, r);
         }
         Ok(())
     }
@@ -320,12 +321,7 @@ impl Federation {
             return self.on_invitation(e, invite, r);
         }
         if let Some(owner) = self.qa_room_owner(room)? {
-            if let Some(why) = self.receive_qa(state, &owner, e)? {
-                let reason = if why.contains("not sent by") || why.contains("may not") {
-                    DropReason::Forbidden
-                } else {
-                    DropReason::Invalid
-                };
+            if let Some((reason, why)) = self.receive_qa(state, &owner, e)? {
                 self.drop_event(e, reason, why, r);
             }
             return Ok(());
@@ -333,7 +329,7 @@ impl Federation {
         let in_own_room = self.own_room()?.as_deref() == Some(room);
         if kind != EVENT_TYPE {
             // Other people's messages in this node's publishing room are not for it.
-            if in_own_room && e.state_key.is_none() && kind != "m.room.redaction" {
+            if in_own_room && e.is_message() {
                 self.drop_event(
                     e,
                     DropReason::Untrusted,

@@ -5,8 +5,9 @@
 //! to `data/federation/status.json` every few seconds, so the command works while the node
 //! holds its database.
 
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -159,12 +160,38 @@ impl Status {
     }
 }
 
+/// Peer user id → (vectors, visible questions, visible answers) held from it.
+type Held = BTreeMap<String, (usize, usize, usize)>;
+
 impl Federation {
+    /// What the node holds from each peer: (vectors, visible questions, visible answers),
+    /// in one pass over each.
+    fn held(&self, state: &crate::state::AppState) -> Held {
+        let mut held = Held::new();
+        for v in self.store.remote_all().unwrap_or_default() {
+            if !v.retracted {
+                held.entry(v.peer).or_default().0 += 1;
+            }
+        }
+        for q in state.qa.questions().unwrap_or_default() {
+            if let (Some(o), None) = (q.origin, &q.hidden) {
+                held.entry(o).or_default().1 += 1;
+            }
+        }
+        for a in state.qa.all_answers().unwrap_or_default() {
+            if let (Some(o), None) = (a.origin, &a.hidden) {
+                held.entry(o).or_default().2 += 1;
+            }
+        }
+        held
+    }
+
     /// The status now.
     pub async fn status(&self, state: &crate::state::AppState) -> Status {
-        let questions = state.qa.questions().unwrap_or_default();
-        let answers = state.qa.all_answers().unwrap_or_default();
-        let vectors = self.store.remote_all().unwrap_or_default();
+        self.status_with(&self.held(state)).await
+    }
+
+    async fn status_with(&self, held: &Held) -> Status {
         let health = self.health.snapshot();
         let get = |k: &str| self.store.get(k).ok().flatten();
         let count = |p: &str| self.store.scan(p).map(|v| v.len()).unwrap_or(0);
@@ -173,6 +200,7 @@ impl Federation {
             .values()
             .map(|p| {
                 let room = get(&format!("peer_room:{}", p.user_id));
+                let counts = held.get(&p.user_id).copied().unwrap_or_default();
                 PeerStatus {
                     name: p.name.clone(),
                     user_id: p.user_id.clone(),
@@ -182,22 +210,9 @@ impl Federation {
                     room,
                     qa_room: get(&format!("peer_qa_room:{}", p.user_id)),
                     last_received: health.last_from.get(&p.user_id).copied(),
-                    vectors: vectors
-                        .iter()
-                        .filter(|v| v.peer == p.user_id && !v.retracted)
-                        .count(),
-                    questions: questions
-                        .iter()
-                        .filter(|q| {
-                            q.origin.as_deref() == Some(p.user_id.as_str()) && q.hidden.is_none()
-                        })
-                        .count(),
-                    answers: answers
-                        .iter()
-                        .filter(|a| {
-                            a.origin.as_deref() == Some(p.user_id.as_str()) && a.hidden.is_none()
-                        })
-                        .count(),
+                    vectors: counts.0,
+                    questions: counts.1,
+                    answers: counts.2,
                 }
             })
             .collect();
@@ -224,14 +239,28 @@ impl Federation {
         }
     }
 
-    /// Writes the status to `path` every few seconds, until the process ends.
+    /// Writes the status to `path` every few seconds, until the process ends. What the
+    /// node holds from each peer is counted again only when events arrived or data
+    /// changed, and at least once a minute.
     pub async fn write_status(
         self: std::sync::Arc<Self>,
         state: crate::state::AppState,
         path: std::path::PathBuf,
     ) {
+        let mut cached: Option<((u64, u64), Instant, Held)> = None;
         loop {
-            let status = self.status(&state).await;
+            let key = (self.health.received_total(), state.changes.get());
+            let fresh = cached
+                .as_ref()
+                .is_some_and(|(k, at, _)| *k == key && at.elapsed() < Duration::from_secs(60));
+            if !fresh {
+                cached = Some((key, Instant::now(), self.held(&state)));
+            }
+            let held = cached
+                .as_ref()
+                .map(|(_, _, h)| h.clone())
+                .unwrap_or_default();
+            let status = self.status_with(&held).await;
             if let Ok(text) = serde_json::to_string_pretty(&status) {
                 let tmp = path.with_extension("tmp");
                 if std::fs::write(&tmp, text)

@@ -1,6 +1,6 @@
-//! The application service API the homeserver calls:
-//! `PUT /_matrix/app/v1/transactions/{txnId}`. The bridge checks the `hs_token` and parses
-//! the transaction (ruma's type); the node answers only after every event is applied and
+//! The handler of the application service transactions the homeserver pushes (paths in
+//! `raremesh_bridge::appservice::TRANSACTION_PATHS`). The bridge checks the homeserver's
+//! token and parses the transaction; the node answers only after every event is applied and
 //! stored, so the homeserver retries whatever the node did not acknowledge. Events are
 //! applied once by event id: a transaction id seen before (a homeserver numbers them from 1
 //! again after a restart) is no reason to skip anything.
@@ -20,7 +20,7 @@ fn matrix_error(status: StatusCode, errcode: &str, error: &str) -> Response {
     (status, Json(json!({ "errcode": errcode, "error": error }))).into_response()
 }
 
-/// `PUT /_matrix/app/v1/transactions/{txnId}` (and the legacy `/transactions/{txnId}`).
+/// A pushed transaction.
 pub async fn transaction(
     State(state): State<AppState>,
     Path(txn): Path<String>,

@@ -132,7 +132,16 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(api_not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    // The application service API the homeserver calls (its paths are the bridge's).
+    let mut appservice_api = Router::new();
+    for path in raremesh_bridge::appservice::TRANSACTION_PATHS {
+        appservice_api = appservice_api.route(
+            path,
+            put(appservice::transaction).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
+        );
+    }
     Router::new()
+        .merge(appservice_api)
         .route("/", get(home::page))
         .route("/healthz", get(meta::healthz))
         .route("/signin", get(auth::signin_form).post(auth::signin))
@@ -226,14 +235,6 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/style.css", get(home::style))
         .route("/assets/search.js", get(home::script))
         .route("/assets/suggest.js", get(home::suggest_script))
-        .route(
-            "/_matrix/app/v1/transactions/{txn}",
-            put(appservice::transaction).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
-        )
-        .route(
-            "/transactions/{txn}",
-            put(appservice::transaction).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
-        )
         .nest("/api/v1", api)
         .fallback(page_not_found)
         .with_state(state)

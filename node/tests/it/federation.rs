@@ -1,6 +1,5 @@
 //! Two raremesh nodes federating through two real Synapse homeservers on loopback.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use raremesh::federation::Keys;
@@ -8,28 +7,14 @@ use raremesh::registration::patient::Symptom;
 use raremesh_bridge::protocol::Payload;
 
 use crate::pair::{Side, member, remote_terms, run, wait_for};
-use crate::synapse::Homeserver;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_vectors_through_two_synapses() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("raremesh=info")
-        .with_test_writer()
-        .try_init();
-    let mut guard = Some(tempfile::tempdir().expect("tempdir"));
     // RAREMESH_KEEP_TEST_DIR=1 keeps the homeservers' folders (logs, databases).
-    let root: PathBuf = if std::env::var_os("RAREMESH_KEEP_TEST_DIR").is_some() {
-        guard.take().expect("dir").keep()
-    } else {
-        guard.as_ref().expect("dir").path().to_owned()
-    };
-    println!("test folder: {}", root.display());
+    let test_root = crate::pair::test_root();
+    let root = test_root.path.clone();
     let (a, b) = (Side::new(&root, "a"), Side::new(&root, "b"));
-    let (ra, rb) = (a.registration(&root), b.registration(&root));
-    let (pa, pb) = (root.join("hs-a"), root.join("hs-b"));
-    let ta = std::thread::spawn(move || Homeserver::start(&pa, &[ra]));
-    let tb = std::thread::spawn(move || Homeserver::start(&pb, &[rb]));
-    let (hs_a, mut hs_b) = (ta.join().expect("hs a"), tb.join().expect("hs b"));
+    let (hs_a, mut hs_b) = crate::pair::homeservers(&root, &a, &b);
     let node_a = run(a.config(&hs_a, &b, &hs_b)).await;
     let node_b = run(b.config(&hs_b, &a, &hs_a)).await;
 
@@ -300,23 +285,11 @@ pub fn nio(args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matched_members_talk_in_a_private_room() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("raremesh=info")
-        .with_test_writer()
-        .try_init();
-    let mut guard = Some(tempfile::tempdir().expect("tempdir"));
-    let root: PathBuf = if std::env::var_os("RAREMESH_KEEP_TEST_DIR").is_some() {
-        guard.take().expect("dir").keep()
-    } else {
-        guard.as_ref().expect("dir").path().to_owned()
-    };
-    println!("test folder: {}", root.display());
+    // RAREMESH_KEEP_TEST_DIR=1 keeps the homeservers' folders (logs, databases).
+    let test_root = crate::pair::test_root();
+    let root = test_root.path.clone();
     let (a, b) = (Side::new(&root, "a"), Side::new(&root, "b"));
-    let (ra, rb) = (a.registration(&root), b.registration(&root));
-    let (pa, pb) = (root.join("hs-a"), root.join("hs-b"));
-    let ta = std::thread::spawn(move || Homeserver::start(&pa, &[ra]));
-    let tb = std::thread::spawn(move || Homeserver::start(&pb, &[rb]));
-    let (hs_a, hs_b) = (ta.join().expect("hs a"), tb.join().expect("hs b"));
+    let (hs_a, hs_b) = crate::pair::homeservers(&root, &a, &b);
     let node_a = run(a.config(&hs_a, &b, &hs_b)).await;
     let node_b = run(b.config(&hs_b, &a, &hs_a)).await;
     let (sa, sb) = (node_a.state.clone(), node_b.state.clone());

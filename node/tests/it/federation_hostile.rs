@@ -1,8 +1,10 @@
 //! Hostile input to the federation, and a bad `[federation]` section (no homeserver).
 
 use raremesh::config::{FederationConfig, PeerConfig, Secret};
-use raremesh_bridge::event::Incoming;
-use raremesh_bridge::protocol::Payload;
+use raremesh_bridge::event::{Incoming, Invitation};
+use raremesh_bridge::protocol::{EVENT_TYPE, Payload};
+use raremesh_bridge::rooms::RoomKind;
+use raremesh_bridge::ruma::{OwnedRoomId, OwnedUserId};
 
 /// A node with federation configured toward a homeserver that is never called, and the
 /// identity of its one trusted peer.
@@ -31,17 +33,21 @@ pub fn hostile_setup() -> (crate::validation::Node, age::x25519::Identity) {
 fn event(sender: &str, content: serde_json::Value) -> Incoming {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    incoming(serde_json::json!({
-        "type": "org.raremesh.batch",
-        "sender": sender,
-        "room_id": "!room:b.test",
-        "event_id": format!("$e{n}"),
-        "content": content,
-    }))
+    let serde_json::Value::Object(content) = content else {
+        panic!("event content is an object");
+    };
+    Incoming::message(
+        id(&format!("$e{n}")),
+        &id::<OwnedRoomId>("!room:b.test"),
+        id(sender),
+        EVENT_TYPE,
+        content,
+    )
 }
 
-fn incoming(json: serde_json::Value) -> Incoming {
-    Incoming::parse(&json, None).expect("a valid envelope")
+/// A Matrix identifier of the test.
+fn id<T: TryFrom<String>>(s: &str) -> T {
+    T::try_from(s.to_owned()).unwrap_or_else(|_| panic!("{s} is a valid id"))
 }
 
 #[tokio::test]
@@ -136,22 +142,31 @@ async fn hostile_events_are_dropped_with_a_reason() {
         assert!(f.store.remote_all().expect("all").is_empty(), "{what}");
     }
     // An invitation from a stranger is not followed.
-    let invite = incoming(
-        serde_json::json!({"type": "m.room.member", "sender": "@mallory:evil.test", "event_id": "$inv", "state_key": "@raremesh:a.test", "room_id": "!x:evil.test", "content": {"membership": "invite"}}),
+    let node_user = id::<OwnedUserId>("@raremesh:a.test");
+    let invite = Incoming::invitation(
+        Some(id("$inv")),
+        &id::<OwnedRoomId>("!x:evil.test"),
+        id("@mallory:evil.test"),
+        &node_user,
+        Invitation {
+            kind: Some(RoomKind::Federation),
+            creator: Some(id("@mallory:evil.test")),
+        },
     );
     let r = f.receive(&node.state, &[invite]).expect("receive");
     assert!(r.dropped.iter().any(|d| d.contains("not a trusted peer")));
     // A trusted peer's invitation to a room without raremesh's room type (whatever its
     // name says) is not followed either.
-    let named = incoming(serde_json::json!({
-        "type": "m.room.member", "sender": "@raremesh:b.test", "event_id": "$named",
-        "state_key": "@raremesh:a.test", "room_id": "!named:b.test",
-        "content": {"membership": "invite"},
-        "unsigned": {"invite_room_state": [
-            {"type": "m.room.name", "state_key": "", "sender": "@raremesh:b.test", "content": {"name": "raremesh questions"}},
-            {"type": "m.room.create", "state_key": "", "sender": "@raremesh:b.test", "content": {"room_version": "12"}}
-        ]}
-    }));
+    let named = Incoming::invitation(
+        Some(id("$named")),
+        &id::<OwnedRoomId>("!named:b.test"),
+        id("@raremesh:b.test"),
+        &node_user,
+        Invitation {
+            kind: None,
+            creator: Some(id("@raremesh:b.test")),
+        },
+    );
     let r = f.receive(&node.state, &[named]).expect("receive");
     assert!(
         r.dropped.iter().any(|d| d.contains("not a raremesh room")),

@@ -3,8 +3,6 @@
 //! Matrix client (matrix-nio) reach A under pseudonyms; edits, deletions and moderation
 //! propagate; hostile room events are dropped.
 
-use std::path::PathBuf;
-
 use axum::http::StatusCode;
 use raremesh::accounts::Role;
 use raremesh::qa::{actions, moderation};
@@ -13,30 +11,17 @@ use serde_json::json;
 
 use crate::federation::nio;
 use crate::pair::{Side, member, run, wait_for};
-use crate::synapse::Homeserver;
 use crate::validation::Node;
 
 const CSRF: &str = "abababababababababababababababababababababababababababababababab";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("raremesh=info")
-        .with_test_writer()
-        .try_init();
-    let mut guard = Some(tempfile::tempdir().expect("tempdir"));
-    let root: PathBuf = if std::env::var_os("RAREMESH_KEEP_TEST_DIR").is_some() {
-        guard.take().expect("dir").keep()
-    } else {
-        guard.as_ref().expect("dir").path().to_owned()
-    };
-    println!("test folder: {}", root.display());
+    // RAREMESH_KEEP_TEST_DIR=1 keeps the homeservers' folders (logs, databases).
+    let test_root = crate::pair::test_root();
+    let root = test_root.path.clone();
     let (a, b) = (Side::new(&root, "a"), Side::new(&root, "b"));
-    let (ra, rb) = (a.registration(&root), b.registration(&root));
-    let (pa, pb) = (root.join("hs-a"), root.join("hs-b"));
-    let ta = std::thread::spawn(move || Homeserver::start(&pa, &[ra]));
-    let tb = std::thread::spawn(move || Homeserver::start(&pb, &[rb]));
-    let (hs_a, hs_b) = (ta.join().expect("hs a"), tb.join().expect("hs b"));
+    let (hs_a, hs_b) = crate::pair::homeservers(&root, &a, &b);
     let mut config_b = b.config(&hs_b, &a, &hs_a);
     config_b.qa.min_fit = 25;
     let node_a = run(a.config(&hs_a, &b, &hs_b)).await;

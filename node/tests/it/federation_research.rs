@@ -2,7 +2,6 @@
 //! member's "where I stand" with a partner's distribution.
 
 use crate::pair::{Side, member, remote_terms, run, wait_for};
-use crate::synapse::Homeserver;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn researchers_count_across_nodes() {
@@ -10,11 +9,7 @@ async fn researchers_count_across_nodes() {
     let guard = tempfile::tempdir().expect("tempdir");
     let root = guard.path().to_owned();
     let (a, b) = (Side::new(&root, "a"), Side::new(&root, "b"));
-    let (ra, rb) = (a.registration(&root), b.registration(&root));
-    let (pa, pb) = (root.join("hs-a"), root.join("hs-b"));
-    let ta = std::thread::spawn(move || Homeserver::start(&pa, &[ra]));
-    let tb = std::thread::spawn(move || Homeserver::start(&pb, &[rb]));
-    let (hs_a, hs_b) = (ta.join().expect("hs a"), tb.join().expect("hs b"));
+    let (hs_a, hs_b) = crate::pair::homeservers(&root, &a, &b);
     // Less noise than the default (ε = 2 per query), so the check below is tight; both
     // nodes run the same questionnaire.
     let questionnaires = root.join("questionnaires");

@@ -15,6 +15,7 @@ use raremesh::registration::{Consents, Member, PersonalInfo, Registrant};
 
 use crate::synapse::{Homeserver, free_port};
 
+#[derive(Clone)]
 pub struct Side {
     pub name: &'static str,
     pub data: PathBuf,
@@ -61,20 +62,6 @@ impl Side {
         path
     }
 
-    /// The application service registration the homeserver reads.
-    pub fn registration(&self, root: &Path) -> PathBuf {
-        let path = root.join(format!("{}-appservice.yaml", self.name));
-        std::fs::write(
-            &path,
-            format!(
-                "id: raremesh\nurl: \"http://127.0.0.1:{}\"\nas_token: \"{}\"\nhs_token: \"{}\"\nsender_localpart: raremesh\nrate_limited: false\nnamespaces:\n  users:\n    - exclusive: true\n      regex: \"@raremesh-.*\"\n  rooms: []\n  aliases: []\n",
-                self.port, self.as_token, self.hs_token
-            ),
-        )
-        .expect("registration");
-        path
-    }
-
     pub fn config(&self, hs: &Homeserver, peer: &Side, peer_hs: &Homeserver) -> Config {
         Config {
             data_dir: self.data.clone(),
@@ -104,6 +91,63 @@ impl Side {
             ..Config::default()
         }
     }
+}
+
+/// A test's folder, kept after the test when `RAREMESH_KEEP_TEST_DIR` is set (logs,
+/// databases); logging to the test's output is on.
+pub struct TestRoot {
+    _guard: Option<tempfile::TempDir>,
+    pub path: PathBuf,
+}
+
+pub fn test_root() -> TestRoot {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("raremesh=info")
+        .with_test_writer()
+        .try_init();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (guard, path) = if std::env::var_os("RAREMESH_KEEP_TEST_DIR").is_some() {
+        let path = dir.keep();
+        (None, path)
+    } else {
+        let path = dir.path().to_owned();
+        (Some(dir), path)
+    };
+    println!("test folder: {}", path.display());
+    TestRoot {
+        _guard: guard,
+        path,
+    }
+}
+
+/// The two homeservers of sides `a` and `b`, started side by side, each loading what
+/// `raremesh federation registration` prints for its side.
+pub fn homeservers(root: &Path, a: &Side, b: &Side) -> (Homeserver, Homeserver) {
+    let start = |side: &Side| {
+        let (side, root) = (side.clone(), root.to_owned());
+        std::thread::spawn(move || {
+            Homeserver::start_with(&root.join(format!("hs-{}", side.name)), None, |name| {
+                vec![side.registration_from_command(&root, name)]
+            })
+        })
+    };
+    let (ta, tb) = (start(a), start(b));
+    (ta.join().expect("hs a"), tb.join().expect("hs b"))
+}
+
+/// Changes a member's consents.
+pub fn set_consents(
+    state: &AppState,
+    account_id: &str,
+    change: impl FnOnce(&mut raremesh::registration::Consents),
+) {
+    let mut m = state
+        .registrations
+        .member(account_id)
+        .expect("member")
+        .expect("member");
+    change(&mut m.consents);
+    state.registrations.save_member(&m).expect("save");
 }
 
 pub struct Running {
@@ -234,12 +278,23 @@ pub fn member(
     p
 }
 
-pub async fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) -> Duration {
+pub async fn wait_for(what: &str, secs: u64, ok: impl FnMut() -> bool) -> Duration {
+    wait_for_or(what, secs, ok, String::new).await
+}
+
+/// Like [`wait_for`]; on timeout the message ends with what `explain` says.
+pub async fn wait_for_or(
+    what: &str,
+    secs: u64,
+    mut ok: impl FnMut() -> bool,
+    explain: impl FnOnce() -> String,
+) -> Duration {
     let started = Instant::now();
     while !ok() {
         assert!(
             started.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
+            "timed out waiting for {what}\n{}",
+            explain()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -34,16 +34,10 @@ pub struct Homeserver {
 }
 
 impl Homeserver {
-    /// Writes the configuration (with these application service registrations) and
-    /// starts the server; returns once its client and federation ports answer.
-    pub fn start(dir: &Path, appservices: &[PathBuf]) -> Self {
-        let appservices = appservices.to_vec();
-        Self::start_with(dir, None, move |_| appservices)
-    }
-
-    /// Like [`Homeserver::start`], with a server name of its own (default
-    /// `127.0.0.1:<federation port>`); `registrations` makes the application service files
-    /// once the server name is known.
+    /// Writes the configuration and starts the server, with a server name of its own
+    /// (default `127.0.0.1:<federation port>`); `registrations` makes the application
+    /// service files the server loads once the server name is known. Returns once its
+    /// client and federation ports answer.
     pub fn start_with(
         dir: &Path,
         name: Option<&str>,
@@ -205,17 +199,8 @@ app_service_config_files: [{}]
 
     /// Stops the server (SIGTERM, then SIGKILL after 10 s).
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").arg(c.id().to_string()).status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = c.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
+        if let Some(c) = self.child.take() {
+            stop_process(c, "-TERM", Duration::from_secs(10));
         }
     }
 
@@ -227,9 +212,8 @@ app_service_config_files: [{}]
 
     /// Kills the server with SIGKILL, as a crash or an out-of-memory kill would.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
+        if let Some(c) = self.child.take() {
+            stop_process(c, "-KILL", Duration::from_secs(10));
         }
     }
 
@@ -275,6 +259,21 @@ app_service_config_files: [{}]
             .expect("register_new_matrix_user");
         assert!(status.success(), "registering {name} failed");
         format!("@{name}:{}", self.server_name)
+    }
+}
+
+/// Sends `signal` (`-TERM`, `-KILL`) to a process and waits until it has exited; SIGKILL
+/// if it is still running after `grace`.
+pub fn stop_process(mut child: Child, signal: &str, grace: Duration) {
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args([signal, &pid]).status();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    if rx.recv_timeout(grace).is_err() {
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        let _ = rx.recv_timeout(Duration::from_secs(30));
     }
 }
 

@@ -1,5 +1,6 @@
 //! Receiving from the Q&A rooms: each event checked, stored, indexed and targeted.
 
+use raremesh_bridge::drops::DropReason;
 use raremesh_bridge::event::Incoming;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -13,6 +14,19 @@ use crate::registration::now;
 use crate::state::AppState;
 use crate::store::StoreError;
 
+/// Why a Q&A event is dropped, if it is.
+type Refusal = Option<(DropReason, String)>;
+
+/// Content that breaks a rule.
+fn invalid(why: impl Into<String>) -> Result<Refusal, FederationError> {
+    Ok(Some((DropReason::Invalid, why.into())))
+}
+
+/// Something the sender may not do (another's content, another room).
+fn forbidden(why: impl Into<String>) -> Result<Refusal, FederationError> {
+    Ok(Some((DropReason::Forbidden, why.into())))
+}
+
 impl Federation {
     /// Applies one event of a Q&A room whose owner is `owner`; why it was dropped, if it was.
     pub(in crate::federation) fn receive_qa(
@@ -20,16 +34,15 @@ impl Federation {
         state: &AppState,
         owner: &str,
         e: &Incoming,
-    ) -> Result<Option<String>, FederationError> {
+    ) -> Result<Refusal, FederationError> {
         let sender = e.sender.as_str();
         let kind = e.kind.as_str();
         let event_id = e.id();
         let room = e.room_id.as_str();
         let content = e.content_value();
-        let drop = |why: String| Ok(Some(why));
-        if kind == "m.room.redaction" {
+        if e.is_redaction() {
             let Some(target) = e.redacts.as_ref() else {
-                return drop("a redaction that names no event".into());
+                return invalid("a redaction that names no event");
             };
             return self.withdraw(state, owner, room, sender, target.as_str());
         }
@@ -48,44 +61,44 @@ impl Federation {
         }
         if let Some(wire) = content.get(QUESTION_KEY) {
             if sender != owner {
-                return drop(format!("a question in {owner}'s room not sent by it"));
+                return forbidden(format!("a question in {owner}'s room not sent by it"));
             }
             let wire: QuestionWire = match serde_json::from_value(wire.clone()) {
                 Ok(w) => w,
-                Err(err) => return drop(format!("malformed question: {err}")),
+                Err(err) => return invalid(format!("malformed question: {err}")),
             };
             return match self.store_question(state, sender, room, event_id, &wire) {
                 Ok(()) => Ok(None),
-                Err(why) => drop(why),
+                Err(why) => invalid(why),
             };
         }
         if rel_type == Some("m.thread") {
             let Some(target) = self.store.get(&format!("qa_event:{related}"))? else {
-                return drop(format!("a reply to an unknown question {related}"));
+                return invalid(format!("a reply to an unknown question {related}"));
             };
             let Some(question_id) = target.strip_prefix("q/") else {
-                return drop("a thread on something that is not a question".into());
+                return invalid("a thread on something that is not a question");
             };
             let Some(q) = state.qa.question(question_id)? else {
-                return drop("a reply to a question no longer here".into());
+                return invalid("a reply to a question no longer here");
             };
             if q.room.as_deref() != Some(room) {
-                return drop("a reply in another room than the question's".into());
+                return forbidden("a reply in another room than the question's");
             }
             if q.hidden.is_some() {
-                return drop("a reply to a hidden or deleted question".into());
+                return invalid("a reply to a hidden or deleted question");
             }
             let (id, author, body) = match content.get(ANSWER_KEY) {
                 Some(w) if self.peer(sender).is_some() => {
                     let w: AnswerWire = match serde_json::from_value(w.clone()) {
                         Ok(w) => w,
-                        Err(err) => return drop(format!("malformed answer: {err}")),
+                        Err(err) => return invalid(format!("malformed answer: {err}")),
                     };
                     if !id_ok(&w.id)
                         || !crate::qa::names::acceptable(&w.author)
                         || w.question != q.id
                     {
-                        return drop("an answer with a bad id, author or question".into());
+                        return invalid("an answer with a bad id, author or question");
                     }
                     (w.id, w.author, w.body)
                 }
@@ -105,13 +118,13 @@ impl Federation {
             };
             let body = match text(&body, MAX_BODY, "qa.err.write_answer") {
                 Ok(b) => b,
-                Err(err) => return drop(err.to_string()),
+                Err(err) => return invalid(err.to_string()),
             };
             let existing = state.qa.answer(&q.id, &id)?;
             if let Some(old) = &existing
                 && old.origin.as_deref() != Some(sender)
             {
-                return drop(format!("answer {id} already exists from someone else"));
+                return forbidden(format!("answer {id} already exists from someone else"));
             }
             let a = Answer {
                 id: id.clone(),
@@ -226,9 +239,9 @@ impl Federation {
         sender: &str,
         target: &str,
         new: &Value,
-    ) -> Result<Option<String>, FederationError> {
+    ) -> Result<Refusal, FederationError> {
         let Some(what) = self.store.get(&format!("qa_event:{target}"))? else {
-            return Ok(Some(format!("an edit of unknown event {target}")));
+            return invalid(format!("an edit of unknown event {target}"));
         };
         let parts: Vec<&str> = what.split('/').collect();
         match parts.as_slice() {
@@ -237,23 +250,23 @@ impl Federation {
                     return Ok(None);
                 };
                 if q.origin.as_deref() != Some(sender) || q.room.as_deref() != Some(room) {
-                    return Ok(Some("an edit of a question by someone else".into()));
+                    return forbidden("an edit of a question by someone else");
                 }
                 if q.hidden.is_some() {
-                    return Ok(Some("an edit of a hidden question".into()));
+                    return invalid("an edit of a hidden question");
                 }
                 let Some(w) = new
                     .get(QUESTION_KEY)
                     .and_then(|w| serde_json::from_value::<QuestionWire>(w.clone()).ok())
                 else {
-                    return Ok(Some("a malformed question edit".into()));
+                    return invalid("a malformed question edit");
                 };
                 let (Ok(title), Ok(body), Ok(tags)) = (
                     one_line_title(&w.title),
                     text(&w.body, MAX_BODY, "qa.err.write_question"),
                     crate::qa::actions::tags(state, &w.tags),
                 ) else {
-                    return Ok(Some("an unacceptable question edit".into()));
+                    return invalid("an unacceptable question edit");
                 };
                 q.title = title;
                 q.body = body;
@@ -267,10 +280,10 @@ impl Federation {
                     return Ok(None);
                 };
                 if a.origin.as_deref() != Some(sender) || !self.in_room(state, question, room)? {
-                    return Ok(Some("an edit of an answer by someone else".into()));
+                    return forbidden("an edit of an answer by someone else");
                 }
                 if a.hidden.is_some() {
-                    return Ok(Some("an edit of a hidden answer".into()));
+                    return invalid("an edit of a hidden answer");
                 }
                 let body = new
                     .get(ANSWER_KEY)
@@ -280,7 +293,7 @@ impl Federation {
                     .or_else(|| new.get("body").and_then(Value::as_str).map(strip_fallback))
                     .unwrap_or_default();
                 let Ok(body) = text(&body, MAX_BODY, "qa.err.write_answer") else {
-                    return Ok(Some("an unacceptable answer edit".into()));
+                    return invalid("an unacceptable answer edit");
                 };
                 a.body = body;
                 a.edited_at = Some(now());
@@ -307,7 +320,7 @@ impl Federation {
         room: &str,
         sender: &str,
         target: &str,
-    ) -> Result<Option<String>, FederationError> {
+    ) -> Result<Refusal, FederationError> {
         let Some(what) = self.store.get(&format!("qa_event:{target}"))? else {
             return Ok(None);
         };
@@ -317,7 +330,7 @@ impl Federation {
             _ => return Ok(None),
         };
         if !self.in_room(state, question, room)? {
-            return Ok(Some("a redaction of something in another room".into()));
+            return forbidden("a redaction of something in another room");
         }
         let hidden = |deleted: bool| Hidden {
             reason: if deleted {
@@ -335,7 +348,7 @@ impl Federation {
                     return Ok(None);
                 };
                 if sender != owner && q.origin.as_deref() != Some(sender) {
-                    return Ok(Some("a redaction by someone who may not".into()));
+                    return forbidden("a redaction by someone who may not");
                 }
                 if q.origin.is_some() {
                     // Another node's text, withdrawn there: not kept here (a restore sends
@@ -354,7 +367,7 @@ impl Federation {
                     return Ok(None);
                 };
                 if sender != owner && a.origin.as_deref() != Some(sender) {
-                    return Ok(Some("a redaction by someone who may not".into()));
+                    return forbidden("a redaction by someone who may not");
                 }
                 if a.origin.is_some() {
                     a.body.clear();
