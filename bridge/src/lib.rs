@@ -4,8 +4,8 @@
 //!
 //! - [`client`]: the node's calls to its homeserver as the application service user (ruma
 //!   request types); [`rooms`]: the kinds of rooms raremesh makes, by `m.room.create` type.
-//! - [`appservice`]: the transactions the homeserver pushes; [`timeline`]: the node's own
-//!   user's sync from the last applied position, filling the gaps of limited timelines;
+//! - [`appservice`]: the transactions the homeserver pushes; [`timeline`]: catching up
+//!   from the rooms' timelines after an outage, back to the last event applied;
 //!   both give [`event::Incoming`] events, applied once by event id.
 //! - [`drops`]: every dropped event logged and counted by reason.
 //! - [`registration`]: the registration file the homeserver reads.

@@ -1,6 +1,6 @@
 //! What the federation status shows an operator: per peer, when an event last came from it
-//! and when this node last sent; the last error; whether the node's sync with its
-//! homeserver is current. Kept in memory, since the process started.
+//! and when this node last sent; the last error; whether the node's catch-up from
+//! its rooms' timelines is current. Kept in memory, since the process started.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -17,9 +17,9 @@ struct Inner {
     received: u64,
     last_sent: Option<u64>,
     last_error: Option<(u64, String)>,
-    last_sync: Option<u64>,
-    sync_error: Option<String>,
-    backfilled: u64,
+    last_catch_up: Option<u64>,
+    catch_up_error: Option<String>,
+    caught_up_events: u64,
 }
 
 /// A copy of the figures, for the status command and page.
@@ -31,12 +31,12 @@ pub struct HealthSnapshot {
     pub last_sent: Option<u64>,
     /// The last federation error, and when.
     pub last_error: Option<(u64, String)>,
-    /// When the node's last sync with its homeserver ended well.
-    pub last_sync: Option<u64>,
-    /// Why the last sync failed, if it did.
-    pub sync_error: Option<String>,
-    /// Events read from room histories to fill gaps since the start.
-    pub backfilled: u64,
+    /// When the node last caught up from its rooms' timelines.
+    pub last_catch_up: Option<u64>,
+    /// Why the last catch-up failed (or the homeserver did not answer), if it did.
+    pub catch_up_error: Option<String>,
+    /// Missed events brought by catching up, since the start.
+    pub caught_up_events: u64,
 }
 
 fn now() -> u64 {
@@ -75,18 +75,18 @@ impl Health {
         self.with(|i| i.last_error = Some((now(), error.to_owned())));
     }
 
-    /// A sync ended well, having filled `backfilled` events of gaps.
-    pub fn synced(&self, backfilled: usize) {
+    /// A catch-up ended well, having brought `caught_up_events` missed events.
+    pub fn caught_up(&self, caught_up_events: usize) {
         self.with(|i| {
-            i.last_sync = Some(now());
-            i.sync_error = None;
-            i.backfilled += backfilled as u64;
+            i.last_catch_up = Some(now());
+            i.catch_up_error = None;
+            i.caught_up_events += caught_up_events as u64;
         });
     }
 
-    /// A sync failed.
-    pub fn sync_failed(&self, error: &str) {
-        self.with(|i| i.sync_error = Some(error.to_owned()));
+    /// A catch-up failed, or the homeserver did not answer.
+    pub fn catch_up_failed(&self, error: &str) {
+        self.with(|i| i.catch_up_error = Some(error.to_owned()));
     }
 
     /// The figures now.
@@ -96,9 +96,9 @@ impl Health {
             last_from: i.last_from,
             last_sent: i.last_sent,
             last_error: i.last_error,
-            last_sync: i.last_sync,
-            sync_error: i.sync_error,
-            backfilled: i.backfilled,
+            last_catch_up: i.last_catch_up,
+            catch_up_error: i.catch_up_error,
+            caught_up_events: i.caught_up_events,
         }
     }
 }

@@ -310,85 +310,76 @@ impl Federation {
     }
 }
 
-/// The state key of the position the node's sync last applied.
-const SYNC_SINCE: &str = "sync_since";
-
 impl Federation {
-    /// Runs until the process ends: the node's own user syncs with its homeserver from the
-    /// last position applied, so every event of its rooms arrives after any outage (the
-    /// homeserver's, the node's, a peer's), within seconds of the homeserver answering
-    /// again; gaps of limited timelines are filled from the rooms' histories. The
-    /// homeserver's pushes bring the same events sooner; each is applied once by event id.
-    pub async fn sync(self: Arc<Self>, state: AppState) {
-        let me =
-            match raremesh_bridge::client::parse_id("federation.user_id", &self.config.user_id()) {
-                Ok(me) => me,
-                Err(e) => {
-                    tracing::error!(error = %e, "the node's Matrix user id is not valid: no sync");
-                    return;
-                }
-            };
-        let timeline = raremesh_bridge::timeline::Timeline::new(self.client.clone(), me);
-        let mut pause = Duration::from_millis(500);
-        // True at the start and after a failed sync: the homeserver may have been down.
-        let mut back = true;
+    /// Runs until the process ends: repairs from the rooms' timelines whatever the
+    /// homeserver's pushes did not bring (an outage of the homeserver, of this node, of a
+    /// peer's homeserver). It asks the homeserver every two seconds whether it answers; at
+    /// the start, whenever it answers again after not answering, and once a minute, it
+    /// reads each room it is in back to the last event applied (each event is applied once
+    /// by event id, however it came), and wakes the peers' homeservers.
+    pub async fn catch_up(self: Arc<Self>, state: AppState) {
+        let mut was_up = false;
+        let mut last: Option<std::time::Instant> = None;
         loop {
-            let since = match self.store.get(SYNC_SINCE) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(error = %e, "reading the sync position failed");
-                    tokio::time::sleep(pause).await;
-                    continue;
+            let up = self.client.answers().await;
+            if !up {
+                if was_up {
+                    tracing::warn!("the homeserver does not answer; catching up once it does");
                 }
-            };
+                self.health
+                    .catch_up_failed("the homeserver does not answer");
+            } else if !was_up || last.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                let back = !was_up;
+                match self.catch_up_rooms(&state).await {
+                    Ok(n) => {
+                        last = Some(std::time::Instant::now());
+                        self.health.caught_up(n);
+                        if n > 0 {
+                            tracing::info!(events = n, "caught up from the rooms' timelines");
+                        }
+                        if back {
+                            let f = self.clone();
+                            tokio::spawn(async move { f.wake_peers().await });
+                        }
+                    }
+                    Err(e) => {
+                        tracing::info!(error = %e, "catching up failed; retrying");
+                        self.health.catch_up_failed(&e.to_string());
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        continue;
+                    }
+                }
+            }
+            was_up = up;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+
+    /// Reads every joined room back to the last event applied and applies what was
+    /// missed; how many events.
+    async fn catch_up_rooms(self: &Arc<Self>, state: &AppState) -> Result<usize, FederationError> {
+        let mut n = 0;
+        for room in self.client.joined_rooms().await? {
             let known = |id: &raremesh_bridge::ruma::EventId| {
                 self.store.applied(id.as_str()).unwrap_or(false)
             };
-            let result = timeline
-                .sync(since.as_deref(), Duration::from_secs(20), known)
-                .await
-                .map_err(FederationError::from)
-                .and_then(|batch| {
-                    for (room, why) in &batch.refused {
-                        raremesh_bridge::drops::dropped(
-                            raremesh_bridge::drops::DropReason::Malformed,
-                            "?",
-                            room,
-                            "?",
-                            why,
-                        );
-                    }
-                    if batch.backfilled > 0 {
-                        tracing::info!(
-                            events = batch.backfilled,
-                            "gaps in room timelines filled from their history"
-                        );
-                    }
-                    self.receive(&state, &batch.events)?;
-                    // Saved only once the events are stored: a crash before this line
-                    // syncs them again (applied once by event id).
-                    self.store.set(SYNC_SINCE, &batch.next_batch)?;
-                    Ok(batch.backfilled)
-                });
-            match result {
-                Ok(backfilled) => {
-                    self.health.synced(backfilled);
-                    pause = Duration::from_millis(500);
-                    if back {
-                        back = false;
-                        let f = self.clone();
-                        tokio::spawn(async move { f.wake_peers().await });
-                    }
-                }
-                Err(e) => {
-                    back = true;
-                    tracing::info!(error = %e, "sync failed; retrying");
-                    self.health.sync_failed(&e.to_string());
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(4));
-                }
+            let c = self.client.catch_up(&room, known).await?;
+            for why in &c.refused {
+                raremesh_bridge::drops::dropped(
+                    raremesh_bridge::drops::DropReason::Malformed,
+                    "?",
+                    room.as_str(),
+                    "?",
+                    why,
+                );
             }
+            if !c.complete {
+                tracing::warn!(%room, "catching up stopped after 10,000 events; snapshots cover the rest");
+            }
+            let r = self.receive(state, &c.events)?;
+            n += c.events.len() - r.repeated;
         }
+        Ok(n)
     }
 }
 
@@ -439,7 +430,7 @@ pub fn start(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
         tokio::spawn(async move {
             let status = state.config.federation_path().join("status.json");
             tokio::join!(
-                f.clone().sync(state.clone()),
+                f.clone().catch_up(state.clone()),
                 f.clone().write_status(state.clone(), status),
                 f.run(state),
             );

@@ -1,6 +1,6 @@
 //! The federation status an operator reads: `raremesh federation status` and the admin
 //! page `/admin/federation`. Each peer, its rooms, when an event last came from it, when
-//! this node last sent, the queues, the last error, the sync with the homeserver, whether
+//! this node last sent, the queues, the last error, the catch-up from the rooms' timelines, whether
 //! the homeserver answers, and the events dropped by reason. The running node writes it
 //! to `data/federation/status.json` every few seconds, so the command works while the node
 //! holds its database.
@@ -59,12 +59,12 @@ pub struct Status {
     pub inbox: usize,
     /// Q&A events waiting to be sent.
     pub qa_queue: usize,
-    /// When the node's last sync with its homeserver ended well.
-    pub last_sync: Option<u64>,
-    /// Why the last sync failed, if it did.
-    pub sync_error: Option<String>,
-    /// Events read from room histories to fill gaps, since the start.
-    pub backfilled: u64,
+    /// When the node last caught up from its rooms' timelines.
+    pub last_catch_up: Option<u64>,
+    /// Why the last catch-up failed (or the homeserver did not answer), if it did.
+    pub catch_up_error: Option<String>,
+    /// Missed events brought by catching up, since the start.
+    pub caught_up_events: u64,
     /// The last federation error, and when.
     pub last_error: Option<(u64, String)>,
     /// Events dropped since the start, by reason.
@@ -72,13 +72,13 @@ pub struct Status {
 }
 
 impl Status {
-    /// Whether federation looks healthy: the homeserver answers, the last sync is recent,
+    /// Whether federation looks healthy: the homeserver answers, the last catch-up is recent,
     /// every peer's room is joined, and nothing waits in the queues for long.
     pub fn healthy(&self) -> bool {
         self.homeserver_answers
-            && self.sync_error.is_none()
+            && self.catch_up_error.is_none()
             && self
-                .last_sync
+                .last_catch_up
                 .is_some_and(|t| self.at.saturating_sub(t) < 90)
             && self.peers.iter().all(|p| p.joined)
     }
@@ -91,7 +91,7 @@ impl Status {
         };
         let mut out = String::new();
         out.push_str(&format!(
-            "federation: {}\nnode user: {}\nhomeserver: {} ({})\nsync: last {}{}\n",
+            "federation: {}\nnode user: {}\nhomeserver: {} ({})\ncatch-up from room timelines: last {}{}\n",
             if self.healthy() {
                 "healthy"
             } else {
@@ -104,20 +104,20 @@ impl Status {
             } else {
                 "does NOT answer"
             },
-            when(self.last_sync),
-            self.sync_error
+            when(self.last_catch_up),
+            self.catch_up_error
                 .as_ref()
                 .map(|e| format!("; last error: {e}"))
                 .unwrap_or_default(),
         ));
         out.push_str(&format!(
-            "own rooms: federation {}, Q&A {}\nlast sent: {}\nqueues: inbox {}, Q&A to send {}\ngaps filled: {} events\n",
+            "own rooms: federation {}, Q&A {}\nlast sent: {}\nqueues: inbox {}, Q&A to send {}\nmissed events caught up: {}\n",
             self.own_room.as_deref().unwrap_or("not created yet"),
             self.own_qa_room.as_deref().unwrap_or("not created yet"),
             when(self.last_sent),
             self.inbox,
             self.qa_queue,
-            self.backfilled,
+            self.caught_up_events,
         ));
         for p in &self.peers {
             out.push_str(&format!(
@@ -228,9 +228,9 @@ impl Federation {
             last_sent: health.last_sent,
             inbox: count("inbox:"),
             qa_queue: count("qa_out:"),
-            last_sync: health.last_sync,
-            sync_error: health.sync_error,
-            backfilled: health.backfilled,
+            last_catch_up: health.last_catch_up,
+            catch_up_error: health.catch_up_error,
+            caught_up_events: health.caught_up_events,
             last_error: health.last_error,
             dropped: raremesh_bridge::drops::counts()
                 .into_iter()

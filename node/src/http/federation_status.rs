@@ -54,7 +54,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
         context! {
             enabled => true,
             healthy => s.healthy(),
-            last_sync => ago(s.at, s.last_sync),
+            last_catch_up => ago(s.at, s.last_catch_up),
             last_sent => ago(s.at, s.last_sent),
             last_error => s.last_error.as_ref().map(|(t, e)| format!("{e} ({})", ago(s.at, Some(*t)))),
             peers,

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use raremesh::AppState;
@@ -15,7 +15,10 @@ use raremesh::federation::status::Status;
 use raremesh::qa::actions;
 use raremesh::registration::patient::{Patient, Symptom};
 
-use crate::pair::{Side, homeservers, member, run, set_consents, test_root, wait_for, wait_for_or};
+use crate::pair::{
+    Side, homeservers, member, raremesh_command, run, set_consents, test_root, wait_for,
+    wait_for_or,
+};
 use crate::synapse::{Homeserver, stop_process};
 
 /// How long each outage lasts at least (the changes are made, and sent by A, inside it).
@@ -63,7 +66,7 @@ impl NodeProcess {
         // A status from before the start must not count.
         let _ = std::fs::remove_file(&self.status);
         self.child = Some(
-            Command::new(env!("CARGO_BIN_EXE_raremesh"))
+            raremesh_command()
                 .arg("--config")
                 .arg(&self.config)
                 .arg("serve")

@@ -15,6 +15,18 @@ use raremesh::registration::{Consents, Member, PersonalInfo, Registrant};
 
 use crate::synapse::{Homeserver, free_port};
 
+/// The `raremesh` binary, without the `RAREMESH_*` variables of the test's own environment
+/// (such as `RAREMESH_KEEP_TEST_DIR`, which the node would refuse as an unknown key).
+pub fn raremesh_command() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_raremesh"));
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("RAREMESH_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
 #[derive(Clone)]
 pub struct Side {
     pub name: &'static str,
@@ -43,7 +55,7 @@ impl Side {
     /// The application service registration, as `raremesh federation registration` prints
     /// it for this side's tokens, address and homeserver name.
     pub fn registration_from_command(&self, root: &Path, server_name: &str) -> PathBuf {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_raremesh"))
+        let out = raremesh_command()
             .args(["federation", "registration", "--url"])
             .arg(format!("http://127.0.0.1:{}", self.port))
             .env("RAREMESH_DATA_DIR", &self.data)
