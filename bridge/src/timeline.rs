@@ -1,10 +1,11 @@
 //! Catching up from room timelines. Synapse does not let an application service's users
 //! `/sync`, so the node repairs from the rooms themselves: for each room it is in, it reads
-//! the timeline backwards from its newest event (`/messages`) until it reaches an event it
-//! already applied, and hands the missed ones over oldest first. The node does this when
-//! it starts, whenever its homeserver answers again after not answering, and once a minute;
-//! the homeserver's pushes bring the same events sooner, and each is applied once by event
-//! id. Events come out as [`Incoming`], the same as pushed ones.
+//! the timeline backwards from its newest event (`/messages`) down to the newest event of
+//! the previous walk (the room's checkpoint), and hands over, oldest first, the events the
+//! node did not apply yet. The walk goes down to the checkpoint, not to the first event
+//! already applied: after an outage the homeserver pushes the newest events first and the
+//! older ones only when they are asked for (reading the timeline backfills them from the
+//! other homeservers). Events come out as [`Incoming`], the same as pushed ones.
 
 use ruma::api::Direction;
 use ruma::api::client::membership::joined_rooms;
@@ -26,11 +27,14 @@ const MAX_PAGES: usize = 100;
 pub struct CatchUp {
     /// The events the node did not hold, oldest first.
     pub events: Vec<Incoming>,
-    /// Events that could not be used, with the reason (to log and count).
-    pub refused: Vec<String>,
-    /// Whether the walk reached an event the node holds (or the room's beginning); false
-    /// when it stopped at [`MAX_PAGES`].
+    /// Events that could not be used, by event id where they have one, with the reason
+    /// (to log and count).
+    pub refused: Vec<(Option<ruma::OwnedEventId>, String)>,
+    /// Whether the walk reached the checkpoint (or the room's beginning); false when it
+    /// stopped at [`MAX_PAGES`].
     pub complete: bool,
+    /// The room's newest event: the checkpoint of the next walk.
+    pub newest: Option<ruma::OwnedEventId>,
 }
 
 impl Homeserver {
@@ -42,15 +46,17 @@ impl Homeserver {
             .joined_rooms)
     }
 
-    /// The events of `room` newer than the newest one `known` says the node holds, oldest
-    /// first.
+    /// The events of `room` newer than `checkpoint` (all of them, up to [`MAX_PAGES`],
+    /// without one) that `known` does not say the node holds, oldest first.
     pub async fn catch_up(
         &self,
         room: &RoomId,
+        checkpoint: Option<&EventId>,
         known: impl Fn(&EventId) -> bool,
     ) -> Result<CatchUp> {
         let mut token: Option<String> = None;
         let mut newest_first: Vec<Value> = Vec::new();
+        let mut newest = None;
         let mut complete = false;
         for _ in 0..MAX_PAGES {
             let mut req =
@@ -66,11 +72,16 @@ impl Homeserver {
                     .get("event_id")
                     .and_then(Value::as_str)
                     .and_then(|s| <&EventId>::try_from(s).ok());
-                if id.is_some_and(&known) {
+                if newest.is_none() {
+                    newest = id.map(ToOwned::to_owned);
+                }
+                if id.is_some() && id == checkpoint {
                     complete = true;
                     break;
                 }
-                newest_first.push(v);
+                if !id.is_some_and(&known) {
+                    newest_first.push(v);
+                }
             }
             if complete || page.chunk.is_empty() || page.end.is_none() {
                 complete = true;
@@ -80,12 +91,19 @@ impl Homeserver {
         }
         let mut out = CatchUp {
             complete,
+            newest,
             ..CatchUp::default()
         };
         for v in newest_first.into_iter().rev() {
             match Incoming::parse(&v, Some(room)) {
                 Ok(e) => out.events.push(e),
-                Err(why) => out.refused.push(why),
+                Err(why) => {
+                    let id = v
+                        .get("event_id")
+                        .and_then(Value::as_str)
+                        .and_then(|s| ruma::OwnedEventId::try_from(s).ok());
+                    out.refused.push((id, why));
+                }
             }
         }
         Ok(out)

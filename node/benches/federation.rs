@@ -1,9 +1,13 @@
-//! Federation throughput: node A publishes 10,000 vectors; how long until node B, on another
-//! real Synapse homeserver, holds them all; the bytes of event content per vector; and the
-//! time for B to rank one of its members against everything received. Needs the test
-//! setup (`scripts/install-test-deps.sh`: Synapse in `.venv-test`).
+//! Federation throughput and repair: node A publishes 10,000 vectors; how long until node
+//! B, on another real Synapse homeserver, holds them all; the bytes of event content per
+//! vector; the time for B to rank one of its members against everything received. Then
+//! repair: B's Synapse is stopped (SIGTERM), A changes 10 (then 1,000) patients and sends
+//! the changes to its own homeserver, B's Synapse starts again; how long from the moment it
+//! answers until B holds exactly what A publishes (5 outages each, median). Snapshots are
+//! off for this part (resync once an hour). Needs the test setup
+//! (`scripts/install-test-deps.sh`: Synapse in `.venv-test`).
 //!
-//! `cargo bench -p raremesh --bench federation [-- <vectors>]`
+//! `cargo bench -p raremesh --bench federation [-- <vectors> [<outages>]]`
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
 #[allow(dead_code)] // shared with the tests
@@ -28,11 +32,100 @@ fn remote_count(state: &raremesh::AppState) -> usize {
         .len()
 }
 
+/// What A publishes (or B holds from A): each vector's sorted terms, sorted.
+fn vectors(v: impl Iterator<Item = Vec<String>>) -> Vec<Vec<String>> {
+    let mut all: Vec<Vec<String>> = v
+        .map(|mut t| {
+            t.sort();
+            t
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+fn published(state: &raremesh::AppState) -> Vec<Vec<String>> {
+    let f = state.federation.as_ref().expect("federation");
+    vectors(
+        f.store
+            .published()
+            .expect("published")
+            .into_iter()
+            .map(|p| p.vector.terms),
+    )
+}
+
+fn held(state: &raremesh::AppState) -> Vec<Vec<String>> {
+    let f = state.federation.as_ref().expect("federation");
+    vectors(
+        f.store
+            .remote_all()
+            .expect("remote")
+            .into_iter()
+            .filter(|r| !r.retracted)
+            .map(|r| r.vector.terms),
+    )
+}
+
+/// One outage of B's homeserver while A changes `k` patients (each gains or loses one
+/// symptom); the time from the homeserver answering again until B holds what A publishes.
+async fn outage(
+    a: &raremesh::AppState,
+    b: &raremesh::AppState,
+    hs_b: &mut synapse::Homeserver,
+    k: usize,
+    round: usize,
+) -> Duration {
+    let term: raremesh_ontology::HpoId = "HP:0000252".parse().expect("id");
+    tokio::task::block_in_place(|| hs_b.stop());
+    let mut patients = a.patients.all().expect("patients");
+    patients.sort_by(|x, y| x.id.cmp(&y.id));
+    for mut p in patients.into_iter().skip(round * 7).take(k) {
+        if let Some(i) = p.symptoms.iter().position(|s| s.term == term) {
+            p.symptoms.remove(i);
+        } else {
+            p.symptoms.push(raremesh::registration::patient::Symptom {
+                term,
+                observed: true,
+                onset: None,
+            });
+        }
+        a.patients.save(&p).expect("save");
+    }
+    // A has sent every change to its homeserver once what it records as published stops
+    // moving and differs from what B holds.
+    let before = held(b);
+    let sent = Instant::now();
+    let mut last = published(a);
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = published(a);
+        if now == last && now != before {
+            break;
+        }
+        assert!(sent.elapsed() < Duration::from_secs(300), "A did not send");
+        last = now;
+    }
+    tokio::task::block_in_place(|| hs_b.start_again());
+    let back = Instant::now();
+    let want = published(a);
+    while held(b) != want {
+        assert!(
+            back.elapsed() < Duration::from_secs(600),
+            "B did not converge"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    back.elapsed()
+}
+
 fn main() {
-    let n: usize = std::env::args()
+    let numbers: Vec<usize> = std::env::args()
         .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(10_000);
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let n = numbers.first().copied().unwrap_or(10_000);
+    let outages = numbers.get(1).copied().unwrap_or(5);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -41,8 +134,9 @@ fn main() {
     let root = tempfile::tempdir().expect("tempdir");
     let root = root.path().to_owned();
     let (a, b) = (Side::new(&root, "a"), Side::new(&root, "b"));
-    let (hs_a, hs_b) = pair::homeservers(&root, &a, &b);
-    let config_a = a.config(&hs_a, &b, &hs_b);
+    let (hs_a, mut hs_b) = pair::homeservers(&root, &a, &b);
+    let mut config_a = a.config(&hs_a, &b, &hs_b);
+    config_a.federation.resync_interval_secs = 3600;
     // The patients exist on A before it starts, shown locally only.
     {
         let (state, _) = raremesh::boot::boot(config_a.clone()).expect("boot a");
@@ -51,7 +145,9 @@ fn main() {
     }
     rt.block_on(async {
         let node_a = run(config_a).await;
-        let node_b = run(b.config(&hs_b, &a, &hs_a)).await;
+        let mut config_b = b.config(&hs_b, &a, &hs_a);
+        config_b.federation.resync_interval_secs = 3600;
+        let node_b = run(config_b).await;
         let bruno = member(
             &node_b.state,
             "bruno@b.example.org",
@@ -127,6 +223,22 @@ fn main() {
             times[10].as_secs_f64() * 1e3,
             first.len()
         );
+
+        for k in [10, 1_000] {
+            let mut times = Vec::new();
+            for round in 0..outages {
+                let took = outage(&node_a.state, sb, &mut hs_b, k, round).await;
+                println!("  {k} changes, outage {}: {:.2} s", round + 1, took.as_secs_f64());
+                times.push(took);
+            }
+            times.sort();
+            println!(
+                "{k} changes during an outage of B's homeserver: B held every one {:.2} s (median of {outages}; {:.2} to {:.2} s) after it answered again",
+                times[times.len() / 2].as_secs_f64(),
+                times[0].as_secs_f64(),
+                times[times.len() - 1].as_secs_f64()
+            );
+        }
         node_a.shut().await;
         node_b.shut().await;
     });

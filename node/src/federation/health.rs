@@ -75,13 +75,18 @@ impl Health {
         self.with(|i| i.last_error = Some((now(), error.to_owned())));
     }
 
-    /// A catch-up ended well, having brought `caught_up_events` missed events.
+    /// A walk of every room ended well, having brought `caught_up_events` missed events.
     pub fn caught_up(&self, caught_up_events: usize) {
         self.with(|i| {
             i.last_catch_up = Some(now());
             i.catch_up_error = None;
             i.caught_up_events += caught_up_events as u64;
         });
+    }
+
+    /// A walk of the rooms the homeserver pushed from brought `events` missed events.
+    pub fn brought(&self, events: usize) {
+        self.with(|i| i.caught_up_events += events as u64);
     }
 
     /// A catch-up failed, or the homeserver did not answer.

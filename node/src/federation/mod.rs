@@ -7,6 +7,7 @@
 //! node publishes in a room of its own, to which it invites its peers; it joins the rooms
 //! its peers invite it to. See `docs/federation.md` and `docs/protocol.md`.
 
+mod catch_up;
 mod contact;
 pub mod health;
 mod keys;
@@ -92,6 +93,8 @@ pub struct Federation {
     inbox: tokio::sync::Mutex<()>,
     /// Held while Q&A events are sent.
     qa_out: tokio::sync::Mutex<()>,
+    /// The rooms the homeserver pushed events from since they were last caught up.
+    pushed: catch_up::Pushed,
 }
 
 impl std::fmt::Debug for Federation {
@@ -140,6 +143,7 @@ impl Federation {
             publishing: tokio::sync::Mutex::new(()),
             inbox: tokio::sync::Mutex::new(()),
             qa_out: tokio::sync::Mutex::new(()),
+            pushed: catch_up::Pushed::default(),
         })
     }
 
@@ -305,105 +309,6 @@ impl Federation {
                     // Let a burst of changes settle into one batch.
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
-            }
-        }
-    }
-}
-
-impl Federation {
-    /// Runs until the process ends: repairs from the rooms' timelines whatever the
-    /// homeserver's pushes did not bring (an outage of the homeserver, of this node, of a
-    /// peer's homeserver). It asks the homeserver every two seconds whether it answers; at
-    /// the start, whenever it answers again after not answering, and once a minute, it
-    /// reads each room it is in back to the last event applied (each event is applied once
-    /// by event id, however it came), and wakes the peers' homeservers.
-    pub async fn catch_up(self: Arc<Self>, state: AppState) {
-        let mut was_up = false;
-        let mut last: Option<std::time::Instant> = None;
-        loop {
-            let up = self.client.answers().await;
-            if !up {
-                if was_up {
-                    tracing::warn!("the homeserver does not answer; catching up once it does");
-                }
-                self.health
-                    .catch_up_failed("the homeserver does not answer");
-            } else if !was_up || last.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
-                let back = !was_up;
-                match self.catch_up_rooms(&state).await {
-                    Ok(n) => {
-                        last = Some(std::time::Instant::now());
-                        self.health.caught_up(n);
-                        if n > 0 {
-                            tracing::info!(events = n, "caught up from the rooms' timelines");
-                        }
-                        if back {
-                            let f = self.clone();
-                            tokio::spawn(async move { f.wake_peers().await });
-                        }
-                    }
-                    Err(e) => {
-                        tracing::info!(error = %e, "catching up failed; retrying");
-                        self.health.catch_up_failed(&e.to_string());
-                        tokio::time::sleep(Duration::from_secs(2)).await;
-                        continue;
-                    }
-                }
-            }
-            was_up = up;
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        }
-    }
-
-    /// Reads every joined room back to the last event applied and applies what was
-    /// missed; how many events.
-    async fn catch_up_rooms(self: &Arc<Self>, state: &AppState) -> Result<usize, FederationError> {
-        let mut n = 0;
-        for room in self.client.joined_rooms().await? {
-            let known = |id: &raremesh_bridge::ruma::EventId| {
-                self.store.applied(id.as_str()).unwrap_or(false)
-            };
-            let c = self.client.catch_up(&room, known).await?;
-            for why in &c.refused {
-                raremesh_bridge::drops::dropped(
-                    raremesh_bridge::drops::DropReason::Malformed,
-                    "?",
-                    room.as_str(),
-                    "?",
-                    why,
-                );
-            }
-            if !c.complete {
-                tracing::warn!(%room, "catching up stopped after 10,000 events; snapshots cover the rest");
-            }
-            let r = self.receive(state, &c.events)?;
-            n += c.events.len() - r.repeated;
-        }
-        Ok(n)
-    }
-}
-
-impl Federation {
-    /// After the homeserver comes back (or the node starts): a read receipt in each
-    /// peer's rooms, so that the peers' homeservers, which back off from a homeserver that
-    /// was down, send what they hold for this one at once.
-    async fn wake_peers(&self) {
-        let mut rooms: Vec<String> = Vec::new();
-        for prefix in ["peer_room:", "peer_qa_room:"] {
-            rooms.extend(
-                self.store
-                    .scan(prefix)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(_, r)| r),
-            );
-        }
-        for room in rooms {
-            let Ok(Some(event)) = self.store.get(&format!("last_event:{room}")) else {
-                continue;
-            };
-            if let Err(e) = self.client.read_receipt(&room, &event).await {
-                tracing::info!(%room, error = %e, "a read receipt to wake a peer's homeserver failed");
             }
         }
     }

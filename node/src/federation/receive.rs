@@ -27,6 +27,8 @@ pub struct Received {
     pub stale: usize,
     /// Events already applied (arriving again by push or sync): skipped.
     pub repeated: usize,
+    /// Events from other senders applied for the first time (whatever they did).
+    pub new: usize,
     /// Events or operations dropped, with the reason.
     pub dropped: Vec<String>,
 }
@@ -186,6 +188,7 @@ impl Federation {
                 continue;
             }
             if e.sender.as_str() != me {
+                r.new += 1;
                 self.receive_one(state, e, &mut r)?;
                 self.health.received(e.sender.as_str());
             }

@@ -59,7 +59,7 @@ pub struct Status {
     pub inbox: usize,
     /// Q&A events waiting to be sent.
     pub qa_queue: usize,
-    /// When the node last caught up from its rooms' timelines.
+    /// When the node last walked every room's timeline back (see `docs/federation.md`).
     pub last_catch_up: Option<u64>,
     /// Why the last catch-up failed (or the homeserver did not answer), if it did.
     pub catch_up_error: Option<String>,

@@ -66,7 +66,10 @@ pub async fn transaction(
         dropped(DropReason::Malformed, "?", room, "?", why);
     }
     match f.receive(&state, &t.events) {
-        Ok(_) => Json(json!({})).into_response(),
+        Ok(_) => {
+            f.pushed(&t.events);
+            Json(json!({})).into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, txn = t.txn_id, "a federation transaction could not be stored; the homeserver will retry");
             matrix_error(StatusCode::INTERNAL_SERVER_ERROR, "M_UNKNOWN", "try again")

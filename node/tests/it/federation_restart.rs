@@ -2,8 +2,9 @@
 //! B as a separate `raremesh serve` process. B's homeserver is stopped (SIGTERM, then
 //! SIGKILL), node B is killed (SIGKILL), and both at once; during each outage A publishes
 //! updates, a retraction, a question and an answer. B converges without any snapshot
-//! (resync once an hour), every change present, none twice. The registrations the
-//! homeservers load are the real command's output.
+//! (resync once an hour), every change present, none twice. A plain Matrix user's protocol
+//! events in B's room are dropped, logged once, counted and redacted. The registrations
+//! the homeservers load are the real command's output.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -352,6 +353,97 @@ async fn node_b_converges_after_homeserver_and_node_outages() {
         OUTAGE.as_secs(),
         took.as_secs_f64()
     );
+
+    // 4. A plain Matrix user in B's room sends protocol events through the homeservers: a
+    // replay of a real envelope of A's, garbage, a version B does not speak. B drops each
+    // once, says why in its log, counts it, and redacts it in its room; A drops them too.
+    let b_room = Status::read(&node_b.status)
+        .expect("status")
+        .own_room
+        .expect("B's room");
+    let mallory = tokio::task::block_in_place(|| hs_b.register("mallory", "mallory long password"));
+    let as_b = raremesh_bridge::client::Homeserver::new(&hs_b.url, &b.as_token).expect("client");
+    as_b.invite(&b_room, &mallory)
+        .await
+        .expect("invite mallory");
+    let real = hs_b.query(&format!(
+        "SELECT event_json.json FROM event_json JOIN events USING (event_id) \
+         WHERE events.type = 'org.raremesh.batch' AND events.sender = '@raremesh:{}' LIMIT 1",
+        hs_a.server_name
+    ));
+    let real: serde_json::Value =
+        serde_json::from_str(real[0][0].as_str().expect("event json")).expect("event");
+    let mut v2 = real["content"].clone();
+    v2["v"] = serde_json::json!(2);
+    let contents = [
+        real["content"].to_string(),
+        serde_json::json!({ "garbage": [1, 2, 3] }).to_string(),
+        v2.to_string(),
+    ];
+    let (url_b, room_arg) = (hs_b.url.clone(), b_room.clone());
+    let out = tokio::task::block_in_place(|| {
+        let mut args = vec![
+            "send-typed",
+            url_b.as_str(),
+            "mallory",
+            "mallory long password",
+            room_arg.as_str(),
+            "org.raremesh.batch",
+        ];
+        args.extend(contents.iter().map(String::as_str));
+        crate::federation::nio(&args)
+    });
+    let hostile: Vec<String> = serde_json::from_str(&out).expect("event ids");
+    let dropped_lines = |id: &str| {
+        std::fs::read_to_string(&node_b.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("event dropped") && l.contains(id))
+            .map(ToOwned::to_owned)
+            .collect::<Vec<_>>()
+    };
+    wait_for_or(
+        "B to drop the three hostile events",
+        60,
+        || hostile.iter().all(|id| !dropped_lines(id).is_empty()),
+        explain,
+    )
+    .await;
+    for id in &hostile {
+        let lines = dropped_lines(id);
+        assert!(
+            lines[0].contains(&mallory) && lines[0].contains("untrusted"),
+            "{lines:?}"
+        );
+    }
+    wait_for("B to redact the hostile events in its room", 60, || {
+        let redacted: Vec<String> = hs_b
+            .query("SELECT redacts FROM redactions")
+            .into_iter()
+            .filter_map(|r| r[0].as_str().map(ToOwned::to_owned))
+            .collect();
+        hostile.iter().all(|id| redacted.contains(id))
+    })
+    .await;
+    let untrusted = |s: &Status| {
+        s.dropped
+            .iter()
+            .find(|(r, _)| r == "untrusted")
+            .map_or(0, |(_, n)| *n)
+    };
+    wait_for("B's status to count the drops", 30, || {
+        Status::read(&node_b.status).is_ok_and(|s| untrusted(&s) >= 3)
+    })
+    .await;
+    // A walk of every room (once a minute) passes over them: still logged once each.
+    let walked = Status::read(&node_b.status).expect("status").last_catch_up;
+    wait_for("B's next walk of every room", 90, || {
+        Status::read(&node_b.status).is_ok_and(|s| s.last_catch_up > walked)
+    })
+    .await;
+    for id in &hostile {
+        assert_eq!(dropped_lines(id).len(), 1, "{id} logged once");
+    }
 
     // What B holds is exactly what A publishes, once: B's database, once B stopped.
     node_b.stop("-TERM");

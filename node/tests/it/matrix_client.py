@@ -9,6 +9,8 @@
                                      CONTENT (JSON) as an m.room.message ("$PREV" stands
                                      for the previous event's id); print the event ids
                                      as one JSON list.
+  send-typed HS USER PASSWORD ROOM TYPE CONTENT...
+                                     the same, as events of TYPE.
 """
 import asyncio
 import json
@@ -98,6 +100,10 @@ async def chat(hs_a, user_a, pw_a, hs_b, user_b, pw_b, room_id):
 
 
 async def send(hs, user, password, room_id, *contents):
+    await send_typed(hs, user, password, room_id, "m.room.message", *contents)
+
+
+async def send_typed(hs, user, password, room_id, event_type, *contents):
     with tempfile.TemporaryDirectory() as store:
         c = await login(hs, user, password, store)
         deadline = asyncio.get_event_loop().time() + 90
@@ -106,7 +112,7 @@ async def send(hs, user, password, room_id, *contents):
         for content in contents:
             if ids:
                 content = content.replace("$PREV", ids[-1])
-            resp = await c.room_send(room_id, "m.room.message", json.loads(content),
+            resp = await c.room_send(room_id, event_type, json.loads(content),
                                      ignore_unverified_devices=True)
             if not getattr(resp, "event_id", None):
                 raise SystemExit(f"send: {resp}")
@@ -123,5 +129,7 @@ if __name__ == "__main__":
         asyncio.run(chat(*args))
     elif cmd == "send":
         asyncio.run(send(*args))
+    elif cmd == "send-typed":
+        asyncio.run(send_typed(*args))
     else:
         raise SystemExit(__doc__)

@@ -113,6 +113,7 @@ bcrypt_rounds: 4
 enable_metrics: false
 federation_verify_certificates: false
 federation:
+  max_long_retry_delay: 5s
   destination_min_retry_interval: 1s
   destination_max_retry_interval: 3s
   destination_retry_multiplier: 1.5
@@ -141,10 +142,15 @@ app_service_config_files: [{}]
             services.join(", ")
         );
         std::fs::write(dir.join("homeserver.yaml"), config).expect("config");
+        // RAREMESH_TEST_SYNAPSE_LOG=INFO (or DEBUG) for more in homeserver.log.
+        let level = std::env::var("RAREMESH_TEST_SYNAPSE_LOG")
+            .ok()
+            .filter(|l| ["DEBUG", "INFO", "WARNING"].contains(&l.as_str()))
+            .unwrap_or_else(|| "WARNING".to_owned());
         std::fs::write(
             dir.join("log.config"),
             format!(
-                "version: 1\nformatters:\n  f: {{format: '%(asctime)s %(levelname)s %(name)s %(message)s'}}\nhandlers:\n  file: {{class: logging.FileHandler, formatter: f, filename: '{d}/homeserver.log'}}\nroot: {{level: WARNING, handlers: [file]}}\ndisable_existing_loggers: false\n"
+                "version: 1\nformatters:\n  f: {{format: '%(asctime)s %(levelname)s %(name)s %(message)s'}}\nhandlers:\n  file: {{class: logging.FileHandler, formatter: f, filename: '{d}/homeserver.log'}}\nroot: {{level: {level}, handlers: [file]}}\ndisable_existing_loggers: false\n"
             ),
         )
         .expect("log config");
