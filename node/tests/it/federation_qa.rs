@@ -244,7 +244,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     let url_a = hs_a.url.clone();
     // Mallory (on A's homeserver) is invited by Anna's organization like any member.
     fa.invite_to_qa(&mallory).await.expect("invite");
-    tokio::task::block_in_place(|| {
+    let out = tokio::task::block_in_place(|| {
         let mut args = vec![
             "send",
             url_a.as_str(),
@@ -271,6 +271,23 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
             .all(|a| a.body != "a thread on the refused question")
     );
     assert!(sb.qa.question("fakefakefake").expect("q").is_none());
+    // The forged question, the thread on it, the long answer and the hijacking edit are
+    // redacted in A's room, so Matrix apps reading it do not show them.
+    let sent: Vec<String> = serde_json::from_str(&out).expect("ids");
+    wait_for("A to redact the refused events in its Q&A room", 60, || {
+        let redacted: Vec<String> = hs_a
+            .query("SELECT redacts FROM redactions")
+            .into_iter()
+            .filter_map(|r| r[0].as_str().map(ToOwned::to_owned))
+            .collect();
+        sent[..4].iter().all(|id| redacted.contains(id))
+    })
+    .await;
+    let redacted = hs_a.query(&format!(
+        "SELECT 1 FROM redactions WHERE redacts = '{}'",
+        sent[4]
+    ));
+    assert!(redacted.is_empty(), "the good answer stays");
 
     // Edits travel both ways.
     actions::edit_question(
