@@ -15,7 +15,8 @@
       timer = setTimeout(function () {
         var q = input.value;
         if (q.trim().length < 2 || /^(HP|ORPHA):\d+ /.test(q)) return;
-        fetch("/api/v1/" + kind + "?limit=8&q=" + encodeURIComponent(q))
+        var lang = document.documentElement.lang || "en";
+        fetch("/api/v1/" + kind + "?limit=8&lang=" + encodeURIComponent(lang) + "&q=" + encodeURIComponent(q))
           .then(function (r) { return r.ok ? r.json() : { results: [] }; })
           .then(function (body) {
             list.textContent = "";

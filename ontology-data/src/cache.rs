@@ -8,7 +8,7 @@ use crate::ontology::Core;
 use crate::{Error, Ontology, Result, Source};
 
 /// Bump when [`Core`] or anything in it changes shape.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const MAGIC: &[u8; 8] = b"RMONTO\0\0";
 
 /// How a load went.
@@ -85,7 +85,7 @@ impl Ontology {
             }
         }
         let texts = source.read()?;
-        let ontology = Self::parse(&texts.obo, &texts.hpoa)?;
+        let ontology = Self::parse_texts(&texts)?;
         if let (Some(dir), Some(file)) = (cache_dir, &cache_file) {
             if let Err(e) = write_atomically(dir, file, &ontology.to_bytes()?) {
                 report.cache_problem = Some(format!("{}: {e}", file.display()));

@@ -26,8 +26,8 @@ pub enum Error {
     /// A release file is malformed; `line` is 1-based (0 when the problem is the file as a whole).
     #[error("{file}, line {line}: {message}")]
     Parse {
-        /// Which file (`hp.obo` or `phenotype.hpoa`).
-        file: &'static str,
+        /// Which file (`hp.obo`, `phenotype.hpoa`, a translation).
+        file: String,
         /// The 1-based line number, or 0 for a problem with the whole file.
         line: usize,
         /// What is wrong.
@@ -48,9 +48,9 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub(crate) fn parse(file: &'static str, line: usize, message: impl Into<String>) -> Self {
+    pub(crate) fn parse(file: impl Into<String>, line: usize, message: impl Into<String>) -> Self {
         Self::Parse {
-            file,
+            file: file.into(),
             line,
             message: message.into(),
         }

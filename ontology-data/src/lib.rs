@@ -5,7 +5,9 @@
 //! [`Ontology`]: live terms with names, definitions and synonyms (layperson ones flagged),
 //! the `is_a` graph with precomputed ancestor closures, `alt_id` and obsolete-term
 //! resolution, the ORPHA diseases with their annotated and excluded terms and frequencies,
-//! and the information content of every term computed from those annotations.
+//! and the information content of every term computed from those annotations; with the
+//! official translations of the HPO Internationalization Effort (German, Spanish, French,
+//! Italian, Portuguese), also shipped unmodified.
 //!
 //! ```no_run
 //! use raremesh_ontology::{Ontology, Source};
@@ -30,6 +32,7 @@ mod obo;
 mod ontology;
 mod source;
 mod term;
+mod translation;
 
 pub use cache::LoadReport;
 pub use disease::{Annotation, Disease, Frequency};
@@ -39,6 +42,7 @@ pub use id::{HpoId, OrphaCode};
 pub use ontology::{DataVersion, Lookup, Ontology, Stats};
 pub use source::{Source, SourceTexts};
 pub use term::{Synonym, SynonymScope, Term, TermIdx};
+pub use translation::{Translation, TranslationTexts};
 
 /// The acknowledgement the HPO licence asks services to display, for a given version.
 pub fn hpo_acknowledgement(version: &DataVersion) -> String {

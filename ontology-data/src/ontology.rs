@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::graph::{self, Csr, Graph};
-use crate::{Annotation, Disease, HpoId, OrphaCode, Result, Term, TermIdx, hpoa, ic, obo};
+use crate::translation::Translation;
+use crate::{
+    Annotation, Disease, HpoId, OrphaCode, Result, SourceTexts, Term, TermIdx, hpoa, ic, obo,
+};
 
 /// The versions of the loaded release files, shown in the product as HPO's licence asks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +90,8 @@ pub(crate) struct Core {
     /// Diseases sorted by code.
     pub diseases: Vec<Disease>,
     pub unresolved_annotations: usize,
+    /// Names and synonyms in other languages, sorted by language.
+    pub translations: Vec<Translation>,
 }
 
 /// An HPO release with its ORPHA annotations, ready for queries.
@@ -100,11 +105,51 @@ pub struct Ontology {
 }
 
 impl Ontology {
-    /// Parses `hp.obo` and `phenotype.hpoa` texts.
+    /// Parses `hp.obo` and `phenotype.hpoa` texts (no translations).
     pub fn parse(obo_text: &str, hpoa_text: &str) -> Result<Self> {
         let obo = obo::parse(obo_text)?;
         let hpoa = hpoa::parse(hpoa_text)?;
         Self::from_core(build_core(obo, hpoa)?)
+    }
+
+    /// Parses a release with its translations.
+    pub fn parse_texts(texts: &SourceTexts) -> Result<Self> {
+        let obo = obo::parse(&texts.obo)?;
+        let hpoa = hpoa::parse(&texts.hpoa)?;
+        let mut core = build_core(obo, hpoa)?;
+        let mut translations = Vec::with_capacity(texts.translations.len());
+        {
+            let lookup = |id: HpoId| lookup_in(&core, id).term();
+            for t in &texts.translations {
+                translations.push(Translation::parse(t, lookup)?);
+            }
+        }
+        translations.sort_by(|a, b| a.lang.cmp(&b.lang));
+        core.translations = translations;
+        Self::from_core(core)
+    }
+
+    /// The translation into `lang` (`es`, `fr`; a region such as `es-AR` falls back to
+    /// `es`), if the release has one.
+    pub fn translation(&self, lang: &str) -> Option<&Translation> {
+        let lang = lang.trim().to_ascii_lowercase();
+        let base = lang.split(['-', '_']).next().unwrap_or_default();
+        let t = &self.core.translations;
+        t.iter()
+            .find(|t| t.lang == lang)
+            .or_else(|| t.iter().find(|t| t.lang == base))
+    }
+
+    /// Every translation, sorted by language.
+    pub fn translations(&self) -> &[Translation] {
+        &self.core.translations
+    }
+
+    /// The term's name in `lang` where the translation has one, else its English name.
+    pub fn term_name(&self, idx: TermIdx, lang: &str) -> &str {
+        self.translation(lang)
+            .and_then(|t| t.name(idx))
+            .unwrap_or(&self.term(idx).name)
     }
 
     pub(crate) fn from_core(core: Core) -> Result<Self> {
@@ -326,6 +371,7 @@ fn build_core(obo: obo::RawObo, hpoa: hpoa::RawHpoa) -> Result<Core> {
         obsolete_total,
         diseases: Vec::new(),
         unresolved_annotations: 0,
+        translations: Vec::new(),
     };
     let mut by_code: BTreeMap<u32, Disease> = BTreeMap::new();
     let mut unresolved = 0;

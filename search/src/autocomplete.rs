@@ -1,7 +1,7 @@
 //! Symptom and disease autocomplete: tantivy finds candidate labels, [`crate::rank`]
 //! orders them, and each term or disease appears once, under its best-matching label.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use raremesh_ontology::{HpoId, Ontology, OrphaCode};
@@ -14,7 +14,7 @@ use tantivy::{Index, Searcher, Term};
 
 use crate::expand::{Automata, expand};
 use crate::index::{self, DOMAIN_DISEASE, DOMAIN_TERM, LabelSchema};
-use crate::labels::{self, Label, LabelKind, Target};
+use crate::labels::{self, ENGLISH, Label, LabelKind, Target};
 use crate::{Result, rank, text};
 
 /// At most this many words of a query are used.
@@ -33,8 +33,14 @@ pub struct Hit {
     pub matched: String,
     /// What kind of label matched.
     pub matched_kind: LabelKind,
+    /// The language of the label that matched (`en`, `es`...).
+    pub lang: String,
     /// The ranking score (higher is better); only comparable within one query.
     pub score: f32,
+    /// Whether this is a confident match, safe to pre-select: the query is, word for word
+    /// (ignoring case, accents and a plural ending), a name or synonym of this term or
+    /// disease and of no other one among the candidates, or its id.
+    pub confident: bool,
 }
 
 /// Autocomplete over the terms and diseases of one ontology.
@@ -112,10 +118,19 @@ impl Autocomplete {
         self.labels.len()
     }
 
-    /// Terms for a query: an HPO id (alternative and obsolete ids resolve), or words of a
-    /// name or synonym, lay words included, prefix and typo tolerant.
+    /// Terms for a query in English: see [`Autocomplete::terms_in`].
     pub fn terms(&self, ontology: &Ontology, query: &str, limit: usize) -> Vec<Hit> {
+        self.terms_in(ontology, query, limit, ENGLISH)
+    }
+
+    /// Terms for a query: an HPO id (alternative and obsolete ids resolve), or words of a
+    /// name or synonym in `lang` or in English (labels in `lang` first), lay words included,
+    /// prefix and typo tolerant.
+    pub fn terms_in(&self, ontology: &Ontology, query: &str, limit: usize, lang: &str) -> Vec<Hit> {
         let limit = limit.clamp(1, MAX_LIMIT);
+        let lang = ontology
+            .translation(lang)
+            .map_or(ENGLISH, |t| t.lang.as_str());
         let mut hits = Vec::new();
         if let Some(t) = query
             .parse::<HpoId>()
@@ -126,10 +141,12 @@ impl Autocomplete {
                 target: Target::Term(t),
                 matched: ontology.term(t).name.clone(),
                 matched_kind: LabelKind::Name,
+                lang: ENGLISH.to_owned(),
                 score: f32::INFINITY,
+                confident: true,
             });
         }
-        self.extend(&mut hits, DOMAIN_TERM, query, limit);
+        self.extend(&mut hits, DOMAIN_TERM, query, limit, lang);
         hits
     }
 
@@ -144,14 +161,16 @@ impl Autocomplete {
                 target: Target::Disease(i as u32),
                 matched: ontology.diseases()[i].name.clone(),
                 matched_kind: LabelKind::Name,
+                lang: ENGLISH.to_owned(),
                 score: f32::INFINITY,
+                confident: true,
             });
         }
-        self.extend(&mut hits, DOMAIN_DISEASE, query, limit);
+        self.extend(&mut hits, DOMAIN_DISEASE, query, limit, ENGLISH);
         hits
     }
 
-    fn extend(&self, hits: &mut Vec<Hit>, domain: &str, query: &str, limit: usize) {
+    fn extend(&self, hits: &mut Vec<Hit>, domain: &str, query: &str, limit: usize, lang: &str) {
         let mut analyzer = self.analyzer.clone();
         let mut words = text::tokens(&mut analyzer, query);
         words.truncate(MAX_WORDS);
@@ -159,6 +178,8 @@ impl Autocomplete {
             return;
         }
         let mut best: HashMap<Target, Hit> = hits.iter().map(|h| (h.target, h.clone())).collect();
+        let id_hit = hits.first().map(|h| h.target);
+        let mut exact: HashSet<Target> = HashSet::new();
         let expansions: Vec<_> = words
             .iter()
             .enumerate()
@@ -185,13 +206,16 @@ impl Autocomplete {
             } else {
                 Occur::Should
             };
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(self.schema.domain, domain),
-                    IndexRecordOption::Basic,
-                )),
-            )];
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(self.schema.domain, domain),
+                        IndexRecordOption::Basic,
+                    )),
+                ),
+                (Occur::Must, self.languages(lang)),
+            ];
             let mut any = false;
             for e in expansions.iter().filter(|e| !e.is_empty()) {
                 let alternatives: Vec<(Occur, Box<dyn Query>)> = e
@@ -233,9 +257,19 @@ impl Autocomplete {
                     Target::Term(t) => self.popularity.get(t.index()).copied().unwrap_or(0.0),
                     Target::Disease(_) => 0.0,
                 };
-                let score = rank::score(&words, label, pop, |i, w| {
-                    expansions[i].get(w).map_or(0.0, |x| x.score)
-                });
+                // The member's own language first; English still finds lay words.
+                let in_lang = if label.lang == lang {
+                    1.0
+                } else {
+                    ENGLISH_FACTOR
+                };
+                let score = in_lang
+                    * rank::score(&words, label, pop, |i, w| {
+                        expansions[i].get(w).map_or(0.0, |x| x.score)
+                    });
+                if same_words(&label.tokens, &words) {
+                    exact.insert(label.target);
+                }
                 let better = best.get(&label.target).is_none_or(|h| score > h.score);
                 if better && score > 0.0 {
                     best.insert(
@@ -244,7 +278,9 @@ impl Autocomplete {
                             target: label.target,
                             matched: label.text.clone(),
                             matched_kind: label.kind,
+                            lang: label.lang.clone(),
                             score,
+                            confident: false,
                         },
                     );
                 }
@@ -258,8 +294,48 @@ impl Autocomplete {
                 .then_with(|| target_key(a.target).cmp(&target_key(b.target)))
         });
         all.truncate(limit);
+        // Confident: the query is an id, or the words of exactly one candidate's label.
+        let sure = id_hit.or_else(|| {
+            (exact.len() == 1)
+                .then(|| exact.iter().next().copied())
+                .flatten()
+        });
+        for h in &mut all {
+            h.confident = sure == Some(h.target);
+        }
+        if all.first().is_some_and(|h| !h.confident) {
+            for h in &mut all {
+                h.confident = false;
+            }
+        }
         *hits = all;
     }
+
+    /// Labels in `lang` or in English.
+    fn languages(&self, lang: &str) -> Box<dyn Query> {
+        let term = |l: &str| -> (Occur, Box<dyn Query>) {
+            (
+                Occur::Should,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.schema.lang, l),
+                    IndexRecordOption::Basic,
+                )),
+            )
+        };
+        let mut any = vec![term(ENGLISH)];
+        if lang != ENGLISH {
+            any.push(term(lang));
+        }
+        Box::new(BooleanQuery::new(any))
+    }
+}
+
+/// How much an English label counts against one in the member's language.
+const ENGLISH_FACTOR: f32 = 0.85;
+
+/// Whether a label says the query's words, in order, ignoring a plural ending.
+fn same_words(label: &[String], query: &[String]) -> bool {
+    label.len() == query.len() && label.iter().zip(query).all(|(l, q)| text::same_word(l, q))
 }
 
 fn target_key(t: Target) -> (u8, u32) {

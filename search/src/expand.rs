@@ -87,6 +87,14 @@ pub(crate) fn expand(
         if let Ok(Some(_)) = dict.get(word.as_bytes()) {
             out.insert(word.as_bytes().to_vec(), 3.0);
         }
+        // The singular of a plural word and the plural of a singular one, whether or not
+        // the word itself is indexed.
+        for v in crate::text::number_variants(word) {
+            if let Ok(Some(_)) = dict.get(v.as_bytes()) {
+                let w = out.entry(v.into_bytes()).or_insert(0.0);
+                *w = w.max(2.5);
+            }
+        }
         if word.len() >= 2 {
             let mut upper = word.as_bytes().to_vec();
             upper.push(0xff);

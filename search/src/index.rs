@@ -11,7 +11,7 @@ use crate::labels::{Label, Target};
 use crate::{Error, Result, text};
 
 /// Bump when the schema or the label order changes: older folders are then rebuilt.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 /// The label index schema and its field handles.
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub(crate) struct LabelSchema {
     pub ord: Field,
     /// `term` or `disease`, for filtering.
     pub domain: Field,
+    /// The label's language (`en`, `es`...), for filtering.
+    pub lang: Field,
 }
 
 pub(crate) const DOMAIN_TERM: &str = "term";
@@ -40,11 +42,13 @@ impl LabelSchema {
         );
         let ord = b.add_u64_field("ord", FAST);
         let domain = b.add_text_field("domain", STRING);
+        let lang = b.add_text_field("lang", STRING);
         Self {
             schema: b.build(),
             label,
             ord,
             domain,
+            lang,
         }
     }
 
@@ -128,6 +132,7 @@ fn fill(index: &Index, schema: &LabelSchema, labels: &[Label]) -> Result<()> {
             schema.label => l.text.as_str(),
             schema.ord => i as u64,
             schema.domain => domain,
+            schema.lang => l.lang.as_str(),
         ))?;
     }
     writer.commit()?;

@@ -8,6 +8,10 @@ pub(crate) fn word_match(q: &str, l: &str, is_last: bool) -> f32 {
     if q == l {
         return 1.0;
     }
+    if crate::text::same_word(q, l) {
+        // The same word, singular or plural.
+        return 0.95;
+    }
     if q.len() >= 2 && l.starts_with(q) {
         // A word being typed, or a shortened word.
         return if is_last { 0.85 } else { 0.6 };
@@ -99,6 +103,7 @@ mod tests {
         Label {
             target: Target::Term(TermIdx(0)),
             kind,
+            lang: "en".into(),
             text: text.into(),
             tokens: text.to_lowercase().split(' ').map(String::from).collect(),
         }

@@ -60,6 +60,38 @@ pub(crate) fn edit_distance(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
     Some(prev[b.len()]).filter(|&d| d <= max)
 }
 
+/// A word and the word without a plural ending (`-s`, `-es`), for comparing only.
+pub(crate) fn forms(w: &str) -> [&str; 3] {
+    let s = w.strip_suffix('s').filter(|s| s.len() >= 3).unwrap_or(w);
+    let es = w.strip_suffix("es").filter(|s| s.len() >= 3).unwrap_or(w);
+    [w, s, es]
+}
+
+/// Whether two words differ only by a plural ending (`seizure`/`seizures`,
+/// `convulsión`/`convulsiones` once folded).
+pub(crate) fn same_word(a: &str, b: &str) -> bool {
+    a == b || {
+        let (a, b) = (forms(a), forms(b));
+        a.iter().any(|x| b.contains(x))
+    }
+}
+
+/// The other forms of `w` that may be indexed: singular and plural.
+pub(crate) fn number_variants(w: &str) -> Vec<String> {
+    let mut out: Vec<String> = forms(w)
+        .into_iter()
+        .filter(|f| *f != w)
+        .map(str::to_owned)
+        .collect();
+    if w.len() >= 3 {
+        out.push(format!("{w}s"));
+        out.push(format!("{w}es"));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// How many typos a query word of this length may carry.
 pub(crate) fn allowed_typos(len: usize) -> u8 {
     match len {

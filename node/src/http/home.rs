@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
@@ -14,10 +14,12 @@ use crate::state::AppState;
 /// `GET /?q=`: the home page, with search results when `q` is given.
 pub async fn page(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(raw): Query<HashMap<String, String>>,
 ) -> Response {
+    let lang = super::i18n::pick(&headers, raw.get("lang").map(String::as_str), None);
     let (results, error, q) = match params::parse(&raw, &state.config.search) {
-        Ok(p) if !p.q.trim().is_empty() => (super::terms::search(&state, &p), None, p.q),
+        Ok(p) if !p.q.trim().is_empty() => (super::terms::search(&state, &p, lang), None, p.q),
         Ok(p) => (Vec::new(), None, p.q),
         Err(super::error::ApiError::BadRequest { message, .. }) => {
             (Vec::new(), Some(message), String::new())
@@ -39,7 +41,7 @@ pub async fn page(
         results => results,
         error => error,
     };
-    super::page::render(&state, "en", status, "home.html", ctx)
+    super::page::render(&state, lang, status, "home.html", ctx)
 }
 
 /// `GET /assets/style.css`

@@ -15,6 +15,8 @@ pub struct SearchParams {
     pub q: String,
     /// How many results to return.
     pub limit: usize,
+    /// The language asked for with `lang=` (a language code), if any.
+    pub lang: Option<String>,
 }
 
 impl FromRequestParts<AppState> for SearchParams {
@@ -62,8 +64,25 @@ pub fn parse(
             }
         },
     };
+    let lang = match raw.get("lang").map(|s| s.trim()) {
+        None | Some("") => None,
+        Some(l)
+            if l.len() <= 16
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            Some(l.to_ascii_lowercase())
+        }
+        Some(_) => {
+            return Err(ApiError::BadRequest {
+                code: "invalid_lang",
+                message: "lang must be a language code such as es or fr".into(),
+            });
+        }
+    };
     Ok(SearchParams {
         q: q.to_owned(),
         limit,
+        lang,
     })
 }

@@ -19,6 +19,25 @@ use crate::registration::Member;
 use crate::registration::patient::{MAX_SYMPTOMS, Onset, Patient, Symptom};
 use crate::state::AppState;
 
+/// What the member chose for the symptom being added, kept through every step.
+#[derive(Debug, Clone, Copy, Default)]
+struct Kept {
+    excluded: bool,
+    onset: Option<Onset>,
+}
+
+impl Kept {
+    fn from(form: &HashMap<String, String>) -> Self {
+        Self {
+            excluded: form.get("presence").map(String::as_str) == Some("excluded"),
+            onset: form
+                .get("onset")
+                .and_then(|o| Onset::ALL.into_iter().find(|x| x.key() == o)),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn page(
     state: &AppState,
     headers: &HeaderMap,
@@ -26,19 +45,33 @@ fn page(
     p: &Patient,
     status: StatusCode,
     query: &str,
+    kept: Kept,
     error: Option<&str>,
 ) -> Response {
     let o = &state.ontology;
+    let lang = i18n::pick(headers, None, Some(&m.info.language));
+    // The name in the member's language, and the English one beside it when it differs.
+    let names = |t: raremesh_ontology::TermIdx| {
+        let name = o.term_name(t, lang).to_owned();
+        let english = &o.term(t).name;
+        let en = if &name == english {
+            String::new()
+        } else {
+            english.clone()
+        };
+        (name, en)
+    };
     let symptoms: Vec<HashMap<&str, String>> = p
         .symptoms
         .iter()
         .map(|s| {
-            let name = o
+            let (name, en) = o
                 .resolve(s.term)
-                .map_or_else(|| s.term.to_string(), |t| o.term(t).name.clone());
+                .map_or_else(|| (s.term.to_string(), String::new()), names);
             HashMap::from([
                 ("id", s.term.to_string()),
                 ("name", name),
+                ("en", en),
                 ("observed", s.observed.to_string()),
                 (
                     "onset",
@@ -47,24 +80,33 @@ fn page(
             ])
         })
         .collect();
+    let mut confident = false;
     let matches: Vec<HashMap<&str, String>> = if query.trim().is_empty() {
         Vec::new()
     } else {
-        state
-            .autocomplete
-            .terms(o, query, 8)
-            .into_iter()
+        let hits = state.autocomplete.terms_in(o, query, 8, lang);
+        // Pre-selected only when the words name one term without doubt.
+        confident = hits.first().is_some_and(|h| h.confident);
+        hits.into_iter()
             .filter_map(|h| match h.target {
-                Target::Term(t) => Some(HashMap::from([
-                    ("id", o.term(t).id.to_string()),
-                    ("name", o.term(t).name.clone()),
-                    ("matched", h.matched),
-                ])),
+                Target::Term(t) => {
+                    let (name, en) = names(t);
+                    let matched = if h.matched == name || h.matched == en {
+                        String::new()
+                    } else {
+                        h.matched
+                    };
+                    Some(HashMap::from([
+                        ("id", o.term(t).id.to_string()),
+                        ("name", name),
+                        ("en", en),
+                        ("matched", matched),
+                    ]))
+                }
                 Target::Disease(_) => None,
             })
             .collect()
     };
-    let lang = i18n::pick(headers, None, Some(&m.info.language));
     let onsets: Vec<&str> = Onset::ALL.iter().map(|o| o.key()).collect();
     render_form(
         state,
@@ -72,7 +114,11 @@ fn page(
         lang,
         status,
         "symptoms.html",
-        context! { patient_id => p.id, patient_name => p.display_name, symptoms, matches, query, error, onsets, searched => !query.trim().is_empty() },
+        context! {
+            patient_id => p.id, patient_name => p.display_name, symptoms, matches, query, error,
+            onsets, searched => !query.trim().is_empty(), confident,
+            excluded => kept.excluded, onset => kept.onset.map(Onset::key).unwrap_or_default(),
+        },
     )
 }
 
@@ -91,7 +137,16 @@ pub async fn list(
         .get("q")
         .map(|s| s.chars().take(200).collect())
         .unwrap_or_default();
-    page(&state, &headers, &m, &p, StatusCode::OK, &query, None)
+    page(
+        &state,
+        &headers,
+        &m,
+        &p,
+        StatusCode::OK,
+        &query,
+        Kept::default(),
+        None,
+    )
 }
 
 /// `POST /patients/{id}/symptoms`: adds (or updates) a symptom. `term` is an HPO id, or
@@ -115,9 +170,11 @@ pub async fn add(
             &p,
             StatusCode::FORBIDDEN,
             "",
+            Kept::default(),
             Some("register.expired_form"),
         );
     }
+    let kept = Kept::from(&form);
     let raw = form.get("term").map(|s| s.trim()).unwrap_or_default();
     let first = raw.split_whitespace().next().unwrap_or_default();
     let Some(term) = first
@@ -125,7 +182,13 @@ pub async fn add(
         .ok()
         .and_then(|hid| state.ontology.resolve(hid))
     else {
-        let query: String = raw.chars().take(200).collect();
+        // Not a term: the words to search (the box under "none of these", else `term`).
+        let words = form
+            .get("words")
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .unwrap_or(raw);
+        let query: String = words.chars().take(200).collect();
         let error = if query.is_empty() {
             Some("symptom.error.empty")
         } else {
@@ -138,13 +201,11 @@ pub async fn add(
             &p,
             StatusCode::UNPROCESSABLE_ENTITY,
             &query,
+            kept,
             error,
         );
     };
-    let observed = form.get("presence").map(String::as_str) != Some("excluded");
-    let onset = form
-        .get("onset")
-        .and_then(|o| Onset::ALL.into_iter().find(|x| x.key() == o));
+    let (observed, onset) = (!kept.excluded, kept.onset);
     let id = state.ontology.term(term).id;
     if let Some(s) = p.symptoms.iter_mut().find(|s| s.term == id) {
         s.observed = observed;
@@ -157,6 +218,7 @@ pub async fn add(
             &p,
             StatusCode::UNPROCESSABLE_ENTITY,
             "",
+            kept,
             Some("symptom.error.too_many"),
         );
     } else {
@@ -197,6 +259,7 @@ pub async fn remove(
             &p,
             StatusCode::FORBIDDEN,
             "",
+            Kept::default(),
             Some("register.expired_form"),
         );
     }

@@ -1,7 +1,11 @@
 //! `GET /api/v1/terms` (autocomplete) and `GET /api/v1/terms/{id}` (one term).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::http::header::ACCEPT_LANGUAGE;
 use raremesh_ontology::{HpoId, Lookup, Ontology, TermIdx};
 use raremesh_search::{LabelKind, Target};
 use serde::Serialize;
@@ -14,19 +18,53 @@ use crate::state::AppState;
 #[derive(Debug, Serialize)]
 pub struct TermHit {
     id: String,
+    /// The name in the language of the answer (English where the translation has none).
     name: String,
-    /// The label that matched: the name or a synonym.
+    /// The language of `name`.
+    name_lang: String,
+    /// The English name.
+    name_en: String,
+    /// The label that matched: the name or a synonym, in `matched_lang`.
     matched: String,
+    /// The language of `matched`.
+    matched_lang: String,
     /// `name`, `exact_synonym`, `layperson_synonym` or `other_synonym`.
     matched_kind: &'static str,
     score: f32,
+    /// Whether the query names this term without doubt (safe to pre-select).
+    confident: bool,
 }
 
 /// The answer of a search.
 #[derive(Debug, Serialize)]
 pub struct TermResults {
     query: String,
+    /// The language searched (with English).
+    lang: String,
     results: Vec<TermHit>,
+}
+
+/// The language of a search: `lang=` if the ontology has that translation, else the
+/// first language of `Accept-Language` that it has, else English.
+pub(crate) fn search_lang(o: &Ontology, asked: Option<&str>, headers: &HeaderMap) -> String {
+    let has = |l: &str| {
+        let l = l.trim();
+        (l.to_ascii_lowercase().starts_with("en"))
+            .then(|| "en".to_owned())
+            .or_else(|| o.translation(l).map(|t| t.lang.clone()))
+    };
+    if let Some(l) = asked.and_then(has) {
+        return l;
+    }
+    headers
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(',')
+                .map(|part| part.split(';').next().unwrap_or_default())
+                .find_map(has)
+        })
+        .unwrap_or_else(|| "en".to_owned())
 }
 
 pub(crate) fn kind_name(k: LabelKind) -> &'static str {
@@ -38,32 +76,46 @@ pub(crate) fn kind_name(k: LabelKind) -> &'static str {
     }
 }
 
-/// Runs a term search (shared with the HTML page).
-pub(crate) fn search(state: &AppState, params: &SearchParams) -> Vec<TermHit> {
+/// Runs a term search in `lang` (with English).
+pub(crate) fn search(state: &AppState, params: &SearchParams, lang: &str) -> Vec<TermHit> {
     let o = &state.ontology;
     state
         .autocomplete
-        .terms(o, &params.q, params.limit)
+        .terms_in(o, &params.q, params.limit, lang)
         .into_iter()
         .filter_map(|h| match h.target {
-            Target::Term(t) => Some(TermHit {
-                id: o.term(t).id.to_string(),
-                name: o.term(t).name.clone(),
-                matched: h.matched,
-                matched_kind: kind_name(h.matched_kind),
-                score: if h.score.is_finite() { h.score } else { 100.0 },
-            }),
+            Target::Term(t) => {
+                let translated = o.translation(lang).and_then(|tr| tr.name(t));
+                Some(TermHit {
+                    id: o.term(t).id.to_string(),
+                    name: translated.unwrap_or(&o.term(t).name).to_owned(),
+                    name_lang: if translated.is_some() { lang } else { "en" }.to_owned(),
+                    name_en: o.term(t).name.clone(),
+                    matched: h.matched,
+                    matched_lang: h.lang,
+                    matched_kind: kind_name(h.matched_kind),
+                    score: if h.score.is_finite() { h.score } else { 100.0 },
+                    confident: h.confident,
+                })
+            }
             Target::Disease(_) => None,
         })
         .collect()
 }
 
-/// `GET /api/v1/terms?q=&limit=`: symptom autocomplete by name, synonym (lay words
-/// included) or HPO id, tolerant of prefixes and typos.
-pub async fn list(State(state): State<AppState>, params: SearchParams) -> Json<TermResults> {
+/// `GET /api/v1/terms?q=&limit=&lang=`: symptom autocomplete by name, synonym (lay words
+/// included) or HPO id, tolerant of prefixes and typos, in the language asked for (`lang`,
+/// else `Accept-Language`) and in English.
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: SearchParams,
+) -> Json<TermResults> {
+    let lang = search_lang(&state.ontology, params.lang.as_deref(), &headers);
     Json(TermResults {
-        results: search(&state, &params),
+        results: search(&state, &params, &lang),
         query: params.q,
+        lang,
     })
 }
 
@@ -84,7 +136,14 @@ struct SynonymOut<'a> {
 #[derive(Debug, Serialize)]
 pub struct TermDetail<'a> {
     id: String,
+    /// The name in `lang` (English where the translation has none).
     name: &'a str,
+    /// The English name.
+    name_en: &'a str,
+    /// The language of the answer.
+    lang: &'a str,
+    /// Other names in `lang` (none for English: see `synonyms`).
+    translated_synonyms: &'a [String],
     definition: Option<&'a str>,
     synonyms: Vec<SynonymOut<'a>>,
     parents: Vec<TermRef>,
@@ -96,13 +155,6 @@ pub struct TermDetail<'a> {
     requested_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     resolution: Option<&'static str>,
-}
-
-fn term_ref(o: &Ontology, t: TermIdx) -> TermRef {
-    TermRef {
-        id: o.term(t).id.to_string(),
-        name: o.term(t).name.clone(),
-    }
 }
 
 /// Finds the live term for an id given in a URL, or the error to answer.
@@ -141,18 +193,31 @@ pub(crate) fn shorten(s: &str) -> String {
     format!("{out:?}")
 }
 
-/// `GET /api/v1/terms/{id}`: a term with definition, synonyms, parents and children.
+/// `GET /api/v1/terms/{id}?lang=`: a term with definition, synonyms, parents and
+/// children; with a language (`lang`, else `Accept-Language`) that the ontology has, the
+/// names are in it (English where it has none) and its synonyms are listed too.
 /// Alternative and obsolete ids answer with the live term they resolve to.
 pub async fn get(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(raw): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let o = &state.ontology;
     let (t, id, resolution) = resolve(o, &raw)?;
+    let lang = search_lang(o, q.get("lang").map(String::as_str), &headers);
     let term = o.term(t);
+    let term_ref = |x: TermIdx| TermRef {
+        id: o.term(x).id.to_string(),
+        name: o.term_name(x, &lang).to_owned(),
+    };
+    let translated = o.translation(&lang);
     let detail = TermDetail {
         id: term.id.to_string(),
-        name: &term.name,
+        name: o.term_name(t, &lang),
+        name_en: &term.name,
+        lang: &lang,
+        translated_synonyms: translated.map_or(&[][..], |tr| tr.synonyms(t)),
         definition: term.definition.as_deref(),
         synonyms: term
             .synonyms
@@ -163,8 +228,8 @@ pub async fn get(
                 layperson: s.layperson,
             })
             .collect(),
-        parents: term.parents.iter().map(|&p| term_ref(o, p)).collect(),
-        children: o.children(t).iter().map(|&c| term_ref(o, c)).collect(),
+        parents: term.parents.iter().map(|&p| term_ref(p)).collect(),
+        children: o.children(t).iter().map(|&c| term_ref(c)).collect(),
         disease_count: o.disease_count(t),
         requested_id: resolution.map(|_| id.to_string()),
         resolution,

@@ -2,6 +2,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests may panic
 
 mod autocomplete;
+mod languages;
 mod matching;
 
 use std::sync::OnceLock;
