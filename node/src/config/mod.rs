@@ -182,8 +182,10 @@ impl Default for ServerConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct OntologyConfig {
     /// A folder with a newer official HPO release: `hp.obo` and `phenotype.hpoa` (plain or
-    /// `.gz`). When unset, the release shipped with raremesh (2025-01-16) is used. The files
-    /// are parsed on the first start and cached in `data_dir`.
+    /// `.gz`), and any translations as `hp-<lang>.babelon.tsv` (with
+    /// `hp-<lang>.synonyms.tsv`), in the folder or its `translations/`. When unset, the
+    /// release shipped with raremesh (2025-01-16, with its de/es/fr/it/pt translations) is
+    /// used. The files are parsed on the first start and cached in `data_dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<PathBuf>,
 }

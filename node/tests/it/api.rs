@@ -63,6 +63,59 @@ async fn term_search() {
 }
 
 #[tokio::test]
+async fn term_search_in_the_askers_language() {
+    // lang=: Spanish words, the Spanish name with the English one.
+    let (s, b) = get("/api/v1/terms?q=convulsiones&lang=es&limit=3").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["lang"], "es");
+    assert_eq!(first_id(&b), "HP:0001250");
+    assert_eq!(b["results"][0]["name"], "Convulsiones");
+    assert_eq!(b["results"][0]["name_lang"], "es");
+    assert_eq!(b["results"][0]["name_en"], "Seizure");
+    assert_eq!(b["results"][0]["confident"], true);
+    // Accept-Language, when lang= is not given.
+    let app = raremesh::http::app(state());
+    let res = app
+        .oneshot(
+            Request::get("/api/v1/terms?q=grosse%20t%C3%AAte&limit=3")
+                .header("accept-language", "fr-CH, fr;q=0.9, en;q=0.8")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    let b: Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(b["lang"], "fr");
+    assert_eq!(first_id(&b), "HP:0000256");
+    assert_eq!(b["results"][0]["name"], "Macrocéphalie");
+    // Vague words: nothing is confident.
+    let (_, b) = get("/api/v1/terms?q=cabeza&lang=es").await;
+    assert!(
+        b["results"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty() && r.iter().all(|h| h["confident"] == false)),
+        "{b}"
+    );
+    // A language the node has no translation for is English; a malformed one is refused.
+    let (_, b) = get("/api/v1/terms?q=seizure&lang=xx").await;
+    assert_eq!(b["lang"], "en");
+    let (s, b) = get("/api/v1/terms?q=seizure&lang=%3Cscript%3E").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(b["error"]["code"], "invalid_lang");
+    // One term in French, names of its parents too.
+    let (_, b) = get("/api/v1/terms/HP:0000256?lang=fr").await;
+    assert_eq!(
+        (&b["name"], &b["name_en"], &b["lang"]),
+        (
+            &Value::from("Macrocéphalie"),
+            &Value::from("Macrocephaly"),
+            &Value::from("fr")
+        )
+    );
+}
+
+#[tokio::test]
 async fn term_detail_and_resolution() {
     let (s, b) = get("/api/v1/terms/HP:0000256").await;
     assert_eq!(s, StatusCode::OK);

@@ -367,6 +367,128 @@ async fn symptoms_are_added_by_lay_words_or_id_and_removed() {
 }
 
 #[tokio::test]
+async fn a_spanish_member_finds_symptoms_in_spanish_and_nothing_wrong_is_ticked() {
+    use raremesh::registration::patient::{Diagnosis, PatientInput, Relation, Sex};
+    let (session, account_id) = member("sintomas@example.org", Registrant::Caregiver);
+    let s = state();
+    let mut m = s.registrations.member(&account_id).expect("m").expect("m");
+    m.info.language = "es".into();
+    s.registrations.save_member(&m).expect("save");
+    let patient = s
+        .patients
+        .add(
+            &account_id,
+            PatientInput {
+                display_name: "Lucía".into(),
+                birth_year: 2018,
+                sex: Sex::Female,
+                relation: Relation::Parent,
+                diagnosis: Diagnosis::NoneYet,
+                organization: None,
+            },
+        )
+        .expect("patient");
+    let path = format!("/patients/{}/symptoms", patient.id);
+    let checked = |page: &str| -> Vec<String> {
+        page.match_indices("name=\"term\" value=\"")
+            .filter_map(|(i, _)| {
+                let rest = &page[i + 19..];
+                let end = rest.find('"')?;
+                let tag_end = rest.find('>')?;
+                rest[..tag_end]
+                    .contains("checked")
+                    .then(|| rest[..end].to_owned())
+            })
+            .collect()
+    };
+
+    // The member's words, "does NOT have" and an onset: Convulsiones, in Spanish, with the
+    // English name beside it, ticked because the words name it; the choices kept.
+    let (st, page) = post_to(
+        &path,
+        &session,
+        &[
+            ("term", "convulsiones"),
+            ("presence", "excluded"),
+            ("onset", "congenital"),
+        ],
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("Convulsiones") && page.contains("(Seizure)"),
+        "{page}"
+    );
+    assert_eq!(checked(&page), ["HP:0001250"], "{page}");
+    assert!(
+        page.contains("value=\"excluded\" checked"),
+        "NOT kept: {page}"
+    );
+    assert!(
+        page.contains("value=\"congenital\" selected"),
+        "onset kept: {page}"
+    );
+    assert!(page.contains("Ninguno de estos"), "{page}");
+
+    // Vague words: suggestions, none ticked.
+    let (_, page) = post_to(
+        &path,
+        &session,
+        &[("term", "cabeza"), ("presence", "observed")],
+    )
+    .await;
+    assert!(page.contains("value=\"HP:"), "suggestions: {page}");
+    assert!(
+        checked(&page).is_empty(),
+        "nothing ticked: {:?}",
+        checked(&page)
+    );
+
+    // "None of these", other words: searched again, choices still kept.
+    let (_, page) = post_to(
+        &path,
+        &session,
+        &[
+            ("term", ""),
+            ("words", "cabeza grande"),
+            ("presence", "excluded"),
+        ],
+    )
+    .await;
+    assert!(page.contains("Macrocefalia"), "{page}");
+    assert!(page.contains("value=\"excluded\" checked"), "{page}");
+
+    // Picking the term stores it as excluded, with the onset.
+    let (st, _) = post_to(
+        &path,
+        &session,
+        &[
+            ("term", "HP:0001250"),
+            ("presence", "excluded"),
+            ("onset", "congenital"),
+        ],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let stored = s
+        .patients
+        .get(&account_id, &patient.id)
+        .expect("get")
+        .expect("patient");
+    let seizure = &stored.symptoms[0];
+    assert_eq!(seizure.term.to_string(), "HP:0001250");
+    assert!(!seizure.observed, "stored as NOT present");
+    assert_eq!(
+        seizure
+            .onset
+            .map(raremesh::registration::patient::Onset::key),
+        Some("congenital")
+    );
+    let (_, page) = get(&path, Some(&session)).await;
+    assert!(page.contains("<strong>Convulsiones</strong>"), "{page}");
+}
+
+#[tokio::test]
 async fn terms_are_accepted_with_their_version_and_consents_can_be_withdrawn() {
     let (session, account_id) = member("terms.owner@example.org", Registrant::AdultPatient);
     let (st, page) = get("/terms", Some(&session)).await;

@@ -162,3 +162,102 @@ fn the_shipped_files_are_the_unmodified_release() {
         "8180403e2f5de0d8f41890e587d95077ce7f8bb8228d5d7b29dd358b70f0938c"
     );
 }
+
+#[test]
+fn the_shipped_translations_are_unmodified_and_load() {
+    use sha2::{Digest, Sha256};
+    let texts = Source::Embedded.read().expect("embedded");
+    let hex = |b: &[u8]| {
+        Sha256::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<String>()
+    };
+    let want = [
+        (
+            "de",
+            "bda90165c9f0e1688b0daa02625028cbc2410950ed7637ebb8e09a388a113c7c",
+        ),
+        (
+            "es",
+            "00972e33775a0340ad7b45620f0ff1d2794766c45beb937a165ee86e6f16ed9a",
+        ),
+        (
+            "fr",
+            "6a2c28bb381769583ebcdfd6901d1e99d3a3fda29b1ff052e69f965ad72398ad",
+        ),
+        (
+            "it",
+            "4349bde8befa25309cba295d6928234f7ef58bd8903c87778abe6cac0962ae21",
+        ),
+        (
+            "pt",
+            "31f642ef8f6951287d9386d3b3454990504143520161ef4615c1c5c0ed85ebd0",
+        ),
+    ];
+    for (lang, sha) in want {
+        let t = texts
+            .translations
+            .iter()
+            .find(|t| t.lang == lang)
+            .expect("shipped");
+        assert_eq!(hex(t.babelon.as_bytes()), sha, "hp-{lang}.babelon.tsv");
+    }
+    let fr = texts
+        .translations
+        .iter()
+        .find(|t| t.lang == "fr")
+        .expect("fr");
+    assert_eq!(
+        hex(fr.synonyms.as_deref().expect("fr synonyms").as_bytes()),
+        "bb94699ec496161cad0813b22d00a3db1394b971605f246dd8d452d9655c5454"
+    );
+    let o = Ontology::parse_texts(&texts).expect("parse");
+    let es = o.translation("es").expect("es");
+    println!(
+        "translated names: es {}, fr {}, de {}; synonyms: fr {}",
+        es.name_count(),
+        o.translation("fr").expect("fr").name_count(),
+        o.translation("de").expect("de").name_count(),
+        o.translation("fr").expect("fr").synonym_count()
+    );
+    assert!(es.name_count() > 18_000, "{}", es.name_count());
+    let seizure = o.resolve("HP:0001250".parse().expect("id")).expect("live");
+    assert_eq!(o.term_name(seizure, "es"), "Convulsiones");
+    assert_eq!(
+        o.term_name(seizure, "pt-BR"),
+        o.translation("pt")
+            .and_then(|t| t.name(seizure))
+            .unwrap_or("Seizure")
+    );
+}
+
+#[test]
+fn an_admin_adds_a_language_in_the_release_folder() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let texts = Source::Embedded.read().expect("embedded");
+    std::fs::write(dir.path().join("hp.obo"), &texts.obo).expect("obo");
+    std::fs::write(dir.path().join("phenotype.hpoa"), &texts.hpoa).expect("hpoa");
+    std::fs::create_dir(dir.path().join("translations")).expect("dir");
+    std::fs::write(
+        dir.path().join("translations/hp-nl.babelon.tsv"),
+        "source_language\ttranslation_language\tsubject_id\tpredicate_id\tsource_value\ttranslation_value\ttranslation_status\n\
+         en\tnl\tHP:0001250\trdfs:label\tSeizure\tEpileptische aanval\tOFFICIAL\n\
+         en\tnl\tHP:0005491\trdfs:label\tMacrocephaly\tMacrocefalie\tOFFICIAL\n",
+    )
+    .expect("nl");
+    let (o, _) = Ontology::load(&Source::Dir(dir.path().to_owned()), None).expect("load");
+    let nl = o.translation("nl").expect("the added language");
+    assert_eq!(nl.name_count(), 2, "an alternative id resolves to its term");
+    let big = o.resolve("HP:0000256".parse().expect("id")).expect("live");
+    assert_eq!(o.term_name(big, "nl"), "Macrocefalie");
+    // Without the file, the fingerprint (and so the cache and the index) changes.
+    let with = Source::Dir(dir.path().to_owned())
+        .fingerprint()
+        .expect("fp");
+    std::fs::remove_file(dir.path().join("translations/hp-nl.babelon.tsv")).expect("rm");
+    let without = Source::Dir(dir.path().to_owned())
+        .fingerprint()
+        .expect("fp");
+    assert_ne!(with, without);
+}

@@ -97,7 +97,11 @@ fn each_language_finds_its_words_and_never_preselects_a_wrong_term() {
         println!("{lang} in all: {n} queries; top-5 {:.1} %", pct(*top5, *n));
         assert!(*n >= 60, "{lang}: at least 60 queries");
         // Found in the top 5 for most of what members type, in each language.
-        assert!(pct(*top5, *n) >= 80.0, "{lang}: top-5 {:.1} %", pct(*top5, *n));
+        assert!(
+            pct(*top5, *n) >= 80.0,
+            "{lang}: top-5 {:.1} %",
+            pct(*top5, *n)
+        );
     }
     for ((lang, kind), f) in &by_lang {
         assert!(
