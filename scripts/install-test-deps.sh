@@ -11,8 +11,10 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
-# The homeserver harness stops servers with kill(1).
-[ -x /bin/kill ] || [ -x /usr/bin/kill ] || need+=(procps)
+# The homeserver harness stops servers with kill(1); the browser harness makes sure no
+# headless Chromium outlives a test with pgrep(1) and pkill(1).
+{ [ -x /bin/kill ] || [ -x /usr/bin/kill ]; } && command -v pkill >/dev/null 2>&1 \
+  && command -v pgrep >/dev/null 2>&1 || need+=(procps)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 

@@ -86,23 +86,26 @@ pub(crate) async fn send_link(state: &AppState, info: &PersonalInfo) -> Result<(
         .by_email(&info.email)
         .map_err(internal)?
         .is_some();
+    // In the language the member chose on step 1.
+    let lang = i18n::pick(&HeaderMap::new(), Some(&info.language), None);
+    let text = |key: &'static str| crate::qa::message::Message::new(key).with("node", node);
     let mail = if exists {
         Mail {
             to: info.email.clone(),
-            subject: format!("{node}: you already have an account"),
-            body: format!(
-                "Hello,\n\nSomeone (probably you) tried to register at {node} with this address, which already has an account.\nSign in here: {base}/signin\n\nIf it was not you, you can ignore this message.\n"
-            ),
+            subject: text("mail.exists.subject").render(lang),
+            body: text("mail.exists.body")
+                .with("link", format!("{base}/signin"))
+                .render(lang),
         }
     } else {
         let token = state.registrations.issue(info).map_err(internal)?;
         Mail {
             to: info.email.clone(),
-            subject: format!("{node}: confirm your email address"),
-            body: format!(
-                "Hello {},\n\nTo continue your registration at {node}, open this link within 24 hours:\n\n{base}/register/confirm/{token}\n\nThe link works once. If you did not register, ignore this message: nothing happens without the link.\n",
-                info.name
-            ),
+            subject: text("mail.confirm.subject").render(lang),
+            body: text("mail.confirm.body")
+                .with("name", &info.name)
+                .with("link", format!("{base}/register/confirm/{token}"))
+                .render(lang),
         }
     };
     state.mailer.send(&mail).await.map_err(|e| {

@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
-use super::cookies;
 use super::error::internal;
 use super::page::{render, render_form, see_other, with_cookies};
+use super::{cookies, i18n};
 use crate::accounts::normalize_email;
 use crate::mail::Mail;
 use crate::state::AppState;
@@ -58,12 +58,22 @@ pub async fn forgot(
                 };
                 let base = state.config.server.public_url.trim_end_matches('/');
                 let node = &state.config.node.name;
+                // In the member's language, else the page's.
+                let chosen = state
+                    .registrations
+                    .member(&account.id)
+                    .ok()
+                    .flatten()
+                    .map(|m| m.info.language);
+                let lang = i18n::pick(&headers, None, chosen.as_deref());
+                let text =
+                    |key: &'static str| crate::qa::message::Message::new(key).with("node", node);
                 let mail = Mail {
                     to: account.email.clone(),
-                    subject: format!("{node}: choose a new password"),
-                    body: format!(
-                        "Hello,\n\nTo choose a new password for {node}, open this link within one hour:\n\n{base}/password/reset/{token}\n\nThe link works once. If you did not ask for it, ignore this message: your password stays as it is.\n"
-                    ),
+                    subject: text("mail.reset.subject").render(lang),
+                    body: text("mail.reset.body")
+                        .with("link", format!("{base}/password/reset/{token}"))
+                        .render(lang),
                 };
                 if let Err(e) = state.mailer.send(&mail).await {
                     tracing::error!(error = %e, "sending a password-reset mail failed");

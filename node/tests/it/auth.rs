@@ -255,6 +255,58 @@ fn reset_link_for(address: &str) -> Option<String> {
 }
 
 #[tokio::test]
+async fn the_reset_mail_is_in_the_members_language() {
+    let s = state();
+    let account = s
+        .accounts
+        .create(
+            "oubli@example.org",
+            "un ancien long mot de passe",
+            Role::Member,
+            true,
+        )
+        .expect("account");
+    s.registrations
+        .save_member(&raremesh::registration::Member {
+            account_id: account.id.clone(),
+            info: raremesh::registration::PersonalInfo {
+                name: "Odile".into(),
+                email: account.email.clone(),
+                country: "France".into(),
+                language: "fr".into(),
+                registrant: raremesh::registration::Registrant::AdultPatient,
+            },
+            step: 2,
+            consents: Default::default(),
+            matrix: None,
+        })
+        .expect("member");
+    let csrf = csrf().await;
+    // Asked from an English browser: the member chose French.
+    let asked = send(form(
+        "/password/forgot",
+        &format!("raremesh_csrf={csrf}"),
+        &format!("csrf={csrf}&email=oubli%40example.org"),
+    ))
+    .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    let outbox = state().config.outbox_path();
+    let mail = std::fs::read_dir(outbox)
+        .expect("outbox")
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .find(|m| m.contains("To: oubli@example.org"))
+        .expect("the mail")
+        .replace("=\r\n", "")
+        .replace("=\n", "");
+    assert!(
+        mail.contains("Pour choisir un nouveau mot de passe"),
+        "{mail}"
+    );
+    assert!(!mail.contains("To choose a new password"), "{mail}");
+}
+
+#[tokio::test]
 async fn forgotten_passwords_are_reset_by_mail() {
     let s = state();
     s.accounts

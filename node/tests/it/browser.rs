@@ -208,10 +208,48 @@ impl Driver {
 }
 
 impl Drop for Driver {
+    /// Ends the WebDriver session (ChromeDriver then closes its browser), also when a test
+    /// failed, then stops ChromeDriver; any browser process of this session's profile
+    /// still running is killed, so no headless Chromium outlives the test.
     fn drop(&mut self) {
+        end_session(&self.base, &self.session);
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let profile = self._profile.path().display().to_string();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while browser_running(&profile) && Instant::now() < deadline {
+            let _ = Command::new("pkill").args(["-f", &profile]).status();
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
+}
+
+/// `DELETE /session/{id}` with a plain blocking request (a drop cannot await).
+fn end_session(base: &str, session: &str) {
+    use std::io::{Read, Write};
+    let Some(addr) = base.strip_prefix("http://") else {
+        return;
+    };
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(15)));
+    let request = format!(
+        "DELETE /session/{session} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    if stream.write_all(request.as_bytes()).is_ok() {
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+    }
+}
+
+/// Whether a process started with this profile folder is running.
+fn browser_running(profile: &str) -> bool {
+    Command::new("pgrep")
+        .args(["-f", profile])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

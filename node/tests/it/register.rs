@@ -120,8 +120,14 @@ async fn register_confirm_and_choose_a_password() {
     assert_eq!(mails.len(), 1);
     let link = link_in(&mails[0]).expect("link in the mail");
     assert!(
-        mails[0].contains("Hello Ana <b>Pérez</b>"),
-        "plain text mail keeps the name as typed"
+        mails[0].contains("Hola, Ana <b>Pérez</b>:"),
+        "plain text mail keeps the name as typed, in the language chosen: {}",
+        mails[0]
+    );
+    assert!(
+        mails[0].contains("Para continuar su registro") && !mails[0].contains("Hello"),
+        "{}",
+        mails[0]
     );
 
     // Step 2: the link opens the password form; the name is escaped in the page.
@@ -218,7 +224,11 @@ async fn register_confirm_and_choose_a_password() {
     );
     let mails = mails_to("ana.register@example.org");
     assert_eq!(mails.len(), 2);
-    assert!(mails[1].contains("already has an account") && link_in(&mails[1]).is_none());
+    assert!(
+        mails[1].contains("que ya tiene una cuenta") && link_in(&mails[1]).is_none(),
+        "{}",
+        mails[1]
+    );
 }
 
 #[tokio::test]
