@@ -64,7 +64,17 @@ fn ensure_writable(dir: &Path) -> Result<()> {
         path: dir.to_owned(),
         error,
     };
+    crate::files::private_by_default();
     std::fs::create_dir_all(dir).map_err(err)?;
+    match crate::files::make_private(dir) {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            path = %dir.display(),
+            entries = n,
+            "the data folder was readable by other users of this machine; made it private (folders 0700, files 0600)"
+        ),
+        Err(e) => return Err(err(e)),
+    }
     let probe = dir.join(".write-test");
     std::fs::write(&probe, b"ok").map_err(err)?;
     std::fs::remove_file(&probe).map_err(err)

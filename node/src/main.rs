@@ -135,6 +135,8 @@ enum AdminCommand {
 }
 
 fn main() -> ExitCode {
+    // Keys, the database and mails are for the node's user only.
+    raremesh::files::private_by_default();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Serve => serve(cli.config.as_deref()),

@@ -10,7 +10,8 @@ pub async fn serve(listener: TcpListener, state: AppState) -> Result<()> {
     let federation = crate::federation::start(&state);
     let notices = crate::notify::start(&state);
     let digests = crate::qa::notices::start(&state, std::time::Duration::from_secs(3600));
-    let served = axum::serve(listener, http::app(state))
+    let limited = crate::connections::LimitedListener::new(listener, state.config.server.limits());
+    let served = axum::serve(limited, http::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(Error::Serve);

@@ -165,6 +165,16 @@ pub struct ServerConfig {
     /// The address members use to reach the node, for links in mail. When it starts with
     /// `https://`, cookies are marked `Secure`.
     pub public_url: String,
+    /// Connections open at once, in all (1 to 100000); more are closed at once. Keep it
+    /// under the process's limit of open files (`ulimit -n`, often 1024).
+    pub max_connections: usize,
+    /// Connections open at once from one address (1 to `max_connections`). Behind a reverse
+    /// proxy every connection comes from the proxy: set it to `max_connections`.
+    pub max_connections_per_ip: usize,
+    /// Seconds a connection may wait for the client's next bytes before it is closed (a
+    /// request sent a byte at a time, a client gone; 1 to 3600). At least
+    /// `request_timeout_secs` + 5 is used.
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -173,6 +183,22 @@ impl Default for ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             request_timeout_secs: 30,
             public_url: "http://127.0.0.1:8080".to_owned(),
+            max_connections: 512,
+            max_connections_per_ip: 64,
+            idle_timeout_secs: 60,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The connection limits to serve with.
+    pub fn limits(&self) -> crate::connections::Limits {
+        crate::connections::Limits {
+            max: self.max_connections,
+            per_ip: self.max_connections_per_ip,
+            idle: std::time::Duration::from_secs(
+                self.idle_timeout_secs.max(self.request_timeout_secs + 5),
+            ),
         }
     }
 }

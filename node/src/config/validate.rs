@@ -27,6 +27,33 @@ impl Config {
                 ),
             );
         }
+        if !(1..=100_000).contains(&self.server.max_connections) {
+            return bad(
+                "server.max_connections",
+                format!(
+                    "{} is not between 1 and 100000",
+                    self.server.max_connections
+                ),
+            );
+        }
+        if !(1..=self.server.max_connections).contains(&self.server.max_connections_per_ip) {
+            return bad(
+                "server.max_connections_per_ip",
+                format!(
+                    "{} is not between 1 and server.max_connections ({})",
+                    self.server.max_connections_per_ip, self.server.max_connections
+                ),
+            );
+        }
+        if !(1..=3600).contains(&self.server.idle_timeout_secs) {
+            return bad(
+                "server.idle_timeout_secs",
+                format!(
+                    "{} is not between 1 and 3600",
+                    self.server.idle_timeout_secs
+                ),
+            );
+        }
         let url = self.server.public_url.trim_end_matches('/');
         let host = url
             .strip_prefix("https://")

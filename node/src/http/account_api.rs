@@ -22,10 +22,7 @@ use crate::state::AppState;
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
 fn body<T>(b: JsonBody<T>) -> Result<T, ApiError> {
-    b.map(|Json(b)| b).map_err(|e| ApiError::BadRequest {
-        code: "invalid_body",
-        message: e.body_text(),
-    })
+    b.map(|Json(b)| b).map_err(ApiError::from)
 }
 
 fn refused(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {

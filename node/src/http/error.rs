@@ -88,3 +88,26 @@ impl IntoResponse for ApiError {
 pub(crate) fn internal(e: impl std::fmt::Display) -> Response {
     ApiError::Internal(e.to_string()).into_response()
 }
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    /// A body that cannot be read: 413 when it is too large, 415 when it is not JSON,
+    /// 400 otherwise (with what is wrong).
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Self::Refused {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "too_large",
+                message: "the request body is larger than this node accepts".into(),
+            },
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::Refused {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code: "unsupported_media_type",
+                message: "send the body as JSON with Content-Type: application/json".into(),
+            },
+            _ => Self::BadRequest {
+                code: "invalid_body",
+                message: e.body_text(),
+            },
+        }
+    }
+}

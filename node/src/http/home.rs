@@ -47,7 +47,10 @@ pub async fn page(
 /// `GET /assets/style.css`
 pub async fn style() -> Response {
     (
-        [("content-type", "text/css; charset=utf-8")],
+        [
+            ("content-type", "text/css; charset=utf-8"),
+            ("cache-control", "public, max-age=3600"),
+        ],
         include_str!("../../assets/style.css"),
     )
         .into_response()
@@ -56,7 +59,10 @@ pub async fn style() -> Response {
 /// `GET /assets/suggest.js`
 pub async fn suggest_script() -> Response {
     (
-        [("content-type", "text/javascript; charset=utf-8")],
+        [
+            ("content-type", "text/javascript; charset=utf-8"),
+            ("cache-control", "public, max-age=3600"),
+        ],
         include_str!("../../assets/suggest.js"),
     )
         .into_response()
@@ -65,7 +71,10 @@ pub async fn suggest_script() -> Response {
 /// `GET /assets/search.js`
 pub async fn script() -> Response {
     (
-        [("content-type", "text/javascript; charset=utf-8")],
+        [
+            ("content-type", "text/javascript; charset=utf-8"),
+            ("cache-control", "public, max-age=3600"),
+        ],
         include_str!("../../assets/search.js"),
     )
         .into_response()

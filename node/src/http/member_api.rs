@@ -121,10 +121,7 @@ pub struct Credentials {
 pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
     body: Result<Json<T>, axum::extract::rejection::JsonRejection>,
 ) -> Result<T, ApiError> {
-    body.map(|Json(b)| b).map_err(|e| ApiError::BadRequest {
-        code: "invalid_body",
-        message: e.body_text(),
-    })
+    body.map(|Json(b)| b).map_err(ApiError::from)
 }
 
 /// `POST /api/v1/session`: signs in; answers `{"token": ...}`. Throttled like the page.

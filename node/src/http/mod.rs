@@ -163,11 +163,11 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/questions/search", get(questions::search))
         .route("/questions/settings", post(questions::settings))
-        .route("/moderation", get(moderation::list).post(moderation::decide))
         .route(
-            "/questions/{id}",
-            get(questions::show).post(questions::act),
+            "/moderation",
+            get(moderation::list).post(moderation::decide),
         )
+        .route("/questions/{id}", get(questions::show).post(questions::act))
         .route("/questions/{id}/answers/{a}", post(questions::mark))
         .route("/research", get(research_api::form).post(research_api::ask))
         .route("/research/queries/{id}", get(research_api::federated))
@@ -256,12 +256,31 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("referrer-policy"),
             HeaderValue::from_static("no-referrer"),
         ))
+        // Pages and API answers may hold member data: no browser or proxy keeps a copy.
+        // The stylesheet and scripts say otherwise themselves.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(
-            // The path only: a query string may hold a token (the homeserver's `access_token`).
+            // The path only (a query string may hold a token: the homeserver's
+            // `access_token`), and without the tokens that some paths carry.
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                let path = loggable_path(req.uri().path());
+                tracing::info_span!("request", method = %req.method(), %path)
             }),
         )
+}
+
+/// Paths whose last part is a secret (a link mailed to a member).
+const SECRET_PATHS: [&str; 2] = ["/register/confirm/", "/password/reset/"];
+
+/// A request path as it may be logged: the secret part of a mailed link left out.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match SECRET_PATHS.iter().find(|p| path.starts_with(*p)) {
+        Some(prefix) => format!("{prefix}…").into(),
+        None => path.into(),
+    }
 }
 
 async fn api_not_found(OriginalUri(uri): OriginalUri) -> ApiError {

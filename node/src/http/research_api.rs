@@ -49,10 +49,7 @@ pub async fn api_count(
             message: "for researchers only".into(),
         });
     }
-    let Json(criteria) = body.map_err(|e| ApiError::BadRequest {
-        code: "invalid_body",
-        message: e.body_text(),
-    })?;
+    let Json(criteria) = body.map_err(ApiError::from)?;
     count(&state, &a.id, &criteria, None)
         .map(Json)
         .map_err(api_error)
@@ -270,10 +267,7 @@ pub async fn api_distribution(
             message: "for researchers only".into(),
         });
     }
-    let Json(b) = body.map_err(|e| ApiError::BadRequest {
-        code: "invalid_body",
-        message: e.body_text(),
-    })?;
+    let Json(b) = body.map_err(ApiError::from)?;
     let options = state
         .research
         .questionnaire(&b.questionnaire)

@@ -295,3 +295,35 @@ async fn the_home_page_searches_without_javascript() {
     let (s, _) = get(&format!("/?q={}", "x".repeat(500))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn an_oversized_or_non_json_body_is_413_or_415() {
+    let post = |body: Vec<u8>, content_type: &'static str| async move {
+        let res = raremesh::http::app(state())
+            .oneshot(
+                Request::post("/api/v1/session")
+                    .header("content-type", content_type)
+                    .body(Body::from(body))
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        let status = res.status();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, body)
+    };
+    let mut huge = br#"{"email": "a@example.org", "password": ""#.to_vec();
+    huge.extend(std::iter::repeat_n(b'x', 3 * 1024 * 1024));
+    huge.extend(br#""}"#);
+    let (s, b) = post(huge, "application/json").await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
+    assert_eq!(b["error"]["code"], "too_large");
+    let (s, b) = post(b"email=a".to_vec(), "application/x-www-form-urlencoded").await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{b}");
+    let (s, b) = post(b"{not json".to_vec(), "application/json").await;
+    assert_eq!(
+        (s, &b["error"]["code"]),
+        (StatusCode::BAD_REQUEST, &Value::from("invalid_body"))
+    );
+}

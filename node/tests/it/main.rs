@@ -13,6 +13,7 @@ mod federation_hostile;
 mod federation_qa;
 mod federation_research;
 mod federation_restart;
+mod hardening;
 mod mail;
 mod match_cli;
 mod member_api;
