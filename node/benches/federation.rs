@@ -140,8 +140,15 @@ fn main() {
     // The patients exist on A before it starts, shown locally only.
     {
         let (state, _) = raremesh::boot::boot(config_a.clone()).expect("boot a");
-        raremesh::demo::seed(&state, n, "demo@a.example.org", "a long demo password", 7)
-            .expect("seed");
+        raremesh::demo::seed(
+            &state,
+            n,
+            "demo@a.example.org",
+            "a long demo password",
+            7,
+            false,
+        )
+        .expect("seed");
     }
     rt.block_on(async {
         let node_a = run(config_a).await;

@@ -122,8 +122,15 @@ fn main() {
     .expect("boot");
     // Members to tell about new questions: simulated validated patients (a few per member).
     let t = Instant::now();
-    raremesh::demo::seed(&state, 2000, "demo@example.org", "a long demo password", 5)
-        .expect("seed");
+    raremesh::demo::seed(
+        &state,
+        2000,
+        "demo@example.org",
+        "a long demo password",
+        5,
+        false,
+    )
+    .expect("seed");
     let members = state.registrations.members().expect("members").len();
     println!(
         "{members} members with 2000 validated patients seeded in {:.2?}",

@@ -25,7 +25,7 @@ pub struct DemoReport {
     pub patient_id: String,
 }
 
-fn member(account_id: &str, email: &str, name: &str, version: &str) -> Member {
+fn member(account_id: &str, email: &str, name: &str, version: &str, share: bool) -> Member {
     Member {
         account_id: account_id.to_owned(),
         info: PersonalInfo {
@@ -40,6 +40,8 @@ fn member(account_id: &str, email: &str, name: &str, version: &str) -> Member {
             terms_version: Some(version.to_owned()),
             terms_accepted_at: Some(now()),
             local_matching: true,
+            federated_matching: share,
+            research: share,
             updated_at: Some(now()),
             ..Consents::default()
         },
@@ -100,13 +102,16 @@ fn add(
 }
 
 /// Fills an empty node with `patients` simulated patients and one member (`email`, with
-/// `password`) whose patient is validated.
+/// `password`) whose patient is validated. `seed` chooses the population (give each node
+/// of a trial its own); with `share`, the simulated members consent to matching with
+/// partner organizations and to research, so that a trial of two nodes shows something.
 pub fn seed(
     state: &AppState,
     patients: usize,
     email: &str,
     password: &str,
     seed: u64,
+    share: bool,
 ) -> crate::Result<DemoReport> {
     if !state.registrations.members()?.is_empty() {
         return Err(crate::Error::Demo(
@@ -126,6 +131,7 @@ pub fn seed(
             &format!("demo{n:06}@demo.invalid"),
             &format!("Demo member {n}"),
             &version,
+            share,
         ))?;
         for k in 0..PER_MEMBER.min(patients - made) {
             let (diagnosis, symptoms) = simulated(state, &sim, &mut rng);
@@ -147,6 +153,7 @@ pub fn seed(
         &account.email,
         "Demo parent",
         &version,
+        share,
     ))?;
     let (diagnosis, symptoms) = simulated(state, &sim, &mut rng);
     let p = add(

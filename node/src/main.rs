@@ -131,6 +131,13 @@ enum AdminCommand {
         /// and printed.
         #[arg(long)]
         password_stdin: bool,
+        /// Which simulated population (give each node of a trial its own number).
+        #[arg(long, default_value_t = 0x5EED)]
+        seed: u64,
+        /// The simulated members do not consent to matching with partner organizations or
+        /// to research (by default they do, so that a trial across nodes shows something).
+        #[arg(long)]
+        no_sharing: bool,
     },
 }
 
@@ -161,7 +168,15 @@ fn main() -> ExitCode {
             patients,
             email,
             password_stdin,
-        }) => demo_data(cli.config.as_deref(), *patients, email, *password_stdin),
+            seed,
+            no_sharing,
+        }) => demo_data(
+            cli.config.as_deref(),
+            *patients,
+            email,
+            *password_stdin,
+            (*seed, !*no_sharing),
+        ),
         Command::Match {
             candidates,
             queries,
@@ -440,12 +455,13 @@ fn demo_data(
     patients: usize,
     email: &str,
     password_stdin: bool,
+    (seed, share): (u64, bool),
 ) -> anyhow::Result<()> {
     let config = load_config(config)?;
     let (password, generated) = read_or_generate_password(password_stdin)?;
     let (state, _) = raremesh::boot::boot(config)?;
     let started = std::time::Instant::now();
-    let r = raremesh::demo::seed(&state, patients, email, &password, 0x5EED)?;
+    let r = raremesh::demo::seed(&state, patients, email, &password, seed, share)?;
     println!(
         "added {} simulated validated patients in {:.1} s\nsign in as {} and open /patients/{}/similar",
         r.patients,

@@ -137,3 +137,45 @@ fn demo_data_fills_an_empty_node_only() {
     assert!(!ok);
     assert!(err.contains("already has members"), "{err}");
 }
+
+#[test]
+fn demo_nodes_share_by_default_and_differ_by_seed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fill = |name: &str, extra: &[&str]| {
+        let data = dir.path().join(name);
+        let data_s = data.to_str().expect("utf-8").to_owned();
+        let mut args = vec!["admin", "demo-data", "--patients", "30"];
+        args.extend_from_slice(extra);
+        let (ok, _, err) = run(&args, &[("RAREMESH_DATA_DIR", data_s.as_str())]);
+        assert!(ok, "{err}");
+        let config = raremesh::config::Config {
+            data_dir: data,
+            ..Default::default()
+        };
+        let (state, _) = raremesh::boot::boot(config).expect("boot");
+        let members = state.registrations.members().expect("members");
+        let mut terms: Vec<String> = state
+            .patients
+            .all()
+            .expect("patients")
+            .iter()
+            .flat_map(|p| p.symptoms.iter().map(|s| s.term.to_string()))
+            .collect();
+        terms.sort();
+        (members, terms)
+    };
+    let (a, terms_a) = fill("a", &["--seed", "1"]);
+    assert!(
+        a.iter()
+            .all(|m| m.consents.federated_matching && m.consents.research),
+        "demo members consent to matching across organizations and to research"
+    );
+    let (_, terms_b) = fill("b", &["--seed", "2"]);
+    assert_ne!(terms_a, terms_b, "another seed, another population");
+    let (c, terms_c) = fill("c", &["--seed", "1", "--no-sharing"]);
+    assert_eq!(terms_a, terms_c, "the same seed, the same population");
+    assert!(
+        c.iter()
+            .all(|m| !m.consents.federated_matching && !m.consents.research)
+    );
+}
