@@ -4,6 +4,39 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+
+/// Prints a line to standard output; a reader that went away (`| head -1`) ends the
+/// program quietly instead of a panic.
+macro_rules! say {
+    ($($t:tt)*) => { emit(format_args!($($t)*), true) };
+}
+
+/// The same, without the line end.
+macro_rules! say_on {
+    ($($t:tt)*) => { emit(format_args!($($t)*), false) };
+}
+
+fn emit(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_fmt(args)
+        .and_then(|()| {
+            if newline {
+                out.write_all(b"\n")
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to standard output: {e}");
+        std::process::exit(1);
+    }
+}
 use clap::{Parser, Subcommand};
 use raremesh::config::{self, Config};
 
@@ -226,7 +259,7 @@ fn check_config(path: Option<&Path>) -> anyhow::Result<()> {
     if let Err(e) = config.federation.check() {
         anyhow::bail!("{e}\n(the node would start and serve its members, without federation)");
     }
-    println!(
+    say!(
         "{}: configuration is valid\n\n{}",
         path.map_or_else(|| "defaults".to_owned(), |p| p.display().to_string()),
         config.summary()
@@ -344,7 +377,7 @@ fn export_study(config: Option<&Path>, study: &str, out: &Path) -> anyhow::Resul
         text.push('\n');
     }
     std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
-    println!("{} patients exported to {}", records.len(), out.display());
+    say!("{} patients exported to {}", records.len(), out.display());
     Ok(())
 }
 
@@ -357,7 +390,7 @@ fn whoami(config: Option<&Path>) -> anyhow::Result<()> {
         );
     }
     let keys = raremesh::federation::Keys::open_or_create(&config.federation_path())?;
-    println!(
+    say!(
         "# Give this to the admin of each node that should trust this one; they add it to\n# their config (and you add theirs to yours):\n[[federation.peers]]\nname = {:?}\nuser_id = {:?}\nage_key = {:?}",
         config.node.name,
         f.user_id(),
@@ -387,7 +420,7 @@ fn registration(config: Option<&Path>, url: Option<&str>) -> anyhow::Result<()> 
             server_name: f.server_name.trim(),
         },
     )?;
-    println!(
+    say!(
         "# raremesh application service registration. Add this file's path to\n# app_service_config_files in the homeserver's configuration (homeserver.yaml), then\n# restart the homeserver. The file holds both tokens: keep it readable by the homeserver only.\n{yaml}"
     );
     Ok(())
@@ -409,10 +442,10 @@ fn federation_status(config: Option<&Path>, json: bool) -> anyhow::Result<()> {
         .map_or(0, |d| d.as_secs());
     let age = now.saturating_sub(status.at);
     if json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        say!("{}", serde_json::to_string_pretty(&status)?);
     } else {
-        print!("{}", status.to_text());
-        println!("(written by the node {age} s ago)");
+        say_on!("{}", status.to_text());
+        say!("(written by the node {age} s ago)");
     }
     if age > 30 {
         anyhow::bail!(
@@ -427,7 +460,7 @@ fn federation_status(config: Option<&Path>, json: bool) -> anyhow::Result<()> {
 
 fn tokens() -> anyhow::Result<()> {
     let token = || raremesh::sessions::random_token().map_err(anyhow::Error::msg);
-    println!(
+    say!(
         "[federation]\nas_token = {:?}\nhs_token = {:?}",
         token()?,
         token()?
@@ -462,7 +495,7 @@ fn demo_data(
     let (state, _) = raremesh::boot::boot(config)?;
     let started = std::time::Instant::now();
     let r = raremesh::demo::seed(&state, patients, email, &password, seed, share)?;
-    println!(
+    say!(
         "added {} simulated validated patients in {:.1} s\nsign in as {} and open /patients/{}/similar",
         r.patients,
         started.elapsed().as_secs_f64(),
@@ -470,7 +503,7 @@ fn demo_data(
         r.patient_id
     );
     if generated {
-        println!("password (shown once): {password}");
+        say!("password (shown once): {password}");
     }
     Ok(())
 }
@@ -490,12 +523,14 @@ fn create_user(
     let store = raremesh::store::SledStore::open(&config.data_dir.join("db"))?;
     let accounts = Accounts::new(std::sync::Arc::new(store));
     let account = accounts.create(email, &password, role, true)?;
-    println!(
+    say!(
         "created {:?} account {} ({})",
-        account.role, account.email, account.id
+        account.role,
+        account.email,
+        account.id
     );
     if generated {
-        println!("password (shown once; change it after signing in): {password}");
+        say!("password (shown once; change it after signing in): {password}");
     }
     Ok(())
 }

@@ -11,6 +11,9 @@ impl Config {
         if self.data_dir.as_os_str().is_empty() {
             return bad("data_dir", "must not be empty".into());
         }
+        if std::os::unix::ffi::OsStrExt::as_bytes(self.data_dir.as_os_str()).contains(&0) {
+            return bad("data_dir", "must not contain a NUL character".into());
+        }
         let name = self.node.name.trim();
         if name.is_empty() || name.chars().count() > 120 {
             return bad("node.name", "must be 1 to 120 characters".into());

@@ -179,3 +179,32 @@ fn demo_nodes_share_by_default_and_differ_by_seed() {
             .all(|m| !m.consents.federated_matching && !m.consents.research)
     );
 }
+
+#[test]
+fn a_reader_that_went_away_is_no_panic_and_check_config_refuses_what_serve_would() {
+    // `raremesh check-config | head -1` where head is already gone: standard output is a
+    // pipe nobody reads.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(BIN)
+        .args(["check-config"])
+        .env_remove("RAREMESH_CONFIG")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.success(), "{err}");
+    // A data folder no system can create is refused by check-config as by serve, by name.
+    let (ok, _, err) = run(&["check-config"], &[("RAREMESH_DATA_DIR", "data\u{1}x")]);
+    assert!(ok, "a control character is a valid file name: {err}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("nul.toml");
+    std::fs::write(&bad, "data_dir = \"data\\u0000x\"\n").expect("write");
+    let (ok, _, err) = run(&["check-config", bad.to_str().expect("utf8")], &[]);
+    assert!(
+        !ok && err.contains("data_dir") && err.contains("NUL"),
+        "{err}"
+    );
+}
