@@ -197,7 +197,9 @@ impl Accounts {
         Ok(token)
     }
 
-    /// The account a live reset token is for; `consume` makes it unusable again.
+    /// The account a live reset token is for; `consume` makes it unusable again, and with
+    /// it every other reset link of that account (an older mail must not work after a
+    /// newer link was used), and forgets expired ones.
     pub fn reset_account(&self, token: &str, consume: bool) -> Result<Option<String>, StoreError> {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
@@ -216,6 +218,17 @@ impl Accounts {
                 .compare_and_swap(Tree::ResetTokens, &key, Some(&bytes), None)?
         {
             return Ok(None);
+        }
+        if consume {
+            let now = crate::registration::now();
+            for (k, v) in self.kv.scan_prefix(Tree::ResetTokens, b"")? {
+                let stale = decode::<ResetToken>(&v).map_or(true, |r| {
+                    r.account_id == record.account_id || r.expires_at <= now
+                });
+                if stale {
+                    self.kv.remove(Tree::ResetTokens, &k)?;
+                }
+            }
         }
         Ok(Some(record.account_id))
     }

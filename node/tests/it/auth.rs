@@ -254,6 +254,50 @@ fn reset_link_for(address: &str) -> Option<String> {
         .next_back()
 }
 
+#[test]
+fn an_older_reset_link_dies_when_a_newer_one_is_used() {
+    let s = state();
+    let account = s
+        .accounts
+        .create(
+            "twice.reset@example.org",
+            "a first long password",
+            Role::Member,
+            true,
+        )
+        .expect("account");
+    let older = s.accounts.issue_reset(&account.id).expect("older");
+    let newer = s.accounts.issue_reset(&account.id).expect("newer");
+    let other = s
+        .accounts
+        .create(
+            "someone.else@example.org",
+            "another long password",
+            Role::Member,
+            true,
+        )
+        .expect("other");
+    let theirs = s.accounts.issue_reset(&other.id).expect("theirs");
+    // Both links work until one is used.
+    assert!(
+        s.accounts
+            .reset_account(&older, false)
+            .expect("read")
+            .is_some()
+    );
+    assert_eq!(
+        s.accounts.reset_account(&newer, true).expect("use"),
+        Some(account.id.clone())
+    );
+    assert_eq!(s.accounts.reset_account(&older, true).expect("older"), None);
+    assert_eq!(s.accounts.reset_account(&newer, true).expect("again"), None);
+    // Another member's link is untouched.
+    assert_eq!(
+        s.accounts.reset_account(&theirs, false).expect("theirs"),
+        Some(other.id)
+    );
+}
+
 #[tokio::test]
 async fn the_reset_mail_is_in_the_members_language() {
     let s = state();
