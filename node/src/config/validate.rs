@@ -202,6 +202,15 @@ impl Config {
         if !(2..=1000).contains(&r.k) {
             return bad("research.k", format!("{} is not between 2 and 1000", r.k));
         }
+        if r.k < 5 && !r.allow_small_k {
+            return bad(
+                "research.k",
+                format!(
+                    "{} is below 5: with so few, members can read each other's answers; set research.allow_small_k = true to allow it",
+                    r.k
+                ),
+            );
+        }
         if let Some(dir) = &r.questionnaires_dir
             && !dir.is_dir()
         {
@@ -214,6 +223,15 @@ impl Config {
             return bad(
                 "research.epsilon_per_query",
                 format!("{} is not between 0.01 and 10", r.epsilon_per_query),
+            );
+        }
+        if !(r.budget..=10_000.0).contains(&r.node_budget) {
+            return bad(
+                "research.node_budget",
+                format!(
+                    "{} is not between research.budget ({}) and 10000",
+                    r.node_budget, r.budget
+                ),
             );
         }
         if !(0.01..=1000.0).contains(&r.budget) || r.budget < r.epsilon_per_query {

@@ -11,7 +11,7 @@ use raremesh_bridge::seal::{seal, to_content};
 use serde::{Deserialize, Serialize};
 
 use super::{Federation, FederationError};
-use crate::research::query::{Criteria, QueryError, count};
+use crate::research::query::{Criteria, QueryError, count_for_partner};
 use crate::state::AppState;
 use crate::store::{Record, StoreError, Tree, decode, encode};
 
@@ -182,16 +182,15 @@ impl Federation {
             ..Criteria::default()
         };
         let k = u64::from(state.research.k);
-        let (count_value, status) =
-            match count(state, &format!("peer {peer} {researcher}"), &local, None) {
-                Ok(c) => match c.count {
-                    Some(n) => (Some(n), "ok"),
-                    None => (None, "fewer_than_k"),
-                },
-                Err(QueryError::Budget(_)) => (None, "budget_spent"),
-                Err(QueryError::Store(e)) => return Err(e.into()),
-                Err(_) => (None, "unsupported"),
-            };
+        let (count_value, status) = match count_for_partner(state, peer, researcher, &local) {
+            Ok(c) => match c.count {
+                Some(n) => (Some(n), "ok"),
+                None => (None, "fewer_than_k"),
+            },
+            Err(QueryError::Budget(_)) => (None, "budget_spent"),
+            Err(QueryError::Store(e)) => return Err(e.into()),
+            Err(_) => (None, "unsupported"),
+        };
         let Some(p) = self.peer(peer) else {
             return Ok(());
         };

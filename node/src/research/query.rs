@@ -75,6 +75,41 @@ impl Criteria {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// The criteria checked, in one spelling: the live term of an HPO id (an alternative or
+    /// replaced id gives its term), `ORPHA:<n>`, no surrounding spaces, blank ones left
+    /// out. Caches and budgets see this form, so a query re-spelt is the same query.
+    pub fn normalized(&self, state: &AppState) -> Result<Self, QueryError> {
+        let blank = |v: &Option<String>| {
+            v.as_ref()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        };
+        let mut n = Self {
+            symptom: blank(&self.symptom),
+            disease: blank(&self.disease),
+            group: blank(&self.group),
+            age_band: blank(&self.age_band),
+            answer: blank(&self.answer),
+        };
+        n.check(state)?;
+        if let Some(t) = n
+            .symptom
+            .as_deref()
+            .and_then(|s| s.parse::<HpoId>().ok())
+            .and_then(|id| state.ontology.resolve(id))
+        {
+            n.symptom = Some(state.ontology.term(t).id.to_string());
+        }
+        if let Some(c) = n
+            .disease
+            .as_deref()
+            .and_then(|d| d.parse::<OrphaCode>().ok())
+        {
+            n.disease = Some(c.to_string());
+        }
+        Ok(n)
+    }
+
     fn check(&self, state: &AppState) -> Result<(), QueryError> {
         if *self == Self::default() {
             return Err(QueryError::Empty);
@@ -242,18 +277,63 @@ pub fn count(
     criteria: &Criteria,
     uniform: Option<&mut dyn FnMut() -> f64>,
 ) -> Result<Count, QueryError> {
-    criteria.check(state)?;
+    let budget = state.config.research.budget;
+    count_charged(state, &[(researcher, budget)], criteria, uniform)
+}
+
+/// Answers a count for a partner node's researcher: charged to that researcher's budget
+/// and to the partner node's as a whole (`research.node_budget`), since the partner names
+/// its researchers itself.
+pub fn count_for_partner(
+    state: &AppState,
+    peer: &str,
+    researcher: &str,
+    criteria: &Criteria,
+) -> Result<Count, QueryError> {
+    let cfg = &state.config.research;
+    count_charged(
+        state,
+        &[
+            (&format!("peer {peer} {researcher}"), cfg.budget),
+            (&format!("peer {peer}"), cfg.node_budget),
+        ],
+        criteria,
+        None,
+    )
+}
+
+/// Answers a count charged to every budget of `budgets` (key, ε per period): each must
+/// have room for a new answer; a query already answered in the period costs nothing. The
+/// first key is the one audited.
+fn count_charged(
+    state: &AppState,
+    budgets: &[(&str, f64)],
+    criteria: &Criteria,
+    uniform: Option<&mut dyn FnMut() -> f64>,
+) -> Result<Count, QueryError> {
+    // The same question however it is spelt: the same answer.
+    let criteria = &criteria.normalized(state)?;
+    let researcher = budgets.first().map_or("", |b| b.0);
     let cfg = &state.config.research;
     let (p, day) = period(cfg.budget_period_days);
-    let spent_key = format!("{researcher}/{p}");
-    let mut spent: Spent = state
-        .kv
-        .get(Tree::ResearchBudget, spent_key.as_bytes())?
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    let budget_micro = (cfg.budget * 1e6).round() as u64;
     let cost_micro = (cfg.epsilon_per_query * 1e6).round() as u64;
-    let remaining = |s: &Spent| budget_micro.saturating_sub(s.micro) as f64 / 1e6;
+    let mut accounts: Vec<(String, Spent, u64)> = Vec::with_capacity(budgets.len());
+    for (who, budget) in budgets {
+        let key = format!("{who}/{p}");
+        let spent: Spent = state
+            .kv
+            .get(Tree::ResearchBudget, key.as_bytes())?
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        accounts.push((key, spent, (budget * 1e6).round() as u64));
+    }
+    let remaining = |a: &[(String, Spent, u64)]| {
+        a.iter()
+            .map(|(_, s, b)| b.saturating_sub(s.micro))
+            .min()
+            .unwrap_or(0) as f64
+            / 1e6
+    };
     // One answer per query and period, for every researcher: repeating learns nothing.
     let cache_key = format!("q/{p}/{}", criteria.canonical());
     let (count, cached) = match state.kv.get(Tree::ResearchBudget, cache_key.as_bytes())? {
@@ -262,7 +342,10 @@ pub fn count(
             true,
         ),
         None => {
-            if spent.micro + cost_micro > budget_micro {
+            if accounts
+                .iter()
+                .any(|(_, s, budget)| s.micro + cost_micro > *budget)
+            {
                 return Err(QueryError::Budget(cfg.budget_period_days - day + 1));
             }
             let truth = criteria.true_count(state)? as i64;
@@ -272,12 +355,14 @@ pub fn count(
             };
             let noisy = (truth + noise).max(0) as u64;
             let shown = (noisy >= u64::from(state.research.k)).then_some(noisy);
-            spent.micro += cost_micro;
-            state.kv.put(
-                Tree::ResearchBudget,
-                spent_key.as_bytes(),
-                &serde_json::to_vec(&spent).unwrap_or_default(),
-            )?;
+            for (key, spent, _) in &mut accounts {
+                spent.micro += cost_micro;
+                state.kv.put(
+                    Tree::ResearchBudget,
+                    key.as_bytes(),
+                    &serde_json::to_vec(&*spent).unwrap_or_default(),
+                )?;
+            }
             state.kv.put(
                 Tree::ResearchBudget,
                 cache_key.as_bytes(),
@@ -290,7 +375,7 @@ pub fn count(
         count,
         k: state.research.k,
         cached,
-        remaining: remaining(&spent),
+        remaining: remaining(&accounts),
     };
     state.audit.record(&crate::audit::Entry {
         at: crate::registration::now(),
