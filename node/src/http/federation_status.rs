@@ -31,7 +31,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
             "en",
             StatusCode::OK,
             "federation_status.html",
-            context! { enabled => false },
+            context! { enabled => false, signed_in => true },
         );
     };
     let s = f.status(&state).await;
@@ -52,6 +52,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
         StatusCode::OK,
         "federation_status.html",
         context! {
+            signed_in => true,
             enabled => true,
             healthy => s.healthy(),
             last_catch_up => ago(s.at, s.last_catch_up),

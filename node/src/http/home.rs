@@ -40,6 +40,7 @@ pub async fn page(
         searched => raw.contains_key("q"),
         results => results,
         error => error,
+        signed_in => matches!(super::page::current(&state, &headers), Ok(Some(_))),
     };
     super::page::render(&state, lang, status, "home.html", ctx)
 }

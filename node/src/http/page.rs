@@ -45,9 +45,17 @@ pub(crate) fn render_form(
     name: &str,
     ctx: Value,
 ) -> Response {
+    // The header offers the account to a signed-in member, registration to others.
+    let signed_in = matches!(current(state, headers), Ok(Some(_)));
     match csrf_token(state, headers) {
         Ok((csrf, set)) => with_cookies(
-            render(state, lang, status, name, context! { csrf, ..ctx }),
+            render(
+                state,
+                lang,
+                status,
+                name,
+                context! { csrf, signed_in, ..ctx },
+            ),
             set,
         ),
         Err(e) => e.into_response(),

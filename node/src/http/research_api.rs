@@ -233,7 +233,7 @@ pub async fn federated(
         "en",
         StatusCode::OK,
         "research_query.html",
-        context! { criteria => q.criteria.canonical(), rows, total, complete, asked => crate::export::rfc3339(q.asked_at) },
+        context! { criteria => q.criteria.canonical(), rows, total, complete, asked => crate::export::rfc3339(q.asked_at), signed_in => true },
     )
 }
 

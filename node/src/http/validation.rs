@@ -83,7 +83,7 @@ pub async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Respons
         "en",
         StatusCode::OK,
         "validation_queue.html",
-        context! { pending => rows, recent },
+        context! { pending => rows, recent, signed_in => true },
     )
 }
 
@@ -386,6 +386,6 @@ pub async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Respons
         "en",
         StatusCode::OK,
         "audit.html",
-        context! { entries => rows },
+        context! { entries => rows, signed_in => true },
     )
 }

@@ -486,6 +486,17 @@ async fn a_spanish_member_finds_symptoms_in_spanish_and_nothing_wrong_is_ticked(
     );
     let (_, page) = get(&path, Some(&session)).await;
     assert!(page.contains("<strong>Convulsiones</strong>"), "{page}");
+    // The header knows who is signed in, in the member's language.
+    assert!(
+        page.contains(">Su cuenta<") && page.contains(">Sus pacientes<"),
+        "{page}"
+    );
+    assert!(!page.contains("href=\"/register\""), "{page}");
+    let (_, anonymous) = get("/signin", None).await;
+    assert!(
+        anonymous.contains("href=\"/register\"") && !anonymous.contains("href=\"/account\""),
+        "{anonymous}"
+    );
 }
 
 #[tokio::test]

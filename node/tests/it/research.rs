@@ -591,8 +591,13 @@ async fn a_partner_cannot_buy_answers_with_invented_researchers_or_spellings() {
         disease: disease.map(Into::into),
         ..Default::default()
     };
-    let first = count(&node.state, &researcher, &spelt("HP:0000256", Some("ORPHA:558")), None)
-        .expect("first");
+    let first = count(
+        &node.state,
+        &researcher,
+        &spelt("HP:0000256", Some("ORPHA:558")),
+        None,
+    )
+    .expect("first");
     assert!(!first.cached);
     for (s, d) in [
         (" HP:0000256 ", Some("orpha:558")),
