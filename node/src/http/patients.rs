@@ -177,16 +177,18 @@ pub async fn add(
             );
         }
     };
-    if let Err(e) = state.patients.add(&account.id, input) {
-        return internal(e);
-    }
+    let added = match state.patients.add(&account.id, input) {
+        Ok(p) => p,
+        Err(e) => return internal(e),
+    };
     if m.step < 3 {
         m.step = 3;
         if let Err(e) = state.registrations.save_member(&m) {
             return internal(e);
         }
     }
-    see_other("/patients")
+    // On to step 4: this patient's symptoms.
+    see_other(&format!("/patients/{}/symptoms", added.id))
 }
 
 /// The form values of a stored patient.

@@ -294,8 +294,9 @@ pub async fn set_password(
         Err(e) => return internal(e),
     };
     match state.sessions.start(&account.id) {
+        // Registered: on to step 3, the patient.
         Ok(session) => with_cookies(
-            see_other("/account"),
+            see_other("/patients"),
             vec![cookies::set(
                 &state,
                 SESSION,

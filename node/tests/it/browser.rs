@@ -345,6 +345,13 @@ async fn the_whole_registration_in_headless_chromium() {
         .await;
     d.screenshot("03-choose-password").await;
     d.click("button[type=submit]").await;
+    // Registered: the next step, the patient, comes at once.
+    assert!(
+        d.wait_for_text("main", "Step 3 of 5")
+            .await
+            .contains("Tell us about the patient")
+    );
+    d.goto(&format!("{base}/account")).await;
     let account = d.wait_for_text("main", "Registration: 2 of 5").await;
     assert!(
         account.contains("Hello Lena Browser") && account.contains(email),
@@ -390,6 +397,9 @@ async fn the_whole_registration_in_headless_chromium() {
     d.screenshot("06-pick-the-disease").await;
     d.click("form[action='/patients'] button[type=submit]")
         .await;
+    // Saved: on to the child's symptoms (step 4).
+    assert!(d.wait_for_text("h1", "Théo").await.contains("Théo"));
+    d.goto(&format!("{base}/patients")).await;
     assert!(
         d.wait_for_text("ul.patients", "Marfan syndrome (ORPHA:558)")
             .await
@@ -403,6 +413,8 @@ async fn the_whole_registration_in_headless_chromium() {
     d.click("#d-none").await;
     d.click("form[action='/patients'] button[type=submit]")
         .await;
+    assert!(d.wait_for_text("h1", "Emma").await.contains("Emma"));
+    d.goto(&format!("{base}/patients")).await;
     assert!(
         d.wait_for_text("ul.patients", "Emma")
             .await

@@ -173,7 +173,8 @@ async fn register_confirm_and_choose_a_password() {
     .await;
     assert_eq!(
         (done.status, done.location.as_deref()),
-        (StatusCode::SEE_OTHER, Some("/account"))
+        (StatusCode::SEE_OTHER, Some("/patients")),
+        "registered: on to step 3"
     );
     let session = done
         .cookies
