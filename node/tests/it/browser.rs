@@ -50,6 +50,8 @@ impl Driver {
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
+                // A phone-wide viewport (a window cannot be narrower than 500 px).
+                "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 1.0}},
                 "binary": chromium,
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -142,7 +144,7 @@ impl Driver {
 
     pub async fn type_into(&self, css: &str, text: &str) {
         let Some(id) = self.find(css).await else {
-            self.screenshot("failure").await;
+            self.save_screenshot("failure").await;
             let url = self.script("return location.href").await;
             let h1 = self.text("h1").await;
             panic!(
@@ -170,8 +172,39 @@ impl Driver {
         .await;
     }
 
-    /// Saves a PNG of the page under `target/tmp/screenshots/` (a test artifact).
+    /// Saves a PNG of the page under `target/tmp/screenshots/` (a test artifact), and
+    /// checks that the page fits the phone-wide window (no sideways scrolling) and that no
+    /// visible text is smaller than 12 px.
     pub async fn screenshot(&self, name: &str) {
+        self.save_screenshot(name).await;
+        if name == "failure" {
+            return;
+        }
+        let fit = self
+            .script(
+                "const w = document.documentElement.scrollWidth, v = screen.width;\
+                 const wide = Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > v + 1).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));\
+                 const small = Array.from(document.querySelectorAll('body *')).filter(e => e.childNodes.length && Array.from(e.childNodes).some(n => n.nodeType === 3 && n.textContent.trim()) && e.getClientRects().length && parseFloat(getComputedStyle(e).fontSize) < 12).slice(0, 5).map(e => e.tagName + ' ' + getComputedStyle(e).fontSize + ' ' + e.textContent.trim().slice(0, 30));\
+                 return {w, v, wide, small};",
+            )
+            .await;
+        let (w, v) = (
+            fit["w"].as_f64().unwrap_or(0.0),
+            fit["v"].as_f64().unwrap_or(0.0),
+        );
+        assert!(
+            w <= v,
+            "{name}: the page is {w} px wide in a {v} px window: {}",
+            fit["wide"]
+        );
+        assert!(
+            fit["small"].as_array().is_some_and(Vec::is_empty),
+            "{name}: text under 12 px: {}",
+            fit["small"]
+        );
+    }
+
+    async fn save_screenshot(&self, name: &str) {
         use base64::Engine;
         let v = self
             .cmd(reqwest::Method::GET, "/screenshot", Value::Null)
