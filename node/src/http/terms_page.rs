@@ -39,8 +39,29 @@ fn page(
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
+    page_with(state, headers, m, status, error, None)
+}
+
+/// The page, showing `kept` (what the member just ticked) instead of what is stored.
+fn page_with(
+    state: &AppState,
+    headers: &HeaderMap,
+    m: &Member,
+    status: StatusCode,
+    error: Option<&str>,
+    kept: Option<&Choices>,
+) -> Response {
     let version = &state.config.terms.version;
-    let c = &m.consents;
+    let mut c = m.consents.clone();
+    if let Some(k) = kept {
+        c.local_matching = k.local_matching;
+        c.federated_matching = k.federated_matching;
+        c.contactable = k.contactable;
+        c.research = k.research;
+        c.notify_matches = k.notify_matches;
+        c.share_diagnosis = k.share_diagnosis;
+        c.share_age_band = k.share_age_band;
+    }
     let accepted_current = c.terms_version.as_deref() == Some(version.as_str());
     let lang = i18n::pick(headers, None, Some(&m.info.language));
     render_form(
@@ -94,12 +115,14 @@ pub async fn save(
     };
     match apply(&state, &mut m, &choices) {
         Ok(true) => see_other("/account"),
-        Ok(false) => page(
+        // The terms box was not ticked: say so, and keep every choice as ticked.
+        Ok(false) => page_with(
             &state,
             &headers,
             &m,
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("terms.error.accept"),
+            Some(&choices),
         ),
         Err(e) => internal(e),
     }

@@ -511,6 +511,16 @@ async fn terms_are_accepted_with_their_version_and_consents_can_be_withdrawn() {
         st == StatusCode::UNPROCESSABLE_ENTITY && page.contains("tick the box"),
         "{page}"
     );
+    // What was ticked stays ticked, for the member to add the missing box only.
+    assert!(
+        page.contains("name=\"research\" value=\"yes\" checked"),
+        "{page}"
+    );
+    assert!(!page.contains("name=\"contactable\" value=\"yes\" checked"));
+    assert!(
+        !page.contains("four separate"),
+        "the page counts its choices right"
+    );
     let s = state();
     assert_eq!(
         s.registrations
