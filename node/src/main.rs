@@ -520,9 +520,34 @@ fn create_user(
     let (password, generated) = read_or_generate_password(password_stdin)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("data_dir: {}", config.data_dir.display()))?;
-    let store = raremesh::store::SledStore::open(&config.data_dir.join("db"))?;
-    let accounts = Accounts::new(std::sync::Arc::new(store));
+    let store: std::sync::Arc<dyn raremesh::store::KvStore> = std::sync::Arc::new(
+        raremesh::store::SledStore::open(&config.data_dir.join("db"))?,
+    );
+    let accounts = Accounts::new(store.clone());
     let account = accounts.create(email, &password, role, true)?;
+    if role == raremesh::accounts::Role::Member {
+        // A member account can add patients at once; the member completes the rest
+        // (name, country, language) on their profile page.
+        let registrations = raremesh::registration::Registrations::new(store, Default::default());
+        registrations.save_member(&raremesh::registration::Member {
+            account_id: account.id.clone(),
+            info: raremesh::registration::PersonalInfo {
+                name: account
+                    .email
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                email: account.email.clone(),
+                country: String::new(),
+                language: "en".to_owned(),
+                registrant: raremesh::registration::Registrant::Caregiver,
+            },
+            step: 2,
+            consents: Default::default(),
+            matrix: None,
+        })?;
+    }
     say!(
         "created {:?} account {} ({})",
         account.role,

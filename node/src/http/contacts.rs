@@ -34,7 +34,7 @@ fn matrix_page(
         "matrix.html",
         context! {
             federation => state.federation.is_some(),
-            user_id => link.map(|l| l.user_id.clone()),
+            user_id => link.map(|l| l.user_id.clone()).unwrap_or_default(),
             verified => link.is_some_and(|l| l.verified),
             waiting => link.is_some_and(|l| !l.verified),
             error,

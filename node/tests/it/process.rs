@@ -208,3 +208,55 @@ fn a_reader_that_went_away_is_no_panic_and_check_config_refuses_what_serve_would
         "{err}"
     );
 }
+
+#[test]
+fn an_admin_made_member_can_add_patients_at_once() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mut child = Command::new(BIN)
+        .args([
+            "admin",
+            "create-user",
+            "--email",
+            "made.by.admin@example.org",
+            "--role",
+            "member",
+            "--password-stdin",
+        ])
+        .env_remove("RAREMESH_CONFIG")
+        .env("RAREMESH_DATA_DIR", &data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"a long enough password\n")
+        .expect("password");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = raremesh::config::Config {
+        data_dir: data,
+        ..Default::default()
+    };
+    let (state, _) = raremesh::boot::boot(config).expect("boot");
+    let account = state
+        .accounts
+        .by_email("made.by.admin@example.org")
+        .expect("read")
+        .expect("account");
+    let member = state
+        .registrations
+        .member(&account.id)
+        .expect("read")
+        .expect("a member record, so that patients can be added");
+    assert_eq!(member.step, 2);
+}
