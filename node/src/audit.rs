@@ -13,6 +13,8 @@ use crate::store::{KvStore, Record, StoreError, Tree, decode, encode};
 pub enum Action {
     /// A member uploaded a document.
     DocumentUploaded,
+    /// A member removed a document not yet reviewed.
+    DocumentRemoved,
     /// A validator or admin opened (decrypted) a document.
     DocumentOpened,
     /// A patient was sent to the review queue (all required documents present).
@@ -37,6 +39,7 @@ impl Action {
     pub fn name(self) -> &'static str {
         match self {
             Self::DocumentUploaded => "document_uploaded",
+            Self::DocumentRemoved => "document_removed",
             Self::DocumentOpened => "document_opened",
             Self::ValidationRequested => "validation_requested",
             Self::ValidationApproved => "validation_approved",

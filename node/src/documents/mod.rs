@@ -198,6 +198,23 @@ impl Documents {
             .transpose()
     }
 
+    /// Erases one document: the record first (so nothing points at a missing file), then
+    /// the file. False when there was no such document.
+    pub fn remove(
+        &self,
+        account_id: &str,
+        patient_id: &str,
+        id: &str,
+    ) -> Result<bool, DocumentError> {
+        if self.get(account_id, patient_id, id)?.is_none() {
+            return Ok(false);
+        }
+        self.kv
+            .remove(Tree::Documents, &key(account_id, patient_id, id))?;
+        self.vault.erase(id)?;
+        Ok(true)
+    }
+
     /// Erases every document of a patient: files first, then records. Returns how many.
     pub fn erase_patient(
         &self,

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use axum::Form;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -164,7 +165,13 @@ impl<'a> Receiver<'a> {
         name: &str,
     ) -> Result<Document, Refusal> {
         if self.sealer.written() == 0 {
-            return Err(Refusal::Incomplete("empty_file"));
+            // A browser sends an empty part with no file name when no file was chosen.
+            let what = if name.trim().is_empty() {
+                "no_file"
+            } else {
+                "empty_file"
+            };
+            return Err(Refusal::Incomplete(what));
         }
         if self.file_type.is_none() {
             self.check_type()?;
@@ -315,6 +322,7 @@ fn page(
         .iter()
         .map(|d| {
             HashMap::from([
+                ("id", d.id.clone()),
                 ("kind", d.kind.key().to_owned()),
                 ("name", d.name.clone()),
                 ("size", format_size(d.size)),
@@ -368,8 +376,81 @@ fn page(
             types,
             max_mb => format!("{:.0}", d.max_bytes as f64 / (1024.0 * 1024.0)),
             full => docs.len() >= d.max_per_patient,
+            removable => removable(p),
         },
     )
+}
+
+/// Whether the member may still remove documents: not once a validator decided.
+fn removable(p: &Patient) -> bool {
+    matches!(
+        p.validation,
+        Validation::NotSubmitted | Validation::Pending { .. }
+    )
+}
+
+/// `POST /patients/{id}/documents/{doc}/remove`: the member removes a document sent by
+/// mistake, while no validator has decided yet; a patient waiting for review whose
+/// required documents are no longer all there goes back to "documents missing".
+pub async fn remove(
+    State(state): State<AppState>,
+    Path((id, doc)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (account, m, mut p) = match own(&state, &headers, &id) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+        return page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::FORBIDDEN,
+            Some("documents.error.forged"),
+        );
+    }
+    if !removable(&p) {
+        return page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::CONFLICT,
+            Some("documents.error.reviewed"),
+        );
+    }
+    match state.documents.remove(&p.account_id, &p.id, &doc) {
+        Ok(true) => {}
+        Ok(false) => return see_other(&format!("/patients/{}/documents", p.id)),
+        Err(e) => return internal(e),
+    }
+    let kinds: Vec<DocumentKind> = match state.documents.of_patient(&p.account_id, &p.id) {
+        Ok(d) => d.iter().map(|d| d.kind).collect(),
+        Err(e) => return internal(e),
+    };
+    if matches!(p.validation, Validation::Pending { .. })
+        && !DocumentKind::REQUIRED.iter().all(|k| kinds.contains(k))
+    {
+        p.validation = Validation::NotSubmitted;
+        if let Err(e) = state.patients.save(&p) {
+            return internal(e);
+        }
+    }
+    if let Err(e) = state.audit.record(&Entry {
+        at: now(),
+        actor: account.id.clone(),
+        action: Action::DocumentRemoved,
+        account_id: p.account_id.clone(),
+        patient_id: Some(p.id.clone()),
+        document_id: Some(doc),
+        reason: None,
+    }) {
+        return internal(e);
+    }
+    see_other(&format!("/patients/{}/documents", p.id))
 }
 
 /// "1.2 MB", "830 KB".

@@ -192,6 +192,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/patients/{id}/symptoms/remove", post(symptoms::remove))
         .route(
+            "/patients/{id}/documents/{doc}/remove",
+            post(documents::remove),
+        )
+        .route(
             "/patients/{id}/documents",
             get(documents::list)
                 .post(documents::upload)

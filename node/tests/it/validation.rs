@@ -487,6 +487,13 @@ async fn bad_uploads_are_refused_and_store_nothing() {
             StatusCode::FORBIDDEN,
         ),
     ];
+    // No file chosen (the browser sends an empty part without a name): said so plainly.
+    let (s, page) = node.upload(&p, &session, CSRF, "consent", "", b"").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("Please choose a file to send") && !page.contains("This file is empty"),
+        "{page}"
+    );
     for (what, csrf, bytes, kind, want) in cases {
         let (s, page) = node.upload(&p, &session, csrf, kind, "f.pdf", &bytes).await;
         assert_eq!(s, want, "{what}: {page}");
@@ -565,4 +572,57 @@ async fn documents_and_decisions_survive_a_restart() {
         .expect("get")
         .expect("p");
     assert!(matches!(p.validation, Validation::Pending { .. }));
+}
+
+#[tokio::test]
+async fn a_member_removes_a_document_sent_by_mistake_until_a_validator_decides() {
+    let node = Node::new(|_| {});
+    let (member, session) = node.account("oops@example.org", Role::Member, true);
+    let p = node.patient(&member, "Noa", &["HP:0001250"]);
+    for (kind, name, bytes) in [
+        ("consent", "consent.pdf", PDF),
+        ("identity", "id.jpg", JPEG),
+        ("medical", "wrong-letter.png", PNG),
+    ] {
+        let (s, body) = node.upload(&p, &session, CSRF, kind, name, bytes).await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    }
+    assert!(matches!(node.status(&p), Validation::Pending { .. }));
+    let docs = node
+        .state
+        .documents
+        .of_patient(&member, &p.id)
+        .expect("docs");
+    let wrong = docs.iter().find(|d| d.name == "wrong-letter.png").expect("doc");
+    let (_, page) = node
+        .get(&format!("/patients/{}/documents", p.id), &session)
+        .await;
+    assert!(page.contains(&format!("/documents/{}/remove", wrong.id)), "{page}");
+    // Removed: its record and its file are gone; a required one missing again, the patient
+    // no longer waits for review.
+    let remove = format!("/patients/{}/documents/{}/remove", p.id, wrong.id);
+    let (s, _) = node.post_form(&remove, &session, &format!("csrf={CSRF}")).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(node.files().len(), 2, "{:?}", node.files());
+    assert!(node.state.documents.get(&member, &p.id, &wrong.id).expect("get").is_none());
+    assert_eq!(node.status(&p), Validation::NotSubmitted);
+    // Someone else cannot, and a forged form does nothing.
+    let (_, other) = node.account("not.theirs@example.org", Role::Member, true);
+    let keep = docs.iter().find(|d| d.name == "consent.pdf").expect("doc");
+    let theirs = format!("/patients/{}/documents/{}/remove", p.id, keep.id);
+    let (s, _) = node.post_form(&theirs, &other, &format!("csrf={CSRF}")).await;
+    assert_ne!(s, StatusCode::SEE_OTHER);
+    let (s, _) = node.post_form(&theirs, &session, "csrf=forged").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(node.files().len(), 2);
+    // Once a validator decided, documents stay.
+    let (s, _) = node
+        .upload(&p, &session, CSRF, "medical", "letter.png", PNG)
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    node.approve(&p);
+    let (s, page) = node.post_form(&theirs, &session, &format!("csrf={CSRF}")).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{page}");
+    assert!(page.contains("can no longer be removed"), "{page}");
+    assert_eq!(node.files().len(), 3);
 }
