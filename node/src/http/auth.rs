@@ -26,11 +26,16 @@ fn signin_page(
     render_form(
         state,
         headers,
-        "en",
+        super::page::page_lang(state, headers),
         status,
         "signin.html",
         context! { email, error, reset },
     )
+}
+
+/// A message of the sign-in page in the browser's language.
+fn say(headers: &HeaderMap, key: &'static str) -> String {
+    crate::qa::message::Message::new(key).render(super::i18n::pick(headers, None, None))
 }
 
 /// The answer to a sign-out form whose CSRF token does not match.
@@ -71,7 +76,7 @@ pub async fn signin(
             &headers,
             StatusCode::FORBIDDEN,
             "",
-            Some("This form had expired. Please sign in again.".into()),
+            Some(say(&headers, "signin.expired")),
             false,
         );
     }
@@ -83,9 +88,9 @@ pub async fn signin(
     let key = normalize_email(&email).unwrap_or_else(|_| email.to_lowercase());
     if let Some(wait) = state.throttle.blocked_for(&key) {
         let minutes = wait.as_secs().div_ceil(60).max(1);
-        let message = format!(
-            "Too many attempts. Please wait {minutes} minute(s) and try again, or reset your password."
-        );
+        let message = crate::qa::message::Message::new("signin.too_many")
+            .with("minutes", minutes)
+            .render(super::i18n::pick(&headers, None, None));
         return signin_page(
             &state,
             &headers,
@@ -106,7 +111,7 @@ pub async fn signin(
             &headers,
             StatusCode::UNAUTHORIZED,
             &email,
-            Some("The email address or the password is not right.".into()),
+            Some(say(&headers, "signin.wrong")),
             false,
         );
     };
@@ -136,7 +141,7 @@ pub async fn account(State(state): State<AppState>, headers: HeaderMap) -> Respo
     render_form(
         &state,
         &headers,
-        "en",
+        super::page::page_lang(&state, &headers),
         StatusCode::OK,
         "account.html",
         context! { email => account.email, role, name, step, staff },

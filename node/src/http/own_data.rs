@@ -87,7 +87,7 @@ fn delete_page(
     render_form(
         state,
         headers,
-        "en",
+        super::page::page_lang(state, headers),
         status,
         "account_delete.html",
         context! { error },
@@ -117,7 +117,7 @@ pub async fn delete(
             &state,
             &headers,
             StatusCode::FORBIDDEN,
-            Some("This form had expired. Please try again."),
+            Some("delete.expired"),
         );
     }
     let password = form.get("password").map(String::as_str).unwrap_or_default();
@@ -128,7 +128,7 @@ pub async fn delete(
                 &state,
                 &headers,
                 StatusCode::FORBIDDEN,
-                Some("The password is not right: nothing was deleted."),
+                Some("delete.wrong_password"),
             );
         }
         Err(e) => return internal(e),

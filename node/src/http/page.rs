@@ -92,6 +92,22 @@ pub(crate) fn with_cookies(mut res: Response, set_cookies: Vec<String>) -> Respo
 }
 
 /// The signed-in account, if the request carries a live session cookie (with the token).
+/// The language of a page: the signed-in member's, else the browser's (cookie, then
+/// `Accept-Language`).
+pub(crate) fn page_lang(state: &AppState, headers: &HeaderMap) -> &'static str {
+    let chosen = match current(state, headers) {
+        Ok(Some((_, a))) => state
+            .registrations
+            .member(&a.id)
+            .ok()
+            .flatten()
+            .map(|m| m.info.language),
+        _ => None,
+    };
+    super::i18n::pick(headers, None, chosen.as_deref())
+}
+
+/// The session token and account of the signed-in browser, if any.
 pub fn current(
     state: &AppState,
     headers: &HeaderMap,

@@ -21,7 +21,7 @@ fn forgot_page(state: &AppState, headers: &HeaderMap, status: StatusCode, sent: 
     render_form(
         state,
         headers,
-        "en",
+        super::page::page_lang(state, headers),
         status,
         "password_forgot.html",
         context! { sent },
@@ -79,7 +79,7 @@ pub async fn forgot(
                     tracing::error!(error = %e, "sending a password-reset mail failed");
                     return (
                         StatusCode::SERVICE_UNAVAILABLE,
-                        "We could not send the email right now. Please try again in a few minutes.",
+                        crate::qa::message::Message::new("forgot.not_sent").render(lang),
                     )
                         .into_response();
                 }
@@ -101,17 +101,17 @@ fn reset_page(
     render_form(
         state,
         headers,
-        "en",
+        super::page::page_lang(state, headers),
         status,
         "password_reset.html",
         context! { token, error },
     )
 }
 
-fn expired(state: &AppState) -> Response {
+fn expired(state: &AppState, headers: &HeaderMap) -> Response {
     render(
         state,
-        "en",
+        super::page::page_lang(state, headers),
         StatusCode::GONE,
         "password_expired.html",
         context! {},
@@ -126,7 +126,7 @@ pub async fn reset_form(
 ) -> Response {
     match state.accounts.reset_account(&token, false) {
         Ok(Some(_)) => reset_page(&state, &headers, StatusCode::OK, &token, None),
-        Ok(None) => expired(&state),
+        Ok(None) => expired(&state, &headers),
         Err(e) => internal(e),
     }
 }
@@ -144,7 +144,7 @@ pub async fn reset(
         .and_then(|id| id.map_or(Ok(None), |id| state.accounts.get(&id)))
     {
         Ok(Some(a)) => a,
-        Ok(None) => return expired(&state),
+        Ok(None) => return expired(&state, &headers),
         Err(e) => return internal(e),
     };
     if !cookies::csrf_ok(&headers, form.get("csrf")) {
@@ -153,7 +153,7 @@ pub async fn reset(
             &headers,
             StatusCode::FORBIDDEN,
             &token,
-            Some("This form had expired. Please enter the new password again."),
+            Some("reset.expired_form"),
         );
     }
     let pw = form.get("password").cloned().unwrap_or_default();
@@ -163,22 +163,22 @@ pub async fn reset(
             &headers,
             StatusCode::UNPROCESSABLE_ENTITY,
             &token,
-            Some("The two passwords are not the same."),
+            Some("reset.mismatch"),
         );
     }
     // The rules are checked before the link is used up, so a refused password leaves it working.
-    if let Err(rule) = crate::accounts::password::check(&pw, &account.email) {
+    if crate::accounts::password::check(&pw, &account.email).is_err() {
         return reset_page(
             &state,
             &headers,
             StatusCode::UNPROCESSABLE_ENTITY,
             &token,
-            Some(&format!("Please choose another password: {rule}.")),
+            Some("reset.rules"),
         );
     }
     let account_id = match state.accounts.reset_account(&token, true) {
         Ok(Some(id)) => id,
-        Ok(None) => return expired(&state),
+        Ok(None) => return expired(&state, &headers),
         Err(e) => return internal(e),
     };
     if let Err(e) = state.accounts.set_password(&account_id, &pw) {

@@ -190,8 +190,11 @@ async fn register_confirm_and_choose_a_password() {
             .expect("req"),
     )
     .await;
+    // Ana chose Spanish on step 1: her account page speaks it.
     assert!(
-        account.body.contains("Registration: 2 of 5 steps done"),
+        account.body.contains("Registro: 2 de 5 pasos hechos.")
+            && account.body.contains("Cerrar sesión")
+            && !account.body.contains("Sign out"),
         "{}",
         account.body
     );
@@ -379,4 +382,110 @@ fn every_catalogue_has_every_registration_text() {
             rest = after;
         }
     }
+}
+
+/// Every text exists in Spanish and French, and none is left in English there: a value equal
+/// to the English one is a missed translation unless it is the same word in that language.
+#[test]
+fn no_text_is_left_in_english_in_spanish_or_french() {
+    let catalogs = raremesh::http::i18n::Catalogs::load().expect("catalogues parse");
+    // The same word in the other language, or a name.
+    const SAME: &[(&str, &str)] = &[
+        ("fr", "documents.status"),
+        ("fr", "patient.relation_parent"),
+        ("fr", "research.patients"),
+        ("fr", "research.title"),
+        ("fr", "account.questions"),
+    ];
+    for lang in ["es", "fr"] {
+        let mut untranslated = Vec::new();
+        let mut missing = Vec::new();
+        for key in catalogs.keys("en") {
+            let en = catalogs.text("en", key);
+            if !catalogs.keys(lang).contains(&key) {
+                missing.push(key);
+            } else if catalogs.text(lang, key) == en
+                && en.chars().any(char::is_alphabetic)
+                && !SAME.contains(&(lang, key))
+            {
+                untranslated.push(format!("{key} = {en:?}"));
+            }
+        }
+        assert!(missing.is_empty(), "{lang} lacks {missing:?}");
+        assert!(
+            untranslated.is_empty(),
+            "{lang} still in English: {untranslated:?}"
+        );
+    }
+}
+
+/// Pages whose words come from the catalogues only: a template with words of its own is
+/// English for everyone. The ones still written in English are listed, so the list can only
+/// shrink.
+#[test]
+fn templates_take_their_words_from_the_catalogues() {
+    const STILL_ENGLISH: &[&str] = &[
+        "audit.html",
+        "contacts.html",
+        "federation_status.html",
+        "home.html",
+        "matrix.html",
+        "moderation.html",
+        "research.html",
+        "research_query.html",
+        "validation_queue.html",
+        "validation_review.html",
+    ];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let mut with_words = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("templates").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".html") {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).expect("read");
+        // Drop template code, tags and entities; what is left is shown as written.
+        let mut plain = String::new();
+        let mut rest = text.as_str();
+        while !rest.is_empty() {
+            let next = ["{{", "{%", "<", "&"]
+                .iter()
+                .filter_map(|m| rest.find(m).map(|i| (i, *m)))
+                .min();
+            let Some((i, open)) = next else {
+                plain.push_str(rest);
+                break;
+            };
+            plain.push_str(&rest[..i]);
+            let close = match open {
+                "{{" => "}}",
+                "{%" => "%}",
+                "<" => ">",
+                _ => ";",
+            };
+            rest = rest[i..]
+                .find(close)
+                .map_or("", |j| &rest[i + j + close.len()..]);
+            plain.push(' ');
+        }
+        // Names, the same in every language.
+        const NAMES: &[&str] = &[
+            "raremesh",
+            "MB",
+            "Phenopacket",
+            "English",
+            "Español",
+            "Français",
+        ];
+        let words = plain
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| w.chars().count() > 1 && !NAMES.contains(w))
+            .count();
+        if words > 0 {
+            with_words.push(name);
+        }
+    }
+    with_words.sort();
+    let still: Vec<String> = STILL_ENGLISH.iter().map(|s| (*s).to_owned()).collect();
+    assert_eq!(with_words, still, "templates with words of their own");
 }

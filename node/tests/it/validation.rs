@@ -593,24 +593,40 @@ async fn a_member_removes_a_document_sent_by_mistake_until_a_validator_decides()
         .documents
         .of_patient(&member, &p.id)
         .expect("docs");
-    let wrong = docs.iter().find(|d| d.name == "wrong-letter.png").expect("doc");
+    let wrong = docs
+        .iter()
+        .find(|d| d.name == "wrong-letter.png")
+        .expect("doc");
     let (_, page) = node
         .get(&format!("/patients/{}/documents", p.id), &session)
         .await;
-    assert!(page.contains(&format!("/documents/{}/remove", wrong.id)), "{page}");
+    assert!(
+        page.contains(&format!("/documents/{}/remove", wrong.id)),
+        "{page}"
+    );
     // Removed: its record and its file are gone; a required one missing again, the patient
     // no longer waits for review.
     let remove = format!("/patients/{}/documents/{}/remove", p.id, wrong.id);
-    let (s, _) = node.post_form(&remove, &session, &format!("csrf={CSRF}")).await;
+    let (s, _) = node
+        .post_form(&remove, &session, &format!("csrf={CSRF}"))
+        .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert_eq!(node.files().len(), 2, "{:?}", node.files());
-    assert!(node.state.documents.get(&member, &p.id, &wrong.id).expect("get").is_none());
+    assert!(
+        node.state
+            .documents
+            .get(&member, &p.id, &wrong.id)
+            .expect("get")
+            .is_none()
+    );
     assert_eq!(node.status(&p), Validation::NotSubmitted);
     // Someone else cannot, and a forged form does nothing.
     let (_, other) = node.account("not.theirs@example.org", Role::Member, true);
     let keep = docs.iter().find(|d| d.name == "consent.pdf").expect("doc");
     let theirs = format!("/patients/{}/documents/{}/remove", p.id, keep.id);
-    let (s, _) = node.post_form(&theirs, &other, &format!("csrf={CSRF}")).await;
+    let (s, _) = node
+        .post_form(&theirs, &other, &format!("csrf={CSRF}"))
+        .await;
     assert_ne!(s, StatusCode::SEE_OTHER);
     let (s, _) = node.post_form(&theirs, &session, "csrf=forged").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
@@ -621,7 +637,9 @@ async fn a_member_removes_a_document_sent_by_mistake_until_a_validator_decides()
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     node.approve(&p);
-    let (s, page) = node.post_form(&theirs, &session, &format!("csrf={CSRF}")).await;
+    let (s, page) = node
+        .post_form(&theirs, &session, &format!("csrf={CSRF}"))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT, "{page}");
     assert!(page.contains("can no longer be removed"), "{page}");
     assert_eq!(node.files().len(), 3);
