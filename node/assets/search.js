@@ -6,13 +6,20 @@
   if (!input || !results || !window.fetch) return;
   var timer = null;
   var latest = 0;
+  // The page's words, in its language.
+  var form = document.getElementById("symptom-search");
+  var words = {
+    none: (form && form.getAttribute("data-none")) || "",
+    matches: (form && form.getAttribute("data-matches")) || ""
+  };
+  var lang = document.documentElement.lang || "en";
 
   function render(query, items) {
     results.textContent = "";
     if (!query.trim()) return;
     if (!items.length) {
       var p = document.createElement("p");
-      p.textContent = "No symptom matches \u201c" + query + "\u201d. Try other words, or a shorter word.";
+      p.textContent = words.none;
       results.appendChild(p);
       return;
     }
@@ -24,10 +31,17 @@
       name.className = "name";
       name.textContent = r.name;
       li.appendChild(name);
-      if (r.matched !== r.name) {
+      if (r.name_en && r.name_en !== r.name) {
+        var en = document.createElement("span");
+        en.className = "en";
+        en.setAttribute("lang", "en");
+        en.textContent = "(" + r.name_en + ")";
+        li.appendChild(en);
+      }
+      if (r.matched !== r.name && r.matched !== r.name_en) {
         var m = document.createElement("span");
         m.className = "matched";
-        m.textContent = "matches \u201c" + r.matched + "\u201d";
+        m.textContent = words.matches + " \u201c" + r.matched + "\u201d";
         li.appendChild(m);
       }
       var id = document.createElement("span");
@@ -45,7 +59,7 @@
       var query = input.value;
       var mine = ++latest;
       if (!query.trim()) { render("", []); return; }
-      fetch("/api/v1/terms?limit=10&q=" + encodeURIComponent(query))
+      fetch("/api/v1/terms?limit=10&lang=" + encodeURIComponent(lang) + "&q=" + encodeURIComponent(query))
         .then(function (r) { return r.ok ? r.json() : { results: [] }; })
         .then(function (body) { if (mine === latest) render(query, body.results || []); })
         .catch(function () {});

@@ -23,7 +23,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
         Err(r) => return *r,
     };
     if account.role != crate::accounts::Role::Admin {
-        return forbidden();
+        return forbidden(&state, &headers);
     }
     let Some(f) = state.federation.clone() else {
         return render(

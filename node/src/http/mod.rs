@@ -38,7 +38,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, OriginalUri};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -294,10 +294,15 @@ async fn api_not_found(OriginalUri(uri): OriginalUri) -> ApiError {
     }
 }
 
-async fn page_not_found() -> Response {
-    (
+async fn page_not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    page::error_page(
+        page::page_lang(&state, &headers),
         StatusCode::NOT_FOUND,
-        Html("<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Not found</title><p>This page does not exist. <a href=\"/\">Go to the home page</a>.</p></html>"),
+        "errors.not_found",
+        "/",
+        "errors.back_home",
     )
-        .into_response()
 }

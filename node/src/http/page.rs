@@ -144,15 +144,40 @@ pub(crate) fn staff(state: &AppState, headers: &HeaderMap) -> Result<Account, Bo
     ) {
         Ok(account)
     } else {
-        Err(Box::new(forbidden()))
+        Err(Box::new(forbidden(state, headers)))
     }
 }
 
-/// A 403 page.
-pub(crate) fn forbidden() -> Response {
-    (
+/// A 403 page, in the language of the one asking.
+pub(crate) fn forbidden(state: &AppState, headers: &HeaderMap) -> Response {
+    error_page(
+        page_lang(state, headers),
         StatusCode::FORBIDDEN,
-        Html("<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Not allowed</title><p>Your account may not open this page. <a href=\"/account\">Back to your account</a>.</p></html>"),
+        "errors.forbidden",
+        "/account",
+        "errors.back_account",
+    )
+}
+
+/// A short error page: a sentence and a way on, in `lang`.
+pub(crate) fn error_page(
+    lang: &str,
+    status: StatusCode,
+    text: &'static str,
+    link: &str,
+    link_text: &'static str,
+) -> Response {
+    let say = |key: &'static str| {
+        minijinja::HtmlEscape(&crate::qa::message::Message::new(key).render(lang)).to_string()
+    };
+    (
+        status,
+        Html(format!(
+            "<!doctype html><html lang=\"{lang}\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><link rel=\"stylesheet\" href=\"/assets/style.css\"><main><p>{} <a href=\"{link}\">{}</a>.</p></main></html>",
+            say(text),
+            say(text),
+            say(link_text)
+        )),
     )
         .into_response()
 }

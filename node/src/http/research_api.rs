@@ -92,7 +92,7 @@ pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response
             None,
             None,
         ),
-        Ok(_) => forbidden(),
+        Ok(_) => forbidden(&state, &headers),
         Err(r) => *r,
     }
 }
@@ -105,7 +105,7 @@ pub async fn ask(
 ) -> Response {
     let a = match signed_in(&state, &headers) {
         Ok(a) if a.role == Role::Researcher => a,
-        Ok(_) => return forbidden(),
+        Ok(_) => return forbidden(&state, &headers),
         Err(r) => return *r,
     };
     if !cookies::csrf_ok(&headers, form.get("csrf")) {
@@ -195,11 +195,11 @@ pub async fn federated(
 ) -> Response {
     let a = match signed_in(&state, &headers) {
         Ok(a) if a.role == Role::Researcher => a,
-        Ok(_) => return forbidden(),
+        Ok(_) => return forbidden(&state, &headers),
         Err(r) => return *r,
     };
     let Some(f) = state.federation.clone() else {
-        return forbidden();
+        return forbidden(&state, &headers);
     };
     let q = match f.federated_query(&id) {
         Ok(Some(q)) if q.researcher == a.id => q,

@@ -327,3 +327,47 @@ async fn an_oversized_or_non_json_body_is_413_or_415() {
         (StatusCode::BAD_REQUEST, &Value::from("invalid_body"))
     );
 }
+
+#[tokio::test]
+async fn the_home_page_speaks_the_visitors_language() {
+    let app = raremesh::http::app(state());
+    let res = app
+        .oneshot(
+            Request::get("/?q=convulsiones")
+                .header("accept-language", "es-ES,es;q=0.9")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    let html = String::from_utf8_lossy(&bytes);
+    assert!(html.contains("<html lang=\"es\">"), "{html}");
+    assert!(html.contains("Encuentre personas como usted"), "{html}");
+    assert!(
+        html.contains("Convulsiones") && html.contains("(Seizure)"),
+        "the Spanish name with the English one: {html}"
+    );
+    assert!(!html.contains("Look up a symptom"), "{html}");
+}
+
+#[tokio::test]
+async fn not_found_pages_speak_the_visitors_language() {
+    let app = raremesh::http::app(state());
+    let res = app
+        .oneshot(
+            Request::get("/no/such/page")
+                .header("accept-language", "fr")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    let html = String::from_utf8_lossy(&bytes);
+    assert!(
+        html.contains("lang=\"fr\"") && html.contains("Cette page n’existe pas."),
+        "{html}"
+    );
+}
