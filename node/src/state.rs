@@ -46,8 +46,9 @@ pub struct Inner {
     pub registrations: Registrations,
     /// Members' patients.
     pub patients: Patients,
-    /// The paragraphs of the legal terms (`terms.file`, or the built-in text).
-    pub terms_paragraphs: Vec<String>,
+    /// The legal terms by language (`terms.file` and its translations, or the built-in
+    /// text).
+    pub terms: crate::http::terms_page::Terms,
     /// Validation documents (records and encrypted files).
     pub documents: Documents,
     /// The audit log of validation.
@@ -81,7 +82,7 @@ impl AppState {
         kv: Arc<dyn KvStore>,
     ) -> crate::Result<Self> {
         let mailer = Mailer::new(&config).map_err(|e| crate::Error::Mail(e.to_string()))?;
-        let terms_paragraphs = crate::http::terms_page::load_paragraphs(&config)
+        let terms = crate::http::terms_page::load_terms(&config)
             .map_err(|e| crate::Error::Terms(e.to_string()))?;
         let vault = Vault::open(&config)?;
         let changes = Changes::default();
@@ -119,7 +120,7 @@ impl AppState {
             qa_search,
             federation,
             federation_problem,
-            terms_paragraphs,
+            terms,
             sessions: Sessions::new(kv),
             mailer,
             throttle: Throttle::default(),

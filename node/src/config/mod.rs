@@ -122,8 +122,10 @@ pub struct TermsConfig {
     /// members are then asked to accept the new version.
     pub version: String,
     /// A plain-text file with the organization's terms (paragraphs separated by blank
-    /// lines), read at start-up. When unset, a short built-in text describing how the node handles data is
-    /// shown.
+    /// lines), read at start-up; translations beside it, named with the language
+    /// (`terms.es.txt`, `terms.fr.txt` next to `terms.txt`), are shown to members of that
+    /// language (the others see this file, marked). When unset, a short built-in text
+    /// describing how the node handles data is shown, in English, Spanish or French.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,
 }

@@ -162,7 +162,10 @@ pub async fn consents(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let m = member(&state, &headers, &method)?;
     Ok(Json(json!({
-        "terms": { "version": state.config.terms.version, "paragraphs": state.terms_paragraphs },
+        "terms": {
+            "version": state.config.terms.version,
+            "paragraphs": state.terms.paragraphs(&m.info.language).0,
+        },
         "consents": m.consents,
     })))
 }

@@ -492,6 +492,12 @@ async fn a_spanish_member_finds_symptoms_in_spanish_and_nothing_wrong_is_ticked(
         "{page}"
     );
     assert!(!page.contains("href=\"/register\""), "{page}");
+    let (_, terms) = get("/terms", Some(&session)).await;
+    assert!(
+        terms.contains("Este nodo lo gestiona una organización de pacientes")
+            && !terms.contains("This node is run by"),
+        "the built-in terms in Spanish: {terms}"
+    );
     let (_, anonymous) = get("/signin", None).await;
     assert!(
         anonymous.contains("href=\"/register\"") && !anonymous.contains("href=\"/account\""),

@@ -644,3 +644,30 @@ async fn a_member_removes_a_document_sent_by_mistake_until_a_validator_decides()
     assert!(page.contains("can no longer be removed"), "{page}");
     assert_eq!(node.files().len(), 3);
 }
+
+#[tokio::test]
+async fn an_organizations_terms_are_shown_in_each_members_language_where_written() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("terms.txt");
+    std::fs::write(&file, "Our own terms.\n\nA second paragraph.").expect("write");
+    std::fs::write(dir.path().join("terms.fr.txt"), "Nos propres conditions.").expect("write");
+    let node = Node::new(|c| c.terms.file = Some(file.clone()));
+    let (fr, fr_session) = node.account("francoise@example.org", Role::Member, true);
+    let (es, es_session) = node.account("esteban@example.org", Role::Member, true);
+    for (id, lang) in [(&fr, "fr"), (&es, "es")] {
+        let mut m = node.state.registrations.member(id).expect("m").expect("m");
+        m.info.language = lang.into();
+        node.state.registrations.save_member(&m).expect("save");
+    }
+    let (_, page) = node.get("/terms", &fr_session).await;
+    assert!(
+        page.contains("Nos propres conditions.") && !page.contains("Our own terms."),
+        "{page}"
+    );
+    let (_, page) = node.get("/terms", &es_session).await;
+    assert!(
+        page.contains("Our own terms.")
+            && page.contains("se muestran en el idioma en que la organización las escribió"),
+        "no Spanish text: the organization's, marked: {page}"
+    );
+}
