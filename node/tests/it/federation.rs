@@ -387,10 +387,11 @@ async fn matched_members_talk_in_a_private_room() {
             .is_ok_and(|c| c.iter().any(|c| c.request == asked.request))
     })
     .await;
-    let outbox = std::fs::read_dir(sa.config.outbox_path())
-        .expect("outbox")
-        .count();
-    assert!(outbox >= 1, "Anna's member is told by mail");
+    // The mail to Anna's member follows the request (sent after it is stored): wait for it.
+    wait_for("Anna's member told by mail", 60, || {
+        std::fs::read_dir(sa.config.outbox_path()).is_ok_and(|d| d.count() >= 1)
+    })
+    .await;
     // Nothing about Anna went to B before she accepts.
     assert!(
         fb.contacts_of(&bruno.account_id).expect("c")[0]
