@@ -2,7 +2,8 @@
 # Installs what the test suite needs beyond Rust, on Debian: headless Chromium and its
 # WebDriver for the web UI tests, an SMTP server (Python's aiosmtpd) for the mail tests, and
 # the Synapse Matrix homeserver and matrix-nio client for the federation tests (both in
-# .venv-test), and openssl for the homeservers' test certificates. Idempotent: installs only
+# .venv-test), axe-core for the accessibility checks (in .venv-test too), and openssl for
+# the homeservers' test certificates. Idempotent: installs only
 # what is missing.
 set -euo pipefail
 
@@ -49,6 +50,22 @@ if ! .venv-test/bin/python -c 'import synapse, nio, vodozemac, peewee' >/dev/nul
     "matrix-nio[e2e]==0.26.0"
   .venv-test/bin/python -c 'import synapse, nio, vodozemac, peewee; from nio.crypto import ENCRYPTION_ENABLED; assert ENCRYPTION_ENABLED' \
     || { echo "the Matrix test tools did not install (see above)" >&2; exit 1; }
+fi
+
+# axe-core, the accessibility checker the browser tests run on every page (from the npm
+# registry; only its browser script is needed, so no Node.js).
+axe_version=4.10.3
+axe_sha256=0f2b4d7dcdf7d1219df8d1959ad68e565f51d14c3f0d88bb71cd59abeb956292
+if [ ! -f ".venv-test/axe-core-$axe_version/axe.min.js" ]; then
+  echo "installing axe-core $axe_version into .venv-test"
+  mkdir -p .venv-test
+  tmp=$(mktemp -d)
+  curl -sSfL -o "$tmp/axe.tgz" "https://registry.npmjs.org/axe-core/-/axe-core-$axe_version.tgz"
+  echo "$axe_sha256  $tmp/axe.tgz" | sha256sum -c --quiet -
+  tar -xzf "$tmp/axe.tgz" -C "$tmp" package/axe.min.js
+  mkdir -p ".venv-test/axe-core-$axe_version"
+  mv "$tmp/package/axe.min.js" ".venv-test/axe-core-$axe_version/axe.min.js"
+  rm -rf "$tmp"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

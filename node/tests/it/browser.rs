@@ -202,6 +202,40 @@ impl Driver {
             "{name}: text under 12 px: {}",
             fit["small"]
         );
+        let violations = self.accessibility().await;
+        assert!(
+            violations.is_empty(),
+            "{name}: axe-core finds WCAG 2.1 AA violations: {violations:#?}"
+        );
+    }
+
+    /// The WCAG 2.1 A and AA violations axe-core finds on the page (rule, how many
+    /// elements, the first ones).
+    pub async fn accessibility(&self) -> Vec<String> {
+        let axe = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../.venv-test/axe-core-4.10.3/axe.min.js"),
+        )
+        .expect("axe-core is needed: run scripts/install-test-deps.sh");
+        self.script(&format!("{axe}\nreturn true;")).await;
+        let found = self
+            .cmd(
+                reqwest::Method::POST,
+                "/execute/async",
+                json!({"script": "const done = arguments[arguments.length - 1];\
+                    axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})\
+                      .then(r => done(r.violations.map(v => v.id + ' (' + v.nodes.length + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))\
+                      .catch(e => done(['axe failed: ' + e]));", "args": []}),
+            )
+            .await;
+        found
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(ToOwned::to_owned))
+                    .collect()
+            })
+            .unwrap_or_else(|| vec![format!("no answer from axe: {found}")])
     }
 
     async fn save_screenshot(&self, name: &str) {
@@ -298,6 +332,13 @@ async fn the_home_page_in_headless_chromium() {
         "{footer}"
     );
     assert!(d.text("label[for=q]").await.contains("Symptom"));
+    // The accessibility check sees a page's faults: the home page has none; an image
+    // without a text alternative, added here, is one.
+    assert_eq!(d.accessibility().await, Vec::<String>::new());
+    d.script("const i = document.createElement('img'); i.src = '/assets/none.png'; document.querySelector('main').appendChild(i); return true;").await;
+    let found = d.accessibility().await;
+    assert!(found.iter().any(|v| v.starts_with("image-alt")), "{found:?}");
+    d.goto(&format!("{base}/")).await;
 
     // With JavaScript: suggestions appear while typing, lay words included.
     d.type_into("#q", "large head").await;
