@@ -201,3 +201,37 @@ impl AsyncWrite for LimitedStream {
         self.inner.is_write_vectored()
     }
 }
+
+/// The address of the client of a connection, for the handlers (absent in requests that
+/// did not come over a connection, such as in-process tests).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, LimitedListener>>
+    for ClientAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, LimitedListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
+/// The client's IP address, when the request came over a connection (an extractor that
+/// never fails).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<ClientAddr>>()
+                .map(|c| c.0.0.ip()),
+        ))
+    }
+}

@@ -11,7 +11,9 @@ pub async fn serve(listener: TcpListener, state: AppState) -> Result<()> {
     let notices = crate::notify::start(&state);
     let digests = crate::qa::notices::start(&state, std::time::Duration::from_secs(3600));
     let limited = crate::connections::LimitedListener::new(listener, state.config.server.limits());
-    let served = axum::serve(limited, http::app(state))
+    let app =
+        http::app(state).into_make_service_with_connect_info::<crate::connections::ClientAddr>();
+    let served = axum::serve(limited, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(Error::Serve);

@@ -68,6 +68,7 @@ pub async fn signin_form(
 pub async fn signin(
     State(state): State<AppState>,
     headers: HeaderMap,
+    crate::connections::ClientIp(ip): crate::connections::ClientIp,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if !cookies::csrf_ok(&headers, form.get("csrf")) {
@@ -86,7 +87,7 @@ pub async fn signin(
         .unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
     let key = normalize_email(&email).unwrap_or_else(|_| email.to_lowercase());
-    if let Some(wait) = state.throttle.blocked_for(&key) {
+    if let Some(wait) = state.throttle.sign_in_wait(&key, ip) {
         let minutes = wait.as_secs().div_ceil(60).max(1);
         let message = crate::qa::message::Message::new("signin.too_many")
             .with("minutes", minutes)
@@ -105,7 +106,7 @@ pub async fn signin(
         Err(e) => return internal(e),
     };
     let Some(account) = account else {
-        state.throttle.record(&key);
+        state.throttle.sign_in_failed(&key, ip);
         return signin_page(
             &state,
             &headers,
@@ -115,7 +116,7 @@ pub async fn signin(
             false,
         );
     };
-    state.throttle.clear(&key);
+    state.throttle.sign_in_succeeded(&key, ip);
     match state.sessions.start(&account.id) {
         Ok(token) => with_cookies(
             see_other("/account"),

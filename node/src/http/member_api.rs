@@ -127,11 +127,12 @@ pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
 /// `POST /api/v1/session`: signs in; answers `{"token": ...}`. Throttled like the page.
 pub async fn sign_in(
     State(state): State<AppState>,
+    crate::connections::ClientIp(ip): crate::connections::ClientIp,
     body: Result<Json<Credentials>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let c = json_body(body)?;
     let key = normalize_email(&c.email).unwrap_or_else(|_| c.email.to_lowercase());
-    if let Some(wait) = state.throttle.blocked_for(&key) {
+    if let Some(wait) = state.throttle.sign_in_wait(&key, ip) {
         return Err(refused(
             StatusCode::TOO_MANY_REQUESTS,
             "throttled",
@@ -143,14 +144,14 @@ pub async fn sign_in(
         .sign_in(&c.email, &c.password)
         .map_err(store)?
     else {
-        state.throttle.record(&key);
+        state.throttle.sign_in_failed(&key, ip);
         return Err(refused(
             StatusCode::UNAUTHORIZED,
             "wrong_credentials",
             "the email address or the password is not right",
         ));
     };
-    state.throttle.clear(&key);
+    state.throttle.sign_in_succeeded(&key, ip);
     let token = state.sessions.start(&account.id).map_err(store)?;
     Ok((StatusCode::CREATED, Json(json!({ "token": token }))).into_response())
 }

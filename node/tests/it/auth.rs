@@ -206,7 +206,7 @@ async fn repeated_failures_are_throttled() {
         )
         .expect("account");
     let csrf = csrf().await;
-    for _ in 0..raremesh::http::throttle::MAX_FAILURES {
+    for _ in 0..3 {
         assert_eq!(
             sign_in(&csrf, "throttled@example.org", "a wrong password")
                 .await
@@ -214,10 +214,22 @@ async fn repeated_failures_are_throttled() {
             StatusCode::UNAUTHORIZED
         );
     }
+    // A fourth try at once waits (the right password too), about a second.
     let blocked = sign_in(&csrf, "throttled@example.org", "the right password").await;
     assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(blocked.body.contains("Too many attempts"));
     assert!(cookie_value(&blocked.cookies, "raremesh_session").is_none());
+    // A delay, not a lockout: once it has passed, the right password works.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let r = sign_in(&csrf, "throttled@example.org", "the right password").await;
+        if r.status == StatusCode::SEE_OTHER {
+            break;
+        }
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(std::time::Instant::now() < deadline, "still refused");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]

@@ -273,3 +273,62 @@ fn connect_from_another_address(
     })
     .and_then(|s| s.set_nonblocking(false).ok().map(|()| s))
 }
+
+#[test]
+fn someone_guessing_from_elsewhere_slows_down_only_their_own_tries() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let mut made = Command::new(BIN)
+        .args([
+            "admin",
+            "create-user",
+            "--email",
+            "guarded@example.org",
+            "--password-stdin",
+        ])
+        .env_remove("RAREMESH_CONFIG")
+        .env("RAREMESH_DATA_DIR", &data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("create-user");
+    made.stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"the member's long password\n")
+        .expect("password");
+    assert!(made.wait().expect("wait").success());
+    let server = Server::start(&data, &[("RAREMESH_LOG__LEVEL", "raremesh=info,warn")]);
+    let client = |from: &str| {
+        reqwest::blocking::Client::builder()
+            .local_address(from.parse::<std::net::IpAddr>().expect("ip"))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    };
+    let sign_in = |c: &reqwest::blocking::Client, password: &str| {
+        c.post(format!("{}/signin", server.base))
+            .header("cookie", format!("raremesh_csrf={CSRF}"))
+            .form(&[
+                ("csrf", CSRF),
+                ("email", "guarded@example.org"),
+                ("password", password),
+            ])
+            .send()
+            .expect("sign in")
+            .status()
+            .as_u16()
+    };
+    // Ten wrong guesses from 127.0.0.2: the first three are checked, then they wait.
+    let guesser = client("127.0.0.2");
+    let answers: Vec<u16> = (0..10).map(|_| sign_in(&guesser, "a guess")).collect();
+    assert_eq!(&answers[..3], &[401, 401, 401], "{answers:?}");
+    assert!(answers[3..].contains(&429), "{answers:?}");
+    // The guesser waits even with the right password...
+    assert_eq!(sign_in(&guesser, "the member's long password"), 429);
+    // ...the member, elsewhere, signs in at once.
+    assert_eq!(
+        sign_in(&client("127.0.0.1"), "the member's long password"),
+        303
+    );
+}
