@@ -201,11 +201,6 @@ impl Autocomplete {
             if require_all && expansions.iter().any(|e| e.is_empty()) {
                 continue;
             }
-            let occur = if require_all {
-                Occur::Must
-            } else {
-                Occur::Should
-            };
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
                 (
                     Occur::Must,
@@ -216,7 +211,9 @@ impl Autocomplete {
                 ),
                 (Occur::Must, self.languages(lang)),
             ];
-            let mut any = false;
+            // Every word (first pass), or at least one word (second pass): never none, or
+            // every label of the domain would be a candidate.
+            let mut words_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             for e in expansions.iter().filter(|e| !e.is_empty()) {
                 let alternatives: Vec<(Occur, Box<dyn Query>)> = e
                     .iter()
@@ -229,11 +226,15 @@ impl Autocomplete {
                         (Occur::Should, q)
                     })
                     .collect();
-                clauses.push((occur, Box::new(BooleanQuery::new(alternatives))));
-                any = true;
+                words_clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
             }
-            if !any {
+            if words_clauses.is_empty() {
                 break;
+            }
+            if require_all {
+                clauses.extend(words_clauses.into_iter().map(|(_, q)| (Occur::Must, q)));
+            } else {
+                clauses.push((Occur::Must, Box::new(BooleanQuery::new(words_clauses))));
             }
             let query = BooleanQuery::new(clauses);
             let Ok(docs) = self

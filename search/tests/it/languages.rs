@@ -161,3 +161,20 @@ fn the_first_suggestion_is_not_preselected_for_vague_words() {
         );
     }
 }
+
+#[test]
+fn disease_suggestions_are_not_padded_with_unrelated_diseases() {
+    let (o, a) = fixture();
+    for q in ["duchenne", "marfan", "rett"] {
+        let names: Vec<String> = a
+            .diseases(o, q, 8)
+            .into_iter()
+            .map(|h| match h.target {
+                Target::Disease(d) => o.diseases()[d as usize].name.to_lowercase(),
+                Target::Term(_) => unreachable!("diseases only"),
+            })
+            .collect();
+        assert!(!names.is_empty());
+        assert!(names.iter().all(|n| n.contains(q)), "{q}: {names:?}");
+    }
+}
