@@ -101,13 +101,15 @@ pub fn pick(
     if let Some(l) = preference.and_then(known) {
         return l;
     }
+    accepted(headers).find_map(known).unwrap_or("en")
+}
+
+/// The languages of `Accept-Language`, in the order given (weights are not read).
+pub fn accepted(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get(ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.split(',')
-                .map(|part| part.split(';').next().unwrap_or_default())
-                .find_map(known)
-        })
-        .unwrap_or("en")
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .map(|part| part.split(';').next().unwrap_or_default().trim())
 }

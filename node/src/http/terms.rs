@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::http::header::ACCEPT_LANGUAGE;
 use raremesh_ontology::{HpoId, Lookup, Ontology, TermIdx};
 use raremesh_search::{LabelKind, Target};
 use serde::Serialize;
@@ -56,14 +55,8 @@ pub(crate) fn search_lang(o: &Ontology, asked: Option<&str>, headers: &HeaderMap
     if let Some(l) = asked.and_then(has) {
         return l;
     }
-    headers
-        .get(ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.split(',')
-                .map(|part| part.split(';').next().unwrap_or_default())
-                .find_map(has)
-        })
+    super::i18n::accepted(headers)
+        .find_map(has)
         .unwrap_or_else(|| "en".to_owned())
 }
 

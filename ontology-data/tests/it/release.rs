@@ -143,16 +143,18 @@ fn the_binary_cache_round_trips_and_is_used() -> Result<(), raremesh_ontology::E
     Ok(())
 }
 
+/// The SHA-256 of `b`, in hex.
+fn hex(b: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
 #[test]
 fn the_shipped_files_are_the_unmodified_release() {
-    use sha2::{Digest, Sha256};
     let texts = Source::Embedded.read().expect("embedded");
-    let hex = |b: &[u8]| {
-        Sha256::digest(b)
-            .iter()
-            .map(|x| format!("{x:02x}"))
-            .collect::<String>()
-    };
     assert_eq!(
         hex(texts.obo.as_bytes()),
         "6b77de067eecc838319ce7650ed5bab0f92a502eabb160e6bc7c0238bc1548c5"
@@ -165,14 +167,7 @@ fn the_shipped_files_are_the_unmodified_release() {
 
 #[test]
 fn the_shipped_translations_are_unmodified_and_load() {
-    use sha2::{Digest, Sha256};
     let texts = Source::Embedded.read().expect("embedded");
-    let hex = |b: &[u8]| {
-        Sha256::digest(b)
-            .iter()
-            .map(|x| format!("{x:02x}"))
-            .collect::<String>()
-    };
     let want = [
         (
             "de",
