@@ -107,7 +107,7 @@ fn page(
         lang,
         status,
         "patients.html",
-        context! { values, errors, patients => listed, suggestions, caregiver, full, form_action => "/patients", submit_key => "patient.save" },
+        context! { values, errors, patients => listed, suggestions, caregiver, full, form_action => "/patients", submit_key => "patient.save", registering => member.step < 5 },
     )
 }
 

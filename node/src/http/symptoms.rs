@@ -118,6 +118,7 @@ fn page(
             patient_id => p.id, patient_name => p.display_name, symptoms, matches, query, error,
             onsets, searched => !query.trim().is_empty(), confident,
             excluded => kept.excluded, onset => kept.onset.map(Onset::key).unwrap_or_default(),
+            registering => m.step < 5,
         },
     )
 }

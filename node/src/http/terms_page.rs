@@ -122,7 +122,7 @@ fn page_with(
         lang,
         status,
         "terms.html",
-        context! { version, paragraphs => state.terms.paragraphs(lang).0, terms_translated => state.terms.paragraphs(lang).1, accepted_current, accepted_before => c.terms_version.is_some() && !accepted_current, local => c.local_matching, federated => c.federated_matching, contactable => c.contactable, research => c.research, notify_matches => c.notify_matches, share_diagnosis => c.share_diagnosis, share_age_band => c.share_age_band, error },
+        context! { version, paragraphs => state.terms.paragraphs(lang).0, terms_translated => state.terms.paragraphs(lang).1, accepted_current, accepted_before => c.terms_version.is_some() && !accepted_current, local => c.local_matching, federated => c.federated_matching, contactable => c.contactable, research => c.research, notify_matches => c.notify_matches, share_diagnosis => c.share_diagnosis, share_age_band => c.share_age_band, error, registering => m.step < 5 },
     )
 }
 

@@ -553,6 +553,11 @@ async fn terms_are_accepted_with_their_version_and_consents_can_be_withdrawn() {
         .expect("member")
         .expect("member");
     assert_eq!(m.consents.terms_version.as_deref(), Some("1"));
+    // Registration done: the pages no longer count steps.
+    let (_, page) = get("/patients", Some(&session)).await;
+    assert!(!page.contains("Step 3 of 5"), "{page}");
+    let (_, page) = get("/terms", Some(&session)).await;
+    assert!(!page.contains("Step 5 of 5"), "{page}");
     assert!(
         m.consents.terms_accepted_at.is_some()
             && m.consents.federated_matching
