@@ -558,6 +558,12 @@ async fn terms_are_accepted_with_their_version_and_consents_can_be_withdrawn() {
     assert!(!page.contains("Step 3 of 5"), "{page}");
     let (_, page) = get("/terms", Some(&session)).await;
     assert!(!page.contains("Step 5 of 5"), "{page}");
+    // The account page says what comes next: validation.
+    let (_, page) = get("/account", Some(&session)).await;
+    assert!(
+        page.contains("Registration is complete") && page.contains("validator"),
+        "{page}"
+    );
     assert!(
         m.consents.terms_accepted_at.is_some()
             && m.consents.federated_matching
