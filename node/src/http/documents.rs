@@ -462,6 +462,21 @@ pub fn format_size(bytes: u64) -> String {
     }
 }
 
+/// `GET /documents/consent-form`: the built-in consent form to print, sign and send back,
+/// in the member's language.
+pub async fn consent_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match super::page::signed_in(&state, &headers) {
+        Ok(_) => super::page::render(
+            &state,
+            super::page::page_lang(&state, &headers),
+            StatusCode::OK,
+            "consent_form.html",
+            context! { signed_in => true },
+        ),
+        Err(r) => *r,
+    }
+}
+
 /// `GET /patients/{id}/documents`: the patient's documents, status and upload form.
 pub async fn list(
     State(state): State<AppState>,

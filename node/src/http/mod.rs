@@ -191,6 +191,7 @@ pub fn app(state: AppState) -> Router {
             get(symptoms::list).post(symptoms::add),
         )
         .route("/patients/{id}/symptoms/remove", post(symptoms::remove))
+        .route("/documents/consent-form", get(documents::consent_form))
         .route(
             "/patients/{id}/documents/{doc}/remove",
             post(documents::remove),

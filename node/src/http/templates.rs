@@ -64,6 +64,7 @@ impl Templates {
             "password_expired.html",
             "account_delete.html",
             "documents.html",
+            "consent_form.html",
             "similar.html",
             "validation_queue.html",
             "validation_review.html",

@@ -396,6 +396,7 @@ fn no_text_is_left_in_english_in_spanish_or_french() {
         ("fr", "research.patients"),
         ("fr", "research.title"),
         ("fr", "account.questions"),
+        ("fr", "consent_form.signature"),
     ];
     for lang in ["es", "fr"] {
         let mut untranslated = Vec::new();

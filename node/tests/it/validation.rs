@@ -671,3 +671,32 @@ async fn an_organizations_terms_are_shown_in_each_members_language_where_written
         "no Spanish text: the organization's, marked: {page}"
     );
 }
+
+#[tokio::test]
+async fn the_documents_page_offers_a_consent_form_in_the_members_language() {
+    let node = Node::new(|_| {});
+    let (member, session) = node.account("forma@example.org", Role::Member, true);
+    let mut m = node
+        .state
+        .registrations
+        .member(&member)
+        .expect("m")
+        .expect("m");
+    m.info.language = "es".into();
+    node.state.registrations.save_member(&m).expect("save");
+    let p = node.patient(&member, "Iker", &["HP:0001250"]);
+    let (_, page) = node
+        .get(&format!("/patients/{}/documents", p.id), &session)
+        .await;
+    assert!(page.contains("href=\"/documents/consent-form\""), "{page}");
+    let (s, form) = node.get("/documents/consent-form", &session).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        form.contains("Formulario de consentimiento informado") && form.contains("Firma"),
+        "{form}"
+    );
+    assert!(
+        form.contains(&node.state.config.node.name),
+        "the organization is named"
+    );
+}
