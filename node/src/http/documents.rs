@@ -215,33 +215,36 @@ impl<'a> Receiver<'a> {
         if matches!(
             p.validation,
             Validation::NotSubmitted | Validation::Rejected { .. }
-        ) {
-            let kinds: Vec<DocumentKind> = state
-                .documents
-                .of_patient(&p.account_id, &p.id)
-                .map_err(fail)?
-                .iter()
-                .map(|d| d.kind)
-                .collect();
-            if DocumentKind::REQUIRED.iter().all(|k| kinds.contains(k)) {
-                p.validation = Validation::Pending { since: now() };
-                state.patients.save(&p).map_err(fail)?;
-                state
-                    .audit
-                    .record(&Entry {
-                        at: now(),
-                        actor: account.to_owned(),
-                        action: Action::ValidationRequested,
-                        account_id: p.account_id.clone(),
-                        patient_id: Some(p.id.clone()),
-                        document_id: None,
-                        reason: None,
-                    })
-                    .map_err(fail)?;
-            }
+        ) && has_required(state, &p).map_err(fail)?
+        {
+            p.validation = Validation::Pending { since: now() };
+            state.patients.save(&p).map_err(fail)?;
+            state
+                .audit
+                .record(&Entry {
+                    at: now(),
+                    actor: account.to_owned(),
+                    action: Action::ValidationRequested,
+                    account_id: p.account_id.clone(),
+                    patient_id: Some(p.id.clone()),
+                    document_id: None,
+                    reason: None,
+                })
+                .map_err(fail)?;
         }
         Ok(doc)
     }
+}
+
+/// Whether the patient has every required kind of document.
+fn has_required(state: &AppState, p: &Patient) -> Result<bool, crate::store::StoreError> {
+    let kinds: Vec<DocumentKind> = state
+        .documents
+        .of_patient(&p.account_id, &p.id)?
+        .iter()
+        .map(|d| d.kind)
+        .collect();
+    Ok(DocumentKind::REQUIRED.iter().all(|k| kinds.contains(k)))
 }
 
 /// Reads a small text field of a form (at most 1 KiB).
@@ -427,13 +430,11 @@ pub async fn remove(
         Ok(false) => return see_other(&format!("/patients/{}/documents", p.id)),
         Err(e) => return internal(e),
     }
-    let kinds: Vec<DocumentKind> = match state.documents.of_patient(&p.account_id, &p.id) {
-        Ok(d) => d.iter().map(|d| d.kind).collect(),
+    let complete = match has_required(&state, &p) {
+        Ok(c) => c,
         Err(e) => return internal(e),
     };
-    if matches!(p.validation, Validation::Pending { .. })
-        && !DocumentKind::REQUIRED.iter().all(|k| kinds.contains(k))
-    {
+    if matches!(p.validation, Validation::Pending { .. }) && !complete {
         p.validation = Validation::NotSubmitted;
         if let Err(e) = state.patients.save(&p) {
             return internal(e);

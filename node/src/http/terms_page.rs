@@ -116,13 +116,14 @@ fn page_with(
     }
     let accepted_current = c.terms_version.as_deref() == Some(version.as_str());
     let lang = i18n::pick(headers, None, Some(&m.info.language));
+    let (paragraphs, terms_translated) = state.terms.paragraphs(lang);
     render_form(
         state,
         headers,
         lang,
         status,
         "terms.html",
-        context! { version, paragraphs => state.terms.paragraphs(lang).0, terms_translated => state.terms.paragraphs(lang).1, accepted_current, accepted_before => c.terms_version.is_some() && !accepted_current, local => c.local_matching, federated => c.federated_matching, contactable => c.contactable, research => c.research, notify_matches => c.notify_matches, share_diagnosis => c.share_diagnosis, share_age_band => c.share_age_band, error, registering => m.step < 5 },
+        context! { version, paragraphs, terms_translated, accepted_current, accepted_before => c.terms_version.is_some() && !accepted_current, local => c.local_matching, federated => c.federated_matching, contactable => c.contactable, research => c.research, notify_matches => c.notify_matches, share_diagnosis => c.share_diagnosis, share_age_band => c.share_age_band, error, registering => m.step < 5 },
     )
 }
 

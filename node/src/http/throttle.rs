@@ -15,8 +15,6 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Failures allowed per address within [`WINDOW`].
-pub const MAX_FAILURES: usize = 5;
 /// The window over which failures count.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 
@@ -52,12 +50,7 @@ fn sign_in_keys(email: &str, client: Option<IpAddr>) -> Vec<String> {
 pub struct Throttle(Mutex<HashMap<String, Vec<Instant>>>);
 
 impl Throttle {
-    /// If `key` is blocked, how long until it is not.
-    pub fn blocked_for(&self, key: &str) -> Option<Duration> {
-        self.blocked_for_max(key, MAX_FAILURES)
-    }
-
-    /// Like [`Self::blocked_for`] with another limit of events per window.
+    /// If `key` had `max` events or more within [`WINDOW`], how long until it has fewer.
     pub fn blocked_for_max(&self, key: &str, max: usize) -> Option<Duration> {
         let mut map = self.0.lock().ok()?;
         let now = Instant::now();
