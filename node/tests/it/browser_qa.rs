@@ -1,6 +1,6 @@
 //! Community questions in real headless Chromium (the driver is `browser.rs`'s).
 
-use crate::browser::Driver;
+use crate::driver::Driver;
 use crate::socket::spawn_server;
 
 /// Community questions in a real browser: a member asks with the form, another finds the
