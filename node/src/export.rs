@@ -152,8 +152,10 @@ pub fn everything(
 }
 
 /// Erases an account and everything attached to it: documents (files and records),
-/// patients, member record, pending registration, sessions, the email index, and the
-/// reasons written about it in the audit log. Returns how many patients were erased.
+/// patients, member record, pending registration, sessions, the email index, the
+/// reasons written about it in the audit log and the mails to it still in the outbox;
+/// then rewrites the database so that no old copy of any of it stays readable on disk.
+/// Returns how many patients were erased.
 pub fn delete_account(state: &AppState, account: &Account) -> Result<usize, crate::Error> {
     let patients = state.patients.of(&account.id)?;
     for p in &patients {
@@ -177,5 +179,9 @@ pub fn delete_account(state: &AppState, account: &Account) -> Result<usize, crat
     state.registrations.clear_pending(&account.email)?;
     state.sessions.end_all(&account.id)?;
     state.accounts.delete(account)?;
+    if let Err(error) = crate::mail::forget_recipient(&state.config.outbox_path(), &account.email) {
+        tracing::error!(%error, "could not remove an erased member's mails from the outbox");
+    }
+    state.kv.forget_removed()?;
     Ok(patients.len())
 }

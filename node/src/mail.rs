@@ -147,3 +147,62 @@ async fn write_outbox(dir: &std::path::Path, bytes: &[u8]) -> Result<(), MailErr
         .await
         .map_err(err)
 }
+
+/// Removes from the outbox folder every message addressed to `address` (a member being
+/// erased); how many. A missing folder holds none.
+pub fn forget_recipient(dir: &std::path::Path, address: &str) -> std::io::Result<usize> {
+    let address = address.trim().to_lowercase();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "eml") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&path)?).to_lowercase();
+        let to_them = text
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .filter(|l| l.starts_with("to:"))
+            .any(|l| {
+                l[3..]
+                    .split([',', '<', '>', ' '])
+                    .any(|part| part.trim() == address)
+            });
+        if to_them {
+            std::fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_members_mails_leave_the_outbox_with_them() {
+        let dir = tempfile::tempdir().expect("dir");
+        let outbox = Mailer {
+            from: "node@example.org".parse().expect("from"),
+            route: Route::Outbox(dir.path().to_owned()),
+        };
+        for to in ["Ana@Example.org", "bob@example.org", "ana@example.org"] {
+            let mail = Mail {
+                to: to.into(),
+                subject: "Hello".into(),
+                body: "ana@example.org is mentioned here".into(),
+            };
+            outbox.send(&mail).await.expect("send");
+        }
+        assert_eq!(forget_recipient(dir.path(), "ana@example.org").expect("forget"), 2);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("read").collect();
+        assert_eq!(left.len(), 1, "bob's mail stays");
+        assert_eq!(forget_recipient(&dir.path().join("none"), "x@y.z").expect("none"), 0);
+    }
+}

@@ -409,11 +409,13 @@ pub async fn remove(
     }
 }
 
-/// Erases a patient with their documents (files and records).
+/// Erases a patient with their documents (files and records), for good: nothing of them
+/// stays readable in the database folder.
 pub(crate) fn erase(state: &AppState, account_id: &str, p: &Patient) -> Result<(), crate::Error> {
     state.documents.erase_patient(account_id, &p.id)?;
     state.research.erase_patient(account_id, &p.id)?;
     state.patients.remove(p)?;
+    state.kv.forget_removed()?;
     Ok(())
 }
 

@@ -155,4 +155,10 @@ pub trait KvStore: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<bool>;
     /// All entries whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// Makes every removed or overwritten value unreadable on disk now, not at some later
+    /// compaction (after erasing a member). Writers wait while it runs. A store that
+    /// keeps nothing on disk has nothing to do.
+    fn forget_removed(&self) -> StoreResult<()> {
+        Ok(())
+    }
 }

@@ -1,65 +1,153 @@
 //! The [`KvStore`] of a node: sled on disk.
+//!
+//! sled keeps the old versions of a value in its log files until it happens to compact
+//! them, so a removed record stays readable in the folder for a while.
+//! [`KvStore::forget_removed`] makes removal final at once: it copies the live records
+//! into a new folder (`db.next`), swaps it in for the old one (`db` → `db.old`,
+//! `db.next` → `db`) and removes the old folder. A crash at any point of the swap is
+//! finished (or undone) by the next [`SledStore::open`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use super::{KvStore, StoreError, StoreResult, Tree};
 
 /// A sled database in a folder.
 #[derive(Debug, Clone)]
 pub struct SledStore {
-    db: sled::Db,
+    inner: Arc<RwLock<Inner>>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dir: PathBuf,
+    db: Option<sled::Db>,
 }
 
 fn backend(e: sled::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
+    move |e| StoreError::Backend(format!("{}: {e}", path.display()))
+}
+
+/// `db` → `db.<suffix>`, next to it.
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(".");
+    name.push(suffix);
+    dir.with_file_name(name)
+}
+
+fn open_db(dir: &Path) -> StoreResult<sled::Db> {
+    sled::Config::new().path(dir).open().map_err(|e| match e {
+        sled::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
+        {
+            StoreError::Backend(format!(
+                "{}: in use by another process (is the node running? stop it first)",
+                dir.display()
+            ))
+        }
+        other => StoreError::Backend(format!("{}: {other}", dir.display())),
+    })
+}
+
+/// Finishes or undoes a swap a crash interrupted. `db.next` is complete once `db` has
+/// been moved away, so: without `db`, `db.next` goes in (or `db.old` back, if the copy
+/// is not there); with a `db`, `db.next` is a copy cut short and `db.old` a folder not
+/// yet removed.
+fn recover(dir: &Path) -> StoreResult<()> {
+    let next = sibling(dir, "next");
+    let old = sibling(dir, "old");
+    if !dir.exists() {
+        for complete in [&next, &old] {
+            if complete.exists() {
+                std::fs::rename(complete, dir).map_err(io(complete))?;
+                tracing::warn!(path = %dir.display(), "finished a database rewrite a stop interrupted");
+                break;
+            }
+        }
+    }
+    for leftover in [next, old] {
+        if leftover.exists() {
+            std::fs::remove_dir_all(&leftover).map_err(io(&leftover))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every tree of `from`, copied into a new database at `to`, flushed.
+fn copy_all(from: &sled::Db, to: &Path) -> StoreResult<()> {
+    let new = open_db(to)?;
+    for name in from.tree_names() {
+        let (source, target) = (
+            from.open_tree(&name).map_err(backend)?,
+            new.open_tree(&name).map_err(backend)?,
+        );
+        let mut batch = sled::Batch::default();
+        for entry in source.iter() {
+            let (k, v) = entry.map_err(backend)?;
+            batch.insert(k, v);
+        }
+        target.apply_batch(batch).map_err(backend)?;
+    }
+    new.flush().map_err(backend)?;
+    Ok(())
+}
+
 impl SledStore {
     /// Opens (or creates) the database in `dir`. Fails clearly when another process (a
     /// running node) holds it.
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        let db = sled::Config::new().path(dir).open().map_err(|e| match e {
-            sled::Error::Io(io)
-                if io.kind() == std::io::ErrorKind::WouldBlock
-                    || io.to_string().contains("lock") =>
-            {
-                StoreError::Backend(format!(
-                    "{}: in use by another process (is the node running? stop it first)",
-                    dir.display()
-                ))
-            }
-            other => StoreError::Backend(format!("{}: {other}", dir.display())),
-        })?;
-        Ok(Self { db })
+        recover(dir)?;
+        let db = open_db(dir)?;
+        Ok(Self {
+            inner: Arc::new(RwLock::new(Inner {
+                dir: dir.to_owned(),
+                db: Some(db),
+            })),
+        })
     }
 
-    fn tree(&self, tree: Tree) -> StoreResult<sled::Tree> {
-        self.db.open_tree(tree.name()).map_err(backend)
-    }
-
-    fn flush(&self) -> StoreResult<()> {
-        self.db.flush().map(|_| ()).map_err(backend)
+    /// Runs `f` on one tree, the database held open (a rewrite waits for it).
+    fn with<T>(
+        &self,
+        tree: Tree,
+        f: impl FnOnce(&sled::Tree, &sled::Db) -> Result<T, sled::Error>,
+    ) -> StoreResult<T> {
+        let inner = self
+            .inner
+            .read()
+            .map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
+        let db = inner
+            .db
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("database closed by a failed rewrite".into()))?;
+        let t = db.open_tree(tree.name()).map_err(backend)?;
+        f(&t, db).map_err(backend)
     }
 }
 
 impl KvStore for SledStore {
     fn get(&self, tree: Tree, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
-        Ok(self
-            .tree(tree)?
-            .get(key)
-            .map_err(backend)?
-            .map(|v| v.to_vec()))
+        self.with(tree, |t, _| Ok(t.get(key)?.map(|v| v.to_vec())))
     }
 
     fn put(&self, tree: Tree, key: &[u8], value: &[u8]) -> StoreResult<()> {
-        self.tree(tree)?.insert(key, value).map_err(backend)?;
-        self.flush()
+        self.with(tree, |t, db| {
+            t.insert(key, value)?;
+            db.flush().map(|_| ())
+        })
     }
 
     fn remove(&self, tree: Tree, key: &[u8]) -> StoreResult<bool> {
-        let was = self.tree(tree)?.remove(key).map_err(backend)?.is_some();
-        self.flush()?;
-        Ok(was)
+        self.with(tree, |t, db| {
+            let was = t.remove(key)?.is_some();
+            db.flush()?;
+            Ok(was)
+        })
     }
 
     fn compare_and_swap(
@@ -69,21 +157,59 @@ impl KvStore for SledStore {
         old: Option<&[u8]>,
         new: Option<&[u8]>,
     ) -> StoreResult<bool> {
-        let swapped = self
-            .tree(tree)?
-            .compare_and_swap(key, old, new)
-            .map_err(backend)?
-            .is_ok();
-        if swapped {
-            self.flush()?;
-        }
-        Ok(swapped)
+        self.with(tree, |t, db| {
+            let swapped = t.compare_and_swap(key, old, new)?.is_ok();
+            if swapped {
+                db.flush()?;
+            }
+            Ok(swapped)
+        })
     }
 
     fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.tree(tree)?
-            .scan_prefix(prefix)
-            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(backend))
-            .collect()
+        self.with(tree, |t, _| {
+            t.scan_prefix(prefix)
+                .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
+                .collect()
+        })
+    }
+
+    fn forget_removed(&self) -> StoreResult<()> {
+        let mut inner = self
+            .inner
+            .write()
+            .map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
+        let dir = inner.dir.clone();
+        let (next, old) = (sibling(&dir, "next"), sibling(&dir, "old"));
+        if next.exists() {
+            std::fs::remove_dir_all(&next).map_err(io(&next))?;
+        }
+        let Some(db) = inner.db.as_ref() else {
+            return Err(StoreError::Backend(
+                "database closed by a failed rewrite".into(),
+            ));
+        };
+        copy_all(db, &next)?;
+        // Every reader and writer waits on the lock; dropping the handle closes the old
+        // database.
+        inner.db = None;
+        let swapped = std::fs::rename(&dir, &old)
+            .map_err(io(&dir))
+            .and_then(|()| std::fs::rename(&next, &dir).map_err(io(&next)))
+            .and_then(|()| open_db(&dir));
+        match swapped {
+            Ok(db) => {
+                inner.db = Some(db);
+                std::fs::remove_dir_all(&old).map_err(io(&old))
+            }
+            Err(e) => {
+                // Back to whichever complete database is there, then report.
+                if !dir.exists() {
+                    let _ = std::fs::rename(&old, &dir);
+                }
+                inner.db = open_db(&dir).ok();
+                Err(e)
+            }
+        }
     }
 }

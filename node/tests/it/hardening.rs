@@ -9,18 +9,18 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_raremesh");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_raremesh");
 const CSRF: &str = "abababababababababababababababababababababababababababababababab";
 
 /// `raremesh serve` with `env`; its address, and everything it prints.
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
     output: Arc<Mutex<String>>,
 }
 
 impl Server {
-    fn start(data: &Path, env: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(data: &Path, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(BIN)
             .arg("serve")
             .env_remove("RAREMESH_CONFIG")
@@ -57,7 +57,7 @@ impl Server {
         }
     }
 
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         self.output.lock().map(|o| o.clone()).unwrap_or_default()
     }
 }

@@ -11,6 +11,7 @@ mod browser_qa;
 mod config;
 mod documents;
 mod driver;
+mod erasure;
 mod federation;
 mod federation_hostile;
 mod federation_qa;

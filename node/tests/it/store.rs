@@ -1,6 +1,7 @@
 //! Storage: one suite run against every `KvStore`, versioned records, accounts, and a
 //! real crash (abort without flush) that must lose nothing.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use raremesh::accounts::{AccountError, Accounts, Role};
@@ -160,6 +161,145 @@ fn writes_survive_a_crash() {
     let store = SledStore::open(&db).expect("reopen after the crash");
     let all = store.scan_prefix(Tree::Accounts, b"k").expect("scan");
     assert_eq!(all.len(), 50, "every acknowledged write is on disk");
+}
+
+/// Every regular file under `dir` in which `needle` occurs.
+fn files_holding(dir: &std::path::Path, needle: &[u8]) -> usize {
+    let mut found = 0;
+    let mut stack = vec![dir.to_owned()];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).expect("dir").flatten().map(|e| e.path()));
+        } else if let Ok(b) = std::fs::read(&p) {
+            found += usize::from(b.windows(needle.len()).any(|w| w == needle));
+        }
+    }
+    found
+}
+
+#[test]
+fn forgetting_removed_values_keeps_every_live_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    let store = Arc::new(SledStore::open(&db).expect("open"));
+    for i in 0..300u32 {
+        let tree = if i % 2 == 0 { Tree::Members } else { Tree::Questions };
+        store
+            .put(tree, format!("k{i:03}").as_bytes(), format!("value {i}").as_bytes())
+            .expect("put");
+    }
+    store
+        .put(Tree::Members, b"gone", b"a secret only sled's log still holds")
+        .expect("put");
+    store
+        .put(Tree::Members, b"changed", b"an old name nobody should read")
+        .expect("put");
+    store.put(Tree::Members, b"changed", b"the new name").expect("put");
+    store.remove(Tree::Members, b"gone").expect("remove");
+    assert_eq!(files_holding(&db, b"a secret only sled's log"), 1, "sled keeps it");
+    // Writers keep writing while the database is rewritten; none is lost.
+    let writer = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            for i in 0..200u32 {
+                store
+                    .put(Tree::Answers, format!("w{i:03}").as_bytes(), b"during")
+                    .expect("put during the rewrite");
+            }
+        })
+    };
+    store.forget_removed().expect("rewrite");
+    writer.join().expect("writer");
+    assert_eq!(files_holding(dir.path(), b"a secret only sled's log"), 0);
+    assert_eq!(files_holding(dir.path(), b"an old name nobody"), 0);
+    let check = |store: &SledStore| {
+        assert_eq!(store.scan_prefix(Tree::Members, b"k").expect("scan").len(), 150);
+        assert_eq!(store.scan_prefix(Tree::Questions, b"k").expect("scan").len(), 150);
+        assert_eq!(store.scan_prefix(Tree::Answers, b"w").expect("scan").len(), 200);
+        assert_eq!(
+            store.get(Tree::Members, b"changed").expect("get").as_deref(),
+            Some(&b"the new name"[..])
+        );
+        assert_eq!(store.get(Tree::Members, b"gone").expect("get"), None);
+    };
+    check(&store);
+    drop(store);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["db"], "no copy is left beside it");
+    check(&SledStore::open(&db).expect("reopen"));
+}
+
+/// Child half of the next test: writes and rewrites at once, reports each acknowledged
+/// write, and aborts after `RAREMESH_TEST_CRASH_AFTER` of them.
+#[test]
+fn rewrite_crash_writer() {
+    let Ok(dir) = std::env::var("RAREMESH_TEST_CRASH_DB") else {
+        return; // only does something when the crash test runs it
+    };
+    let after: u32 = std::env::var("RAREMESH_TEST_CRASH_AFTER")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(40);
+    let store = Arc::new(SledStore::open(std::path::Path::new(&dir)).expect("open"));
+    let rewriter = store.clone();
+    std::thread::spawn(move || {
+        loop {
+            rewriter.forget_removed().expect("rewrite");
+        }
+    });
+    let mut out = std::io::stdout();
+    for i in 0.. {
+        store
+            .put(Tree::Accounts, format!("k{i:05}").as_bytes(), b"v")
+            .expect("put");
+        writeln!(out, "WROTE {i}").and_then(|()| out.flush()).expect("print");
+        if i == after {
+            std::process::abort();
+        }
+    }
+}
+
+#[test]
+fn a_crash_during_a_rewrite_loses_nothing() {
+    for (run, after) in [7, 23, 61, 90, 140].into_iter().enumerate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("db");
+        // Some data from before, then a child that crashes while rewriting.
+        SledStore::open(&db)
+            .expect("open")
+            .put(Tree::Members, b"before", b"kept")
+            .expect("put");
+        let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "store::rewrite_crash_writer",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("RAREMESH_TEST_CRASH_DB", &db)
+            .env("RAREMESH_TEST_CRASH_AFTER", after.to_string())
+            .output()
+            .expect("run the writer");
+        assert!(!out.status.success(), "run {run}: the writer must die by abort");
+        let acknowledged = String::from_utf8_lossy(&out.stdout)
+            .matches("WROTE ")
+            .count();
+        assert_eq!(acknowledged, after + 1, "run {run}");
+        let store = SledStore::open(&db).expect("reopen after the crash");
+        let all = store.scan_prefix(Tree::Accounts, b"k").expect("scan");
+        assert!(all.len() >= acknowledged, "run {run}: {} of {acknowledged}", all.len());
+        assert!(store.get(Tree::Members, b"before").expect("get").is_some());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["db"], "run {run}: the swap was finished or undone");
+    }
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
