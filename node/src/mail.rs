@@ -200,9 +200,15 @@ mod tests {
             };
             outbox.send(&mail).await.expect("send");
         }
-        assert_eq!(forget_recipient(dir.path(), "ana@example.org").expect("forget"), 2);
+        assert_eq!(
+            forget_recipient(dir.path(), "ana@example.org").expect("forget"),
+            2
+        );
         let left: Vec<_> = std::fs::read_dir(dir.path()).expect("read").collect();
         assert_eq!(left.len(), 1, "bob's mail stays");
-        assert_eq!(forget_recipient(&dir.path().join("none"), "x@y.z").expect("none"), 0);
+        assert_eq!(
+            forget_recipient(&dir.path().join("none"), "x@y.z").expect("none"),
+            0
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! Serving over TCP with graceful shutdown on SIGINT and SIGTERM.
+//! Serving over TCP with graceful shutdown on SIGINT and SIGTERM, and the admin socket
+//! beside it.
 
 use tokio::net::TcpListener;
 
@@ -10,6 +11,13 @@ pub async fn serve(listener: TcpListener, state: AppState) -> Result<()> {
     let federation = crate::federation::start(&state);
     let notices = crate::notify::start(&state);
     let digests = crate::qa::notices::start(&state, std::time::Duration::from_secs(3600));
+    let admin = match crate::backup::socket::start(&state) {
+        Ok(path) => Some(path),
+        Err(error) => {
+            tracing::warn!(%error, "no admin socket: `raremesh admin backup` needs the node stopped");
+            None
+        }
+    };
     let limited = crate::connections::LimitedListener::new(listener, state.config.server.limits());
     let app =
         http::app(state).into_make_service_with_connect_info::<crate::connections::ClientAddr>();
@@ -22,6 +30,9 @@ pub async fn serve(listener: TcpListener, state: AppState) -> Result<()> {
     }
     notices.abort();
     digests.abort();
+    if let Some(path) = admin {
+        let _ = std::fs::remove_file(path);
+    }
     served
 }
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{KvStore, StoreError, StoreResult, Tree};
+use super::{KvStore, StoreError, StoreResult, Tree, Visit};
 
 type Trees = BTreeMap<Tree, BTreeMap<Vec<u8>, Vec<u8>>>;
 
@@ -74,5 +74,22 @@ impl KvStore for MemoryStore {
                 })
                 .unwrap_or_default()
         })
+    }
+
+    fn export(
+        &self,
+        visit: &mut Visit<'_>,
+        held: &mut dyn FnMut() -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let guard = self
+            .0
+            .lock()
+            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))?;
+        for (tree, entries) in guard.iter() {
+            for (k, v) in entries {
+                visit(tree.name(), k, v)?;
+            }
+        }
+        held()
     }
 }

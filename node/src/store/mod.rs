@@ -136,6 +136,12 @@ pub enum StoreError {
 /// The result type of storage operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// One exported entry: the tree's name, the key, the value.
+pub type Entry = (String, Vec<u8>, Vec<u8>);
+
+/// What [`KvStore::export`] gives each entry to (tree name, key, value).
+pub type Visit<'a> = dyn FnMut(&str, &[u8], &[u8]) -> StoreResult<()> + 'a;
+
 /// A byte-level key-value store with named trees.
 pub trait KvStore: Send + Sync + std::fmt::Debug {
     /// The value under `key`.
@@ -155,6 +161,14 @@ pub trait KvStore: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<bool>;
     /// All entries whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// Every entry of every tree as it is at one moment, given to `visit` (tree name, key,
+    /// value); writers wait until `visit` is done for all and `held` has returned
+    /// (readers do not). `held` is for files that go with the records.
+    fn export(
+        &self,
+        visit: &mut Visit<'_>,
+        held: &mut dyn FnMut() -> StoreResult<()>,
+    ) -> StoreResult<()>;
     /// Makes every removed or overwritten value unreadable on disk now, not at some later
     /// compaction (after erasing a member). Writers wait while it runs. A store that
     /// keeps nothing on disk has nothing to do.

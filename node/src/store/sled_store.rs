@@ -10,12 +10,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use super::{KvStore, StoreError, StoreResult, Tree};
+use super::{Entry, KvStore, StoreError, StoreResult, Tree, Visit};
 
 /// A sled database in a folder.
 #[derive(Debug, Clone)]
 pub struct SledStore {
     inner: Arc<RwLock<Inner>>,
+    /// Held shared by each write, exclusively by an export (readers go on meanwhile).
+    writes: Arc<RwLock<()>>,
 }
 
 #[derive(Debug)]
@@ -108,7 +110,39 @@ impl SledStore {
                 dir: dir.to_owned(),
                 db: Some(db),
             })),
+            writes: Arc::new(RwLock::new(())),
         })
+    }
+
+    /// Creates the database in `dir` (which must not exist) from exported entries (tree
+    /// name, key, value); how many. Durable when it returns.
+    pub fn import(
+        dir: &Path,
+        entries: impl Iterator<Item = StoreResult<Entry>>,
+    ) -> StoreResult<usize> {
+        if dir.exists() {
+            return Err(StoreError::Backend(format!(
+                "{}: already exists; a restore needs an empty data folder",
+                dir.display()
+            )));
+        }
+        let db = open_db(dir)?;
+        let mut count = 0;
+        for entry in entries {
+            let (tree, key, value) = entry?;
+            db.open_tree(tree.as_bytes())
+                .and_then(|t| t.insert(key, value))
+                .map_err(backend)?;
+            count += 1;
+        }
+        db.flush().map_err(backend)?;
+        Ok(count)
+    }
+
+    fn writing(&self) -> StoreResult<std::sync::RwLockReadGuard<'_, ()>> {
+        self.writes
+            .read()
+            .map_err(|_| StoreError::Backend("database lock poisoned".into()))
     }
 
     /// Runs `f` on one tree, the database held open (a rewrite waits for it).
@@ -136,6 +170,7 @@ impl KvStore for SledStore {
     }
 
     fn put(&self, tree: Tree, key: &[u8], value: &[u8]) -> StoreResult<()> {
+        let _writing = self.writing()?;
         self.with(tree, |t, db| {
             t.insert(key, value)?;
             db.flush().map(|_| ())
@@ -143,6 +178,7 @@ impl KvStore for SledStore {
     }
 
     fn remove(&self, tree: Tree, key: &[u8]) -> StoreResult<bool> {
+        let _writing = self.writing()?;
         self.with(tree, |t, db| {
             let was = t.remove(key)?.is_some();
             db.flush()?;
@@ -157,6 +193,7 @@ impl KvStore for SledStore {
         old: Option<&[u8]>,
         new: Option<&[u8]>,
     ) -> StoreResult<bool> {
+        let _writing = self.writing()?;
         self.with(tree, |t, db| {
             let swapped = t.compare_and_swap(key, old, new)?.is_ok();
             if swapped {
@@ -172,6 +209,37 @@ impl KvStore for SledStore {
                 .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
                 .collect()
         })
+    }
+
+    fn export(
+        &self,
+        visit: &mut Visit<'_>,
+        held: &mut dyn FnMut() -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let _no_writes = self
+            .writes
+            .write()
+            .map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
+        let inner = self
+            .inner
+            .read()
+            .map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
+        let db = inner
+            .db
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("database closed by a failed rewrite".into()))?;
+        for name in db.tree_names() {
+            let tree = db.open_tree(&name).map_err(backend)?;
+            if tree.is_empty() {
+                continue;
+            }
+            let name = String::from_utf8_lossy(&name).into_owned();
+            for entry in tree.iter() {
+                let (k, v) = entry.map_err(backend)?;
+                visit(&name, &k, &v)?;
+            }
+        }
+        held()
     }
 
     fn forget_removed(&self) -> StoreResult<()> {

@@ -17,7 +17,12 @@ fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
     let mut stack = vec![dir.to_owned()];
     while let Some(p) = stack.pop() {
         if p.is_dir() {
-            stack.extend(std::fs::read_dir(&p).expect("dir").flatten().map(|e| e.path()));
+            stack.extend(
+                std::fs::read_dir(&p)
+                    .expect("dir")
+                    .flatten()
+                    .map(|e| e.path()),
+            );
             continue;
         }
         let Ok(bytes) = std::fs::read(&p) else {
@@ -152,7 +157,13 @@ fn a_deleted_member_cannot_be_read_anywhere_in_the_data_folder() {
     );
     assert_eq!(s, 201, "{v}");
     let bobs = |token: &str| {
-        let (s, v) = call(&http, reqwest::Method::GET, url("/patients"), token, Value::Null);
+        let (s, v) = call(
+            &http,
+            reqwest::Method::GET,
+            url("/patients"),
+            token,
+            Value::Null,
+        );
         assert_eq!(s, 200, "{v}");
         v.to_string()
     };

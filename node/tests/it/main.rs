@@ -5,6 +5,7 @@
 mod api;
 mod auth;
 mod authz;
+mod backup;
 mod browser;
 mod browser_i18n;
 mod browser_qa;

@@ -169,7 +169,12 @@ fn files_holding(dir: &std::path::Path, needle: &[u8]) -> usize {
     let mut stack = vec![dir.to_owned()];
     while let Some(p) = stack.pop() {
         if p.is_dir() {
-            stack.extend(std::fs::read_dir(&p).expect("dir").flatten().map(|e| e.path()));
+            stack.extend(
+                std::fs::read_dir(&p)
+                    .expect("dir")
+                    .flatten()
+                    .map(|e| e.path()),
+            );
         } else if let Ok(b) = std::fs::read(&p) {
             found += usize::from(b.windows(needle.len()).any(|w| w == needle));
         }
@@ -183,20 +188,38 @@ fn forgetting_removed_values_keeps_every_live_one() {
     let db = dir.path().join("db");
     let store = Arc::new(SledStore::open(&db).expect("open"));
     for i in 0..300u32 {
-        let tree = if i % 2 == 0 { Tree::Members } else { Tree::Questions };
+        let tree = if i % 2 == 0 {
+            Tree::Members
+        } else {
+            Tree::Questions
+        };
         store
-            .put(tree, format!("k{i:03}").as_bytes(), format!("value {i}").as_bytes())
+            .put(
+                tree,
+                format!("k{i:03}").as_bytes(),
+                format!("value {i}").as_bytes(),
+            )
             .expect("put");
     }
     store
-        .put(Tree::Members, b"gone", b"a secret only sled's log still holds")
+        .put(
+            Tree::Members,
+            b"gone",
+            b"a secret only sled's log still holds",
+        )
         .expect("put");
     store
         .put(Tree::Members, b"changed", b"an old name nobody should read")
         .expect("put");
-    store.put(Tree::Members, b"changed", b"the new name").expect("put");
+    store
+        .put(Tree::Members, b"changed", b"the new name")
+        .expect("put");
     store.remove(Tree::Members, b"gone").expect("remove");
-    assert_eq!(files_holding(&db, b"a secret only sled's log"), 1, "sled keeps it");
+    assert_eq!(
+        files_holding(&db, b"a secret only sled's log"),
+        1,
+        "sled keeps it"
+    );
     // Writers keep writing while the database is rewritten; none is lost.
     let writer = {
         let store = store.clone();
@@ -213,11 +236,26 @@ fn forgetting_removed_values_keeps_every_live_one() {
     assert_eq!(files_holding(dir.path(), b"a secret only sled's log"), 0);
     assert_eq!(files_holding(dir.path(), b"an old name nobody"), 0);
     let check = |store: &SledStore| {
-        assert_eq!(store.scan_prefix(Tree::Members, b"k").expect("scan").len(), 150);
-        assert_eq!(store.scan_prefix(Tree::Questions, b"k").expect("scan").len(), 150);
-        assert_eq!(store.scan_prefix(Tree::Answers, b"w").expect("scan").len(), 200);
         assert_eq!(
-            store.get(Tree::Members, b"changed").expect("get").as_deref(),
+            store.scan_prefix(Tree::Members, b"k").expect("scan").len(),
+            150
+        );
+        assert_eq!(
+            store
+                .scan_prefix(Tree::Questions, b"k")
+                .expect("scan")
+                .len(),
+            150
+        );
+        assert_eq!(
+            store.scan_prefix(Tree::Answers, b"w").expect("scan").len(),
+            200
+        );
+        assert_eq!(
+            store
+                .get(Tree::Members, b"changed")
+                .expect("get")
+                .as_deref(),
             Some(&b"the new name"[..])
         );
         assert_eq!(store.get(Tree::Members, b"gone").expect("get"), None);
@@ -256,7 +294,9 @@ fn rewrite_crash_writer() {
         store
             .put(Tree::Accounts, format!("k{i:05}").as_bytes(), b"v")
             .expect("put");
-        writeln!(out, "WROTE {i}").and_then(|()| out.flush()).expect("print");
+        writeln!(out, "WROTE {i}")
+            .and_then(|()| out.flush())
+            .expect("print");
         if i == after {
             std::process::abort();
         }
@@ -284,14 +324,21 @@ fn a_crash_during_a_rewrite_loses_nothing() {
             .env("RAREMESH_TEST_CRASH_AFTER", after.to_string())
             .output()
             .expect("run the writer");
-        assert!(!out.status.success(), "run {run}: the writer must die by abort");
+        assert!(
+            !out.status.success(),
+            "run {run}: the writer must die by abort"
+        );
         let acknowledged = String::from_utf8_lossy(&out.stdout)
             .matches("WROTE ")
             .count();
         assert_eq!(acknowledged, after + 1, "run {run}");
         let store = SledStore::open(&db).expect("reopen after the crash");
         let all = store.scan_prefix(Tree::Accounts, b"k").expect("scan");
-        assert!(all.len() >= acknowledged, "run {run}: {} of {acknowledged}", all.len());
+        assert!(
+            all.len() >= acknowledged,
+            "run {run}: {} of {acknowledged}",
+            all.len()
+        );
         assert!(store.get(Tree::Members, b"before").expect("get").is_some());
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .expect("dir")
