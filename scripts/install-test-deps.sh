@@ -12,6 +12,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# A real Prometheus server scrapes the node's /metrics in the tests.
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 # The homeserver harness stops servers with kill(1); the browser harness makes sure no
 # headless Chromium outlives a test with pgrep(1) and pkill(1).
 { [ -x /bin/kill ] || [ -x /usr/bin/kill ]; } && command -v pkill >/dev/null 2>&1 \

@@ -55,7 +55,12 @@ fn folder_bytes(dir: &std::path::Path) -> u64 {
     let mut stack = vec![dir.to_owned()];
     while let Some(p) = stack.pop() {
         if p.is_dir() {
-            stack.extend(std::fs::read_dir(&p).expect("dir").flatten().map(|e| e.path()));
+            stack.extend(
+                std::fs::read_dir(&p)
+                    .expect("dir")
+                    .flatten()
+                    .map(|e| e.path()),
+            );
         } else {
             total += std::fs::metadata(&p).map_or(0, |m| m.len());
         }
@@ -77,8 +82,15 @@ fn main() {
         ..Config::default()
     };
     let (state, _) = raremesh::boot::boot(config).expect("boot");
-    raremesh::demo::seed(&state, patients, "demo@example.org", "a long password here", 1, true)
-        .expect("demo data");
+    raremesh::demo::seed(
+        &state,
+        patients,
+        "demo@example.org",
+        "a long password here",
+        1,
+        true,
+    )
+    .expect("demo data");
     let all = state.patients.all().expect("patients");
     let mut content = vec![0u8; 100_000];
     content[..9].copy_from_slice(b"%PDF-1.4\n");
@@ -118,7 +130,13 @@ fn main() {
     println!(
         "writes alone: median {:.2} ms, slowest {:.2} ms ({} in 2 s)",
         reference.as_secs_f64() * 1e3,
-        alone.iter().max().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        alone
+            .iter()
+            .max()
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e3,
         alone.len()
     );
     let archive = dir.path().join("backup.tar.gz");

@@ -19,6 +19,7 @@ pub mod federation;
 pub mod files;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod notify;
 pub mod qa;
 pub mod registration;

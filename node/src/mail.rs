@@ -48,6 +48,7 @@ enum Route {
 pub struct Mailer {
     from: Mailbox,
     route: Route,
+    counts: crate::metrics::MailCounts,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -97,11 +98,34 @@ impl Mailer {
                 Route::Smtp(builder.build())
             }
         };
-        Ok(Self { from, route })
+        Ok(Self {
+            from,
+            route,
+            counts: Default::default(),
+        })
     }
 
-    /// Sends (or writes to the outbox) one message.
+    /// Mails sent (or written to the outbox) and failed since the start.
+    pub fn counts(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.counts.sent.load(Relaxed),
+            self.counts.failed.load(Relaxed),
+        )
+    }
+
+    /// Sends (or writes to the outbox) one message, and counts it.
     pub async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        let result = self.deliver(mail).await;
+        let counter = match result {
+            Ok(()) => &self.counts.sent,
+            Err(_) => &self.counts.failed,
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        result
+    }
+
+    async fn deliver(&self, mail: &Mail) -> Result<(), MailError> {
         let to: Mailbox = mail
             .to
             .parse()
@@ -191,6 +215,7 @@ mod tests {
         let outbox = Mailer {
             from: "node@example.org".parse().expect("from"),
             route: Route::Outbox(dir.path().to_owned()),
+            counts: Default::default(),
         };
         for to in ["Ana@Example.org", "bob@example.org", "ana@example.org"] {
             let mail = Mail {

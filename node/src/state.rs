@@ -71,6 +71,8 @@ pub struct Inner {
     pub qa: crate::qa::Qa,
     /// The full-text index of questions and answers.
     pub qa_search: crate::qa::search::QaSearch,
+    /// Requests counted and timed, for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -118,6 +120,7 @@ impl AppState {
             research,
             qa,
             qa_search,
+            metrics: Arc::default(),
             federation,
             federation_problem,
             terms,

@@ -22,6 +22,18 @@ pub enum Role {
     Researcher,
 }
 
+impl Role {
+    /// Its name, as in config and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Validator => "validator",
+            Self::Admin => "admin",
+            Self::Researcher => "researcher",
+        }
+    }
+}
+
 impl std::str::FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -144,6 +156,15 @@ impl Accounts {
         self.kv
             .put(Tree::Accounts, account.id.as_bytes(), &encode(&account))?;
         Ok(account)
+    }
+
+    /// Every account.
+    pub fn all(&self) -> Result<Vec<Account>, StoreError> {
+        self.kv
+            .scan_prefix(Tree::Accounts, b"")?
+            .into_iter()
+            .map(|(_, v)| decode(&v).map_err(StoreError::from))
+            .collect()
     }
 
     /// The account with this id.

@@ -7,6 +7,7 @@
 mod error;
 mod federation;
 mod load;
+mod metrics;
 mod qa;
 mod research;
 mod secret;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use error::ConfigError;
 pub use federation::{FederationConfig, PeerConfig, is_user_id};
 pub use load::{ENV_PREFIX, load, load_str};
+pub use metrics::MetricsConfig;
 pub use qa::{QaConfig, Readers};
 pub use research::{GroupConfig, ResearchConfig};
 pub use secret::Secret;
@@ -54,6 +56,8 @@ pub struct Config {
     pub research: ResearchConfig,
     /// Community questions: who is told about new ones, and how often.
     pub qa: QaConfig,
+    /// The Prometheus endpoint for monitoring (off by default).
+    pub metrics: MetricsConfig,
 }
 
 impl Default for Config {
@@ -71,6 +75,7 @@ impl Default for Config {
             federation: FederationConfig::default(),
             research: ResearchConfig::default(),
             qa: QaConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -337,6 +342,7 @@ impl Config {
             federation,
             research,
             qa,
+            metrics,
         } = self;
         let smtp = match &mail.smtp {
             Some(s) => format!(
@@ -353,7 +359,7 @@ impl Config {
             ),
         };
         format!(
-            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\n{}research.questionnaires_dir = {}\nresearch.k = {}\nresearch.groups = {}\nqa.notify_top = {}\nqa.max_notices_per_day = {}\nqa.min_fit = {}\nqa.readers = {:?}\n",
+            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\n{}research.questionnaires_dir = {}\nresearch.k = {}\nresearch.groups = {}\nqa.notify_top = {}\nqa.max_notices_per_day = {}\nqa.min_fit = {}\nqa.readers = {:?}\nmetrics.token = {}\n",
             data_dir.display(),
             node.name,
             server.bind,
@@ -407,6 +413,7 @@ impl Config {
             qa.max_notices_per_day,
             qa.min_fit,
             qa.readers,
+            metrics.token.state(),
         )
     }
 

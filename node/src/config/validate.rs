@@ -179,6 +179,13 @@ impl Config {
                 format!("{} is not between 1 and 100", d.max_per_patient),
             );
         }
+        let token = self.metrics.token.expose();
+        if !token.is_empty() && (token.len() < 16 || token.chars().any(char::is_whitespace)) {
+            return bad(
+                "metrics.token",
+                "must be empty (no /metrics) or at least 16 characters without spaces".into(),
+            );
+        }
         let q = &self.qa;
         if q.notify_top > 50 {
             return bad(

@@ -14,7 +14,9 @@ pub struct Health {
 #[derive(Debug, Default, Clone)]
 struct Inner {
     last_from: BTreeMap<String, u64>,
+    received_from: BTreeMap<String, u64>,
     received: u64,
+    sent: u64,
     last_sent: Option<u64>,
     last_error: Option<(u64, String)>,
     last_catch_up: Option<u64>,
@@ -27,6 +29,10 @@ struct Inner {
 pub struct HealthSnapshot {
     /// Peer user id → when its last event arrived (Unix seconds).
     pub last_from: BTreeMap<String, u64>,
+    /// Peer user id → how many events arrived from it since the start.
+    pub received_from: BTreeMap<String, u64>,
+    /// Protocol events this node sent since the start.
+    pub sent: u64,
     /// When this node last sent a protocol event.
     pub last_sent: Option<u64>,
     /// The last federation error, and when.
@@ -56,6 +62,7 @@ impl Health {
     pub fn received(&self, sender: &str) {
         self.with(|i| {
             i.last_from.insert(sender.to_owned(), now());
+            *i.received_from.entry(sender.to_owned()).or_default() += 1;
             i.received += 1;
         });
     }
@@ -67,7 +74,10 @@ impl Health {
 
     /// This node sent a protocol event.
     pub fn sent(&self) {
-        self.with(|i| i.last_sent = Some(now()));
+        self.with(|i| {
+            i.last_sent = Some(now());
+            i.sent += 1;
+        });
     }
 
     /// A federation step failed.
@@ -99,6 +109,8 @@ impl Health {
         let i = self.inner.lock().map(|i| i.clone()).unwrap_or_default();
         HealthSnapshot {
             last_from: i.last_from,
+            received_from: i.received_from,
+            sent: i.sent,
             last_sent: i.last_sent,
             last_error: i.last_error,
             last_catch_up: i.last_catch_up,

@@ -13,6 +13,7 @@ pub mod home;
 pub mod i18n;
 pub mod member_api;
 pub mod meta;
+pub mod metrics;
 pub mod moderation;
 pub mod own_data;
 pub mod page;
@@ -131,7 +132,8 @@ pub fn app(state: AppState) -> Router {
             post(member_api::decision),
         )
         .fallback(api_not_found)
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .route_layer(axum::middleware::from_fn(metrics::tag_route));
     // The application service API the homeserver calls (its paths are the bridge's).
     let mut appservice_api = Router::new();
     for path in raremesh_bridge::appservice::TRANSACTION_PATHS {
@@ -144,6 +146,7 @@ pub fn app(state: AppState) -> Router {
         .merge(appservice_api)
         .route("/", get(home::page))
         .route("/healthz", get(meta::healthz))
+        .route("/metrics", get(metrics::scrape))
         .route("/signin", get(auth::signin_form).post(auth::signin))
         .route("/account", get(auth::account))
         .route("/register", get(register::start).post(register::submit))
@@ -241,7 +244,12 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/search.js", get(home::script))
         .route("/assets/suggest.js", get(home::suggest_script))
         .nest("/api/v1", api)
+        .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .fallback(page_not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

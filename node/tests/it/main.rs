@@ -22,6 +22,7 @@ mod hardening;
 mod mail;
 mod match_cli;
 mod member_api;
+mod metrics;
 mod pair;
 mod patients;
 mod people;
