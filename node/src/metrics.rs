@@ -143,11 +143,7 @@ impl Metrics {
         for a in state.accounts.all().unwrap_or_default() {
             *roles.entry(a.role.as_str()).or_default() += 1;
         }
-        r.register(
-            "accounts",
-            "Accounts by role",
-            gauges("role", roles),
-        );
+        r.register("accounts", "Accounts by role", gauges("role", roles));
         let mut statuses: BTreeMap<&str, i64> = [
             ("not_submitted", 0),
             ("pending", 0),
