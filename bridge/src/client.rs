@@ -52,6 +52,30 @@ fn versions() -> SupportedVersions {
     SupportedVersions::from_parts(&v, &BTreeMap::new())
 }
 
+/// The Matrix error code (`M_FORBIDDEN`...) of a refusal, whatever the endpoint's error
+/// type.
+pub(crate) trait Errcode {
+    /// The code, or an empty string.
+    fn errcode(&self) -> String;
+}
+
+impl Errcode for ruma::api::error::Error {
+    fn errcode(&self) -> String {
+        self.error_kind()
+            .map(|k| k.errcode().to_string())
+            .unwrap_or_default()
+    }
+}
+
+impl Errcode for ruma::api::client::uiaa::UiaaResponse {
+    fn errcode(&self) -> String {
+        match self {
+            Self::MatrixError(e) => e.errcode(),
+            Self::AuthResponse(_) => "M_FORBIDDEN".to_owned(),
+        }
+    }
+}
+
 /// Parses a Matrix identifier that came from the node's own records or config.
 pub fn parse_id<T>(what: &str, s: &str) -> Result<T>
 where
@@ -87,7 +111,8 @@ impl Homeserver {
         request: R,
     ) -> Result<R::IncomingResponse>
     where
-        R: OutgoingRequest<PathBuilder = VersionHistory, EndpointError = ruma::api::error::Error>,
+        R: OutgoingRequest<PathBuilder = VersionHistory>,
+        R::EndpointError: Errcode,
         R::Authentication: for<'a> AuthScheme<Input<'a> = SendAccessToken<'a>>,
     {
         let req: http::Request<Vec<u8>> = request
@@ -123,10 +148,7 @@ impl Homeserver {
             .map_err(|e| Error::Malformed(format!("{what}: {e}")))?;
         R::IncomingResponse::try_from_http_response(response).map_err(|e| {
             let errcode = match &e {
-                ruma::api::error::FromHttpResponseError::Server(err) => err
-                    .error_kind()
-                    .map(|k| k.errcode().to_string())
-                    .unwrap_or_default(),
+                ruma::api::error::FromHttpResponseError::Server(err) => err.errcode(),
                 _ => String::new(),
             };
             if status.is_success() {

@@ -7,6 +7,9 @@
 //! - [`appservice`]: the transactions the homeserver pushes; [`timeline`]: catching up
 //!   from the rooms' timelines after an outage, back to the last event applied;
 //!   both give [`event::Incoming`] events, applied once by event id.
+//! - [`device`]: the node's own device, a matrix-sdk client with its session, sync
+//!   position and end-to-end encryption keys on disk: sync from where it stopped after any
+//!   outage, encrypted rooms read and written.
 //! - [`drops`]: every dropped event logged and counted by reason.
 //! - [`registration`]: the registration file the homeserver reads.
 //! - The protocol: the rules every event must satisfy ([`limits`]), the messages
@@ -17,6 +20,7 @@
 pub mod appservice;
 pub mod batch;
 pub mod client;
+pub mod device;
 pub mod drops;
 mod error;
 pub mod event;

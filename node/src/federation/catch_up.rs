@@ -43,7 +43,7 @@ pub(super) struct Pushed {
 }
 
 impl Pushed {
-    fn add(&self, rooms: impl IntoIterator<Item = OwnedRoomId>) {
+    pub(super) fn add(&self, rooms: impl IntoIterator<Item = OwnedRoomId>) {
         if let Ok(mut r) = self.rooms.lock() {
             r.extend(rooms);
         }

@@ -22,6 +22,21 @@ struct Inner {
     last_catch_up: Option<u64>,
     catch_up_error: Option<String>,
     caught_up_events: u64,
+    device: Option<DeviceHealth>,
+    device_error: Option<String>,
+}
+
+/// The node's Matrix device, as the status shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceHealth {
+    /// Its user id.
+    pub user_id: String,
+    /// Its device id (the same across restarts).
+    pub device_id: String,
+    /// When it last synced (Unix seconds).
+    pub last_sync: Option<u64>,
+    /// Events of others its syncs brought, since the start.
+    pub synced_events: u64,
 }
 
 /// A copy of the figures, for the status command and page.
@@ -43,6 +58,10 @@ pub struct HealthSnapshot {
     pub catch_up_error: Option<String>,
     /// Missed events brought by catching up, since the start.
     pub caught_up_events: u64,
+    /// The node's Matrix device, once opened.
+    pub device: Option<DeviceHealth>,
+    /// Why the device's last sync (or its opening) failed, if it did.
+    pub device_error: Option<String>,
 }
 
 fn now() -> u64 {
@@ -104,6 +123,42 @@ impl Health {
         self.with(|i| i.catch_up_error = Some(error.to_owned()));
     }
 
+    /// The node's device was opened.
+    pub fn device_opened(&self, user_id: &str, device_id: &str) {
+        self.with(|i| {
+            i.device = Some(DeviceHealth {
+                user_id: user_id.to_owned(),
+                device_id: device_id.to_owned(),
+                ..DeviceHealth::default()
+            });
+            i.device_error = None;
+        });
+    }
+
+    /// The device synced.
+    pub fn device_synced(&self) {
+        self.with(|i| {
+            if let Some(d) = &mut i.device {
+                d.last_sync = Some(now());
+            }
+            i.device_error = None;
+        });
+    }
+
+    /// A sync brought `events` events of others.
+    pub fn synced_events(&self, events: usize) {
+        self.with(|i| {
+            if let Some(d) = &mut i.device {
+                d.synced_events += events as u64;
+            }
+        });
+    }
+
+    /// The device could not be opened, or its sync failed.
+    pub fn device_failed(&self, error: &str) {
+        self.with(|i| i.device_error = Some(error.to_owned()));
+    }
+
     /// The figures now.
     pub fn snapshot(&self) -> HealthSnapshot {
         let i = self.inner.lock().map(|i| i.clone()).unwrap_or_default();
@@ -116,6 +171,8 @@ impl Health {
             last_catch_up: i.last_catch_up,
             catch_up_error: i.catch_up_error,
             caught_up_events: i.caught_up_events,
+            device: i.device,
+            device_error: i.device_error,
         }
     }
 }

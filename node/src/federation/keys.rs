@@ -121,6 +121,18 @@ impl Keys {
     }
 }
 
+impl Keys {
+    /// The passphrase of the node's Matrix device stores (its session, sync position and
+    /// end-to-end encryption keys): derived from the node's secret, so a copy of the
+    /// device folder alone cannot be read.
+    pub fn device_passphrase(&self) -> String {
+        hmac_sha256(&self.pseudonym_secret, b"raremesh-device-store-v1")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 /// HMAC-SHA256 (RFC 2104) with a key of at most 64 bytes.
 fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
     let mut k = [0u8; 64];

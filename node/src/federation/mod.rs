@@ -9,6 +9,7 @@
 
 mod catch_up;
 mod contact;
+mod device;
 pub mod health;
 mod keys;
 mod link;
@@ -95,6 +96,8 @@ pub struct Federation {
     qa_out: tokio::sync::Mutex<()>,
     /// The rooms the homeserver pushed events from since they were last caught up.
     pushed: catch_up::Pushed,
+    /// `data/federation`: the keys, the status and the node's Matrix device.
+    dir: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for Federation {
@@ -144,6 +147,7 @@ impl Federation {
             inbox: tokio::sync::Mutex::new(()),
             qa_out: tokio::sync::Mutex::new(()),
             pushed: catch_up::Pushed::default(),
+            dir: config.federation_path(),
         })
     }
 
@@ -331,11 +335,12 @@ pub fn now_ms() -> u64 {
 pub fn start(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
     state.federation.clone().map(|f| {
         let state = state.clone();
-        // One task, so that aborting it stops all three.
+        // One task, so that aborting it stops all four.
         tokio::spawn(async move {
             let status = state.config.federation_path().join("status.json");
             tokio::join!(
                 f.clone().catch_up(state.clone()),
+                f.clone().run_device(state.clone()),
                 f.clone().write_status(state.clone(), status),
                 f.run(state),
             );

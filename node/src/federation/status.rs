@@ -69,6 +69,12 @@ pub struct Status {
     pub last_error: Option<(u64, String)>,
     /// Events dropped since the start, by reason.
     pub dropped: Vec<(String, u64)>,
+    /// The node's Matrix device (its sync), once opened.
+    #[serde(default)]
+    pub device: Option<super::health::DeviceHealth>,
+    /// Why the device's last sync (or its opening) failed, if it did.
+    #[serde(default)]
+    pub device_error: Option<String>,
 }
 
 impl Status {
@@ -77,6 +83,7 @@ impl Status {
     pub fn healthy(&self) -> bool {
         self.homeserver_answers
             && self.catch_up_error.is_none()
+            && self.device_error.is_none()
             && self
                 .last_catch_up
                 .is_some_and(|t| self.at.saturating_sub(t) < 90)
@@ -119,6 +126,26 @@ impl Status {
             self.qa_queue,
             self.caught_up_events,
         ));
+        match &self.device {
+            Some(d) => out.push_str(&format!(
+                "device: {} ({}), last sync {}, events brought by sync {}{}\n",
+                d.user_id,
+                d.device_id,
+                when(d.last_sync),
+                d.synced_events,
+                self.device_error
+                    .as_ref()
+                    .map(|e| format!("; last error: {e}"))
+                    .unwrap_or_default(),
+            )),
+            None => out.push_str(&format!(
+                "device: not opened yet{}\n",
+                self.device_error
+                    .as_ref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default(),
+            )),
+        }
         for p in &self.peers {
             out.push_str(&format!(
                 "peer {} ({}): room {}{}, Q&A room {}, last event received {}; holding {} vectors, {} questions, {} answers from it\n",
@@ -236,6 +263,8 @@ impl Federation {
                 .into_iter()
                 .map(|(r, n)| (r.to_owned(), n))
                 .collect(),
+            device: health.device,
+            device_error: health.device_error,
         }
     }
 

@@ -11,6 +11,11 @@
                                      as one JSON list.
   send-typed HS USER PASSWORD ROOM TYPE CONTENT...
                                      the same, as events of TYPE.
+  exchange HS USER PASSWORD ROOM SAY EXPECT
+                                     accept the invitation to ROOM, send SAY (an
+                                     encrypted text), wait for a text EXPECT from another
+                                     user; print one JSON line: what arrived and whether
+                                     it came encrypted.
 """
 import asyncio
 import json
@@ -121,6 +126,28 @@ async def send_typed(hs, user, password, room_id, event_type, *contents):
         await c.close()
 
 
+async def exchange(hs, user, password, room_id, say, expect):
+    with tempfile.TemporaryDirectory() as store:
+        c = await login(hs, user, password, store)
+        deadline = asyncio.get_event_loop().time() + 90
+        await join_invites(c, deadline, room_id)
+        await c.sync(timeout=500)
+        resp = await c.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": say},
+                                 ignore_unverified_devices=True)
+        if not getattr(resp, "event_id", None):
+            raise SystemExit(f"send: {resp}")
+        got, was_encrypted = None, False
+        while got is None and asyncio.get_event_loop().time() < deadline:
+            r = await c.sync(timeout=1000)
+            room = r.rooms.join.get(room_id) if hasattr(r, "rooms") else None
+            for e in room.timeline.events if room else []:
+                if isinstance(e, RoomMessageText) and e.sender != c.user_id and e.body == expect:
+                    got, was_encrypted = e.body, e.decrypted
+        print(json.dumps({"sent": resp.event_id, "encrypted_room": c.rooms[room_id].encrypted,
+                          "received": got, "was_encrypted": was_encrypted}))
+        await c.close()
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "code":
@@ -131,5 +158,7 @@ if __name__ == "__main__":
         asyncio.run(send(*args))
     elif cmd == "send-typed":
         asyncio.run(send_typed(*args))
+    elif cmd == "exchange":
+        asyncio.run(exchange(*args))
     else:
         raise SystemExit(__doc__)

@@ -1,0 +1,321 @@
+//! The node's own Matrix device: a matrix-sdk client of a user in the application
+//! service's namespace (`@<localpart>-device:<server>`: Synapse refuses `/sync` to the
+//! application service's own user). Its session, its sync position and its end-to-end
+//! encryption keys live in one folder of the node's data (matrix-sdk's SQLite stores,
+//! encrypted with a passphrase the node derives from its own key), so that after a
+//! restart of the node or of its homeserver it syncs on from where it stopped, with the
+//! same device, and reads and writes end-to-end encrypted rooms.
+//!
+//! The device joins only the rooms the node tells it to ([`Device::join`]); it never
+//! accepts an invitation on its own.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use matrix_sdk::authentication::matrix::MatrixSession;
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::deserialized_responses::TimelineEventKind;
+use matrix_sdk::{Client, SessionMeta, SessionTokens};
+use ruma::api::client::account::register;
+use ruma::api::client::session::login;
+use ruma::api::client::uiaa::{MatrixUserIdentifier, UserIdentifier};
+use ruma::{OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
+use serde_json::Value;
+
+use crate::client::Homeserver;
+use crate::event::Incoming;
+use crate::{Error, Result};
+
+/// The file that holds the device's session (user, device id, access token).
+const SESSION_FILE: &str = "session.json";
+/// The folder of matrix-sdk's stores (state, sync position, crypto).
+const STORE_DIR: &str = "store";
+
+/// The node's device.
+#[derive(Debug, Clone)]
+pub struct Device {
+    client: Client,
+    user_id: OwnedUserId,
+    device_id: OwnedDeviceId,
+}
+
+/// What one sync brought.
+#[derive(Debug, Default)]
+pub struct Synced {
+    /// The events of the rooms the device is in, oldest first per room (encrypted ones
+    /// decrypted).
+    pub events: Vec<Incoming>,
+    /// Events that cannot be used (no valid id, sender or room; or not decryptable), with
+    /// their room and the reason.
+    pub refused: Vec<(Option<OwnedEventId>, OwnedRoomId, String)>,
+    /// Rooms whose timeline in this sync has a gap (`limited`): what came before must be
+    /// read from the room's timeline.
+    pub gaps: Vec<OwnedRoomId>,
+}
+
+fn sdk(what: &'static str) -> impl Fn(matrix_sdk::Error) -> Error {
+    move |e| match e.as_client_api_error() {
+        Some(api) => Error::Refused {
+            what,
+            status: api.status_code.as_u16(),
+            errcode: api
+                .error_kind()
+                .map(|k| k.errcode().to_string())
+                .unwrap_or_default(),
+        },
+        None => Error::Unreachable(format!("{what}: {e}")),
+    }
+}
+
+impl Device {
+    /// Opens the device kept in `dir` (creating the user and the device at the first
+    /// start, through the application service `hs`), its stores encrypted with
+    /// `passphrase`.
+    pub async fn open(
+        hs: &Homeserver,
+        user_id: &UserId,
+        dir: &Path,
+        passphrase: &str,
+    ) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(io("creating the device folder"))?;
+        if let Some(session) = read_session(dir)? {
+            if session.meta.user_id == user_id {
+                let client = build(hs, &dir.join(STORE_DIR), passphrase).await?;
+                let device_id = session.meta.device_id.clone();
+                client
+                    .restore_session(session)
+                    .await
+                    .map_err(sdk("restore session"))?;
+                match client.whoami().await {
+                    Ok(_) => {
+                        return Ok(Self {
+                            client,
+                            user_id: user_id.to_owned(),
+                            device_id,
+                        });
+                    }
+                    // The access token is no longer valid: a new device.
+                    Err(e)
+                        if e.as_client_api_error()
+                            .is_some_and(|a| a.status_code.as_u16() == 401) =>
+                    {
+                        tracing::warn!(user = %user_id, "the device's session was ended by the homeserver; making a new device");
+                    }
+                    Err(e) => {
+                        return Err(Error::Unreachable(format!("whoami: {e}")));
+                    }
+                }
+            } else {
+                tracing::warn!(old = %session.meta.user_id, new = %user_id, "the device's user changed; making a new device");
+            }
+        }
+        let session = new_session(hs, user_id).await?;
+        // A new device starts with empty stores: the old ones belong to another device.
+        let store = dir.join(STORE_DIR);
+        if store.exists() {
+            std::fs::remove_dir_all(&store).map_err(io("clearing the device's stores"))?;
+        }
+        let client = build(hs, &store, passphrase).await?;
+        let device_id = session.meta.device_id.clone();
+        client
+            .restore_session(session.clone())
+            .await
+            .map_err(sdk("restore session"))?;
+        write_session(dir, &session)?;
+        tracing::info!(user = %user_id, device = %device_id, "the node's Matrix device was created");
+        Ok(Self {
+            client,
+            user_id: user_id.to_owned(),
+            device_id,
+        })
+    }
+
+    /// The device's user.
+    pub fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+
+    /// The device's id (the same across restarts).
+    pub fn device_id(&self) -> &str {
+        self.device_id.as_str()
+    }
+
+    /// The rooms the device has joined.
+    pub fn joined_rooms(&self) -> Vec<OwnedRoomId> {
+        self.client
+            .joined_rooms()
+            .into_iter()
+            .map(|r| r.room_id().to_owned())
+            .collect()
+    }
+
+    /// Joins a room the device was invited to (by the node's application service).
+    pub async fn join(&self, room: &RoomId) -> Result<()> {
+        self.client
+            .join_room_by_id(room)
+            .await
+            .map(|_| ())
+            .map_err(sdk("device join"))
+    }
+
+    /// Syncs once from where the last sync stopped (waiting up to `timeout` for something
+    /// new): the events of the rooms the device is in, decrypted where encrypted.
+    pub async fn sync(&self, timeout: Duration) -> Result<Synced> {
+        let response = self
+            .client
+            .sync_once(SyncSettings::default().timeout(timeout))
+            .await
+            .map_err(sdk("sync"))?;
+        let mut out = Synced::default();
+        for (room, update) in &response.rooms.joined {
+            if update.timeline.limited {
+                out.gaps.push(room.clone());
+            }
+            for e in &update.timeline.events {
+                if let TimelineEventKind::UnableToDecrypt { utd_info, .. } = &e.kind {
+                    out.refused.push((
+                        e.event_id(),
+                        room.clone(),
+                        format!("cannot be decrypted: {:?}", utd_info.reason),
+                    ));
+                    continue;
+                }
+                let parsed = e
+                    .raw()
+                    .deserialize_as::<Value>()
+                    .map_err(|err| format!("not JSON: {err}"))
+                    .and_then(|v| Incoming::parse(&v, Some(room)));
+                match parsed {
+                    Ok(i) => out.events.push(i),
+                    Err(why) => out.refused.push((e.event_id(), room.clone(), why)),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sends an event of `event_type` to a room the device is in; encrypted when the room
+    /// is. The event's id.
+    pub async fn send(
+        &self,
+        room: &RoomId,
+        event_type: &str,
+        content: &Value,
+    ) -> Result<OwnedEventId> {
+        crate::limits::check_identifiers(event_type, None)?;
+        crate::limits::check_content(content)?;
+        let room = self
+            .client
+            .get_room(room)
+            .ok_or_else(|| Error::Invalid(format!("the device is not in room {room}")))?;
+        let sent = room
+            .send_raw(event_type, content.clone())
+            .await
+            .map_err(sdk("device send"))?;
+        Ok(sent.response.event_id)
+    }
+
+    /// Whether the device's copy of the room says it is end-to-end encrypted.
+    pub async fn is_encrypted(&self, room: &RoomId) -> bool {
+        match self.client.get_room(room) {
+            Some(r) => r
+                .latest_encryption_state()
+                .await
+                .is_ok_and(|s| s.is_encrypted()),
+            None => false,
+        }
+    }
+}
+
+fn io(what: &'static str) -> impl Fn(std::io::Error) -> Error {
+    move |e| Error::Unreachable(format!("{what}: {e}"))
+}
+
+async fn build(hs: &Homeserver, store: &Path, passphrase: &str) -> Result<Client> {
+    Client::builder()
+        .homeserver_url(hs.url())
+        .sqlite_store(store, Some(passphrase))
+        .build()
+        .await
+        .map_err(|e| Error::Unreachable(format!("device stores: {e}")))
+}
+
+fn session_path(dir: &Path) -> PathBuf {
+    dir.join(SESSION_FILE)
+}
+
+fn read_session(dir: &Path) -> Result<Option<MatrixSession>> {
+    match std::fs::read(session_path(dir)) {
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) => {
+                tracing::warn!(error = %e, "the device's session file is unreadable; making a new device");
+                Ok(None)
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io("reading the device's session")(e)),
+    }
+}
+
+/// Writes the session next to the stores (a new file renamed over the old one, readable
+/// by the node's user only).
+fn write_session(dir: &Path, session: &MatrixSession) -> Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let json = serde_json::to_vec(session).map_err(|e| Error::Serialize(e.to_string()))?;
+    let tmp = dir.join(format!("{SESSION_FILE}.new"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut f = options
+        .open(&tmp)
+        .map_err(io("writing the device's session"))?;
+    f.write_all(&json)
+        .and_then(|()| f.sync_all())
+        .map_err(io("writing the device's session"))?;
+    std::fs::rename(&tmp, session_path(dir)).map_err(io("writing the device's session"))
+}
+
+/// Registers the device's user through the application service (or, if it exists, logs
+/// it in) and returns the new device's session.
+async fn new_session(hs: &Homeserver, user_id: &UserId) -> Result<MatrixSession> {
+    let mut req = register::v3::Request::new();
+    req.username = Some(user_id.localpart().to_owned());
+    req.login_type = Some(register::LoginType::ApplicationService);
+    req.initial_device_display_name = Some("raremesh node".to_owned());
+    let (access_token, device_id) = match hs.call("register", req).await {
+        Ok(r) => (r.access_token, r.device_id),
+        Err(Error::Refused {
+            status: 400,
+            ref errcode,
+            ..
+        }) if errcode == "M_USER_IN_USE" => {
+            let info = login::v3::ApplicationService::new(UserIdentifier::Matrix(
+                MatrixUserIdentifier::new(user_id.to_string()),
+            ));
+            let mut req = login::v3::Request::new(login::v3::LoginInfo::ApplicationService(info));
+            req.initial_device_display_name = Some("raremesh node".to_owned());
+            let r = hs.call("login", req).await?;
+            (Some(r.access_token), Some(r.device_id))
+        }
+        Err(e) => return Err(e),
+    };
+    let (Some(access_token), Some(device_id)) = (access_token, device_id) else {
+        return Err(Error::Malformed(
+            "the homeserver registered the device's user without a device".into(),
+        ));
+    };
+    Ok(MatrixSession {
+        meta: SessionMeta {
+            user_id: user_id.to_owned(),
+            device_id,
+        },
+        tokens: SessionTokens {
+            access_token,
+            refresh_token: None,
+        },
+    })
+}
