@@ -2,7 +2,7 @@
 //! service's namespace (`@<localpart>-device:<server>`: Synapse refuses `/sync` to the
 //! application service's own user). Its session, its sync position and its end-to-end
 //! encryption keys live in one folder of the node's data (matrix-sdk's SQLite stores,
-//! encrypted with a passphrase the node derives from its own key), so that after a
+//! encrypted with a key the node derives from its own secret), so that after a
 //! restart of the node or of its homeserver it syncs on from where it stopped, with the
 //! same device, and reads and writes end-to-end encrypted rooms.
 //!
@@ -69,18 +69,17 @@ fn sdk(what: &'static str) -> impl Fn(matrix_sdk::Error) -> Error {
 
 impl Device {
     /// Opens the device kept in `dir` (creating the user and the device at the first
-    /// start, through the application service `hs`), its stores encrypted with
-    /// `passphrase`.
+    /// start, through the application service `hs`), its stores encrypted with `key`.
     pub async fn open(
         hs: &Homeserver,
         user_id: &UserId,
         dir: &Path,
-        passphrase: &str,
+        key: &[u8; 32],
     ) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(io("creating the device folder"))?;
         if let Some(session) = read_session(dir)? {
             if session.meta.user_id == user_id {
-                let client = build(hs, &dir.join(STORE_DIR), passphrase).await?;
+                let client = build(hs, &dir.join(STORE_DIR), key).await?;
                 let device_id = session.meta.device_id.clone();
                 client
                     .restore_session(session)
@@ -115,7 +114,7 @@ impl Device {
         if store.exists() {
             std::fs::remove_dir_all(&store).map_err(io("clearing the device's stores"))?;
         }
-        let client = build(hs, &store, passphrase).await?;
+        let client = build(hs, &store, key).await?;
         let device_id = session.meta.device_id.clone();
         client
             .restore_session(session.clone())
@@ -231,10 +230,13 @@ fn io(what: &'static str) -> impl Fn(std::io::Error) -> Error {
     move |e| Error::Unreachable(format!("{what}: {e}"))
 }
 
-async fn build(hs: &Homeserver, store: &Path, passphrase: &str) -> Result<Client> {
+async fn build(hs: &Homeserver, store: &Path, key: &[u8; 32]) -> Result<Client> {
+    // A key, not a passphrase: no key derivation (hundreds of thousands of hash rounds)
+    // on every start.
+    let config = matrix_sdk::SqliteStoreConfig::new(store).key(Some(key));
     Client::builder()
         .homeserver_url(hs.url())
-        .sqlite_store(store, Some(passphrase))
+        .sqlite_store_with_config_and_cache_path(config, None::<PathBuf>)
         .build()
         .await
         .map_err(|e| Error::Unreachable(format!("device stores: {e}")))

@@ -1,6 +1,6 @@
 //! The node's own Matrix device (`raremesh_bridge::device`): a matrix-sdk client of
 //! `@<sender_localpart>-device:<server_name>` whose session, sync position and encryption
-//! keys live in `data/federation/device/` (encrypted with a passphrase derived from the
+//! keys live in `data/federation/device/` (encrypted with a key derived from the
 //! node's key). It is a member of the rooms the node reads (its own federation and Q&A
 //! rooms and the peers' it joined) and syncs from where it stopped: whatever arrived while
 //! the node or its homeserver was down comes with the next sync, and is applied once by
@@ -78,7 +78,7 @@ impl Federation {
         let user: OwnedUserId =
             raremesh_bridge::client::parse_id("device user id", &self.device_user())?;
         let dir = self.dir.join("device");
-        Ok(Device::open(&self.client, &user, &dir, &self.keys.device_passphrase()).await?)
+        Ok(Device::open(&self.client, &user, &dir, &self.keys.device_key()).await?)
     }
 
     /// The rooms the device must be in: the node's own and the peers' rooms it joined.

@@ -122,14 +122,11 @@ impl Keys {
 }
 
 impl Keys {
-    /// The passphrase of the node's Matrix device stores (its session, sync position and
-    /// end-to-end encryption keys): derived from the node's secret, so a copy of the
-    /// device folder alone cannot be read.
-    pub fn device_passphrase(&self) -> String {
+    /// The key of the node's Matrix device stores (its sync position and end-to-end
+    /// encryption keys): derived from the node's secret, so a copy of the device folder
+    /// alone cannot be read.
+    pub fn device_key(&self) -> [u8; 32] {
         hmac_sha256(&self.pseudonym_secret, b"raremesh-device-store-v1")
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
     }
 }
 

@@ -331,16 +331,26 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Starts the federation task of a node, if it has one.
 pub fn start(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
     state.federation.clone().map(|f| {
         let state = state.clone();
-        // One task, so that aborting it stops all four.
+        // One task, so that aborting it stops them all (the device runs on a task of its
+        // own, since its stores work in blocking sections; it ends with this one).
         tokio::spawn(async move {
             let status = state.config.federation_path().join("status.json");
+            let _device = AbortOnDrop(tokio::spawn(f.clone().run_device(state.clone())));
             tokio::join!(
                 f.clone().catch_up(state.clone()),
-                f.clone().run_device(state.clone()),
                 f.clone().write_status(state.clone(), status),
                 f.run(state),
             );

@@ -61,7 +61,7 @@ async fn the_nodes_device_reads_and_writes_an_encrypted_room_and_keeps_its_keys_
         .try_into()
         .expect("user id");
     let dir = side.data.join("federation/device");
-    let device = Device::open(&client, &user, &dir, "a passphrase")
+    let device = Device::open(&client, &user, &dir, &[7; 32])
         .await
         .expect("open the device");
     let device_id = device.device_id().to_owned();
@@ -145,7 +145,7 @@ async fn the_nodes_device_reads_and_writes_an_encrypted_room_and_keeps_its_keys_
         room.as_str(),
         r#"{"msgtype": "m.text", "body": "while you were away"}"#,
     ]);
-    let device = Device::open(&client, &user, &dir, "a passphrase")
+    let device = Device::open(&client, &user, &dir, &[7; 32])
         .await
         .expect("open again");
     assert_eq!(
@@ -161,12 +161,10 @@ async fn the_nodes_device_reads_and_writes_an_encrypted_room_and_keeps_its_keys_
         "the sync went on from where it stopped, not from the beginning: {seen:?}"
     );
 
-    // A wrong passphrase does not open the stores.
+    // A wrong key does not open the stores.
     drop(device);
     assert!(
-        Device::open(&client, &user, &dir, "another passphrase")
-            .await
-            .is_err(),
-        "the stores are encrypted with the passphrase"
+        Device::open(&client, &user, &dir, &[8; 32]).await.is_err(),
+        "the stores are encrypted with the key"
     );
 }

@@ -312,6 +312,19 @@ async fn node_b_converges_after_homeserver_and_node_outages() {
         &["HP:0000098"],
         &mut model,
     );
+    // B's Matrix device (matrix-sdk, its stores in B's data folder) has synced.
+    let device_of = |status: &Path| {
+        Status::read(status)
+            .ok()
+            .and_then(|s| s.device)
+            .filter(|d| d.last_sync.is_some())
+            .map(|d| d.device_id)
+    };
+    wait_for("B's device to sync", 60, || {
+        device_of(&node_b.status).is_some()
+    })
+    .await;
+    let device_b = device_of(&node_b.status).expect("device");
     node_b.stop("-KILL");
     add_symptom(&carla, "HP:0001166", &mut model);
     share(&anna, false, &mut model);
@@ -328,6 +341,15 @@ async fn node_b_converges_after_homeserver_and_node_outages() {
     println!(
         "node B SIGKILL, restarted: every change held {:.1} s after its start",
         took.as_secs_f64()
+    );
+    wait_for("B's device to sync after the kill", 60, || {
+        device_of(&node_b.status).is_some()
+    })
+    .await;
+    assert_eq!(
+        device_of(&node_b.status).as_deref(),
+        Some(device_b.as_str()),
+        "after SIGKILL, node B syncs on with the same device (its stores survived)"
     );
 
     // 3. Both down at once: B's homeserver and node; A changes; both back.
