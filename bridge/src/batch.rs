@@ -1,11 +1,9 @@
 //! Splitting many operations into payloads whose sealed events stay under Matrix's 64 KiB.
 
+use crate::protocol::{Envelope, Op, Payload};
+use crate::seal::seal;
+use crate::{Error, Result};
 use age::x25519::Recipient;
-use serde_json::Value;
-
-use crate::protocol::{Op, Payload};
-use crate::seal::{seal, to_content};
-use crate::{Error, Result, limits};
 
 /// Plaintext bytes per payload to aim for: base64 grows it by a third, age adds a header
 /// per recipient and 16 bytes per 64 KiB, so this stays well under the content limit.
@@ -17,7 +15,7 @@ pub fn seal_all(
     ops: Vec<Op>,
     recipients: &[Recipient],
     wrap: impl Fn(Vec<Op>, usize, bool) -> Payload,
-) -> Result<Vec<Value>> {
+) -> Result<Vec<Envelope>> {
     let mut groups: Vec<Vec<Op>> = Vec::new();
     let mut current = Vec::new();
     let mut size = 0;
@@ -39,9 +37,7 @@ pub fn seal_all(
     let n = groups.len();
     let mut out = Vec::with_capacity(n);
     for (i, g) in groups.into_iter().enumerate() {
-        let content = to_content(&seal(&wrap(g, i, i + 1 == n), recipients)?)?;
-        debug_assert!(limits::check_content(&content).is_ok());
-        out.push(content);
+        out.push(seal(&wrap(g, i, i + 1 == n), recipients)?);
     }
     Ok(out)
 }

@@ -220,6 +220,21 @@ impl Homeserver {
         Ok(self.call("send", req).await?.event_id)
     }
 
+    /// Sends a protocol event (ruma's typed event of [`crate::protocol::EVENT_TYPE`]); its
+    /// batch id is the transaction id, so a retry of the same batch is sent once. The
+    /// event's id.
+    pub async fn send_batch(
+        &self,
+        room: &str,
+        envelope: &crate::protocol::Envelope,
+    ) -> Result<OwnedEventId> {
+        let room: OwnedRoomId = parse_id("room id", room)?;
+        let txn: OwnedTransactionId = envelope.batch.as_str().into();
+        let req = send_message_event::v3::Request::new(room, txn, envelope)
+            .map_err(|e| Error::Serialize(e.to_string()))?;
+        Ok(self.call("send", req).await?.event_id)
+    }
+
     /// Redacts (withdraws) an event.
     pub async fn redact(&self, room: &str, event: &str, txn: &str, reason: &str) -> Result<()> {
         let mut req = redact_event::v3::Request::new(

@@ -11,18 +11,10 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
-    /// The content holds a floating-point number (Matrix rejects them).
-    #[error("content holds a non-integer number at {path}")]
-    Float {
-        /// Where, as a JSON pointer.
-        path: String,
-    },
-    /// An integer outside the range Matrix accepts.
-    #[error("integer at {path} is outside ±(2^53-1)")]
-    IntegerRange {
-        /// Where, as a JSON pointer.
-        path: String,
-    },
+    /// The content is not canonical JSON as Matrix requires (a float, an integer outside
+    /// ±(2^53-1)).
+    #[error("content is not canonical JSON: {0}")]
+    NotCanonical(String),
     /// An event type or state key longer than Matrix accepts.
     #[error("{what} is {len} bytes; Matrix accepts at most 255")]
     IdentifierTooLong {

@@ -19,17 +19,24 @@ pub const MAX_OPS: usize = 5_000;
 /// The largest decrypted payload accepted, in bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
-/// The content of a protocol event, as the homeserver stores it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The content of a protocol event, as the homeserver stores it: a ruma event content
+/// of type [`EVENT_TYPE`], so it is sent and read with ruma's typed events.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ruma::events::macros::EventContent,
+)]
+#[ruma_event(type = "org.raremesh.batch", kind = MessageLike)]
 #[serde(deny_unknown_fields)]
-pub struct Envelope {
+pub struct BatchEventContent {
     /// Protocol version ([`VERSION`]).
-    pub v: u64,
+    pub v: ruma::UInt,
     /// A random id (32 hex digits) naming this batch, for logs and deduplication.
     pub batch: String,
     /// The [`Payload`] as JSON, encrypted with age to the sender's trusted peers, base64.
     pub ciphertext: String,
 }
+
+/// The content of a protocol event (the name the rest of the node uses).
+pub type Envelope = BatchEventContent;
 
 /// What a batch carries, once decrypted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,8 @@ use serde_json::Value;
 use crate::protocol::{EVENT_TYPE, Envelope, MAX_PAYLOAD_BYTES, Payload, VERSION, random_id};
 use crate::{Error, Result, limits};
 
-/// Encrypts `payload` to every recipient and wraps it in an [`Envelope`].
+/// Encrypts `payload` to every recipient and wraps it in an [`Envelope`], checked against
+/// Matrix's limits.
 pub fn seal(payload: &Payload, recipients: &[Recipient]) -> Result<Envelope> {
     let json = serde_json::to_vec(payload).map_err(|e| Error::Serialize(e.to_string()))?;
     let encryptor =
@@ -24,11 +25,13 @@ pub fn seal(payload: &Payload, recipients: &[Recipient]) -> Result<Envelope> {
     w.write_all(&json)
         .and_then(|()| w.finish().map(|_| ()))
         .map_err(|e| Error::Serialize(e.to_string()))?;
-    Ok(Envelope {
-        v: VERSION,
+    let envelope = Envelope {
+        v: ruma::UInt::new_saturating(VERSION),
         batch: random_id()?,
         ciphertext: STANDARD.encode(out),
-    })
+    };
+    to_content(&envelope)?;
+    Ok(envelope)
 }
 
 /// The event content of an envelope, checked against Matrix's limits.

@@ -5,8 +5,8 @@
 //! its own member; both nodes leave once both members joined. Nothing about
 //! either member is revealed before both agreed; Matrix ids are linked with a code.
 
-use raremesh_bridge::protocol::{EVENT_TYPE, Payload, random_id};
-use raremesh_bridge::seal::{seal, to_content};
+use raremesh_bridge::protocol::{Payload, random_id};
+use raremesh_bridge::seal::seal;
 use serde::{Deserialize, Serialize};
 
 use super::{Federation, FederationError};
@@ -135,11 +135,8 @@ impl Federation {
             .trim()
             .parse()
             .map_err(|_| FederationError::Keys(format!("{}: bad age key", p.user_id)))?;
-        let content = to_content(&seal(payload, &[key])?)?;
-        let batch = content["batch"].as_str().unwrap_or_default().to_owned();
-        self.client
-            .send(&room, EVENT_TYPE, &batch, &content)
-            .await?;
+        let content = seal(payload, &[key])?;
+        self.client.send_batch(&room, &content).await?;
         Ok(())
     }
 

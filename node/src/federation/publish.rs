@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use raremesh_bridge::batch::seal_all;
-use raremesh_bridge::protocol::{AgeBand, EVENT_TYPE, Op, Payload, Vector, random_id};
+use raremesh_bridge::protocol::{AgeBand, Op, Payload, Vector, random_id};
 use sha2::{Digest, Sha256};
 
 use super::store::Published;
@@ -140,8 +140,7 @@ impl Federation {
         let n = ops.len();
         let events = seal_all(ops, &self.recipients, |ops, _, _| Payload::Update { ops })?;
         for content in &events {
-            let batch = content["batch"].as_str().unwrap_or_default().to_owned();
-            self.client.send(room, EVENT_TYPE, &batch, content).await?;
+            self.client.send_batch(room, content).await?;
             self.health.sent();
         }
         for r in &records {
@@ -170,8 +169,7 @@ impl Federation {
             }
         })?;
         for content in &events {
-            let batch = content["batch"].as_str().unwrap_or_default().to_owned();
-            self.client.send(room, EVENT_TYPE, &batch, content).await?;
+            self.client.send_batch(room, content).await?;
             self.health.sent();
         }
         Ok(())
@@ -198,8 +196,7 @@ impl Federation {
             ops,
         })?;
         for content in &events {
-            let batch = content["batch"].as_str().unwrap_or_default().to_owned();
-            self.client.send(&room, EVENT_TYPE, &batch, content).await?;
+            self.client.send_batch(&room, content).await?;
             self.health.sent();
         }
         Ok(())

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use raremesh_bridge::protocol::{AgeBand, EVENT_TYPE, Payload, ResearchCriteria, random_id};
-use raremesh_bridge::seal::{seal, to_content};
+use raremesh_bridge::protocol::{AgeBand, Payload, ResearchCriteria, random_id};
+use raremesh_bridge::seal::seal;
 use serde::{Deserialize, Serialize};
 
 use super::{Federation, FederationError};
@@ -123,11 +123,9 @@ impl Federation {
             researcher: self.keys.pseudonym(&format!("researcher:{researcher}"), 0),
             criteria: wire,
         };
-        let content = to_content(&seal(&payload, &self.recipients).map_err(|e| fail(e.into()))?)
-            .map_err(|e| fail(e.into()))?;
-        let batch = content["batch"].as_str().unwrap_or_default().to_owned();
+        let content = seal(&payload, &self.recipients).map_err(|e| fail(e.into()))?;
         self.client
-            .send(&room, EVENT_TYPE, &batch, &content)
+            .send_batch(&room, &content)
             .await
             .map_err(|e| fail(e.into()))?;
         Ok(id)
@@ -202,7 +200,7 @@ impl Federation {
         let room = self
             .own_room()?
             .ok_or_else(|| FederationError::Matrix("no federation room yet".into()))?;
-        let content = to_content(&seal(
+        let content = seal(
             &Payload::ResearchAnswer {
                 query: query.to_owned(),
                 count: count_value,
@@ -210,11 +208,8 @@ impl Federation {
                 k,
             },
             &[to],
-        )?)?;
-        let batch = content["batch"].as_str().unwrap_or_default().to_owned();
-        self.client
-            .send(&room, EVENT_TYPE, &batch, &content)
-            .await?;
+        )?;
+        self.client.send_batch(&room, &content).await?;
         Ok(())
     }
 
@@ -315,7 +310,7 @@ impl Federation {
         let room = self
             .own_room()?
             .ok_or_else(|| FederationError::Matrix("no federation room yet".into()))?;
-        let content = to_content(&seal(
+        let content = seal(
             &Payload::DistributionQuery {
                 query: id,
                 questionnaire: questionnaire.to_owned(),
@@ -323,11 +318,8 @@ impl Federation {
                 orpha,
             },
             &self.recipients,
-        )?)?;
-        let batch = content["batch"].as_str().unwrap_or_default().to_owned();
-        self.client
-            .send(&room, EVENT_TYPE, &batch, &content)
-            .await?;
+        )?;
+        self.client.send_batch(&room, &content).await?;
         Ok(())
     }
 
@@ -360,7 +352,7 @@ impl Federation {
         let room = self
             .own_room()?
             .ok_or_else(|| FederationError::Matrix("no federation room yet".into()))?;
-        let content = to_content(&seal(
+        let content = seal(
             &Payload::DistributionAnswer {
                 query: query.to_owned(),
                 status: status.to_owned(),
@@ -368,11 +360,8 @@ impl Federation {
                 bins,
             },
             &[to],
-        )?)?;
-        let batch = content["batch"].as_str().unwrap_or_default().to_owned();
-        self.client
-            .send(&room, EVENT_TYPE, &batch, &content)
-            .await?;
+        )?;
+        self.client.send_batch(&room, &content).await?;
         Ok(())
     }
 
