@@ -27,6 +27,10 @@ const MAGIC: &[u8] = b"raremesh-db 1\n";
 /// Folders of the data folder an archive does not carry as files: the database (dumped
 /// instead), its rewrite leftovers, what start-up rebuilds, and mail already sent.
 const NOT_COPIED: &[&str] = &["db", "db.next", "db.old", "cache", "search", "outbox"];
+/// The node's Matrix device (SQLite stores that matrix-sdk writes on its own, so no copy
+/// of them while the node runs is consistent): a restored node makes a new device, which
+/// syncs and joins its rooms again.
+const DEVICE_DIR: &str = "federation/device";
 
 /// Why a backup or a restore failed.
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +161,9 @@ fn files_to_copy(data: &Path) -> std::io::Result<Vec<PathBuf>> {
             if rel.as_os_str().is_empty()
                 && (NOT_COPIED.contains(&&*name) || name.starts_with("backup-"))
             {
+                continue;
+            }
+            if path == Path::new(DEVICE_DIR) {
                 continue;
             }
             if kind.is_dir() {

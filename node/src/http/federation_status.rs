@@ -57,6 +57,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
             healthy => s.healthy(),
             last_catch_up => ago(s.at, s.last_catch_up),
             last_sent => ago(s.at, s.last_sent),
+            last_sync => ago(s.at, s.device.as_ref().and_then(|d| d.last_sync)),
             last_error => s.last_error.as_ref().map(|(t, e)| format!("{e} ({})", ago(s.at, Some(*t)))),
             peers,
             dropped => s.dropped.clone(),
