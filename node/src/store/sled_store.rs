@@ -43,7 +43,13 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
 }
 
 fn open_db(dir: &Path) -> StoreResult<sled::Db> {
-    sled::Config::new().path(dir).open().map_err(|e| match e {
+    // Every write flushes before it returns, so sled's background flusher is not needed;
+    // without it, the last handle dropped lets go of the files at once (a rewrite swaps
+    // folders and opens the new one right after).
+    sled::Config::new()
+        .path(dir)
+        .flush_every_ms(None)
+        .open().map_err(|e| match e {
         sled::Error::Io(io)
             if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
         {
@@ -54,6 +60,23 @@ fn open_db(dir: &Path) -> StoreResult<sled::Db> {
         }
         other => StoreError::Backend(format!("{}: {other}", dir.display())),
     })
+}
+
+/// Opens a database whose last handle in this process was just dropped: should sled still
+/// hold its lock for a moment, the open is tried again, for up to ten seconds.
+fn reopen_db(dir: &Path) -> StoreResult<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match open_db(dir) {
+            Err(StoreError::Backend(m))
+                if m.contains("in use by another process")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Finishes or undoes a swap a crash interrupted. `db.next` is complete once `db` has
@@ -264,7 +287,7 @@ impl KvStore for SledStore {
         let swapped = std::fs::rename(&dir, &old)
             .map_err(io(&dir))
             .and_then(|()| std::fs::rename(&next, &dir).map_err(io(&next)))
-            .and_then(|()| open_db(&dir));
+            .and_then(|()| reopen_db(&dir));
         match swapped {
             Ok(db) => {
                 inner.db = Some(db);
@@ -275,7 +298,7 @@ impl KvStore for SledStore {
                 if !dir.exists() {
                     let _ = std::fs::rename(&old, &dir);
                 }
-                inner.db = open_db(&dir).ok();
+                inner.db = reopen_db(&dir).ok();
                 Err(e)
             }
         }
