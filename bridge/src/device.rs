@@ -45,9 +45,12 @@ pub struct Synced {
     /// The events of the rooms the device is in, oldest first per room (encrypted ones
     /// decrypted).
     pub events: Vec<Incoming>,
-    /// Events that cannot be used (no valid id, sender or room; or not decryptable), with
-    /// their room and the reason.
+    /// Events that cannot be used (no valid id, sender or room), with their room and the
+    /// reason.
     pub refused: Vec<(Option<OwnedEventId>, OwnedRoomId, String)>,
+    /// Encrypted events the device cannot decrypt (yet: a room key may come later), with
+    /// their room and the reason.
+    pub undecryptable: Vec<(Option<OwnedEventId>, OwnedRoomId, String)>,
     /// Rooms whose timeline in this sync has a gap (`limited`): what came before must be
     /// read from the room's timeline.
     pub gaps: Vec<OwnedRoomId>,
@@ -77,56 +80,77 @@ impl Device {
         key: &[u8; 32],
     ) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(io("creating the device folder"))?;
+        let store = dir.join(STORE_DIR);
         if let Some(session) = read_session(dir)? {
-            if session.meta.user_id == user_id {
-                let client = build(hs, &dir.join(STORE_DIR), key).await?;
-                let device_id = session.meta.device_id.clone();
-                client
-                    .restore_session(session)
-                    .await
-                    .map_err(sdk("restore session"))?;
-                match client.whoami().await {
-                    Ok(_) => {
-                        return Ok(Self {
-                            client,
-                            user_id: user_id.to_owned(),
-                            device_id,
-                        });
-                    }
-                    // The access token is no longer valid: a new device.
-                    Err(e)
-                        if e.as_client_api_error()
-                            .is_some_and(|a| a.status_code.as_u16() == 401) =>
-                    {
-                        tracing::warn!(user = %user_id, "the device's session was ended by the homeserver; making a new device");
-                    }
-                    Err(e) => {
-                        return Err(Error::Unreachable(format!("whoami: {e}")));
-                    }
-                }
-            } else {
+            if session.meta.user_id != user_id {
                 tracing::warn!(old = %session.meta.user_id, new = %user_id, "the device's user changed; making a new device");
+            } else if !store.exists() {
+                // Keys of this device are on the homeserver, not here: reusing its id with
+                // new keys would clash with them.
+                tracing::warn!(user = %user_id, "the device's stores are gone; making a new device");
+            } else if let Some(device) = Self::restore(hs, session, &store, key).await? {
+                return Ok(device);
             }
         }
         let session = new_session(hs, user_id).await?;
-        // A new device starts with empty stores: the old ones belong to another device.
-        let store = dir.join(STORE_DIR);
+        // A new device starts with empty stores (the old ones belong to another device),
+        // and its session is on disk before its stores hold anything: a crash between the
+        // two leaves a session with empty stores, which the next start takes up.
         if store.exists() {
             std::fs::remove_dir_all(&store).map_err(io("clearing the device's stores"))?;
         }
-        let client = build(hs, &store, key).await?;
+        write_session(dir, &session)?;
         let device_id = session.meta.device_id.clone();
+        let client = build(hs, &store, key).await?;
         client
-            .restore_session(session.clone())
+            .restore_session(session)
             .await
             .map_err(sdk("restore session"))?;
-        write_session(dir, &session)?;
         tracing::info!(user = %user_id, device = %device_id, "the node's Matrix device was created");
         Ok(Self {
             client,
             user_id: user_id.to_owned(),
             device_id,
         })
+    }
+
+    /// The device of a saved session, or `None` when it cannot be had again (stores that
+    /// do not open with `key` or belong to another device, a session the homeserver
+    /// ended): then a new device is made.
+    async fn restore(
+        hs: &Homeserver,
+        session: MatrixSession,
+        store: &Path,
+        key: &[u8; 32],
+    ) -> Result<Option<Self>> {
+        let user_id = session.meta.user_id.clone();
+        let device_id = session.meta.device_id.clone();
+        let client = match build(hs, store, key).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "the device's stores do not open (another key?); making a new device");
+                return Ok(None);
+            }
+        };
+        if let Err(e) = client.restore_session(session).await {
+            tracing::warn!(error = %e, "the device's stores do not match its session; making a new device");
+            return Ok(None);
+        }
+        match client.whoami().await {
+            Ok(_) => Ok(Some(Self {
+                client,
+                user_id,
+                device_id,
+            })),
+            Err(e)
+                if e.as_client_api_error()
+                    .is_some_and(|a| a.status_code.as_u16() == 401) =>
+            {
+                tracing::warn!(user = %user_id, "the device's session was ended by the homeserver; making a new device");
+                Ok(None)
+            }
+            Err(e) => Err(Error::Unreachable(format!("whoami: {e}"))),
+        }
     }
 
     /// The device's user.
@@ -157,6 +181,14 @@ impl Device {
             .map_err(sdk("device join"))
     }
 
+    /// Leaves a room.
+    pub async fn leave(&self, room: &RoomId) -> Result<()> {
+        match self.client.get_room(room) {
+            Some(r) => r.leave().await.map_err(sdk("device leave")),
+            None => Ok(()),
+        }
+    }
+
     /// Syncs once from where the last sync stopped (waiting up to `timeout` for something
     /// new): the events of the rooms the device is in, decrypted where encrypted.
     pub async fn sync(&self, timeout: Duration) -> Result<Synced> {
@@ -172,7 +204,7 @@ impl Device {
             }
             for e in &update.timeline.events {
                 if let TimelineEventKind::UnableToDecrypt { utd_info, .. } = &e.kind {
-                    out.refused.push((
+                    out.undecryptable.push((
                         e.event_id(),
                         room.clone(),
                         format!("cannot be decrypted: {:?}", utd_info.reason),

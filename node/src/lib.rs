@@ -26,6 +26,7 @@ pub mod registration;
 pub mod research;
 pub mod serve;
 pub mod sessions;
+pub mod setup;
 pub mod similar;
 pub mod state;
 pub mod store;

@@ -56,6 +56,10 @@ struct Cli {
 enum Command {
     /// Run the node: web UI and JSON API.
     Serve,
+    /// First run: write a commented configuration file, the node's keys, the Matrix
+    /// homeserver's registration file and the first admin; print what to add to the
+    /// homeserver's configuration. Asks for what the flags do not give.
+    Setup(SetupArgs),
     /// Check a configuration file (and the environment overrides) without starting.
     CheckConfig {
         /// The file to check (default: --config).
@@ -98,6 +102,49 @@ enum Command {
     },
 }
 
+#[derive(Debug, clap::Args)]
+struct SetupArgs {
+    /// The configuration file to write (refused if it exists); the registration goes
+    /// next to it as raremesh-registration.yaml.
+    #[arg(long, default_value = "raremesh.toml")]
+    out: PathBuf,
+    /// Ask nothing: every answer comes from the flags (--name and --admin-email at least).
+    #[arg(long)]
+    non_interactive: bool,
+    /// The organization's name.
+    #[arg(long)]
+    name: Option<String>,
+    /// The address members use, e.g. https://rare.example.org.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Where the node listens, e.g. 127.0.0.1:8080.
+    #[arg(long)]
+    bind: Option<std::net::SocketAddr>,
+    /// The data folder (default: `data` next to the configuration file).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The first admin's email address.
+    #[arg(long)]
+    admin_email: Option<String>,
+    /// Read the first admin's password from the last line of standard input; without
+    /// this flag a strong one is generated and printed once.
+    #[arg(long)]
+    admin_password_stdin: bool,
+    /// The Matrix homeserver's client-server address, e.g. http://127.0.0.1:8008 (turns
+    /// federation on).
+    #[arg(long)]
+    homeserver_url: Option<String>,
+    /// The homeserver's name (the part after ':' in its user ids).
+    #[arg(long)]
+    server_name: Option<String>,
+    /// Where the homeserver reaches this node (default: http://<bind>).
+    #[arg(long)]
+    node_url_for_homeserver: Option<String>,
+    /// No federation (and no question about it).
+    #[arg(long)]
+    no_federation: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum FederationCommand {
     /// Print what another node's admin adds to their config to trust this node (creates
@@ -113,6 +160,13 @@ enum FederationCommand {
     },
     /// Print two new random tokens for `federation.as_token` and `federation.hs_token`.
     Tokens,
+    /// Trust a partner: add the block its admin sent (what `federation whoami` prints on
+    /// their node) to this node's configuration file (--config), checked; restart the
+    /// node afterwards.
+    AddPeer {
+        /// A file holding the block, or `-` for standard input.
+        block: PathBuf,
+    },
     /// Is federation healthy? Each peer, its rooms, the last event from it, the last sent,
     /// the queues, the last error, the sync, whether the homeserver answers. Reads what
     /// the running node writes every few seconds; exits with 1 when not healthy.
@@ -200,6 +254,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Serve => serve(cli.config.as_deref()),
+        Command::Setup(args) => setup(args),
+        Command::Federation(FederationCommand::AddPeer { block }) => {
+            add_peer(cli.config.as_deref(), block)
+        }
         Command::CheckConfig { path } => check_config(path.as_deref().or(cli.config.as_deref())),
         Command::Admin(AdminCommand::CreateUser {
             email,
@@ -530,6 +588,91 @@ fn federation_status(config: Option<&Path>, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn setup(args: &SetupArgs) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let given = raremesh::setup::Given {
+        name: args.name.clone(),
+        public_url: args.public_url.clone(),
+        bind: args.bind,
+        data_dir: args.data_dir.clone(),
+        admin_email: args.admin_email.clone(),
+        homeserver_url: args.homeserver_url.clone(),
+        server_name: args.server_name.clone(),
+        node_url_for_homeserver: args.node_url_for_homeserver.clone(),
+        no_federation: args.no_federation,
+    };
+    let folder = args
+        .out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder).with_context(|| folder.display().to_string())?;
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let answers = raremesh::setup::answers(
+        given,
+        folder,
+        !args.non_interactive,
+        &mut input,
+        &mut std::io::stderr(),
+    )?;
+    let password = if args.admin_password_stdin {
+        if std::io::stdin().is_terminal() {
+            eprint!("The first admin's password: ");
+        }
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut input, &mut line)
+            .context("reading the password from standard input")?;
+        Some(line.trim_end_matches(['\r', '\n']).to_owned())
+    } else {
+        None
+    };
+    let w = raremesh::setup::write(&answers, &args.out, password)?;
+    say!(
+        "wrote {} (the configuration; it holds secrets: readable by you only)",
+        w.config.display()
+    );
+    say!("created the first admin {} ({})", w.admin.email, w.admin.id);
+    if let Some(p) = &w.generated_password {
+        say!("  password (shown once; change it after signing in): {p}");
+    }
+    if let (Some(reg), Some(lines), Some(whoami)) =
+        (&w.registration, &w.homeserver_lines, &w.whoami)
+    {
+        say!(
+            "wrote {} (the homeserver's application service registration)\n\nAdd to the homeserver's configuration (Synapse: homeserver.yaml), then restart the homeserver:\n\n{lines}\n\nGive this block to each partner's admin; they run `raremesh --config <their file> federation add-peer <file>` with it (and you, with theirs):\n\n{whoami}\n",
+            reg.display()
+        );
+    }
+    say!(
+        "Next: raremesh --config {0} check-config, then raremesh --config {0} serve",
+        w.config.display()
+    );
+    Ok(())
+}
+
+fn add_peer(config: Option<&Path>, block: &Path) -> anyhow::Result<()> {
+    let Some(config) = config else {
+        anyhow::bail!("add-peer changes a configuration file: give it with --config FILE");
+    };
+    let text = if block == Path::new("-") {
+        let mut t = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)
+            .context("reading the block from standard input")?;
+        t
+    } else {
+        std::fs::read_to_string(block).with_context(|| block.display().to_string())?
+    };
+    let peer = raremesh::setup::add_peer(config, &text)?;
+    say!(
+        "{} ({}) is now a partner in {}; restart the node for it to take effect",
+        peer.name,
+        peer.user_id,
+        config.display()
+    );
+    Ok(())
+}
+
 fn tokens() -> anyhow::Result<()> {
     let token = || raremesh::sessions::random_token().map_err(anyhow::Error::msg);
     say!(
@@ -586,40 +729,11 @@ fn create_user(
     role: &str,
     password_stdin: bool,
 ) -> anyhow::Result<()> {
-    use raremesh::accounts::Accounts;
     let role: raremesh::accounts::Role = role.parse().map_err(anyhow::Error::msg)?;
     let config = load_config(config)?;
     let (password, generated) = read_or_generate_password(password_stdin)?;
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("data_dir: {}", config.data_dir.display()))?;
-    let store: std::sync::Arc<dyn raremesh::store::KvStore> = std::sync::Arc::new(
-        raremesh::store::SledStore::open(&config.data_dir.join("db"))?,
-    );
-    let accounts = Accounts::new(store.clone());
-    let account = accounts.create(email, &password, role, true)?;
-    if role == raremesh::accounts::Role::Member {
-        // A member account can add patients at once; the member completes the rest
-        // (name, country, language) on their profile page.
-        let registrations = raremesh::registration::Registrations::new(store, Default::default());
-        registrations.save_member(&raremesh::registration::Member {
-            account_id: account.id.clone(),
-            info: raremesh::registration::PersonalInfo {
-                name: account
-                    .email
-                    .split('@')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-                email: account.email.clone(),
-                country: String::new(),
-                language: "en".to_owned(),
-                registrant: raremesh::registration::Registrant::Caregiver,
-            },
-            step: 2,
-            consents: Default::default(),
-            matrix: None,
-        })?;
-    }
+    let account = raremesh::setup::create_user(&config, email, role, &password)
+        .map_err(anyhow::Error::msg)?;
     say!(
         "created {:?} account {} ({})",
         account.role,

@@ -31,7 +31,7 @@ const EVERY: Duration = Duration::from_secs(60);
 const SETTLE: Duration = Duration::from_millis(700);
 /// How long an applied event id is remembered; the checkpoints keep walks from reaching
 /// events this old, and the homeserver stops retrying a push long before.
-const REMEMBER_SECS: u64 = 30 * 24 * 3600;
+pub(super) const REMEMBER_SECS: u64 = 30 * 24 * 3600;
 /// How often the node forgets applied event ids older than [`REMEMBER_SECS`].
 const FORGET_EVERY: Duration = Duration::from_secs(6 * 3600);
 

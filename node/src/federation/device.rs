@@ -34,36 +34,46 @@ impl Federation {
     }
 
     /// Runs until the process ends: opens the device (retrying while the homeserver does
-    /// not answer), then syncs, applying what each sync brings.
+    /// not answer), then syncs, applying what each sync brings; opens it again (a new
+    /// device) if the homeserver ends its session.
     pub async fn run_device(self: Arc<Self>, state: AppState) {
-        let device = loop {
-            match self.open_device().await {
-                Ok(d) => break d,
-                Err(e) => {
-                    self.health.device_failed(&e.to_string());
-                    tracing::info!(error = %e, "the node's Matrix device cannot be opened yet; retrying");
-                    tokio::time::sleep(RETRY).await;
+        loop {
+            let device = loop {
+                match self.open_device().await {
+                    Ok(d) => break d,
+                    Err(e) => {
+                        self.health.device_failed(&e.to_string());
+                        tracing::info!(error = %e, "the node's Matrix device cannot be opened yet; retrying");
+                        tokio::time::sleep(RETRY).await;
+                    }
                 }
-            }
-        };
-        self.health
-            .device_opened(device.user_id().as_str(), device.device_id());
+            };
+            self.health
+                .device_opened(device.user_id().as_str(), device.device_id());
+            self.sync_device(&state, &device).await;
+        }
+    }
+
+    /// Syncs until the homeserver ends the device's session.
+    async fn sync_device(self: &Arc<Self>, state: &AppState, device: &Device) {
         let mut rooms_checked: Option<std::time::Instant> = None;
         loop {
             if rooms_checked.is_none_or(|t| t.elapsed() >= ROOMS_EVERY) {
-                match self.device_rooms(&device).await {
-                    Ok(()) => rooms_checked = Some(std::time::Instant::now()),
-                    Err(e) => {
-                        tracing::info!(error = %e, "the device could not join every room yet")
-                    }
-                }
+                self.device_rooms(device).await;
+                rooms_checked = Some(std::time::Instant::now());
             }
             match device.sync(LONG_POLL).await {
-                Ok(synced) => {
-                    if let Err(e) = self.apply_synced(&state, synced) {
+                Ok(synced) => match self.apply_synced(state, synced) {
+                    Ok(()) => self.health.device_synced(),
+                    Err(e) => {
                         tracing::warn!(error = %e, "applying a sync failed; its rooms will be walked");
+                        self.health.device_failed(&e.to_string());
                     }
-                    self.health.device_synced();
+                },
+                Err(e) if e.status() == Some(401) => {
+                    tracing::warn!(error = %e, "the homeserver ended the device's session; opening it again");
+                    self.health.device_failed(&e.to_string());
+                    return;
                 }
                 Err(e) => {
                     self.health.device_failed(&e.to_string());
@@ -93,30 +103,60 @@ impl Federation {
         Ok(rooms)
     }
 
-    /// Invites the device (as the application service) into the rooms it is not in yet,
-    /// and joins them with it.
-    async fn device_rooms(&self, device: &Device) -> Result<(), FederationError> {
+    /// Invites the device (as the application service) into the rooms it is not in yet and
+    /// joins them with it; leaves the rooms the node no longer reads. A room that fails is
+    /// logged and tried again at the next check; the others go on.
+    async fn device_rooms(&self, device: &Device) {
+        let wanted = match self.rooms_to_read() {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the node's rooms failed");
+                return;
+            }
+        };
         let joined = device.joined_rooms();
         let user = device.user_id().to_string();
-        for room in self.rooms_to_read()? {
-            let id: OwnedRoomId = raremesh_bridge::client::parse_id("room id", &room)?;
+        for room in &wanted {
+            let Ok(id) = raremesh_bridge::client::parse_id::<OwnedRoomId>("room id", room) else {
+                continue;
+            };
             if joined.contains(&id) {
                 continue;
             }
-            match self.client.invite(&room, &user).await {
-                Ok(()) => {}
-                // Already invited (or joined).
-                Err(e) if e.status() == Some(403) => {}
-                Err(e) => return Err(e.into()),
+            match self.client.invite(room, &user).await {
+                // 403: already invited or joined (or the node may not invite: the join
+                // below says so).
+                Err(e) if e.status() != Some(403) => {
+                    tracing::info!(%room, error = %e, "inviting the node's device failed; retrying later");
+                    continue;
+                }
+                _ => {}
             }
-            device.join(&id).await?;
-            tracing::info!(%room, "the node's device joined a room");
+            match device.join(&id).await {
+                Ok(()) => tracing::info!(%room, "the node's device joined a room"),
+                Err(e) => {
+                    tracing::info!(%room, error = %e, "the node's device could not join; retrying later");
+                }
+            }
         }
-        Ok(())
+        for id in joined {
+            if !wanted.iter().any(|w| w == id.as_str()) {
+                match device.leave(&id).await {
+                    Ok(()) => {
+                        tracing::info!(room = %id, "the node's device left a room the node no longer reads")
+                    }
+                    Err(e) => {
+                        tracing::info!(room = %id, error = %e, "the node's device could not leave")
+                    }
+                }
+            }
+        }
     }
 
     /// Applies the events of a sync (once by event id), logs those that cannot be used
-    /// (once), and sends the rooms with gaps to be walked.
+    /// (once), and sends the rooms with gaps to be walked. Events older than the node
+    /// remembers applied ids for are left out: a new device's first sync brings each room's
+    /// last events, however old, and the walks cover that far back.
     fn apply_synced(
         self: &Arc<Self>,
         state: &AppState,
@@ -134,17 +174,34 @@ impl Federation {
             let shown = id.as_ref().map_or("?", |i| i.as_str());
             dropped(DropReason::Malformed, "?", room.as_str(), shown, why);
         }
+        // Not marked applied: its room key may come with a later sync.
+        for (id, room, why) in &synced.undecryptable {
+            let shown = id.as_ref().map_or("?", |i| i.as_str());
+            tracing::info!(%room, event = shown, why, "an event the node's device cannot decrypt yet");
+        }
         let device = self.device_user();
+        let oldest_ms = crate::registration::now()
+            .saturating_sub(super::catch_up::REMEMBER_SECS - 24 * 3600)
+            .saturating_mul(1000);
         let events: Vec<_> = synced
             .events
             .into_iter()
-            .filter(|e| e.sender.as_str() != device)
+            .filter(|e| e.sender.as_str() != device && e.origin_server_ts >= oldest_ms)
             .collect();
         if events.is_empty() {
             return Ok(());
         }
-        let r = self.receive(state, &events)?;
-        self.health.synced_events(r.new);
-        Ok(())
+        let rooms: Vec<OwnedRoomId> = events.iter().map(|e| e.room_id.clone()).collect();
+        match self.receive(state, &events) {
+            Ok(r) => {
+                self.health.synced_events(r.new);
+                Ok(())
+            }
+            Err(e) => {
+                // What was not applied is read back from the rooms' timelines.
+                self.pushed.add(rooms);
+                Err(e)
+            }
+        }
     }
 }

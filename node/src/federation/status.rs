@@ -78,12 +78,16 @@ pub struct Status {
 }
 
 impl Status {
-    /// Whether federation looks healthy: the homeserver answers, the last catch-up is recent,
-    /// every peer's room is joined, and nothing waits in the queues for long.
+    /// Whether federation looks healthy: the homeserver answers, the last catch-up and the
+    /// device's last sync are recent and did not fail, and every peer's room is joined.
     pub fn healthy(&self) -> bool {
         self.homeserver_answers
             && self.catch_up_error.is_none()
             && self.device_error.is_none()
+            && self
+                .device
+                .as_ref()
+                .is_some_and(|d| d.last_sync.is_some_and(|t| self.at.saturating_sub(t) < 90))
             && self
                 .last_catch_up
                 .is_some_and(|t| self.at.saturating_sub(t) < 90)

@@ -34,6 +34,7 @@ mod qa_ranking;
 mod register;
 mod research;
 mod research_budget;
+mod setup;
 mod socket;
 mod store;
 mod symptoms;

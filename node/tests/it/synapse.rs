@@ -43,6 +43,16 @@ impl Homeserver {
         name: Option<&str>,
         registrations: impl FnOnce(&str) -> Vec<PathBuf>,
     ) -> Self {
+        Self::start_with_url(dir, name, |name, _| registrations(name))
+    }
+
+    /// Like [`Homeserver::start_with`]; `registrations` gets the client-server address
+    /// too (`http://127.0.0.1:<port>`).
+    pub fn start_with_url(
+        dir: &Path,
+        name: Option<&str>,
+        registrations: impl FnOnce(&str, &str) -> Vec<PathBuf>,
+    ) -> Self {
         let python = venv().join("python");
         assert!(
             python.exists(),
@@ -51,7 +61,7 @@ impl Homeserver {
         std::fs::create_dir_all(dir).expect("dir");
         let (client, fed) = (free_port(), free_port());
         let server_name = name.map_or_else(|| format!("127.0.0.1:{fed}"), str::to_owned);
-        let appservices = registrations(&server_name);
+        let appservices = registrations(&server_name, &format!("http://127.0.0.1:{client}"));
         let d = dir.display();
         let status = Command::new("openssl")
             .args([
