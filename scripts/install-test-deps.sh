@@ -2,8 +2,9 @@
 # Installs what the test suite needs beyond Rust, on Debian: headless Chromium and its
 # WebDriver for the web UI tests, an SMTP server (Python's aiosmtpd) for the mail tests, and
 # the Synapse Matrix homeserver and matrix-nio client for the federation tests (both in
-# .venv-test), axe-core for the accessibility checks (in .venv-test too), and openssl for
-# the homeservers' test certificates. Idempotent: installs only
+# .venv-test), axe-core for the accessibility checks (in .venv-test too), openssl for
+# the homeservers' test certificates, Prometheus, and docker-compose and Caddy to check
+# the deployment files. Idempotent: installs only
 # what is missing.
 set -euo pipefail
 
@@ -14,6 +15,10 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # A real Prometheus server scrapes the node's /metrics in the tests.
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+# The deployment in docker/ is checked by the programs that read it: docker-compose (only
+# its `config` check: there is no container engine in the tests) and Caddy.
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+command -v caddy >/dev/null 2>&1 || need+=(caddy)
 # The homeserver harness stops servers with kill(1); the browser harness makes sure no
 # headless Chromium outlives a test with pgrep(1) and pkill(1).
 { [ -x /bin/kill ] || [ -x /usr/bin/kill ]; } && command -v pkill >/dev/null 2>&1 \

@@ -215,23 +215,178 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Limi
     }
 }
 
+/// An address or a network (`10.0.0.0/8`, `fd00::/8`, `127.0.0.1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr: std::net::IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or a network such as 10.0.0.0/8"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{s:?}: the prefix length must be 0 to {max}"))?,
+        };
+        Ok(Self { addr, prefix })
+    }
+}
+
+impl IpNet {
+    /// Whether `ip` is in this network (IPv4 addresses mapped into IPv6 count as IPv4).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The client's address behind `proxies`: the connection's, unless it is a trusted proxy;
+/// then the last address of `X-Forwarded-For` that is not one (the ones before it could
+/// have been written by the client itself).
+pub fn client_behind(
+    peer: std::net::IpAddr,
+    forwarded: Option<&str>,
+    proxies: &[IpNet],
+) -> std::net::IpAddr {
+    let trusted = |ip: std::net::IpAddr| proxies.iter().any(|p| p.contains(ip));
+    if !trusted(peer) {
+        return peer;
+    }
+    let Some(forwarded) = forwarded else {
+        return peer;
+    };
+    let mut last = peer;
+    for hop in forwarded.rsplit(',') {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) if trusted(ip) => last = ip,
+            Ok(ip) => return ip,
+            // Something this node cannot read: the last address it could trust.
+            Err(_) => return last,
+        }
+    }
+    last
+}
+
 /// The client's IP address, when the request came over a connection (an extractor that
-/// never fails).
+/// never fails): behind a trusted proxy (`server.trusted_proxies`), the forwarded one.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<std::net::IpAddr>);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+impl axum::extract::FromRequestParts<crate::state::AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _state: &S,
+        state: &crate::state::AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<ClientAddr>>()
-                .map(|c| c.0.0.ip()),
-        ))
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<ClientAddr>>()
+            .map(|c| c.0.0.ip());
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(Self(peer.map(|p| {
+            client_behind(
+                p,
+                (!forwarded.is_empty()).then_some(forwarded.as_str()),
+                &state.config.server.proxies(),
+            )
+        })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn networks_contain_their_addresses() {
+        let net: IpNet = "172.16.0.0/12".parse().expect("net");
+        assert!(net.contains(ip("172.20.1.2")));
+        assert!(net.contains(ip("::ffff:172.20.1.2")));
+        assert!(!net.contains(ip("172.32.0.1")));
+        let one: IpNet = "::1".parse().expect("one");
+        assert!(one.contains(ip("::1")) && !one.contains(ip("::2")));
+        assert!(
+            "0.0.0.0/0"
+                .parse::<IpNet>()
+                .expect("all")
+                .contains(ip("8.8.8.8"))
+        );
+        assert!("10.0.0.0/33".parse::<IpNet>().is_err());
+        assert!("proxy".parse::<IpNet>().is_err());
+    }
+
+    #[test]
+    fn the_forwarded_address_counts_only_behind_a_trusted_proxy() {
+        let proxies = ["10.0.0.0/8".parse().expect("net")];
+        // Not from a proxy: the header is the client's own words.
+        assert_eq!(
+            client_behind(ip("203.0.113.9"), Some("198.51.100.1"), &proxies),
+            ip("203.0.113.9")
+        );
+        // From the proxy: the last address the proxies did not write themselves.
+        assert_eq!(
+            client_behind(
+                ip("10.0.0.2"),
+                Some("1.2.3.4, 198.51.100.1, 10.0.0.3"),
+                &proxies
+            ),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            client_behind(ip("10.0.0.2"), None, &proxies),
+            ip("10.0.0.2")
+        );
+        assert_eq!(
+            client_behind(ip("10.0.0.2"), Some("garbage"), &proxies),
+            ip("10.0.0.2")
+        );
+        // No proxies configured: never the header.
+        assert_eq!(
+            client_behind(ip("10.0.0.2"), Some("198.51.100.1"), &[]),
+            ip("10.0.0.2")
+        );
     }
 }

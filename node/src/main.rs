@@ -143,6 +143,10 @@ struct SetupArgs {
     /// No federation (and no question about it).
     #[arg(long)]
     no_federation: bool,
+    /// A reverse proxy in front of the node (an address or a network such as
+    /// 172.16.0.0/12; may be repeated): members are told apart by the address it forwards.
+    #[arg(long = "trusted-proxy", value_name = "NET")]
+    trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -600,6 +604,7 @@ fn setup(args: &SetupArgs) -> anyhow::Result<()> {
         server_name: args.server_name.clone(),
         node_url_for_homeserver: args.node_url_for_homeserver.clone(),
         no_federation: args.no_federation,
+        trusted_proxies: args.trusted_proxies.clone(),
     };
     let folder = args
         .out

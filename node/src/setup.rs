@@ -41,6 +41,8 @@ pub struct Answers {
     pub data_dir: PathBuf,
     /// The first admin's email address.
     pub admin_email: String,
+    /// The reverse proxies in front of the node (`server.trusted_proxies`).
+    pub trusted_proxies: Vec<String>,
     /// The federation over Matrix, if the organization has a homeserver.
     pub federation: Option<FederationAnswers>,
 }
@@ -126,10 +128,19 @@ pub fn config_text(answers: &Answers) -> Result<String, SetupError> {
     t.push_str("[server]\n# Where the node listens (behind a TLS reverse proxy in production).\n");
     t.push_str(&format!("bind = {}\n", toml_str(&answers.bind.to_string())));
     t.push_str("# The address members use, for links in mail; https:// marks cookies Secure.\n");
-    t.push_str(&format!(
-        "public_url = {}\n\n",
-        toml_str(&answers.public_url)
-    ));
+    t.push_str(&format!("public_url = {}\n", toml_str(&answers.public_url)));
+    if !answers.trusted_proxies.is_empty() {
+        let list: Vec<String> = answers
+            .trusted_proxies
+            .iter()
+            .map(|p| toml_str(p))
+            .collect();
+        t.push_str(&format!(
+            "# The reverse proxy in front of the node: members are told apart by the address it\n# forwards, and every connection comes from it.\ntrusted_proxies = [{}]\nmax_connections_per_ip = 512\n",
+            list.join(", ")
+        ));
+    }
+    t.push('\n');
     t.push_str(
         "[metrics]\n# The bearer token Prometheus sends to scrape /metrics (see docker/prometheus.yml).\n",
     );
@@ -393,6 +404,8 @@ pub struct Given {
     pub node_url_for_homeserver: Option<String>,
     /// No federation, and no question about it.
     pub no_federation: bool,
+    /// The reverse proxies in front of the node (not asked for).
+    pub trusted_proxies: Vec<String>,
 }
 
 /// The answers: the flags, then (unless `interactive` is false) a question on `prompt` for
@@ -506,6 +519,7 @@ pub fn answers(
         bind,
         data_dir,
         admin_email,
+        trusted_proxies: given.trusted_proxies,
         federation,
     })
 }

@@ -154,7 +154,8 @@ fn check(table: &toml::Table) -> Result<Config, (String, String)> {
     })
 }
 
-/// An environment value: a TOML number or boolean when it reads as one, else a string.
+/// An environment value: a TOML number, boolean or array (`["10.0.0.0/8"]`) when it reads
+/// as one, else a string.
 fn env_value(raw: &str) -> toml::Value {
     #[derive(Deserialize)]
     struct V {
@@ -162,7 +163,11 @@ fn env_value(raw: &str) -> toml::Value {
     }
     match toml::from_str::<V>(&format!("v = {raw}")) {
         Ok(V {
-            v: v @ (toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_)),
+            v:
+                v @ (toml::Value::Integer(_)
+                | toml::Value::Boolean(_)
+                | toml::Value::Float(_)
+                | toml::Value::Array(_)),
         }) => v,
         _ => toml::Value::String(raw.to_owned()),
     }

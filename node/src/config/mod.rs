@@ -182,6 +182,11 @@ pub struct ServerConfig {
     /// request sent a byte at a time, a client gone; 1 to 3600). At least
     /// `request_timeout_secs` + 5 is used.
     pub idle_timeout_secs: u64,
+    /// The reverse proxies in front of the node (addresses, or networks such as
+    /// `172.16.0.0/12`). A request that comes from one of them is taken to be from the
+    /// address its `X-Forwarded-For` names (the last one not itself a proxy), for sign-in
+    /// throttling. Empty: the connection's own address counts, and the header is ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -193,11 +198,21 @@ impl Default for ServerConfig {
             max_connections: 512,
             max_connections_per_ip: 64,
             idle_timeout_secs: 60,
+            trusted_proxies: Vec::new(),
         }
     }
 }
 
 impl ServerConfig {
+    /// The trusted proxies, parsed (the entries that do not parse are refused by the
+    /// configuration's checks, so none are left out here).
+    pub fn proxies(&self) -> Vec<crate::connections::IpNet> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    }
+
     /// The connection limits to serve with.
     pub fn limits(&self) -> crate::connections::Limits {
         crate::connections::Limits {
@@ -359,12 +374,15 @@ impl Config {
             ),
         };
         format!(
-            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\n{}research.questionnaires_dir = {}\nresearch.k = {}\nresearch.groups = {}\nqa.notify_top = {}\nqa.max_notices_per_day = {}\nqa.min_fit = {}\nqa.readers = {:?}\nmetrics.token = {}\n",
+            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nserver.max_connections = {} ({} per address)\nserver.trusted_proxies = {:?}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\n{}research.questionnaires_dir = {}\nresearch.k = {}\nresearch.groups = {}\nqa.notify_top = {}\nqa.max_notices_per_day = {}\nqa.min_fit = {}\nqa.readers = {:?}\nmetrics.token = {}\n",
             data_dir.display(),
             node.name,
             server.bind,
             server.request_timeout_secs,
             server.public_url,
+            server.max_connections,
+            server.max_connections_per_ip,
+            server.trusted_proxies,
             ontology
                 .dir
                 .as_ref()

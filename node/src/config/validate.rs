@@ -57,6 +57,11 @@ impl Config {
                 ),
             );
         }
+        for (i, p) in self.server.trusted_proxies.iter().enumerate() {
+            if let Err(e) = p.parse::<crate::connections::IpNet>() {
+                return bad(&format!("server.trusted_proxies[{i}]"), e);
+            }
+        }
         let url = self.server.public_url.trim_end_matches('/');
         let host = url
             .strip_prefix("https://")

@@ -49,17 +49,19 @@ fn open_db(dir: &Path) -> StoreResult<sled::Db> {
     sled::Config::new()
         .path(dir)
         .flush_every_ms(None)
-        .open().map_err(|e| match e {
-        sled::Error::Io(io)
-            if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
-        {
-            StoreError::Backend(format!(
-                "{}: in use by another process (is the node running? stop it first)",
-                dir.display()
-            ))
-        }
-        other => StoreError::Backend(format!("{}: {other}", dir.display())),
-    })
+        .open()
+        .map_err(|e| match e {
+            sled::Error::Io(io)
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("lock") =>
+            {
+                StoreError::Backend(format!(
+                    "{}: in use by another process (is the node running? stop it first)",
+                    dir.display()
+                ))
+            }
+            other => StoreError::Backend(format!("{}: {other}", dir.display())),
+        })
 }
 
 /// Opens a database whose last handle in this process was just dropped: should sled still

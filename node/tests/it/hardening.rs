@@ -332,3 +332,76 @@ fn someone_guessing_from_elsewhere_slows_down_only_their_own_tries() {
         303
     );
 }
+
+#[test]
+fn behind_a_trusted_proxy_each_member_counts_by_their_own_address() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let mut made = Command::new(BIN)
+        .args([
+            "admin",
+            "create-user",
+            "--email",
+            "proxied@example.org",
+            "--password-stdin",
+        ])
+        .env_remove("RAREMESH_CONFIG")
+        .env("RAREMESH_DATA_DIR", &data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("create-user");
+    made.stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"the member's long password\n")
+        .expect("password");
+    assert!(made.wait().expect("wait").success());
+    // The proxy is 127.0.0.1; 127.0.0.2 is a client that reaches the node directly.
+    let server = Server::start(
+        &data,
+        &[
+            ("RAREMESH_LOG__LEVEL", "raremesh=info,warn"),
+            ("RAREMESH_SERVER__TRUSTED_PROXIES", r#"["127.0.0.1"]"#),
+        ],
+    );
+    let client = |from: &str| {
+        reqwest::blocking::Client::builder()
+            .local_address(from.parse::<std::net::IpAddr>().expect("ip"))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    };
+    let sign_in = |c: &reqwest::blocking::Client, forwarded: &str, password: &str| {
+        c.post(format!("{}/signin", server.base))
+            .header("cookie", format!("raremesh_csrf={CSRF}"))
+            .header("x-forwarded-for", forwarded)
+            .form(&[
+                ("csrf", CSRF),
+                ("email", "proxied@example.org"),
+                ("password", password),
+            ])
+            .send()
+            .expect("sign in")
+            .status()
+            .as_u16()
+    };
+    let (proxy, direct) = (client("127.0.0.1"), client("127.0.0.2"));
+    // A guesser behind the proxy is slowed down...
+    let answers: Vec<u16> = (0..8)
+        .map(|_| sign_in(&proxy, "198.51.100.7", "a guess"))
+        .collect();
+    assert_eq!(&answers[..3], &[401, 401, 401], "{answers:?}");
+    assert!(answers[3..].contains(&429), "{answers:?}");
+    // ...so is one who reaches the node directly and claims the member's address (the
+    // header counts only from the proxy)...
+    let answers: Vec<u16> = (0..8)
+        .map(|_| sign_in(&direct, "198.51.100.8", "a guess"))
+        .collect();
+    assert!(answers[3..].contains(&429), "{answers:?}");
+    // ...and the member, behind the same proxy from another address, signs in at once.
+    assert_eq!(
+        sign_in(&proxy, "198.51.100.8", "the member's long password"),
+        303
+    );
+}

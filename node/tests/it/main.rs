@@ -10,6 +10,7 @@ mod browser;
 mod browser_i18n;
 mod browser_qa;
 mod config;
+mod deploy;
 mod device;
 mod documents;
 mod driver;

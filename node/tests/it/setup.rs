@@ -108,6 +108,32 @@ fn setup_asks_what_it_needs_and_writes_a_configuration_serve_accepts() {
     );
     assert!(!ok && stderr.contains("--name"), "{stderr}");
     assert!(!other.exists());
+
+    // Behind a reverse proxy (as in docker/compose.yaml): the proxy's network is trusted.
+    let proxied = root.path.join("c/raremesh.toml");
+    let (ok, _, stderr) = run(
+        &[
+            "setup",
+            "--non-interactive",
+            "--out",
+            proxied.to_str().expect("path"),
+            "--name",
+            "Behind a proxy",
+            "--admin-email",
+            "x@c.example.org",
+            "--trusted-proxy",
+            "172.16.0.0/12",
+            "--no-federation",
+        ],
+        "",
+    );
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) = run(&["check-config", proxied.to_str().expect("path")], "");
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("172.16.0.0/12"),
+        "check-config shows the trusted proxy: {stdout}"
+    );
 }
 
 /// One organization, set up by the commands: its folder, its port, its printed blocks.
