@@ -21,6 +21,11 @@ pub struct Session {
     pub created_at: u64,
     /// Unix seconds after which the session is void.
     pub expires_at: u64,
+    /// The SHA-256 of the CSRF cookie the session was started with in a browser: forms
+    /// sent with this session must carry that token, not another (absent for sessions
+    /// without a browser, such as API bearer tokens).
+    #[serde(default)]
+    pub csrf: Option<String>,
 }
 
 impl Record for Session {
@@ -40,7 +45,8 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn token_hash(token: &str) -> String {
+/// The SHA-256 of a token, hex (what is stored of session and CSRF tokens).
+pub fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -60,8 +66,14 @@ impl Sessions {
         Self { kv }
     }
 
-    /// Starts a session for the account; returns the token for the cookie.
+    /// Starts a session for the account; returns the token (for a bearer header).
     pub fn start(&self, account_id: &str) -> Result<String, StoreError> {
+        self.start_bound(account_id, None)
+    }
+
+    /// Starts a session for a browser, bound to its CSRF token `csrf`; returns the token
+    /// for the cookie.
+    pub fn start_bound(&self, account_id: &str, csrf: Option<&str>) -> Result<String, StoreError> {
         let token = random_token()?;
         let hash = token_hash(&token);
         let created_at = now();
@@ -69,6 +81,7 @@ impl Sessions {
             account_id: account_id.to_owned(),
             created_at,
             expires_at: created_at + LIFETIME_SECS,
+            csrf: csrf.map(token_hash),
         };
         self.kv.put(
             Tree::SessionsByAccount,

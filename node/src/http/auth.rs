@@ -71,7 +71,7 @@ pub async fn signin(
     crate::connections::ClientIp(ip): crate::connections::ClientIp,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return signin_page(
             &state,
             &headers,
@@ -117,10 +117,18 @@ pub async fn signin(
         );
     };
     state.throttle.sign_in_succeeded(&key, ip);
-    match state.sessions.start(&account.id) {
-        Ok(token) => with_cookies(
+    // A new CSRF token with the session, bound to it.
+    let started = cookies::fresh_csrf(&state).and_then(|(csrf, csrf_cookie)| {
+        let token = state.sessions.start_bound(&account.id, Some(&csrf))?;
+        Ok((token, csrf_cookie))
+    });
+    match started {
+        Ok((token, csrf_cookie)) => with_cookies(
             see_other("/account"),
-            vec![cookies::set(&state, SESSION, &token, LIFETIME_SECS, "Lax")],
+            vec![
+                cookies::set(&state, SESSION, &token, LIFETIME_SECS, "Lax"),
+                csrf_cookie,
+            ],
         ),
         Err(e) => internal(e),
     }
@@ -155,7 +163,7 @@ pub async fn signout(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return expired_form();
     }
     if let Some(token) = cookies::get(&headers, SESSION)
@@ -173,7 +181,7 @@ pub async fn signout_everywhere(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return expired_form();
     }
     let signed_out = with_cookies(see_other("/signin"), vec![cookies::clear(&state, SESSION)]);

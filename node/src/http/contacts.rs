@@ -71,7 +71,7 @@ pub async fn link(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return matrix_page(
             &state,
             &headers,
@@ -182,7 +182,7 @@ pub async fn answer(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return contacts_page(
             &state,
             &headers,
@@ -218,7 +218,7 @@ pub async fn ask(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return contacts_page(
             &state,
             &headers,

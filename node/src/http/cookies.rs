@@ -45,16 +45,44 @@ pub fn clear(state: &AppState, name: &str) -> String {
     set(state, name, "", 0, "Lax")
 }
 
-/// Whether a form's `csrf` field matches the CSRF cookie (compared in constant time).
-pub fn csrf_ok(headers: &HeaderMap, field: Option<&String>) -> bool {
-    match (get(headers, CSRF), field) {
-        (Some(cookie), Some(field)) if cookie.len() == 64 && cookie.len() == field.len() => {
-            cookie
-                .bytes()
-                .zip(field.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+/// Whether a form's `csrf` field matches the CSRF cookie (compared in constant time) and,
+/// when the request carries a session started in a browser, whether that cookie is the
+/// one the session was started with: a CSRF cookie planted by someone else (another site
+/// on the same domain can set cookies) is refused with the session.
+pub fn csrf_ok(state: &AppState, headers: &HeaderMap, field: Option<&String>) -> bool {
+    let Some(cookie) = get(headers, CSRF) else {
+        return false;
+    };
+    let same = |a: &str, b: &str| {
+        a.len() == b.len()
+            && a.bytes()
+                .zip(b.bytes())
+                .fold(0u8, |acc, (x, y)| acc | (x ^ y))
                 == 0
-        }
-        _ => false,
+    };
+    let double_submit = cookie.len() == 64 && field.is_some_and(|f| same(&cookie, f));
+    if !double_submit {
+        return false;
     }
+    match get(headers, SESSION).map(|t| state.sessions.get(&t)) {
+        Some(Ok(Some(session))) => session
+            .csrf
+            .is_none_or(|bound| same(&bound, &crate::sessions::token_hash(&cookie))),
+        Some(Err(_)) => false,
+        // No session, or one that is over: the page it leads to signs in again.
+        _ => true,
+    }
+}
+
+/// A new CSRF token and its cookie, for a browser that starts a session.
+pub fn fresh_csrf(state: &AppState) -> Result<(String, String), crate::store::StoreError> {
+    let token = crate::sessions::random_token()?;
+    let cookie = set(
+        state,
+        CSRF,
+        &token,
+        crate::sessions::LIFETIME_SECS,
+        "Strict",
+    );
+    Ok((token, cookie))
 }

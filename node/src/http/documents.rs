@@ -291,7 +291,7 @@ async fn receive_form(
             "csrf" => csrf = Some(small_text(&mut field).await?),
             "kind" => kind = DocumentKind::from_key(&small_text(&mut field).await?),
             "file" => {
-                if !cookies::csrf_ok(headers, csrf.as_ref()) {
+                if !cookies::csrf_ok(state, headers, csrf.as_ref()) {
                     return Err(Refusal::Forged);
                 }
                 let kind = kind.ok_or(Refusal::Incomplete("no_kind"))?;
@@ -405,7 +405,7 @@ pub async fn remove(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return page(
             &state,
             &headers,

@@ -62,7 +62,7 @@ pub fn caller(state: &AppState, headers: &HeaderMap, method: &Method) -> Result<
                 .get("x-csrf-token")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            if !safe && !cookies::csrf_ok(headers, header.as_ref()) {
+            if !safe && !cookies::csrf_ok(state, headers, header.as_ref()) {
                 return Err(refused(
                     StatusCode::FORBIDDEN,
                     "csrf",

@@ -98,7 +98,7 @@ pub async fn decide(
         Ok(a) => a,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return page(
             &state,
             &headers,

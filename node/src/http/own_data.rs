@@ -112,7 +112,7 @@ pub async fn delete(
         Ok(a) => a,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return delete_page(
             &state,
             &headers,

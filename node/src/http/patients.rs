@@ -137,7 +137,7 @@ pub async fn add(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return page(
             &state,
             &headers,
@@ -308,7 +308,7 @@ pub async fn edit(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return edit_page(
             &state,
             &headers,
@@ -381,7 +381,7 @@ pub async fn remove(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return edit_page(
             &state,
             &headers,
@@ -431,7 +431,7 @@ pub async fn new_pseudonym(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return edit_page(
             &state,
             &headers,

@@ -87,7 +87,7 @@ pub async fn save(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return page(
             &state,
             &headers,

@@ -252,7 +252,7 @@ pub async fn ask(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return ask_page(
             &state,
             &headers,
@@ -417,7 +417,7 @@ pub async fn act(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return question_page(
             &state,
             &headers,
@@ -460,7 +460,7 @@ pub async fn mark(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return question_page(
             &state,
             &headers,
@@ -494,7 +494,7 @@ pub async fn settings(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return (StatusCode::FORBIDDEN, expired(&headers, &m)).into_response();
     }
     match form.get("action").map(String::as_str) {

@@ -124,7 +124,7 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return form_page(
             &state,
             &headers,
@@ -182,7 +182,7 @@ pub async fn resend(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return see_other("/register/sent");
     }
     if let Ok(email) = normalize_email(form.get("email").map(String::as_str).unwrap_or_default()) {
@@ -256,7 +256,7 @@ pub async fn set_password(
         Ok(LinkState::Invalid) => return expired(&state, &headers),
         Err(e) => return internal(e),
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return password_page(
             &state,
             &headers,
@@ -293,17 +293,19 @@ pub async fn set_password(
         Ok(Finished::EmailTaken) => return see_other("/signin"),
         Err(e) => return internal(e),
     };
-    match state.sessions.start(&account.id) {
+    // A new CSRF token with the session, bound to it.
+    let started = cookies::fresh_csrf(&state).and_then(|(csrf, csrf_cookie)| {
+        let session = state.sessions.start_bound(&account.id, Some(&csrf))?;
+        Ok((session, csrf_cookie))
+    });
+    match started {
         // Registered: on to step 3, the patient.
-        Ok(session) => with_cookies(
+        Ok((session, csrf_cookie)) => with_cookies(
             see_other("/patients"),
-            vec![cookies::set(
-                &state,
-                SESSION,
-                &session,
-                LIFETIME_SECS,
-                "Lax",
-            )],
+            vec![
+                cookies::set(&state, SESSION, &session, LIFETIME_SECS, "Lax"),
+                csrf_cookie,
+            ],
         ),
         Err(e) => internal(e),
     }

@@ -228,7 +228,7 @@ pub async fn save(
         .iter()
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.clone());
-    if !cookies::csrf_ok(&headers, csrf.as_ref()) {
+    if !cookies::csrf_ok(&state, &headers, csrf.as_ref()) {
         return form_page(
             &state,
             &headers,

@@ -108,7 +108,7 @@ pub async fn ask(
         Ok(_) => return forbidden(&state, &headers),
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return page(
             &state,
             &headers,

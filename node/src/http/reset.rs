@@ -40,7 +40,7 @@ pub async fn forgot(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return forgot_page(&state, &headers, StatusCode::FORBIDDEN, false);
     }
     let Ok(email) = normalize_email(form.get("email").map(String::as_str).unwrap_or_default())
@@ -147,7 +147,7 @@ pub async fn reset(
         Ok(None) => return expired(&state, &headers),
         Err(e) => return internal(e),
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return reset_page(
             &state,
             &headers,

@@ -163,7 +163,7 @@ pub async fn add(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return page(
             &state,
             &headers,
@@ -252,7 +252,7 @@ pub async fn remove(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return page(
             &state,
             &headers,

@@ -322,7 +322,7 @@ pub async fn decision(
         Ok(p) => p,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&headers, form.get("csrf")) {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return review_page(
             &state,
             &headers,

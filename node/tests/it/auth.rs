@@ -113,6 +113,9 @@ async fn sign_in_and_out() {
         "{set}"
     );
     let token = cookie_value(&ok.cookies, "raremesh_session").expect("token");
+    // A new CSRF token comes with the session, and the session is bound to it.
+    let bound = cookie_value(&ok.cookies, "raremesh_csrf").expect("a new CSRF cookie");
+    assert_ne!(bound, csrf);
     let page = send(
         Request::get("/account")
             .header(header::COOKIE, format!("raremesh_session={token}"))
@@ -147,10 +150,22 @@ async fn sign_in_and_out() {
         "raremesh_session",
     )
     .expect("second session");
+    // With the session, a matching cookie and field are not enough: the token from before
+    // signing in, or one planted in the browser by someone else, is refused.
+    for other_token in [csrf.clone(), "ef".repeat(32)] {
+        let refused = send(form(
+            "/signout",
+            &format!("raremesh_csrf={other_token}; raremesh_session={token}"),
+            &format!("csrf={other_token}"),
+        ))
+        .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(s.sessions.get(&token).expect("get").is_some());
+    }
     let out = send(form(
         "/signout",
-        &format!("raremesh_csrf={csrf}; raremesh_session={token}"),
-        &format!("csrf={csrf}"),
+        &format!("raremesh_csrf={bound}; raremesh_session={token}"),
+        &format!("csrf={bound}"),
     ))
     .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
@@ -163,13 +178,9 @@ async fn sign_in_and_out() {
     assert!(s.sessions.get(&other).expect("get").is_some());
 
     // Sign out everywhere ends them all.
-    let third = cookie_value(
-        &sign_in(&csrf, "auth-member@example.org", "a good long password")
-            .await
-            .cookies,
-        "raremesh_session",
-    )
-    .expect("third session");
+    let signed = sign_in(&csrf, "auth-member@example.org", "a good long password").await;
+    let third = cookie_value(&signed.cookies, "raremesh_session").expect("third session");
+    let csrf = cookie_value(&signed.cookies, "raremesh_csrf").expect("its CSRF cookie");
     let forged = send(form(
         "/signout-everywhere",
         &format!("raremesh_csrf={csrf}; raremesh_session={third}"),
