@@ -239,10 +239,22 @@ impl std::str::FromStr for IpNet {
             Some(p) => p
                 .parse::<u8>()
                 .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{s:?}: the prefix length must be 0 to {max}"))?,
+                .filter(|p| (1..=max).contains(p))
+                .ok_or_else(|| {
+                    format!("{s:?}: the prefix length must be 1 to {max} (0 would trust everyone)")
+                })?,
         };
-        Ok(Self { addr, prefix })
+        // An IPv4 network written as IPv6 (`::ffff:10.0.0.0/104`) is that IPv4 network.
+        match addr {
+            std::net::IpAddr::V6(v6) if prefix >= 96 => match v6.to_ipv4_mapped() {
+                Some(v4) => Ok(Self {
+                    addr: std::net::IpAddr::V4(v4),
+                    prefix: prefix - 96,
+                }),
+                None => Ok(Self { addr, prefix }),
+            },
+            _ => Ok(Self { addr, prefix }),
+        }
     }
 }
 
@@ -288,15 +300,32 @@ pub fn client_behind(
         return peer;
     };
     let mut last = peer;
-    for hop in forwarded.rsplit(',') {
-        match hop.trim().parse::<std::net::IpAddr>() {
-            Ok(ip) if trusted(ip) => last = ip,
-            Ok(ip) => return ip,
+    for hop in forwarded
+        .rsplit(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    {
+        match forwarded_ip(hop) {
+            Some(ip) if trusted(ip) => last = ip,
+            Some(ip) => return ip,
             // Something this node cannot read: the last address it could trust.
-            Err(_) => return last,
+            None => return last,
         }
     }
     last
+}
+
+/// An address of `X-Forwarded-For`: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or
+/// `[2001:db8::1]:443`.
+fn forwarded_ip(hop: &str) -> Option<std::net::IpAddr> {
+    hop.parse::<std::net::IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            hop.strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .and_then(|h| h.parse().ok())
+        })
 }
 
 /// The client's IP address, when the request came over a connection (an extractor that
@@ -349,11 +378,11 @@ mod tests {
         let one: IpNet = "::1".parse().expect("one");
         assert!(one.contains(ip("::1")) && !one.contains(ip("::2")));
         assert!(
-            "0.0.0.0/0"
-                .parse::<IpNet>()
-                .expect("all")
-                .contains(ip("8.8.8.8"))
+            "0.0.0.0/0".parse::<IpNet>().is_err(),
+            "never trust everyone"
         );
+        let mapped: IpNet = "::ffff:10.0.0.0/104".parse().expect("mapped");
+        assert!(mapped.contains(ip("10.1.2.3")) && mapped.contains(ip("::ffff:10.1.2.3")));
         assert!("10.0.0.0/33".parse::<IpNet>().is_err());
         assert!("proxy".parse::<IpNet>().is_err());
     }
@@ -383,6 +412,16 @@ mod tests {
             client_behind(ip("10.0.0.2"), Some("garbage"), &proxies),
             ip("10.0.0.2")
         );
+        // Ports, brackets and empty entries, as proxies write them.
+        for header in [
+            "198.51.100.1:5678",
+            "198.51.100.1, ",
+            "[2001:db8::1]:443",
+            "2001:db8::1",
+        ] {
+            let got = client_behind(ip("10.0.0.2"), Some(header), &proxies);
+            assert_ne!(got, ip("10.0.0.2"), "{header}");
+        }
         // No proxies configured: never the header.
         assert_eq!(
             client_behind(ip("10.0.0.2"), Some("198.51.100.1"), &[]),

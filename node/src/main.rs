@@ -594,11 +594,17 @@ fn federation_status(config: Option<&Path>, json: bool) -> anyhow::Result<()> {
 
 fn setup(args: &SetupArgs) -> anyhow::Result<()> {
     use std::io::IsTerminal;
+    // What `serve` would take from the environment (the container image sets both) is
+    // the default here too, so that the two agree.
+    let env_bind = std::env::var("RAREMESH_SERVER__BIND")
+        .ok()
+        .and_then(|b| b.parse().ok());
+    let env_data = std::env::var_os("RAREMESH_DATA_DIR").map(PathBuf::from);
     let given = raremesh::setup::Given {
         name: args.name.clone(),
         public_url: args.public_url.clone(),
-        bind: args.bind,
-        data_dir: args.data_dir.clone(),
+        bind: args.bind.or(env_bind),
+        data_dir: args.data_dir.clone().or(env_data),
         admin_email: args.admin_email.clone(),
         homeserver_url: args.homeserver_url.clone(),
         server_name: args.server_name.clone(),

@@ -105,6 +105,18 @@ impl Sessions {
         Ok((session.expires_at > now()).then_some(session))
     }
 
+    /// Binds a live session to another CSRF token (the browser's cookie had gone).
+    pub fn rebind(&self, token: &str, csrf: &str) -> Result<(), StoreError> {
+        let hash = token_hash(token);
+        if let Some(bytes) = self.kv.get(Tree::Sessions, hash.as_bytes())? {
+            let mut session: Session = decode(&bytes)?;
+            session.csrf = Some(token_hash(csrf));
+            self.kv
+                .put(Tree::Sessions, hash.as_bytes(), &encode(&session))?;
+        }
+        Ok(())
+    }
+
     /// Ends one session.
     pub fn end(&self, token: &str) -> Result<(), StoreError> {
         let hash = token_hash(token);

@@ -76,8 +76,10 @@ pub struct Written {
 }
 
 fn toml_str(s: &str) -> String {
-    // A TOML basic string is a JSON string for the characters that matter here.
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
+    // A JSON string is a TOML basic string, but for DEL, which TOML wants escaped.
+    serde_json::to_string(s)
+        .unwrap_or_else(|_| "\"\"".to_owned())
+        .replace('\u{7f}', "\\u007F")
 }
 
 fn io(what: &Path) -> impl Fn(std::io::Error) -> SetupError + '_ {
@@ -229,8 +231,13 @@ pub fn write(
         }
     };
     // The admin first: a refused password leaves no file behind.
-    let admin = create_user(&config, &answers.admin_email, Role::Admin, &password)
-        .map_err(|e| SetupError::Answer(format!("the first admin: {e}")))?;
+    let admin =
+        create_user(&config, &answers.admin_email, Role::Admin, &password).map_err(|e| {
+            SetupError::Answer(format!(
+                "the first admin, in {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
     write_new(config_path, &text)?;
     let (mut registration, mut homeserver_lines, mut whoami_block) = (None, None, None);
     if let Some(f) = &answers.federation {
@@ -348,6 +355,24 @@ pub fn add_peer(config_path: &Path, block: &str) -> Result<PeerConfig, SetupErro
     let [peer] = <[PeerConfig; 1]>::try_from(parsed.federation.peers).map_err(|_| {
         SetupError::Answer("the block must hold exactly one [[federation.peers]]".into())
     })?;
+    // Checked on its own too: with federation off, the file's checks skip the peers.
+    if peer.name.trim().is_empty() {
+        return Err(SetupError::Answer("the partner's name is empty".into()));
+    }
+    raremesh_bridge::client::parse_id::<raremesh_bridge::ruma::OwnedUserId>(
+        "the partner's user_id",
+        &peer.user_id,
+    )
+    .map_err(|e| SetupError::Answer(e.to_string()))?;
+    peer.age_key
+        .trim()
+        .parse::<age::x25519::Recipient>()
+        .map_err(|_| {
+            SetupError::Answer(format!(
+                "the partner's age_key {:?} is not an age public key (age1...)",
+                peer.age_key
+            ))
+        })?;
     let before = std::fs::read_to_string(config_path).map_err(io(config_path))?;
     let config = config::load_str(&before, &config_path.display().to_string(), [])?;
     if config
@@ -378,6 +403,10 @@ pub fn add_peer(config_path: &Path, block: &str) -> Result<PeerConfig, SetupErro
     let tmp = config_path.with_extension("toml.new");
     let _ = std::fs::remove_file(&tmp);
     write_new(&tmp, &after)?;
+    // The same mode as the file it replaces.
+    if let Ok(meta) = std::fs::metadata(config_path) {
+        std::fs::set_permissions(&tmp, meta.permissions()).map_err(io(&tmp))?;
+    }
     std::fs::rename(&tmp, config_path).map_err(io(config_path))?;
     Ok(peer)
 }

@@ -62,12 +62,29 @@ pub(crate) fn render_form(
     }
 }
 
-/// The CSRF token of this browser, or a new one with the cookie to set.
+/// The CSRF token of this browser, or a new one with the cookie to set. For a session
+/// bound to a CSRF token, the browser's cookie must be that token; when it is not (the
+/// browser did not send it, say on arriving from a link in a mail, or someone planted
+/// another), a new token is made and the session bound to it, so that a signed-in member
+/// is never left with forms that cannot be sent.
 fn csrf_token(state: &AppState, headers: &HeaderMap) -> Result<(String, Vec<String>), ApiError> {
+    let internal = |e: crate::store::StoreError| ApiError::Internal(e.to_string());
+    let session = cookies::get(headers, SESSION)
+        .and_then(|t| state.sessions.get(&t).ok().flatten().map(|s| (t, s)));
+    let bound = session.as_ref().and_then(|(_, s)| s.csrf.clone());
     match cookies::get(headers, CSRF).filter(|c| c.len() == 64) {
-        Some(t) => Ok((t, Vec::new())),
-        None => {
-            let t = random_token().map_err(|e| ApiError::Internal(e.to_string()))?;
+        Some(t)
+            if bound
+                .as_ref()
+                .is_none_or(|h| *h == crate::sessions::token_hash(&t)) =>
+        {
+            Ok((t, Vec::new()))
+        }
+        _ => {
+            let t = random_token().map_err(internal)?;
+            if let (Some((token, _)), Some(_)) = (&session, &bound) {
+                state.sessions.rebind(token, &t).map_err(internal)?;
+            }
             Ok((
                 t.clone(),
                 vec![cookies::set(state, CSRF, &t, LIFETIME_SECS, "Strict")],

@@ -162,10 +162,35 @@ async fn sign_in_and_out() {
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
         assert!(s.sessions.get(&token).expect("get").is_some());
     }
-    let out = send(form(
+    // A page opened from a link in a mail comes without the CSRF cookie (SameSite=Strict):
+    // the page gives a new token and binds the session to it, so the member's forms work.
+    let from_mail = send(
+        Request::get("/account")
+            .header(header::COOKIE, format!("raremesh_session={token}"))
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    let rebound = cookie_value(&from_mail.cookies, "raremesh_csrf").expect("a new CSRF cookie");
+    assert!(
+        from_mail.body.contains(&rebound),
+        "the page's forms carry it"
+    );
+    let stale = send(form(
         "/signout",
         &format!("raremesh_csrf={bound}; raremesh_session={token}"),
         &format!("csrf={bound}"),
+    ))
+    .await;
+    assert_eq!(
+        stale.status,
+        StatusCode::FORBIDDEN,
+        "the old token is no longer bound"
+    );
+    let out = send(form(
+        "/signout",
+        &format!("raremesh_csrf={rebound}; raremesh_session={token}"),
+        &format!("csrf={rebound}"),
     ))
     .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);

@@ -134,6 +134,52 @@ fn setup_asks_what_it_needs_and_writes_a_configuration_serve_accepts() {
         stdout.contains("172.16.0.0/12"),
         "check-config shows the trusted proxy: {stdout}"
     );
+    // A partner's block is checked even while federation is off.
+    let before = std::fs::read_to_string(&proxied).expect("config");
+    let (ok, _, stderr) = run(
+        &[
+            "--config",
+            proxied.to_str().expect("path"),
+            "federation",
+            "add-peer",
+            "-",
+        ],
+        "[[federation.peers]]\nname = \"x\"\nuser_id = \"@raremesh:x.example.org\"\nage_key = \"not a key\"\n",
+    );
+    assert!(!ok && stderr.contains("age_key"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&proxied).expect("config"), before);
+
+    // In the container image the data folder and the address come from the environment,
+    // as for `serve`: setup takes them as its defaults.
+    let env_dir = root.path.join("e/elsewhere");
+    let in_image = root.path.join("e/raremesh.toml");
+    let out = raremesh_command()
+        .args([
+            "setup",
+            "--non-interactive",
+            "--out",
+            in_image.to_str().expect("path"),
+            "--name",
+            "In a container",
+            "--admin-email",
+            "x@e.example.org",
+            "--no-federation",
+        ])
+        .env("RAREMESH_DATA_DIR", &env_dir)
+        .env("RAREMESH_SERVER__BIND", "0.0.0.0:8080")
+        .output()
+        .expect("setup");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&in_image).expect("config");
+    assert!(
+        text.contains(&format!("data_dir = {:?}", env_dir.display().to_string()))
+            && text.contains("bind = \"0.0.0.0:8080\""),
+        "{text}"
+    );
 }
 
 /// One organization, set up by the commands: its folder, its port, its printed blocks.
