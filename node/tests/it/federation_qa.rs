@@ -107,7 +107,11 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
             .iter()
             .any(|n| n.question_id == q.id)
     };
-    assert!(told(&sb, &bruno.account_id), "Bruno is told");
+    // The notices are made once the question is stored (in the same pass for everyone).
+    wait_for("Bruno's notice of the question", 60, || {
+        told(&sb, &bruno.account_id)
+    })
+    .await;
     assert!(!told(&sb, &carl.account_id), "Carl is not");
 
     // Bruno answers on B's web pages.
@@ -134,19 +138,17 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
         .expect("a");
     assert_eq!(from_b.author, bruno_name);
     assert!(!from_b.author.contains("Bruno"));
-    assert!(
-        told(&sa, &anna.account_id),
-        "the asker is told about the answer"
-    );
-    let found = sa
-        .qa_search
-        .search(&sa.ontology, &sa.autocomplete, "ketogenic", 5)
-        .expect("search");
-    assert_eq!(
-        found.first().map(|f| f.id.as_str()),
-        Some(q.id.as_str()),
-        "indexed on A"
-    );
+    // The asker's notice and the search index follow the stored answer.
+    wait_for("the asker's notice of the answer", 60, || {
+        told(&sa, &anna.account_id)
+    })
+    .await;
+    wait_for("the answer indexed on A", 60, || {
+        sa.qa_search
+            .search(&sa.ontology, &sa.autocomplete, "ketogenic", 5)
+            .is_ok_and(|found| found.first().map(|f| f.id.as_str()) == Some(q.id.as_str()))
+    })
+    .await;
 
     // Bruno joins from his Matrix app (bob on B's homeserver) and answers there.
     let mut bruno_m = sb
@@ -371,12 +373,13 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     .await;
     let bruno_feed = actions::feed(&sb, &bruno_m).expect("feed");
     assert!(bruno_feed.iter().all(|(_, x)| x.id != q.id));
-    assert!(
+    // The search index follows the stored question.
+    wait_for("the hidden question out of B's search", 60, || {
         sb.qa_search
             .search(&sb.ontology, &sb.autocomplete, "midnight", 5)
-            .expect("s")
-            .is_empty()
-    );
+            .is_ok_and(|found| found.is_empty())
+    })
+    .await;
     // Restored on A: shared again, visible again on B.
     moderation::moderate(
         &sa,
