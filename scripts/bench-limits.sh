@@ -15,6 +15,7 @@ secs=${2:-10}
 conns=${3:-32}
 rounds=${4:-3}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+command -v bc >/dev/null || { echo "bc is needed: apt-get install bc" >&2; exit 1; }
 if [ -n "${THIS:-}" ]; then
   this=$THIS
 else

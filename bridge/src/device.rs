@@ -246,6 +246,20 @@ impl Device {
         Ok(sent.response.event_id)
     }
 
+    /// Sends a text message (`m.room.message`, `m.text`) to a room the device is in;
+    /// encrypted when the room is. The event's id.
+    pub async fn send_text(&self, room: &RoomId, body: &str) -> Result<OwnedEventId> {
+        let room = self
+            .client
+            .get_room(room)
+            .ok_or_else(|| Error::Invalid(format!("the device is not in room {room}")))?;
+        let sent = room
+            .send(ruma::events::room::message::RoomMessageEventContent::text_plain(body))
+            .await
+            .map_err(sdk("device send"))?;
+        Ok(sent.response.event_id)
+    }
+
     /// Whether the device's copy of the room says it is end-to-end encrypted.
     pub async fn is_encrypted(&self, room: &RoomId) -> bool {
         match self.client.get_room(room) {

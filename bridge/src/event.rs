@@ -227,6 +227,13 @@ impl Incoming {
         self.state_key.is_none() && !self.is_redaction()
     }
 
+    /// The text of an `m.room.message` (its `body`), if it is one.
+    pub fn text(&self) -> Option<&str> {
+        (TimelineEventType::from(self.kind.as_str()) == TimelineEventType::RoomMessage)
+            .then(|| self.content.get("body").and_then(Value::as_str))
+            .flatten()
+    }
+
     /// The membership a member event sets, if it is one.
     pub fn membership(&self) -> Option<&str> {
         (self.kind == "m.room.member")

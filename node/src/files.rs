@@ -37,6 +37,19 @@ pub fn make_private(dir: &Path) -> std::io::Result<usize> {
     Ok(changed)
 }
 
+/// Writes `bytes` to a new file readable by the node's user only (0600), synced to disk;
+/// fails if the file exists (`ErrorKind::AlreadyExists`).
+pub fn write_new_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

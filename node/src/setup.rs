@@ -88,21 +88,13 @@ fn io(what: &Path) -> impl Fn(std::io::Error) -> SetupError + '_ {
 
 /// Writes `text` to a new file readable by its owner only; refuses to overwrite.
 fn write_new(path: &Path, text: &str) -> Result<(), SetupError> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).map_err(|e| {
+    crate::files::write_new_private(path, text.as_bytes()).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             SetupError::Exists(path.to_owned())
         } else {
             io(path)(e)
         }
-    })?;
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(io(path))
+    })
 }
 
 fn token() -> Result<String, SetupError> {

@@ -153,14 +153,7 @@ fn create_identity(path: &Path) -> Result<(), DocumentError> {
         identity.to_public(),
         identity.to_string().expose_secret()
     );
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).map_err(|e| DocumentError::io(path, e))?;
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(|e| DocumentError::io(path, e))
+    crate::files::write_new_private(path, text.as_bytes()).map_err(|e| DocumentError::io(path, e))
 }
 
 /// A document being written: encrypted as it goes, into a temporary file that is removed

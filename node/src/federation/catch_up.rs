@@ -184,13 +184,7 @@ impl Federation {
         let known = |id: &EventId| self.store.applied(id.as_str()).unwrap_or(false);
         let c = self.client.catch_up(room, checkpoint, known).await?;
         for (id, why) in &c.refused {
-            let shown = id.as_ref().map_or("?", |i| i.as_str());
-            dropped(DropReason::Malformed, "?", room.as_str(), shown, why);
-            // Logged once: the next walks pass over it.
-            if let Some(id) = id {
-                self.store
-                    .mark_applied(id.as_str(), crate::registration::now())?;
-            }
+            self.refuse_unusable(id.as_deref(), room, why)?;
         }
         if !c.complete {
             tracing::warn!(%room, "catching up stopped after 10,000 events; snapshots cover the rest");
@@ -206,6 +200,26 @@ impl Federation {
                 .set(&checkpoint_key(room.as_str()), newest.as_str())?;
         }
         Ok(r.new)
+    }
+
+    /// Logs and counts an event that is not a valid Matrix event, once: it is marked
+    /// applied, so later walks and syncs pass over it.
+    pub(super) fn refuse_unusable(
+        &self,
+        id: Option<&EventId>,
+        room: &OwnedRoomId,
+        why: &str,
+    ) -> Result<(), FederationError> {
+        if let Some(id) = id {
+            if self.store.applied(id.as_str())? {
+                return Ok(());
+            }
+            self.store
+                .mark_applied(id.as_str(), crate::registration::now())?;
+        }
+        let shown = id.map_or("?", |i| i.as_str());
+        dropped(DropReason::Malformed, "?", room.as_str(), shown, why);
+        Ok(())
     }
 
     /// After the homeserver comes back (or the node starts): a read receipt in each

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use raremesh_bridge::device::Device;
-use raremesh_bridge::drops::{DropReason, dropped};
 use raremesh_bridge::ruma::{OwnedRoomId, OwnedUserId};
 
 use super::{Federation, FederationError};
@@ -164,15 +163,7 @@ impl Federation {
     ) -> Result<(), FederationError> {
         self.pushed.add(synced.gaps);
         for (id, room, why) in &synced.refused {
-            if let Some(id) = id {
-                if self.store.applied(id.as_str())? {
-                    continue;
-                }
-                self.store
-                    .mark_applied(id.as_str(), crate::registration::now())?;
-            }
-            let shown = id.as_ref().map_or("?", |i| i.as_str());
-            dropped(DropReason::Malformed, "?", room.as_str(), shown, why);
+            self.refuse_unusable(id.as_deref(), room, why)?;
         }
         // Not marked applied: its room key may come with a later sync.
         for (id, room, why) in &synced.undecryptable {

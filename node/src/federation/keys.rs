@@ -2,7 +2,6 @@
 //! (peers encrypt to its public key) and a secret for pseudonyms (keyed hashes of patient
 //! ids, so no peer can link a pseudonym to a patient or to another node's pseudonyms).
 
-use std::io::Write;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -27,15 +26,8 @@ impl std::fmt::Debug for Keys {
 }
 
 fn write_private(path: &Path, text: &str) -> Result<(), FederationError> {
-    let err = |e: std::io::Error| FederationError::Keys(format!("{}: {e}", path.display()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).map_err(err)?;
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(err)
+    crate::files::write_new_private(path, text.as_bytes())
+        .map_err(|e| FederationError::Keys(format!("{}: {e}", path.display())))
 }
 
 impl Keys {

@@ -12,7 +12,6 @@ use super::cookies::{self, SESSION};
 use super::error::internal;
 use super::page::{render_form, see_other, signed_in, with_cookies};
 use crate::accounts::{Role, normalize_email};
-use crate::sessions::LIFETIME_SECS;
 use crate::state::AppState;
 
 fn signin_page(
@@ -117,19 +116,8 @@ pub async fn signin(
         );
     };
     state.throttle.sign_in_succeeded(&key, ip);
-    // A new CSRF token with the session, bound to it.
-    let started = cookies::fresh_csrf(&state).and_then(|(csrf, csrf_cookie)| {
-        let token = state.sessions.start_bound(&account.id, Some(&csrf))?;
-        Ok((token, csrf_cookie))
-    });
-    match started {
-        Ok((token, csrf_cookie)) => with_cookies(
-            see_other("/account"),
-            vec![
-                cookies::set(&state, SESSION, &token, LIFETIME_SECS, "Lax"),
-                csrf_cookie,
-            ],
-        ),
+    match cookies::start_session(&state, &account.id) {
+        Ok(set) => with_cookies(see_other("/account"), set),
         Err(e) => internal(e),
     }
 }

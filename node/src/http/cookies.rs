@@ -74,7 +74,27 @@ pub fn csrf_ok(state: &AppState, headers: &HeaderMap, field: Option<&String>) ->
     }
 }
 
-/// A new CSRF token and its cookie, for a browser that starts a session.
+/// Starts a browser's session for `account_id`, with a new CSRF token bound to it: the
+/// `Set-Cookie` values of both.
+pub fn start_session(
+    state: &AppState,
+    account_id: &str,
+) -> Result<Vec<String>, crate::store::StoreError> {
+    let (csrf, csrf_cookie) = fresh_csrf(state)?;
+    let token = state.sessions.start_bound(account_id, Some(&csrf))?;
+    Ok(vec![
+        set(
+            state,
+            SESSION,
+            &token,
+            crate::sessions::LIFETIME_SECS,
+            "Lax",
+        ),
+        csrf_cookie,
+    ])
+}
+
+/// A new CSRF token and its cookie.
 pub fn fresh_csrf(state: &AppState) -> Result<(String, String), crate::store::StoreError> {
     let token = crate::sessions::random_token()?;
     let cookie = set(

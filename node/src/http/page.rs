@@ -9,7 +9,6 @@ use minijinja::{Value, context};
 use super::cookies::{self, CSRF, SESSION};
 use super::error::{ApiError, internal};
 use crate::accounts::Account;
-use crate::sessions::{LIFETIME_SECS, random_token};
 use crate::state::AppState;
 
 /// Renders a page with the values every page needs (language, node name, versions and
@@ -81,14 +80,11 @@ fn csrf_token(state: &AppState, headers: &HeaderMap) -> Result<(String, Vec<Stri
             Ok((t, Vec::new()))
         }
         _ => {
-            let t = random_token().map_err(internal)?;
+            let (t, cookie) = cookies::fresh_csrf(state).map_err(internal)?;
             if let (Some((token, _)), Some(_)) = (&session, &bound) {
                 state.sessions.rebind(token, &t).map_err(internal)?;
             }
-            Ok((
-                t.clone(),
-                vec![cookies::set(state, CSRF, &t, LIFETIME_SECS, "Strict")],
-            ))
+            Ok((t, vec![cookie]))
         }
     }
 }

@@ -9,14 +9,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
-use super::cookies::{self, SESSION};
+use super::cookies;
 use super::error::internal;
 use super::i18n;
 use super::page::{render, render_form, see_other, with_cookies};
 use crate::accounts::{AccountError, Role, normalize_email, password};
 use crate::mail::Mail;
 use crate::registration::{LANGUAGES, LinkState, Member, PersonalInfo};
-use crate::sessions::LIFETIME_SECS;
 use crate::state::AppState;
 
 fn lang(headers: &HeaderMap) -> &'static str {
@@ -293,20 +292,9 @@ pub async fn set_password(
         Ok(Finished::EmailTaken) => return see_other("/signin"),
         Err(e) => return internal(e),
     };
-    // A new CSRF token with the session, bound to it.
-    let started = cookies::fresh_csrf(&state).and_then(|(csrf, csrf_cookie)| {
-        let session = state.sessions.start_bound(&account.id, Some(&csrf))?;
-        Ok((session, csrf_cookie))
-    });
-    match started {
+    match cookies::start_session(&state, &account.id) {
         // Registered: on to step 3, the patient.
-        Ok((session, csrf_cookie)) => with_cookies(
-            see_other("/patients"),
-            vec![
-                cookies::set(&state, SESSION, &session, LIFETIME_SECS, "Lax"),
-                csrf_cookie,
-            ],
-        ),
+        Ok(set) => with_cookies(see_other("/patients"), set),
         Err(e) => internal(e),
     }
 }

@@ -3,7 +3,6 @@
 //! is stable within the study and unrelated across studies. No name, email, birth date,
 //! free text or document.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -17,13 +16,7 @@ fn study_key(dir: &Path) -> std::io::Result<Vec<u8>> {
         std::fs::create_dir_all(dir)?;
         let mut b = [0u8; 32];
         getrandom::fill(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&path)?;
-        f.write_all(&b)?;
-        f.sync_all()?;
+        crate::files::write_new_private(&path, &b)?;
     }
     std::fs::read(&path)
 }

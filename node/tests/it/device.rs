@@ -8,6 +8,7 @@ use raremesh_bridge::client::{Homeserver as Client, NewRoom};
 use raremesh_bridge::device::Device;
 use raremesh_bridge::event::Incoming;
 use raremesh_bridge::rooms::RoomKind;
+use raremesh_bridge::ruma::events::TimelineEventType;
 use raremesh_bridge::ruma::{OwnedRoomId, OwnedUserId};
 
 use crate::federation::nio;
@@ -34,12 +35,6 @@ async fn sync_until(
             "not arrived in {secs} s; seen {seen:?}"
         );
     }
-}
-
-fn text_of(e: &Incoming) -> Option<&str> {
-    (e.kind == "m.room.message")
-        .then(|| e.content.get("body").and_then(|b| b.as_str()))
-        .flatten()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,21 +91,14 @@ async fn the_nodes_device_reads_and_writes_an_encrypted_room_and_keeps_its_keys_
             "hello from the node",
         ])
     });
-    let seen = sync_until(&device, 90, |e| {
-        text_of(e) == Some("hello from a Matrix app")
-    })
-    .await;
+    let seen = sync_until(&device, 90, |e| e.text() == Some("hello from a Matrix app")).await;
     let from_alice = seen
         .iter()
-        .find(|e| text_of(e) == Some("hello from a Matrix app"))
+        .find(|e| e.text() == Some("hello from a Matrix app"))
         .expect("alice's text");
     assert_eq!(from_alice.sender.as_str(), alice, "sent by alice");
     device
-        .send(
-            &room,
-            "m.room.message",
-            &serde_json::json!({"msgtype": "m.text", "body": "hello from the node"}),
-        )
+        .send_text(&room, "hello from the node")
         .await
         .expect("the device sends");
     let out: serde_json::Value =
@@ -122,12 +110,16 @@ async fn the_nodes_device_reads_and_writes_an_encrypted_room_and_keeps_its_keys_
     );
 
     // The homeserver holds no text of either: only m.room.encrypted events.
+    let (message, encrypted) = (
+        TimelineEventType::RoomMessage.to_string(),
+        TimelineEventType::RoomEncrypted.to_string(),
+    );
     let rows = hs.query(&format!(
-        "SELECT type, json FROM events JOIN event_json USING (event_id) WHERE events.room_id = '{room}' AND type IN ('m.room.message', 'm.room.encrypted')"
+        "SELECT type, json FROM events JOIN event_json USING (event_id) WHERE events.room_id = '{room}' AND type IN ('{message}', '{encrypted}')"
     ));
     assert!(rows.len() >= 2, "{rows:?}");
     for row in &rows {
-        assert_eq!(row[0], "m.room.encrypted", "{row}");
+        assert_eq!(row[0], encrypted.as_str(), "{row}");
         let json = row[1].as_str().unwrap_or_default();
         assert!(
             !json.contains("hello from"),
@@ -153,11 +145,11 @@ async fn the_nodes_device_reads_and_writes_an_encrypted_room_and_keeps_its_keys_
         device_id,
         "the same device after a restart"
     );
-    let seen = sync_until(&device, 60, |e| text_of(e) == Some("while you were away")).await;
+    let seen = sync_until(&device, 60, |e| e.text() == Some("while you were away")).await;
     assert!(
         !seen
             .iter()
-            .any(|e| text_of(e) == Some("hello from a Matrix app")),
+            .any(|e| e.text() == Some("hello from a Matrix app")),
         "the sync went on from where it stopped, not from the beginning: {seen:?}"
     );
 

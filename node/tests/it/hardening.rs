@@ -274,20 +274,13 @@ fn connect_from_another_address(
     .and_then(|s| s.set_nonblocking(false).ok().map(|()| s))
 }
 
-#[test]
-fn someone_guessing_from_elsewhere_slows_down_only_their_own_tries() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let data = dir.path().join("data");
+/// A member account made with `admin create-user` in `data`, with "the member's long
+/// password".
+fn create_member(data: &Path, email: &str) {
     let mut made = Command::new(BIN)
-        .args([
-            "admin",
-            "create-user",
-            "--email",
-            "guarded@example.org",
-            "--password-stdin",
-        ])
+        .args(["admin", "create-user", "--email", email, "--password-stdin"])
         .env_remove("RAREMESH_CONFIG")
-        .env("RAREMESH_DATA_DIR", &data)
+        .env("RAREMESH_DATA_DIR", data)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -298,14 +291,23 @@ fn someone_guessing_from_elsewhere_slows_down_only_their_own_tries() {
         .write_all(b"the member's long password\n")
         .expect("password");
     assert!(made.wait().expect("wait").success());
+}
+
+/// An HTTP client whose connections come from `from` (a loopback address).
+fn client(from: &str) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .local_address(from.parse::<std::net::IpAddr>().expect("ip"))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+#[test]
+fn someone_guessing_from_elsewhere_slows_down_only_their_own_tries() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    create_member(&data, "guarded@example.org");
     let server = Server::start(&data, &[("RAREMESH_LOG__LEVEL", "raremesh=info,warn")]);
-    let client = |from: &str| {
-        reqwest::blocking::Client::builder()
-            .local_address(from.parse::<std::net::IpAddr>().expect("ip"))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client")
-    };
     let sign_in = |c: &reqwest::blocking::Client, password: &str| {
         c.post(format!("{}/signin", server.base))
             .header("cookie", format!("raremesh_csrf={CSRF}"))
@@ -337,26 +339,7 @@ fn someone_guessing_from_elsewhere_slows_down_only_their_own_tries() {
 fn behind_a_trusted_proxy_each_member_counts_by_their_own_address() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("data");
-    let mut made = Command::new(BIN)
-        .args([
-            "admin",
-            "create-user",
-            "--email",
-            "proxied@example.org",
-            "--password-stdin",
-        ])
-        .env_remove("RAREMESH_CONFIG")
-        .env("RAREMESH_DATA_DIR", &data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("create-user");
-    made.stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"the member's long password\n")
-        .expect("password");
-    assert!(made.wait().expect("wait").success());
+    create_member(&data, "proxied@example.org");
     // The proxy is 127.0.0.1; 127.0.0.2 is a client that reaches the node directly.
     let server = Server::start(
         &data,
@@ -365,13 +348,6 @@ fn behind_a_trusted_proxy_each_member_counts_by_their_own_address() {
             ("RAREMESH_SERVER__TRUSTED_PROXIES", r#"["127.0.0.1"]"#),
         ],
     );
-    let client = |from: &str| {
-        reqwest::blocking::Client::builder()
-            .local_address(from.parse::<std::net::IpAddr>().expect("ip"))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client")
-    };
     let sign_in = |c: &reqwest::blocking::Client, forwarded: &str, password: &str| {
         c.post(format!("{}/signin", server.base))
             .header("cookie", format!("raremesh_csrf={CSRF}"))

@@ -136,14 +136,9 @@ fn setup_asks_what_it_needs_and_writes_a_configuration_serve_accepts() {
     );
     // A partner's block is checked even while federation is off.
     let before = std::fs::read_to_string(&proxied).expect("config");
-    let (ok, _, stderr) = run(
-        &[
-            "--config",
-            proxied.to_str().expect("path"),
-            "federation",
-            "add-peer",
-            "-",
-        ],
+    let (ok, _, stderr) = add_peer(
+        &proxied,
+        "-",
         "[[federation.peers]]\nname = \"x\"\nuser_id = \"@raremesh:x.example.org\"\nage_key = \"not a key\"\n",
     );
     assert!(!ok && stderr.contains("age_key"), "{stderr}");
@@ -242,6 +237,20 @@ fn setup_org(root: &Path, name: &str, server_name: &str, hs_url: &str) -> Org {
     }
 }
 
+/// `raremesh --config CONFIG federation add-peer BLOCK` (`-`: the block is `stdin`).
+fn add_peer(config: &Path, block: &str, stdin: &str) -> (bool, String, String) {
+    run(
+        &[
+            "--config",
+            config.to_str().expect("path"),
+            "federation",
+            "add-peer",
+            block,
+        ],
+        stdin,
+    )
+}
+
 fn serve(org: &Org, log: &Path) -> Child {
     let log = std::fs::File::create(log).expect("log");
     raremesh_command()
@@ -297,51 +306,19 @@ async fn two_organizations_set_up_by_the_commands_federate_on_real_homeservers()
     // Each admin adds the other's block (from a file, and from standard input).
     let block_b = path.join("b-block.toml");
     std::fs::write(&block_b, &b.whoami).expect("block");
-    let (ok, stdout, stderr) = run(
-        &[
-            "--config",
-            a.config.to_str().expect("path"),
-            "federation",
-            "add-peer",
-            block_b.to_str().expect("path"),
-        ],
-        "",
-    );
+    let (ok, stdout, stderr) = add_peer(&a.config, block_b.to_str().expect("path"), "");
     assert!(ok && stdout.contains("is now a partner"), "{stderr}");
-    let (ok, _, stderr) = run(
-        &[
-            "--config",
-            b.config.to_str().expect("path"),
-            "federation",
-            "add-peer",
-            "-",
-        ],
-        &a.whoami,
-    );
+    let (ok, _, stderr) = add_peer(&b.config, "-", &a.whoami);
     assert!(ok, "{stderr}");
     // Twice: refused, the file unchanged.
     let before = std::fs::read_to_string(&a.config).expect("config");
-    let (ok, _, stderr) = run(
-        &[
-            "--config",
-            a.config.to_str().expect("path"),
-            "federation",
-            "add-peer",
-            block_b.to_str().expect("path"),
-        ],
-        "",
-    );
+    let (ok, _, stderr) = add_peer(&a.config, block_b.to_str().expect("path"), "");
     assert!(!ok && stderr.contains("already a partner"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&a.config).expect("config"), before);
     // Garbage: refused, the file unchanged.
-    let (ok, _, stderr) = run(
-        &[
-            "--config",
-            a.config.to_str().expect("path"),
-            "federation",
-            "add-peer",
-            "-",
-        ],
+    let (ok, _, stderr) = add_peer(
+        &a.config,
+        "-",
         "[[federation.peers]]\nname = \"x\"\nuser_id = \"not a user id\"\nage_key = \"age1nope\"\n",
     );
     assert!(!ok, "a malformed block is refused: {stderr}");
