@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{KvStore, Record, StoreError, Tree, decode, encode};
+use crate::store::{Batch, KvStore, Record, StoreError, Tree, decode};
 
 /// What was done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +91,13 @@ impl Audit {
 
     /// Appends an entry (durably).
     pub fn record(&self, entry: &Entry) -> Result<(), StoreError> {
+        let mut batch = Batch::new();
+        self.record_in(&mut batch, entry)?;
+        self.kv.apply(&batch)
+    }
+
+    /// Adds an entry to `batch`.
+    pub fn record_in(&self, batch: &mut Batch, entry: &Entry) -> Result<(), StoreError> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
@@ -100,7 +107,8 @@ impl Audit {
             "{nanos:016x}{}",
             r.iter().map(|b| format!("{b:02x}")).collect::<String>()
         );
-        self.kv.put(Tree::Audit, key.as_bytes(), &encode(entry))
+        batch.put(key, entry);
+        Ok(())
     }
 
     /// The latest `limit` entries, newest first.
@@ -115,13 +123,13 @@ impl Audit {
 
     /// Erases the free-text reasons of the entries about an account (its deletion keeps
     /// the rest: who acted on which random ids, and when).
-    pub fn forget_reasons(&self, account_id: &str) -> Result<usize, StoreError> {
+    pub fn forget_reasons(&self, batch: &mut Batch, account_id: &str) -> Result<usize, StoreError> {
         let mut n = 0;
         for (k, v) in self.kv.scan_prefix(Tree::Audit, b"")? {
             let mut e: Entry = decode(&v)?;
             if e.account_id == account_id && e.reason.is_some() {
                 e.reason = None;
-                self.kv.put(Tree::Audit, &k, &encode(&e))?;
+                batch.put(k, &e);
                 n += 1;
             }
         }

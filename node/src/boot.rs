@@ -56,7 +56,9 @@ pub fn boot(config: Config) -> Result<(AppState, BootReport)> {
         cache_problem: report.cache_problem,
     };
     let kv = std::sync::Arc::new(crate::store::SledStore::open(&data.join("db"))?);
-    Ok((AppState::new(config, ontology, autocomplete, kv)?, boot))
+    let state = AppState::new(config, ontology, autocomplete, kv)?;
+    crate::erasure::resume(&state)?;
+    Ok((state, boot))
 }
 
 fn ensure_writable(dir: &Path) -> Result<()> {

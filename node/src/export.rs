@@ -150,38 +150,3 @@ pub fn everything(
             .collect::<Vec<_>>(),
     })
 }
-
-/// Erases an account and everything attached to it: documents (files and records),
-/// patients, member record, pending registration, sessions, the email index, the
-/// reasons written about it in the audit log and the mails to it still in the outbox;
-/// then rewrites the database so that no old copy of any of it stays readable on disk.
-/// Returns how many patients were erased.
-pub fn delete_account(state: &AppState, account: &Account) -> Result<usize, crate::Error> {
-    let patients = state.patients.of(&account.id)?;
-    for p in &patients {
-        state.documents.erase_patient(&account.id, &p.id)?;
-        state.research.erase_patient(&account.id, &p.id)?;
-        state.patients.remove(p)?;
-    }
-    crate::qa::moderation::erase_account(state, &account.id)
-        .map_err(|e| crate::Error::Store(crate::store::StoreError::Backend(e.to_string())))?;
-    state.audit.forget_reasons(&account.id)?;
-    state.audit.record(&crate::audit::Entry {
-        at: crate::registration::now(),
-        actor: account.id.clone(),
-        action: crate::audit::Action::AccountDeleted,
-        account_id: account.id.clone(),
-        patient_id: None,
-        document_id: None,
-        reason: None,
-    })?;
-    state.registrations.delete_member(&account.id)?;
-    state.registrations.clear_pending(&account.email)?;
-    state.sessions.end_all(&account.id)?;
-    state.accounts.delete(account)?;
-    if let Err(error) = crate::mail::forget_recipient(&state.config.outbox_path(), &account.email) {
-        tracing::error!(%error, "could not remove an erased member's mails from the outbox");
-    }
-    state.kv.forget_removed()?;
-    Ok(patients.len())
-}

@@ -13,6 +13,7 @@ pub mod config;
 pub mod connections;
 pub mod demo;
 pub mod documents;
+pub mod erasure;
 mod error;
 pub mod export;
 pub mod federation;

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::store::{KvStore, Record, StoreError, Tree, decode, encode};
+use crate::store::{Batch, KvStore, Record, StoreError, Tree, decode, encode};
 
 /// How long a session lasts without signing in again.
 pub const LIFETIME_SECS: u64 = 14 * 24 * 3600;
@@ -143,5 +143,18 @@ impl Sessions {
             self.kv.remove(Tree::SessionsByAccount, key)?;
         }
         Ok(keys.len())
+    }
+
+    /// Adds the end of every session of an account to `batch`.
+    pub fn end_all_in(&self, batch: &mut Batch, account_id: &str) -> Result<(), StoreError> {
+        let prefix = format!("{account_id}/");
+        for (key, _) in self
+            .kv
+            .scan_prefix(Tree::SessionsByAccount, prefix.as_bytes())?
+        {
+            batch.remove(Tree::Sessions, &key[prefix.len()..]);
+            batch.remove(Tree::SessionsByAccount, key);
+        }
+        Ok(())
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{KvStore, Record, StoreError, Tree, decode, encode};
+use crate::store::{Batch, KvStore, Record, StoreError, Tree, decode, encode};
 
 /// What an account may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,11 +187,9 @@ impl Accounts {
     }
 
     /// Erases an account and frees its email address.
-    pub fn delete(&self, account: &Account) -> Result<(), StoreError> {
-        self.kv.remove(Tree::Accounts, account.id.as_bytes())?;
-        self.kv
-            .remove(Tree::AccountsByEmail, account.email.as_bytes())?;
-        Ok(())
+    pub fn delete(&self, batch: &mut Batch, account: &Account) {
+        batch.remove(Tree::Accounts, account.id.as_str());
+        batch.remove(Tree::AccountsByEmail, account.email.as_str());
     }
 
     /// Replaces the password of an account (rules checked).

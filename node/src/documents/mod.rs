@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 pub use file_type::{FileType, SNIFF_BYTES};
 pub use vault::{Sealer, Vault};
 
-use crate::store::{KvStore, Record, StoreError, Tree, decode, encode};
+use crate::store::{Batch, KvStore, Record, StoreError, Tree, decode, encode};
 
 /// Why a document operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -215,18 +215,18 @@ impl Documents {
         Ok(true)
     }
 
-    /// Erases every document of a patient: files first, then records. Returns how many.
+    /// Adds the removal of every document record of a patient to `batch`; the ids of
+    /// their files, which the caller erases once the batch is applied.
     pub fn erase_patient(
         &self,
+        batch: &mut Batch,
         account_id: &str,
         patient_id: &str,
-    ) -> Result<usize, DocumentError> {
+    ) -> Result<Vec<String>, StoreError> {
         let docs = self.of_patient(account_id, patient_id)?;
         for d in &docs {
-            self.vault.erase(&d.id)?;
-            self.kv
-                .remove(Tree::Documents, &key(account_id, patient_id, &d.id))?;
+            batch.remove(Tree::Documents, key(account_id, patient_id, &d.id));
         }
-        Ok(docs.len())
+        Ok(docs.into_iter().map(|d| d.id).collect())
     }
 }

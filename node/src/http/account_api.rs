@@ -247,6 +247,6 @@ pub async fn delete(
             "the password is not right: nothing was deleted",
         ));
     }
-    crate::export::delete_account(&state, &a).map_err(store)?;
+    crate::erasure::erase_account(&state, &a).map_err(store)?;
     Ok(StatusCode::NO_CONTENT)
 }

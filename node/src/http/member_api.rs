@@ -581,6 +581,6 @@ pub async fn delete_patient(
 ) -> Result<StatusCode, ApiError> {
     let a = caller(&state, &headers, &method)?;
     let p = own_patient(&state, &a, &id)?;
-    super::patients::erase(&state, &a.id, &p).map_err(store)?;
+    crate::erasure::erase_patient(&state, &a.id, &p).map_err(store)?;
     Ok(StatusCode::NO_CONTENT)
 }

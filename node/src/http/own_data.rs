@@ -133,7 +133,7 @@ pub async fn delete(
         }
         Err(e) => return internal(e),
     }
-    match export::delete_account(&state, &account) {
+    match crate::erasure::erase_account(&state, &account) {
         Ok(_) => with_cookies(
             see_other("/"),
             vec![cookies::clear(&state, cookies::SESSION)],

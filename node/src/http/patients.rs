@@ -403,20 +403,10 @@ pub async fn remove(
             &[("confirm", "patient.error.confirm".into())],
         );
     }
-    match erase(&state, &account.id, &p) {
+    match crate::erasure::erase_patient(&state, &account.id, &p) {
         Ok(()) => see_other("/patients"),
         Err(e) => internal(e),
     }
-}
-
-/// Erases a patient with their documents (files and records), for good: nothing of them
-/// stays readable in the database folder.
-pub(crate) fn erase(state: &AppState, account_id: &str, p: &Patient) -> Result<(), crate::Error> {
-    state.documents.erase_patient(account_id, &p.id)?;
-    state.research.erase_patient(account_id, &p.id)?;
-    state.patients.remove(p)?;
-    state.kv.forget_removed()?;
-    Ok(())
 }
 
 /// `POST /patients/{id}/pseudonym`: a new pseudonym for partner organizations (the old one

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use actions::QaError;
 pub use rank::{Helper, QuestionScorer, combine, helper_score, question_profile};
 
-use crate::store::{KvStore, Record, StoreError, Tree, decode, encode};
+use crate::store::{Batch, KvStore, Record, StoreError, Tree, decode, encode};
 
 /// Why content is hidden.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +174,16 @@ impl Qa {
     /// Saves a question (new or changed).
     pub fn save_question(&self, q: &Question) -> Result<(), StoreError> {
         self.kv.put(Tree::Questions, q.id.as_bytes(), &encode(q))
+    }
+
+    /// Adds the saving of a question to `batch`.
+    pub fn save_question_in(&self, batch: &mut Batch, q: &Question) {
+        batch.put(q.id.as_str(), q);
+    }
+
+    /// Adds the saving of an answer to `batch`.
+    pub fn save_answer_in(&self, batch: &mut Batch, a: &Answer) {
+        batch.put(format!("{}/{}", a.question_id, a.id), a);
     }
 
     fn get<T: Record>(&self, key: &str) -> Result<Option<T>, StoreError> {

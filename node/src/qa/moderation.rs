@@ -11,6 +11,7 @@ use crate::audit::{Action, Entry};
 use crate::federation::qa::Outgoing;
 use crate::registration::{Member, now};
 use crate::state::AppState;
+use crate::store::Batch;
 
 type Result<T> = std::result::Result<T, QaError>;
 
@@ -160,26 +161,40 @@ pub fn moderate(
     Ok(())
 }
 
-/// Erases what an account wrote (its account is being deleted): its questions and answers
-/// lose their text here and are withdrawn from the federation; its marks, follows, notices
-/// and reports go. Returns how many questions and answers were erased.
-pub fn erase_account(state: &AppState, account_id: &str) -> Result<usize> {
-    let mut erased = 0;
+/// What [`erase_account`] changed.
+#[derive(Debug, Default)]
+pub struct Erased {
+    /// How many questions and answers lost their text.
+    pub count: usize,
+    /// The questions whose index entry must be updated once the batch is applied.
+    pub questions: Vec<String>,
+}
+
+/// Adds the erasure of what an account wrote (its account is being deleted) to `batch`:
+/// its questions and answers lose their text here and are withdrawn from the federation
+/// (queued in the same batch); its marks, follows, notices and reports go.
+pub fn erase_account(state: &AppState, batch: &mut Batch, account_id: &str) -> Result<Erased> {
+    let mut erased = Erased::default();
+    let withdraw = |batch: &mut Batch, room: String, event: String| {
+        if let Some(f) = &state.federation {
+            let op = Outgoing::Redact {
+                room,
+                event,
+                reason: "account deleted".into(),
+            };
+            if let Err(e) = f.queue_in(batch, &op) {
+                tracing::warn!(error = %e, "queueing a Q&A withdrawal failed");
+            }
+        }
+    };
     for mut q in state.qa.questions()? {
         let mut changed = false;
         if q.account_id == account_id && q.origin.is_none() {
             if q.hidden.as_ref().is_none_or(|h| !h.deleted) {
                 if let (Some(room), Some(event)) = (q.room.clone(), q.event_id.clone()) {
-                    share(
-                        state,
-                        Outgoing::Redact {
-                            room,
-                            event,
-                            reason: "account deleted".into(),
-                        },
-                    );
+                    withdraw(batch, room, event);
                 }
-                erased += 1;
+                erased.count += 1;
             }
             q.title.clear();
             q.body.clear();
@@ -191,8 +206,8 @@ pub fn erase_account(state: &AppState, account_id: &str) -> Result<usize> {
         q.followers.retain(|f| f != account_id);
         q.reports.retain(|r| r.by != account_id);
         if changed || before != (q.followers.len(), q.reports.len()) {
-            state.qa.save_question(&q)?;
-            reindex(state, &q.id);
+            state.qa.save_question_in(batch, &q);
+            erased.questions.push(q.id.clone());
         }
     }
     for mut a in state.qa.all_answers()? {
@@ -201,16 +216,9 @@ pub fn erase_account(state: &AppState, account_id: &str) -> Result<usize> {
             if a.hidden.as_ref().is_none_or(|h| !h.deleted) {
                 let room = state.qa.question(&a.question_id)?.and_then(|q| q.room);
                 if let (Some(room), Some(event)) = (room, a.event_id.clone()) {
-                    share(
-                        state,
-                        Outgoing::Redact {
-                            room,
-                            event,
-                            reason: "account deleted".into(),
-                        },
-                    );
+                    withdraw(batch, room, event);
                 }
-                erased += 1;
+                erased.count += 1;
             }
             a.body.clear();
             a.hidden = Some(deleted(account_id));
@@ -220,10 +228,12 @@ pub fn erase_account(state: &AppState, account_id: &str) -> Result<usize> {
         a.helpful.retain(|h| h != account_id);
         a.reports.retain(|r| r.by != account_id);
         if changed || before != (a.helpful.len(), a.reports.len()) {
-            state.qa.save_answer(&a)?;
-            reindex(state, &a.question_id);
+            state.qa.save_answer_in(batch, &a);
+            erased.questions.push(a.question_id.clone());
         }
     }
-    notices::erase(state, account_id)?;
+    erased.questions.sort();
+    erased.questions.dedup();
+    notices::erase(state, batch, account_id)?;
     Ok(erased)
 }

@@ -13,7 +13,7 @@ use super::{Answer, Question, QuestionScorer};
 use crate::mail::Mail;
 use crate::registration::now;
 use crate::state::AppState;
-use crate::store::{Record, StoreError, Tree, decode, encode};
+use crate::store::{Batch, Record, StoreError, Tree, decode, encode};
 
 /// Seconds in the window the daily limits count over.
 pub const DAY: u64 = 24 * 3600;
@@ -114,17 +114,15 @@ pub fn mark_read(state: &AppState, account: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Erases a member's notices and digest choice.
-pub fn erase(state: &AppState, account: &str) -> Result<(), StoreError> {
+/// Adds the erasure of a member's notices and digest choice to `batch`.
+pub fn erase(state: &AppState, batch: &mut Batch, account: &str) -> Result<(), StoreError> {
     for (k, _) in state
         .kv
         .scan_prefix(Tree::QaNotices, format!("n/{account}/").as_bytes())?
     {
-        state.kv.remove(Tree::QaNotices, &k)?;
+        batch.remove(Tree::QaNotices, k);
     }
-    state
-        .kv
-        .remove(Tree::QaNotices, format!("pref/{account}").as_bytes())?;
+    batch.remove(Tree::QaNotices, format!("pref/{account}"));
     Ok(())
 }
 

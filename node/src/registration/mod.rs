@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::accounts::normalize_email;
 use crate::sessions::random_token;
-use crate::store::{KvStore, Record, StoreError, Tree, decode, encode};
+use crate::store::{Batch, KvStore, Record, StoreError, Tree, decode, encode};
 
 /// How long a confirmation link works.
 pub const LINK_LIFETIME_SECS: u64 = 24 * 3600;
@@ -295,6 +295,11 @@ impl Registrations {
             .map(|_| ())
     }
 
+    /// Adds the removal of an address's pending registration to `batch`.
+    pub fn clear_pending_in(&self, batch: &mut Batch, email: &str) {
+        batch.remove(Tree::PendingRegistrations, email);
+    }
+
     /// Stores a member's record.
     pub fn save_member(&self, member: &Member) -> Result<(), StoreError> {
         let result = self
@@ -304,14 +309,10 @@ impl Registrations {
         result
     }
 
-    /// Erases a member's record.
-    pub fn delete_member(&self, account_id: &str) -> Result<(), StoreError> {
-        let result = self
-            .kv
-            .remove(Tree::Members, account_id.as_bytes())
-            .map(|_| ());
-        self.changes.bump();
-        result
+    /// Adds the erasure of a member's record to `batch` (the caller counts the change
+    /// once the batch is applied).
+    pub fn delete_member(&self, batch: &mut Batch, account_id: &str) {
+        batch.remove(Tree::Members, account_id);
     }
 
     /// Every member record.

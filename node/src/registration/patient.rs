@@ -6,7 +6,7 @@ use raremesh_ontology::{Ontology, OrphaCode};
 use serde::{Deserialize, Serialize};
 
 use super::FieldErrors;
-use crate::store::{KvStore, Record, StoreError, Tree, decode, encode};
+use crate::store::{Batch, KvStore, Record, StoreError, Tree, decode, encode};
 
 /// The patient's sex as recorded for matching and research.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -400,16 +400,8 @@ impl Patients {
     }
 
     /// Erases a patient.
-    pub fn remove(&self, p: &Patient) -> Result<(), StoreError> {
-        let result = self
-            .kv
-            .remove(
-                Tree::Patients,
-                format!("{}/{}", p.account_id, p.id).as_bytes(),
-            )
-            .map(|_| ());
-        self.changes.bump();
-        result
+    pub fn remove(&self, batch: &mut Batch, p: &Patient) {
+        batch.remove(Tree::Patients, format!("{}/{}", p.account_id, p.id));
     }
 
     /// Every patient of the node, by member.

@@ -14,7 +14,7 @@ use raremesh_ontology::OrphaCode;
 
 use crate::config::{Config, GroupConfig};
 use crate::registration::patient::{Diagnosis, Patient};
-use crate::store::{KvStore, StoreError, Tree, decode, encode};
+use crate::store::{Batch, KvStore, StoreError, Tree, decode, encode};
 pub use answers::Answers;
 pub use questionnaire::{DefinitionError, Questionnaire};
 
@@ -117,12 +117,17 @@ impl Research {
     }
 
     /// Erases every answer given for a member's patient.
-    pub fn erase_patient(&self, account: &str, patient: &str) -> Result<(), StoreError> {
+    pub fn erase_patient(
+        &self,
+        batch: &mut Batch,
+        account: &str,
+        patient: &str,
+    ) -> Result<(), StoreError> {
         for (k, _) in self
             .kv
             .scan_prefix(Tree::Answers, format!("{account}/{patient}/").as_bytes())?
         {
-            self.kv.remove(Tree::Answers, &k)?;
+            batch.remove(Tree::Answers, k);
         }
         Ok(())
     }

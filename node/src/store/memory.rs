@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{KvStore, StoreError, StoreResult, Tree, Visit};
+use super::{Batch, KvStore, StoreError, StoreResult, Tree, Visit, Write};
 
 type Trees = BTreeMap<Tree, BTreeMap<Vec<u8>, Vec<u8>>>;
 
@@ -60,6 +60,23 @@ impl KvStore for MemoryStore {
                 None => m.remove(key),
             };
             true
+        })
+    }
+
+    fn apply(&self, batch: &Batch) -> StoreResult<()> {
+        self.with(|t| {
+            for write in batch.writes() {
+                match write {
+                    Write::Put { tree, key, value } => {
+                        t.entry(*tree)
+                            .or_default()
+                            .insert(key.clone(), value.clone());
+                    }
+                    Write::Remove { tree, key } => {
+                        t.entry(*tree).or_default().remove(key);
+                    }
+                }
+            }
         })
     }
 

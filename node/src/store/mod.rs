@@ -4,10 +4,12 @@
 //! Every write is flushed to disk before it returns: data a member gave is not lost when
 //! the node is killed.
 
+mod batch;
 mod memory;
 mod record;
 mod sled_store;
 
+pub use batch::{Batch, Write};
 pub use memory::MemoryStore;
 pub use record::{Record, RecordError, decode, encode};
 pub use sled_store::SledStore;
@@ -63,6 +65,10 @@ pub enum Tree {
     /// `<account id>/<time><question id>` → a notice about a question; `pref/<account id>`
     /// → the member's digest choice; `salt` → the secret behind display names.
     QaNotices,
+    /// `<account id>` or `<account id>/<patient id>` → an erasure whose records are gone
+    /// and whose files (documents, mails in the outbox, shared Q&A events) may not be yet:
+    /// finished at the next start if a stop cut it short.
+    Erasures,
 }
 
 impl Tree {
@@ -91,6 +97,7 @@ impl Tree {
             Self::Questions => "questions",
             Self::QaAnswers => "qa_answers",
             Self::QaNotices => "qa_notices",
+            Self::Erasures => "erasures",
         }
     }
 }
@@ -159,6 +166,9 @@ pub trait KvStore: Send + Sync + std::fmt::Debug {
         old: Option<&[u8]>,
         new: Option<&[u8]>,
     ) -> StoreResult<bool>;
+    /// Applies every write of `batch` atomically (all or none, also across a crash) and
+    /// durably, before returning.
+    fn apply(&self, batch: &Batch) -> StoreResult<()>;
     /// All entries whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>>;
     /// Every entry of every tree as it is at one moment, given to `visit` (tree name, key,

@@ -10,7 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use super::{Entry, KvStore, StoreError, StoreResult, Tree, Visit};
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+
+use super::{Batch, Entry, KvStore, StoreError, StoreResult, Tree, Visit, Write};
 
 /// A sled database in a folder.
 #[derive(Debug, Clone)]
@@ -226,6 +228,50 @@ impl KvStore for SledStore {
             }
             Ok(swapped)
         })
+    }
+
+    fn apply(&self, batch: &Batch) -> StoreResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let _writing = self.writing()?;
+        let inner = self
+            .inner
+            .read()
+            .map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
+        let db = inner
+            .db
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("database closed by a failed rewrite".into()))?;
+        let names = batch.trees();
+        let trees = names
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        let index = |tree: Tree| names.binary_search(&tree).unwrap_or_default();
+        trees
+            .as_slice()
+            .transaction(|views| {
+                for write in batch.writes() {
+                    let view = &views[index(write.tree())];
+                    match write {
+                        Write::Put { key, value, .. } => {
+                            view.insert(key.as_slice(), value.as_slice())?;
+                        }
+                        Write::Remove { key, .. } => {
+                            view.remove(key.as_slice())?;
+                        }
+                    }
+                }
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(e) => backend(e),
+                TransactionError::Abort(()) => StoreError::Backend("transaction aborted".into()),
+            })?;
+        db.flush().map_err(backend)?;
+        Ok(())
     }
 
     fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {

@@ -242,7 +242,7 @@ async fn two_nodes_share_vectors_through_two_synapses() {
         .get(&carla.account_id)
         .expect("g")
         .expect("a");
-    raremesh::export::delete_account(&node_a.state, &carla_account).expect("delete");
+    raremesh::erasure::erase_account(&node_a.state, &carla_account).expect("delete");
     wait_for("the retraction of a deleted account", 60, || {
         remote_terms(&node_b.state).is_empty()
     })

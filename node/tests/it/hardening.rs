@@ -276,7 +276,7 @@ fn connect_from_another_address(
 
 /// A member account made with `admin create-user` in `data`, with "the member's long
 /// password".
-fn create_member(data: &Path, email: &str) {
+pub(crate) fn create_member(data: &Path, email: &str) {
     let mut made = Command::new(BIN)
         .args(["admin", "create-user", "--email", email, "--password-stdin"])
         .env_remove("RAREMESH_CONFIG")

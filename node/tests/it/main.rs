@@ -15,6 +15,7 @@ mod device;
 mod documents;
 mod driver;
 mod erasure;
+mod erasure_crash;
 mod federation;
 mod federation_hostile;
 mod federation_qa;

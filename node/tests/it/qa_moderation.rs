@@ -164,7 +164,7 @@ async fn a_deleted_account_takes_its_questions_and_answers_with_it() {
     );
     assert_eq!(export["answers"][0]["body"], "Vanishing answer");
     let account = node.state.accounts.get(&asker_id).expect("a").expect("a");
-    raremesh::export::delete_account(&node.state, &account).expect("delete");
+    raremesh::erasure::erase_account(&node.state, &account).expect("delete");
     let q = node.state.qa.question(&qid).expect("q").expect("tombstone");
     assert!(q.title.is_empty() && q.body.is_empty());
     let answers = node.state.qa.answers_of(&sid).expect("a");

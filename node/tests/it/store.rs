@@ -5,7 +5,9 @@ use std::io::Write;
 use std::sync::Arc;
 
 use raremesh::accounts::{AccountError, Accounts, Role};
-use raremesh::store::{KvStore, MemoryStore, Record, RecordError, SledStore, Tree, decode, encode};
+use raremesh::store::{
+    Batch, KvStore, MemoryStore, Record, RecordError, SledStore, Tree, decode, encode,
+};
 use serde::{Deserialize, Serialize};
 
 fn suite(kv: Arc<dyn KvStore>) {
@@ -46,6 +48,20 @@ fn suite(kv: Arc<dyn KvStore>) {
         kv.get(Tree::AccountsByEmail, b"a").expect("get").as_deref(),
         Some(&b"other tree"[..])
     );
+    // Several writes across trees land together; the later write to a key wins.
+    let mut batch = Batch::new();
+    batch.put_raw(t, "x", "1");
+    batch.put_raw(Tree::AccountsByEmail, "y", "2");
+    batch.remove(t, "b");
+    batch.put_raw(t, "x", "3");
+    kv.apply(&batch).expect("apply");
+    assert_eq!(kv.get(t, b"x").expect("get").as_deref(), Some(&b"3"[..]));
+    assert_eq!(
+        kv.get(Tree::AccountsByEmail, b"y").expect("get").as_deref(),
+        Some(&b"2"[..])
+    );
+    assert_eq!(kv.get(t, b"b").expect("get"), None);
+    kv.apply(&Batch::new()).expect("an empty batch");
     // Accounts over this store.
     let accounts = Accounts::new(kv.clone());
     let a = accounts

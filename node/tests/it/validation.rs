@@ -402,7 +402,7 @@ async fn documents_are_encrypted_reviewed_and_decided() {
 
     // Deleting the account erases documents and records; the log keeps ids, not reasons.
     let account = node.state.accounts.get(&member).expect("get").expect("acc");
-    raremesh::export::delete_account(&node.state, &account).expect("delete");
+    raremesh::erasure::erase_account(&node.state, &account).expect("delete");
     assert!(node.files().is_empty(), "{:?}", node.files());
     assert!(
         node.state

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::{Outgoing, answer_content, question_content};
 use crate::federation::{Federation, FederationError};
 use crate::state::AppState;
+use crate::store::{Batch, Tree};
 
 enum Sent {
     Done,
@@ -18,11 +19,26 @@ enum Sent {
 impl Federation {
     /// Writes something to send into the queue.
     pub(super) fn queue(&self, op: &Outgoing) -> Result<(), FederationError> {
+        let mut batch = Batch::new();
+        self.queue_in(&mut batch, op)?;
+        self.store.kv().apply(&batch)?;
+        Ok(())
+    }
+
+    /// Adds something to send to `batch`: queued when the batch is applied, together with
+    /// the change it shares; [`Federation::send_queued`] then sends it.
+    pub fn queue_in(&self, batch: &mut Batch, op: &Outgoing) -> Result<(), FederationError> {
         let txn = random_id()?;
         let entry = json!({ "txn": txn, "op": op });
         let key = format!("qa_out:{:020}:{txn}", crate::federation::now_ms());
-        self.store.set(&key, &entry.to_string())?;
+        batch.put_raw(Tree::FederationState, key, entry.to_string());
         Ok(())
+    }
+
+    /// Starts sending what is queued.
+    pub fn send_queued(self: &Arc<Self>, state: &AppState) {
+        let (f, state) = (self.clone(), state.clone());
+        tokio::spawn(async move { f.send_qa(&state).await });
     }
 
     /// Queues something to send and starts sending.
@@ -31,8 +47,7 @@ impl Federation {
             tracing::warn!(error = %e, "queueing a Q&A event failed");
             return;
         }
-        let (f, state) = (self.clone(), state.clone());
-        tokio::spawn(async move { f.send_qa(&state).await });
+        self.send_queued(state);
     }
 
     /// Sends what is queued, in order; what fails stays queued for the next round.
