@@ -76,8 +76,7 @@ pub fn begin_patient(state: &AppState, account_id: &str, p: &Patient) -> crate::
         email: None,
     };
     batch.put(erasure.key(), &erasure);
-    state.kv.apply(&batch)?;
-    state.changes.bump();
+    state.patients.apply(&batch)?;
     Ok(erasure)
 }
 
@@ -129,8 +128,7 @@ pub fn begin_account(state: &AppState, account: &Account) -> crate::Result<(Eras
         email: Some(account.email.clone()),
     };
     batch.put(erasure.key(), &erasure);
-    state.kv.apply(&batch)?;
-    state.changes.bump();
+    state.patients.apply(&batch)?;
     for question in &qa.questions {
         crate::qa::search::reindex(state, question);
     }

@@ -43,7 +43,7 @@ impl Federation {
         };
         for (key, value) in entries {
             let Ok(mut entry) = serde_json::from_str::<Value>(&value) else {
-                let _ = self.store.unset(&key);
+                self.store.unset_or_log(&key);
                 continue;
             };
             let peer = entry["peer"].as_str().unwrap_or_default().to_owned();
@@ -125,14 +125,16 @@ impl Federation {
                 Err(e) if attempts < 10 => {
                     tracing::warn!(error = %e, attempts, "a contact message will be retried");
                     entry["attempts"] = attempts.into();
-                    let _ = self.store.set(&key, &entry.to_string());
+                    if let Err(error) = self.store.set(&key, &entry.to_string()) {
+                        tracing::error!(%error, "could not count a contact message's attempt");
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "a contact message failed ten times: dropped");
-                    let _ = self.store.unset(&key);
+                    self.store.unset_or_log(&key);
                 }
                 Ok(()) => {
-                    let _ = self.store.unset(&key);
+                    self.store.unset_or_log(&key);
                 }
             }
         }

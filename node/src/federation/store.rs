@@ -253,6 +253,19 @@ impl FederationStore {
             .put(Tree::FederationState, name.as_bytes(), value.as_bytes())
     }
 
+    /// Adds the setting of a value of the federation's own state to `batch`.
+    pub fn set_in(&self, batch: &mut crate::store::Batch, name: &str, value: &str) {
+        batch.put_raw(Tree::FederationState, name, value);
+    }
+
+    /// Removes a queue entry that is done with; should the database fail, says so in the
+    /// log (the entry is then tried again, and what it sends is idempotent).
+    pub fn unset_or_log(&self, name: &str) {
+        if let Err(error) = self.unset(name) {
+            tracing::error!(%error, "could not remove a settled queue entry; it will run again");
+        }
+    }
+
     /// Removes a value of the federation's own state.
     pub fn unset(&self, name: &str) -> Result<(), StoreError> {
         self.kv

@@ -293,16 +293,22 @@ pub async fn decide(
         ),
     };
     p.validation = validation;
-    state.patients.save(&p)?;
-    state.audit.record(&Entry {
-        at,
-        actor: actor.id.clone(),
-        action,
-        account_id: p.account_id.clone(),
-        patient_id: Some(p.id.clone()),
-        document_id: None,
-        reason,
-    })?;
+    // The decision and its audit entry land together.
+    let mut batch = crate::store::Batch::new();
+    state.patients.save_in(&mut batch, &p);
+    state.audit.record_in(
+        &mut batch,
+        &Entry {
+            at,
+            actor: actor.id.clone(),
+            action,
+            account_id: p.account_id.clone(),
+            patient_id: Some(p.id.clone()),
+            document_id: None,
+            reason,
+        },
+    )?;
+    state.patients.apply(&batch)?;
     notify_decision(state, &p).await;
     Ok(p)
 }

@@ -5,8 +5,7 @@ use axum::http::StatusCode;
 use raremesh_ontology::{HpoId, OrphaCode};
 
 use super::message::Message;
-use super::search::reindex;
-use super::{Answer, Hidden, Question, notices};
+use super::{Answer, Change, Hidden, Question, notices};
 use crate::documents::new_id;
 use crate::federation::qa::Outgoing;
 use crate::registration::{Member, now};
@@ -192,12 +191,6 @@ pub fn language(l: &str) -> Option<&'static str> {
     super::search::LANGUAGES.iter().find(|x| **x == l).copied()
 }
 
-pub(super) fn share(state: &AppState, op: Outgoing) {
-    if let Some(f) = &state.federation {
-        f.enqueue_qa(state, op);
-    }
-}
-
 /// Whether the organization lets this member read the questions (`[qa] readers`).
 pub fn may_read(state: &AppState, m: &Member) -> Result<()> {
     match state.config.qa.readers {
@@ -257,10 +250,12 @@ pub fn ask(state: &AppState, m: &Member, d: &Draft) -> Result<Question> {
         reports: Vec::new(),
         followers: vec![m.account_id.clone()],
     };
-    state.qa.save_question(&q)?;
-    reindex(state, &q.id);
-    notices::target(state, &q)?;
-    share(state, Outgoing::Question { id: q.id.clone() });
+    let mut change = Change::new(state);
+    change.question(&q);
+    change.reindex(&q.id);
+    notices::target(state, change.batch(), &q)?;
+    change.share(Outgoing::Question { id: q.id.clone() });
+    change.commit()?;
     Ok(q)
 }
 
@@ -288,20 +283,19 @@ pub fn answer(state: &AppState, m: &Member, question_id: &str, body: &str) -> Re
         hidden: None,
         reports: Vec::new(),
     };
-    state.qa.save_answer(&a)?;
+    let mut change = Change::new(state);
+    change.answer(&a);
     if !q.followers.contains(&m.account_id) {
         q.followers.push(m.account_id.clone());
-        state.qa.save_question(&q)?;
+        change.question(&q);
     }
-    reindex(state, &q.id);
-    notices::answered(state, &q, &a)?;
-    share(
-        state,
-        Outgoing::Answer {
-            question: q.id.clone(),
-            id: a.id.clone(),
-        },
-    );
+    change.reindex(&q.id);
+    notices::answered(change.batch(), &q, &a);
+    change.share(Outgoing::Answer {
+        question: q.id.clone(),
+        id: a.id.clone(),
+    });
+    change.commit()?;
     Ok(a)
 }
 
@@ -318,12 +312,13 @@ pub fn mark(state: &AppState, m: &Member, question_id: &str, id: &str, action: &
     must_be_validated(state, m, "qa.err.validated_mark")?;
     let q = visible_question(state, question_id)?;
     let mut a = answer_of(state, question_id, id)?;
+    let mut change = Change::new(state);
     match action {
         "accept" if q.account_id == m.account_id => {
             for mut other in state.qa.answers_of(question_id)? {
                 if other.accepted && other.id != a.id {
                     other.accepted = false;
-                    state.qa.save_answer(&other)?;
+                    change.answer(&other);
                 }
             }
             a.accepted = true;
@@ -338,7 +333,8 @@ pub fn mark(state: &AppState, m: &Member, question_id: &str, id: &str, action: &
         }
         _ => return Err(QaError::Invalid(msg("qa.err.unknown_action"))),
     }
-    state.qa.save_answer(&a)?;
+    change.answer(&a);
+    change.commit()?;
     Ok(())
 }
 
@@ -376,9 +372,11 @@ pub fn edit_question(
     q.title = self::title(title)?;
     q.body = text(body, MAX_BODY, "qa.err.write_question")?;
     q.edited_at = Some(now());
-    state.qa.save_question(&q)?;
-    reindex(state, id);
-    share(state, Outgoing::EditQuestion { id: q.id.clone() });
+    let mut change = Change::new(state);
+    change.question(&q);
+    change.reindex(id);
+    change.share(Outgoing::EditQuestion { id: q.id.clone() });
+    change.commit()?;
     Ok(q)
 }
 
@@ -399,15 +397,14 @@ pub fn edit_answer(
     }
     a.body = text(body, MAX_BODY, "qa.err.write_answer")?;
     a.edited_at = Some(now());
-    state.qa.save_answer(&a)?;
-    reindex(state, question_id);
-    share(
-        state,
-        Outgoing::EditAnswer {
-            question: question_id.to_owned(),
-            id: id.to_owned(),
-        },
-    );
+    let mut change = Change::new(state);
+    change.answer(&a);
+    change.reindex(question_id);
+    change.share(Outgoing::EditAnswer {
+        question: question_id.to_owned(),
+        id: id.to_owned(),
+    });
+    change.commit()?;
     Ok(a)
 }
 
@@ -430,18 +427,17 @@ pub fn delete_question(state: &AppState, m: &Member, id: &str) -> Result<()> {
     q.title.clear();
     q.body.clear();
     q.hidden = Some(deleted(&m.account_id));
-    state.qa.save_question(&q)?;
-    reindex(state, id);
+    let mut change = Change::new(state);
+    change.question(&q);
+    change.reindex(id);
     if let (Some(room), Some(event)) = (q.room.clone(), q.event_id.clone()) {
-        share(
-            state,
-            Outgoing::Redact {
-                room,
-                event,
-                reason: "deleted by its author".into(),
-            },
-        );
+        change.share(Outgoing::Redact {
+            room,
+            event,
+            reason: "deleted by its author".into(),
+        });
     }
+    change.commit()?;
     Ok(())
 }
 
@@ -453,19 +449,18 @@ pub fn delete_answer(state: &AppState, m: &Member, question_id: &str, id: &str) 
     }
     a.body.clear();
     a.hidden = Some(deleted(&m.account_id));
-    state.qa.save_answer(&a)?;
-    reindex(state, question_id);
+    let mut change = Change::new(state);
+    change.answer(&a);
+    change.reindex(question_id);
     let q = state.qa.question(question_id)?;
     if let (Some(room), Some(event)) = (q.and_then(|q| q.room), a.event_id.clone()) {
-        share(
-            state,
-            Outgoing::Redact {
-                room,
-                event,
-                reason: "deleted by its author".into(),
-            },
-        );
+        change.share(Outgoing::Redact {
+            room,
+            event,
+            reason: "deleted by its author".into(),
+        });
     }
+    change.commit()?;
     Ok(())
 }
 

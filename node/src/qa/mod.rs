@@ -4,6 +4,7 @@
 //! federation in Matrix threads; full-text search (see `docs/qa.md`).
 
 pub mod actions;
+mod change;
 pub mod evaluate;
 pub mod message;
 pub mod moderation;
@@ -11,6 +12,8 @@ pub mod names;
 pub mod notices;
 mod rank;
 pub mod search;
+
+pub use change::Change;
 
 use std::sync::Arc;
 

@@ -1,11 +1,11 @@
 //! Reports and moderation of questions and answers, and what goes when an account is
 //! deleted.
 
+use super::Change;
 use super::actions::{
-    MAX_REASON, QaError, REPORT_LIMIT, answer_of, deleted, limit, may_read, msg, share, text,
+    MAX_REASON, QaError, REPORT_LIMIT, answer_of, deleted, limit, may_read, msg, text,
     visible_question,
 };
-use super::search::reindex;
 use super::{Hidden, Report, notices};
 use crate::audit::{Action, Entry};
 use crate::federation::qa::Outgoing;
@@ -69,6 +69,7 @@ pub fn moderate(
         .qa
         .question(question_id)?
         .ok_or(QaError::NotFound(msg("qa.err.no_question")))?;
+    let mut change = Change::new(state);
     let hidden = hide.then(|| Hidden {
         reason: reason.clone(),
         by: actor.to_owned(),
@@ -87,20 +88,19 @@ pub fn moderate(
                 return Ok(());
             }
             q.hidden = hidden;
-            state.qa.save_question(&q)?;
+            change.question(&q);
             // Only this node's own questions can be withdrawn from (or sent again to) its
             // room; a partner's question is hidden here only.
             match (&q.room, &q.event_id, hide) {
-                (Some(room), Some(event), true) if q.origin.is_none() => share(
-                    state,
-                    Outgoing::Redact {
+                (Some(room), Some(event), true) if q.origin.is_none() => {
+                    change.share(Outgoing::Redact {
                         room: room.clone(),
                         event: event.clone(),
                         reason: "hidden by the moderators".into(),
-                    },
-                ),
+                    })
+                }
                 (_, _, false) if q.origin.is_none() => {
-                    share(state, Outgoing::Question { id: q.id.clone() })
+                    change.share(Outgoing::Question { id: q.id.clone() })
                 }
                 _ => {}
             }
@@ -120,44 +120,42 @@ pub fn moderate(
                 return Ok(());
             }
             a.hidden = hidden;
-            state.qa.save_answer(&a)?;
+            change.answer(&a);
             // Withdrawn from the room when this node sent it or owns the room.
             let ours = a.origin.is_none() || q.origin.is_none();
             match (&q.room, &a.event_id, hide) {
-                (Some(room), Some(event), true) if ours => share(
-                    state,
-                    Outgoing::Redact {
-                        room: room.clone(),
-                        event: event.clone(),
-                        reason: "hidden by the moderators".into(),
-                    },
-                ),
-                (_, _, false) if a.origin.is_none() => share(
-                    state,
-                    Outgoing::Answer {
-                        question: q.id.clone(),
-                        id: a.id.clone(),
-                    },
-                ),
+                (Some(room), Some(event), true) if ours => change.share(Outgoing::Redact {
+                    room: room.clone(),
+                    event: event.clone(),
+                    reason: "hidden by the moderators".into(),
+                }),
+                (_, _, false) if a.origin.is_none() => change.share(Outgoing::Answer {
+                    question: q.id.clone(),
+                    id: a.id.clone(),
+                }),
                 _ => {}
             }
             (a.account_id.clone(), format!("answer:{}/{}", q.id, a.id))
         }
     };
-    reindex(state, question_id);
-    state.audit.record(&Entry {
-        at: now(),
-        actor: actor.to_owned(),
-        action: if hide {
-            Action::QaHidden
-        } else {
-            Action::QaRestored
+    change.reindex(question_id);
+    state.audit.record_in(
+        change.batch(),
+        &Entry {
+            at: now(),
+            actor: actor.to_owned(),
+            action: if hide {
+                Action::QaHidden
+            } else {
+                Action::QaRestored
+            },
+            account_id: author,
+            patient_id: None,
+            document_id: Some(target),
+            reason: Some(reason),
         },
-        account_id: author,
-        patient_id: None,
-        document_id: Some(target),
-        reason: Some(reason),
-    })?;
+    )?;
+    change.commit()?;
     Ok(())
 }
 

@@ -76,6 +76,10 @@ fn put(state: &AppState, account: &str, n: &Notice) -> Result<(), StoreError> {
     state.kv.put(Tree::QaNotices, &key(account, n), &encode(n))
 }
 
+fn put_in(batch: &mut Batch, account: &str, n: &Notice) {
+    batch.put(key(account, n), n);
+}
+
 /// A member's notices, newest first.
 pub fn of(state: &AppState, account: &str) -> Result<Vec<Notice>, StoreError> {
     let mut v: Vec<Notice> = state
@@ -146,7 +150,11 @@ pub fn set_prefs(state: &AppState, account: &str, p: &Prefs) -> Result<(), Store
 }
 
 /// Tells the members most likely to help about a new question; the accounts told.
-pub fn target(state: &AppState, q: &Question) -> Result<Vec<String>, StoreError> {
+pub fn target(
+    state: &AppState,
+    batch: &mut Batch,
+    q: &Question,
+) -> Result<Vec<String>, StoreError> {
     let cfg = &state.config.qa;
     if cfg.notify_top == 0 || q.hidden.is_some() {
         return Ok(Vec::new());
@@ -202,8 +210,8 @@ pub fn target(state: &AppState, q: &Question) -> Result<Vec<String>, StoreError>
         if today >= cfg.max_notices_per_day as usize {
             continue;
         }
-        put(
-            state,
+        put_in(
+            batch,
             &account,
             &Notice {
                 question_id: q.id.clone(),
@@ -213,20 +221,20 @@ pub fn target(state: &AppState, q: &Question) -> Result<Vec<String>, StoreError>
                 read: false,
                 mailed: false,
             },
-        )?;
+        );
         told.push(account);
     }
     Ok(told)
 }
 
 /// Tells a question's followers (but the answer's author) about a new answer.
-pub fn answered(state: &AppState, q: &Question, a: &Answer) -> Result<(), StoreError> {
+pub fn answered(batch: &mut Batch, q: &Question, a: &Answer) {
     for f in &q.followers {
         if *f == a.account_id {
             continue;
         }
-        put(
-            state,
+        put_in(
+            batch,
             f,
             &Notice {
                 question_id: q.id.clone(),
@@ -236,9 +244,8 @@ pub fn answered(state: &AppState, q: &Question, a: &Answer) -> Result<(), StoreE
                 read: false,
                 mailed: false,
             },
-        )?;
+        );
     }
-    Ok(())
 }
 
 /// Mails each member who asked for it their unread, unmailed notices, at most once a day;

@@ -399,7 +399,19 @@ impl Patients {
         result
     }
 
-    /// Erases a patient.
+    /// Adds the saving of a patient to `batch` (applied by [`Patients::apply`]).
+    pub fn save_in(&self, batch: &mut Batch, p: &Patient) {
+        batch.put(format!("{}/{}", p.account_id, p.id), p);
+    }
+
+    /// Applies a batch that changes patients, at once, and counts the change.
+    pub fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
+        let result = self.kv.apply(batch);
+        self.changes.bump();
+        result
+    }
+
+    /// Adds the erasure of a patient to `batch`.
     pub fn remove(&self, batch: &mut Batch, p: &Patient) {
         batch.remove(Tree::Patients, format!("{}/{}", p.account_id, p.id));
     }

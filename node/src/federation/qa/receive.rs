@@ -9,7 +9,7 @@ use super::{ANSWER_KEY, AnswerWire, QUESTION_KEY, QuestionWire, id_ok};
 use crate::federation::{Federation, FederationError};
 use crate::qa::actions::{MAX_BODY, language, text, title as one_line_title};
 use crate::qa::search::reindex;
-use crate::qa::{Answer, Hidden, Question, notices};
+use crate::qa::{Answer, Change, Hidden, Question, notices};
 use crate::registration::now;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -151,13 +151,18 @@ impl Federation {
                     .map(|o| o.reports.clone())
                     .unwrap_or_default(),
             };
-            state.qa.save_answer(&a)?;
-            self.store
-                .set(&format!("qa_event:{event_id}"), &format!("a/{}/{id}", q.id))?;
-            reindex(state, &q.id);
+            let mut change = Change::new(state);
+            change.answer(&a);
+            self.store.set_in(
+                change.batch(),
+                &format!("qa_event:{event_id}"),
+                &format!("a/{}/{id}", q.id),
+            );
+            change.reindex(&q.id);
             if existing.is_none() {
-                notices::answered(state, &q, &a)?;
+                notices::answered(change.batch(), &q, &a);
             }
+            change.commit()?;
             return Ok(None);
         }
         Ok(None)
@@ -220,13 +225,20 @@ impl Federation {
                 .unwrap_or_default(),
         };
         let err = |e: StoreError| e.to_string();
-        state.qa.save_question(&q).map_err(err)?;
-        self.store
-            .set(&format!("qa_event:{event_id}"), &format!("q/{}", q.id))
-            .map_err(err)?;
-        reindex(state, &q.id);
-        if existing.is_none() {
-            let told = notices::target(state, &q).map_err(err)?;
+        let mut change = Change::new(state);
+        change.question(&q);
+        self.store.set_in(
+            change.batch(),
+            &format!("qa_event:{event_id}"),
+            &format!("q/{}", q.id),
+        );
+        change.reindex(&q.id);
+        let told = match &existing {
+            None => Some(notices::target(state, change.batch(), &q).map_err(err)?),
+            Some(_) => None,
+        };
+        change.commit().map_err(err)?;
+        if let Some(told) = told {
             tracing::info!(question = %q.id, told = told.len(), "question from a partner node");
         }
         Ok(())

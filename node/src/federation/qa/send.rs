@@ -41,15 +41,6 @@ impl Federation {
         tokio::spawn(async move { f.send_qa(&state).await });
     }
 
-    /// Queues something to send and starts sending.
-    pub fn enqueue_qa(self: &Arc<Self>, state: &AppState, op: Outgoing) {
-        if let Err(e) = self.queue(&op) {
-            tracing::warn!(error = %e, "queueing a Q&A event failed");
-            return;
-        }
-        self.send_queued(state);
-    }
-
     /// Sends what is queued, in order; what fails stays queued for the next round.
     pub(in crate::federation) async fn send_qa(&self, state: &AppState) {
         let _guard = self.qa_out.lock().await;
@@ -62,22 +53,22 @@ impl Federation {
         };
         for (key, raw) in entries {
             let Ok(entry) = serde_json::from_str::<Value>(&raw) else {
-                let _ = self.store.unset(&key);
+                self.store.unset_or_log(&key);
                 continue;
             };
             let txn = entry["txn"].as_str().unwrap_or("x").to_owned();
             let Ok(op) = serde_json::from_value::<Outgoing>(entry["op"].clone()) else {
-                let _ = self.store.unset(&key);
+                self.store.unset_or_log(&key);
                 continue;
             };
             match self.send_one(state, &txn, &op).await {
                 Ok(Sent::Done) => {
-                    let _ = self.store.unset(&key);
+                    self.store.unset_or_log(&key);
                 }
                 Ok(Sent::Later) => {}
                 Err(e) if e.is_permanent() => {
                     tracing::warn!(error = %e, ?op, "a Q&A event the homeserver refuses: dropped");
-                    let _ = self.store.unset(&key);
+                    self.store.unset_or_log(&key);
                 }
                 Err(e) => {
                     tracing::info!(error = %e, "sharing a Q&A event: will retry");
