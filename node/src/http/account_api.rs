@@ -6,13 +6,13 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::member_api::caller;
+use super::extract::{ApiMember, Caller};
 use super::register::{Finished, finish, send_link};
 use super::terms_page::{Choices, apply};
 use crate::accounts::password;
@@ -135,32 +135,11 @@ pub async fn confirm(
     }
 }
 
-fn member(
-    state: &AppState,
-    headers: &HeaderMap,
-    method: &Method,
-) -> Result<crate::registration::Member, ApiError> {
-    let a = caller(state, headers, method)?;
-    state
-        .registrations
-        .member(&a.id)
-        .map_err(store)?
-        .ok_or_else(|| {
-            refused(
-                StatusCode::FORBIDDEN,
-                "not_a_member",
-                "this account has no member record",
-            )
-        })
-}
-
 /// `GET /api/v1/consents`: the terms (version, text) and the member's choices.
 pub async fn consents(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, m): ApiMember,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let m = member(&state, &headers, &method)?;
     Ok(Json(json!({
         "terms": {
             "version": state.config.terms.version,
@@ -174,11 +153,9 @@ pub async fn consents(
 /// a consent left out or false is withdrawn.
 pub async fn set_consents(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, mut m): ApiMember,
     b: JsonBody<Choices>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut m = member(&state, &headers, &method)?;
     let c = body(b)?;
     if !apply(&state, &mut m, &c).map_err(store)? {
         return Err(refused(
@@ -196,11 +173,9 @@ pub async fn set_consents(
 /// `PUT /api/v1/me`: the member's step 1 details (the email address stays).
 pub async fn set_details(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, mut m): ApiMember,
     b: JsonBody<Details>,
 ) -> Result<StatusCode, ApiError> {
-    let mut m = member(&state, &headers, &method)?;
     let d = body(b)?;
     m.info = parse(&d, &m.info.email)?;
     state.registrations.save_member(&m).map_err(store)?;
@@ -210,10 +185,8 @@ pub async fn set_details(
 /// `GET /api/v1/export`: everything the node holds about the caller.
 pub async fn export(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    Caller(a): Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let a = caller(&state, &headers, &method)?;
     let m = state.registrations.member(&a.id).map_err(store)?;
     let patients = state.patients.of(&a.id).map_err(store)?;
     Ok(Json(crate::export::everything(
@@ -229,11 +202,9 @@ pub async fn export(
 /// attached (as the page does).
 pub async fn delete(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    Caller(a): Caller,
     b: JsonBody<HashMap<String, String>>,
 ) -> Result<StatusCode, ApiError> {
-    let a = caller(&state, &headers, &method)?;
     let pw = body(b)?.remove("password").unwrap_or_default();
     if state
         .accounts

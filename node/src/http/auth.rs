@@ -1,5 +1,6 @@
 //! Signing in and out, and the account page.
 
+use super::extract::SignedIn;
 use std::collections::HashMap;
 
 use axum::Form;
@@ -123,11 +124,11 @@ pub async fn signin(
 }
 
 /// `GET /account`: who is signed in, how far registration went, sign-out buttons.
-pub async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let account = match signed_in(&state, &headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
+pub async fn account(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+    headers: HeaderMap,
+) -> Response {
     let member = match state.registrations.member(&account.id) {
         Ok(m) => m,
         Err(e) => return internal(e),

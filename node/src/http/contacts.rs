@@ -2,6 +2,7 @@
 //! `/account/matrix` (link, with a code sent through Matrix), `POST /patients/{id}/contact`
 //! (ask), `/contacts` (requests made and received; accept or decline).
 
+use super::extract::PageMember;
 use std::collections::HashMap;
 
 use axum::Form;
@@ -64,13 +65,10 @@ pub async fn matrix(State(state): State<AppState>, headers: HeaderMap) -> Respon
 /// `POST /account/matrix`: `user_id` to link (a code is sent there), or `code` to confirm.
 pub async fn link(
     State(state): State<AppState>,
+    PageMember(_, mut m): PageMember,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (_, mut m) = match member(&state, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
     if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return matrix_page(
             &state,
@@ -174,14 +172,11 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
 /// `POST /contacts/{request}`: `answer` = `accept` or `decline`.
 pub async fn answer(
     State(state): State<AppState>,
+    PageMember(_, m): PageMember,
     Path(request): Path<String>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (_, m) = match member(&state, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
     if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return contacts_page(
             &state,
@@ -210,14 +205,11 @@ pub async fn answer(
 /// `POST /patients/{id}/contact`: `peer` and `pseudonym` of a similar patient.
 pub async fn ask(
     State(state): State<AppState>,
+    PageMember(_, m): PageMember,
     Path(id): Path<String>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (_, m) = match member(&state, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
     if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return contacts_page(
             &state,

@@ -1,12 +1,13 @@
 //! `/admin/federation`: the federation status for the organization's admins (the same as
 //! `raremesh federation status`): is federation healthy, and if not, where it is stuck.
 
+use super::extract::SignedIn;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use minijinja::context;
 
-use super::page::{forbidden, render, signed_in};
+use super::page::{forbidden, render};
 use crate::state::AppState;
 
 fn ago(now: u64, t: Option<u64>) -> String {
@@ -17,11 +18,11 @@ fn ago(now: u64, t: Option<u64>) -> String {
 }
 
 /// `GET /admin/federation` (admins only).
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let account = match signed_in(&state, &headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
+pub async fn page(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+    headers: HeaderMap,
+) -> Response {
     if account.role != crate::accounts::Role::Admin {
         return forbidden(&state, &headers);
     }

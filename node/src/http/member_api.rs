@@ -21,6 +21,7 @@ use serde_json::json;
 use super::cookies;
 use super::documents::{Receiver, Refusal};
 use super::error::ApiError;
+use super::extract::Caller;
 use super::validation::{Decision, decide};
 use crate::accounts::{Account, Role, normalize_email};
 use crate::documents::DocumentKind;
@@ -206,10 +207,8 @@ fn patient_json(state: &AppState, p: &Patient) -> serde_json::Value {
 /// `GET /api/v1/me`: the account, and the member record if any.
 pub async fn me(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    Caller(a): Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let a = caller(&state, &headers, &method)?;
     let m = state.registrations.member(&a.id).map_err(store)?;
     Ok(Json(json!({
         "id": a.id,
@@ -229,10 +228,8 @@ pub async fn me(
 /// `GET /api/v1/patients`: the caller's patients.
 pub async fn patients(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    Caller(a): Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let a = caller(&state, &headers, &method)?;
     member_of(&state, &a)?;
     let list = state.patients.of(&a.id).map_err(store)?;
     Ok(Json(json!({
@@ -245,11 +242,9 @@ pub async fn patients(
 /// = "ORPHA:n", `not_listed` with `diagnosis_text`, or `none_yet`), `organization`.
 pub async fn add_patient(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    Caller(a): Caller,
     body: Result<Json<HashMap<String, serde_json::Value>>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let a = caller(&state, &headers, &method)?;
     let mut m = member_of(&state, &a)?;
     let raw = json_body(body)?;
     if state.patients.of(&a.id).map_err(store)?.len() >= MAX_PER_MEMBER {
@@ -298,11 +293,9 @@ fn patient_input(
 /// `GET /api/v1/patients/{id}`: one of the caller's patients.
 pub async fn patient(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    Caller(a): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let a = caller(&state, &headers, &method)?;
     let p = own_patient(&state, &a, &id)?;
     Ok(Json(patient_json(&state, &p)))
 }
@@ -329,12 +322,10 @@ fn yes() -> bool {
 /// ids, unknown onsets and duplicates are refused; nothing changes then.
 pub async fn put_symptoms(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    Caller(a): Caller,
     Path(id): Path<String>,
     body: Result<Json<Vec<SymptomBody>>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let a = caller(&state, &headers, &method)?;
     let mut m = member_of(&state, &a)?;
     let mut p = own_patient(&state, &a, &id)?;
     let list = json_body(body)?;
@@ -399,11 +390,9 @@ pub async fn put_symptoms(
 /// `GET /api/v1/patients/{id}/documents`: the documents' records (never their content).
 pub async fn documents(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    Caller(a): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let a = caller(&state, &headers, &method)?;
     let p = own_patient(&state, &a, &id)?;
     let docs = state.documents.of_patient(&a.id, &p.id).map_err(store)?;
     Ok(Json(json!({
@@ -419,13 +408,11 @@ pub async fn documents(
 /// the file itself (any Content-Type: the type is recognized from the content).
 pub async fn upload(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    Caller(a): Caller,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let a = caller(&state, &headers, &method)?;
     let p = own_patient(&state, &a, &id)?;
     let kind = q
         .get("kind")
@@ -453,11 +440,9 @@ pub async fn upload(
 /// `GET /api/v1/patients/{id}/similar`: people like me for a validated patient.
 pub async fn similar(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    Caller(a): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let a = caller(&state, &headers, &method)?;
     let p = own_patient(&state, &a, &id)?;
     if !p.validation.is_approved() {
         return Err(refused(
@@ -560,12 +545,10 @@ pub async fn decision(
 /// `POST /api/v1/patients`).
 pub async fn update_patient(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    Caller(a): Caller,
     Path(id): Path<String>,
     body: Result<Json<HashMap<String, serde_json::Value>>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let a = caller(&state, &headers, &method)?;
     let mut p = own_patient(&state, &a, &id)?;
     let input = patient_input(&state, json_body(body)?)?;
     super::patients::update(&state, &a.id, &mut p, input).map_err(store)?;
@@ -575,11 +558,9 @@ pub async fn update_patient(
 /// `DELETE /api/v1/patients/{id}`: erases the patient and their documents.
 pub async fn delete_patient(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    Caller(a): Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let a = caller(&state, &headers, &method)?;
     let p = own_patient(&state, &a, &id)?;
     crate::erasure::erase_patient(&state, &a.id, &p).map_err(store)?;
     Ok(StatusCode::NO_CONTENT)

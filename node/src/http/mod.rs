@@ -8,6 +8,7 @@ pub mod cookies;
 pub mod diseases;
 pub mod documents;
 pub mod error;
+pub mod extract;
 pub mod federation_status;
 pub mod home;
 pub mod i18n;

@@ -2,6 +2,7 @@
 //! answers, and hide or restore them with a reason (audited). Hidden content this node
 //! shared is withdrawn from its federated room.
 
+use super::extract::Staff;
 use std::collections::HashMap;
 
 use axum::Form;
@@ -91,13 +92,10 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
 /// (`hide` or `restore`), `reason`.
 pub async fn decide(
     State(state): State<AppState>,
+    Staff(account): Staff,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let account = match staff(&state, &headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
     if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return page(
             &state,

@@ -1,6 +1,7 @@
 //! A member's own data: `GET /account/export` (everything, JSON), `GET
 //! /patients/{id}/phenopacket` (GA4GH Phenopacket v2), `GET`/`POST /account/delete`.
 
+use super::extract::SignedIn;
 use std::collections::HashMap;
 
 use axum::Form;
@@ -35,11 +36,7 @@ fn json_download(value: &serde_json::Value, filename: &str) -> Response {
 }
 
 /// `GET /account/export`: everything the node holds about the signed-in account.
-pub async fn export_all(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let account = match signed_in(&state, &headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
+pub async fn export_all(State(state): State<AppState>, SignedIn(account): SignedIn) -> Response {
     let member = match state.registrations.member(&account.id) {
         Ok(m) => m,
         Err(e) => return internal(e),
@@ -57,13 +54,9 @@ pub async fn export_all(State(state): State<AppState>, headers: HeaderMap) -> Re
 /// `GET /patients/{id}/phenopacket`: one of the member's patients as a Phenopacket.
 pub async fn phenopacket(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    SignedIn(account): SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    let account = match signed_in(&state, &headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
     match state.patients.get(&account.id, &id) {
         Ok(Some(p)) => json_download(
             &export::phenopacket(&state.ontology, &p, now()),
@@ -105,13 +98,10 @@ pub async fn delete_form(State(state): State<AppState>, headers: HeaderMap) -> R
 /// `POST /account/delete`: erases the account and everything attached, after the password.
 pub async fn delete(
     State(state): State<AppState>,
+    SignedIn(account): SignedIn,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let account = match signed_in(&state, &headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
     if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return delete_page(
             &state,

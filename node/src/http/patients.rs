@@ -1,6 +1,7 @@
 //! `GET /patients`, `POST /patients`: registration step 3, the patients of the signed-in
 //! member. A member sees and changes only their own patients.
 
+use super::extract::PageMember;
 use std::collections::HashMap;
 
 use axum::Form;
@@ -130,13 +131,10 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
 /// `POST /patients`: adds a patient (registration step 3).
 pub async fn add(
     State(state): State<AppState>,
+    PageMember(account, mut m): PageMember,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (account, mut m) = match member(&state, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
     if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return page(
             &state,

@@ -1,6 +1,7 @@
 //! `/account/profile`: the member's step 1 details (name, country, language, who
 //! registers), changeable at any time. The email address is the sign-in name and stays.
 
+use super::extract::PageMember;
 use std::collections::HashMap;
 
 use axum::Form;
@@ -80,13 +81,10 @@ pub async fn show(
 /// `POST /account/profile`: saves the details.
 pub async fn save(
     State(state): State<AppState>,
+    PageMember(_, mut m): PageMember,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (_, mut m) = match member(&state, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
     if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return page(
             &state,

@@ -4,6 +4,7 @@
 //! edit, delete), `/questions/settings` (digest mail, Matrix). Members read; members with a
 //! validated patient ask and answer. See `docs/qa.md`.
 
+use super::extract::PageMember;
 use std::collections::HashMap;
 
 use axum::Form;
@@ -71,11 +72,11 @@ fn names(state: &AppState, q: &Question) -> (Vec<String>, Option<String>) {
 
 /// `GET /questions`: notices, then questions of others, those the member is most likely
 /// to help with first.
-pub async fn feed(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (_, m) = match member(&state, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
+pub async fn feed(
+    State(state): State<AppState>,
+    PageMember(_, m): PageMember,
+    headers: HeaderMap,
+) -> Response {
     let (all, notes, prefs) = match (
         state.qa.questions(),
         notices::shown(&state, &m.account_id),
@@ -132,13 +133,10 @@ pub struct SearchQuery {
 /// the matched words highlighted.
 pub async fn search(
     State(state): State<AppState>,
+    PageMember(_, m): PageMember,
     headers: HeaderMap,
     Query(query): Query<SearchQuery>,
 ) -> Response {
-    let (_, m) = match member(&state, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
     if let Err(e) = actions::may_read(&state, &m) {
         return refusal(&e, lang_of(&headers, &m));
     }
@@ -245,13 +243,10 @@ pub async fn new_form(State(state): State<AppState>, headers: HeaderMap) -> Resp
 /// `disease` (ORPHA code), `patient`.
 pub async fn ask(
     State(state): State<AppState>,
+    PageMember(_, m): PageMember,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (_, m) = match member(&state, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
     if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return ask_page(
             &state,
@@ -409,14 +404,11 @@ pub async fn show(
 /// `unfollow`, `report` (with `reason`), `edit` (with `title` and `body`) or `delete`.
 pub async fn act(
     State(state): State<AppState>,
+    PageMember(_, m): PageMember,
     Path(id): Path<String>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (_, m) = match member(&state, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
     if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return question_page(
             &state,
@@ -452,14 +444,11 @@ pub async fn act(
 /// (with `reason`), `edit` (with `body`) or `delete` (the author).
 pub async fn mark(
     State(state): State<AppState>,
+    PageMember(_, m): PageMember,
     Path((id, answer_id)): Path<(String, String)>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (_, m) = match member(&state, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
     if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return question_page(
             &state,
@@ -487,13 +476,10 @@ pub async fn mark(
 /// the notices), or `matrix` (invites the member's linked Matrix account to the Q&A rooms).
 pub async fn settings(
     State(state): State<AppState>,
+    PageMember(_, m): PageMember,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (_, m) = match member(&state, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
     if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return (StatusCode::FORBIDDEN, expired(&headers, &m)).into_response();
     }

@@ -3,18 +3,18 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
-use super::member_api::{caller, json_body, member_of};
+use super::extract::{ApiMember, Caller};
+use super::member_api::json_body;
 use crate::accounts::Role;
 use crate::qa::actions::{self, Draft, QaError};
 use crate::qa::moderation;
 use crate::qa::{Answer, Question, notices};
-use crate::registration::Member;
 use crate::state::AppState;
 
 type Body<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
@@ -40,11 +40,6 @@ impl From<QaError> for ApiError {
             message: e.to_string(),
         }
     }
-}
-
-fn me(state: &AppState, headers: &HeaderMap, method: &Method) -> Result<Member, ApiError> {
-    let account = caller(state, headers, method)?;
-    member_of(state, &account)
 }
 
 fn question_json(state: &AppState, q: &Question) -> Value {
@@ -86,10 +81,8 @@ fn answer_json(a: &Answer, viewer: &str) -> Value {
 /// `GET /api/v1/questions`: the member's feed (best fit first) and notices.
 pub async fn feed(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, m): ApiMember,
 ) -> Result<Response, ApiError> {
-    let m = me(&state, &headers, &method)?;
     let ranked = actions::feed(&state, &m)?;
     let notes = notices::shown(&state, &m.account_id).map_err(QaError::from)?;
     let questions: Vec<Value> = ranked
@@ -106,11 +99,9 @@ pub async fn feed(
 /// `POST /api/v1/questions`: asks (`title`, `body`, `tags`, `disease`, `patient`).
 pub async fn ask(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, m): ApiMember,
     body: Body<Draft>,
 ) -> Result<Response, ApiError> {
-    let m = me(&state, &headers, &method)?;
     let d = json_body(body)?;
     let q = actions::ask(&state, &m, &d)?;
     Ok((StatusCode::CREATED, Json(question_json(&state, &q))).into_response())
@@ -129,11 +120,9 @@ pub struct SearchParams {
 /// `GET /api/v1/questions/search?q=`: matching questions with highlighted snippets.
 pub async fn search(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, m): ApiMember,
     Query(p): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
-    let m = me(&state, &headers, &method)?;
     actions::may_read(&state, &m)?;
     let found = state
         .qa_search
@@ -150,11 +139,9 @@ pub async fn search(
 /// `GET /api/v1/questions/{id}`: a question and its answers.
 pub async fn show(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, m): ApiMember,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let m = me(&state, &headers, &method)?;
     actions::may_read(&state, &m)?;
     let q = actions::visible_question(&state, &id)?;
     let answers: Vec<Value> = state
@@ -186,12 +173,10 @@ pub struct Edit {
 /// `PUT /api/v1/questions/{id}`: the asker changes the title and text.
 pub async fn edit(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, m): ApiMember,
     Path(id): Path<String>,
     body: Body<Edit>,
 ) -> Result<Response, ApiError> {
-    let m = me(&state, &headers, &method)?;
     let e = json_body(body)?;
     let q = actions::edit_question(&state, &m, &id, &e.title, &e.body)?;
     Ok(Json(question_json(&state, &q)).into_response())
@@ -200,11 +185,9 @@ pub async fn edit(
 /// `DELETE /api/v1/questions/{id}`: the asker deletes the question.
 pub async fn delete(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, m): ApiMember,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let m = me(&state, &headers, &method)?;
     actions::delete_question(&state, &m, &id)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -220,12 +203,10 @@ pub struct NewAnswer {
 /// `POST /api/v1/questions/{id}/answers`.
 pub async fn answer(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, m): ApiMember,
     Path(id): Path<String>,
     body: Body<NewAnswer>,
 ) -> Result<Response, ApiError> {
-    let m = me(&state, &headers, &method)?;
     let b = json_body(body)?;
     let a = actions::answer(&state, &m, &id, &b.body)?;
     Ok((StatusCode::CREATED, Json(answer_json(&a, &m.account_id))).into_response())
@@ -249,12 +230,10 @@ pub struct Act {
 /// `POST /api/v1/questions/{id}/follow` with `{"follow": true|false}`.
 pub async fn follow(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, m): ApiMember,
     Path(id): Path<String>,
     body: Body<Act>,
 ) -> Result<Response, ApiError> {
-    let m = me(&state, &headers, &method)?;
     let b = json_body(body)?;
     actions::follow(&state, &m, &id, b.follow.unwrap_or(true))?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -263,12 +242,10 @@ pub async fn follow(
 /// `POST /api/v1/questions/{id}/report` with `{"reason": ...}`.
 pub async fn report(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, m): ApiMember,
     Path(id): Path<String>,
     body: Body<Act>,
 ) -> Result<Response, ApiError> {
-    let m = me(&state, &headers, &method)?;
     let b = json_body(body)?;
     moderation::report(
         &state,
@@ -283,12 +260,10 @@ pub async fn report(
 /// `PUT /api/v1/questions/{id}/answers/{a}`: the author changes an answer.
 pub async fn edit_answer(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, m): ApiMember,
     Path((id, a)): Path<(String, String)>,
     body: Body<Edit>,
 ) -> Result<Response, ApiError> {
-    let m = me(&state, &headers, &method)?;
     let e = json_body(body)?;
     let a = actions::edit_answer(&state, &m, &id, &a, &e.body)?;
     Ok(Json(answer_json(&a, &m.account_id)).into_response())
@@ -297,11 +272,9 @@ pub async fn edit_answer(
 /// `DELETE /api/v1/questions/{id}/answers/{a}`: the author deletes an answer.
 pub async fn delete_answer(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, m): ApiMember,
     Path((id, a)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let m = me(&state, &headers, &method)?;
     actions::delete_answer(&state, &m, &id, &a)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -309,12 +282,10 @@ pub async fn delete_answer(
 /// `POST /api/v1/questions/{id}/answers/{a}/marks` with `{"action": "accept"|"helpful"}`.
 pub async fn mark(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, m): ApiMember,
     Path((id, a)): Path<(String, String)>,
     body: Body<Act>,
 ) -> Result<Response, ApiError> {
-    let m = me(&state, &headers, &method)?;
     let b = json_body(body)?;
     actions::mark(&state, &m, &id, &a, b.action.as_deref().unwrap_or_default())?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -323,12 +294,10 @@ pub async fn mark(
 /// `POST /api/v1/questions/{id}/answers/{a}/report` with `{"reason": ...}`.
 pub async fn report_answer(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiMember(_, m): ApiMember,
     Path((id, a)): Path<(String, String)>,
     body: Body<Act>,
 ) -> Result<Response, ApiError> {
-    let m = me(&state, &headers, &method)?;
     let b = json_body(body)?;
     moderation::report(
         &state,
@@ -358,11 +327,9 @@ pub struct Decision {
 /// `POST /api/v1/moderation`: a validator or admin hides or restores.
 pub async fn moderate(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    Caller(account): Caller,
     body: Body<Decision>,
 ) -> Result<Response, ApiError> {
-    let account = caller(&state, &headers, &method)?;
     if !matches!(account.role, Role::Validator | Role::Admin) {
         return Err(ApiError::Refused {
             status: StatusCode::FORBIDDEN,

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
 use super::cookies;
 use super::error::ApiError;
-use super::member_api::caller;
+use super::extract::Caller;
 use super::page::{forbidden, render_form, signed_in};
 use crate::accounts::Role;
 use crate::research::query::{Count, Criteria, QueryError, count};
@@ -37,11 +37,9 @@ fn api_error(e: QueryError) -> ApiError {
 /// hold) → `{"count": n | null, "k", "cached", "remaining"}`.
 pub async fn api_count(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    Caller(a): Caller,
     body: Result<Json<Criteria>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Count>, ApiError> {
-    let a = caller(&state, &headers, &method)?;
     if a.role != Role::Researcher {
         return Err(ApiError::Refused {
             status: StatusCode::FORBIDDEN,
@@ -255,11 +253,9 @@ pub struct DistributionBody {
 /// budget, the same answer when repeated).
 pub async fn api_distribution(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    Caller(a): Caller,
     body: Result<Json<DistributionBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let a = caller(&state, &headers, &method)?;
     if a.role != Role::Researcher {
         return Err(ApiError::Refused {
             status: StatusCode::FORBIDDEN,

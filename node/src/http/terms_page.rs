@@ -1,6 +1,7 @@
 //! `GET /terms`, `POST /terms`: registration step 5, the legal terms (text and version
 //! from the configuration) and three separate, optional, revocable consents.
 
+use super::extract::PageMember;
 use std::collections::HashMap;
 
 use axum::Form;
@@ -139,13 +140,10 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
 /// consent withdraws it.
 pub async fn save(
     State(state): State<AppState>,
+    PageMember(_, mut m): PageMember,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (_, mut m) = match member(&state, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
     if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
         return page(
             &state,

@@ -2,6 +2,7 @@
 //! (decrypted in memory for viewing), approve or reject with a reason, and the audit log.
 //! Open to validators and admins only; every action is audited.
 
+use super::extract::Staff;
 use std::collections::HashMap;
 
 use axum::Form;
@@ -14,7 +15,7 @@ use minijinja::context;
 use super::cookies;
 use super::documents::{format_size, notify_decision};
 use super::error::internal;
-use super::page::{render, render_form, see_other, staff};
+use super::page::{render, render_form, see_other};
 use crate::accounts::Account;
 use crate::audit::{Action, Entry};
 use crate::documents::FileType;
@@ -32,10 +33,7 @@ fn date(t: u64) -> String {
 }
 
 /// `GET /validation`: patients waiting for review (oldest first), and recent decisions.
-pub async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(r) = staff(&state, &headers) {
-        return *r;
-    }
+pub async fn queue(State(state): State<AppState>, Staff(_): Staff) -> Response {
     let patients = match state.patients.all() {
         Ok(p) => p,
         Err(e) => return internal(e),
@@ -171,12 +169,10 @@ fn review_page(
 /// decision form.
 pub async fn review(
     State(state): State<AppState>,
+    Staff(_): Staff,
     Path((account_id, patient_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = staff(&state, &headers) {
-        return *r;
-    }
     match load(&state, &account_id, &patient_id) {
         Ok(p) => review_page(&state, &headers, &p, StatusCode::OK, None),
         Err(r) => *r,
@@ -187,13 +183,9 @@ pub async fn review(
 /// memory, never cached by the browser. Audited.
 pub async fn open(
     State(state): State<AppState>,
+    Staff(actor): Staff,
     Path((account_id, patient_id, id)): Path<(String, String, String)>,
-    headers: HeaderMap,
 ) -> Response {
-    let actor = match staff(&state, &headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
     let doc = match state.documents.get(&account_id, &patient_id, &id) {
         Ok(Some(d)) => d,
         Ok(None) => return (StatusCode::NOT_FOUND, "No such document.").into_response(),
@@ -316,14 +308,11 @@ pub async fn decide(
 /// `POST /validation/{account}/{patient}`: approve or reject.
 pub async fn decision(
     State(state): State<AppState>,
+    Staff(actor): Staff,
     Path((account_id, patient_id)): Path<(String, String)>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let actor = match staff(&state, &headers) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
     let p = match load(&state, &account_id, &patient_id) {
         Ok(p) => p,
         Err(r) => return *r,
@@ -365,10 +354,7 @@ pub async fn decision(
 }
 
 /// `GET /validation/audit`: the latest 200 entries of the audit log.
-pub async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(r) = staff(&state, &headers) {
-        return *r;
-    }
+pub async fn audit(State(state): State<AppState>, Staff(_): Staff) -> Response {
     let entries = match state.audit.recent(200) {
         Ok(e) => e,
         Err(e) => return internal(e),
