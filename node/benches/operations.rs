@@ -95,7 +95,7 @@ fn main() {
     let mut content = vec![0u8; 100_000];
     content[..9].copy_from_slice(b"%PDF-1.4\n");
     for (n, p) in all.iter().cycle().take(documents).enumerate() {
-        let id = raremesh::documents::new_id().expect("id");
+        let id = raremesh::ids::new_id().expect("id");
         let mut sealer = state.documents.vault().sealer(&id).expect("sealer");
         content[9..17].copy_from_slice(&(n as u64).to_le_bytes());
         sealer.write(&content).expect("write");

@@ -548,7 +548,7 @@ fn federation_status(config: Option<&Path>, json: bool) -> anyhow::Result<()> {
 }
 
 fn tokens() -> anyhow::Result<()> {
-    let token = || raremesh::sessions::random_token().map_err(anyhow::Error::msg);
+    let token = || raremesh::ids::random_token().map_err(anyhow::Error::msg);
     say!(
         "[federation]\nas_token = {:?}\nhs_token = {:?}",
         token()?,

@@ -41,7 +41,7 @@ impl Side {
     pub fn new(root: &Path, name: &'static str) -> Self {
         let data = root.join(name).join("data");
         let keys = Keys::open_or_create(&data.join("federation")).expect("keys");
-        let token = || raremesh::sessions::random_token().expect("token");
+        let token = || raremesh::ids::random_token().expect("token");
         Self {
             name,
             port: free_port(),

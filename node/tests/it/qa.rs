@@ -522,7 +522,11 @@ async fn the_form_takes_symptom_and_disease_names_and_speaks_the_members_languag
 fn every_message_a_member_can_read_is_in_every_catalogue() {
     let catalogs = raremesh::http::i18n::Catalogs::load().expect("catalogues");
     let mut used = std::collections::BTreeSet::new();
-    let mut stack = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut stack: Vec<_> = ["core/src", "domain/src", "web/src", "node/src"]
+        .iter()
+        .map(|d| root.join(d))
+        .collect();
     while let Some(dir) = stack.pop() {
         for e in std::fs::read_dir(&dir).expect("dir").flatten() {
             let path = e.path();

@@ -362,7 +362,7 @@ fn every_catalogue_has_every_registration_text() {
         assert!(missing.is_empty(), "{lang} lacks {missing:?}");
     }
     // Every t("...") in the templates exists in English.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/templates");
     for entry in std::fs::read_dir(dir).expect("templates").flatten() {
         let text = std::fs::read_to_string(entry.path()).expect("read");
         let mut rest = text.as_str();
@@ -434,7 +434,7 @@ fn templates_take_their_words_from_the_catalogues() {
         "validation_queue.html",
         "validation_review.html",
     ];
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/templates");
     let mut with_words = Vec::new();
     for entry in std::fs::read_dir(dir).expect("templates").flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();

@@ -1,0 +1,298 @@
+//! The checks of values that parse but cannot work.
+
+use std::str::FromStr;
+
+use super::{Config, ConfigError};
+
+impl Config {
+    /// Checks values that parse but cannot work; the error names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, msg: String| Err(ConfigError::invalid(key, msg));
+        if self.data_dir.as_os_str().is_empty() {
+            return bad("data_dir", "must not be empty".into());
+        }
+        if std::os::unix::ffi::OsStrExt::as_bytes(self.data_dir.as_os_str()).contains(&0) {
+            return bad("data_dir", "must not contain a NUL character".into());
+        }
+        let name = self.node.name.trim();
+        if name.is_empty() || name.chars().count() > 120 {
+            return bad("node.name", "must be 1 to 120 characters".into());
+        }
+        if self.node.name.chars().any(char::is_control) {
+            return bad("node.name", "must not contain control characters".into());
+        }
+        if !(1..=600).contains(&self.server.request_timeout_secs) {
+            return bad(
+                "server.request_timeout_secs",
+                format!(
+                    "{} is not between 1 and 600",
+                    self.server.request_timeout_secs
+                ),
+            );
+        }
+        if !(1..=100_000).contains(&self.server.max_connections) {
+            return bad(
+                "server.max_connections",
+                format!(
+                    "{} is not between 1 and 100000",
+                    self.server.max_connections
+                ),
+            );
+        }
+        if !(1..=self.server.max_connections).contains(&self.server.max_connections_per_ip) {
+            return bad(
+                "server.max_connections_per_ip",
+                format!(
+                    "{} is not between 1 and server.max_connections ({})",
+                    self.server.max_connections_per_ip, self.server.max_connections
+                ),
+            );
+        }
+        if !(1..=3600).contains(&self.server.idle_timeout_secs) {
+            return bad(
+                "server.idle_timeout_secs",
+                format!(
+                    "{} is not between 1 and 3600",
+                    self.server.idle_timeout_secs
+                ),
+            );
+        }
+        for (i, p) in self.server.trusted_proxies.iter().enumerate() {
+            if let Err(e) = p.parse::<crate::config::net::IpNet>() {
+                return bad(&format!("server.trusted_proxies[{i}]"), e);
+            }
+        }
+        let url = self.server.public_url.trim_end_matches('/');
+        let host = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        if host
+            .is_none_or(|h| h.is_empty() || h.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return bad(
+                "server.public_url",
+                format!(
+                    "{:?} is not an http:// or https:// address",
+                    self.server.public_url
+                ),
+            );
+        }
+        if let Some(dir) = &self.ontology.dir
+            && !dir.is_dir()
+        {
+            return bad("ontology.dir", format!("{} is not a folder", dir.display()));
+        }
+        let s = &self.search;
+        if !(1..=raremesh_search::MAX_LIMIT).contains(&s.max_limit) {
+            return bad(
+                "search.max_limit",
+                format!(
+                    "{} is not between 1 and {}",
+                    s.max_limit,
+                    raremesh_search::MAX_LIMIT
+                ),
+            );
+        }
+        if s.default_limit == 0 || s.default_limit > s.max_limit {
+            return bad(
+                "search.default_limit",
+                format!(
+                    "{} is not between 1 and search.max_limit ({})",
+                    s.default_limit, s.max_limit
+                ),
+            );
+        }
+        if !(16..=1000).contains(&s.max_query_chars) {
+            return bad(
+                "search.max_query_chars",
+                format!("{} is not between 16 and 1000", s.max_query_chars),
+            );
+        }
+        let v = self.terms.version.trim();
+        if v.is_empty() || v.chars().count() > 40 || v.chars().any(char::is_control) {
+            return bad("terms.version", "must be 1 to 40 characters".into());
+        }
+        if let Some(file) = &self.terms.file
+            && let Err(e) = std::fs::read_to_string(file)
+        {
+            return bad("terms.file", format!("{}: {e}", file.display()));
+        }
+        if lettre::message::Mailbox::from_str(&self.mail.from).is_err() {
+            return bad(
+                "mail.from",
+                format!(
+                    "{:?} is not a mail address (e.g. \"Rare Org <noreply@rare.example.org>\")",
+                    self.mail.from
+                ),
+            );
+        }
+        if let Some(smtp) = &self.mail.smtp {
+            if smtp.host.trim().is_empty() {
+                return bad("mail.smtp.host", "must not be empty".into());
+            }
+            if smtp.port == 0 {
+                return bad("mail.smtp.port", "must not be 0".into());
+            }
+            if smtp.username.is_empty() != smtp.password.expose().is_empty() {
+                return bad(
+                    "mail.smtp.password",
+                    "set both mail.smtp.username and mail.smtp.password, or neither".into(),
+                );
+            }
+        }
+        let d = &self.documents;
+        if let Some(f) = &d.identity_file
+            && let Err(e) = crate::documents::Vault::read_identity(f)
+        {
+            return bad("documents.identity_file", e.to_string());
+        }
+        for (i, r) in d.recipients.iter().enumerate() {
+            if r.trim().parse::<age::x25519::Recipient>().is_err() {
+                return bad(
+                    &format!("documents.recipients[{i}]"),
+                    format!("{r:?} is not an age public key (age1...)"),
+                );
+            }
+        }
+        if !(1024..=100 * 1024 * 1024).contains(&d.max_bytes) {
+            return bad(
+                "documents.max_bytes",
+                format!("{} is not between 1024 and 104857600", d.max_bytes),
+            );
+        }
+        if d.types.is_empty() {
+            return bad("documents.types", "name at least one file type".into());
+        }
+        for (i, t) in d.types.iter().enumerate() {
+            if crate::documents::FileType::from_mime(t).is_none() {
+                return bad(
+                    &format!("documents.types[{i}]"),
+                    format!(
+                        "{t:?} is not one of {}",
+                        crate::documents::FileType::ALL
+                            .iter()
+                            .map(|t| t.mime())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+        }
+        if !(1..=100).contains(&d.max_per_patient) {
+            return bad(
+                "documents.max_per_patient",
+                format!("{} is not between 1 and 100", d.max_per_patient),
+            );
+        }
+        let token = self.metrics.token.expose();
+        if !token.is_empty() && (token.len() < 16 || token.chars().any(char::is_whitespace)) {
+            return bad(
+                "metrics.token",
+                "must be empty (no /metrics) or at least 16 characters without spaces".into(),
+            );
+        }
+        let q = &self.qa;
+        if q.notify_top > 50 {
+            return bad(
+                "qa.notify_top",
+                format!("{} is not between 0 and 50", q.notify_top),
+            );
+        }
+        if !(1..=50).contains(&q.max_notices_per_day) {
+            return bad(
+                "qa.max_notices_per_day",
+                format!("{} is not between 1 and 50", q.max_notices_per_day),
+            );
+        }
+        if q.min_fit > 100 {
+            return bad(
+                "qa.min_fit",
+                format!("{} is not between 0 and 100", q.min_fit),
+            );
+        }
+        let r = &self.research;
+        if !(2..=1000).contains(&r.k) {
+            return bad("research.k", format!("{} is not between 2 and 1000", r.k));
+        }
+        if r.k < 5 && !r.allow_small_k {
+            return bad(
+                "research.k",
+                format!(
+                    "{} is below 5: with so few, members can read each other's answers; set research.allow_small_k = true to allow it",
+                    r.k
+                ),
+            );
+        }
+        if let Some(dir) = &r.questionnaires_dir
+            && !dir.is_dir()
+        {
+            return bad(
+                "research.questionnaires_dir",
+                format!("{} is not a folder", dir.display()),
+            );
+        }
+        if !(0.01..=10.0).contains(&r.epsilon_per_query) {
+            return bad(
+                "research.epsilon_per_query",
+                format!("{} is not between 0.01 and 10", r.epsilon_per_query),
+            );
+        }
+        if !(r.budget..=10_000.0).contains(&r.node_budget) {
+            return bad(
+                "research.node_budget",
+                format!(
+                    "{} is not between research.budget ({}) and 10000",
+                    r.node_budget, r.budget
+                ),
+            );
+        }
+        if !(0.01..=1000.0).contains(&r.budget) || r.budget < r.epsilon_per_query {
+            return bad(
+                "research.budget",
+                format!(
+                    "{} is not between 0.01 and 1000, or is less than research.epsilon_per_query",
+                    r.budget
+                ),
+            );
+        }
+        if !(1..=366).contains(&r.budget_period_days) {
+            return bad(
+                "research.budget_period_days",
+                format!("{} is not between 1 and 366", r.budget_period_days),
+            );
+        }
+        let mut ids = std::collections::HashSet::new();
+        for (i, g) in r.groups.iter().enumerate() {
+            let short = !g.id.is_empty()
+                && g.id.len() <= 40
+                && g.id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !short || !ids.insert(g.id.as_str()) {
+                return bad(
+                    &format!("research.groups[{i}].id"),
+                    format!("{:?} must be unique: lowercase letters, digits, -", g.id),
+                );
+            }
+            if g.name.trim().is_empty() || g.name.chars().count() > 120 {
+                return bad(
+                    &format!("research.groups[{i}].name"),
+                    "must be 1 to 120 characters".into(),
+                );
+            }
+            if g.orpha.is_empty() {
+                return bad(
+                    &format!("research.groups[{i}].orpha"),
+                    "list at least one ORPHA code".into(),
+                );
+            }
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return bad(
+                "log.level",
+                format!("{:?} is not a log filter: {e}", self.log.level),
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,509 @@
+//! Contact between matched members, double opt-in. A member asks to get in touch with a
+//! patient of a partner organization (by pseudonym); that node's member sees the request
+//! and accepts or declines; on acceptance the answering node creates a direct Matrix room
+//! (end-to-end encrypted) inviting its member and the asking node, which joins and invites
+//! its own member; both nodes leave once both members joined. Nothing about
+//! either member is revealed before both agreed; Matrix ids are linked with a code.
+
+use raremesh_bridge::protocol::{Payload, random_id};
+use raremesh_bridge::seal::seal;
+use serde::{Deserialize, Serialize};
+
+use super::{Federation, FederationError};
+use crate::clock::now;
+use crate::mail::Mail;
+use crate::registration::Member;
+use crate::state::AppState;
+use crate::store::{Record, StoreError, Tree, decode, encode};
+
+/// Where a contact request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactStatus {
+    /// Waiting for the other member.
+    Pending,
+    /// Accepted: a direct room exists.
+    Accepted,
+    /// Declined.
+    Declined,
+}
+
+/// A contact request, as one node sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// Random id, shared by both nodes.
+    pub request: String,
+    /// Asked by a member of this node (true) or of the peer (false).
+    pub outgoing: bool,
+    /// The peer node's Matrix user id.
+    pub peer: String,
+    /// The local member.
+    pub account_id: String,
+    /// The local patient.
+    pub patient_id: String,
+    /// The local patient's pseudonym.
+    pub local_pseudonym: String,
+    /// The other patient's pseudonym.
+    pub remote_pseudonym: String,
+    /// Where it stands.
+    pub status: ContactStatus,
+    /// The direct room, once accepted.
+    pub room: Option<String>,
+    /// When asked (Unix seconds).
+    pub created_at: u64,
+}
+
+impl Record for Contact {
+    const TREE: Tree = Tree::Contacts;
+    const VERSION: u32 = 1;
+}
+
+/// Why a contact step is refused (shown to the member).
+#[derive(Debug, thiserror::Error)]
+pub enum ContactError {
+    /// Something the member can fix, or a state that does not allow it.
+    #[error("{0}")]
+    Refused(&'static str),
+    /// A failure inside.
+    #[error(transparent)]
+    Failed(#[from] FederationError),
+}
+
+impl From<raremesh_bridge::Error> for ContactError {
+    fn from(e: raremesh_bridge::Error) -> Self {
+        Self::Failed(e.into())
+    }
+}
+
+impl From<StoreError> for ContactError {
+    fn from(e: StoreError) -> Self {
+        Self::Failed(e.into())
+    }
+}
+
+/// The name of contact rooms, as members see it in their Matrix client.
+pub const CONTACT_ROOM_NAME: &str = "raremesh: people like you";
+
+impl Federation {
+    fn all_contacts(&self) -> Result<Vec<Contact>, StoreError> {
+        self.store
+            .kv()
+            .scan_prefix(Tree::Contacts, b"")?
+            .into_iter()
+            .map(|(_, v)| decode(&v).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Every contact request of a member, newest first.
+    pub fn contacts_of(&self, account_id: &str) -> Result<Vec<Contact>, StoreError> {
+        let mut all: Vec<Contact> = self
+            .store
+            .kv()
+            .scan_prefix(Tree::Contacts, b"")?
+            .into_iter()
+            .map(|(_, v)| decode(&v).map_err(StoreError::from))
+            .collect::<Result<Vec<Contact>, _>>()?
+            .into_iter()
+            .filter(|c| c.account_id == account_id)
+            .collect();
+        all.sort_by_key(|c| std::cmp::Reverse(c.created_at));
+        Ok(all)
+    }
+
+    fn contact(&self, request: &str) -> Result<Option<Contact>, StoreError> {
+        self.store
+            .kv()
+            .get(Tree::Contacts, request.as_bytes())?
+            .map(|b| decode(&b).map_err(StoreError::from))
+            .transpose()
+    }
+
+    fn save_contact(&self, c: &Contact) -> Result<(), StoreError> {
+        self.store
+            .kv()
+            .put(Tree::Contacts, c.request.as_bytes(), &encode(c))
+    }
+
+    async fn send_to(&self, peer: &str, payload: &Payload) -> Result<(), FederationError> {
+        let Some(p) = self.peer(peer) else {
+            return Ok(());
+        };
+        let Some(room) = self.own_room()? else {
+            return Err(FederationError::Matrix("no federation room yet".into()));
+        };
+        let key: age::x25519::Recipient = p
+            .age_key
+            .trim()
+            .parse()
+            .map_err(|_| FederationError::Keys(format!("{}: bad age key", p.user_id)))?;
+        let content = seal(payload, &[key])?;
+        self.client.send_batch(&room, &content).await?;
+        Ok(())
+    }
+
+    /// A member asks to get in touch with the member behind a partner's pseudonym.
+    pub async fn request_contact(
+        &self,
+        state: &AppState,
+        member: &Member,
+        patient_id: &str,
+        peer: &str,
+        remote_pseudonym: &str,
+    ) -> Result<Contact, ContactError> {
+        if !member.consents.contactable {
+            return Err(ContactError::Refused(
+                "To contact others, first agree to be contactable yourself (your choices).",
+            ));
+        }
+        if !member.matrix.as_ref().is_some_and(|l| l.verified) {
+            return Err(ContactError::Refused(
+                "To chat, first link your Matrix account (your account page).",
+            ));
+        }
+        let p = state
+            .patients
+            .get(&member.account_id, patient_id)?
+            .ok_or(ContactError::Refused("No such patient."))?;
+        let local = self.keys.pseudonym(&p.id, p.pseudonym_rotation);
+        if self.store.published_as(&local)?.is_none() {
+            return Err(ContactError::Refused(
+                "Your patient must be shared with partner organizations first.",
+            ));
+        }
+        let remote = self
+            .store
+            .remote(peer, remote_pseudonym)?
+            .filter(|r| !r.retracted)
+            .ok_or(ContactError::Refused("This patient is no longer shared."))?;
+        if !remote.vector.contactable {
+            return Err(ContactError::Refused(
+                "This member does not accept contact requests.",
+            ));
+        }
+        if self
+            .contacts_of(&member.account_id)?
+            .iter()
+            .any(|c| c.remote_pseudonym == remote_pseudonym)
+        {
+            return Err(ContactError::Refused(
+                "You asked already (a member who declined is not asked again).",
+            ));
+        }
+        let c = Contact {
+            request: random_id().map_err(FederationError::from)?,
+            outgoing: true,
+            peer: peer.to_owned(),
+            account_id: member.account_id.clone(),
+            patient_id: p.id.clone(),
+            local_pseudonym: local.clone(),
+            remote_pseudonym: remote_pseudonym.to_owned(),
+            status: ContactStatus::Pending,
+            room: None,
+            created_at: now(),
+        };
+        self.send_to(
+            peer,
+            &Payload::ContactRequest {
+                request: c.request.clone(),
+                from: local,
+                to: remote_pseudonym.to_owned(),
+            },
+        )
+        .await?;
+        self.save_contact(&c)?;
+        Ok(c)
+    }
+
+    /// A peer's member asks to get in touch with one of ours.
+    pub(super) async fn on_contact_request(
+        &self,
+        state: &AppState,
+        peer: &str,
+        request: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<(), FederationError> {
+        if self.contact(request)?.is_some() {
+            return Ok(());
+        }
+        let all = self.all_contacts()?;
+        let repeated = all.iter().any(|c| {
+            !c.outgoing && c.peer == peer && c.remote_pseudonym == from && c.local_pseudonym == to
+        });
+        let pending_from_peer = all
+            .iter()
+            .filter(|c| !c.outgoing && c.peer == peer && c.status == ContactStatus::Pending)
+            .count();
+        if repeated || pending_from_peer >= 50 {
+            tracing::info!(
+                request,
+                repeated,
+                pending_from_peer,
+                "contact request refused"
+            );
+            return self
+                .send_to(
+                    peer,
+                    &Payload::ContactAnswer {
+                        request: request.to_owned(),
+                        accepted: false,
+                        room: None,
+                    },
+                )
+                .await;
+        }
+        let target = self.store.published_as(to)?.and_then(|p| {
+            p.patient
+                .split_once('/')
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        });
+        let member = match &target {
+            Some((account, _)) => state.registrations.member(account)?,
+            None => None,
+        };
+        let ok = member.as_ref().is_some_and(|m| {
+            m.consents.contactable
+                && m.consents.federated_matching
+                && m.matrix.as_ref().is_some_and(|l| l.verified)
+        });
+        let (Some((account, patient)), Some(m), true) = (target, member, ok) else {
+            tracing::info!(
+                request,
+                "contact request for a member who is not contactable: declined"
+            );
+            return self
+                .send_to(
+                    peer,
+                    &Payload::ContactAnswer {
+                        request: request.to_owned(),
+                        accepted: false,
+                        room: None,
+                    },
+                )
+                .await;
+        };
+        self.save_contact(&Contact {
+            request: request.to_owned(),
+            outgoing: false,
+            peer: peer.to_owned(),
+            account_id: account,
+            patient_id: patient,
+            local_pseudonym: to.to_owned(),
+            remote_pseudonym: from.to_owned(),
+            status: ContactStatus::Pending,
+            room: None,
+            created_at: now(),
+        })?;
+        let org = self.peer(peer).map_or("", |p| p.name.as_str());
+        let base = state.config.server.public_url.trim_end_matches('/');
+        let mail = Mail {
+            to: m.info.email.clone(),
+            subject: format!(
+                "{}: someone would like to get in touch",
+                state.config.node.name
+            ),
+            body: format!(
+                "Hello,\n\nA member of {org}, whose patient is similar to yours, would like to get in touch. Nothing about you has been shared. You can accept or decline here:\n\n{base}/contacts\n"
+            ),
+        };
+        if let Err(e) = state.mailer.send(&mail).await {
+            tracing::warn!(error = %e, "contact request mail failed");
+        }
+        Ok(())
+    }
+
+    /// The member answers a request made to them.
+    pub async fn answer_contact(
+        &self,
+        member: &Member,
+        request: &str,
+        accept: bool,
+    ) -> Result<Contact, ContactError> {
+        let mut c = self
+            .contact(request)?
+            .filter(|c| c.account_id == member.account_id && !c.outgoing)
+            .ok_or(ContactError::Refused("No such request."))?;
+        if c.status != ContactStatus::Pending {
+            return Err(ContactError::Refused("You answered already."));
+        }
+        if !accept {
+            self.send_to(
+                &c.peer,
+                &Payload::ContactAnswer {
+                    request: c.request.clone(),
+                    accepted: false,
+                    room: None,
+                },
+            )
+            .await?;
+            c.status = ContactStatus::Declined;
+            self.save_contact(&c)?;
+            return Ok(c);
+        }
+        let mxid = member
+            .matrix
+            .as_ref()
+            .filter(|l| l.verified)
+            .map(|l| l.user_id.clone())
+            .ok_or(ContactError::Refused(
+                "Link your Matrix account first (your account page).",
+            ))?;
+        let room = self
+            .create_room(
+                raremesh_bridge::rooms::RoomKind::Contact,
+                CONTACT_ROOM_NAME,
+                &[mxid, c.peer.clone()],
+                raremesh_bridge::client::NewRoom {
+                    direct: true,
+                    encrypted: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        self.store
+            .set(&format!("contact_room:{room}"), &c.request)?;
+        self.send_to(
+            &c.peer,
+            &Payload::ContactAnswer {
+                request: c.request.clone(),
+                accepted: true,
+                room: Some(room.clone()),
+            },
+        )
+        .await?;
+        c.status = ContactStatus::Accepted;
+        c.room = Some(room);
+        self.save_contact(&c)?;
+        Ok(c)
+    }
+
+    /// The peer's member answered one of our members' requests.
+    pub(super) async fn on_contact_answer(
+        &self,
+        state: &AppState,
+        peer: &str,
+        request: &str,
+        accepted: bool,
+        room: Option<String>,
+    ) -> Result<(), FederationError> {
+        let Some(mut c) = self
+            .contact(request)?
+            .filter(|c| c.outgoing && c.peer == peer && c.status == ContactStatus::Pending)
+        else {
+            return Ok(());
+        };
+        let member = state.registrations.member(&c.account_id)?;
+        // The room must be a new one: never a federation room or another contact's room.
+        let room = room.filter(|r| {
+            let taken = self.own_room().ok().flatten().as_deref() == Some(r.as_str())
+                || self
+                    .store
+                    .scan("peer_room:")
+                    .is_ok_and(|rooms| rooms.iter().any(|(_, v)| v == r))
+                || self
+                    .store
+                    .get(&format!("contact_room:{r}"))
+                    .ok()
+                    .flatten()
+                    .is_some();
+            if taken {
+                tracing::warn!(room = %r, "a contact answer named a room in use: refused");
+            }
+            !taken
+        });
+        if let (true, Some(room), Some(m)) = (accepted, room, member.as_ref()) {
+            let mxid = m
+                .matrix
+                .as_ref()
+                .filter(|l| l.verified)
+                .map(|l| l.user_id.clone());
+            // The invitation may still be on its way between the homeservers.
+            let mut joined = false;
+            for _ in 0..20 {
+                if self.client.join(&room).await.is_ok() {
+                    joined = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            if !joined {
+                return Err(FederationError::Matrix(format!("cannot join {room}")));
+            }
+            // Only the answering node and its member may be there, and it must be encrypted.
+            let others = self
+                .client
+                .joined_members(&room)
+                .await?
+                .into_iter()
+                .filter(|u| *u != self.config.user_id() && u.as_str() != peer)
+                .count();
+            if others > 1 || !self.client.is_encrypted(&room).await? {
+                tracing::warn!(%room, "a contact room with others in it, or unencrypted: left");
+                let _ = self.client.leave(&room).await;
+                c.status = ContactStatus::Declined;
+                self.save_contact(&c)?;
+                return Ok(());
+            }
+            // Stay until both members joined (a room needs a member on this homeserver
+            // for the invited member to join through it).
+            self.store
+                .set(&format!("contact_room:{room}"), &c.request)?;
+            if let Some(mxid) = mxid {
+                self.client.invite(&room, &mxid).await?;
+            }
+            c.status = ContactStatus::Accepted;
+            c.room = Some(room);
+        } else {
+            c.status = ContactStatus::Declined;
+        }
+        self.save_contact(&c)?;
+        if let Some(m) = member {
+            let org = self.peer(peer).map_or("", |p| p.name.as_str());
+            let body = if c.status == ContactStatus::Accepted {
+                format!(
+                    "Hello,\n\nThe member of {org} you asked to get in touch with accepted. A private, end-to-end encrypted conversation is waiting for you in your Matrix app (look for an invitation to \"{CONTACT_ROOM_NAME}\").\n"
+                )
+            } else {
+                format!(
+                    "Hello,\n\nThe member of {org} you asked to get in touch with did not accept. Nothing about you was shared.\n"
+                )
+            };
+            let mail = Mail {
+                to: m.info.email,
+                subject: format!("{}: your contact request", state.config.node.name),
+                body,
+            };
+            if let Err(e) = state.mailer.send(&mail).await {
+                tracing::warn!(error = %e, "contact answer mail failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Leaves a contact room once two people other than the nodes have joined it.
+    pub(super) async fn on_member_joined(
+        &self,
+        room: &str,
+        user: &str,
+    ) -> Result<(), FederationError> {
+        if self.store.get(&format!("contact_room:{room}"))?.is_none()
+            || user == self.config.user_id()
+            || self.peer(user).is_some()
+        {
+            return Ok(());
+        }
+        let members = self
+            .client
+            .joined_members(room)
+            .await?
+            .into_iter()
+            .filter(|u| *u != self.config.user_id() && self.peer(u).is_none())
+            .count();
+        if members >= 2 {
+            self.client.leave(room).await?;
+            self.store.unset(&format!("contact_room:{room}"))?;
+            tracing::info!(%room, "both members joined their room; the node left it");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,198 @@
+//! The node's own Matrix device (`raremesh_bridge::device`): a matrix-sdk client of
+//! `@<sender_localpart>-device:<server_name>` whose session, sync position and encryption
+//! keys live in `data/federation/device/` (encrypted with a key derived from the
+//! node's key). It is a member of the rooms the node reads (its own federation and Q&A
+//! rooms and the peers' it joined) and syncs from where it stopped: whatever arrived while
+//! the node or its homeserver was down comes with the next sync, and is applied once by
+//! event id like the homeserver's pushes. A sync whose timeline for a room has a gap
+//! (`limited`) sends that room to be walked back to its checkpoint (`catch_up.rs`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use raremesh_bridge::device::Device;
+use raremesh_bridge::ruma::{OwnedRoomId, OwnedUserId};
+
+use super::{Federation, FederationError};
+use crate::state::AppState;
+
+/// How long one sync waits for something new.
+const LONG_POLL: Duration = Duration::from_secs(25);
+/// How long the node waits before trying again after a failure.
+const RETRY: Duration = Duration::from_secs(2);
+/// How often the node checks that the device is in every room it should be in.
+const ROOMS_EVERY: Duration = Duration::from_secs(30);
+
+impl Federation {
+    /// The device's user id.
+    pub fn device_user(&self) -> String {
+        format!(
+            "@{}-device:{}",
+            self.config.sender_localpart, self.config.server_name
+        )
+    }
+
+    /// Runs until the process ends: opens the device (retrying while the homeserver does
+    /// not answer), then syncs, applying what each sync brings; opens it again (a new
+    /// device) if the homeserver ends its session.
+    pub async fn run_device(self: Arc<Self>, state: AppState) {
+        loop {
+            let device = loop {
+                match self.open_device().await {
+                    Ok(d) => break d,
+                    Err(e) => {
+                        self.health.device_failed(&e.to_string());
+                        tracing::info!(error = %e, "the node's Matrix device cannot be opened yet; retrying");
+                        tokio::time::sleep(RETRY).await;
+                    }
+                }
+            };
+            self.health
+                .device_opened(device.user_id().as_str(), device.device_id());
+            self.sync_device(&state, &device).await;
+        }
+    }
+
+    /// Syncs until the homeserver ends the device's session.
+    async fn sync_device(self: &Arc<Self>, state: &AppState, device: &Device) {
+        let mut rooms_checked: Option<std::time::Instant> = None;
+        loop {
+            if rooms_checked.is_none_or(|t| t.elapsed() >= ROOMS_EVERY) {
+                self.device_rooms(device).await;
+                rooms_checked = Some(std::time::Instant::now());
+            }
+            match device.sync(LONG_POLL).await {
+                Ok(synced) => match self.apply_synced(state, synced) {
+                    Ok(()) => self.health.device_synced(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "applying a sync failed; its rooms will be walked");
+                        self.health.device_failed(&e.to_string());
+                    }
+                },
+                Err(e) if e.status() == Some(401) => {
+                    tracing::warn!(error = %e, "the homeserver ended the device's session; opening it again");
+                    self.health.device_failed(&e.to_string());
+                    return;
+                }
+                Err(e) => {
+                    self.health.device_failed(&e.to_string());
+                    tracing::debug!(error = %e, "the device's sync failed; retrying");
+                    tokio::time::sleep(RETRY).await;
+                }
+            }
+        }
+    }
+
+    async fn open_device(&self) -> Result<Device, FederationError> {
+        let user: OwnedUserId =
+            raremesh_bridge::client::parse_id("device user id", &self.device_user())?;
+        let dir = self.dir.join("device");
+        Ok(Device::open(&self.client, &user, &dir, &self.keys.device_key()).await?)
+    }
+
+    /// The rooms the device must be in: the node's own and the peers' rooms it joined.
+    fn rooms_to_read(&self) -> Result<Vec<String>, FederationError> {
+        let mut rooms: Vec<String> = self.own_room()?.into_iter().collect();
+        for (_, room) in self.store.scan("peer_room:")? {
+            if self.store.get(&format!("joined:{room}"))?.is_some() {
+                rooms.push(room);
+            }
+        }
+        rooms.extend(self.qa_rooms()?);
+        Ok(rooms)
+    }
+
+    /// Invites the device (as the application service) into the rooms it is not in yet and
+    /// joins them with it; leaves the rooms the node no longer reads. A room that fails is
+    /// logged and tried again at the next check; the others go on.
+    async fn device_rooms(&self, device: &Device) {
+        let wanted = match self.rooms_to_read() {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the node's rooms failed");
+                return;
+            }
+        };
+        let joined = device.joined_rooms();
+        let user = device.user_id().to_string();
+        for room in &wanted {
+            let Ok(id) = raremesh_bridge::client::parse_id::<OwnedRoomId>("room id", room) else {
+                continue;
+            };
+            if joined.contains(&id) {
+                continue;
+            }
+            match self.client.invite(room, &user).await {
+                // 403: already invited or joined (or the node may not invite: the join
+                // below says so).
+                Err(e) if e.status() != Some(403) => {
+                    tracing::info!(%room, error = %e, "inviting the node's device failed; retrying later");
+                    continue;
+                }
+                _ => {}
+            }
+            match device.join(&id).await {
+                Ok(()) => tracing::info!(%room, "the node's device joined a room"),
+                Err(e) => {
+                    tracing::info!(%room, error = %e, "the node's device could not join; retrying later");
+                }
+            }
+        }
+        for id in joined {
+            if !wanted.iter().any(|w| w == id.as_str()) {
+                match device.leave(&id).await {
+                    Ok(()) => {
+                        tracing::info!(room = %id, "the node's device left a room the node no longer reads")
+                    }
+                    Err(e) => {
+                        tracing::info!(room = %id, error = %e, "the node's device could not leave")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies the events of a sync (once by event id), logs those that cannot be used
+    /// (once), and sends the rooms with gaps to be walked. Events older than the node
+    /// remembers applied ids for are left out: a new device's first sync brings each room's
+    /// last events, however old, and the walks cover that far back.
+    fn apply_synced(
+        self: &Arc<Self>,
+        state: &AppState,
+        synced: raremesh_bridge::device::Synced,
+    ) -> Result<(), FederationError> {
+        self.pushed.add(synced.gaps);
+        for (id, room, why) in &synced.refused {
+            self.refuse_unusable(id.as_deref(), room, why)?;
+        }
+        // Not marked applied: its room key may come with a later sync.
+        for (id, room, why) in &synced.undecryptable {
+            let shown = id.as_ref().map_or("?", |i| i.as_str());
+            tracing::info!(%room, event = shown, why, "an event the node's device cannot decrypt yet");
+        }
+        let device = self.device_user();
+        let oldest_ms = crate::clock::now()
+            .saturating_sub(super::catch_up::REMEMBER_SECS - 24 * 3600)
+            .saturating_mul(1000);
+        let events: Vec<_> = synced
+            .events
+            .into_iter()
+            .filter(|e| e.sender.as_str() != device && e.origin_server_ts >= oldest_ms)
+            .collect();
+        if events.is_empty() {
+            return Ok(());
+        }
+        let rooms: Vec<OwnedRoomId> = events.iter().map(|e| e.room_id.clone()).collect();
+        match self.receive(state, &events) {
+            Ok(r) => {
+                self.health.synced_events(r.new);
+                Ok(())
+            }
+            Err(e) => {
+                // What was not applied is read back from the rooms' timelines.
+                self.pushed.add(rooms);
+                Err(e)
+            }
+        }
+    }
+}

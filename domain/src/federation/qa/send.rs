@@ -1,0 +1,245 @@
+//! Sending to the Q&A rooms: a queue in the database, drained in order.
+
+use std::sync::Arc;
+
+use raremesh_bridge::protocol::random_id;
+use serde_json::{Value, json};
+
+use super::{Outgoing, answer_content, question_content};
+use crate::federation::{Federation, FederationError};
+use crate::state::AppState;
+use crate::store::{Batch, Tree};
+
+enum Sent {
+    Done,
+    /// Not possible yet (the question is not shared yet): kept.
+    Later,
+}
+
+impl Federation {
+    /// Writes something to send into the queue.
+    pub(super) fn queue(&self, op: &Outgoing) -> Result<(), FederationError> {
+        let mut batch = Batch::new();
+        self.queue_in(&mut batch, op)?;
+        self.store.kv().apply(&batch)?;
+        Ok(())
+    }
+
+    /// Adds something to send to `batch`: queued when the batch is applied, together with
+    /// the change it shares; [`Federation::send_queued`] then sends it.
+    pub fn queue_in(&self, batch: &mut Batch, op: &Outgoing) -> Result<(), FederationError> {
+        let txn = random_id()?;
+        let entry = json!({ "txn": txn, "op": op });
+        let key = format!("qa_out:{:020}:{txn}", crate::clock::now_ms());
+        batch.put_raw(Tree::FederationState, key, entry.to_string());
+        Ok(())
+    }
+
+    /// Starts sending what is queued.
+    pub fn send_queued(self: &Arc<Self>, state: &AppState) {
+        let (f, state) = (self.clone(), state.clone());
+        tokio::spawn(async move { f.send_qa(&state).await });
+    }
+
+    /// Sends what is queued, in order; what fails stays queued for the next round.
+    pub(in crate::federation) async fn send_qa(&self, state: &AppState) {
+        let _guard = self.qa_out.lock().await;
+        let entries = match self.store.scan("qa_out:") {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the Q&A queue failed");
+                return;
+            }
+        };
+        for (key, raw) in entries {
+            let Ok(entry) = serde_json::from_str::<Value>(&raw) else {
+                self.store.unset_or_log(&key);
+                continue;
+            };
+            let txn = entry["txn"].as_str().unwrap_or("x").to_owned();
+            let Ok(op) = serde_json::from_value::<Outgoing>(entry["op"].clone()) else {
+                self.store.unset_or_log(&key);
+                continue;
+            };
+            match self.send_one(state, &txn, &op).await {
+                Ok(Sent::Done) => {
+                    self.store.unset_or_log(&key);
+                }
+                Ok(Sent::Later) => {}
+                Err(e) if e.is_permanent() => {
+                    tracing::warn!(error = %e, ?op, "a Q&A event the homeserver refuses: dropped");
+                    self.store.unset_or_log(&key);
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, "sharing a Q&A event: will retry");
+                    // Later entries may depend on this one (an answer on its question).
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn send_one(
+        &self,
+        state: &AppState,
+        txn: &str,
+        op: &Outgoing,
+    ) -> Result<Sent, FederationError> {
+        match op {
+            Outgoing::Question { id } => {
+                let Some(q) = state.qa.question(id)? else {
+                    return Ok(Sent::Done);
+                };
+                if q.hidden.is_some() || q.origin.is_some() {
+                    return Ok(Sent::Done);
+                }
+                let Some(room) = self.own_qa_room()? else {
+                    return Err(FederationError::Matrix("no Q&A room yet".into()));
+                };
+                let event = self
+                    .client
+                    .send(&room, "m.room.message", txn, &question_content(state, &q))
+                    .await?
+                    .to_string();
+                self.store
+                    .set(&format!("qa_event:{event}"), &format!("q/{id}"))?;
+                // Read again: it may have changed while it was being sent.
+                let Some(mut now_q) = state.qa.question(id)? else {
+                    return Ok(Sent::Done);
+                };
+                now_q.room = Some(room.clone());
+                now_q.event_id = Some(event.clone());
+                state.qa.save_question(&now_q)?;
+                if now_q.hidden.is_some() {
+                    // Withdrawn while it was being sent: queued, so it is retried.
+                    self.queue(&Outgoing::Redact {
+                        room: room.clone(),
+                        event: event.clone(),
+                        reason: "withdrawn".into(),
+                    })?;
+                } else if now_q.edited_at != q.edited_at {
+                    self.queue(&Outgoing::EditQuestion { id: q.id.clone() })?;
+                }
+                Ok(Sent::Done)
+            }
+            Outgoing::Answer { question, id } => {
+                let (Some(q), Some(a)) =
+                    (state.qa.question(question)?, state.qa.answer(question, id)?)
+                else {
+                    return Ok(Sent::Done);
+                };
+                if a.hidden.is_some() || q.hidden.is_some() {
+                    return Ok(Sent::Done);
+                }
+                let (Some(room), Some(root)) = (q.room.clone(), q.event_id.clone()) else {
+                    return Ok(if q.origin.is_some() {
+                        Sent::Done
+                    } else {
+                        Sent::Later
+                    });
+                };
+                let mut content = answer_content(&a);
+                content["m.relates_to"] = json!({
+                    "rel_type": "m.thread",
+                    "event_id": root,
+                    "is_falling_back": true,
+                    "m.in_reply_to": { "event_id": root },
+                });
+                let event = self
+                    .client
+                    .send(&room, "m.room.message", txn, &content)
+                    .await?
+                    .to_string();
+                self.store
+                    .set(&format!("qa_event:{event}"), &format!("a/{question}/{id}"))?;
+                // Read again: it may have changed while it was being sent.
+                let Some(mut now_a) = state.qa.answer(question, id)? else {
+                    return Ok(Sent::Done);
+                };
+                now_a.event_id = Some(event.clone());
+                state.qa.save_answer(&now_a)?;
+                if now_a.hidden.is_some() {
+                    // Withdrawn while it was being sent: queued, so it is retried.
+                    self.queue(&Outgoing::Redact {
+                        room: room.clone(),
+                        event: event.clone(),
+                        reason: "withdrawn".into(),
+                    })?;
+                } else if now_a.edited_at != a.edited_at {
+                    self.queue(&Outgoing::EditAnswer {
+                        question: question.clone(),
+                        id: id.clone(),
+                    })?;
+                }
+                Ok(Sent::Done)
+            }
+            Outgoing::EditQuestion { id } => {
+                let Some(q) = state.qa.question(id)? else {
+                    return Ok(Sent::Done);
+                };
+                if q.hidden.is_some() {
+                    return Ok(Sent::Done);
+                }
+                let (Some(room), Some(event)) = (q.room.clone(), q.event_id.clone()) else {
+                    return Ok(Sent::Later);
+                };
+                self.send_edit(&room, &event, txn, question_content(state, &q))
+                    .await
+            }
+            Outgoing::EditAnswer { question, id } => {
+                let (Some(q), Some(a)) =
+                    (state.qa.question(question)?, state.qa.answer(question, id)?)
+                else {
+                    return Ok(Sent::Done);
+                };
+                if a.hidden.is_some() || q.hidden.is_some() {
+                    return Ok(Sent::Done);
+                }
+                let (Some(room), Some(event)) = (q.room.clone(), a.event_id.clone()) else {
+                    return Ok(Sent::Later);
+                };
+                self.send_edit(&room, &event, txn, answer_content(&a)).await
+            }
+            Outgoing::Redact {
+                room,
+                event,
+                reason,
+            } => {
+                self.client.redact(room, event, txn, reason).await?;
+                for (key, _) in self.store.scan(&format!("qa_edit:{event}:"))? {
+                    let edit = key[format!("qa_edit:{event}:").len()..].to_owned();
+                    self.queue(&Outgoing::Redact {
+                        room: room.clone(),
+                        event: edit,
+                        reason: reason.clone(),
+                    })?;
+                    self.store.unset(&key)?;
+                }
+                Ok(Sent::Done)
+            }
+        }
+    }
+
+    /// Sends `new` as the replacement of `event` (an `m.replace` edit), and remembers the
+    /// edit so that it is withdrawn with the original (it carries the text too).
+    async fn send_edit(
+        &self,
+        room: &str,
+        event: &str,
+        txn: &str,
+        new: Value,
+    ) -> Result<Sent, FederationError> {
+        let content = json!({
+            "msgtype": "m.text",
+            "body": format!("* {}", new["body"].as_str().unwrap_or_default()),
+            "m.new_content": new,
+            "m.relates_to": { "rel_type": "m.replace", "event_id": event },
+        });
+        let edit = self
+            .client
+            .send(room, "m.room.message", txn, &content)
+            .await?;
+        self.store.set(&format!("qa_edit:{event}:{edit}"), "1")?;
+        Ok(Sent::Done)
+    }
+}

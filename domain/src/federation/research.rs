@@ -1,0 +1,463 @@
+//! Research counts across the federation: a researcher's query goes to every trusted peer
+//! (only shared vocabularies: an HPO term, an ORPHA code, an age band); each node answers
+//! from its own data with its own protections (noise, small cells, a budget per asking node
+//! and researcher, the same answer to the same query); the asking node keeps the answers,
+//! with which node answered and when.
+
+use std::collections::BTreeMap;
+
+use raremesh_bridge::protocol::{AgeBand, Payload, ResearchCriteria, random_id};
+use raremesh_bridge::seal::seal;
+use serde::{Deserialize, Serialize};
+
+use super::{Federation, FederationError};
+use crate::research::query::{Criteria, QueryError, count_for_partner};
+use crate::state::AppState;
+use crate::store::{Record, StoreError, Tree, decode, encode};
+
+/// One node's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeAnswer {
+    /// The noisy count, if given.
+    pub count: Option<u64>,
+    /// `ok`, `fewer_than_k`, `budget_spent` or `unsupported`.
+    pub status: String,
+    /// The node's threshold.
+    pub k: u64,
+    /// When it arrived (Unix seconds).
+    pub at: u64,
+}
+
+/// A query sent to the federation, with the answers so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FederatedQuery {
+    /// Random id.
+    pub id: String,
+    /// The asking researcher's account.
+    pub researcher: String,
+    /// What was asked.
+    pub criteria: Criteria,
+    /// When (Unix seconds).
+    pub asked_at: u64,
+    /// Peer user id → its answer.
+    pub answers: BTreeMap<String, NodeAnswer>,
+}
+
+impl Record for FederatedQuery {
+    const TREE: Tree = Tree::ResearchBudget;
+    const VERSION: u32 = 1;
+}
+
+fn shared(state: &AppState, c: &Criteria) -> Result<ResearchCriteria, QueryError> {
+    if c.group.is_some() || c.answer.is_some() {
+        return Err(QueryError::Invalid(
+            "partner nodes can be asked about a symptom, a disease and an age band only".into(),
+        ));
+    }
+    let symptom = match &c.symptom {
+        Some(s) => Some(
+            s.trim()
+                .parse::<raremesh_ontology::HpoId>()
+                .ok()
+                .and_then(|id| state.ontology.resolve(id))
+                .map(|t| state.ontology.term(t).id.to_string())
+                .ok_or_else(|| QueryError::Invalid(format!("{s:?} is not an HPO term")))?,
+        ),
+        None => None,
+    };
+    let orpha = match &c.disease {
+        Some(d) => Some(u64::from(
+            d.trim()
+                .parse::<raremesh_ontology::OrphaCode>()
+                .map_err(|_| QueryError::Invalid(format!("{d:?} is not an ORPHA code")))?
+                .number(),
+        )),
+        None => None,
+    };
+    let age_band = match c.age_band.as_deref() {
+        None => None,
+        Some(b) => Some(
+            serde_json::from_value::<AgeBand>(serde_json::json!(b))
+                .map_err(|_| QueryError::Invalid(format!("{b:?} is not an age band")))?,
+        ),
+    };
+    Ok(ResearchCriteria {
+        symptom,
+        orpha,
+        age_band,
+    })
+}
+
+fn key(id: &str) -> Vec<u8> {
+    format!("fq/{id}").into_bytes()
+}
+
+impl Federation {
+    /// Sends a researcher's query to every trusted peer; its id.
+    pub async fn ask_peers(
+        &self,
+        state: &AppState,
+        researcher: &str,
+        criteria: &Criteria,
+    ) -> Result<String, QueryError> {
+        let wire = shared(state, criteria)?;
+        let fail = |e: FederationError| {
+            QueryError::Invalid(format!("partner nodes cannot be reached: {e}"))
+        };
+        let room = self
+            .own_room()?
+            .ok_or_else(|| QueryError::Invalid("the federation room is not ready yet".into()))?;
+        let id = random_id().map_err(|e| fail(e.into()))?;
+        let q = FederatedQuery {
+            id: id.clone(),
+            researcher: researcher.to_owned(),
+            criteria: criteria.clone(),
+            asked_at: crate::clock::now(),
+            answers: BTreeMap::new(),
+        };
+        self.store
+            .kv()
+            .put(Tree::ResearchBudget, &key(&id), &encode(&q))?;
+        let payload = Payload::ResearchQuery {
+            query: id.clone(),
+            researcher: self.keys.pseudonym(&format!("researcher:{researcher}"), 0),
+            criteria: wire,
+        };
+        let content = seal(&payload, &self.recipients).map_err(|e| fail(e.into()))?;
+        self.client
+            .send_batch(&room, &content)
+            .await
+            .map_err(|e| fail(e.into()))?;
+        Ok(id)
+    }
+
+    /// Records this node's own answer to a query it sent.
+    pub fn record_local_answer(
+        &self,
+        id: &str,
+        c: &crate::research::query::Count,
+    ) -> Result<(), StoreError> {
+        let me = self.config.user_id();
+        self.on_research_answer(
+            &me,
+            id,
+            NodeAnswer {
+                count: c.count,
+                status: if c.count.is_some() {
+                    "ok"
+                } else {
+                    "fewer_than_k"
+                }
+                .to_owned(),
+                k: u64::from(c.k),
+                at: crate::clock::now(),
+            },
+        )
+    }
+
+    /// A query and the answers so far.
+    pub fn federated_query(&self, id: &str) -> Result<Option<FederatedQuery>, StoreError> {
+        self.store
+            .kv()
+            .get(Tree::ResearchBudget, &key(id))?
+            .map(|b| decode(&b).map_err(StoreError::from))
+            .transpose()
+    }
+
+    /// A peer's researcher asks: answer from this node's data, with its protections.
+    pub(super) async fn on_research_query(
+        &self,
+        state: &AppState,
+        peer: &str,
+        query: &str,
+        researcher: &str,
+        criteria: &ResearchCriteria,
+    ) -> Result<(), FederationError> {
+        let local = Criteria {
+            symptom: criteria.symptom.clone(),
+            disease: criteria.orpha.map(|n| format!("ORPHA:{n}")),
+            age_band: criteria.age_band.map(|b| b.label().to_owned()),
+            ..Criteria::default()
+        };
+        let k = u64::from(state.research.k);
+        let (count_value, status) = match count_for_partner(state, peer, researcher, &local) {
+            Ok(c) => match c.count {
+                Some(n) => (Some(n), "ok"),
+                None => (None, "fewer_than_k"),
+            },
+            Err(QueryError::Budget(_)) => (None, "budget_spent"),
+            Err(QueryError::Store(e)) => return Err(e.into()),
+            Err(_) => (None, "unsupported"),
+        };
+        let Some(p) = self.peer(peer) else {
+            return Ok(());
+        };
+        let to: age::x25519::Recipient = p
+            .age_key
+            .trim()
+            .parse()
+            .map_err(|_| FederationError::Keys(format!("{peer}: bad age key")))?;
+        let room = self
+            .own_room()?
+            .ok_or_else(|| FederationError::Matrix("no federation room yet".into()))?;
+        let content = seal(
+            &Payload::ResearchAnswer {
+                query: query.to_owned(),
+                count: count_value,
+                status: status.to_owned(),
+                k,
+            },
+            &[to],
+        )?;
+        self.client.send_batch(&room, &content).await?;
+        Ok(())
+    }
+
+    /// A peer answered one of this node's queries (the first answer of each peer counts).
+    pub(crate) fn on_research_answer(
+        &self,
+        peer: &str,
+        query: &str,
+        answer: NodeAnswer,
+    ) -> Result<(), StoreError> {
+        let Some(mut q) = self.federated_query(query)? else {
+            return Ok(());
+        };
+        q.answers.entry(peer.to_owned()).or_insert(answer);
+        self.store
+            .kv()
+            .put(Tree::ResearchBudget, &key(query), &encode(&q))
+    }
+}
+
+/// A partner node's distribution for one question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerDistribution {
+    /// `ok`, `fewer_than_k` or `unknown_question`.
+    pub status: String,
+    /// How many of its patients answered.
+    pub answered: u64,
+    /// Answer → patients.
+    pub bins: Vec<raremesh_bridge::protocol::Bin>,
+    /// When it arrived (Unix seconds).
+    pub at: u64,
+}
+
+/// What is known of partners' distributions for one question, and when it was last asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerDistributions {
+    /// Peer user id → its latest distribution.
+    pub peers: BTreeMap<String, PeerDistribution>,
+    /// When the peers were last asked (Unix seconds).
+    pub asked_at: u64,
+}
+
+impl Record for PartnerDistributions {
+    const TREE: Tree = Tree::ResearchBudget;
+    const VERSION: u32 = 1;
+}
+
+fn dist_key(questionnaire: &str, question: &str, orpha: Option<u64>) -> Vec<u8> {
+    format!(
+        "dc/{questionnaire}/{question}/{}",
+        orpha.map_or("all".to_owned(), |o| o.to_string())
+    )
+    .into_bytes()
+}
+
+/// Seconds after which partners are asked again.
+pub const DISTRIBUTION_REFRESH_SECS: u64 = 600;
+
+impl Federation {
+    /// What partners answered for a question (possibly nothing yet).
+    pub fn partner_distributions(
+        &self,
+        questionnaire: &str,
+        question: &str,
+        orpha: Option<u64>,
+    ) -> Result<PartnerDistributions, StoreError> {
+        Ok(self
+            .store
+            .kv()
+            .get(
+                Tree::ResearchBudget,
+                &dist_key(questionnaire, question, orpha),
+            )?
+            .map(|b| decode(&b))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    /// Asks the peers for a question's distribution, unless asked recently.
+    pub async fn refresh_distribution(
+        &self,
+        questionnaire: &str,
+        question: &str,
+        orpha: Option<u64>,
+    ) -> Result<(), FederationError> {
+        let now = crate::clock::now();
+        let mut d = self.partner_distributions(questionnaire, question, orpha)?;
+        if d.asked_at + DISTRIBUTION_REFRESH_SECS > now {
+            return Ok(());
+        }
+        d.asked_at = now;
+        let k = dist_key(questionnaire, question, orpha);
+        self.store.kv().put(Tree::ResearchBudget, &k, &encode(&d))?;
+        let id = random_id()?;
+        self.store
+            .kv()
+            .put(Tree::ResearchBudget, format!("dq/{id}").as_bytes(), &k)?;
+        let room = self
+            .own_room()?
+            .ok_or_else(|| FederationError::Matrix("no federation room yet".into()))?;
+        let content = seal(
+            &Payload::DistributionQuery {
+                query: id,
+                questionnaire: questionnaire.to_owned(),
+                question: question.to_owned(),
+                orpha,
+            },
+            &self.recipients,
+        )?;
+        self.client.send_batch(&room, &content).await?;
+        Ok(())
+    }
+
+    /// A peer asks how this node's patients answered a question.
+    pub(super) async fn on_distribution_query(
+        &self,
+        state: &AppState,
+        peer: &str,
+        query: &str,
+        questionnaire: &str,
+        question: &str,
+        orpha: Option<u64>,
+    ) -> Result<(), FederationError> {
+        let (status, answered, bins) =
+            match local_distribution(state, questionnaire, question, orpha)? {
+                None => ("unknown_question", 0, Vec::new()),
+                Some((answered, bins)) if answered >= u64::from(state.research.k) => {
+                    ("ok", answered, bins)
+                }
+                Some(_) => ("fewer_than_k", 0, Vec::new()),
+            };
+        let Some(p) = self.peer(peer) else {
+            return Ok(());
+        };
+        let to: age::x25519::Recipient = p
+            .age_key
+            .trim()
+            .parse()
+            .map_err(|_| FederationError::Keys(format!("{peer}: bad age key")))?;
+        let room = self
+            .own_room()?
+            .ok_or_else(|| FederationError::Matrix("no federation room yet".into()))?;
+        let content = seal(
+            &Payload::DistributionAnswer {
+                query: query.to_owned(),
+                status: status.to_owned(),
+                answered,
+                bins,
+            },
+            &[to],
+        )?;
+        self.client.send_batch(&room, &content).await?;
+        Ok(())
+    }
+
+    /// A peer's distribution arrived.
+    pub(crate) fn on_distribution_answer(
+        &self,
+        peer: &str,
+        query: &str,
+        answer: PeerDistribution,
+    ) -> Result<(), StoreError> {
+        let Some(k) = self
+            .store
+            .kv()
+            .get(Tree::ResearchBudget, format!("dq/{query}").as_bytes())?
+        else {
+            return Ok(());
+        };
+        let mut d: PartnerDistributions = self
+            .store
+            .kv()
+            .get(Tree::ResearchBudget, &k)?
+            .map(|b| decode(&b))
+            .transpose()?
+            .unwrap_or_default();
+        d.peers.insert(peer.to_owned(), answer);
+        self.store.kv().put(Tree::ResearchBudget, &k, &encode(&d))
+    }
+}
+
+/// This node's distribution of a question among validated patients of consenting members
+/// (with the ORPHA disease, if given): how many answered, and the bins. None when the node
+/// has no such question.
+pub fn local_distribution(
+    state: &AppState,
+    questionnaire: &str,
+    question: &str,
+    orpha: Option<u64>,
+) -> Result<Option<(u64, Vec<raremesh_bridge::protocol::Bin>)>, StoreError> {
+    let Some(q) = state.research.questionnaire(questionnaire) else {
+        return Ok(None);
+    };
+    let Some(x) = q.questions.iter().find(|x| x.id == question) else {
+        return Ok(None);
+    };
+    let consenting: std::collections::HashSet<String> = state
+        .registrations
+        .members()?
+        .into_iter()
+        .filter(|m| m.consents.research)
+        .map(|m| m.account_id)
+        .collect();
+    let patients: std::collections::HashMap<
+        (String, String),
+        crate::registration::patient::Patient,
+    > = state
+        .patients
+        .all()?
+        .into_iter()
+        .map(|p| ((p.account_id.clone(), p.id.clone()), p))
+        .collect();
+    let all = state.research.all_submitted(questionnaire)?;
+    let others: Vec<&crate::research::Answers> = all
+        .iter()
+        .filter(|a| consenting.contains(&a.account_id))
+        .filter(|a| {
+            patients
+                .get(&(a.account_id.clone(), a.patient_id.clone()))
+                .is_some_and(|p| {
+                    p.validation.is_approved()
+                        && orpha.is_none_or(|o| {
+                            matches!(p.diagnosis, crate::registration::patient::Diagnosis::Orpha { code } if u64::from(code.number()) == o)
+                        })
+                })
+        })
+        .collect();
+    let empty = crate::research::Answers {
+        questionnaire: questionnaire.to_owned(),
+        version: q.version,
+        account_id: String::new(),
+        patient_id: String::new(),
+        values: BTreeMap::new(),
+        submitted: true,
+        updated_at: 0,
+    };
+    let s = crate::research::standing::standings(0, std::slice::from_ref(x), &empty, &others);
+    let Some(s) = s.into_iter().next() else {
+        return Ok(None);
+    };
+    Ok(Some((
+        u64::from(s.answered),
+        s.bars
+            .into_iter()
+            .map(|b| raremesh_bridge::protocol::Bin {
+                label: b.label,
+                count: u64::from(b.count),
+            })
+            .collect(),
+    )))
+}

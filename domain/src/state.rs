@@ -1,0 +1,149 @@
+//! The shared state handed to every request handler.
+
+use std::sync::Arc;
+
+use raremesh_ontology::Ontology;
+use raremesh_search::Autocomplete;
+
+use crate::accounts::Accounts;
+use crate::accounts::throttle::Throttle;
+use crate::audit::Audit;
+use crate::config::Config;
+use crate::documents::{Documents, Vault};
+use crate::mail::Mailer;
+use crate::registration::Registrations;
+use crate::registration::patient::Patients;
+use crate::sessions::Sessions;
+use crate::similar::{Similar, Sources};
+use crate::store::{Changes, KvStore};
+use raremesh_search::matching::IcTable;
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Inner>);
+
+/// The contents of [`AppState`].
+#[derive(Debug)]
+pub struct Inner {
+    /// The validated configuration.
+    pub config: Config,
+    /// The loaded HPO release.
+    pub ontology: Ontology,
+    /// Symptom and disease autocomplete over it.
+    pub autocomplete: Autocomplete,
+    /// Accounts.
+    pub accounts: Accounts,
+    /// Sign-in sessions.
+    pub sessions: Sessions,
+    /// Mail to members.
+    pub mailer: Mailer,
+    /// Failed sign-ins, to slow down password guessing.
+    pub throttle: Throttle,
+    /// Registrations in progress and member records.
+    pub registrations: Registrations,
+    /// Members' patients.
+    pub patients: Patients,
+    /// The legal terms by language (`terms.file` and its translations, or the built-in
+    /// text).
+    pub terms: crate::terms::Terms,
+    /// Validation documents (records and encrypted files).
+    pub documents: Documents,
+    /// The audit log of validation.
+    pub audit: Audit,
+    /// Information content of each term, from the disease annotations (for matching).
+    pub ic: IcTable,
+    /// Local "people like me".
+    pub similar: Similar,
+    /// Counts changes to patients and members (keeps `similar`'s pool fresh).
+    pub changes: Changes,
+    /// The database, for records without a store of their own (match notices).
+    pub kv: Arc<dyn KvStore>,
+    /// The federation, when `[federation]` is enabled and valid.
+    pub federation: Option<Arc<crate::federation::Federation>>,
+    /// Why federation is enabled but not running (a bad `[federation]` section).
+    pub federation_problem: Option<String>,
+    /// Questionnaires and answers.
+    pub research: crate::research::Research,
+    /// Community questions and answers.
+    pub qa: crate::qa::Qa,
+    /// The full-text index of questions and answers.
+    pub qa_search: crate::qa::search::QaSearch,
+    /// Requests counted and timed, for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl AppState {
+    /// Wraps the parts.
+    pub fn new(
+        config: Config,
+        ontology: Ontology,
+        autocomplete: Autocomplete,
+        kv: Arc<dyn KvStore>,
+    ) -> crate::Result<Self> {
+        let mailer = Mailer::new(&config).map_err(|e| crate::Error::Mail(e.to_string()))?;
+        let terms =
+            crate::terms::load_terms(&config).map_err(|e| crate::Error::Terms(e.to_string()))?;
+        let vault = Vault::open(&config)?;
+        let changes = Changes::default();
+        let ic = IcTable::from_annotations(&ontology);
+        let (federation, federation_problem) = if config.federation.enabled {
+            match crate::federation::Federation::new(&config, kv.clone(), changes.clone()) {
+                Ok(f) => (Some(Arc::new(f)), None),
+                Err(why) => {
+                    tracing::error!(problem = %why, "federation is configured but cannot run; serving members without it");
+                    (None, Some(why))
+                }
+            }
+        } else {
+            (None, None)
+        };
+        let research = crate::research::Research::load(&config, kv.clone())?;
+        let qa = crate::qa::Qa::open(kv.clone())?;
+        let qa_search = crate::qa::search::QaSearch::build(&ontology, &qa)?;
+        Ok(Self(Arc::new(Inner {
+            config,
+            ontology,
+            autocomplete,
+            accounts: Accounts::new(kv.clone()),
+            registrations: Registrations::new(kv.clone(), changes.clone()),
+            patients: Patients::new(kv.clone(), changes.clone()),
+            documents: Documents::new(kv.clone(), vault),
+            audit: Audit::new(kv.clone()),
+            ic,
+            similar: Similar::default(),
+            changes,
+            kv: kv.clone(),
+            research,
+            qa,
+            qa_search,
+            metrics: Arc::default(),
+            federation,
+            federation_problem,
+            terms,
+            sessions: Sessions::new(kv),
+            mailer,
+            throttle: Throttle::default(),
+        })))
+    }
+}
+
+impl Inner {
+    /// What "people like me" reads.
+    pub fn similar_sources(&self) -> Sources<'_> {
+        Sources {
+            ontology: &self.ontology,
+            ic: &self.ic,
+            patients: &self.patients,
+            registrations: &self.registrations,
+            changes: &self.changes,
+            federation: self.federation.as_deref(),
+        }
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

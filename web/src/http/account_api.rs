@@ -1,0 +1,223 @@
+//! The JSON API of registration and the account, under `/api/v1` (see `member_api.rs`
+//! for authentication): registration steps 1, 2 and 5, the member's details, their data
+//! and deleting the account.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::ApiError;
+use super::extract::{ApiMember, Caller};
+use super::register::{Finished, finish, send_link};
+use super::terms_page::{Choices, apply};
+use raremesh_domain::accounts::password;
+use raremesh_domain::registration::{LinkState, PersonalInfo};
+use raremesh_domain::state::AppState;
+
+type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+fn body<T>(b: JsonBody<T>) -> Result<T, ApiError> {
+    b.map(|Json(b)| b).map_err(ApiError::from)
+}
+
+fn refused(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::Refused {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+fn store(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
+
+/// Step 1's fields.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Details {
+    /// Full name.
+    pub name: String,
+    /// Email address (ignored when changing details: the sign-in name stays).
+    #[serde(default)]
+    pub email: String,
+    /// Country.
+    pub country: String,
+    /// `en`, `es` or `fr`.
+    pub language: String,
+    /// `adult_patient` or `caregiver`.
+    pub registrant: String,
+}
+
+fn parse(d: &Details, email: &str) -> Result<PersonalInfo, ApiError> {
+    PersonalInfo::parse(&d.name, email, &d.country, &d.language, &d.registrant).map_err(|errors| {
+        refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_fields",
+            errors
+                .iter()
+                .map(|(f, _)| *f)
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+    })
+}
+
+/// `POST /api/v1/register`: step 1. Answers 202 whatever the address (a link, or "you
+/// have an account", is mailed to it).
+pub async fn register(
+    State(state): State<AppState>,
+    b: JsonBody<Details>,
+) -> Result<Response, ApiError> {
+    let d = body(b)?;
+    let info = parse(&d, &d.email)?;
+    state.registrations.set_pending(&info).map_err(store)?;
+    match send_link(&state, &info).await {
+        Ok(()) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "message": "a mail is on its way to the address given" })),
+        )
+            .into_response()),
+        Err(r) => Ok(r),
+    }
+}
+
+/// Body of `POST /api/v1/register/confirm`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Confirm {
+    /// The token from the mailed link.
+    pub token: String,
+    /// The new password.
+    pub password: String,
+}
+
+/// `POST /api/v1/register/confirm`: step 2. Creates the account; answers a session token.
+pub async fn confirm(
+    State(state): State<AppState>,
+    b: JsonBody<Confirm>,
+) -> Result<Response, ApiError> {
+    let c = body(b)?;
+    let gone = || {
+        refused(
+            StatusCode::GONE,
+            "link_invalid",
+            "the link was used or expired",
+        )
+    };
+    let info = match state.registrations.check(&c.token).map_err(store)? {
+        LinkState::Valid(info) => info,
+        LinkState::Invalid => return Err(gone()),
+    };
+    if let Err(e) = password::check(&c.password, &info.email) {
+        return Err(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "password_rules",
+            e.to_string(),
+        ));
+    }
+    match finish(&state, &c.token, &info, &c.password).map_err(store)? {
+        Finished::Created(account) => {
+            let token = state.sessions.start(&account.id).map_err(store)?;
+            Ok((StatusCode::CREATED, Json(json!({ "token": token }))).into_response())
+        }
+        Finished::Expired => Err(gone()),
+        Finished::EmailTaken => Err(refused(
+            StatusCode::CONFLICT,
+            "email_taken",
+            "this address has an account: sign in",
+        )),
+    }
+}
+
+/// `GET /api/v1/consents`: the terms (version, text) and the member's choices.
+pub async fn consents(
+    State(state): State<AppState>,
+    ApiMember(_, m): ApiMember,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(json!({
+        "terms": {
+            "version": state.config.terms.version,
+            "paragraphs": state.terms.paragraphs(&m.info.language).0,
+        },
+        "consents": m.consents,
+    })))
+}
+
+/// `PUT /api/v1/consents`: step 5: `{"accept": true, "local_matching": true, ...}`;
+/// a consent left out or false is withdrawn.
+pub async fn set_consents(
+    State(state): State<AppState>,
+    ApiMember(_, mut m): ApiMember,
+    b: JsonBody<Choices>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let c = body(b)?;
+    if !apply(&state, &mut m, &c).map_err(store)? {
+        return Err(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "terms_not_accepted",
+            format!(
+                "accept version {} of the terms (\"accept\": true)",
+                state.config.terms.version
+            ),
+        ));
+    }
+    Ok(Json(json!({ "consents": m.consents })))
+}
+
+/// `PUT /api/v1/me`: the member's step 1 details (the email address stays).
+pub async fn set_details(
+    State(state): State<AppState>,
+    ApiMember(_, mut m): ApiMember,
+    b: JsonBody<Details>,
+) -> Result<StatusCode, ApiError> {
+    let d = body(b)?;
+    m.info = parse(&d, &m.info.email)?;
+    state.registrations.save_member(&m).map_err(store)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/export`: everything the node holds about the caller.
+pub async fn export(
+    State(state): State<AppState>,
+    Caller(a): Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let m = state.registrations.member(&a.id).map_err(store)?;
+    let patients = state.patients.of(&a.id).map_err(store)?;
+    Ok(Json(raremesh_domain::export::everything(
+        &state,
+        &a,
+        m.as_ref(),
+        &patients,
+        raremesh_domain::clock::now(),
+    )))
+}
+
+/// `DELETE /api/v1/me` with `{"password": ...}`: erases the account and everything
+/// attached (as the page does).
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(a): Caller,
+    b: JsonBody<HashMap<String, String>>,
+) -> Result<StatusCode, ApiError> {
+    let pw = body(b)?.remove("password").unwrap_or_default();
+    if state
+        .accounts
+        .sign_in(&a.email, &pw)
+        .map_err(store)?
+        .is_none()
+    {
+        return Err(refused(
+            StatusCode::FORBIDDEN,
+            "wrong_password",
+            "the password is not right: nothing was deleted",
+        ));
+    }
+    raremesh_domain::erasure::erase_account(&state, &a).map_err(store)?;
+    Ok(StatusCode::NO_CONTENT)
+}

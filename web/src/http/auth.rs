@@ -1,0 +1,184 @@
+//! Signing in and out, and the account page.
+
+use super::extract::SignedIn;
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+
+use super::cookies::{self, SESSION};
+use super::error::internal;
+use super::page::{render_form, see_other, signed_in, with_cookies};
+use raremesh_domain::accounts::{Role, normalize_email};
+use raremesh_domain::state::AppState;
+
+fn signin_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    email: &str,
+    error: Option<String>,
+    reset: bool,
+) -> Response {
+    render_form(
+        state,
+        headers,
+        super::page::page_lang(state, headers),
+        status,
+        "signin.html",
+        context! { email, error, reset },
+    )
+}
+
+/// A message of the sign-in page in the browser's language.
+fn say(headers: &HeaderMap, key: &'static str) -> String {
+    raremesh_domain::message::Message::new(key).render(super::i18n::pick(headers, None, None))
+}
+
+/// The answer to a sign-out form whose CSRF token does not match.
+fn expired_form() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "This form had expired. Go back, reload the page and try again.",
+    )
+        .into_response()
+}
+
+/// `GET /signin`: the sign-in form (after a password reset, it says so).
+pub async fn signin_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    signin_page(
+        &state,
+        &headers,
+        StatusCode::OK,
+        "",
+        None,
+        q.contains_key("reset"),
+    )
+}
+
+/// `POST /signin`: checks the password; on success starts a session and goes to the
+/// account page. The same message for an unknown address and a wrong password.
+pub async fn signin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    crate::connections::ClientIp(ip): crate::connections::ClientIp,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
+        return signin_page(
+            &state,
+            &headers,
+            StatusCode::FORBIDDEN,
+            "",
+            Some(say(&headers, "signin.expired")),
+            false,
+        );
+    }
+    let email = form
+        .get("email")
+        .map(|e| e.trim().to_owned())
+        .unwrap_or_default();
+    let password = form.get("password").cloned().unwrap_or_default();
+    let key = normalize_email(&email).unwrap_or_else(|_| email.to_lowercase());
+    if let Some(wait) = state.throttle.sign_in_wait(&key, ip) {
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        let message = raremesh_domain::message::Message::new("signin.too_many")
+            .with("minutes", minutes)
+            .render(super::i18n::pick(&headers, None, None));
+        return signin_page(
+            &state,
+            &headers,
+            StatusCode::TOO_MANY_REQUESTS,
+            &email,
+            Some(message),
+            false,
+        );
+    }
+    let account = match state.accounts.sign_in(&email, &password) {
+        Ok(a) => a,
+        Err(e) => return internal(e),
+    };
+    let Some(account) = account else {
+        state.throttle.sign_in_failed(&key, ip);
+        return signin_page(
+            &state,
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            &email,
+            Some(say(&headers, "signin.wrong")),
+            false,
+        );
+    };
+    state.throttle.sign_in_succeeded(&key, ip);
+    match cookies::start_session(&state, &account.id) {
+        Ok(set) => with_cookies(see_other("/account"), set),
+        Err(e) => internal(e),
+    }
+}
+
+/// `GET /account`: who is signed in, how far registration went, sign-out buttons.
+pub async fn account(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+    headers: HeaderMap,
+) -> Response {
+    let member = match state.registrations.member(&account.id) {
+        Ok(m) => m,
+        Err(e) => return internal(e),
+    };
+    let (name, step) = member.map_or((None, None), |m| (Some(m.info.name), Some(m.step)));
+    let role = format!("{:?}", account.role).to_lowercase();
+    let staff = matches!(account.role, Role::Validator | Role::Admin);
+    render_form(
+        &state,
+        &headers,
+        super::page::page_lang(&state, &headers),
+        StatusCode::OK,
+        "account.html",
+        context! { email => account.email, role, name, step, staff },
+    )
+}
+
+/// `POST /signout`: ends this session.
+pub async fn signout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
+        return expired_form();
+    }
+    if let Some(token) = cookies::get(&headers, SESSION)
+        && let Err(e) = state.sessions.end(&token)
+    {
+        return internal(e);
+    }
+    with_cookies(see_other("/"), vec![cookies::clear(&state, SESSION)])
+}
+
+/// `POST /signout-everywhere`: ends every session of the signed-in account (a lost phone,
+/// a shared computer).
+pub async fn signout_everywhere(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
+        return expired_form();
+    }
+    let signed_out = with_cookies(see_other("/signin"), vec![cookies::clear(&state, SESSION)]);
+    match signed_in(&state, &headers) {
+        Ok(account) => match state.sessions.end_all(&account.id) {
+            Ok(_) => signed_out,
+            Err(e) => internal(e),
+        },
+        Err(_) => signed_out,
+    }
+}

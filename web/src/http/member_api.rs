@@ -1,0 +1,569 @@
+//! The JSON API of member features, under `/api/v1`: the same rules as the pages.
+//!
+//! Authentication: `POST /api/v1/session` with an email and password gives a token to send
+//! as `Authorization: Bearer <token>`. A browser may use its session cookie instead; then
+//! every request that changes something must carry the CSRF cookie's value in an
+//! `X-CSRF-Token` header.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use raremesh_ontology::HpoId;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::cookies;
+use super::documents::{Receiver, Refusal};
+use super::error::ApiError;
+use super::extract::Caller;
+use super::validation::{Decision, decide};
+use raremesh_domain::accounts::{Account, Role, normalize_email};
+use raremesh_domain::documents::DocumentKind;
+use raremesh_domain::registration::Member;
+use raremesh_domain::registration::patient::{
+    MAX_PER_MEMBER, MAX_SYMPTOMS, Onset, Patient, PatientInput, Symptom,
+};
+use raremesh_domain::similar::SHOWN;
+use raremesh_domain::state::AppState;
+
+fn refused(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::Refused {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+fn store(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
+
+/// The account a request is made by: a bearer token, or the session cookie (with the
+/// CSRF header when the request changes something).
+pub fn caller(state: &AppState, headers: &HeaderMap, method: &Method) -> Result<Account, ApiError> {
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    let token = match bearer {
+        Some(t) => t,
+        None => {
+            let t = cookies::get(headers, cookies::SESSION).ok_or_else(|| {
+                refused(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in first")
+            })?;
+            let safe = matches!(*method, Method::GET | Method::HEAD);
+            let header = headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            if !safe && !cookies::csrf_ok(state, headers, header.as_ref()) {
+                return Err(refused(
+                    StatusCode::FORBIDDEN,
+                    "csrf",
+                    "send the CSRF cookie's value in an X-CSRF-Token header",
+                ));
+            }
+            t
+        }
+    };
+    let session = state
+        .sessions
+        .get(&token)
+        .map_err(store)?
+        .ok_or_else(|| refused(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in first"))?;
+    state
+        .accounts
+        .get(&session.account_id)
+        .map_err(store)?
+        .ok_or_else(|| refused(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in first"))
+}
+
+pub(crate) fn member_of(state: &AppState, account: &Account) -> Result<Member, ApiError> {
+    state
+        .registrations
+        .member(&account.id)
+        .map_err(store)?
+        .ok_or_else(|| {
+            refused(
+                StatusCode::FORBIDDEN,
+                "not_a_member",
+                "this account has no member record",
+            )
+        })
+}
+
+fn own_patient(state: &AppState, account: &Account, id: &str) -> Result<Patient, ApiError> {
+    state
+        .patients
+        .get(&account.id, id)
+        .map_err(store)?
+        .ok_or_else(|| ApiError::NotFound {
+            code: "unknown_patient",
+            message: "no such patient among yours".into(),
+        })
+}
+
+/// Body of `POST /api/v1/session`.
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    /// Email address.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<Json<T>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, ApiError> {
+    body.map(|Json(b)| b).map_err(ApiError::from)
+}
+
+/// `POST /api/v1/session`: signs in; answers `{"token": ...}`. Throttled like the page.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    crate::connections::ClientIp(ip): crate::connections::ClientIp,
+    body: Result<Json<Credentials>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let c = json_body(body)?;
+    let key = normalize_email(&c.email).unwrap_or_else(|_| c.email.to_lowercase());
+    if let Some(wait) = state.throttle.sign_in_wait(&key, ip) {
+        return Err(refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            format!("too many attempts: wait {} s", wait.as_secs()),
+        ));
+    }
+    let Some(account) = state
+        .accounts
+        .sign_in(&c.email, &c.password)
+        .map_err(store)?
+    else {
+        state.throttle.sign_in_failed(&key, ip);
+        return Err(refused(
+            StatusCode::UNAUTHORIZED,
+            "wrong_credentials",
+            "the email address or the password is not right",
+        ));
+    };
+    state.throttle.sign_in_succeeded(&key, ip);
+    let token = state.sessions.start(&account.id).map_err(store)?;
+    Ok((StatusCode::CREATED, Json(json!({ "token": token }))).into_response())
+}
+
+/// `DELETE /api/v1/session`: signs this token (or cookie session) out.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    caller(&state, &headers, &method)?;
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+        .or_else(|| cookies::get(&headers, cookies::SESSION))
+        .unwrap_or_default();
+    state.sessions.end(&token).map_err(store)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn patient_json(state: &AppState, p: &Patient) -> serde_json::Value {
+    let o = &state.ontology;
+    json!({
+        "id": p.id,
+        "display_name": p.display_name,
+        "birth_year": p.birth_year,
+        "sex": p.sex,
+        "relation": p.relation,
+        "diagnosis": p.diagnosis,
+        "organization": p.organization,
+        "symptoms": p.symptoms.iter().map(|s| json!({
+            "term": s.term,
+            "name": o.resolve(s.term).map(|t| o.term(t).name.clone()),
+            "observed": s.observed,
+            "onset": s.onset.map(Onset::key),
+        })).collect::<Vec<_>>(),
+        "validation": match &p.validation {
+            raremesh_domain::registration::patient::Validation::Rejected { reason, at, .. } =>
+                json!({ "status": "rejected", "reason": reason, "at": at }),
+            raremesh_domain::registration::patient::Validation::Approved { at, .. } =>
+                json!({ "status": "approved", "at": at }),
+            raremesh_domain::registration::patient::Validation::Pending { since } =>
+                json!({ "status": "pending", "since": since }),
+            raremesh_domain::registration::patient::Validation::NotSubmitted =>
+                json!({ "status": "not_submitted" }),
+        },
+    })
+}
+
+/// `GET /api/v1/me`: the account, and the member record if any.
+pub async fn me(
+    State(state): State<AppState>,
+    Caller(a): Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let m = state.registrations.member(&a.id).map_err(store)?;
+    Ok(Json(json!({
+        "id": a.id,
+        "email": a.email,
+        "role": a.role,
+        "member": m.map(|m| json!({
+            "name": m.info.name,
+            "country": m.info.country,
+            "language": m.info.language,
+            "registrant": m.info.registrant,
+            "step": m.step,
+            "consents": m.consents,
+        })),
+    })))
+}
+
+/// `GET /api/v1/patients`: the caller's patients.
+pub async fn patients(
+    State(state): State<AppState>,
+    Caller(a): Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    member_of(&state, &a)?;
+    let list = state.patients.of(&a.id).map_err(store)?;
+    Ok(Json(json!({
+        "patients": list.iter().map(|p| patient_json(&state, p)).collect::<Vec<_>>()
+    })))
+}
+
+/// `POST /api/v1/patients`: adds a patient. The body has the form's fields as strings:
+/// `display_name`, `birth_year`, `sex`, `relation`, `diagnosis` (`orpha` with `disease`
+/// = "ORPHA:n", `not_listed` with `diagnosis_text`, or `none_yet`), `organization`.
+pub async fn add_patient(
+    State(state): State<AppState>,
+    Caller(a): Caller,
+    body: Result<Json<HashMap<String, serde_json::Value>>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let mut m = member_of(&state, &a)?;
+    let raw = json_body(body)?;
+    if state.patients.of(&a.id).map_err(store)?.len() >= MAX_PER_MEMBER {
+        return Err(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_patients",
+            format!("a member may register {MAX_PER_MEMBER} patients"),
+        ));
+    }
+    let input = patient_input(&state, raw)?;
+    let p = state.patients.add(&a.id, input).map_err(store)?;
+    if m.step < 3 {
+        m.step = 3;
+        state.registrations.save_member(&m).map_err(store)?;
+    }
+    Ok((StatusCode::CREATED, Json(patient_json(&state, &p))).into_response())
+}
+
+fn patient_input(
+    state: &AppState,
+    raw: HashMap<String, serde_json::Value>,
+) -> Result<PatientInput, ApiError> {
+    let fields: HashMap<String, String> = raw
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, v)
+        })
+        .collect();
+    PatientInput::parse(&state.ontology, &fields).map_err(|errors| {
+        refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_fields",
+            errors
+                .iter()
+                .map(|(f, _)| *f)
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+    })
+}
+
+/// `GET /api/v1/patients/{id}`: one of the caller's patients.
+pub async fn patient(
+    State(state): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let p = own_patient(&state, &a, &id)?;
+    Ok(Json(patient_json(&state, &p)))
+}
+
+/// One symptom in `PUT /api/v1/patients/{id}/symptoms`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SymptomBody {
+    /// HPO id (alternative and obsolete ids are resolved).
+    pub term: String,
+    /// False: explicitly not observed. Default true.
+    #[serde(default = "yes")]
+    pub observed: bool,
+    /// `congenital`, `neonatal`, `infantile`, `childhood`, `juvenile` or `adult`.
+    #[serde(default)]
+    pub onset: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `PUT /api/v1/patients/{id}/symptoms`: replaces the patient's symptom list. Unknown
+/// ids, unknown onsets and duplicates are refused; nothing changes then.
+pub async fn put_symptoms(
+    State(state): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    body: Result<Json<Vec<SymptomBody>>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut m = member_of(&state, &a)?;
+    let mut p = own_patient(&state, &a, &id)?;
+    let list = json_body(body)?;
+    if list.len() > MAX_SYMPTOMS {
+        return Err(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_symptoms",
+            format!("at most {MAX_SYMPTOMS} symptoms"),
+        ));
+    }
+    let mut symptoms: Vec<Symptom> = Vec::with_capacity(list.len());
+    for s in list {
+        let term = s
+            .term
+            .trim()
+            .parse::<HpoId>()
+            .ok()
+            .and_then(|h| state.ontology.resolve(h))
+            .map(|t| state.ontology.term(t).id)
+            .ok_or_else(|| {
+                refused(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unknown_term",
+                    format!("{:?} is not a term of this HPO release", s.term),
+                )
+            })?;
+        let onset =
+            match s.onset.as_deref() {
+                None | Some("") => None,
+                Some(o) => Some(Onset::ALL.into_iter().find(|x| x.key() == o).ok_or_else(
+                    || {
+                        refused(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "unknown_onset",
+                            format!("{o:?} is not an onset class"),
+                        )
+                    },
+                )?),
+            };
+        if symptoms.iter().any(|x| x.term == term) {
+            return Err(refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "duplicate_term",
+                format!("{term} is listed twice"),
+            ));
+        }
+        symptoms.push(Symptom {
+            term,
+            observed: s.observed,
+            onset,
+        });
+    }
+    p.symptoms = symptoms;
+    state.patients.save(&p).map_err(store)?;
+    if m.step < 4 && p.symptoms.iter().any(|s| s.observed) {
+        m.step = 4;
+        state.registrations.save_member(&m).map_err(store)?;
+    }
+    Ok(Json(patient_json(&state, &p)))
+}
+
+/// `GET /api/v1/patients/{id}/documents`: the documents' records (never their content).
+pub async fn documents(
+    State(state): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let p = own_patient(&state, &a, &id)?;
+    let docs = state.documents.of_patient(&a.id, &p.id).map_err(store)?;
+    Ok(Json(json!({
+        "validation": patient_json(&state, &p)["validation"],
+        "documents": docs.iter().map(|d| json!({
+            "id": d.id, "kind": d.kind, "type": d.file_type.mime(), "size": d.size,
+            "name": d.name, "uploaded_at": d.uploaded_at,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+/// `POST /api/v1/patients/{id}/documents?kind=consent&name=scan.pdf`: the request body is
+/// the file itself (any Content-Type: the type is recognized from the content).
+pub async fn upload(
+    State(state): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let p = own_patient(&state, &a, &id)?;
+    let kind = q
+        .get("kind")
+        .and_then(|k| DocumentKind::from_key(k))
+        .ok_or_else(|| Refusal::Incomplete("no_kind").into_api(&state))?;
+    let name = q.get("name").cloned().unwrap_or_default();
+    let mut rx = Receiver::start(&state, &p).map_err(|r| r.into_api(&state))?;
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| Refusal::Malformed(e.to_string()).into_api(&state))?;
+        if let Ok(chunk) = frame.into_data() {
+            rx.push(&chunk).map_err(|r| r.into_api(&state))?;
+        }
+    }
+    let d = rx
+        .finish(&a.id, &p, kind, &name)
+        .map_err(|r| r.into_api(&state))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": d.id, "kind": d.kind, "type": d.file_type.mime(), "size": d.size })),
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/patients/{id}/similar`: people like me for a validated patient.
+pub async fn similar(
+    State(state): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let p = own_patient(&state, &a, &id)?;
+    if !p.validation.is_approved() {
+        return Err(refused(
+            StatusCode::CONFLICT,
+            "not_validated",
+            "similar patients are shown once the patient is validated",
+        ));
+    }
+    let matches = state
+        .similar
+        .find(&state.similar_sources(), &p, SHOWN)
+        .map_err(store)?;
+    Ok(Json(json!({ "matches": matches })))
+}
+
+fn staff(state: &AppState, headers: &HeaderMap, method: &Method) -> Result<Account, ApiError> {
+    let a = caller(state, headers, method)?;
+    if matches!(a.role, Role::Validator | Role::Admin) {
+        Ok(a)
+    } else {
+        Err(refused(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "for validators and admins only",
+        ))
+    }
+}
+
+/// `GET /api/v1/validation/queue`: patients waiting for review, oldest first.
+pub async fn queue(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    staff(&state, &headers, &method)?;
+    let mut pending: Vec<(u64, Patient)> = state
+        .patients
+        .all()
+        .map_err(store)?
+        .into_iter()
+        .filter_map(|p| match p.validation {
+            raremesh_domain::registration::patient::Validation::Pending { since } => {
+                Some((since, p))
+            }
+            _ => None,
+        })
+        .collect();
+    pending.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
+    Ok(Json(json!({
+        "pending": pending.iter().map(|(since, p)| json!({
+            "account_id": p.account_id, "patient_id": p.id, "since": since,
+        })).collect::<Vec<_>>()
+    })))
+}
+
+/// Body of a decision.
+#[derive(Debug, Deserialize)]
+pub struct DecisionBody {
+    /// `approve` or `reject`.
+    pub decision: String,
+    /// Required to reject.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `POST /api/v1/validation/{account}/{patient}`: approve or reject.
+pub async fn decision(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    Path((account_id, patient_id)): Path<(String, String)>,
+    body: Result<Json<DecisionBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let actor = staff(&state, &headers, &method)?;
+    let b = json_body(body)?;
+    let p = state
+        .patients
+        .get(&account_id, &patient_id)
+        .map_err(store)?
+        .ok_or_else(|| ApiError::NotFound {
+            code: "unknown_patient",
+            message: "no such patient".into(),
+        })?;
+    if p.validation == raremesh_domain::registration::patient::Validation::NotSubmitted {
+        return Err(refused(
+            StatusCode::CONFLICT,
+            "not_submitted",
+            "the member has not sent every required document",
+        ));
+    }
+    let form = HashMap::from([
+        ("decision".to_owned(), b.decision),
+        ("reason".to_owned(), b.reason),
+    ]);
+    let d = Decision::parse(&form)
+        .map_err(|m| refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_decision", m))?;
+    let p = decide(&state, &actor, p, d).await.map_err(store)?;
+    Ok(Json(json!({ "status": p.validation.key() })))
+}
+
+/// `PUT /api/v1/patients/{id}`: changes a patient's details (the fields of
+/// `POST /api/v1/patients`).
+pub async fn update_patient(
+    State(state): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    body: Result<Json<HashMap<String, serde_json::Value>>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut p = own_patient(&state, &a, &id)?;
+    let input = patient_input(&state, json_body(body)?)?;
+    super::patients::update(&state, &a.id, &mut p, input).map_err(store)?;
+    Ok(Json(patient_json(&state, &p)))
+}
+
+/// `DELETE /api/v1/patients/{id}`: erases the patient and their documents.
+pub async fn delete_patient(
+    State(state): State<AppState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let p = own_patient(&state, &a, &id)?;
+    raremesh_domain::erasure::erase_patient(&state, &a.id, &p).map_err(store)?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,28 @@
+//! Health and version.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use raremesh_domain::state::AppState;
+
+/// `GET /healthz`: 200 while the node serves.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /api/v1/version`: the app version and the HPO data version, with the
+/// acknowledgements the data licences ask for.
+pub async fn version(State(state): State<AppState>) -> Json<Value> {
+    let v = state.ontology.version();
+    Json(json!({
+        "app": crate::VERSION,
+        "hpo": {
+            "version": v.hpo,
+            "release": v.hpo_release(),
+            "annotations": v.annotations,
+            "acknowledgement": raremesh_ontology::hpo_acknowledgement(v),
+        },
+        "orphanet": { "attribution": raremesh_ontology::ORPHANET_ATTRIBUTION },
+    }))
+}

@@ -1,0 +1,133 @@
+//! A member's own data: `GET /account/export` (everything, JSON), `GET
+//! /patients/{id}/phenopacket` (GA4GH Phenopacket v2), `GET`/`POST /account/delete`.
+
+use super::extract::SignedIn;
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+
+use super::cookies;
+use super::error::internal;
+use super::page::{render_form, see_other, signed_in, with_cookies};
+use raremesh_domain::clock::now;
+use raremesh_domain::export;
+use raremesh_domain::state::AppState;
+
+fn json_download(value: &serde_json::Value, filename: &str) -> Response {
+    match serde_json::to_vec_pretty(value) {
+        Ok(body) => (
+            [
+                (CONTENT_TYPE, "application/json".to_owned()),
+                (
+                    CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{filename}\""),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// `GET /account/export`: everything the node holds about the signed-in account.
+pub async fn export_all(State(state): State<AppState>, SignedIn(account): SignedIn) -> Response {
+    let member = match state.registrations.member(&account.id) {
+        Ok(m) => m,
+        Err(e) => return internal(e),
+    };
+    let patients = match state.patients.of(&account.id) {
+        Ok(p) => p,
+        Err(e) => return internal(e),
+    };
+    json_download(
+        &export::everything(&state, &account, member.as_ref(), &patients, now()),
+        "raremesh-export.json",
+    )
+}
+
+/// `GET /patients/{id}/phenopacket`: one of the member's patients as a Phenopacket.
+pub async fn phenopacket(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    match state.patients.get(&account.id, &id) {
+        Ok(Some(p)) => json_download(
+            &export::phenopacket(&state.ontology, &p, now()),
+            &format!("phenopacket-{}.json", p.id),
+        ),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            "This patient does not exist, or is not yours.",
+        )
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+fn delete_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    render_form(
+        state,
+        headers,
+        super::page::page_lang(state, headers),
+        status,
+        "account_delete.html",
+        context! { error },
+    )
+}
+
+/// `GET /account/delete`: what deletion erases, and the form to confirm it.
+pub async fn delete_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match signed_in(&state, &headers) {
+        Ok(_) => delete_page(&state, &headers, StatusCode::OK, None),
+        Err(r) => *r,
+    }
+}
+
+/// `POST /account/delete`: erases the account and everything attached, after the password.
+pub async fn delete(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
+        return delete_page(
+            &state,
+            &headers,
+            StatusCode::FORBIDDEN,
+            Some("delete.expired"),
+        );
+    }
+    let password = form.get("password").map(String::as_str).unwrap_or_default();
+    match state.accounts.sign_in(&account.email, password) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return delete_page(
+                &state,
+                &headers,
+                StatusCode::FORBIDDEN,
+                Some("delete.wrong_password"),
+            );
+        }
+        Err(e) => return internal(e),
+    }
+    match raremesh_domain::erasure::erase_account(&state, &account) {
+        Ok(_) => with_cookies(
+            see_other("/"),
+            vec![cookies::clear(&state, cookies::SESSION)],
+        ),
+        Err(e) => internal(e),
+    }
+}

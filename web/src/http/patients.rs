@@ -1,0 +1,441 @@
+//! `GET /patients`, `POST /patients`: registration step 3, the patients of the signed-in
+//! member. A member sees and changes only their own patients.
+
+use super::extract::PageMember;
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use raremesh_search::Target;
+
+use super::error::internal;
+use super::page::{render_form, see_other, signed_in};
+use super::{cookies, i18n};
+use raremesh_domain::accounts::Account;
+use raremesh_domain::audit::{Action, Entry};
+use raremesh_domain::clock::now;
+use raremesh_domain::registration::patient::{
+    Diagnosis, MAX_PER_MEMBER, Patient, PatientInput, Validation,
+};
+use raremesh_domain::registration::{Member, Registrant};
+use raremesh_domain::state::AppState;
+
+/// The signed-in member, or where to send the browser instead.
+pub(crate) fn member(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Account, Member), Box<Response>> {
+    let account = signed_in(state, headers)?;
+    match state.registrations.member(&account.id) {
+        Ok(Some(m)) => Ok((account, m)),
+        Ok(None) => Err(Box::new(see_other("/account"))),
+        Err(e) => Err(Box::new(internal(e))),
+    }
+}
+
+fn page(
+    state: &AppState,
+    headers: &HeaderMap,
+    account: &Account,
+    member: &Member,
+    status: StatusCode,
+    values: &HashMap<String, String>,
+    errors: &[(&'static str, String)],
+) -> Response {
+    let patients = match state.patients.of(&account.id) {
+        Ok(p) => p,
+        Err(e) => return internal(e),
+    };
+    let o = &state.ontology;
+    let listed: Vec<HashMap<&str, String>> = patients
+        .iter()
+        .map(|p| {
+            let diagnosis = match &p.diagnosis {
+                Diagnosis::Orpha { code } => o
+                    .disease(*code)
+                    .map_or_else(|| code.to_string(), |d| format!("{} ({code})", d.name)),
+                Diagnosis::NotListed { text } => text.clone(),
+                Diagnosis::NoneYet => String::new(),
+            };
+            HashMap::from([
+                ("id", p.id.clone()),
+                ("name", p.display_name.clone()),
+                ("year", p.birth_year.to_string()),
+                ("diagnosis", diagnosis),
+                ("symptoms", p.symptoms.len().to_string()),
+                ("status", p.validation.key().to_owned()),
+            ])
+        })
+        .collect();
+    // Without JavaScript, a disease typed by name is resolved here: suggestions to pick from.
+    let suggestions: Vec<HashMap<&str, String>> = match (
+        values.get("diagnosis").map(String::as_str),
+        values.get("disease"),
+    ) {
+        (Some("orpha"), Some(q))
+            if errors.iter().any(|(f, _)| *f == "disease") && !q.trim().is_empty() =>
+        {
+            state
+                .autocomplete
+                .diseases(o, q, 6)
+                .into_iter()
+                .filter_map(|h| match h.target {
+                    Target::Disease(d) => o.diseases().get(d as usize).map(|d| {
+                        HashMap::from([("code", d.code.to_string()), ("name", d.name.clone())])
+                    }),
+                    Target::Term(_) => None,
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let mut values = values.clone();
+    if patients.is_empty()
+        && values.is_empty()
+        && member.info.registrant == Registrant::AdultPatient
+    {
+        // An adult patient registers themselves: most of the form is known already.
+        values.insert("display_name".into(), member.info.name.clone());
+        values.insert("relation".into(), "myself".into());
+    }
+    let errors: HashMap<&str, &str> = errors.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let lang = i18n::pick(headers, None, Some(&member.info.language));
+    let caregiver = member.info.registrant == Registrant::Caregiver;
+    let full = patients.len() >= MAX_PER_MEMBER;
+    render_form(
+        state,
+        headers,
+        lang,
+        status,
+        "patients.html",
+        context! { values, errors, patients => listed, suggestions, caregiver, full, form_action => "/patients", submit_key => "patient.save", registering => member.step < 5 },
+    )
+}
+
+/// `GET /patients`: the member's patients and a form to add one.
+pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match member(&state, &headers) {
+        Ok((account, m)) => page(
+            &state,
+            &headers,
+            &account,
+            &m,
+            StatusCode::OK,
+            &HashMap::new(),
+            &[],
+        ),
+        Err(r) => *r,
+    }
+}
+
+/// `POST /patients`: adds a patient (registration step 3).
+pub async fn add(
+    State(state): State<AppState>,
+    PageMember(account, mut m): PageMember,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
+        return page(
+            &state,
+            &headers,
+            &account,
+            &m,
+            StatusCode::FORBIDDEN,
+            &form,
+            &[("form", "register.expired_form".into())],
+        );
+    }
+    match state.patients.of(&account.id) {
+        Ok(p) if p.len() >= MAX_PER_MEMBER => {
+            return page(
+                &state,
+                &headers,
+                &account,
+                &m,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                &[("form", "patient.error.too_many".into())],
+            );
+        }
+        Ok(_) => {}
+        Err(e) => return internal(e),
+    }
+    let input = match PatientInput::parse(&state.ontology, &form) {
+        Ok(i) => i,
+        Err(errors) => {
+            return page(
+                &state,
+                &headers,
+                &account,
+                &m,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                &errors,
+            );
+        }
+    };
+    let added = match state.patients.add(&account.id, input) {
+        Ok(p) => p,
+        Err(e) => return internal(e),
+    };
+    if m.step < 3 {
+        m.step = 3;
+        if let Err(e) = state.registrations.save_member(&m) {
+            return internal(e);
+        }
+    }
+    // On to step 4: this patient's symptoms.
+    see_other(&format!("/patients/{}/symptoms", added.id))
+}
+
+/// The form values of a stored patient.
+fn values_of(state: &AppState, p: &Patient) -> HashMap<String, String> {
+    let key = |v: serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let mut values = HashMap::from([
+        ("display_name".to_owned(), p.display_name.clone()),
+        ("birth_year".to_owned(), p.birth_year.to_string()),
+        ("sex".to_owned(), key(serde_json::json!(p.sex))),
+        ("relation".to_owned(), key(serde_json::json!(p.relation))),
+        (
+            "organization".to_owned(),
+            p.organization.clone().unwrap_or_default(),
+        ),
+    ]);
+    match &p.diagnosis {
+        Diagnosis::Orpha { code } => {
+            values.insert("diagnosis".into(), "orpha".into());
+            let name = state
+                .ontology
+                .disease(*code)
+                .map_or_else(String::new, |d| d.name.clone());
+            values.insert("disease".into(), format!("{code} {name}"));
+        }
+        Diagnosis::NotListed { text } => {
+            values.insert("diagnosis".into(), "not_listed".into());
+            values.insert("diagnosis_text".into(), text.clone());
+        }
+        Diagnosis::NoneYet => {
+            values.insert("diagnosis".into(), "none_yet".into());
+        }
+    }
+    values
+}
+
+fn edit_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    member: &Member,
+    p: &Patient,
+    status: StatusCode,
+    values: &HashMap<String, String>,
+    errors: &[(&'static str, String)],
+) -> Response {
+    let errors: HashMap<&str, &str> = errors.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let lang = i18n::pick(headers, None, Some(&member.info.language));
+    render_form(
+        state,
+        headers,
+        lang,
+        status,
+        "patient_edit.html",
+        context! {
+            id => p.id.clone(),
+            name => p.display_name.clone(),
+            approved => p.validation.is_approved(),
+            values,
+            errors,
+            caregiver => member.info.registrant == Registrant::Caregiver,
+            form_action => format!("/patients/{}/edit", p.id),
+            submit_key => "patient.save_changes",
+        },
+    )
+}
+
+/// The signed-in member's patient `id`, or where to send the browser instead (404 for
+/// another member's patient).
+pub(crate) fn own(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(Account, Member, Patient), Box<Response>> {
+    let (account, m) = member(state, headers)?;
+    match state.patients.get(&account.id, id) {
+        Ok(Some(p)) => Ok((account, m, p)),
+        Ok(None) => Err(Box::new(
+            (
+                StatusCode::NOT_FOUND,
+                "This patient does not exist, or is not yours.",
+            )
+                .into_response(),
+        )),
+        Err(e) => Err(Box::new(internal(e))),
+    }
+}
+
+/// `GET /patients/{id}/edit`: the patient's details in the form, and removal.
+pub async fn edit_form(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match own(&state, &headers, &id) {
+        Ok((_, m, p)) => edit_page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::OK,
+            &values_of(&state, &p),
+            &[],
+        ),
+        Err(r) => *r,
+    }
+}
+
+/// `POST /patients/{id}/edit`: saves changed details. A validated patient whose year of
+/// birth or diagnosis changes goes back to the validators (their documents proved the
+/// old values).
+pub async fn edit(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (account, m, mut p) = match own(&state, &headers, &id) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
+        return edit_page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::FORBIDDEN,
+            &form,
+            &[("form", "register.expired_form".into())],
+        );
+    }
+    let input = match PatientInput::parse(&state.ontology, &form) {
+        Ok(i) => i,
+        Err(errors) => {
+            return edit_page(
+                &state,
+                &headers,
+                &m,
+                &p,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                &errors,
+            );
+        }
+    };
+    match update(&state, &account.id, &mut p, input) {
+        Ok(()) => see_other("/patients"),
+        Err(e) => internal(e),
+    }
+}
+
+/// Applies changed details to a patient and saves them; a validated patient whose year of
+/// birth or diagnosis changes goes back to review.
+pub(crate) fn update(
+    state: &AppState,
+    actor: &str,
+    p: &mut Patient,
+    input: PatientInput,
+) -> Result<(), raremesh_domain::store::StoreError> {
+    let needs_review = p.validation.is_approved()
+        && (p.birth_year != input.birth_year || p.diagnosis != input.diagnosis);
+    p.display_name = input.display_name;
+    p.birth_year = input.birth_year;
+    p.sex = input.sex;
+    p.relation = input.relation;
+    p.diagnosis = input.diagnosis;
+    p.organization = input.organization;
+    if needs_review {
+        p.validation = Validation::Pending { since: now() };
+        state.audit.record(&Entry {
+            at: now(),
+            actor: actor.to_owned(),
+            action: Action::ValidationRequested,
+            account_id: p.account_id.clone(),
+            patient_id: Some(p.id.clone()),
+            document_id: None,
+            reason: Some("details changed after validation".into()),
+        })?;
+    }
+    state.patients.save(p)
+}
+
+/// `POST /patients/{id}/remove`: erases the patient, their symptoms and documents.
+pub async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (account, m, p) = match own(&state, &headers, &id) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
+        return edit_page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::FORBIDDEN,
+            &values_of(&state, &p),
+            &[("form", "register.expired_form".into())],
+        );
+    }
+    if form.get("confirm").map(String::as_str) != Some("yes") {
+        return edit_page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &values_of(&state, &p),
+            &[("confirm", "patient.error.confirm".into())],
+        );
+    }
+    match raremesh_domain::erasure::erase_patient(&state, &account.id, &p) {
+        Ok(()) => see_other("/patients"),
+        Err(e) => internal(e),
+    }
+}
+
+/// `POST /patients/{id}/pseudonym`: a new pseudonym for partner organizations (the old one
+/// is retracted at the next publication).
+pub async fn new_pseudonym(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (_, m, mut p) = match own(&state, &headers, &id) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
+        return edit_page(
+            &state,
+            &headers,
+            &m,
+            &p,
+            StatusCode::FORBIDDEN,
+            &values_of(&state, &p),
+            &[("form", "register.expired_form".into())],
+        );
+    }
+    p.pseudonym_rotation = p.pseudonym_rotation.saturating_add(1);
+    match state.patients.save(&p) {
+        Ok(()) => see_other(&format!("/patients/{}/edit", p.id)),
+        Err(e) => internal(e),
+    }
+}

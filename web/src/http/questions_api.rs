@@ -1,0 +1,361 @@
+//! The JSON API of community questions, under `/api/v1/questions` and `/api/v1/moderation`:
+//! the same rules as the pages (see `member_api` for authentication).
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::error::HttpStatus;
+use super::extract::{ApiMember, Caller};
+use super::member_api::json_body;
+use raremesh_domain::accounts::Role;
+use raremesh_domain::qa::actions::{self, Draft, QaError};
+use raremesh_domain::qa::moderation;
+use raremesh_domain::qa::{Answer, Question, notices};
+use raremesh_domain::state::AppState;
+
+type Body<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+impl From<QaError> for ApiError {
+    fn from(e: QaError) -> Self {
+        let code = match &e {
+            QaError::Invalid(_) => "invalid",
+            QaError::Forbidden(_) => "forbidden",
+            QaError::NotFound(_) => "not_found",
+            QaError::Limited(_) => "rate_limited",
+            QaError::Store(s) => return ApiError::Internal(s.to_string()),
+        };
+        if let QaError::NotFound(m) = &e {
+            return ApiError::NotFound {
+                code: "unknown_question",
+                message: m.to_string(),
+            };
+        }
+        ApiError::Refused {
+            status: e.status(),
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+fn question_json(state: &AppState, q: &Question) -> Value {
+    let hidden = q.hidden.is_some();
+    json!({
+        "id": q.id,
+        "title": if hidden { "" } else { q.title.as_str() },
+        "body": if hidden { "" } else { q.body.as_str() },
+        "hidden": q.hidden.as_ref().map(|h| h.reason.clone()),
+        "tags": q.tags.iter().filter(|_| !hidden).map(|t| {
+            let name = state.ontology.resolve(*t).map(|i| state.ontology.term(i).name.clone());
+            json!({ "id": t.to_string(), "name": name })
+        }).collect::<Vec<_>>(),
+        "disease": q.disease.filter(|_| !hidden).map(|d| d.to_string()),
+        "language": q.language,
+        "author": q.author,
+        "remote": q.origin.is_some(),
+        "created_at": q.created_at,
+        "edited_at": q.edited_at,
+    })
+}
+
+fn answer_json(a: &Answer, viewer: &str) -> Value {
+    let hidden = a.hidden.is_some();
+    json!({
+        "id": a.id,
+        "body": if hidden { "" } else { a.body.as_str() },
+        "hidden": a.hidden.as_ref().map(|h| h.reason.clone()),
+        "author": a.author,
+        "remote": a.origin.is_some(),
+        "mine": !a.account_id.is_empty() && a.account_id == viewer,
+        "helpful": a.helpful.len(),
+        "accepted": a.accepted,
+        "created_at": a.created_at,
+        "edited_at": a.edited_at,
+    })
+}
+
+/// `GET /api/v1/questions`: the member's feed (best fit first) and notices.
+pub async fn feed(
+    State(state): State<AppState>,
+    ApiMember(_, m): ApiMember,
+) -> Result<Response, ApiError> {
+    let ranked = actions::feed(&state, &m)?;
+    let notes = notices::shown(&state, &m.account_id).map_err(QaError::from)?;
+    let questions: Vec<Value> = ranked
+        .iter()
+        .map(|(fit, q)| {
+            let mut v = question_json(&state, q);
+            v["fit"] = json!(fit);
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "questions": questions, "notices": notes })).into_response())
+}
+
+/// `POST /api/v1/questions`: asks (`title`, `body`, `tags`, `disease`, `patient`).
+pub async fn ask(
+    State(state): State<AppState>,
+    ApiMember(_, m): ApiMember,
+    body: Body<Draft>,
+) -> Result<Response, ApiError> {
+    let d = json_body(body)?;
+    let q = actions::ask(&state, &m, &d)?;
+    Ok((StatusCode::CREATED, Json(question_json(&state, &q))).into_response())
+}
+
+/// Query of `GET /api/v1/questions/search`.
+#[derive(Debug, Deserialize)]
+pub struct SearchParams {
+    /// Words or a symptom.
+    pub q: String,
+    /// At most this many (1 to 100; 20 by default).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// `GET /api/v1/questions/search?q=`: matching questions with highlighted snippets.
+pub async fn search(
+    State(state): State<AppState>,
+    ApiMember(_, m): ApiMember,
+    Query(p): Query<SearchParams>,
+) -> Result<Response, ApiError> {
+    actions::may_read(&state, &m)?;
+    let found = state
+        .qa_search
+        .search(
+            &state.ontology,
+            &state.autocomplete,
+            &p.q,
+            p.limit.unwrap_or(20),
+        )
+        .map_err(QaError::from)?;
+    Ok(Json(json!({ "results": found })).into_response())
+}
+
+/// `GET /api/v1/questions/{id}`: a question and its answers.
+pub async fn show(
+    State(state): State<AppState>,
+    ApiMember(_, m): ApiMember,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    actions::may_read(&state, &m)?;
+    let q = actions::visible_question(&state, &id)?;
+    let answers: Vec<Value> = state
+        .qa
+        .answers_of(&id)
+        .map_err(QaError::from)?
+        .iter()
+        .filter(|a| a.hidden.as_ref().is_none_or(|h| !h.deleted))
+        .map(|a| answer_json(a, &m.account_id))
+        .collect();
+    let mut v = question_json(&state, &q);
+    v["answers"] = json!(answers);
+    v["following"] = json!(q.followers.contains(&m.account_id));
+    v["mine"] = json!(q.account_id == m.account_id);
+    Ok(Json(v).into_response())
+}
+
+/// A changed question or answer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edit {
+    /// A question's new title (ignored for answers).
+    #[serde(default)]
+    pub title: String,
+    /// The new text.
+    pub body: String,
+}
+
+/// `PUT /api/v1/questions/{id}`: the asker changes the title and text.
+pub async fn edit(
+    State(state): State<AppState>,
+    ApiMember(_, m): ApiMember,
+    Path(id): Path<String>,
+    body: Body<Edit>,
+) -> Result<Response, ApiError> {
+    let e = json_body(body)?;
+    let q = actions::edit_question(&state, &m, &id, &e.title, &e.body)?;
+    Ok(Json(question_json(&state, &q)).into_response())
+}
+
+/// `DELETE /api/v1/questions/{id}`: the asker deletes the question.
+pub async fn delete(
+    State(state): State<AppState>,
+    ApiMember(_, m): ApiMember,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    actions::delete_question(&state, &m, &id)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Body of `POST /api/v1/questions/{id}/answers`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAnswer {
+    /// The answer (up to 5000 characters).
+    pub body: String,
+}
+
+/// `POST /api/v1/questions/{id}/answers`.
+pub async fn answer(
+    State(state): State<AppState>,
+    ApiMember(_, m): ApiMember,
+    Path(id): Path<String>,
+    body: Body<NewAnswer>,
+) -> Result<Response, ApiError> {
+    let b = json_body(body)?;
+    let a = actions::answer(&state, &m, &id, &b.body)?;
+    Ok((StatusCode::CREATED, Json(answer_json(&a, &m.account_id))).into_response())
+}
+
+/// Body of the follow, report and mark calls.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Act {
+    /// `follow`: true to follow, false to stop.
+    #[serde(default)]
+    pub follow: Option<bool>,
+    /// `report`: why.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// `marks`: `accept` or `helpful`.
+    #[serde(default)]
+    pub action: Option<String>,
+}
+
+/// `POST /api/v1/questions/{id}/follow` with `{"follow": true|false}`.
+pub async fn follow(
+    State(state): State<AppState>,
+    ApiMember(_, m): ApiMember,
+    Path(id): Path<String>,
+    body: Body<Act>,
+) -> Result<Response, ApiError> {
+    let b = json_body(body)?;
+    actions::follow(&state, &m, &id, b.follow.unwrap_or(true))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/v1/questions/{id}/report` with `{"reason": ...}`.
+pub async fn report(
+    State(state): State<AppState>,
+    ApiMember(_, m): ApiMember,
+    Path(id): Path<String>,
+    body: Body<Act>,
+) -> Result<Response, ApiError> {
+    let b = json_body(body)?;
+    moderation::report(
+        &state,
+        &m,
+        &id,
+        None,
+        b.reason.as_deref().unwrap_or_default(),
+    )?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `PUT /api/v1/questions/{id}/answers/{a}`: the author changes an answer.
+pub async fn edit_answer(
+    State(state): State<AppState>,
+    ApiMember(_, m): ApiMember,
+    Path((id, a)): Path<(String, String)>,
+    body: Body<Edit>,
+) -> Result<Response, ApiError> {
+    let e = json_body(body)?;
+    let a = actions::edit_answer(&state, &m, &id, &a, &e.body)?;
+    Ok(Json(answer_json(&a, &m.account_id)).into_response())
+}
+
+/// `DELETE /api/v1/questions/{id}/answers/{a}`: the author deletes an answer.
+pub async fn delete_answer(
+    State(state): State<AppState>,
+    ApiMember(_, m): ApiMember,
+    Path((id, a)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    actions::delete_answer(&state, &m, &id, &a)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/v1/questions/{id}/answers/{a}/marks` with `{"action": "accept"|"helpful"}`.
+pub async fn mark(
+    State(state): State<AppState>,
+    ApiMember(_, m): ApiMember,
+    Path((id, a)): Path<(String, String)>,
+    body: Body<Act>,
+) -> Result<Response, ApiError> {
+    let b = json_body(body)?;
+    actions::mark(&state, &m, &id, &a, b.action.as_deref().unwrap_or_default())?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/v1/questions/{id}/answers/{a}/report` with `{"reason": ...}`.
+pub async fn report_answer(
+    State(state): State<AppState>,
+    ApiMember(_, m): ApiMember,
+    Path((id, a)): Path<(String, String)>,
+    body: Body<Act>,
+) -> Result<Response, ApiError> {
+    let b = json_body(body)?;
+    moderation::report(
+        &state,
+        &m,
+        &id,
+        Some(&a),
+        b.reason.as_deref().unwrap_or_default(),
+    )?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Body of `POST /api/v1/moderation`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// The question.
+    pub question: String,
+    /// The answer, when it is one.
+    #[serde(default)]
+    pub answer: Option<String>,
+    /// `hide` or `restore`.
+    pub action: String,
+    /// Why (recorded in the audit log).
+    pub reason: String,
+}
+
+/// `POST /api/v1/moderation`: a validator or admin hides or restores.
+pub async fn moderate(
+    State(state): State<AppState>,
+    Caller(account): Caller,
+    body: Body<Decision>,
+) -> Result<Response, ApiError> {
+    if !matches!(account.role, Role::Validator | Role::Admin) {
+        return Err(ApiError::Refused {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: "only validators and admins moderate".into(),
+        });
+    }
+    let d = json_body(body)?;
+    let hide = match d.action.as_str() {
+        "hide" => true,
+        "restore" => false,
+        _ => {
+            return Err(ApiError::BadRequest {
+                code: "invalid_action",
+                message: "action is hide or restore".into(),
+            });
+        }
+    };
+    moderation::moderate(
+        &state,
+        &account.id,
+        &d.question,
+        d.answer.as_deref(),
+        hide,
+        &d.reason,
+    )?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

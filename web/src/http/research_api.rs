@@ -1,0 +1,290 @@
+//! Researchers' counts: `/research` (a page) and `POST /api/v1/research/count` (JSON). Open
+//! to the researcher role only; they return counts with privacy protections, never a record.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+
+use super::cookies;
+use super::error::ApiError;
+use super::extract::Caller;
+use super::page::{forbidden, render_form, signed_in};
+use raremesh_domain::accounts::Role;
+use raremesh_domain::research::query::{Count, Criteria, QueryError, count};
+use raremesh_domain::state::AppState;
+
+fn api_error(e: QueryError) -> ApiError {
+    let (status, code) = match &e {
+        QueryError::Invalid(_) | QueryError::Empty => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_criteria")
+        }
+        QueryError::Budget(_) => (StatusCode::TOO_MANY_REQUESTS, "budget_spent"),
+        QueryError::Store(_) => return ApiError::Internal(e.to_string()),
+    };
+    ApiError::Refused {
+        status,
+        code,
+        message: e.to_string(),
+    }
+}
+
+/// `POST /api/v1/research/count`: `{"symptom": "HP:…", "disease": "ORPHA:…", "group": "…",
+/// "age_band": "6-11", "answer": "questionnaire/question/option"}` (any of them, all must
+/// hold) → `{"count": n | null, "k", "cached", "remaining"}`.
+pub async fn api_count(
+    State(state): State<AppState>,
+    Caller(a): Caller,
+    body: Result<Json<Criteria>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Count>, ApiError> {
+    if a.role != Role::Researcher {
+        return Err(ApiError::Refused {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: "for researchers only".into(),
+        });
+    }
+    let Json(criteria) = body.map_err(ApiError::from)?;
+    count(&state, &a.id, &criteria, None)
+        .map(Json)
+        .map_err(api_error)
+}
+
+fn page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    values: &HashMap<String, String>,
+    result: Option<Count>,
+    error: Option<String>,
+) -> Response {
+    render_form(
+        state,
+        headers,
+        "en",
+        status,
+        "research.html",
+        context! {
+            values,
+            result,
+            error,
+            groups => state.research.groups.iter().map(|g| context! { id => g.id.clone(), name => g.name.clone() }).collect::<Vec<_>>(),
+            epsilon => state.config.research.epsilon_per_query,
+            budget => state.config.research.budget,
+            days => state.config.research.budget_period_days,
+        },
+    )
+}
+
+/// `GET /research`: the query form.
+pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match signed_in(&state, &headers) {
+        Ok(a) if a.role == Role::Researcher => page(
+            &state,
+            &headers,
+            StatusCode::OK,
+            &HashMap::new(),
+            None,
+            None,
+        ),
+        Ok(_) => forbidden(&state, &headers),
+        Err(r) => *r,
+    }
+}
+
+/// `POST /research`: one count.
+pub async fn ask(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    let a = match signed_in(&state, &headers) {
+        Ok(a) if a.role == Role::Researcher => a,
+        Ok(_) => return forbidden(&state, &headers),
+        Err(r) => return *r,
+    };
+    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
+        return page(
+            &state,
+            &headers,
+            StatusCode::FORBIDDEN,
+            &form,
+            None,
+            Some("This form had expired. Please try again.".into()),
+        );
+    }
+    let get = |k: &str| {
+        form.get(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let criteria = Criteria {
+        symptom: get("symptom"),
+        disease: get("disease"),
+        group: get("group"),
+        age_band: get("age_band"),
+        answer: get("answer"),
+    };
+    let partners = form.get("partners").map(String::as_str) == Some("yes");
+    if partners {
+        let Some(f) = state.federation.clone() else {
+            return page(
+                &state,
+                &headers,
+                StatusCode::CONFLICT,
+                &form,
+                None,
+                Some("This node has no partner nodes.".into()),
+            );
+        };
+        let local = match count(&state, &a.id, &criteria, None) {
+            Ok(c) => c,
+            Err(QueryError::Store(e)) => return super::error::internal(e),
+            Err(e) => {
+                return page(
+                    &state,
+                    &headers,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &form,
+                    None,
+                    Some(e.to_string()),
+                );
+            }
+        };
+        return match f.ask_peers(&state, &a.id, &criteria).await {
+            Ok(id) => {
+                if let Err(e) = f.record_local_answer(&id, &local) {
+                    return super::error::internal(e);
+                }
+                super::page::see_other(&format!("/research/queries/{id}"))
+            }
+            Err(e) => page(
+                &state,
+                &headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                Some(local),
+                Some(e.to_string()),
+            ),
+        };
+    }
+    match count(&state, &a.id, &criteria, None) {
+        Ok(c) => page(&state, &headers, StatusCode::OK, &form, Some(c), None),
+        Err(QueryError::Store(e)) => super::error::internal(e),
+        Err(e) => {
+            let status = match e {
+                QueryError::Budget(_) => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            page(&state, &headers, status, &form, None, Some(e.to_string()))
+        }
+    }
+}
+
+/// `GET /research/queries/{id}`: a query sent to partner nodes, with each node's answer
+/// and when it came, and the total of the counts given.
+pub async fn federated(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let a = match signed_in(&state, &headers) {
+        Ok(a) if a.role == Role::Researcher => a,
+        Ok(_) => return forbidden(&state, &headers),
+        Err(r) => return *r,
+    };
+    let Some(f) = state.federation.clone() else {
+        return forbidden(&state, &headers);
+    };
+    let q = match f.federated_query(&id) {
+        Ok(Some(q)) if q.researcher == a.id => q,
+        Ok(_) => return (StatusCode::NOT_FOUND, "No such query.").into_response(),
+        Err(e) => return super::error::internal(e),
+    };
+    let me = f.config.user_id();
+    let rows: Vec<minijinja::Value> = std::iter::once(me.clone())
+        .chain(f.config.peers.iter().map(|p| p.user_id.clone()))
+        .map(|node| {
+            let name = if node == me {
+                format!("{} (this node)", state.config.node.name)
+            } else {
+                f.peer(&node).map_or(node.clone(), |p| p.name.clone())
+            };
+            let answer = q.answers.get(&node);
+            context! {
+                name,
+                count => answer.and_then(|x| x.count),
+                status => answer.map_or("waiting".to_owned(), |x| x.status.clone()),
+                k => answer.map(|x| x.k),
+                at => answer.map(|x| raremesh_domain::export::rfc3339(x.at)),
+            }
+        })
+        .collect();
+    let total: u64 = q.answers.values().filter_map(|x| x.count).sum();
+    let complete = q.answers.len() == f.config.peers.len() + 1
+        && q.answers.values().all(|x| x.count.is_some());
+    super::page::render(
+        &state,
+        "en",
+        StatusCode::OK,
+        "research_query.html",
+        context! { criteria => q.criteria.canonical(), rows, total, complete, asked => raremesh_domain::export::rfc3339(q.asked_at), signed_in => true },
+    )
+}
+
+/// Body of `POST /api/v1/research/distribution`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistributionBody {
+    /// The questionnaire.
+    pub questionnaire: String,
+    /// A choice question of it.
+    pub question: String,
+    /// More criteria all counted patients must meet (no `answer`).
+    #[serde(default)]
+    pub criteria: Criteria,
+}
+
+/// `POST /api/v1/research/distribution`: for each option of a choice question, the count
+/// of patients who chose it (each option is a count of its own: noise, "fewer than k",
+/// budget, the same answer when repeated).
+pub async fn api_distribution(
+    State(state): State<AppState>,
+    Caller(a): Caller,
+    body: Result<Json<DistributionBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if a.role != Role::Researcher {
+        return Err(ApiError::Refused {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: "for researchers only".into(),
+        });
+    }
+    let Json(b) = body.map_err(ApiError::from)?;
+    let options = state
+        .research
+        .questionnaire(&b.questionnaire)
+        .and_then(|q| q.questions.iter().find(|x| x.id == b.question))
+        .map(|x| x.options.clone())
+        .filter(|o| !o.is_empty() && b.criteria.answer.is_none())
+        .ok_or_else(|| ApiError::Refused {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_criteria",
+            message: "name a choice question of a questionnaire (and no answer criterion)".into(),
+        })?;
+    let mut bars = Vec::new();
+    for o in options {
+        let criteria = Criteria {
+            answer: Some(format!("{}/{}/{o}", b.questionnaire, b.question)),
+            ..b.criteria.clone()
+        };
+        let c = count(&state, &a.id, &criteria, None).map_err(api_error)?;
+        bars.push(serde_json::json!({ "option": o, "count": c.count, "cached": c.cached, "remaining": c.remaining }));
+    }
+    Ok(Json(
+        serde_json::json!({ "k": state.research.k, "options": bars }),
+    ))
+}

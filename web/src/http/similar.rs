@@ -1,0 +1,57 @@
+//! `GET /patients/{id}/similar`: people like me on this node. For a validated patient,
+//! the validated patients of other members who agreed to be shown, most similar first,
+//! with the symptoms that make them similar.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use minijinja::context;
+
+use super::error::internal;
+use super::i18n;
+use super::page::render_form;
+use super::patients::own;
+use raremesh_domain::similar::SHOWN;
+use raremesh_domain::state::AppState;
+
+/// The similar-patients page of one of the member's patients.
+pub async fn page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (account, m, p) = match own(&state, &headers, &id) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let mut matches = match state.similar.find(&state.similar_sources(), &p, SHOWN) {
+        Ok(m) => m,
+        Err(e) => return internal(e),
+    };
+    match raremesh_domain::notify::notices(&state, &account.id, &p.id) {
+        Ok(n) => {
+            for m in &mut matches {
+                m.new = n.unread.contains(&m.pseudonym);
+            }
+        }
+        Err(e) => return internal(e),
+    }
+    if let Err(e) = raremesh_domain::notify::mark_read(&state, &account.id, &p.id) {
+        return internal(e);
+    }
+    let lang = i18n::pick(&headers, None, Some(&m.info.language));
+    render_form(
+        &state,
+        &headers,
+        lang,
+        StatusCode::OK,
+        "similar.html",
+        context! {
+            patient => context! { id => p.id.clone(), name => p.display_name.clone() },
+            validated => p.validation.is_approved(),
+            has_symptoms => p.symptoms.iter().any(|s| s.observed),
+            shown => m.consents.local_matching,
+            matches,
+        },
+    )
+}
