@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{Federation, FederationError};
 use crate::clock::now;
 use crate::mail::Mail;
+use crate::message::Message;
 use crate::registration::Member;
 use crate::state::AppState;
 use crate::store::{Record, StoreError, Tree, decode, encode};
@@ -61,9 +62,10 @@ impl Record for Contact {
 /// Why a contact step is refused (shown to the member).
 #[derive(Debug, thiserror::Error)]
 pub enum ContactError {
-    /// Something the member can fix, or a state that does not allow it.
+    /// Something the member can fix, or a state that does not allow it (a catalogue
+    /// message, shown in the member's language).
     #[error("{0}")]
-    Refused(&'static str),
+    Refused(Message),
     /// A failure inside.
     #[error(transparent)]
     Failed(#[from] FederationError),
@@ -151,43 +153,48 @@ impl Federation {
         remote_pseudonym: &str,
     ) -> Result<Contact, ContactError> {
         if !member.consents.contactable {
-            return Err(ContactError::Refused(
-                "To contact others, first agree to be contactable yourself (your choices).",
-            ));
+            return Err(ContactError::Refused(Message::new(
+                "contacts.err.not_contactable",
+            )));
         }
         if !member.matrix.as_ref().is_some_and(|l| l.verified) {
-            return Err(ContactError::Refused(
-                "To chat, first link your Matrix account (your account page).",
-            ));
+            return Err(ContactError::Refused(Message::new(
+                "contacts.err.link_to_chat",
+            )));
         }
-        let p = state
-            .patients
-            .get(&member.account_id, patient_id)?
-            .ok_or(ContactError::Refused("No such patient."))?;
+        let p =
+            state
+                .patients
+                .get(&member.account_id, patient_id)?
+                .ok_or(ContactError::Refused(Message::new(
+                    "contacts.err.no_patient",
+                )))?;
         let local = self.keys.pseudonym(&p.id, p.pseudonym_rotation);
         if self.store.published_as(&local)?.is_none() {
-            return Err(ContactError::Refused(
-                "Your patient must be shared with partner organizations first.",
-            ));
+            return Err(ContactError::Refused(Message::new(
+                "contacts.err.not_shared_yet",
+            )));
         }
         let remote = self
             .store
             .remote(peer, remote_pseudonym)?
             .filter(|r| !r.retracted)
-            .ok_or(ContactError::Refused("This patient is no longer shared."))?;
+            .ok_or(ContactError::Refused(Message::new(
+                "contacts.err.no_longer_shared",
+            )))?;
         if !remote.vector.contactable {
-            return Err(ContactError::Refused(
-                "This member does not accept contact requests.",
-            ));
+            return Err(ContactError::Refused(Message::new(
+                "contacts.err.declines_contact",
+            )));
         }
         if self
             .contacts_of(&member.account_id)?
             .iter()
             .any(|c| c.remote_pseudonym == remote_pseudonym)
         {
-            return Err(ContactError::Refused(
-                "You asked already (a member who declined is not asked again).",
-            ));
+            return Err(ContactError::Refused(Message::new(
+                "contacts.err.asked_already",
+            )));
         }
         let c = Contact {
             request: random_id().map_err(FederationError::from)?,
@@ -322,9 +329,13 @@ impl Federation {
         let mut c = self
             .contact(request)?
             .filter(|c| c.account_id == member.account_id && !c.outgoing)
-            .ok_or(ContactError::Refused("No such request."))?;
+            .ok_or(ContactError::Refused(Message::new(
+                "contacts.err.no_request",
+            )))?;
         if c.status != ContactStatus::Pending {
-            return Err(ContactError::Refused("You answered already."));
+            return Err(ContactError::Refused(Message::new(
+                "contacts.err.answered_already",
+            )));
         }
         if !accept {
             self.send_to(
@@ -345,9 +356,9 @@ impl Federation {
             .as_ref()
             .filter(|l| l.verified)
             .map(|l| l.user_id.clone())
-            .ok_or(ContactError::Refused(
-                "Link your Matrix account first (your account page).",
-            ))?;
+            .ok_or(ContactError::Refused(Message::new(
+                "contacts.err.link_first",
+            )))?;
         let room = self
             .create_room(
                 raremesh_bridge::rooms::RoomKind::Contact,

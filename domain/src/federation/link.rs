@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::contact::ContactError;
 use super::{Federation, FederationError};
+use crate::message::Message;
 use crate::registration::{MatrixLink, Member};
 use crate::state::AppState;
 
@@ -30,15 +31,15 @@ impl Federation {
         user_id: &str,
     ) -> Result<(), ContactError> {
         if !crate::config::is_user_id(user_id) {
-            return Err(ContactError::Refused(
-                "That is not a Matrix ID. It looks like @name:example.org.",
-            ));
+            return Err(ContactError::Refused(Message::new(
+                "contacts.err.not_an_id",
+            )));
         }
         let key = format!("matrix-link:{}", member.account_id);
         if state.throttle.blocked_for_max(&key, 3).is_some() {
-            return Err(ContactError::Refused(
-                "Three codes were sent recently: please wait a quarter of an hour.",
-            ));
+            return Err(ContactError::Refused(Message::new(
+                "contacts.err.too_many_codes",
+            )));
         }
         state.throttle.record(&key);
         let mut digits = [0u8; 4];
@@ -63,10 +64,10 @@ impl Federation {
                 &random_id().map_err(FederationError::from)?,
                 &json!({
                     "msgtype": "m.text",
-                    "body": format!(
-                        "Your code for {}: {code}\nEnter it on the page where you gave this Matrix ID. If you did not ask for it, ignore this message.",
-                        state.config.node.name
-                    ),
+                    "body": Message::new("matrix.code_message")
+                        .with("node", &state.config.node.name)
+                        .with("code", &code)
+                        .render(&member.info.language),
                 }),
             )
             .await?;
@@ -92,20 +93,24 @@ impl Federation {
         code: &str,
     ) -> Result<(), ContactError> {
         let Some(link) = member.matrix.as_mut() else {
-            return Err(ContactError::Refused("Give your Matrix ID first."));
+            return Err(ContactError::Refused(Message::new(
+                "contacts.err.give_id_first",
+            )));
         };
         if link.verified {
             return Ok(());
         }
         if link.attempts >= 5 {
-            return Err(ContactError::Refused(
-                "Too many wrong codes: ask for a new one.",
-            ));
+            return Err(ContactError::Refused(Message::new(
+                "contacts.err.too_many_wrong",
+            )));
         }
         if link.code_hash.as_deref() != Some(hash(code.trim()).as_str()) {
             link.attempts += 1;
             state.registrations.save_member(member)?;
-            return Err(ContactError::Refused("This code is not the one we sent."));
+            return Err(ContactError::Refused(Message::new(
+                "contacts.err.wrong_code",
+            )));
         }
         link.verified = true;
         link.code_hash = None;

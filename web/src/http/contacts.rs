@@ -3,6 +3,7 @@
 //! (ask), `/contacts` (requests made and received; accept or decline).
 
 use super::extract::PageMember;
+use raremesh_domain::message::Message;
 use std::collections::HashMap;
 
 use axum::Form;
@@ -24,13 +25,15 @@ fn matrix_page(
     headers: &HeaderMap,
     m: &Member,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<Message>,
 ) -> Response {
     let link = m.matrix.as_ref();
+    let lang = i18n::pick(headers, None, Some(&m.info.language));
+    let error = error.map(|e| e.render(lang));
     render_form(
         state,
         headers,
-        i18n::pick(headers, None, Some(&m.info.language)),
+        lang,
         status,
         "matrix.html",
         context! {
@@ -43,13 +46,12 @@ fn matrix_page(
     )
 }
 
-fn refusal(e: ContactError) -> String {
+fn refusal(e: ContactError) -> Message {
     match e {
-        ContactError::Refused(why) => why.to_owned(),
+        ContactError::Refused(why) => why,
         ContactError::Failed(e) => {
             tracing::warn!(error = %e, "a contact step failed");
-            "The other organization's server could not be reached. Please try again later."
-                .to_owned()
+            Message::new("contacts.err.unreachable")
         }
     }
 }
@@ -75,7 +77,7 @@ pub async fn link(
             &headers,
             &m,
             StatusCode::FORBIDDEN,
-            Some("This form had expired. Please try again.".into()),
+            Some(Message::new("contacts.err.expired")),
         );
     }
     let Some(f) = state.federation.clone() else {
@@ -84,13 +86,13 @@ pub async fn link(
             &headers,
             &m,
             StatusCode::CONFLICT,
-            Some("This organization is not connected to Matrix yet.".into()),
+            Some(Message::new("matrix.not_connected")),
         );
     };
     let result = match (form.get("code"), form.get("user_id")) {
         (Some(code), _) => f.confirm_link(&state, &mut m, code).await,
         (None, Some(user)) => f.start_link(&state, &mut m, user.trim()).await,
-        _ => Err(ContactError::Refused("Give your Matrix ID.")),
+        _ => Err(ContactError::Refused(Message::new("contacts.err.give_id"))),
     };
     match result {
         Ok(()) => see_other("/account/matrix"),
@@ -109,13 +111,15 @@ fn contacts_page(
     headers: &HeaderMap,
     m: &Member,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<Message>,
 ) -> Response {
+    let lang = i18n::pick(headers, None, Some(&m.info.language));
+    let error = error.map(|e| e.render(lang));
     let Some(f) = state.federation.as_ref() else {
         return render_form(
             state,
             headers,
-            "en",
+            lang,
             status,
             "contacts.html",
             context! { requests => Vec::<()>::new(), error },
@@ -154,7 +158,7 @@ fn contacts_page(
     render_form(
         state,
         headers,
-        i18n::pick(headers, None, Some(&m.info.language)),
+        lang,
         status,
         "contacts.html",
         context! { requests, error },
@@ -183,7 +187,7 @@ pub async fn answer(
             &headers,
             &m,
             StatusCode::FORBIDDEN,
-            Some("This form had expired. Please try again.".into()),
+            Some(Message::new("contacts.err.expired")),
         );
     }
     let Some(f) = state.federation.clone() else {
@@ -216,7 +220,7 @@ pub async fn ask(
             &headers,
             &m,
             StatusCode::FORBIDDEN,
-            Some("This form had expired. Please try again.".into()),
+            Some(Message::new("contacts.err.expired")),
         );
     }
     let Some(f) = state.federation.clone() else {
