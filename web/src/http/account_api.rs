@@ -221,3 +221,12 @@ pub async fn delete(
     raremesh_domain::erasure::erase_account(&state, &a).map_err(store)?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The JSON API routes of this module (under `/api/v1`), for [`super::app`].
+pub(super) fn api() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/register", axum::routing::post(register))
+        .route("/register/confirm", axum::routing::post(confirm))
+        .route("/consents", axum::routing::get(consents).put(set_consents))
+        .route("/export", axum::routing::get(export))
+}

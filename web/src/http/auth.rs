@@ -182,3 +182,15 @@ pub async fn signout_everywhere(
         Err(_) => signed_out,
     }
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/signin", axum::routing::get(signin_form).post(signin))
+        .route("/account", axum::routing::get(account))
+        .route("/signout", axum::routing::post(signout))
+        .route(
+            "/signout-everywhere",
+            axum::routing::post(signout_everywhere),
+        )
+}

@@ -241,3 +241,12 @@ pub async fn ask(
         ),
     }
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/account/matrix", axum::routing::get(matrix).post(link))
+        .route("/contacts", axum::routing::get(list))
+        .route("/contacts/{request}", axum::routing::post(answer))
+        .route("/patients/{id}/contact", axum::routing::post(ask))
+}

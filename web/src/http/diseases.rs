@@ -136,3 +136,10 @@ pub async fn get(
         .map(Json)
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
+
+/// The JSON API routes of this module (under `/api/v1`), for [`super::app`].
+pub(super) fn api() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/diseases", axum::routing::get(list))
+        .route("/diseases/{orpha}", axum::routing::get(get))
+}

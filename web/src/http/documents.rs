@@ -549,3 +549,19 @@ pub async fn notify_decision(state: &AppState, p: &Patient) {
         tracing::error!(error = %e, "sending a validation decision mail failed");
     }
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages(upload_limit: usize) -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/documents/consent-form", axum::routing::get(consent_form))
+        .route(
+            "/patients/{id}/documents/{doc}/remove",
+            axum::routing::post(remove),
+        )
+        .route(
+            "/patients/{id}/documents",
+            axum::routing::get(list)
+                .post(upload)
+                .layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
+        )
+}

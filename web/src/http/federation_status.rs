@@ -66,3 +66,8 @@ pub async fn page(
         },
     )
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new().route("/admin/federation", axum::routing::get(page))
+}

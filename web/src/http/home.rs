@@ -80,3 +80,12 @@ pub async fn script() -> Response {
     )
         .into_response()
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/", axum::routing::get(page))
+        .route("/assets/style.css", axum::routing::get(style))
+        .route("/assets/search.js", axum::routing::get(script))
+        .route("/assets/suggest.js", axum::routing::get(suggest_script))
+}

@@ -567,3 +567,33 @@ pub async fn delete_patient(
     raremesh_domain::erasure::erase_patient(&state, &a.id, &p).map_err(store)?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The JSON API routes of this module (under `/api/v1`), for [`super::app`].
+pub(super) fn api() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/session", axum::routing::post(sign_in).delete(sign_out))
+        .route(
+            "/me",
+            axum::routing::get(me)
+                .put(super::account_api::set_details)
+                .delete(super::account_api::delete),
+        )
+        .route("/patients", axum::routing::get(patients).post(add_patient))
+        .route(
+            "/patients/{id}",
+            axum::routing::get(patient)
+                .put(update_patient)
+                .delete(delete_patient),
+        )
+        .route("/patients/{id}/symptoms", axum::routing::put(put_symptoms))
+        .route(
+            "/patients/{id}/documents",
+            axum::routing::get(documents).post(upload),
+        )
+        .route("/patients/{id}/similar", axum::routing::get(similar))
+        .route("/validation/queue", axum::routing::get(queue))
+        .route(
+            "/validation/{account}/{patient}",
+            axum::routing::post(decision),
+        )
+}

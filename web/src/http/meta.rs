@@ -26,3 +26,13 @@ pub async fn version(State(state): State<AppState>) -> Json<Value> {
         "orphanet": { "attribution": raremesh_ontology::ORPHANET_ATTRIBUTION },
     }))
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new().route("/healthz", axum::routing::get(healthz))
+}
+
+/// The JSON API routes of this module (under `/api/v1`), for [`super::app`].
+pub(super) fn api() -> axum::Router<crate::AppState> {
+    axum::Router::new().route("/version", axum::routing::get(version))
+}

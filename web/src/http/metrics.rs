@@ -86,3 +86,8 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Respon
     )
         .into_response()
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new().route("/metrics", axum::routing::get(scrape))
+}

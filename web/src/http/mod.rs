@@ -40,7 +40,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, OriginalUri};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::put;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -56,81 +56,13 @@ pub fn app(state: AppState) -> Router {
         .unwrap_or(usize::MAX)
         .saturating_add(64 * 1024);
     let api = Router::new()
-        .route("/version", get(meta::version))
-        .route("/terms", get(terms::list))
-        .route("/terms/{id}", get(terms::get))
-        .route("/diseases", get(diseases::list))
-        .route("/diseases/{orpha}", get(diseases::get))
-        .route(
-            "/session",
-            post(member_api::sign_in).delete(member_api::sign_out),
-        )
-        .route(
-            "/me",
-            get(member_api::me)
-                .put(account_api::set_details)
-                .delete(account_api::delete),
-        )
-        .route("/register", post(account_api::register))
-        .route("/register/confirm", post(account_api::confirm))
-        .route(
-            "/consents",
-            get(account_api::consents).put(account_api::set_consents),
-        )
-        .route("/export", get(account_api::export))
-        .route(
-            "/patients",
-            get(member_api::patients).post(member_api::add_patient),
-        )
-        .route(
-            "/patients/{id}",
-            get(member_api::patient)
-                .put(member_api::update_patient)
-                .delete(member_api::delete_patient),
-        )
-        .route("/patients/{id}/symptoms", put(member_api::put_symptoms))
-        .route(
-            "/patients/{id}/documents",
-            get(member_api::documents).post(member_api::upload),
-        )
-        .route("/patients/{id}/similar", get(member_api::similar))
-        .route("/validation/queue", get(member_api::queue))
-        .route(
-            "/questions",
-            get(questions_api::feed).post(questions_api::ask),
-        )
-        .route("/questions/search", get(questions_api::search))
-        .route(
-            "/questions/{id}",
-            get(questions_api::show)
-                .put(questions_api::edit)
-                .delete(questions_api::delete),
-        )
-        .route("/questions/{id}/answers", post(questions_api::answer))
-        .route("/questions/{id}/follow", post(questions_api::follow))
-        .route("/questions/{id}/report", post(questions_api::report))
-        .route(
-            "/questions/{id}/answers/{a}",
-            put(questions_api::edit_answer).delete(questions_api::delete_answer),
-        )
-        .route(
-            "/questions/{id}/answers/{a}/marks",
-            post(questions_api::mark),
-        )
-        .route(
-            "/questions/{id}/answers/{a}/report",
-            post(questions_api::report_answer),
-        )
-        .route("/moderation", post(questions_api::moderate))
-        .route("/research/count", post(research_api::api_count))
-        .route(
-            "/research/distribution",
-            post(research_api::api_distribution),
-        )
-        .route(
-            "/validation/{account}/{patient}",
-            post(member_api::decision),
-        )
+        .merge(meta::api())
+        .merge(terms::api())
+        .merge(diseases::api())
+        .merge(member_api::api())
+        .merge(account_api::api())
+        .merge(questions_api::api())
+        .merge(research_api::api())
         .fallback(api_not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .route_layer(axum::middleware::from_fn(metrics::tag_route));
@@ -144,105 +76,26 @@ pub fn app(state: AppState) -> Router {
     }
     Router::new()
         .merge(appservice_api)
-        .route("/", get(home::page))
-        .route("/healthz", get(meta::healthz))
-        .route("/metrics", get(metrics::scrape))
-        .route("/signin", get(auth::signin_form).post(auth::signin))
-        .route("/account", get(auth::account))
-        .route("/register", get(register::start).post(register::submit))
-        .route("/patients", get(patients::list).post(patients::add))
-        .route("/patients/{id}/phenopacket", get(own_data::phenopacket))
-        .route("/account/export", get(own_data::export_all))
-        .route("/account/profile", get(profile::show).post(profile::save))
-        .route(
-            "/account/matrix",
-            get(contacts::matrix).post(contacts::link),
-        )
-        .route("/contacts", get(contacts::list))
-        .route("/questions", get(questions::feed))
-        .route(
-            "/questions/new",
-            get(questions::new_form).post(questions::ask),
-        )
-        .route("/questions/search", get(questions::search))
-        .route("/questions/settings", post(questions::settings))
-        .route(
-            "/moderation",
-            get(moderation::list).post(moderation::decide),
-        )
-        .route("/questions/{id}", get(questions::show).post(questions::act))
-        .route("/questions/{id}/answers/{a}", post(questions::mark))
-        .route("/research", get(research_api::form).post(research_api::ask))
-        .route("/research/queries/{id}", get(research_api::federated))
-        .route("/contacts/{request}", post(contacts::answer))
-        .route("/patients/{id}/contact", post(contacts::ask))
-        .route(
-            "/account/delete",
-            get(own_data::delete_form).post(own_data::delete),
-        )
-        .route(
-            "/password/forgot",
-            get(reset::forgot_form).post(reset::forgot),
-        )
-        .route(
-            "/password/reset/{token}",
-            get(reset::reset_form).post(reset::reset),
-        )
-        .route("/terms", get(terms_page::show).post(terms_page::save))
-        .route(
-            "/patients/{id}/symptoms",
-            get(symptoms::list).post(symptoms::add),
-        )
-        .route("/patients/{id}/symptoms/remove", post(symptoms::remove))
-        .route("/documents/consent-form", get(documents::consent_form))
-        .route(
-            "/patients/{id}/documents/{doc}/remove",
-            post(documents::remove),
-        )
-        .route(
-            "/patients/{id}/documents",
-            get(documents::list)
-                .post(documents::upload)
-                .layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route("/patients/{id}/similar", get(similar::page))
-        .route(
-            "/patients/{id}/edit",
-            get(patients::edit_form).post(patients::edit),
-        )
-        .route("/patients/{id}/remove", post(patients::remove))
-        .route("/patients/{id}/pseudonym", post(patients::new_pseudonym))
-        .route("/patients/{id}/questionnaires", get(research::list))
-        .route(
-            "/patients/{id}/questionnaires/{q}",
-            get(research::show).post(research::save),
-        )
-        .route(
-            "/patients/{id}/questionnaires/{q}/results",
-            get(research::results),
-        )
-        .route("/validation", get(validation::queue))
-        .route("/validation/audit", get(validation::audit))
-        .route("/admin/federation", get(federation_status::page))
-        .route(
-            "/validation/{account}/{patient}",
-            get(validation::review).post(validation::decision),
-        )
-        .route(
-            "/validation/{account}/{patient}/documents/{id}",
-            get(validation::open),
-        )
-        .route("/register/sent", get(register::sent))
-        .route("/register/resend", post(register::resend))
-        .route(
-            "/register/confirm/{token}",
-            get(register::confirm).post(register::set_password),
-        )
-        .route("/signout", post(auth::signout))
-        .route("/signout-everywhere", post(auth::signout_everywhere))
-        .route("/assets/style.css", get(home::style))
-        .route("/assets/search.js", get(home::script))
-        .route("/assets/suggest.js", get(home::suggest_script))
+        .merge(home::pages())
+        .merge(meta::pages())
+        .merge(metrics::pages())
+        .merge(auth::pages())
+        .merge(register::pages())
+        .merge(patients::pages())
+        .merge(own_data::pages())
+        .merge(profile::pages())
+        .merge(contacts::pages())
+        .merge(questions::pages())
+        .merge(moderation::pages())
+        .merge(research_api::pages())
+        .merge(reset::pages())
+        .merge(terms_page::pages())
+        .merge(symptoms::pages())
+        .merge(documents::pages(upload_limit))
+        .merge(similar::pages())
+        .merge(research::pages())
+        .merge(validation::pages())
+        .merge(federation_status::pages())
         .nest("/api/v1", api)
         .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .fallback(page_not_found)

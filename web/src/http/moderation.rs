@@ -125,3 +125,8 @@ pub async fn decide(
         Err(e) => page(&state, &headers, e.status(), Some(&e.to_string())),
     }
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new().route("/moderation", axum::routing::get(list).post(decide))
+}

@@ -131,3 +131,17 @@ pub async fn delete(
         Err(e) => internal(e),
     }
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route(
+            "/patients/{id}/phenopacket",
+            axum::routing::get(phenopacket),
+        )
+        .route("/account/export", axum::routing::get(export_all))
+        .route(
+            "/account/delete",
+            axum::routing::get(delete_form).post(delete),
+        )
+}

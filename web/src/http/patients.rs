@@ -439,3 +439,18 @@ pub async fn new_pseudonym(
         Err(e) => internal(e),
     }
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/patients", axum::routing::get(list).post(add))
+        .route(
+            "/patients/{id}/edit",
+            axum::routing::get(edit_form).post(edit),
+        )
+        .route("/patients/{id}/remove", axum::routing::post(remove))
+        .route(
+            "/patients/{id}/pseudonym",
+            axum::routing::post(new_pseudonym),
+        )
+}

@@ -122,3 +122,8 @@ pub async fn save(
         ),
     }
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new().route("/account/profile", axum::routing::get(show).post(save))
+}

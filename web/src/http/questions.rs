@@ -529,3 +529,14 @@ pub async fn join_in_matrix(state: &AppState, m: &Member) -> Result<(), QaError>
         .map(|_| ())
         .map_err(|e| QaError::Store(raremesh_domain::store::StoreError::Backend(e.to_string())))
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/questions", axum::routing::get(feed))
+        .route("/questions/new", axum::routing::get(new_form).post(ask))
+        .route("/questions/search", axum::routing::get(search))
+        .route("/questions/settings", axum::routing::post(settings))
+        .route("/questions/{id}", axum::routing::get(show).post(act))
+        .route("/questions/{id}/answers/{a}", axum::routing::post(mark))
+}

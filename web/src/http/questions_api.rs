@@ -359,3 +359,30 @@ pub async fn moderate(
     )?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// The JSON API routes of this module (under `/api/v1`), for [`super::app`].
+pub(super) fn api() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/questions", axum::routing::get(feed).post(ask))
+        .route("/questions/search", axum::routing::get(search))
+        .route(
+            "/questions/{id}",
+            axum::routing::get(show).put(edit).delete(delete),
+        )
+        .route("/questions/{id}/answers", axum::routing::post(answer))
+        .route("/questions/{id}/follow", axum::routing::post(follow))
+        .route("/questions/{id}/report", axum::routing::post(report))
+        .route(
+            "/questions/{id}/answers/{a}",
+            axum::routing::put(edit_answer).delete(delete_answer),
+        )
+        .route(
+            "/questions/{id}/answers/{a}/marks",
+            axum::routing::post(mark),
+        )
+        .route(
+            "/questions/{id}/answers/{a}/report",
+            axum::routing::post(report_answer),
+        )
+        .route("/moderation", axum::routing::post(moderate))
+}

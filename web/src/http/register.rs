@@ -339,3 +339,15 @@ pub(crate) fn finish(
     regs.clear_pending(&info.email)?;
     Ok(Finished::Created(account))
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/register", axum::routing::get(start).post(submit))
+        .route("/register/sent", axum::routing::get(sent))
+        .route("/register/resend", axum::routing::post(resend))
+        .route(
+            "/register/confirm/{token}",
+            axum::routing::get(confirm).post(set_password),
+        )
+}

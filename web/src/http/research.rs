@@ -411,3 +411,17 @@ pub async fn results(
         },
     )
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/patients/{id}/questionnaires", axum::routing::get(list))
+        .route(
+            "/patients/{id}/questionnaires/{q}",
+            axum::routing::get(show).post(save),
+        )
+        .route(
+            "/patients/{id}/questionnaires/{q}/results",
+            axum::routing::get(results),
+        )
+}

@@ -288,3 +288,20 @@ pub async fn api_distribution(
         serde_json::json!({ "k": state.research.k, "options": bars }),
     ))
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/research", axum::routing::get(form).post(ask))
+        .route("/research/queries/{id}", axum::routing::get(federated))
+}
+
+/// The JSON API routes of this module (under `/api/v1`), for [`super::app`].
+pub(super) fn api() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/research/count", axum::routing::post(api_count))
+        .route(
+            "/research/distribution",
+            axum::routing::post(api_distribution),
+        )
+}

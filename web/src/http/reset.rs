@@ -193,3 +193,16 @@ pub async fn reset(
         vec![cookies::clear(&state, cookies::SESSION)],
     )
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route(
+            "/password/forgot",
+            axum::routing::get(forgot_form).post(forgot),
+        )
+        .route(
+            "/password/reset/{token}",
+            axum::routing::get(reset_form).post(reset),
+        )
+}

@@ -55,3 +55,8 @@ pub async fn page(
         },
     )
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new().route("/patients/{id}/similar", axum::routing::get(page))
+}

@@ -271,3 +271,16 @@ pub async fn remove(
     }
     see_other(&format!("/patients/{}/symptoms", p.id))
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route(
+            "/patients/{id}/symptoms",
+            axum::routing::get(list).post(add),
+        )
+        .route(
+            "/patients/{id}/symptoms/remove",
+            axum::routing::post(remove),
+        )
+}

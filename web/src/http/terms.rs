@@ -231,3 +231,10 @@ pub async fn get(
         .map(Json)
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
+
+/// The JSON API routes of this module (under `/api/v1`), for [`super::app`].
+pub(super) fn api() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/terms", axum::routing::get(list))
+        .route("/terms/{id}", axum::routing::get(get))
+}

@@ -164,3 +164,8 @@ pub(crate) fn apply(
     state.registrations.save_member(m)?;
     Ok(true)
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new().route("/terms", axum::routing::get(show).post(save))
+}

@@ -381,3 +381,18 @@ pub async fn audit(State(state): State<AppState>, Staff(_): Staff) -> Response {
         context! { entries => rows, signed_in => true },
     )
 }
+
+/// The pages of this module, for [`super::app`].
+pub(super) fn pages() -> axum::Router<crate::AppState> {
+    axum::Router::new()
+        .route("/validation", axum::routing::get(queue))
+        .route("/validation/audit", axum::routing::get(audit))
+        .route(
+            "/validation/{account}/{patient}",
+            axum::routing::get(review).post(decision),
+        )
+        .route(
+            "/validation/{account}/{patient}/documents/{id}",
+            axum::routing::get(open),
+        )
+}
