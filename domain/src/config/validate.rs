@@ -7,6 +7,21 @@ use super::{Config, ConfigError};
 impl Config {
     /// Checks values that parse but cannot work; the error names the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_node()?;
+        self.check_server()?;
+        self.check_search()?;
+        self.check_terms()?;
+        self.check_mail()?;
+        self.check_documents()?;
+        self.check_metrics()?;
+        self.check_qa()?;
+        self.check_research()?;
+        self.check_log()?;
+        Ok(())
+    }
+
+    /// The checks of `data_dir` and `[node]`.
+    fn check_node(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, msg: String| Err(ConfigError::invalid(key, msg));
         if self.data_dir.as_os_str().is_empty() {
             return bad("data_dir", "must not be empty".into());
@@ -21,6 +36,12 @@ impl Config {
         if self.node.name.chars().any(char::is_control) {
             return bad("node.name", "must not contain control characters".into());
         }
+        Ok(())
+    }
+
+    /// The checks of `[server]`.
+    fn check_server(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, msg: String| Err(ConfigError::invalid(key, msg));
         if !(1..=600).contains(&self.server.request_timeout_secs) {
             return bad(
                 "server.request_timeout_secs",
@@ -77,6 +98,12 @@ impl Config {
                 ),
             );
         }
+        Ok(())
+    }
+
+    /// The checks of `[ontology]` and `[search]`.
+    fn check_search(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, msg: String| Err(ConfigError::invalid(key, msg));
         if let Some(dir) = &self.ontology.dir
             && !dir.is_dir()
         {
@@ -108,6 +135,12 @@ impl Config {
                 format!("{} is not between 16 and 1000", s.max_query_chars),
             );
         }
+        Ok(())
+    }
+
+    /// The checks of `[terms]`.
+    fn check_terms(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, msg: String| Err(ConfigError::invalid(key, msg));
         let v = self.terms.version.trim();
         if v.is_empty() || v.chars().count() > 40 || v.chars().any(char::is_control) {
             return bad("terms.version", "must be 1 to 40 characters".into());
@@ -117,6 +150,12 @@ impl Config {
         {
             return bad("terms.file", format!("{}: {e}", file.display()));
         }
+        Ok(())
+    }
+
+    /// The checks of `[mail]`.
+    fn check_mail(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, msg: String| Err(ConfigError::invalid(key, msg));
         if lettre::message::Mailbox::from_str(&self.mail.from).is_err() {
             return bad(
                 "mail.from",
@@ -140,6 +179,12 @@ impl Config {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// The checks of `[documents]`.
+    fn check_documents(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, msg: String| Err(ConfigError::invalid(key, msg));
         let d = &self.documents;
         if let Some(f) = &d.identity_file
             && let Err(e) = crate::documents::Vault::read_identity(f)
@@ -184,6 +229,12 @@ impl Config {
                 format!("{} is not between 1 and 100", d.max_per_patient),
             );
         }
+        Ok(())
+    }
+
+    /// The checks of `[metrics]`.
+    fn check_metrics(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, msg: String| Err(ConfigError::invalid(key, msg));
         let token = self.metrics.token.expose();
         if !token.is_empty() && (token.len() < 16 || token.chars().any(char::is_whitespace)) {
             return bad(
@@ -191,6 +242,12 @@ impl Config {
                 "must be empty (no /metrics) or at least 16 characters without spaces".into(),
             );
         }
+        Ok(())
+    }
+
+    /// The checks of `[qa]`.
+    fn check_qa(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, msg: String| Err(ConfigError::invalid(key, msg));
         let q = &self.qa;
         if q.notify_top > 50 {
             return bad(
@@ -210,6 +267,12 @@ impl Config {
                 format!("{} is not between 0 and 100", q.min_fit),
             );
         }
+        Ok(())
+    }
+
+    /// The checks of `[research]`.
+    fn check_research(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, msg: String| Err(ConfigError::invalid(key, msg));
         let r = &self.research;
         if !(2..=1000).contains(&r.k) {
             return bad("research.k", format!("{} is not between 2 and 1000", r.k));
@@ -287,6 +350,12 @@ impl Config {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// The checks of `[log]`.
+    fn check_log(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, msg: String| Err(ConfigError::invalid(key, msg));
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return bad(
                 "log.level",
