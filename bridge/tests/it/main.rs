@@ -2,3 +2,4 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests may panic
 
 mod protocol;
+mod wire;

@@ -3,6 +3,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests may panic
 
 mod api;
+mod api_snapshots;
 mod auth;
 mod authz;
 mod backup;
