@@ -42,6 +42,7 @@ mod socket;
 mod store;
 mod symptoms;
 mod synapse;
+mod upgrade;
 mod validation;
 mod web;
 
