@@ -16,6 +16,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::federation::state::Kind;
 use crate::registration::patient::Validation;
 use crate::state::AppState;
 
@@ -240,13 +241,13 @@ impl Metrics {
             "When the last event from each peer arrived (Unix time)",
             last,
         );
-        let count = |p: &str| f.store.scan(p).map_or(0, |v| v.len() as i64);
+        let count = |k: Kind<'_>| f.store.scan(k).map_or(0, |v| v.len() as i64);
         r.register(
             "federation_queue",
             "Work waiting: contact messages to handle (inbox), Q&A events to send (qa)",
             gauges(
                 "queue",
-                [("inbox", count("inbox:")), ("qa", count("qa_out:"))],
+                [("inbox", count(Kind::Inbox)), ("qa", count(Kind::QaOut))],
             ),
         );
         // What the node holds from each peer, as the status file (rewritten every few

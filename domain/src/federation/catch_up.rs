@@ -21,6 +21,7 @@ use raremesh_bridge::event::Incoming;
 use raremesh_bridge::ruma::{EventId, OwnedRoomId};
 
 use super::{Federation, FederationError};
+use crate::federation::state::{Key, Kind};
 use crate::state::AppState;
 
 /// How often the node asks its homeserver whether it answers.
@@ -56,16 +57,6 @@ impl Pushed {
             .map(|mut r| std::mem::take(&mut *r))
             .unwrap_or_default()
     }
-}
-
-/// The newest event of the last walk of `room`.
-fn checkpoint_key(room: &str) -> String {
-    format!("caught_up:{room}")
-}
-
-/// The checkpoint as it was before the last walk of every room.
-fn earlier_key(room: &str) -> String {
-    format!("caught_up_before:{room}")
 }
 
 impl Federation {
@@ -174,9 +165,9 @@ impl Federation {
         room: &OwnedRoomId,
         every: bool,
     ) -> Result<usize, FederationError> {
-        let last = self.store.get(&checkpoint_key(room.as_str()))?;
+        let last = self.store.get(Key::CaughtUp(room.as_str()))?;
         let stop = if every {
-            self.store.get(&earlier_key(room.as_str()))?
+            self.store.get(Key::CaughtUpBefore(room.as_str()))?
         } else {
             last.clone()
         };
@@ -191,13 +182,13 @@ impl Federation {
         }
         let r = self.receive(state, &c.events)?;
         if every && let Some(last) = &last {
-            self.store.set(&earlier_key(room.as_str()), last)?;
+            self.store.set(Key::CaughtUpBefore(room.as_str()), last)?;
         }
         if let Some(newest) = &c.newest
             && last.as_deref() != Some(newest.as_str())
         {
             self.store
-                .set(&checkpoint_key(room.as_str()), newest.as_str())?;
+                .set(Key::CaughtUp(room.as_str()), newest.as_str())?;
         }
         Ok(r.new)
     }
@@ -226,17 +217,17 @@ impl Federation {
     /// was down, send what they hold for this one at once.
     async fn wake_peers(&self) {
         let mut rooms: Vec<String> = Vec::new();
-        for prefix in ["peer_room:", "peer_qa_room:"] {
+        for kind in [Kind::PeerRoom, Kind::PeerQaRoom] {
             rooms.extend(
                 self.store
-                    .scan(prefix)
+                    .scan(kind)
                     .unwrap_or_default()
                     .into_iter()
                     .map(|(_, r)| r),
             );
         }
         for room in rooms {
-            let Ok(Some(event)) = self.store.get(&format!("last_event:{room}")) else {
+            let Ok(Some(event)) = self.store.get(Key::LastEvent(&room)) else {
                 continue;
             };
             if let Err(e) = self.client.read_receipt(&room, &event).await {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Federation, FederationError};
 use crate::clock::now;
+use crate::federation::state::{Key, Kind};
 use crate::mail::Mail;
 use crate::message::Message;
 use crate::registration::Member;
@@ -371,8 +372,7 @@ impl Federation {
                 },
             )
             .await?;
-        self.store
-            .set(&format!("contact_room:{room}"), &c.request)?;
+        self.store.set(Key::ContactRoom(&room), &c.request)?;
         self.send_to(
             &c.peer,
             &Payload::ContactAnswer {
@@ -409,14 +409,9 @@ impl Federation {
             let taken = self.own_room().ok().flatten().as_deref() == Some(r.as_str())
                 || self
                     .store
-                    .scan("peer_room:")
+                    .scan(Kind::PeerRoom)
                     .is_ok_and(|rooms| rooms.iter().any(|(_, v)| v == r))
-                || self
-                    .store
-                    .get(&format!("contact_room:{r}"))
-                    .ok()
-                    .flatten()
-                    .is_some();
+                || self.store.get(Key::ContactRoom(r)).ok().flatten().is_some();
             if taken {
                 tracing::warn!(room = %r, "a contact answer named a room in use: refused");
             }
@@ -457,8 +452,7 @@ impl Federation {
             }
             // Stay until both members joined (a room needs a member on this homeserver
             // for the invited member to join through it).
-            self.store
-                .set(&format!("contact_room:{room}"), &c.request)?;
+            self.store.set(Key::ContactRoom(&room), &c.request)?;
             if let Some(mxid) = mxid {
                 self.client.invite(&room, &mxid).await?;
             }
@@ -497,7 +491,7 @@ impl Federation {
         room: &str,
         user: &str,
     ) -> Result<(), FederationError> {
-        if self.store.get(&format!("contact_room:{room}"))?.is_none()
+        if self.store.get(Key::ContactRoom(room))?.is_none()
             || user == self.config.user_id()
             || self.peer(user).is_some()
         {
@@ -512,7 +506,7 @@ impl Federation {
             .count();
         if members >= 2 {
             self.client.leave(room).await?;
-            self.store.unset(&format!("contact_room:{room}"))?;
+            self.store.unset(Key::ContactRoom(room))?;
             tracing::info!(%room, "both members joined their room; the node left it");
         }
         Ok(())

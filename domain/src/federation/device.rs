@@ -14,6 +14,7 @@ use raremesh_bridge::device::Device;
 use raremesh_bridge::ruma::{OwnedRoomId, OwnedUserId};
 
 use super::{Federation, FederationError};
+use crate::federation::state::{Key, Kind};
 use crate::state::AppState;
 
 /// How long one sync waits for something new.
@@ -93,8 +94,8 @@ impl Federation {
     /// The rooms the device must be in: the node's own and the peers' rooms it joined.
     fn rooms_to_read(&self) -> Result<Vec<String>, FederationError> {
         let mut rooms: Vec<String> = self.own_room()?.into_iter().collect();
-        for (_, room) in self.store.scan("peer_room:")? {
-            if self.store.get(&format!("joined:{room}"))?.is_some() {
+        for (_, room) in self.store.scan(Kind::PeerRoom)? {
+            if self.store.get(Key::Joined(&room))?.is_some() {
                 rooms.push(room);
             }
         }

@@ -17,6 +17,7 @@ mod publish;
 pub mod qa;
 mod receive;
 pub mod research;
+pub mod state;
 pub mod status;
 pub mod store;
 
@@ -34,6 +35,7 @@ pub use link::LINK_ROOM_NAME;
 pub use store::{FederationStore, RemoteVector};
 
 use crate::config::{Config, FederationConfig, PeerConfig};
+use crate::federation::state::{Key, Kind};
 use crate::state::AppState;
 use crate::store::{Changes, KvStore, StoreError};
 
@@ -112,9 +114,6 @@ impl std::fmt::Debug for Federation {
 /// The name of the rooms nodes publish in.
 pub const FEDERATION_ROOM_NAME: &str = "raremesh federation";
 
-/// The state key of the node's own room.
-const OWN_ROOM: &str = "own_room";
-
 impl Federation {
     /// The federation `config` describes, or why it cannot run (the section is checked).
     pub fn new(config: &Config, kv: Arc<dyn KvStore>, changes: Changes) -> Result<Self, String> {
@@ -173,13 +172,13 @@ impl Federation {
 
     /// The room the node publishes in, once created.
     pub fn own_room(&self) -> Result<Option<String>, StoreError> {
-        self.store.get(OWN_ROOM)
+        self.store.get(Key::OwnRoom)
     }
 
     /// Creates the node's room (inviting every peer) if needed; invites peers added to
     /// config since; removes peers taken out of config and erases what they sent.
     async fn ensure_room(&self) -> Result<String, FederationError> {
-        let room = match self.store.get(OWN_ROOM)? {
+        let room = match self.store.get(Key::OwnRoom)? {
             Some(r) => r,
             None => {
                 let invite: Vec<String> = self.peers.keys().cloned().collect();
@@ -194,28 +193,28 @@ impl Federation {
                         },
                     )
                     .await?;
-                self.store.set(OWN_ROOM, &room)?;
+                self.store.set(Key::OwnRoom, &room)?;
                 for p in &invite {
-                    self.store.set(&format!("invited:{p}"), "1")?;
+                    self.store.set(Key::Invited(p), "1")?;
                 }
                 tracing::info!(%room, peers = invite.len(), "federation room created");
                 room
             }
         };
         for p in self.peers.keys() {
-            if self.store.get(&format!("invited:{p}"))?.is_none() {
+            if self.store.get(Key::Invited(p))?.is_none() {
                 self.client.invite(&room, p).await?;
-                self.store.set(&format!("invited:{p}"), "1")?;
+                self.store.set(Key::Invited(p), "1")?;
                 tracing::info!(peer = %p, "peer invited to the federation room");
             }
         }
-        for (name, _) in self.store.scan("invited:")? {
-            let p = name.trim_start_matches("invited:");
+        for (name, _) in self.store.scan(Kind::Invited)? {
+            let p = name.rest(&Kind::Invited);
             if !self.peers.contains_key(p) {
                 match self.client.kick(&room, p, "no longer a trusted peer").await {
-                    Ok(()) => self.store.unset(&name)?,
+                    Ok(()) => self.store.unset_name(&name)?,
                     // Not (or no longer) in the room: nothing to remove.
-                    Err(e) if e.status() == Some(403) => self.store.unset(&name)?,
+                    Err(e) if e.status() == Some(403) => self.store.unset_name(&name)?,
                     // Retried on the next round.
                     Err(e) => {
                         tracing::warn!(peer = %p, error = %e, "removing a former peer failed")
@@ -229,15 +228,15 @@ impl Federation {
                 tracing::info!(peer = %p, vectors = n, "data of a former peer erased");
             }
         }
-        for (name, room) in self.store.scan("peer_room:")? {
-            let p = name.trim_start_matches("peer_room:");
+        for (name, room) in self.store.scan(Kind::PeerRoom)? {
+            let p = name.rest(&Kind::PeerRoom);
             if !self.peers.contains_key(p) {
                 let _ = self.client.leave(&room).await;
-                self.store.unset(&name)?;
-            } else if self.store.get(&format!("joined:{room}"))?.is_none() {
+                self.store.unset_name(&name)?;
+            } else if self.store.get(Key::Joined(&room))?.is_none() {
                 match self.client.join(&room).await {
                     Ok(()) => {
-                        self.store.set(&format!("joined:{room}"), "1")?;
+                        self.store.set(Key::Joined(&room), "1")?;
                         tracing::info!(%room, "joined a peer's federation room");
                         self.request_snapshot(&room_of_own(self)?).await?;
                     }
@@ -257,7 +256,7 @@ impl Federation {
         for attempt in 0..10u64 {
             match self.client.join(room).await {
                 Ok(()) => {
-                    if let Err(e) = self.store.set(&format!("joined:{room}"), "1") {
+                    if let Err(e) = self.store.set(Key::Joined(room), "1") {
                         tracing::warn!(error = %e, "recording a joined room failed");
                     }
                     tracing::info!(%room, "joined a peer's federation room");

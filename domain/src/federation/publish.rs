@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::store::Published;
 use super::{Federation, FederationError};
 use crate::clock::now_ms;
+use crate::federation::state::Key;
 use crate::registration::patient::Diagnosis;
 use crate::state::AppState;
 
@@ -108,7 +109,7 @@ impl Federation {
                 Some(p) => p.rev + 1,
                 None => self
                     .store
-                    .get(&format!("last_rev:{pseudonym}"))?
+                    .get(Key::LastRev(pseudonym))?
                     .and_then(|r| r.parse::<u64>().ok())
                     .map_or(0, |r| r + 1),
             };
@@ -150,7 +151,7 @@ impl Federation {
         for p in &gone {
             // Remember the retraction's revision: a later publication must be newer.
             if let Some(Op::Retract { rev, .. }) = retracted.get(p) {
-                self.store.set(&format!("last_rev:{p}"), &rev.to_string())?;
+                self.store.set(Key::LastRev(p), &rev.to_string())?;
             }
             self.store.unpublish(p)?;
         }

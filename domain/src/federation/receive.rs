@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::store::Applied;
 use super::{Federation, FederationError};
 use crate::clock::now;
+use crate::federation::state::{Key, Kind};
 use crate::state::AppState;
 
 /// What one transaction did, for logs and tests.
@@ -38,7 +39,7 @@ impl Federation {
     /// retried on the next round, up to ten times.
     pub async fn process_inbox(&self, state: &AppState) {
         let _guard = self.inbox.lock().await;
-        let Ok(entries) = self.store.scan("inbox:") else {
+        let Ok(entries) = self.store.scan(Kind::Inbox) else {
             return;
         };
         for (key, value) in entries {
@@ -125,7 +126,7 @@ impl Federation {
                 Err(e) if attempts < 10 => {
                     tracing::warn!(error = %e, attempts, "a contact message will be retried");
                     entry["attempts"] = attempts.into();
-                    if let Err(error) = self.store.set(&key, &entry.to_string()) {
+                    if let Err(error) = self.store.set_name(&key, &entry.to_string()) {
                         tracing::error!(%error, "could not count a contact message's attempt");
                     }
                 }
@@ -198,7 +199,7 @@ impl Federation {
                 self.store.mark_applied(id.as_str(), now())?;
                 if e.state_key.is_none() {
                     self.store
-                        .set(&format!("last_event:{}", e.room_id), id.as_str())?;
+                        .set(Key::LastEvent(e.room_id.as_str()), id.as_str())?;
                 }
             }
         }
@@ -268,14 +269,14 @@ impl Federation {
                     ))
                 }
                 Some(RoomKind::Qa) if by_creator => {
-                    self.store.set(&format!("peer_qa_room:{sender}"), room)?;
+                    self.store.set(Key::PeerQaRoom(sender), room)?;
                     let (f, room) = (self.clone(), room.to_owned());
                     tokio::spawn(async move { f.join_qa_room(&room).await });
                     None
                 }
                 Some(RoomKind::Federation) if by_creator => {
-                    self.store.set(&format!("peer_room:{sender}"), room)?;
-                    self.store.unset(&format!("joined:{room}"))?;
+                    self.store.set(Key::PeerRoom(sender), room)?;
+                    self.store.unset(Key::Joined(room))?;
                     let (f, room) = (self.clone(), room.to_owned());
                     tokio::spawn(async move { f.join_peer_room(&room).await });
                     None
@@ -389,8 +390,13 @@ impl Federation {
                 // Stored before the transaction is acknowledged, handled (and retried)
                 // from there.
                 let entry = serde_json::json!({ "peer": sender, "payload": p, "attempts": 0 });
-                self.store
-                    .set(&format!("inbox:{sender}:{batch}"), &entry.to_string())?;
+                self.store.set(
+                    Key::Inbox {
+                        sender,
+                        batch: &batch,
+                    },
+                    &entry.to_string(),
+                )?;
                 let (f, state) = (self.clone(), state.clone());
                 tokio::spawn(async move { f.process_inbox(&state).await });
                 return Ok(());
@@ -422,14 +428,23 @@ impl Federation {
         }
         if let Some((request, part, last, as_of)) = snapshot {
             // The purge needs every part: parts may arrive in any order.
-            let prefix = format!("snap:{sender}:{request}:");
-            self.store
-                .set(&format!("{prefix}{part}"), if last { "last" } else { "" })?;
-            let parts = self.store.scan(&prefix)?;
+            let kind = Kind::SnapshotParts {
+                sender,
+                request: &request,
+            };
+            self.store.set(
+                Key::SnapshotPart {
+                    sender,
+                    request: &request,
+                    part,
+                },
+                if last { "last" } else { "" },
+            )?;
+            let parts = self.store.scan(kind)?;
             let Some(total) = parts
                 .iter()
                 .find(|(_, v)| v == "last")
-                .and_then(|(k, _)| k[prefix.len()..].parse::<u64>().ok())
+                .and_then(|(k, _)| k.rest(&kind).parse::<u64>().ok())
                 .map(|p| p + 1)
             else {
                 return Ok(());
@@ -438,7 +453,7 @@ impl Federation {
                 return Ok(());
             }
             for (k, _) in &parts {
-                self.store.unset(k)?;
+                self.store.unset_name(k)?;
             }
             let purged = self.store.end_snapshot(sender, as_of)?;
             if purged > 0 {

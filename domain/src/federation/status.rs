@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Federation;
 use crate::clock::now_ms;
+use crate::federation::state::{Key, Kind};
 
 /// One peer, as this node sees it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -225,22 +226,20 @@ impl Federation {
 
     async fn status_with(&self, held: &Held) -> Status {
         let health = self.health.snapshot();
-        let get = |k: &str| self.store.get(k).ok().flatten();
-        let count = |p: &str| self.store.scan(p).map(|v| v.len()).unwrap_or(0);
+        let get = |k: Key<'_>| self.store.get(k).ok().flatten();
+        let count = |k: Kind<'_>| self.store.scan(k).map(|v| v.len()).unwrap_or(0);
         let mut peers: Vec<PeerStatus> = self
             .peers
             .values()
             .map(|p| {
-                let room = get(&format!("peer_room:{}", p.user_id));
+                let room = get(Key::PeerRoom(&p.user_id));
                 let counts = held.get(&p.user_id).copied().unwrap_or_default();
                 PeerStatus {
                     name: p.name.clone(),
                     user_id: p.user_id.clone(),
-                    joined: room
-                        .as_ref()
-                        .is_some_and(|r| get(&format!("joined:{r}")).is_some()),
+                    joined: room.as_ref().is_some_and(|r| get(Key::Joined(r)).is_some()),
                     room,
-                    qa_room: get(&format!("peer_qa_room:{}", p.user_id)),
+                    qa_room: get(Key::PeerQaRoom(&p.user_id)),
                     last_received: health.last_from.get(&p.user_id).copied(),
                     vectors: counts.0,
                     questions: counts.1,
@@ -258,8 +257,8 @@ impl Federation {
             own_qa_room: self.own_qa_room().ok().flatten(),
             peers,
             last_sent: health.last_sent,
-            inbox: count("inbox:"),
-            qa_queue: count("qa_out:"),
+            inbox: count(Kind::Inbox),
+            qa_queue: count(Kind::QaOut),
             last_catch_up: health.last_catch_up,
             catch_up_error: health.catch_up_error,
             caught_up_events: health.caught_up_events,

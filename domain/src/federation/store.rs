@@ -7,6 +7,7 @@ use std::sync::Arc;
 use raremesh_bridge::protocol::{Op, Vector};
 use serde::{Deserialize, Serialize};
 
+use super::state::{Key, Kind, Name};
 use crate::store::{Changes, KvStore, Record, StoreError, Tree, decode, encode};
 
 /// A vector received from a peer.
@@ -240,48 +241,64 @@ impl FederationStore {
     }
 
     /// A value of the federation's own state.
-    pub fn get(&self, name: &str) -> Result<Option<String>, StoreError> {
+    pub fn get(&self, key: Key<'_>) -> Result<Option<String>, StoreError> {
         Ok(self
             .kv
-            .get(Tree::FederationState, name.as_bytes())?
+            .get(Tree::FederationState, key.to_string().as_bytes())?
             .map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
     /// Sets a value of the federation's own state.
-    pub fn set(&self, name: &str, value: &str) -> Result<(), StoreError> {
-        self.kv
-            .put(Tree::FederationState, name.as_bytes(), value.as_bytes())
+    pub fn set(&self, key: Key<'_>, value: &str) -> Result<(), StoreError> {
+        self.kv.put(
+            Tree::FederationState,
+            key.to_string().as_bytes(),
+            value.as_bytes(),
+        )
     }
 
     /// Adds the setting of a value of the federation's own state to `batch`.
-    pub fn set_in(&self, batch: &mut crate::store::Batch, name: &str, value: &str) {
-        batch.put_raw(Tree::FederationState, name, value);
+    pub fn set_in(&self, batch: &mut crate::store::Batch, key: Key<'_>, value: &str) {
+        batch.put_raw(Tree::FederationState, key.to_string(), value);
     }
 
     /// Removes a queue entry that is done with; should the database fail, says so in the
     /// log (the entry is then tried again, and what it sends is idempotent).
-    pub fn unset_or_log(&self, name: &str) {
-        if let Err(error) = self.unset(name) {
+    pub fn unset_or_log(&self, name: &Name) {
+        if let Err(error) = self.unset_name(name) {
             tracing::error!(%error, "could not remove a settled queue entry; it will run again");
         }
     }
 
     /// Removes a value of the federation's own state.
-    pub fn unset(&self, name: &str) -> Result<(), StoreError> {
+    pub fn unset(&self, key: Key<'_>) -> Result<(), StoreError> {
         self.kv
-            .remove(Tree::FederationState, name.as_bytes())
+            .remove(Tree::FederationState, key.to_string().as_bytes())
             .map(|_| ())
     }
 
-    /// The state values whose names start with `prefix`.
-    pub fn scan(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+    /// Removes an entry a listing found.
+    pub fn unset_name(&self, name: &Name) -> Result<(), StoreError> {
+        self.kv
+            .remove(Tree::FederationState, name.0.as_bytes())
+            .map(|_| ())
+    }
+
+    /// Sets the value of an entry a listing found.
+    pub fn set_name(&self, name: &Name, value: &str) -> Result<(), StoreError> {
+        self.kv
+            .put(Tree::FederationState, name.0.as_bytes(), value.as_bytes())
+    }
+
+    /// Every value of one kind, in name order.
+    pub fn scan(&self, kind: Kind<'_>) -> Result<Vec<(Name, String)>, StoreError> {
         Ok(self
             .kv
-            .scan_prefix(Tree::FederationState, prefix.as_bytes())?
+            .scan_prefix(Tree::FederationState, kind.prefix().as_bytes())?
             .into_iter()
             .map(|(k, v)| {
                 (
-                    String::from_utf8_lossy(&k).into_owned(),
+                    Name(String::from_utf8_lossy(&k).into_owned()),
                     String::from_utf8_lossy(&v).into_owned(),
                 )
             })

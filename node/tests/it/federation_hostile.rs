@@ -174,7 +174,11 @@ async fn hostile_events_are_dropped_with_a_reason() {
         r.dropped
     );
     assert_eq!(
-        f.store.get("peer_qa_room:@raremesh:b.test").expect("get"),
+        f.store
+            .get(raremesh::federation::state::Key::PeerQaRoom(
+                "@raremesh:b.test"
+            ))
+            .expect("get"),
         None
     );
 

@@ -411,9 +411,14 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
     let state = node.state.clone();
     let f = state.federation.clone().expect("federation");
     let peer = "@raremesh:b.test";
-    f.store.set("own_qa_room", "!qa:a.test").expect("set");
     f.store
-        .set(&format!("peer_qa_room:{peer}"), "!qb:b.test")
+        .set(raremesh::federation::state::Key::OwnQaRoom, "!qa:a.test")
+        .expect("set");
+    f.store
+        .set(
+            raremesh::federation::state::Key::PeerQaRoom(peer),
+            "!qb:b.test",
+        )
         .expect("set");
     // A local question, shared in A's room.
     let (account, _) = node.account("asker@a.test", Role::Member, true);
@@ -433,7 +438,10 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
     q.event_id = Some("$aq".into());
     state.qa.save_question(&q).expect("save");
     f.store
-        .set("qa_event:$aq", &format!("q/{}", q.id))
+        .set(
+            raremesh::federation::state::Key::QaEvent("$aq"),
+            &format!("q/{}", q.id),
+        )
         .expect("map");
     let ev = |kind: &str, room: &str, id: &str, content: serde_json::Value| json!({ "type": kind, "sender": peer, "room_id": room, "event_id": id, "content": content });
     let wire = |id: &str, title: &str| {

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use super::{Federation, FederationError};
 use crate::clock::now;
+use crate::federation::state::{Key, Kind};
 use crate::qa::search::reindex;
 use crate::qa::{Answer, Hidden, Question};
 use crate::state::AppState;
@@ -28,8 +29,6 @@ pub const QA_ROOM_NAME: &str = "raremesh questions";
 pub const QUESTION_KEY: &str = "org.raremesh.qa.question";
 /// The content key of an answer's data.
 pub const ANSWER_KEY: &str = "org.raremesh.qa.answer";
-
-const OWN_QA_ROOM: &str = "own_qa_room";
 
 /// Something to send to the Q&A rooms (kept until the homeserver took it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,14 +142,14 @@ fn answer_content(a: &Answer) -> Value {
 impl Federation {
     /// The node's Q&A room, once created.
     pub fn own_qa_room(&self) -> Result<Option<String>, StoreError> {
-        self.store.get(OWN_QA_ROOM)
+        self.store.get(Key::OwnQaRoom)
     }
 
     /// The Q&A rooms of this node and of its peers that it joined.
     pub fn qa_rooms(&self) -> Result<Vec<String>, StoreError> {
         let mut v: Vec<String> = self.own_qa_room()?.into_iter().collect();
-        for (_, room) in self.store.scan("peer_qa_room:")? {
-            if self.store.get(&format!("qa_joined:{room}"))?.is_some() {
+        for (_, room) in self.store.scan(Kind::PeerQaRoom)? {
+            if self.store.get(Key::QaJoined(&room))?.is_some() {
                 v.push(room);
             }
         }
@@ -164,10 +163,10 @@ impl Federation {
         }
         Ok(self
             .store
-            .scan("peer_qa_room:")?
+            .scan(Kind::PeerQaRoom)?
             .into_iter()
             .find(|(_, r)| r == room)
-            .map(|(k, _)| k.trim_start_matches("peer_qa_room:").to_owned()))
+            .map(|(k, _)| k.rest(&Kind::PeerQaRoom).to_owned()))
     }
 
     /// Creates the node's Q&A room if needed, invites the peers, joins the peers' rooms.
@@ -189,35 +188,35 @@ impl Federation {
                         },
                     )
                     .await?;
-                self.store.set(OWN_QA_ROOM, &room)?;
+                self.store.set(Key::OwnQaRoom, &room)?;
                 tracing::info!(%room, "Q&A room created");
                 room
             }
         };
         for p in self.peers.keys() {
-            if self.store.get(&format!("qa_invited:{p}"))?.is_none() {
+            if self.store.get(Key::QaInvited(p))?.is_none() {
                 match self.client.invite(&room, p).await {
-                    Ok(()) => self.store.set(&format!("qa_invited:{p}"), "1")?,
+                    Ok(()) => self.store.set(Key::QaInvited(p), "1")?,
                     Err(e) => {
                         tracing::warn!(peer = %p, error = %e, "inviting a peer to the Q&A room failed; will retry")
                     }
                 }
             }
         }
-        for (name, _) in self.store.scan("qa_invited:")? {
-            let p = name.trim_start_matches("qa_invited:");
+        for (name, _) in self.store.scan(Kind::QaInvited)? {
+            let p = name.rest(&Kind::QaInvited);
             if !self.peers.contains_key(p) {
                 match self.client.kick(&room, p, "no longer a trusted peer").await {
-                    Ok(()) => self.store.unset(&name)?,
-                    Err(e) if e.status() == Some(403) => self.store.unset(&name)?,
+                    Ok(()) => self.store.unset_name(&name)?,
+                    Err(e) if e.status() == Some(403) => self.store.unset_name(&name)?,
                     Err(e) => {
                         tracing::warn!(peer = %p, error = %e, "removing a former peer from the Q&A room failed")
                     }
                 }
             }
         }
-        for (name, room) in self.store.scan("peer_qa_room:")? {
-            let p = name.trim_start_matches("peer_qa_room:");
+        for (name, room) in self.store.scan(Kind::PeerQaRoom)? {
+            let p = name.rest(&Kind::PeerQaRoom);
             if !self.peers.contains_key(p) {
                 let _ = self.client.leave(&room).await;
                 // A former peer's questions are no longer shared here (the room record goes
@@ -240,11 +239,11 @@ impl Federation {
                         reindex(state, &q.id);
                     }
                 }
-                self.store.unset(&name)?;
-            } else if self.store.get(&format!("qa_joined:{room}"))?.is_none() {
+                self.store.unset_name(&name)?;
+            } else if self.store.get(Key::QaJoined(&room))?.is_none() {
                 match self.client.join(&room).await {
                     Ok(()) => {
-                        self.store.set(&format!("qa_joined:{room}"), "1")?;
+                        self.store.set(Key::QaJoined(&room), "1")?;
                         tracing::info!(%room, "joined a peer's Q&A room");
                     }
                     Err(e) => tracing::info!(%room, error = %e, "joining a Q&A room: will retry"),
@@ -259,7 +258,7 @@ impl Federation {
         for attempt in 0..10u64 {
             match self.client.join(room).await {
                 Ok(()) => {
-                    if let Err(e) = self.store.set(&format!("qa_joined:{room}"), "1") {
+                    if let Err(e) = self.store.set(Key::QaJoined(room), "1") {
                         tracing::warn!(error = %e, "recording a joined room failed");
                     }
                     tracing::info!(%room, "joined a peer's Q&A room");

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::{ANSWER_KEY, AnswerWire, QUESTION_KEY, QuestionWire, id_ok};
 use crate::clock::now;
+use crate::federation::state::Key;
 use crate::federation::{Federation, FederationError};
 use crate::qa::actions::{MAX_BODY, language, text, title as one_line_title};
 use crate::qa::search::reindex;
@@ -73,7 +74,7 @@ impl Federation {
             };
         }
         if rel_type == Some("m.thread") {
-            let Some(target) = self.store.get(&format!("qa_event:{related}"))? else {
+            let Some(target) = self.store.get(Key::QaEvent(related))? else {
                 return invalid(format!("a reply to an unknown question {related}"));
             };
             let Some(question_id) = target.strip_prefix("q/") else {
@@ -155,7 +156,7 @@ impl Federation {
             change.answer(&a);
             self.store.set_in(
                 change.batch(),
-                &format!("qa_event:{event_id}"),
+                Key::QaEvent(event_id),
                 &format!("a/{}/{id}", q.id),
             );
             change.reindex(&q.id);
@@ -229,7 +230,7 @@ impl Federation {
         change.question(&q);
         self.store.set_in(
             change.batch(),
-            &format!("qa_event:{event_id}"),
+            Key::QaEvent(event_id),
             &format!("q/{}", q.id),
         );
         change.reindex(&q.id);
@@ -252,7 +253,7 @@ impl Federation {
         target: &str,
         new: &Value,
     ) -> Result<Refusal, FederationError> {
-        let Some(what) = self.store.get(&format!("qa_event:{target}"))? else {
+        let Some(what) = self.store.get(Key::QaEvent(target))? else {
             return invalid(format!("an edit of unknown event {target}"));
         };
         let parts: Vec<&str> = what.split('/').collect();
@@ -333,7 +334,7 @@ impl Federation {
         sender: &str,
         target: &str,
     ) -> Result<Refusal, FederationError> {
-        let Some(what) = self.store.get(&format!("qa_event:{target}"))? else {
+        let Some(what) = self.store.get(Key::QaEvent(target))? else {
             return Ok(None);
         };
         let parts: Vec<&str> = what.split('/').collect();

@@ -6,9 +6,10 @@ use raremesh_bridge::protocol::random_id;
 use serde_json::{Value, json};
 
 use super::{Outgoing, answer_content, question_content};
+use crate::federation::state::{Key, Kind};
 use crate::federation::{Federation, FederationError};
 use crate::state::AppState;
-use crate::store::{Batch, Tree};
+use crate::store::Batch;
 
 enum Sent {
     Done,
@@ -30,8 +31,11 @@ impl Federation {
     pub fn queue_in(&self, batch: &mut Batch, op: &Outgoing) -> Result<(), FederationError> {
         let txn = random_id()?;
         let entry = json!({ "txn": txn, "op": op });
-        let key = format!("qa_out:{:020}:{txn}", crate::clock::now_ms());
-        batch.put_raw(Tree::FederationState, key, entry.to_string());
+        let key = Key::QaOut {
+            at: crate::clock::now_ms(),
+            txn: &txn,
+        };
+        self.store.set_in(batch, key, &entry.to_string());
         Ok(())
     }
 
@@ -44,7 +48,7 @@ impl Federation {
     /// Sends what is queued, in order; what fails stays queued for the next round.
     pub(in crate::federation) async fn send_qa(&self, state: &AppState) {
         let _guard = self.qa_out.lock().await;
-        let entries = match self.store.scan("qa_out:") {
+        let entries = match self.store.scan(Kind::QaOut) {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(error = %e, "reading the Q&A queue failed");
@@ -101,8 +105,7 @@ impl Federation {
                     .send(&room, "m.room.message", txn, &question_content(state, &q))
                     .await?
                     .to_string();
-                self.store
-                    .set(&format!("qa_event:{event}"), &format!("q/{id}"))?;
+                self.store.set(Key::QaEvent(&event), &format!("q/{id}"))?;
                 // Read again: it may have changed while it was being sent.
                 let Some(mut now_q) = state.qa.question(id)? else {
                     return Ok(Sent::Done);
@@ -151,7 +154,7 @@ impl Federation {
                     .await?
                     .to_string();
                 self.store
-                    .set(&format!("qa_event:{event}"), &format!("a/{question}/{id}"))?;
+                    .set(Key::QaEvent(&event), &format!("a/{question}/{id}"))?;
                 // Read again: it may have changed while it was being sent.
                 let Some(mut now_a) = state.qa.answer(question, id)? else {
                     return Ok(Sent::Done);
@@ -206,14 +209,15 @@ impl Federation {
                 reason,
             } => {
                 self.client.redact(room, event, txn, reason).await?;
-                for (key, _) in self.store.scan(&format!("qa_edit:{event}:"))? {
-                    let edit = key[format!("qa_edit:{event}:").len()..].to_owned();
+                let edits = Kind::QaEditsOf(event);
+                for (key, _) in self.store.scan(edits)? {
+                    let edit = key.rest(&edits).to_owned();
                     self.queue(&Outgoing::Redact {
                         room: room.clone(),
                         event: edit,
                         reason: reason.clone(),
                     })?;
-                    self.store.unset(&key)?;
+                    self.store.unset_name(&key)?;
                 }
                 Ok(Sent::Done)
             }
@@ -239,7 +243,13 @@ impl Federation {
             .client
             .send(room, "m.room.message", txn, &content)
             .await?;
-        self.store.set(&format!("qa_edit:{event}:{edit}"), "1")?;
+        self.store.set(
+            Key::QaEdit {
+                event,
+                edit: edit.as_str(),
+            },
+            "1",
+        )?;
         Ok(Sent::Done)
     }
 }

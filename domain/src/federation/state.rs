@@ -1,0 +1,212 @@
+//! The names of what the federation remembers about itself (one tree,
+//! `federation_state`): one [`Key`] per kind of thing, so no caller writes a name by hand.
+//! The stored names are the ones nodes have always written (`peer_room:<user id>`...), so
+//! a data folder of an earlier release reads the same.
+
+use std::fmt;
+
+/// One value of the federation's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key<'a> {
+    /// This node's own room → its id.
+    OwnRoom,
+    /// This node's own Q&A room → its id.
+    OwnQaRoom,
+    /// A peer (user id) invited to the node's room → `1`.
+    Invited(&'a str),
+    /// A peer (user id) invited to the node's Q&A room → `1`.
+    QaInvited(&'a str),
+    /// A peer's room, by the peer's user id → the room id.
+    PeerRoom(&'a str),
+    /// A peer's Q&A room, by the peer's user id → the room id.
+    PeerQaRoom(&'a str),
+    /// A peer's room (id) the node has joined → `1`.
+    Joined(&'a str),
+    /// A peer's Q&A room (id) the node has joined → `1`.
+    QaJoined(&'a str),
+    /// A contact room (id) the node is in until both members joined → `1`.
+    ContactRoom(&'a str),
+    /// A Q&A event (id) → what it is here: `q/<question>` or `a/<question>/<answer>`.
+    QaEvent(&'a str),
+    /// An edit (event id) this node sent of one of its Q&A events (id) → `1`.
+    QaEdit {
+        /// The event edited.
+        event: &'a str,
+        /// The edit.
+        edit: &'a str,
+    },
+    /// The last revision published under a pseudonym.
+    LastRev(&'a str),
+    /// The last event id seen in a room.
+    LastEvent(&'a str),
+    /// A room's catch-up checkpoint (the event the last walk reached back to).
+    CaughtUp(&'a str),
+    /// A room's checkpoint as it was before the last walk.
+    CaughtUpBefore(&'a str),
+    /// A received contact message waiting to be handled (JSON), by sender and batch.
+    Inbox {
+        /// The peer.
+        sender: &'a str,
+        /// The batch id.
+        batch: &'a str,
+    },
+    /// A Q&A event waiting to be sent (JSON), in order of `at` (milliseconds).
+    QaOut {
+        /// When it was queued.
+        at: u64,
+        /// Its transaction id.
+        txn: &'a str,
+    },
+    /// A part of a snapshot being received, by sender, request and part.
+    SnapshotPart {
+        /// The peer.
+        sender: &'a str,
+        /// The request answered.
+        request: &'a str,
+        /// The part number.
+        part: u64,
+    },
+}
+
+/// A kind of [`Key`] with many values, for listing them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind<'a> {
+    /// Every [`Key::Invited`].
+    Invited,
+    /// Every [`Key::QaInvited`].
+    QaInvited,
+    /// Every [`Key::PeerRoom`].
+    PeerRoom,
+    /// Every [`Key::PeerQaRoom`].
+    PeerQaRoom,
+    /// Every [`Key::Inbox`].
+    Inbox,
+    /// Every [`Key::QaOut`], oldest first.
+    QaOut,
+    /// Every [`Key::QaEdit`] of one event.
+    QaEditsOf(&'a str),
+    /// Every [`Key::SnapshotPart`] of one sender's answer to one request.
+    SnapshotParts {
+        /// The peer.
+        sender: &'a str,
+        /// The request.
+        request: &'a str,
+    },
+}
+
+impl Kind<'_> {
+    /// The start every name of this kind has.
+    pub fn prefix(&self) -> String {
+        match self {
+            Self::Invited => "invited:".into(),
+            Self::QaInvited => "qa_invited:".into(),
+            Self::PeerRoom => "peer_room:".into(),
+            Self::PeerQaRoom => "peer_qa_room:".into(),
+            Self::Inbox => "inbox:".into(),
+            Self::QaOut => "qa_out:".into(),
+            Self::QaEditsOf(event) => format!("qa_edit:{event}:"),
+            Self::SnapshotParts { sender, request } => format!("snap:{sender}:{request}:"),
+        }
+    }
+}
+
+impl fmt::Display for Key<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::OwnRoom => f.write_str("own_room"),
+            Self::OwnQaRoom => f.write_str("own_qa_room"),
+            Self::Invited(p) => write!(f, "invited:{p}"),
+            Self::QaInvited(p) => write!(f, "qa_invited:{p}"),
+            Self::PeerRoom(p) => write!(f, "peer_room:{p}"),
+            Self::PeerQaRoom(p) => write!(f, "peer_qa_room:{p}"),
+            Self::Joined(r) => write!(f, "joined:{r}"),
+            Self::QaJoined(r) => write!(f, "qa_joined:{r}"),
+            Self::ContactRoom(r) => write!(f, "contact_room:{r}"),
+            Self::QaEvent(e) => write!(f, "qa_event:{e}"),
+            Self::QaEdit { event, edit } => write!(f, "qa_edit:{event}:{edit}"),
+            Self::LastRev(p) => write!(f, "last_rev:{p}"),
+            Self::LastEvent(r) => write!(f, "last_event:{r}"),
+            Self::CaughtUp(r) => write!(f, "caught_up:{r}"),
+            Self::CaughtUpBefore(r) => write!(f, "caught_up_before:{r}"),
+            Self::Inbox { sender, batch } => write!(f, "inbox:{sender}:{batch}"),
+            Self::QaOut { at, txn } => write!(f, "qa_out:{at:020}:{txn}"),
+            Self::SnapshotPart {
+                sender,
+                request,
+                part,
+            } => write!(f, "snap:{sender}:{request}:{part}"),
+        }
+    }
+}
+
+/// The stored name of one entry a listing found (to remove it once handled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name(pub(super) String);
+
+impl Name {
+    /// What follows the kind's prefix (the peer, the room...).
+    pub fn rest<'a>(&'a self, kind: &Kind<'_>) -> &'a str {
+        self.0.strip_prefix(&kind.prefix()).unwrap_or(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_ones_earlier_releases_wrote() {
+        let names = [
+            (Key::OwnRoom, "own_room"),
+            (Key::OwnQaRoom, "own_qa_room"),
+            (Key::Invited("@n:b"), "invited:@n:b"),
+            (Key::QaInvited("@n:b"), "qa_invited:@n:b"),
+            (Key::PeerRoom("@n:b"), "peer_room:@n:b"),
+            (Key::PeerQaRoom("@n:b"), "peer_qa_room:@n:b"),
+            (Key::Joined("!r:b"), "joined:!r:b"),
+            (Key::QaJoined("!r:b"), "qa_joined:!r:b"),
+            (Key::ContactRoom("!r:b"), "contact_room:!r:b"),
+            (Key::QaEvent("$e"), "qa_event:$e"),
+            (
+                Key::QaEdit {
+                    event: "$e",
+                    edit: "$f",
+                },
+                "qa_edit:$e:$f",
+            ),
+            (Key::LastRev("p"), "last_rev:p"),
+            (Key::LastEvent("!r:b"), "last_event:!r:b"),
+            (Key::CaughtUp("!r:b"), "caught_up:!r:b"),
+            (Key::CaughtUpBefore("!r:b"), "caught_up_before:!r:b"),
+            (
+                Key::Inbox {
+                    sender: "@n:b",
+                    batch: "x",
+                },
+                "inbox:@n:b:x",
+            ),
+            (
+                Key::QaOut { at: 42, txn: "t" },
+                "qa_out:00000000000000000042:t",
+            ),
+            (
+                Key::SnapshotPart {
+                    sender: "@n:b",
+                    request: "r",
+                    part: 3,
+                },
+                "snap:@n:b:r:3",
+            ),
+        ];
+        for (key, name) in names {
+            assert_eq!(key.to_string(), name);
+        }
+        let kind = Kind::SnapshotParts {
+            sender: "@n:b",
+            request: "r",
+        };
+        assert_eq!(Name("snap:@n:b:r:3".into()).rest(&kind), "3");
+        assert_eq!(Name("peer_room:@n:b".into()).rest(&Kind::PeerRoom), "@n:b");
+        assert_eq!(Kind::QaEditsOf("$e").prefix(), "qa_edit:$e:");
+    }
+}
