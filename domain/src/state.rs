@@ -67,7 +67,7 @@ pub struct Inner {
     /// Community questions and answers.
     pub qa: crate::qa::Qa,
     /// The full-text index of questions and answers.
-    pub qa_search: crate::qa::search::QaSearch,
+    pub qa_search: crate::qa::search::QuestionIndex,
     /// Requests counted and timed, for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
 }
@@ -99,7 +99,7 @@ impl AppState {
         };
         let research = crate::research::Research::load(&config, kv.clone())?;
         let qa = crate::qa::Qa::open(kv.clone())?;
-        let qa_search = crate::qa::search::QaSearch::build(&ontology, &qa)?;
+        let qa_search = crate::qa::search::build(&ontology, &qa)?;
         Ok(Self(Arc::new(Inner {
             config,
             ontology,

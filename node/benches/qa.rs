@@ -15,7 +15,6 @@ mod synapse;
 use std::time::{Duration, Instant};
 
 use raremesh::config::Config;
-use raremesh::qa::search::QaSearch;
 use raremesh::qa::{Question, evaluate};
 use raremesh_search::matching::simulate::Rng;
 
@@ -178,7 +177,7 @@ fn main() {
         questions.push(q);
     }
     let t = Instant::now();
-    let index = QaSearch::build(o, &state.qa).expect("index");
+    let index = raremesh::qa::search::build(o, &state.qa).expect("index");
     let build = t.elapsed();
     // Queries: words of each language, two-word queries, symptom names, HPO ids.
     let mut queries: Vec<String> = Vec::new();

@@ -15,6 +15,7 @@ mod expand;
 mod index;
 mod labels;
 pub mod matching;
+pub mod questions;
 mod rank;
 mod text;
 

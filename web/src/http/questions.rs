@@ -141,10 +141,7 @@ pub async fn search(
     if let Err(e) = actions::may_read(&state, &m) {
         return refusal(&e, lang_of(&headers, &m));
     }
-    let found = match state
-        .qa_search
-        .search(&state.ontology, &state.autocomplete, &query.q, 30)
-    {
+    let found = match raremesh_domain::qa::search::search(&state, &query.q, 30) {
         Ok(f) => f,
         Err(e) => return internal(e),
     };
@@ -174,7 +171,7 @@ fn symptom_id(state: &AppState, value: &str) -> Option<String> {
     {
         return Some(first.to_owned());
     }
-    raremesh_domain::qa::search::QaSearch::symptoms_of(&state.ontology, &state.autocomplete, v)
+    raremesh_domain::qa::search::QuestionIndex::symptoms_of(&state.ontology, &state.autocomplete, v)
         .first()
         .map(ToString::to_string)
 }

@@ -125,14 +125,7 @@ pub async fn search(
     Query(p): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
     actions::may_read(&state, &m)?;
-    let found = state
-        .qa_search
-        .search(
-            &state.ontology,
-            &state.autocomplete,
-            &p.q,
-            p.limit.unwrap_or(20),
-        )
+    let found = raremesh_domain::qa::search::search(&state, &p.q, p.limit.unwrap_or(20))
         .map_err(QaError::from)?;
     Ok(Json(json!({ "results": found })).into_response())
 }
