@@ -20,7 +20,6 @@ pub mod export;
 pub mod federation;
 pub mod files;
 pub mod mail;
-pub mod metrics;
 pub mod notify;
 pub mod qa;
 pub mod registration;

@@ -48,7 +48,7 @@ enum Route {
 pub struct Mailer {
     from: Mailbox,
     route: Route,
-    counts: crate::metrics::MailCounts,
+    counts: MailCounts,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -236,4 +236,13 @@ mod tests {
             0
         );
     }
+}
+
+/// Counts kept by the mailer.
+#[derive(Debug, Default)]
+pub struct MailCounts {
+    /// Sent (or written to the outbox).
+    pub sent: std::sync::atomic::AtomicU64,
+    /// Refused or not delivered.
+    pub failed: std::sync::atomic::AtomicU64,
 }

@@ -68,8 +68,6 @@ pub struct Inner {
     pub qa: crate::qa::Qa,
     /// The full-text index of questions and answers.
     pub qa_search: crate::qa::search::QuestionIndex,
-    /// Requests counted and timed, for `/metrics`.
-    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -83,7 +81,15 @@ impl AppState {
         let mailer = Mailer::new(&config).map_err(|e| crate::Error::Mail(e.to_string()))?;
         let terms =
             crate::terms::load_terms(&config).map_err(|e| crate::Error::Terms(e.to_string()))?;
-        let vault = Vault::open(&config)?;
+        let identity = config.identity_path();
+        let vault = Vault::open(
+            config.documents_path(),
+            match config.documents.identity_file {
+                Some(_) => crate::documents::IdentityFile::Configured(&identity),
+                None => crate::documents::IdentityFile::Own(&identity),
+            },
+            &config.documents.recipients,
+        )?;
         let changes = Changes::default();
         let ic = IcTable::from_annotations(&ontology);
         let (federation, federation_problem) = if config.federation.enabled {
@@ -116,7 +122,6 @@ impl AppState {
             research,
             qa,
             qa_search,
-            metrics: Arc::default(),
             federation,
             federation_problem,
             terms,

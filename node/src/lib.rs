@@ -4,4 +4,4 @@
 #![forbid(unsafe_code)]
 
 pub use raremesh_domain::*;
-pub use raremesh_web::{connections, http, serve};
+pub use raremesh_web::{connections, http, metrics, serve};

@@ -6,6 +6,7 @@
 
 pub mod connections;
 pub mod http;
+pub mod metrics;
 pub mod serve;
 
 pub use raremesh_domain::{AppState, Error, Result, VERSION};

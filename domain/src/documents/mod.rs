@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use file_type::{FileType, SNIFF_BYTES};
-pub use vault::{Sealer, Vault};
+pub use vault::{IdentityFile, Sealer, Vault};
 
 use crate::store::{Batch, KvStore, Record, StoreError, Tree, decode, encode};
 

@@ -10,7 +10,6 @@ use age::secrecy::ExposeSecret;
 use age::x25519::{Identity, Recipient};
 
 use super::DocumentError;
-use crate::config::Config;
 
 /// The encrypted document files of a node and the keys to them.
 pub struct Vault {
@@ -29,22 +28,41 @@ impl std::fmt::Debug for Vault {
     }
 }
 
+/// Where the identity that opens the documents is.
+#[derive(Debug, Clone, Copy)]
+pub enum IdentityFile<'a> {
+    /// The node's own, created on first start.
+    Own(&'a Path),
+    /// One the organization configured (`documents.identity_file`); it must exist.
+    Configured(&'a Path),
+}
+
 impl Vault {
-    /// Opens the vault `config` names. The default identity file is created on first start
-    /// (readable by the node's user only); a configured one must exist.
-    pub fn open(config: &Config) -> Result<Self, DocumentError> {
-        let dir = config.documents_path();
+    /// Opens the vault in `dir`, decrypting with the identity in `place` and encrypting
+    /// to it and to `recipients` (age public keys, `documents.recipients`). The node's own
+    /// identity file is created on first start (readable by the node's user only); one the
+    /// organization configured must exist.
+    pub fn open(
+        dir: PathBuf,
+        place: IdentityFile<'_>,
+        recipients: &[String],
+    ) -> Result<Self, DocumentError> {
         std::fs::create_dir_all(&dir).map_err(|e| DocumentError::io(&dir, e))?;
-        let path = config.identity_path();
-        if config.documents.identity_file.is_none() && !path.exists() {
-            create_identity(&path)?;
-        }
-        let identity = Self::read_identity(&path)?;
-        let mut recipients = vec![identity.to_public()];
-        for r in &config.documents.recipients {
+        let path = match place {
+            IdentityFile::Configured(p) => p,
+            IdentityFile::Own(p) => {
+                if !p.exists() {
+                    create_identity(p)?;
+                }
+                p
+            }
+        };
+        let identity = Self::read_identity(path)?;
+        let mut recipients_keys = vec![identity.to_public()];
+        for r in recipients {
             let r = Recipient::from_str(r.trim())
                 .map_err(|e| DocumentError::Key(format!("documents.recipients: {e}")))?;
-            recipients.push(r);
+            recipients_keys.push(r);
         }
         // Finished documents only: temporary files of uploads cut short are removed.
         if let Ok(entries) = std::fs::read_dir(&dir) {
@@ -57,7 +75,7 @@ impl Vault {
         Ok(Self {
             dir,
             identity,
-            recipients,
+            recipients: recipients_keys,
         })
     }
 

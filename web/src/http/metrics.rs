@@ -1,14 +1,17 @@
 //! `/metrics` for the admin's monitoring (behind `metrics.token`), and the layers that
 //! time every request under its route template.
 
+use std::sync::Arc;
 use std::time::Instant;
 
+use axum::Extension;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
+use crate::metrics::Metrics;
 use raremesh_domain::state::AppState;
 
 /// The route template a request matched, carried on its response.
@@ -32,7 +35,7 @@ pub async fn tag_route(request: Request, next: Next) -> Response {
 }
 
 /// Around the router: counts and times each request.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     let response = next.run(request).await;
@@ -40,7 +43,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .extensions()
         .get::<Route>()
         .map_or("unmatched", |r| r.0.as_str());
-    state.metrics.request(
+    metrics.request(
         &method,
         route,
         response.status().as_u16(),
@@ -56,7 +59,11 @@ fn same(a: &str, b: &str) -> bool {
 
 /// `GET /metrics`: the Prometheus text format, for a scrape that sends `metrics.token`
 /// as its bearer token; nothing at all (404) when no token is configured.
-pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn scrape(
+    State(state): State<AppState>,
+    Extension(metrics): Extension<Arc<Metrics>>,
+    headers: HeaderMap,
+) -> Response {
     let token = state.config.metrics.token.expose();
     if token.is_empty() {
         return StatusCode::NOT_FOUND.into_response();
@@ -74,7 +81,7 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Respon
         )
             .into_response();
     }
-    let text = tokio::task::spawn_blocking(move || state.metrics.render(&state))
+    let text = tokio::task::spawn_blocking(move || metrics.render(&state))
         .await
         .unwrap_or_default();
     (

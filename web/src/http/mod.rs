@@ -55,6 +55,8 @@ pub fn app(state: AppState) -> Router {
     let upload_limit = usize::try_from(state.config.documents.max_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(64 * 1024);
+    // The request counts and times `/metrics` shows, for this router.
+    let counts = std::sync::Arc::new(crate::metrics::Metrics::default());
     let api = Router::new()
         .merge(meta::api())
         .merge(terms::api())
@@ -99,10 +101,8 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .fallback(page_not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
+        .layer(axum::Extension(counts.clone()))
+        .layer(axum::middleware::from_fn_with_state(counts, metrics::track))
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

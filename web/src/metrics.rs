@@ -7,7 +7,6 @@
 //! so no token or id reaches the monitoring.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -16,9 +15,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::federation::state::Kind;
-use crate::registration::patient::Validation;
-use crate::state::AppState;
+use raremesh_domain::federation::state::Kind;
+use raremesh_domain::registration::patient::Validation;
+use raremesh_domain::state::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -178,7 +177,7 @@ impl Metrics {
             gauge(
                 state
                     .kv
-                    .scan_prefix(crate::store::Tree::Documents, b"")
+                    .scan_prefix(raremesh_domain::store::Tree::Documents, b"")
                     .map_or(0, |v| v.len() as i64),
             ),
         );
@@ -207,7 +206,12 @@ impl Metrics {
         out
     }
 
-    fn federation(&self, r: &mut Registry, state: &AppState, f: &crate::federation::Federation) {
+    fn federation(
+        &self,
+        r: &mut Registry,
+        state: &AppState,
+        f: &raremesh_domain::federation::Federation,
+    ) {
         let h = f.health.snapshot();
         let received = Family::<One, Counter>::default();
         for (peer, n) in &h.received_from {
@@ -252,7 +256,7 @@ impl Metrics {
         );
         // What the node holds from each peer, as the status file (rewritten every few
         // seconds by the running node) last counted it.
-        if let Ok(status) = crate::federation::status::Status::read(
+        if let Ok(status) = raremesh_domain::federation::status::Status::read(
             &state.config.federation_path().join("status.json"),
         ) {
             let held = Family::<One, Gauge>::default();
@@ -272,13 +276,4 @@ impl Metrics {
             );
         }
     }
-}
-
-/// Counts kept by the mailer.
-#[derive(Debug, Default)]
-pub struct MailCounts {
-    /// Sent (or written to the outbox).
-    pub sent: AtomicU64,
-    /// Refused or not delivered.
-    pub failed: AtomicU64,
 }
