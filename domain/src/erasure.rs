@@ -132,7 +132,7 @@ pub fn begin_account(state: &AppState, account: &Account) -> crate::Result<(Eras
     for question in &qa.questions {
         crate::qa::search::reindex(state, question);
     }
-    if let Some(f) = &state.federation {
+    if let Some(f) = state.qa_share() {
         f.send_queued(state);
     }
     Ok((erasure, patients.len()))

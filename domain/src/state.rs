@@ -133,6 +133,13 @@ impl AppState {
 }
 
 impl Inner {
+    /// Who shares Q&A changes with partner organizations: the federation, when it runs.
+    pub fn qa_share(&self) -> Option<&dyn crate::qa::Share> {
+        self.federation
+            .as_deref()
+            .map(|f| f as &dyn crate::qa::Share)
+    }
+
     /// What "people like me" reads.
     pub fn similar_sources(&self) -> Sources<'_> {
         Sources {

@@ -3,9 +3,9 @@
 
 use raremesh_ontology::{HpoId, OrphaCode};
 
+use super::Outgoing;
 use super::{Answer, Change, Hidden, Question, notices};
 use crate::clock::now;
-use crate::federation::qa::Outgoing;
 use crate::ids::new_id;
 use crate::message::Message;
 use crate::registration::Member;

@@ -2,8 +2,8 @@
 //! causes, its audit entry and the events queued for partners land in one batch, so a
 //! stop never keeps half of it. The search index and the sending follow the commit.
 
+use super::Outgoing;
 use super::{Answer, Question};
-use crate::federation::qa::Outgoing;
 use crate::state::AppState;
 use crate::store::{Batch, StoreError};
 
@@ -40,7 +40,7 @@ impl<'a> Change<'a> {
     /// Sends `op` to the partner organizations (queued with the change; nothing without
     /// federation).
     pub fn share(&mut self, op: Outgoing) {
-        if let Some(f) = &self.state.federation {
+        if let Some(f) = self.state.qa_share() {
             match f.queue_in(&mut self.batch, &op) {
                 Ok(()) => self.shares = true,
                 Err(e) => tracing::warn!(error = %e, "queueing a Q&A event failed"),
@@ -67,7 +67,7 @@ impl<'a> Change<'a> {
             super::search::reindex(self.state, q);
         }
         if self.shares
-            && let Some(f) = &self.state.federation
+            && let Some(f) = self.state.qa_share()
         {
             f.send_queued(self.state);
         }

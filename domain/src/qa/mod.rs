@@ -11,8 +11,10 @@ pub mod names;
 pub mod notices;
 mod rank;
 pub mod search;
+mod share;
 
 pub use change::Change;
+pub use share::{Outgoing, Share};
 
 use std::sync::Arc;
 

@@ -2,6 +2,7 @@
 //! deleted.
 
 use super::Change;
+use super::Outgoing;
 use super::actions::{
     MAX_REASON, QaError, REPORT_LIMIT, answer_of, deleted, limit, may_read, msg, text,
     visible_question,
@@ -9,7 +10,6 @@ use super::actions::{
 use super::{Hidden, Report, notices};
 use crate::audit::{Action, Entry};
 use crate::clock::now;
-use crate::federation::qa::Outgoing;
 use crate::registration::Member;
 use crate::state::AppState;
 use crate::store::Batch;
@@ -175,7 +175,7 @@ pub struct Erased {
 pub fn erase_account(state: &AppState, batch: &mut Batch, account_id: &str) -> Result<Erased> {
     let mut erased = Erased::default();
     let withdraw = |batch: &mut Batch, room: String, event: String| {
-        if let Some(f) = &state.federation {
+        if let Some(f) = state.qa_share() {
             let op = Outgoing::Redact {
                 room,
                 event,

@@ -30,44 +30,7 @@ pub const QUESTION_KEY: &str = "org.raremesh.qa.question";
 /// The content key of an answer's data.
 pub const ANSWER_KEY: &str = "org.raremesh.qa.answer";
 
-/// Something to send to the Q&A rooms (kept until the homeserver took it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum Outgoing {
-    /// A question asked here (or restored): the root of a thread in the node's room.
-    Question {
-        /// The question.
-        id: String,
-    },
-    /// An answer by a member of this node, in the question's thread.
-    Answer {
-        /// The question.
-        question: String,
-        /// The answer.
-        id: String,
-    },
-    /// The new text of a question.
-    EditQuestion {
-        /// The question.
-        id: String,
-    },
-    /// The new text of an answer.
-    EditAnswer {
-        /// The question.
-        question: String,
-        /// The answer.
-        id: String,
-    },
-    /// Withdraws an event.
-    Redact {
-        /// The room.
-        room: String,
-        /// The event.
-        event: String,
-        /// Why (shown by clients).
-        reason: String,
-    },
-}
+pub use crate::qa::Outgoing;
 
 /// A question's data in its event.
 #[derive(Debug, Clone, Serialize, Deserialize)]

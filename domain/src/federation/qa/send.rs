@@ -1,7 +1,5 @@
 //! Sending to the Q&A rooms: a queue in the database, drained in order.
 
-use std::sync::Arc;
-
 use raremesh_bridge::protocol::random_id;
 use serde_json::{Value, json};
 
@@ -10,6 +8,19 @@ use crate::federation::state::{Key, Kind};
 use crate::federation::{Federation, FederationError};
 use crate::state::AppState;
 use crate::store::Batch;
+
+impl crate::qa::Share for Federation {
+    fn queue_in(&self, batch: &mut Batch, op: &Outgoing) -> Result<(), String> {
+        Federation::queue_in(self, batch, op).map_err(|e| e.to_string())
+    }
+
+    fn send_queued(&self, state: &AppState) {
+        if let Some(f) = state.federation.clone() {
+            let state = state.clone();
+            tokio::spawn(async move { f.send_qa(&state).await });
+        }
+    }
+}
 
 enum Sent {
     Done,
@@ -27,7 +38,7 @@ impl Federation {
     }
 
     /// Adds something to send to `batch`: queued when the batch is applied, together with
-    /// the change it shares; [`Federation::send_queued`] then sends it.
+    /// the change it shares; [`crate::qa::Share::send_queued`] then sends it.
     pub fn queue_in(&self, batch: &mut Batch, op: &Outgoing) -> Result<(), FederationError> {
         let txn = random_id()?;
         let entry = json!({ "txn": txn, "op": op });
@@ -37,12 +48,6 @@ impl Federation {
         };
         self.store.set_in(batch, key, &entry.to_string());
         Ok(())
-    }
-
-    /// Starts sending what is queued.
-    pub fn send_queued(self: &Arc<Self>, state: &AppState) {
-        let (f, state) = (self.clone(), state.clone());
-        tokio::spawn(async move { f.send_qa(&state).await });
     }
 
     /// Sends what is queued, in order; what fails stays queued for the next round.
