@@ -140,6 +140,19 @@ impl Inner {
             .map(|f| f as &dyn crate::qa::Share)
     }
 
+    /// What a research count reads and writes.
+    pub fn counting(&self) -> crate::research::query::Counting<'_> {
+        crate::research::query::Counting {
+            ontology: &self.ontology,
+            research: &self.research,
+            patients: &self.patients,
+            registrations: &self.registrations,
+            kv: self.kv.as_ref(),
+            audit: &self.audit,
+            config: &self.config.research,
+        }
+    }
+
     /// What "people like me" reads.
     pub fn similar_sources(&self) -> Sources<'_> {
         Sources {

@@ -459,7 +459,8 @@ fn export_study(config: Option<&Path>, study: &str, out: &Path) -> anyhow::Resul
     }
     let config = load_config(config)?;
     let (state, _) = raremesh::boot::boot(config)?;
-    let records = raremesh::research::study::export(&state, study)?;
+    let records =
+        raremesh::research::study::export(state.counting(), &state.config.data_dir, study)?;
     let mut text = String::new();
     for r in &records {
         text.push_str(&serde_json::to_string(r)?);

@@ -180,15 +180,16 @@ impl Federation {
             ..Criteria::default()
         };
         let k = u64::from(state.research.k);
-        let (count_value, status) = match count_for_partner(state, peer, researcher, &local) {
-            Ok(c) => match c.count {
-                Some(n) => (Some(n), "ok"),
-                None => (None, "fewer_than_k"),
-            },
-            Err(QueryError::Budget(_)) => (None, "budget_spent"),
-            Err(QueryError::Store(e)) => return Err(e.into()),
-            Err(_) => (None, "unsupported"),
-        };
+        let (count_value, status) =
+            match count_for_partner(state.counting(), peer, researcher, &local) {
+                Ok(c) => match c.count {
+                    Some(n) => (Some(n), "ok"),
+                    None => (None, "fewer_than_k"),
+                },
+                Err(QueryError::Budget(_)) => (None, "budget_spent"),
+                Err(QueryError::Store(e)) => return Err(e.into()),
+                Err(_) => (None, "unsupported"),
+            };
         let Some(p) = self.peer(peer) else {
             return Ok(());
         };

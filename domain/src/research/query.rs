@@ -12,8 +12,29 @@ use serde::{Deserialize, Serialize};
 
 use crate::registration::patient::{Diagnosis, Patient};
 use crate::research::answers::Value;
-use crate::state::AppState;
-use crate::store::{StoreError, Tree, decode, encode};
+use crate::store::{KvStore, StoreError, Tree, decode, encode};
+
+/// What a count reads and writes: the records it counts over, the budget it spends, the
+/// audit log it writes to. Built from the node's services ([`AppState::counting`]).
+///
+/// [`AppState::counting`]: crate::state::Inner::counting
+#[derive(Clone, Copy)]
+pub struct Counting<'a> {
+    /// The ontology (symptoms with their descendants).
+    pub ontology: &'a raremesh_ontology::Ontology,
+    /// Questionnaires, groups and answers.
+    pub research: &'a super::Research,
+    /// The patients counted.
+    pub patients: &'a crate::registration::patient::Patients,
+    /// Their members' consents.
+    pub registrations: &'a crate::registration::Registrations,
+    /// Budgets and cached answers.
+    pub kv: &'a dyn KvStore,
+    /// Where each count is recorded.
+    pub audit: &'a crate::audit::Audit,
+    /// `[research]`.
+    pub config: &'a crate::config::ResearchConfig,
+}
 
 /// What a count asks for: every given criterion must hold (AND).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +99,7 @@ impl Criteria {
     /// The criteria checked, in one spelling: the live term of an HPO id (an alternative or
     /// replaced id gives its term), `ORPHA:<n>`, no surrounding spaces, blank ones left
     /// out. Caches and budgets see this form, so a query re-spelt is the same query.
-    pub fn normalized(&self, state: &AppState) -> Result<Self, QueryError> {
+    pub fn normalized(&self, c: Counting<'_>) -> Result<Self, QueryError> {
         let blank = |v: &Option<String>| {
             v.as_ref()
                 .map(|s| s.trim().to_owned())
@@ -91,14 +112,14 @@ impl Criteria {
             age_band: blank(&self.age_band),
             answer: blank(&self.answer),
         };
-        n.check(state)?;
+        n.check(c)?;
         if let Some(t) = n
             .symptom
             .as_deref()
             .and_then(|s| s.parse::<HpoId>().ok())
-            .and_then(|id| state.ontology.resolve(id))
+            .and_then(|id| c.ontology.resolve(id))
         {
-            n.symptom = Some(state.ontology.term(t).id.to_string());
+            n.symptom = Some(c.ontology.term(t).id.to_string());
         }
         if let Some(c) = n
             .disease
@@ -110,7 +131,7 @@ impl Criteria {
         Ok(n)
     }
 
-    fn check(&self, state: &AppState) -> Result<(), QueryError> {
+    fn check(&self, c: Counting<'_>) -> Result<(), QueryError> {
         if *self == Self::default() {
             return Err(QueryError::Empty);
         }
@@ -118,7 +139,7 @@ impl Criteria {
             && s.trim()
                 .parse::<HpoId>()
                 .ok()
-                .and_then(|id| state.ontology.resolve(id))
+                .and_then(|id| c.ontology.resolve(id))
                 .is_none()
         {
             return Err(QueryError::Invalid(format!("{s:?} is not an HPO term")));
@@ -127,7 +148,7 @@ impl Criteria {
             && d.trim()
                 .parse::<OrphaCode>()
                 .ok()
-                .and_then(|c| state.ontology.disease(c))
+                .and_then(|code| c.ontology.disease(code))
                 .is_none()
         {
             return Err(QueryError::Invalid(format!(
@@ -135,7 +156,7 @@ impl Criteria {
             )));
         }
         if let Some(g) = &self.group
-            && !state.research.groups.iter().any(|x| x.id == *g)
+            && !c.research.groups.iter().any(|x| x.id == *g)
         {
             return Err(QueryError::Invalid(format!("{g:?} is not a disease group")));
         }
@@ -147,8 +168,7 @@ impl Criteria {
         if let Some(a) = &self.answer {
             let parts: Vec<&str> = a.splitn(3, '/').collect();
             let known = parts.len() == 3
-                && state
-                    .research
+                && c.research
                     .questionnaire(parts[0])
                     .and_then(|q| q.questions.iter().find(|x| x.id == parts[1]))
                     .is_some_and(|x| x.options.iter().any(|o| o == parts[2]));
@@ -162,15 +182,15 @@ impl Criteria {
     }
 
     /// The true number of patients in the research population matching the criteria.
-    pub fn true_count(&self, state: &AppState) -> Result<u64, QueryError> {
-        let consenting: HashSet<String> = state
+    pub fn true_count(&self, c: Counting<'_>) -> Result<u64, QueryError> {
+        let consenting: HashSet<String> = c
             .registrations
             .members()?
             .into_iter()
             .filter(|m| m.consents.research)
             .map(|m| m.account_id)
             .collect();
-        let o = &state.ontology;
+        let o = &c.ontology;
         let symptom = self
             .symptom
             .as_ref()
@@ -183,7 +203,7 @@ impl Criteria {
         let group = self
             .group
             .as_ref()
-            .and_then(|g| state.research.groups.iter().find(|x| x.id == *g));
+            .and_then(|g| c.research.groups.iter().find(|x| x.id == *g));
         let answer: Option<Vec<&str>> = self.answer.as_ref().map(|a| a.splitn(3, '/').collect());
         let year = current_year();
         let matches = |p: &Patient| -> Result<bool, QueryError> {
@@ -214,7 +234,7 @@ impl Criteria {
                 return Ok(false);
             }
             if let Some([q, question, option]) = answer.as_deref().map(|a| [a[0], a[1], a[2]]) {
-                let given = state.research.answers(&p.account_id, &p.id, q)?;
+                let given = c.research.answers(&p.account_id, &p.id, q)?;
                 let hit = given.is_some_and(|a| {
                     a.submitted
                         && match a.values.get(question) {
@@ -230,7 +250,7 @@ impl Criteria {
             Ok(true)
         };
         let mut n = 0;
-        for p in state.patients.all()? {
+        for p in c.patients.all()? {
             if p.validation.is_approved() && consenting.contains(&p.account_id) && matches(&p)? {
                 n += 1;
             }
@@ -272,27 +292,27 @@ fn period(days: u32) -> (u64, u32) {
 /// Answers a researcher's count, spending budget unless the same query was answered in this
 /// period; audited.
 pub fn count(
-    state: &AppState,
+    c: Counting<'_>,
     researcher: &str,
     criteria: &Criteria,
     uniform: Option<&mut dyn FnMut() -> f64>,
 ) -> Result<Count, QueryError> {
-    let budget = state.config.research.budget;
-    count_charged(state, &[(researcher, budget)], criteria, uniform)
+    let budget = c.config.budget;
+    count_charged(c, &[(researcher, budget)], criteria, uniform)
 }
 
 /// Answers a count for a partner node's researcher: charged to that researcher's budget
 /// and to the partner node's as a whole (`research.node_budget`), since the partner names
 /// its researchers itself.
 pub fn count_for_partner(
-    state: &AppState,
+    c: Counting<'_>,
     peer: &str,
     researcher: &str,
     criteria: &Criteria,
 ) -> Result<Count, QueryError> {
-    let cfg = &state.config.research;
+    let cfg = &c.config;
     count_charged(
-        state,
+        c,
         &[
             (&format!("peer {peer} {researcher}"), cfg.budget),
             (&format!("peer {peer}"), cfg.node_budget),
@@ -306,25 +326,24 @@ pub fn count_for_partner(
 /// have room for a new answer; a query already answered in the period costs nothing. The
 /// first key is the one audited.
 fn count_charged(
-    state: &AppState,
+    c: Counting<'_>,
     budgets: &[(&str, f64)],
     criteria: &Criteria,
     uniform: Option<&mut dyn FnMut() -> f64>,
 ) -> Result<Count, QueryError> {
     // The same question however it is spelt: the same answer.
-    let criteria = &criteria.normalized(state)?;
+    let criteria = &criteria.normalized(c)?;
     let researcher = budgets.first().map_or("", |b| b.0);
-    let cfg = &state.config.research;
+    let cfg = &c.config;
     let (p, day) = period(cfg.budget_period_days);
     let cost_micro = (cfg.epsilon_per_query * 1e6).round() as u64;
     let mut accounts: Vec<(String, Spent, u64)> = Vec::with_capacity(budgets.len());
     for (who, budget) in budgets {
         let key = format!("{who}/{p}");
-        let spent: Spent = state
-            .kv
-            .get(Tree::ResearchBudget, key.as_bytes())?
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        let spent: Spent =
+            c.kv.get(Tree::ResearchBudget, key.as_bytes())?
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
         accounts.push((key, spent, (budget * 1e6).round() as u64));
     }
     let remaining = |a: &[(String, Spent, u64)]| {
@@ -336,7 +355,7 @@ fn count_charged(
     };
     // One answer per query and period, for every researcher: repeating learns nothing.
     let cache_key = format!("q/{p}/{}", criteria.canonical());
-    let (count, cached) = match state.kv.get(Tree::ResearchBudget, cache_key.as_bytes())? {
+    let (count, cached) = match c.kv.get(Tree::ResearchBudget, cache_key.as_bytes())? {
         Some(b) => (
             decode::<CachedCount>(&b).map_err(StoreError::from)?.count,
             true,
@@ -348,22 +367,22 @@ fn count_charged(
             {
                 return Err(QueryError::Budget(cfg.budget_period_days - day + 1));
             }
-            let truth = criteria.true_count(state)? as i64;
+            let truth = criteria.true_count(c)? as i64;
             let noise = match uniform {
                 Some(u) => discrete_laplace(cfg.epsilon_per_query, u),
                 None => discrete_laplace(cfg.epsilon_per_query, os_uniform),
             };
             let noisy = (truth + noise).max(0) as u64;
-            let shown = (noisy >= u64::from(state.research.k)).then_some(noisy);
+            let shown = (noisy >= u64::from(c.research.k)).then_some(noisy);
             for (key, spent, _) in &mut accounts {
                 spent.micro += cost_micro;
-                state.kv.put(
+                c.kv.put(
                     Tree::ResearchBudget,
                     key.as_bytes(),
                     &serde_json::to_vec(&*spent).unwrap_or_default(),
                 )?;
             }
-            state.kv.put(
+            c.kv.put(
                 Tree::ResearchBudget,
                 cache_key.as_bytes(),
                 &encode(&CachedCount { count: shown }),
@@ -373,11 +392,11 @@ fn count_charged(
     };
     let answer = Count {
         count,
-        k: state.research.k,
+        k: c.research.k,
         cached,
         remaining: remaining(&accounts),
     };
-    state.audit.record(&crate::audit::Entry {
+    c.audit.record(&crate::audit::Entry {
         at: crate::clock::now(),
         actor: researcher.to_owned(),
         action: crate::audit::Action::ResearchQuery,

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::state::AppState;
+use super::query::Counting;
 
 fn study_key(dir: &Path) -> std::io::Result<Vec<u8>> {
     let path = dir.join("study.key");
@@ -21,13 +21,14 @@ fn study_key(dir: &Path) -> std::io::Result<Vec<u8>> {
     std::fs::read(&path)
 }
 
-/// The study's records, one JSON value per patient.
-pub fn export(state: &AppState, study: &str) -> crate::Result<Vec<Value>> {
-    let key =
-        study_key(&state.config.data_dir.join("research")).map_err(|e| crate::Error::DataDir {
-            path: state.config.data_dir.join("research"),
-            error: e,
-        })?;
+/// The study's records, one JSON value per patient, over the research population `c`
+/// (the study key is kept in `data_dir/research`).
+pub fn export(c: Counting<'_>, data_dir: &Path, study: &str) -> crate::Result<Vec<Value>> {
+    let dir = data_dir.join("research");
+    let key = study_key(&dir).map_err(|e| crate::Error::DataDir {
+        path: dir.clone(),
+        error: e,
+    })?;
     let pseudonym = |patient: &str| -> String {
         let mut h = Sha256::new();
         h.update(&key);
@@ -39,7 +40,7 @@ pub fn export(state: &AppState, study: &str) -> crate::Result<Vec<Value>> {
             .map(|b| format!("{b:02x}"))
             .collect()
     };
-    let consenting: std::collections::HashSet<String> = state
+    let consenting: std::collections::HashSet<String> = c
         .registrations
         .members()?
         .into_iter()
@@ -48,15 +49,15 @@ pub fn export(state: &AppState, study: &str) -> crate::Result<Vec<Value>> {
         .collect();
     let now = crate::clock::now();
     let mut out = Vec::new();
-    for p in state.patients.all()? {
+    for p in c.patients.all()? {
         if !p.validation.is_approved() || !consenting.contains(&p.account_id) {
             continue;
         }
         let id = pseudonym(&p.id);
-        let mut packet = crate::export::phenopacket(&state.ontology, &p, now);
+        let mut packet = crate::export::phenopacket(c.ontology, &p, now);
         packet["id"] = json!(id);
         packet["subject"]["id"] = json!(id);
-        let answers: Vec<Value> = state
+        let answers: Vec<Value> = c
             .research
             .of_patient(&p.account_id, &p.id)?
             .into_iter()

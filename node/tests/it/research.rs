@@ -271,15 +271,18 @@ async fn researchers_get_noisy_counts_within_a_budget() {
     };
     // Descendant terms count (bilateral tonic-clonic seizure is a seizure); non-consenting
     // members' patients do not.
-    assert_eq!(seizures.true_count(&node.state).expect("count"), 18);
+    assert_eq!(
+        seizures.true_count(node.state.counting()).expect("count"),
+        18
+    );
     let mut u = seeded(42);
-    let first = count(&node.state, &researcher, &seizures, Some(&mut u)).expect("count");
+    let first = count(node.state.counting(), &researcher, &seizures, Some(&mut u)).expect("count");
     let n = first.count.expect("above k");
     assert!((8..=28).contains(&n), "{n} is 18 plus noise of scale 2");
     assert!(!first.cached);
     assert!((first.remaining - 0.5).abs() < 1e-9);
     // The same query: the same answer, no cost.
-    let again = count(&node.state, &researcher, &seizures, None).expect("count");
+    let again = count(node.state.counting(), &researcher, &seizures, None).expect("count");
     assert_eq!((again.count, again.cached), (first.count, true));
     assert!((again.remaining - 0.5).abs() < 1e-9);
     // A small cell: "fewer than k" (a true count of 0 plus noise stays under 5 here).
@@ -287,7 +290,13 @@ async fn researchers_get_noisy_counts_within_a_budget() {
         disease: Some("ORPHA:558".into()),
         ..Default::default()
     };
-    let small = count(&node.state, &researcher, &none, Some(&mut seeded(7))).expect("count");
+    let small = count(
+        node.state.counting(),
+        &researcher,
+        &none,
+        Some(&mut seeded(7)),
+    )
+    .expect("count");
     assert_eq!(small.count, None);
     assert!(small.remaining.abs() < 1e-9, "budget spent");
     // The budget is spent: a new query is refused, a repeated one still answered.
@@ -296,17 +305,17 @@ async fn researchers_get_noisy_counts_within_a_budget() {
         ..Default::default()
     };
     assert!(matches!(
-        count(&node.state, &researcher, &deaf, None),
+        count(node.state.counting(), &researcher, &deaf, None),
         Err(QueryError::Budget(_))
     ));
-    assert!(count(&node.state, &researcher, &seizures, None).is_ok());
+    assert!(count(node.state.counting(), &researcher, &seizures, None).is_ok());
     // Bad criteria are refused without cost.
     let bad = Criteria {
         symptom: Some("HP:9999999".into()),
         ..Default::default()
     };
     assert!(matches!(
-        count(&node.state, &researcher, &bad, None),
+        count(node.state.counting(), &researcher, &bad, None),
         Err(QueryError::Invalid(_))
     ));
     // Every query is audited.
@@ -438,7 +447,12 @@ async fn study_exports_are_pseudonymous() {
         }
         ids.push(p.id);
     }
-    let first = raremesh::research::study::export(&node.state, "study-a").expect("export");
+    let first = raremesh::research::study::export(
+        node.state.counting(),
+        &node.state.config.data_dir,
+        "study-a",
+    )
+    .expect("export");
     assert_eq!(first.len(), 2, "only consenting members' patients");
     let text = serde_json::to_string(&first).expect("json");
     for secret in [
@@ -454,8 +468,18 @@ async fn study_exports_are_pseudonymous() {
     }
     assert!(text.contains("HP:0001250") && text.contains("Wheelchair"));
     // Stable within a study, unrelated across studies.
-    let again = raremesh::research::study::export(&node.state, "study-a").expect("export");
-    let other = raremesh::research::study::export(&node.state, "study-b").expect("export");
+    let again = raremesh::research::study::export(
+        node.state.counting(),
+        &node.state.config.data_dir,
+        "study-a",
+    )
+    .expect("export");
+    let other = raremesh::research::study::export(
+        node.state.counting(),
+        &node.state.config.data_dir,
+        "study-b",
+    )
+    .expect("export");
     let pseudonyms = |v: &[serde_json::Value]| -> Vec<String> {
         let mut p: Vec<String> = v
             .iter()

@@ -27,7 +27,7 @@ async fn a_partner_cannot_buy_answers_with_invented_researchers_or_spellings() {
             symptom: Some(term(i)),
             ..Default::default()
         };
-        match count_for_partner(&node.state, peer, &format!("invented-{i}"), &q) {
+        match count_for_partner(node.state.counting(), peer, &format!("invented-{i}"), &q) {
             Ok(_) => answered += 1,
             Err(QueryError::Budget(_)) => {
                 refused_at.get_or_insert(i);
@@ -42,7 +42,15 @@ async fn a_partner_cannot_buy_answers_with_invented_researchers_or_spellings() {
         symptom: Some(term(60)),
         ..Default::default()
     };
-    assert!(count_for_partner(&node.state, "@raremesh:other.example.org", "r", &other).is_ok());
+    assert!(
+        count_for_partner(
+            node.state.counting(),
+            "@raremesh:other.example.org",
+            "r",
+            &other
+        )
+        .is_ok()
+    );
     // A question asked again, however spelt, is the cached answer at no cost: spaces, an
     // alternative id of the same term, the ORPHA prefix in lower case.
     let (researcher, _) = node.account("speller@example.org", Role::Researcher, false);
@@ -52,7 +60,7 @@ async fn a_partner_cannot_buy_answers_with_invented_researchers_or_spellings() {
         ..Default::default()
     };
     let first = count(
-        &node.state,
+        node.state.counting(),
         &researcher,
         &spelt("HP:0000256", Some("ORPHA:558")),
         None,
@@ -64,7 +72,7 @@ async fn a_partner_cannot_buy_answers_with_invented_researchers_or_spellings() {
         ("HP:0005491", Some(" ORPHA:558")),
         ("hp:0000256", Some("558")),
     ] {
-        let again = count(&node.state, &researcher, &spelt(s, d), None).expect("again");
+        let again = count(node.state.counting(), &researcher, &spelt(s, d), None).expect("again");
         assert_eq!(
             (again.count, again.cached, again.remaining),
             (first.count, true, first.remaining),

@@ -48,7 +48,7 @@ pub async fn api_count(
         });
     }
     let Json(criteria) = body.map_err(ApiError::from)?;
-    count(&state, &a.id, &criteria, None)
+    count(state.counting(), &a.id, &criteria, None)
         .map(Json)
         .map_err(api_error)
 }
@@ -140,7 +140,7 @@ pub async fn ask(
                 Some("This node has no partner nodes.".into()),
             );
         };
-        let local = match count(&state, &a.id, &criteria, None) {
+        let local = match count(state.counting(), &a.id, &criteria, None) {
             Ok(c) => c,
             Err(QueryError::Store(e)) => return super::error::internal(e),
             Err(e) => {
@@ -171,7 +171,7 @@ pub async fn ask(
             ),
         };
     }
-    match count(&state, &a.id, &criteria, None) {
+    match count(state.counting(), &a.id, &criteria, None) {
         Ok(c) => page(&state, &headers, StatusCode::OK, &form, Some(c), None),
         Err(QueryError::Store(e)) => super::error::internal(e),
         Err(e) => {
@@ -281,7 +281,7 @@ pub async fn api_distribution(
             answer: Some(format!("{}/{}/{o}", b.questionnaire, b.question)),
             ..b.criteria.clone()
         };
-        let c = count(&state, &a.id, &criteria, None).map_err(api_error)?;
+        let c = count(state.counting(), &a.id, &criteria, None).map_err(api_error)?;
         bars.push(serde_json::json!({ "option": o, "count": c.count, "cached": c.cached, "remaining": c.remaining }));
     }
     Ok(Json(
