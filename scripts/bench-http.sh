@@ -4,23 +4,26 @@
 # simulated validated patients. The reference in the same run is /healthz (the cheapest
 # endpoint the router has).
 # Usage: scripts/bench-http.sh [seconds] [connections] [patients]
+# BIN=path/to/raremesh runs another build (e.g. an earlier release) instead of building
+# this tree; compare two builds by their ratios to /healthz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-32}
 patients=${3:-2000}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-cargo build --release --locked -q
+bin=${BIN:-target/release/raremesh}
+[ -n "${BIN:-}" ] || cargo build --release --locked -q
 data=$(mktemp -d)
 port=18199
 # Simulated validated patients and a member who signs in, added before the node starts (the
 # database has one user at a time).
-seeded=$(echo "a long benchmark password" | RAREMESH_DATA_DIR="$data" target/release/raremesh admin demo-data \
+seeded=$(echo "a long benchmark password" | RAREMESH_DATA_DIR="$data" "$bin" admin demo-data \
   --patients "$patients" --email bench@example.org --password-stdin)
 echo "$seeded"
 similar=$(echo "$seeded" | grep -o '/patients/[0-9a-f]*/similar')
 RAREMESH_DATA_DIR="$data" RAREMESH_SERVER__BIND="127.0.0.1:$port" RAREMESH_LOG__LEVEL=warn \
-  target/release/raremesh serve &
+  "$bin" serve &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
