@@ -46,11 +46,13 @@ curl -s -c "$jar" "http://127.0.0.1:$port/signin" >/dev/null
 csrf=$(awk '$6 == "raremesh_csrf" {print $7}' "$jar")
 curl -s -b "$jar" -c "$jar" -o /dev/null -d "csrf=$csrf&email=bench%40example.org&password=a+long+benchmark+password" "http://127.0.0.1:$port/signin"
 session=$(awk '$6 == "raremesh_session" {print $7}' "$jar")
+# A browser sends both cookies; the CSRF one is the one the session was bound to at sign-in.
+csrf=$(awk '$6 == "raremesh_csrf" {print $7}' "$jar")
 rm -f "$jar"
 [ -n "$session" ] || { echo "could not sign in" >&2; exit 1; }
-code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: raremesh_session=$session" "http://127.0.0.1:$port/account")
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: raremesh_session=$session; raremesh_csrf=$csrf" "http://127.0.0.1:$port/account")
 [ "$code" = 200 ] || { echo "the account page answered $code, not 200" >&2; exit 1; }
-matches=$(curl -s -H "Cookie: raremesh_session=$session" "http://127.0.0.1:$port$similar" | grep -c 'class="score"' || true)
+matches=$(curl -s -H "Cookie: raremesh_session=$session; raremesh_csrf=$csrf" "http://127.0.0.1:$port$similar" | grep -c 'class="score"' || true)
 [ "$matches" -gt 0 ] || { echo "people like me shows no match" >&2; exit 1; }
 
 echo "== reference: GET /healthz ($secs s, $conns connections, 2 threads)"
@@ -58,9 +60,9 @@ wrk -t2 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$port/healthz"
 echo "== GET /api/v1/terms over 20 rotating queries ($secs s, $conns connections, 2 threads)"
 wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$lua" "http://127.0.0.1:$port/"
 echo "== GET /account, signed in (a member's profile page: session, account and member records, HTML) ($secs s, $conns connections, 2 threads)"
-wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Cookie: raremesh_session=$session" "http://127.0.0.1:$port/account"
+wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Cookie: raremesh_session=$session; raremesh_csrf=$csrf" "http://127.0.0.1:$port/account"
 echo "== GET /patients, signed in (the member's patients with validation status, and the form) ($secs s, $conns connections, 2 threads)"
-wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Cookie: raremesh_session=$session" "http://127.0.0.1:$port/patients"
+wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Cookie: raremesh_session=$session; raremesh_csrf=$csrf" "http://127.0.0.1:$port/patients"
 echo "== GET $similar, signed in (people like me: ranks $patients validated patients, explains the top 10) ($secs s, $conns connections, 2 threads)"
-wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Cookie: raremesh_session=$session" "http://127.0.0.1:$port$similar"
+wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Cookie: raremesh_session=$session; raremesh_csrf=$csrf" "http://127.0.0.1:$port$similar"
 rm -f "$lua"
