@@ -53,6 +53,7 @@ macro_rules! snapshot {
             ".body.token" => "[token]",
             ".body.**.account_id" => "[id]",
             ".body.patients[].id" => "[id]",
+            ".body.documents[].id" => "[id]",
             ".body.**.created_at" => "[time]",
             ".body.**.updated_at" => "[time]",
             ".body.**.accepted_at" => "[time]",
@@ -123,6 +124,19 @@ async fn the_member_api_keeps_its_answers() {
         "patients",
         call(&node, Method::GET, "/api/v1/patients", &token, "").await
     );
+    let (status, _, _) = node
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri(format!(
+                    "/api/v1/patients/{id}/documents?kind=consent&name=consent.pdf"
+                ))
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::from(crate::validation::PDF))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
     snapshot!(
         "documents",
         call(
