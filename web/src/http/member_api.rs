@@ -23,6 +23,7 @@ use super::documents::{Receiver, Refusal};
 use super::error::ApiError;
 use super::extract::Caller;
 use super::validation::{Decision, decide};
+use super::views::{DocumentView, DocumentsView, MeView, PatientView, ValidationView};
 use raremesh_domain::accounts::{Account, Role, normalize_email};
 use raremesh_domain::documents::DocumentKind;
 use raremesh_domain::registration::Member;
@@ -176,53 +177,13 @@ pub async fn sign_out(
 }
 
 fn patient_json(state: &AppState, p: &Patient) -> serde_json::Value {
-    let o = &state.ontology;
-    json!({
-        "id": p.id,
-        "display_name": p.display_name,
-        "birth_year": p.birth_year,
-        "sex": p.sex,
-        "relation": p.relation,
-        "diagnosis": p.diagnosis,
-        "organization": p.organization,
-        "symptoms": p.symptoms.iter().map(|s| json!({
-            "term": s.term,
-            "name": o.resolve(s.term).map(|t| o.term(t).name.clone()),
-            "observed": s.observed,
-            "onset": s.onset.map(Onset::key),
-        })).collect::<Vec<_>>(),
-        "validation": match &p.validation {
-            raremesh_domain::registration::patient::Validation::Rejected { reason, at, .. } =>
-                json!({ "status": "rejected", "reason": reason, "at": at }),
-            raremesh_domain::registration::patient::Validation::Approved { at, .. } =>
-                json!({ "status": "approved", "at": at }),
-            raremesh_domain::registration::patient::Validation::Pending { since } =>
-                json!({ "status": "pending", "since": since }),
-            raremesh_domain::registration::patient::Validation::NotSubmitted =>
-                json!({ "status": "not_submitted" }),
-        },
-    })
+    serde_json::to_value(PatientView::of(&state.ontology, p)).unwrap_or_default()
 }
 
 /// `GET /api/v1/me`: the account, and the member record if any.
-pub async fn me(
-    State(state): State<AppState>,
-    Caller(a): Caller,
-) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn me(State(state): State<AppState>, Caller(a): Caller) -> Result<Response, ApiError> {
     let m = state.registrations.member(&a.id).map_err(store)?;
-    Ok(Json(json!({
-        "id": a.id,
-        "email": a.email,
-        "role": a.role,
-        "member": m.map(|m| json!({
-            "name": m.info.name,
-            "country": m.info.country,
-            "language": m.info.language,
-            "registrant": m.info.registrant,
-            "step": m.step,
-            "consents": m.consents,
-        })),
-    })))
+    Ok(Json(MeView::of(&a, m.as_ref())).into_response())
 }
 
 /// `GET /api/v1/patients`: the caller's patients.
@@ -392,16 +353,14 @@ pub async fn documents(
     State(state): State<AppState>,
     Caller(a): Caller,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let p = own_patient(&state, &a, &id)?;
     let docs = state.documents.of_patient(&a.id, &p.id).map_err(store)?;
-    Ok(Json(json!({
-        "validation": patient_json(&state, &p)["validation"],
-        "documents": docs.iter().map(|d| json!({
-            "id": d.id, "kind": d.kind, "type": d.file_type.mime(), "size": d.size,
-            "name": d.name, "uploaded_at": d.uploaded_at,
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(DocumentsView {
+        validation: ValidationView::of(&p.validation),
+        documents: docs.iter().map(DocumentView::of).collect(),
+    })
+    .into_response())
 }
 
 /// `POST /api/v1/patients/{id}/documents?kind=consent&name=scan.pdf`: the request body is

@@ -33,6 +33,7 @@ pub mod templates;
 pub mod terms;
 pub mod terms_page;
 pub mod validation;
+pub mod views;
 
 use std::time::Duration;
 
