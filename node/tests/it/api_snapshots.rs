@@ -204,3 +204,88 @@ async fn the_member_api_keeps_its_answers() {
     .await;
     assert_eq!(gone["status"], StatusCode::NO_CONTENT.as_u16());
 }
+
+macro_rules! qa_snapshot {
+    ($name:expr, $value:expr) => {
+        insta::assert_json_snapshot!($name, $value, {
+            ".body.id" => "[id]",
+            ".body.answers[].id" => "[id]",
+            ".body.questions[].id" => "[id]",
+            ".body.results[].id" => "[id]",
+            ".body.notices" => "[notices]",
+            ".body.**.author" => "[display name]",
+            ".body.**.created_at" => "[time]",
+            ".body.**.edited_at" => "[time]",
+            ".body.**.score" => "[score]",
+        });
+    };
+}
+
+#[tokio::test]
+async fn the_questions_api_keeps_its_answers() {
+    let node = Node::new(|_| {});
+    let (asker, asker_token) = node.account("asker@example.org", Role::Member, true);
+    let (helper, helper_token) = node.account("helper@example.org", Role::Member, true);
+    for (account, name) in [(&asker, "Asker child"), (&helper, "Helper child")] {
+        let p = node.patient(account, name, &["HP:0001250"]);
+        node.approve(&p);
+    }
+    let asked = call(
+        &node,
+        Method::POST,
+        "/api/v1/questions",
+        &asker_token,
+        r#"{"title":"Seizures after a fever: what helped you","body":"Every fever brings a seizure. What did your doctors suggest?","tags":["HP:0001250"]}"#,
+    )
+    .await;
+    assert_eq!(asked["status"], 201, "{asked}");
+    let id = asked["body"]["id"].as_str().expect("id").to_owned();
+    qa_snapshot!("question_asked", asked);
+    let answered = call(
+        &node,
+        Method::POST,
+        &format!("/api/v1/questions/{id}/answers"),
+        &helper_token,
+        r#"{"body":"A cooling routine and a rescue plan from our neurologist."}"#,
+    )
+    .await;
+    assert_eq!(answered["status"], 201, "{answered}");
+    qa_snapshot!("answer_given", answered);
+    qa_snapshot!(
+        "question_shown",
+        call(
+            &node,
+            Method::GET,
+            &format!("/api/v1/questions/{id}"),
+            &asker_token,
+            ""
+        )
+        .await
+    );
+    qa_snapshot!(
+        "questions_found",
+        call(
+            &node,
+            Method::GET,
+            "/api/v1/questions/search?q=fever",
+            &helper_token,
+            ""
+        )
+        .await
+    );
+    qa_snapshot!(
+        "feed",
+        call(&node, Method::GET, "/api/v1/questions", &helper_token, "").await
+    );
+    qa_snapshot!(
+        "question_refused",
+        call(
+            &node,
+            Method::POST,
+            "/api/v1/questions",
+            &asker_token,
+            r#"{"title":"","body":""}"#,
+        )
+        .await
+    );
+}
