@@ -6,16 +6,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::error::ApiError;
 use super::error::HttpStatus;
 use super::extract::{ApiMember, Caller};
 use super::member_api::json_body;
+use super::views::{AnswerView, QuestionView};
 use raremesh_domain::accounts::Role;
 use raremesh_domain::qa::actions::{self, Draft, QaError};
 use raremesh_domain::qa::moderation;
-use raremesh_domain::qa::{Answer, Question, notices};
+use raremesh_domain::qa::notices;
 use raremesh_domain::state::AppState;
 
 type Body<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
@@ -43,42 +44,6 @@ impl From<QaError> for ApiError {
     }
 }
 
-fn question_json(state: &AppState, q: &Question) -> Value {
-    let hidden = q.hidden.is_some();
-    json!({
-        "id": q.id,
-        "title": if hidden { "" } else { q.title.as_str() },
-        "body": if hidden { "" } else { q.body.as_str() },
-        "hidden": q.hidden.as_ref().map(|h| h.reason.clone()),
-        "tags": q.tags.iter().filter(|_| !hidden).map(|t| {
-            let name = state.ontology.resolve(*t).map(|i| state.ontology.term(i).name.clone());
-            json!({ "id": t.to_string(), "name": name })
-        }).collect::<Vec<_>>(),
-        "disease": q.disease.filter(|_| !hidden).map(|d| d.to_string()),
-        "language": q.language,
-        "author": q.author,
-        "remote": q.origin.is_some(),
-        "created_at": q.created_at,
-        "edited_at": q.edited_at,
-    })
-}
-
-fn answer_json(a: &Answer, viewer: &str) -> Value {
-    let hidden = a.hidden.is_some();
-    json!({
-        "id": a.id,
-        "body": if hidden { "" } else { a.body.as_str() },
-        "hidden": a.hidden.as_ref().map(|h| h.reason.clone()),
-        "author": a.author,
-        "remote": a.origin.is_some(),
-        "mine": !a.account_id.is_empty() && a.account_id == viewer,
-        "helpful": a.helpful.len(),
-        "accepted": a.accepted,
-        "created_at": a.created_at,
-        "edited_at": a.edited_at,
-    })
-}
-
 /// `GET /api/v1/questions`: the member's feed (best fit first) and notices.
 pub async fn feed(
     State(state): State<AppState>,
@@ -86,12 +51,11 @@ pub async fn feed(
 ) -> Result<Response, ApiError> {
     let ranked = actions::feed(&state, &m)?;
     let notes = notices::shown(&state, &m.account_id).map_err(QaError::from)?;
-    let questions: Vec<Value> = ranked
+    let questions: Vec<QuestionView<'_>> = ranked
         .iter()
-        .map(|(fit, q)| {
-            let mut v = question_json(&state, q);
-            v["fit"] = json!(fit);
-            v
+        .map(|(fit, q)| QuestionView {
+            fit: Some(*fit),
+            ..QuestionView::of(&state.ontology, q)
         })
         .collect();
     Ok(Json(json!({ "questions": questions, "notices": notes })).into_response())
@@ -105,7 +69,11 @@ pub async fn ask(
 ) -> Result<Response, ApiError> {
     let d = json_body(body)?;
     let q = actions::ask(&state, &m, &d)?;
-    Ok((StatusCode::CREATED, Json(question_json(&state, &q))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(QuestionView::of(&state.ontology, &q)),
+    )
+        .into_response())
 }
 
 /// Query of `GET /api/v1/questions/search`.
@@ -138,19 +106,20 @@ pub async fn show(
 ) -> Result<Response, ApiError> {
     actions::may_read(&state, &m)?;
     let q = actions::visible_question(&state, &id)?;
-    let answers: Vec<Value> = state
-        .qa
-        .answers_of(&id)
-        .map_err(QaError::from)?
-        .iter()
-        .filter(|a| a.hidden.as_ref().is_none_or(|h| !h.deleted))
-        .map(|a| answer_json(a, &m.account_id))
-        .collect();
-    let mut v = question_json(&state, &q);
-    v["answers"] = json!(answers);
-    v["following"] = json!(q.followers.contains(&m.account_id));
-    v["mine"] = json!(q.account_id == m.account_id);
-    Ok(Json(v).into_response())
+    let answers = state.qa.answers_of(&id).map_err(QaError::from)?;
+    let view = QuestionView {
+        answers: Some(
+            answers
+                .iter()
+                .filter(|a| a.hidden.as_ref().is_none_or(|h| !h.deleted))
+                .map(|a| AnswerView::of(a, &m.account_id))
+                .collect(),
+        ),
+        following: Some(q.followers.contains(&m.account_id)),
+        mine: Some(q.account_id == m.account_id),
+        ..QuestionView::of(&state.ontology, &q)
+    };
+    Ok(Json(view).into_response())
 }
 
 /// A changed question or answer.
@@ -173,7 +142,7 @@ pub async fn edit(
 ) -> Result<Response, ApiError> {
     let e = json_body(body)?;
     let q = actions::edit_question(&state, &m, &id, &e.title, &e.body)?;
-    Ok(Json(question_json(&state, &q)).into_response())
+    Ok(Json(QuestionView::of(&state.ontology, &q)).into_response())
 }
 
 /// `DELETE /api/v1/questions/{id}`: the asker deletes the question.
@@ -203,7 +172,7 @@ pub async fn answer(
 ) -> Result<Response, ApiError> {
     let b = json_body(body)?;
     let a = actions::answer(&state, &m, &id, &b.body)?;
-    Ok((StatusCode::CREATED, Json(answer_json(&a, &m.account_id))).into_response())
+    Ok((StatusCode::CREATED, Json(AnswerView::of(&a, &m.account_id))).into_response())
 }
 
 /// Body of the follow, report and mark calls.
@@ -260,7 +229,7 @@ pub async fn edit_answer(
 ) -> Result<Response, ApiError> {
     let e = json_body(body)?;
     let a = actions::edit_answer(&state, &m, &id, &a, &e.body)?;
-    Ok(Json(answer_json(&a, &m.account_id)).into_response())
+    Ok(Json(AnswerView::of(&a, &m.account_id)).into_response())
 }
 
 /// `DELETE /api/v1/questions/{id}/answers/{a}`: the author deletes an answer.

@@ -198,3 +198,127 @@ impl<'a> DocumentView<'a> {
         }
     }
 }
+
+/// A question, as the questions API shows it (a hidden one without its text).
+#[derive(Debug, Serialize)]
+pub struct QuestionView<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// Its title (empty when hidden).
+    pub title: &'a str,
+    /// Its text (empty when hidden).
+    pub body: &'a str,
+    /// Why it is hidden, if it is.
+    pub hidden: Option<&'a str>,
+    /// Its symptom tags, with their names.
+    pub tags: Vec<TagView<'a>>,
+    /// Its ORPHA disease, if tagged.
+    pub disease: Option<String>,
+    /// The language it is written in.
+    pub language: &'a str,
+    /// The author's display name.
+    pub author: &'a str,
+    /// Asked at a partner organization.
+    pub remote: bool,
+    /// When it was asked (Unix seconds).
+    pub created_at: u64,
+    /// When it was last edited.
+    pub edited_at: Option<u64>,
+    /// How well it fits the reader (in a feed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fit: Option<u32>,
+    /// Its answers (on a question's own page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answers: Option<Vec<AnswerView<'a>>>,
+    /// Whether the reader follows it (on its own page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub following: Option<bool>,
+    /// Whether the reader asked it (on its own page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mine: Option<bool>,
+}
+
+/// A symptom tag of a question.
+#[derive(Debug, Serialize)]
+pub struct TagView<'a> {
+    /// The HPO id.
+    pub id: String,
+    /// Its name.
+    pub name: Option<&'a str>,
+}
+
+/// An answer, as the questions API shows it.
+#[derive(Debug, Serialize)]
+pub struct AnswerView<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// Its text (empty when hidden).
+    pub body: &'a str,
+    /// Why it is hidden, if it is.
+    pub hidden: Option<&'a str>,
+    /// The author's display name.
+    pub author: &'a str,
+    /// Written at a partner organization.
+    pub remote: bool,
+    /// Whether the reader wrote it.
+    pub mine: bool,
+    /// How many members marked it helpful.
+    pub helpful: usize,
+    /// The asker's accepted answer.
+    pub accepted: bool,
+    /// When it was written.
+    pub created_at: u64,
+    /// When it was last edited.
+    pub edited_at: Option<u64>,
+}
+
+impl<'a> QuestionView<'a> {
+    /// The view of a question, tag names from `ontology`.
+    pub fn of(ontology: &'a Ontology, q: &'a raremesh_domain::qa::Question) -> Self {
+        let hidden = q.hidden.is_some();
+        Self {
+            id: &q.id,
+            title: if hidden { "" } else { &q.title },
+            body: if hidden { "" } else { &q.body },
+            hidden: q.hidden.as_ref().map(|h| h.reason.as_str()),
+            tags: q
+                .tags
+                .iter()
+                .filter(|_| !hidden)
+                .map(|t| TagView {
+                    id: t.to_string(),
+                    name: ontology.resolve(*t).map(|i| ontology.term(i).name.as_str()),
+                })
+                .collect(),
+            disease: q.disease.filter(|_| !hidden).map(|d| d.to_string()),
+            language: &q.language,
+            author: &q.author,
+            remote: q.origin.is_some(),
+            created_at: q.created_at,
+            edited_at: q.edited_at,
+            fit: None,
+            answers: None,
+            following: None,
+            mine: None,
+        }
+    }
+}
+
+impl<'a> AnswerView<'a> {
+    /// The view of an answer for the reader `viewer` (an account id).
+    pub fn of(a: &'a raremesh_domain::qa::Answer, viewer: &str) -> Self {
+        let hidden = a.hidden.is_some();
+        Self {
+            id: &a.id,
+            body: if hidden { "" } else { &a.body },
+            hidden: a.hidden.as_ref().map(|h| h.reason.as_str()),
+            author: &a.author,
+            remote: a.origin.is_some(),
+            mine: !a.account_id.is_empty() && a.account_id == viewer,
+            helpful: a.helpful.len(),
+            accepted: a.accepted,
+            created_at: a.created_at,
+            edited_at: a.edited_at,
+        }
+    }
+}
