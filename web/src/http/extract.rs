@@ -79,3 +79,58 @@ impl FromRequestParts<AppState> for Staff {
             .map_err(|r| *r)
     }
 }
+
+fn api_role(
+    account: Account,
+    allowed: &[raremesh_domain::accounts::Role],
+    message: &str,
+) -> Result<Account, ApiError> {
+    if allowed.contains(&account.role) {
+        Ok(account)
+    } else {
+        Err(ApiError::Refused {
+            status: axum::http::StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: message.into(),
+        })
+    }
+}
+
+/// A validator or admin making an API request; anyone else gets 403.
+#[derive(Debug, Clone)]
+pub struct ApiStaff(pub Account);
+
+impl FromRequestParts<AppState> for ApiStaff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Caller(account) = Caller::from_request_parts(parts, state).await?;
+        api_role(
+            account,
+            &[
+                raremesh_domain::accounts::Role::Validator,
+                raremesh_domain::accounts::Role::Admin,
+            ],
+            "for validators and admins only",
+        )
+        .map(Self)
+    }
+}
+
+/// A researcher making an API request; anyone else gets 403.
+#[derive(Debug, Clone)]
+pub struct ApiResearcher(pub Account);
+
+impl FromRequestParts<AppState> for ApiResearcher {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Caller(account) = Caller::from_request_parts(parts, state).await?;
+        api_role(
+            account,
+            &[raremesh_domain::accounts::Role::Researcher],
+            "for researchers only",
+        )
+        .map(Self)
+    }
+}

@@ -21,10 +21,10 @@ use serde_json::json;
 use super::cookies;
 use super::documents::{Receiver, Refusal};
 use super::error::ApiError;
-use super::extract::Caller;
+use super::extract::{ApiStaff, Caller};
 use super::validation::{Decision, decide};
 use super::views::{DocumentView, DocumentsView, MeView, PatientView, ValidationView};
-use raremesh_domain::accounts::{Account, Role, normalize_email};
+use raremesh_domain::accounts::{Account, normalize_email};
 use raremesh_domain::documents::DocumentKind;
 use raremesh_domain::registration::Member;
 use raremesh_domain::registration::patient::{
@@ -417,26 +417,11 @@ pub async fn similar(
     Ok(Json(json!({ "matches": matches })))
 }
 
-fn staff(state: &AppState, headers: &HeaderMap, method: &Method) -> Result<Account, ApiError> {
-    let a = caller(state, headers, method)?;
-    if matches!(a.role, Role::Validator | Role::Admin) {
-        Ok(a)
-    } else {
-        Err(refused(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "for validators and admins only",
-        ))
-    }
-}
-
 /// `GET /api/v1/validation/queue`: patients waiting for review, oldest first.
 pub async fn queue(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiStaff(_): ApiStaff,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    staff(&state, &headers, &method)?;
     let mut pending: Vec<(u64, Patient)> = state
         .patients
         .all()
@@ -470,12 +455,10 @@ pub struct DecisionBody {
 /// `POST /api/v1/validation/{account}/{patient}`: approve or reject.
 pub async fn decision(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
+    ApiStaff(actor): ApiStaff,
     Path((account_id, patient_id)): Path<(String, String)>,
     body: Result<Json<DecisionBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let actor = staff(&state, &headers, &method)?;
     let b = json_body(body)?;
     let p = state
         .patients

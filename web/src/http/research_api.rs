@@ -11,7 +11,7 @@ use minijinja::context;
 
 use super::cookies;
 use super::error::ApiError;
-use super::extract::Caller;
+use super::extract::ApiResearcher;
 use super::page::{forbidden, render_form, signed_in};
 use raremesh_domain::accounts::Role;
 use raremesh_domain::research::query::{Count, Criteria, QueryError, count};
@@ -37,16 +37,9 @@ fn api_error(e: QueryError) -> ApiError {
 /// hold) → `{"count": n | null, "k", "cached", "remaining"}`.
 pub async fn api_count(
     State(state): State<AppState>,
-    Caller(a): Caller,
+    ApiResearcher(a): ApiResearcher,
     body: Result<Json<Criteria>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Count>, ApiError> {
-    if a.role != Role::Researcher {
-        return Err(ApiError::Refused {
-            status: StatusCode::FORBIDDEN,
-            code: "forbidden",
-            message: "for researchers only".into(),
-        });
-    }
     let Json(criteria) = body.map_err(ApiError::from)?;
     count(state.counting(), &a.id, &criteria, None)
         .map(Json)
@@ -253,16 +246,9 @@ pub struct DistributionBody {
 /// budget, the same answer when repeated).
 pub async fn api_distribution(
     State(state): State<AppState>,
-    Caller(a): Caller,
+    ApiResearcher(a): ApiResearcher,
     body: Result<Json<DistributionBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    if a.role != Role::Researcher {
-        return Err(ApiError::Refused {
-            status: StatusCode::FORBIDDEN,
-            code: "forbidden",
-            message: "for researchers only".into(),
-        });
-    }
     let Json(b) = body.map_err(ApiError::from)?;
     let options = state
         .research
