@@ -3,7 +3,7 @@
 //! SIGKILL at any moment of a `DELETE` leaves the patient whole or gone.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use raremesh::store::{KvStore, SledStore, Tree};
 use serde_json::{Value, json};
@@ -254,8 +254,9 @@ fn a_delete_killed_at_any_moment_leaves_the_patient_whole_or_gone() {
         let server = Server::start(&data, &[]);
         let api = Api::sign_in(&server, "dora@example.org");
         let (id, docs) = api.patient_with_documents(&format!("Patient {round}"), 2);
-        // DELETE, and SIGKILL the node a little later each round (from at once to after
-        // the answer).
+        // DELETE, and SIGKILL the node at one of three moments, in turn: at once (the
+        // request may not have arrived), when the first document file is gone (the
+        // records are erased, the files not all), or once the node answered.
         let url = api.url(&format!("/patients/{id}"));
         let (http, token) = (api.http.clone(), api.token.clone());
         let delete = std::thread::spawn(move || {
@@ -265,7 +266,17 @@ fn a_delete_killed_at_any_moment_leaves_the_patient_whole_or_gone() {
                 .ok()
                 .map(|r| r.status().as_u16())
         });
-        std::thread::sleep(Duration::from_millis(round * 3));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let moment = |done: &dyn Fn() -> bool| {
+            while !done() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        };
+        match round % 3 {
+            0 => {}
+            1 => moment(&|| delete.is_finished() || docs.iter().any(|d| !file_of(&data, d))),
+            _ => moment(&|| delete.is_finished()),
+        }
         drop(server);
         let answered = delete.join().expect("thread");
         // Whatever the moment, the next start serves a consistent node.
