@@ -16,6 +16,7 @@ macro_rules! say_on {
     ($($t:tt)*) => { $crate::emit(format_args!($($t)*), false) };
 }
 
+mod federation_command;
 mod setup_command;
 
 fn emit(args: std::fmt::Arguments<'_>, newline: bool) {
@@ -223,13 +224,15 @@ fn main() -> ExitCode {
             role,
             password_stdin,
         }) => create_user(cli.config.as_deref(), email, role, *password_stdin),
-        Command::Federation(FederationCommand::Whoami) => whoami(cli.config.as_deref()),
-        Command::Federation(FederationCommand::Registration { url }) => {
-            registration(cli.config.as_deref(), url.as_deref())
+        Command::Federation(FederationCommand::Whoami) => {
+            federation_command::whoami(cli.config.as_deref())
         }
-        Command::Federation(FederationCommand::Tokens) => tokens(),
+        Command::Federation(FederationCommand::Registration { url }) => {
+            federation_command::registration(cli.config.as_deref(), url.as_deref())
+        }
+        Command::Federation(FederationCommand::Tokens) => federation_command::tokens(),
         Command::Federation(FederationCommand::Status { json }) => {
-            federation_status(cli.config.as_deref(), *json)
+            federation_command::status(cli.config.as_deref(), *json)
         }
         Command::Admin(AdminCommand::Backup { out, encrypt_to }) => {
             backup(cli.config.as_deref(), out, encrypt_to)
@@ -468,93 +471,6 @@ fn export_study(config: Option<&Path>, study: &str, out: &Path) -> anyhow::Resul
     }
     std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
     say!("{} patients exported to {}", records.len(), out.display());
-    Ok(())
-}
-
-fn whoami(config: Option<&Path>) -> anyhow::Result<()> {
-    let config = load_config(config)?;
-    let f = &config.federation;
-    if f.server_name.trim().is_empty() {
-        anyhow::bail!(
-            "federation.server_name is not set: it is your homeserver's name (the part after ':' in its user ids)"
-        );
-    }
-    let keys = raremesh::federation::Keys::open_or_create(&config.federation_path())?;
-    say!(
-        "# Give this to the admin of each node that should trust this one; they add it to\n# their config (and you add theirs to yours):\n[[federation.peers]]\nname = {:?}\nuser_id = {:?}\nage_key = {:?}",
-        config.node.name,
-        f.user_id(),
-        keys.public_key()
-    );
-    Ok(())
-}
-
-fn registration(config: Option<&Path>, url: Option<&str>) -> anyhow::Result<()> {
-    let config = load_config(config)?;
-    let f = &config.federation;
-    if f.as_token.expose().len() < 16 || f.hs_token.expose().len() < 16 {
-        anyhow::bail!(
-            "set federation.as_token and federation.hs_token first (`raremesh federation tokens` makes two)"
-        );
-    }
-    if f.server_name.trim().is_empty() {
-        anyhow::bail!("federation.server_name is not set");
-    }
-    let url = url.unwrap_or(&config.server.public_url);
-    let yaml = raremesh_bridge::registration::registration_yaml(
-        &raremesh_bridge::registration::RegistrationSpec {
-            url,
-            as_token: f.as_token.expose(),
-            hs_token: f.hs_token.expose(),
-            sender_localpart: &f.sender_localpart,
-            server_name: f.server_name.trim(),
-        },
-    )?;
-    say!(
-        "# raremesh application service registration. Add this file's path to\n# app_service_config_files in the homeserver's configuration (homeserver.yaml), then\n# restart the homeserver. The file holds both tokens: keep it readable by the homeserver only.\n{yaml}"
-    );
-    Ok(())
-}
-
-fn federation_status(config: Option<&Path>, json: bool) -> anyhow::Result<()> {
-    let config = load_config(config)?;
-    if !config.federation.enabled {
-        anyhow::bail!(
-            "federation is not enabled in this configuration ([federation] enabled = false)"
-        );
-    }
-    let path = config.federation_path().join("status.json");
-    let status = raremesh::federation::status::Status::read(&path).map_err(|e| {
-        anyhow::anyhow!("{e}\nthe running node writes this file every 5 s: is the node running with this configuration?")
-    })?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let age = now.saturating_sub(status.at);
-    if json {
-        say!("{}", serde_json::to_string_pretty(&status)?);
-    } else {
-        say_on!("{}", status.to_text());
-        say!("(written by the node {age} s ago)");
-    }
-    if age > 30 {
-        anyhow::bail!(
-            "the status is {age} s old: the node is not running, or its federation task is stuck"
-        );
-    }
-    if !status.healthy() {
-        std::process::exit(1);
-    }
-    Ok(())
-}
-
-fn tokens() -> anyhow::Result<()> {
-    let token = || raremesh::ids::random_token().map_err(anyhow::Error::msg);
-    say!(
-        "[federation]\nas_token = {:?}\nhs_token = {:?}",
-        token()?,
-        token()?
-    );
     Ok(())
 }
 

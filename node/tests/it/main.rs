@@ -20,6 +20,7 @@ mod erasure_crash;
 mod federation;
 mod federation_hostile;
 mod federation_qa;
+mod federation_qa_claims;
 mod federation_research;
 mod federation_restart;
 mod hardening;
