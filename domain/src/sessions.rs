@@ -121,28 +121,22 @@ impl Sessions {
 
     /// Ends every session of an account ("sign out everywhere"); how many there were.
     pub fn end_all(&self, account_id: &str) -> Result<usize, StoreError> {
+        let mut batch = Batch::new();
+        let ended = self.end_all_in(&mut batch, account_id)?;
+        self.kv.apply(&batch)?;
+        Ok(ended)
+    }
+
+    /// Adds the end of every session of an account to `batch`; how many.
+    pub fn end_all_in(&self, batch: &mut Batch, account_id: &str) -> Result<usize, StoreError> {
         let prefix = format!("{account_id}/");
         let keys = self
             .kv
             .scan_prefix(Tree::SessionsByAccount, prefix.as_bytes())?;
         for (key, _) in &keys {
-            let hash = &key[prefix.len()..];
-            self.kv.remove(Tree::Sessions, hash)?;
-            self.kv.remove(Tree::SessionsByAccount, key)?;
+            batch.remove(Tree::Sessions, &key[prefix.len()..]);
+            batch.remove(Tree::SessionsByAccount, key.as_slice());
         }
         Ok(keys.len())
-    }
-
-    /// Adds the end of every session of an account to `batch`.
-    pub fn end_all_in(&self, batch: &mut Batch, account_id: &str) -> Result<(), StoreError> {
-        let prefix = format!("{account_id}/");
-        for (key, _) in self
-            .kv
-            .scan_prefix(Tree::SessionsByAccount, prefix.as_bytes())?
-        {
-            batch.remove(Tree::Sessions, &key[prefix.len()..]);
-            batch.remove(Tree::SessionsByAccount, key);
-        }
-        Ok(())
     }
 }

@@ -8,6 +8,9 @@ use raremesh_domain::state::AppState;
 
 /// Serves `state` on `listener` until SIGINT or SIGTERM, then lets requests in flight finish.
 pub async fn serve(listener: TcpListener, state: AppState) -> Result<()> {
+    // The pages' templates are compiled now: one that does not compile stops the start.
+    http::templates::shared()
+        .map_err(|e| Error::Serve(std::io::Error::other(format!("templates: {e}"))))?;
     let federation = raremesh_domain::federation::start(&state);
     let notices = raremesh_domain::notify::start(&state);
     let digests = raremesh_domain::qa::notices::start(&state, std::time::Duration::from_secs(3600));

@@ -126,6 +126,15 @@ fn copy_all(from: &sled::Db, to: &Path) -> StoreResult<()> {
     Ok(())
 }
 
+impl Inner {
+    /// The open database.
+    fn db(&self) -> StoreResult<&sled::Db> {
+        self.db
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("database closed by a failed rewrite".into()))
+    }
+}
+
 impl SledStore {
     /// Opens (or creates) the database in `dir`. Fails clearly when another process (a
     /// running node) holds it.
@@ -166,6 +175,13 @@ impl SledStore {
         Ok(count)
     }
 
+    /// The state, read-locked (a rewrite waits for it).
+    fn read(&self) -> StoreResult<std::sync::RwLockReadGuard<'_, Inner>> {
+        self.inner
+            .read()
+            .map_err(|_| StoreError::Backend("database lock poisoned".into()))
+    }
+
     fn writing(&self) -> StoreResult<std::sync::RwLockReadGuard<'_, ()>> {
         self.writes
             .read()
@@ -178,14 +194,8 @@ impl SledStore {
         tree: Tree,
         f: impl FnOnce(&sled::Tree, &sled::Db) -> Result<T, sled::Error>,
     ) -> StoreResult<T> {
-        let inner = self
-            .inner
-            .read()
-            .map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
-        let db = inner
-            .db
-            .as_ref()
-            .ok_or_else(|| StoreError::Backend("database closed by a failed rewrite".into()))?;
+        let inner = self.read()?;
+        let db = inner.db()?;
         let t = db.open_tree(tree.name()).map_err(backend)?;
         f(&t, db).map_err(backend)
     }
@@ -235,14 +245,8 @@ impl KvStore for SledStore {
             return Ok(());
         }
         let _writing = self.writing()?;
-        let inner = self
-            .inner
-            .read()
-            .map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
-        let db = inner
-            .db
-            .as_ref()
-            .ok_or_else(|| StoreError::Backend("database closed by a failed rewrite".into()))?;
+        let inner = self.read()?;
+        let db = inner.db()?;
         let names = batch.trees();
         let trees = names
             .iter()
@@ -291,14 +295,8 @@ impl KvStore for SledStore {
             .writes
             .write()
             .map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
-        let inner = self
-            .inner
-            .read()
-            .map_err(|_| StoreError::Backend("database lock poisoned".into()))?;
-        let db = inner
-            .db
-            .as_ref()
-            .ok_or_else(|| StoreError::Backend("database closed by a failed rewrite".into()))?;
+        let inner = self.read()?;
+        let db = inner.db()?;
         for name in db.tree_names() {
             let tree = db.open_tree(&name).map_err(backend)?;
             if tree.is_empty() {
@@ -323,11 +321,7 @@ impl KvStore for SledStore {
         if next.exists() {
             std::fs::remove_dir_all(&next).map_err(io(&next))?;
         }
-        let Some(db) = inner.db.as_ref() else {
-            return Err(StoreError::Backend(
-                "database closed by a failed rewrite".into(),
-            ));
-        };
+        let db = inner.db()?;
         copy_all(db, &next)?;
         // Every reader and writer waits on the lock; dropping the handle closes the old
         // database.

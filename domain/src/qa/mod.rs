@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use actions::QaError;
 pub use rank::{Helper, QuestionScorer, combine, helper_score, question_profile};
 
-use crate::store::{Batch, KvStore, Record, StoreError, Tree, decode, encode};
+use crate::store::{Batch, KvStore, Record, StoreError, Tree, decode};
 
 /// Why content is hidden.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,7 +177,9 @@ impl Qa {
 
     /// Saves a question (new or changed).
     pub fn save_question(&self, q: &Question) -> Result<(), StoreError> {
-        self.kv.put(Tree::Questions, q.id.as_bytes(), &encode(q))
+        let mut batch = Batch::new();
+        self.save_question_in(&mut batch, q);
+        self.kv.apply(&batch)
     }
 
     /// Adds the saving of a question to `batch`.
@@ -217,11 +219,9 @@ impl Qa {
 
     /// Saves an answer (new or changed).
     pub fn save_answer(&self, a: &Answer) -> Result<(), StoreError> {
-        self.kv.put(
-            Tree::QaAnswers,
-            format!("{}/{}", a.question_id, a.id).as_bytes(),
-            &encode(a),
-        )
+        let mut batch = Batch::new();
+        self.save_answer_in(&mut batch, a);
+        self.kv.apply(&batch)
     }
 
     /// An answer.

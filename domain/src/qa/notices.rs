@@ -73,7 +73,9 @@ fn key(account: &str, n: &Notice) -> Vec<u8> {
 }
 
 fn put(state: &AppState, account: &str, n: &Notice) -> Result<(), StoreError> {
-    state.kv.put(Tree::QaNotices, &key(account, n), &encode(n))
+    let mut batch = Batch::new();
+    put_in(&mut batch, account, n);
+    state.kv.apply(&batch)
 }
 
 fn put_in(batch: &mut Batch, account: &str, n: &Notice) {

@@ -283,9 +283,9 @@ impl Registrations {
 
     /// Forgets the pending registration of an address.
     pub fn clear_pending(&self, email: &str) -> Result<(), StoreError> {
-        self.kv
-            .remove(Tree::PendingRegistrations, email.as_bytes())
-            .map(|_| ())
+        let mut batch = Batch::new();
+        self.clear_pending_in(&mut batch, email);
+        self.kv.apply(&batch)
     }
 
     /// Adds the removal of an address's pending registration to `batch`.

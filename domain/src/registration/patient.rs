@@ -390,13 +390,9 @@ impl Patients {
 
     /// Saves a changed patient.
     pub fn save(&self, p: &Patient) -> Result<(), StoreError> {
-        let result = self.kv.put(
-            Tree::Patients,
-            format!("{}/{}", p.account_id, p.id).as_bytes(),
-            &encode(p),
-        );
-        self.changes.bump();
-        result
+        let mut batch = Batch::new();
+        self.save_in(&mut batch, p);
+        self.apply(&batch)
     }
 
     /// Adds the saving of a patient to `batch` (applied by [`Patients::apply`]).
