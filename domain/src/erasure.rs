@@ -100,7 +100,7 @@ pub fn begin_account(state: &AppState, account: &Account) -> crate::Result<(Eras
     for p in &patients {
         documents.extend(patient_records(state, &mut batch, &account.id, p)?);
     }
-    let qa = crate::qa::moderation::erase_account(state, &mut batch, &account.id)
+    let qa = crate::qa::moderation::erase_account(&state.qa, &mut batch, &account.id)
         .map_err(|e| StoreError::Backend(e.to_string()))?;
     state.audit.forget_reasons(&mut batch, &account.id)?;
     state.audit.record_in(
@@ -130,10 +130,10 @@ pub fn begin_account(state: &AppState, account: &Account) -> crate::Result<(Eras
     batch.put(erasure.key(), &erasure);
     state.patients.apply(&batch)?;
     for question in &qa.questions {
-        crate::qa::search::reindex(state, question);
+        crate::qa::search::reindex(&state.qa, question);
     }
-    if let Some(f) = state.qa_share() {
-        f.send_queued(state);
+    if let Some(f) = state.qa.share() {
+        f.send_queued();
     }
     Ok((erasure, patients.len()))
 }

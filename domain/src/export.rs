@@ -128,7 +128,7 @@ pub fn everything(
             "questionnaire_answers": state.research.of_patient(&p.account_id, &p.id).unwrap_or_default(),
         })).collect::<Vec<_>>(),
         // What the member wrote, without who followed, marked or reported it.
-        "questions": state.qa.questions().unwrap_or_default().into_iter()
+        "questions": state.qa.store.questions().unwrap_or_default().into_iter()
             .filter(|q| q.account_id == account.id && q.hidden.as_ref().is_none_or(|h| !h.deleted))
             .map(|q| json!({
                 "id": q.id, "title": q.title, "body": q.body,
@@ -139,7 +139,7 @@ pub fn everything(
                 "hidden": q.hidden.map(|h| h.reason), "followers": q.followers.len(),
             }))
             .collect::<Vec<_>>(),
-        "answers": state.qa.all_answers().unwrap_or_default().into_iter()
+        "answers": state.qa.store.all_answers().unwrap_or_default().into_iter()
             .filter(|a| a.account_id == account.id && a.hidden.as_ref().is_none_or(|h| !h.deleted))
             .map(|a| json!({
                 "id": a.id, "question_id": a.question_id, "body": a.body, "author": a.author,

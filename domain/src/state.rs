@@ -26,19 +26,19 @@ pub struct AppState(Arc<Inner>);
 #[derive(Debug)]
 pub struct Inner {
     /// The validated configuration.
-    pub config: Config,
+    pub config: Arc<Config>,
     /// The loaded HPO release.
-    pub ontology: Ontology,
+    pub ontology: Arc<Ontology>,
     /// Symptom and disease autocomplete over it.
-    pub autocomplete: Autocomplete,
+    pub autocomplete: Arc<Autocomplete>,
     /// Accounts.
     pub accounts: Accounts,
     /// Sign-in sessions.
     pub sessions: Sessions,
     /// Mail to members.
-    pub mailer: Mailer,
-    /// Failed sign-ins, to slow down password guessing.
-    pub throttle: Throttle,
+    pub mailer: Arc<Mailer>,
+    /// Failed sign-ins and other limits, to slow down password guessing and floods.
+    pub throttle: Arc<Throttle>,
     /// Registrations in progress and member records.
     pub registrations: Registrations,
     /// Members' patients.
@@ -51,7 +51,7 @@ pub struct Inner {
     /// The audit log of validation.
     pub audit: Audit,
     /// Information content of each term, from the disease annotations (for matching).
-    pub ic: IcTable,
+    pub ic: Arc<IcTable>,
     /// Local "people like me".
     pub similar: Similar,
     /// Counts changes to patients and members (keeps `similar`'s pool fresh).
@@ -64,10 +64,8 @@ pub struct Inner {
     pub federation_problem: Option<String>,
     /// Questionnaires and answers.
     pub research: crate::research::Research,
-    /// Community questions and answers.
-    pub qa: crate::qa::Qa,
-    /// The full-text index of questions and answers.
-    pub qa_search: crate::qa::search::QuestionIndex,
+    /// Community questions and answers, with their index.
+    pub qa: crate::qa::Service,
 }
 
 impl AppState {
@@ -78,7 +76,7 @@ impl AppState {
         autocomplete: Autocomplete,
         kv: Arc<dyn KvStore>,
     ) -> crate::Result<Self> {
-        let mailer = Mailer::new(&config).map_err(|e| crate::Error::Mail(e.to_string()))?;
+        let mailer = Arc::new(Mailer::new(&config).map_err(|e| crate::Error::Mail(e.to_string()))?);
         let terms =
             crate::terms::load_terms(&config).map_err(|e| crate::Error::Terms(e.to_string()))?;
         let identity = config.identity_path();
@@ -91,7 +89,13 @@ impl AppState {
             &config.documents.recipients,
         )?;
         let changes = Changes::default();
-        let ic = IcTable::from_annotations(&ontology);
+        let ic = Arc::new(IcTable::from_annotations(&ontology));
+        let ontology = Arc::new(ontology);
+        let autocomplete = Arc::new(autocomplete);
+        let throttle = Arc::new(Throttle::default());
+        let patients = Patients::new(kv.clone(), changes.clone());
+        let registrations = Registrations::new(kv.clone(), changes.clone());
+        let audit = Audit::new(kv.clone());
         let (federation, federation_problem) = if config.federation.enabled {
             match crate::federation::Federation::new(&config, kv.clone(), changes.clone()) {
                 Ok(f) => (Some(Arc::new(f)), None),
@@ -104,42 +108,45 @@ impl AppState {
             (None, None)
         };
         let research = crate::research::Research::load(&config, kv.clone())?;
-        let qa = crate::qa::Qa::open(kv.clone())?;
-        let qa_search = crate::qa::search::build(&ontology, &qa)?;
+        let qa = crate::qa::Service::new(crate::qa::Parts {
+            kv: kv.clone(),
+            ontology: ontology.clone(),
+            autocomplete: autocomplete.clone(),
+            ic: ic.clone(),
+            patients: patients.clone(),
+            registrations: registrations.clone(),
+            audit: audit.clone(),
+            mailer: mailer.clone(),
+            throttle: throttle.clone(),
+            settings: crate::qa::Settings::of(&config),
+            share: federation.as_ref().map(|f| f.qa_outbox()),
+        })?;
         Ok(Self(Arc::new(Inner {
-            config,
+            config: Arc::new(config),
             ontology,
             autocomplete,
             accounts: Accounts::new(kv.clone()),
-            registrations: Registrations::new(kv.clone(), changes.clone()),
-            patients: Patients::new(kv.clone(), changes.clone()),
+            registrations,
+            patients,
             documents: Documents::new(kv.clone(), vault),
-            audit: Audit::new(kv.clone()),
+            audit,
             ic,
             similar: Similar::default(),
             changes,
             kv: kv.clone(),
             research,
             qa,
-            qa_search,
             federation,
             federation_problem,
             terms,
             sessions: Sessions::new(kv),
             mailer,
-            throttle: Throttle::default(),
+            throttle,
         })))
     }
 }
 
 impl Inner {
-    /// Who shares Q&A changes with partner organizations: the federation, when it runs.
-    pub fn qa_share(&self) -> Option<&dyn crate::qa::Share> {
-        self.federation
-            .as_deref()
-            .map(|f| f as &dyn crate::qa::Share)
-    }
-
     /// What a research count reads and writes.
     pub fn counting(&self) -> crate::research::query::Counting<'_> {
         crate::research::query::Counting {

@@ -173,11 +173,11 @@ fn main() {
             reports: Vec::new(),
             followers: Vec::new(),
         };
-        state.qa.save_question(&q).expect("save");
+        state.qa.store.save_question(&q).expect("save");
         questions.push(q);
     }
     let t = Instant::now();
-    let index = raremesh::qa::search::build(o, &state.qa).expect("index");
+    let index = raremesh::qa::search::build(o, &state.qa.store).expect("index");
     let build = t.elapsed();
     // Queries: words of each language, two-word queries, symptom names, HPO ids.
     let mut queries: Vec<String> = Vec::new();
@@ -260,7 +260,7 @@ fn main() {
     let mut feed = Vec::new();
     for _ in 0..21 {
         let t = Instant::now();
-        let ranked = raremesh::qa::actions::feed(&state, &m).expect("feed");
+        let ranked = raremesh::qa::actions::feed(&state.qa, &m).expect("feed");
         std::hint::black_box(ranked.len());
         feed.push(t.elapsed());
     }
@@ -274,7 +274,7 @@ fn main() {
     for q in questions.iter().take(11) {
         let t = Instant::now();
         let mut batch = raremesh::store::Batch::new();
-        let told = raremesh::qa::notices::target(&state, &mut batch, q).expect("target");
+        let told = raremesh::qa::notices::target(&state.qa, &mut batch, q).expect("target");
         state.kv.apply(&batch).expect("notices");
         std::hint::black_box(told.len());
         told_times.push(t.elapsed());

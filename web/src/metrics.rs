@@ -169,7 +169,7 @@ impl Metrics {
         r.register(
             "questions",
             "Community questions held (this node's and partners')",
-            gauge(len(state.qa.questions())),
+            gauge(len(state.qa.store.questions())),
         );
         r.register(
             "documents",

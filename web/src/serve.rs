@@ -13,7 +13,8 @@ pub async fn serve(listener: TcpListener, state: AppState) -> Result<()> {
         .map_err(|e| Error::Serve(std::io::Error::other(format!("templates: {e}"))))?;
     let federation = raremesh_domain::federation::start(&state);
     let notices = raremesh_domain::notify::start(&state);
-    let digests = raremesh_domain::qa::notices::start(&state, std::time::Duration::from_secs(3600));
+    let digests =
+        raremesh_domain::qa::notices::start(&state.qa, std::time::Duration::from_secs(3600));
     let admin = match raremesh_domain::backup::socket::start(&state) {
         Ok(path) => Some(path),
         Err(error) => {

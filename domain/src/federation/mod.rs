@@ -96,6 +96,8 @@ pub struct Federation {
     inbox: tokio::sync::Mutex<()>,
     /// Held while Q&A events are sent.
     qa_out: tokio::sync::Mutex<()>,
+    /// The queue of Q&A events to send, which Q&A writes to.
+    outbox: qa::Outbox,
     /// The rooms the homeserver pushed events from since they were last caught up.
     pushed: catch_up::Pushed,
     /// `data/federation`: the keys, the status and the node's Matrix device.
@@ -125,6 +127,7 @@ impl Federation {
             .iter()
             .filter_map(|p| p.age_key.trim().parse::<Recipient>().ok())
             .collect();
+        let store = FederationStore::new(kv, changes);
         Ok(Self {
             client: raremesh_bridge::client::Homeserver::new(
                 &f.homeserver_url,
@@ -135,7 +138,8 @@ impl Federation {
             ingest: std::sync::Mutex::new(()),
             config: f.clone(),
             keys,
-            store: FederationStore::new(kv, changes),
+            outbox: qa::Outbox::new(store.clone()),
+            store,
             peers: f
                 .peers
                 .iter()
@@ -148,6 +152,11 @@ impl Federation {
             pushed: catch_up::Pushed::default(),
             dir: config.federation_path(),
         })
+    }
+
+    /// Where Q&A queues what it shares with partners.
+    pub fn qa_outbox(&self) -> Arc<dyn crate::qa::Share> {
+        Arc::new(self.outbox.clone())
     }
 
     /// Creates a room of a raremesh kind, inviting `invite`; its id.
@@ -343,6 +352,7 @@ pub fn start(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
             tokio::join!(
                 f.clone().catch_up(state.clone()),
                 f.clone().write_status(state.clone(), status),
+                f.clone().send_qa_when_queued(state.clone()),
                 f.run(state),
             );
         })

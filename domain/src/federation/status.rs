@@ -206,12 +206,12 @@ impl Federation {
                 held.entry(v.peer).or_default().0 += 1;
             }
         }
-        for q in state.qa.questions().unwrap_or_default() {
+        for q in state.qa.store.questions().unwrap_or_default() {
             if let (Some(o), None) = (q.origin, &q.hidden) {
                 held.entry(o).or_default().1 += 1;
             }
         }
-        for a in state.qa.all_answers().unwrap_or_default() {
+        for a in state.qa.store.all_answers().unwrap_or_default() {
             if let (Some(o), None) = (a.origin, &a.hidden) {
                 held.entry(o).or_default().2 += 1;
             }

@@ -4,12 +4,12 @@
 use raremesh_ontology::{HpoId, OrphaCode};
 
 use super::Outgoing;
+use super::Service;
 use super::{Answer, Change, Hidden, Question, notices};
 use crate::clock::now;
 use crate::ids::new_id;
 use crate::message::Message;
 use crate::registration::Member;
-use crate::state::AppState;
 use crate::store::StoreError;
 
 /// The longest title, in characters.
@@ -85,29 +85,29 @@ pub struct Draft {
 }
 
 /// Whether a member has a validated patient (needed to ask and answer).
-pub fn validated(state: &AppState, account_id: &str) -> Result<bool> {
-    Ok(state
+pub fn validated(qa: &Service, account_id: &str) -> Result<bool> {
+    Ok(qa
         .patients
         .of(account_id)?
         .iter()
         .any(|p| p.validation.is_approved()))
 }
 
-fn must_be_validated(state: &AppState, member: &Member, key: &'static str) -> Result<()> {
-    if validated(state, &member.account_id)? {
+fn must_be_validated(qa: &Service, member: &Member, key: &'static str) -> Result<()> {
+    if validated(qa, &member.account_id)? {
         Ok(())
     } else {
         Err(QaError::Forbidden(msg(key)))
     }
 }
 
-pub(super) fn limit(state: &AppState, key: String, max: usize) -> Result<()> {
-    if let Some(wait) = state.throttle.blocked_for_max(&key, max) {
+pub(super) fn limit(qa: &Service, key: String, max: usize) -> Result<()> {
+    if let Some(wait) = qa.throttle.blocked_for_max(&key, max) {
         return Err(QaError::Limited(
             msg("qa.err.limited").with("minutes", wait.as_secs() / 60 + 1),
         ));
     }
-    state.throttle.record(&key);
+    qa.throttle.record(&key);
     Ok(())
 }
 
@@ -137,19 +137,19 @@ pub fn title(value: &str) -> Result<String> {
 }
 
 /// Checks symptom tags: known HPO ids (alternative ids resolve to the current one).
-pub fn tags(state: &AppState, raw: &[String]) -> Result<Vec<HpoId>> {
+pub fn tags(qa: &Service, raw: &[String]) -> Result<Vec<HpoId>> {
     let mut out: Vec<HpoId> = Vec::new();
     for t in raw.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
         let Some(idx) = t
             .parse::<HpoId>()
             .ok()
-            .and_then(|id| state.ontology.resolve(id))
+            .and_then(|id| qa.ontology.resolve(id))
         else {
             return Err(QaError::Invalid(
                 msg("qa.err.unknown_tag").with("tag", t.chars().take(40).collect::<String>()),
             ));
         };
-        let id = state.ontology.term(idx).id;
+        let id = qa.ontology.term(idx).id;
         if !out.contains(&id) {
             out.push(id);
         }
@@ -163,13 +163,13 @@ pub fn tags(state: &AppState, raw: &[String]) -> Result<Vec<HpoId>> {
 }
 
 /// Checks a disease tag.
-pub fn disease(state: &AppState, raw: Option<&str>) -> Result<Option<OrphaCode>> {
+pub fn disease(qa: &Service, raw: Option<&str>) -> Result<Option<OrphaCode>> {
     match raw.map(str::trim).filter(|d| !d.is_empty()) {
         None => Ok(None),
         Some(d) => d
             .parse::<OrphaCode>()
             .ok()
-            .filter(|c| state.ontology.disease(*c).is_some())
+            .filter(|c| qa.ontology.disease(*c).is_some())
             .map(Some)
             .ok_or_else(|| QaError::Invalid(msg("qa.err.unknown_disease"))),
     }
@@ -181,29 +181,28 @@ pub fn language(l: &str) -> Option<&'static str> {
 }
 
 /// Whether the organization lets this member read the questions (`[qa] readers`).
-pub fn may_read(state: &AppState, m: &Member) -> Result<()> {
-    match state.config.qa.readers {
+pub fn may_read(qa: &Service, m: &Member) -> Result<()> {
+    match qa.settings.qa.readers {
         crate::config::Readers::Members => Ok(()),
-        crate::config::Readers::Validated => must_be_validated(state, m, "qa.err.validated_read"),
+        crate::config::Readers::Validated => must_be_validated(qa, m, "qa.err.validated_read"),
     }
 }
 
 /// A question a member may see (not hidden, or hidden but theirs).
-pub fn visible_question(state: &AppState, id: &str) -> Result<Question> {
-    state
-        .qa
+pub fn visible_question(qa: &Service, id: &str) -> Result<Question> {
+    qa.store
         .question(id)?
         .filter(|q| q.hidden.as_ref().is_none_or(|h| !h.deleted))
         .ok_or(QaError::NotFound(msg("qa.err.no_question")))
 }
 
 /// Asks a question.
-pub fn ask(state: &AppState, m: &Member, d: &Draft) -> Result<Question> {
-    must_be_validated(state, m, "qa.err.validated_ask")?;
+pub fn ask(qa: &Service, m: &Member, d: &Draft) -> Result<Question> {
+    must_be_validated(qa, m, "qa.err.validated_ask")?;
     let title = title(&d.title)?;
     let body = text(&d.body, MAX_BODY, "qa.err.write_question")?;
-    let tags = tags(state, &d.tags)?;
-    let disease = disease(state, d.disease.as_deref())?;
+    let tags = tags(qa, &d.tags)?;
+    let disease = disease(qa, d.disease.as_deref())?;
     let patient_id = match d
         .patient
         .as_deref()
@@ -212,14 +211,13 @@ pub fn ask(state: &AppState, m: &Member, d: &Draft) -> Result<Question> {
     {
         None => None,
         Some(id) => Some(
-            state
-                .patients
+            qa.patients
                 .get(&m.account_id, id)?
                 .ok_or_else(|| QaError::Invalid(msg("qa.err.no_patient")))?
                 .id,
         ),
     };
-    limit(state, format!("qa-ask:{}", m.account_id), ASK_LIMIT)?;
+    limit(qa, format!("qa-ask:{}", m.account_id), ASK_LIMIT)?;
     let q = Question {
         id: new_id()?,
         account_id: m.account_id.clone(),
@@ -230,7 +228,7 @@ pub fn ask(state: &AppState, m: &Member, d: &Draft) -> Result<Question> {
         disease,
         language: language(&m.info.language).unwrap_or("en").to_owned(),
         created_at: now(),
-        author: state.qa.display_name(&m.account_id),
+        author: qa.store.display_name(&m.account_id),
         origin: None,
         room: None,
         event_id: None,
@@ -239,24 +237,24 @@ pub fn ask(state: &AppState, m: &Member, d: &Draft) -> Result<Question> {
         reports: Vec::new(),
         followers: vec![m.account_id.clone()],
     };
-    let mut change = Change::new(state);
+    let mut change = Change::new(qa);
     change.question(&q);
     change.reindex(&q.id);
-    notices::target(state, change.batch(), &q)?;
+    notices::target(qa, change.batch(), &q)?;
     change.share(Outgoing::Question { id: q.id.clone() });
     change.commit()?;
     Ok(q)
 }
 
 /// Answers a question.
-pub fn answer(state: &AppState, m: &Member, question_id: &str, body: &str) -> Result<Answer> {
-    must_be_validated(state, m, "qa.err.validated_answer")?;
-    let mut q = visible_question(state, question_id)?;
+pub fn answer(qa: &Service, m: &Member, question_id: &str, body: &str) -> Result<Answer> {
+    must_be_validated(qa, m, "qa.err.validated_answer")?;
+    let mut q = visible_question(qa, question_id)?;
     if q.hidden.is_some() {
         return Err(QaError::Forbidden(msg("qa.err.hidden_no_answers")));
     }
     let body = text(body, MAX_BODY, "qa.err.write_answer")?;
-    limit(state, format!("qa-answer:{}", m.account_id), ANSWER_LIMIT)?;
+    limit(qa, format!("qa-answer:{}", m.account_id), ANSWER_LIMIT)?;
     let a = Answer {
         id: new_id()?,
         question_id: q.id.clone(),
@@ -265,14 +263,14 @@ pub fn answer(state: &AppState, m: &Member, question_id: &str, body: &str) -> Re
         created_at: now(),
         helpful: Vec::new(),
         accepted: false,
-        author: state.qa.display_name(&m.account_id),
+        author: qa.store.display_name(&m.account_id),
         origin: None,
         event_id: None,
         edited_at: None,
         hidden: None,
         reports: Vec::new(),
     };
-    let mut change = Change::new(state);
+    let mut change = Change::new(qa);
     change.answer(&a);
     if !q.followers.contains(&m.account_id) {
         q.followers.push(m.account_id.clone());
@@ -288,23 +286,22 @@ pub fn answer(state: &AppState, m: &Member, question_id: &str, body: &str) -> Re
     Ok(a)
 }
 
-pub(super) fn answer_of(state: &AppState, question_id: &str, id: &str) -> Result<Answer> {
-    state
-        .qa
+pub(super) fn answer_of(qa: &Service, question_id: &str, id: &str) -> Result<Answer> {
+    qa.store
         .answer(question_id, id)?
         .filter(|a| a.hidden.as_ref().is_none_or(|h| !h.deleted))
         .ok_or(QaError::NotFound(msg("qa.err.no_answer")))
 }
 
 /// `accept` (the asker marks the answer that helped) or `helpful` (another member).
-pub fn mark(state: &AppState, m: &Member, question_id: &str, id: &str, action: &str) -> Result<()> {
-    must_be_validated(state, m, "qa.err.validated_mark")?;
-    let q = visible_question(state, question_id)?;
-    let mut a = answer_of(state, question_id, id)?;
-    let mut change = Change::new(state);
+pub fn mark(qa: &Service, m: &Member, question_id: &str, id: &str, action: &str) -> Result<()> {
+    must_be_validated(qa, m, "qa.err.validated_mark")?;
+    let q = visible_question(qa, question_id)?;
+    let mut a = answer_of(qa, question_id, id)?;
+    let mut change = Change::new(qa);
     match action {
         "accept" if q.account_id == m.account_id => {
-            for mut other in state.qa.answers_of(question_id)? {
+            for mut other in qa.store.answers_of(question_id)? {
                 if other.accepted && other.id != a.id {
                     other.accepted = false;
                     change.answer(&other);
@@ -328,9 +325,9 @@ pub fn mark(state: &AppState, m: &Member, question_id: &str, id: &str, action: &
 }
 
 /// Follows a question (told about new answers) or stops.
-pub fn follow(state: &AppState, m: &Member, question_id: &str, on: bool) -> Result<()> {
-    may_read(state, m)?;
-    let mut q = visible_question(state, question_id)?;
+pub fn follow(qa: &Service, m: &Member, question_id: &str, on: bool) -> Result<()> {
+    may_read(qa, m)?;
+    let mut q = visible_question(qa, question_id)?;
     let had = q.followers.contains(&m.account_id);
     if on && !had {
         q.followers.push(m.account_id.clone());
@@ -339,19 +336,19 @@ pub fn follow(state: &AppState, m: &Member, question_id: &str, on: bool) -> Resu
     } else {
         return Ok(());
     }
-    state.qa.save_question(&q)?;
+    qa.store.save_question(&q)?;
     Ok(())
 }
 
 /// The author changes a question's title and text.
 pub fn edit_question(
-    state: &AppState,
+    qa: &Service,
     m: &Member,
     id: &str,
     title: &str,
     body: &str,
 ) -> Result<Question> {
-    let mut q = visible_question(state, id)?;
+    let mut q = visible_question(qa, id)?;
     if q.account_id != m.account_id || q.origin.is_some() {
         return Err(QaError::Forbidden(msg("qa.err.only_asker_change")));
     }
@@ -361,7 +358,7 @@ pub fn edit_question(
     q.title = self::title(title)?;
     q.body = text(body, MAX_BODY, "qa.err.write_question")?;
     q.edited_at = Some(now());
-    let mut change = Change::new(state);
+    let mut change = Change::new(qa);
     change.question(&q);
     change.reindex(id);
     change.share(Outgoing::EditQuestion { id: q.id.clone() });
@@ -371,13 +368,13 @@ pub fn edit_question(
 
 /// The author changes an answer.
 pub fn edit_answer(
-    state: &AppState,
+    qa: &Service,
     m: &Member,
     question_id: &str,
     id: &str,
     body: &str,
 ) -> Result<Answer> {
-    let mut a = answer_of(state, question_id, id)?;
+    let mut a = answer_of(qa, question_id, id)?;
     if a.account_id != m.account_id || a.origin.is_some() {
         return Err(QaError::Forbidden(msg("qa.err.only_author_change")));
     }
@@ -386,7 +383,7 @@ pub fn edit_answer(
     }
     a.body = text(body, MAX_BODY, "qa.err.write_answer")?;
     a.edited_at = Some(now());
-    let mut change = Change::new(state);
+    let mut change = Change::new(qa);
     change.answer(&a);
     change.reindex(question_id);
     change.share(Outgoing::EditAnswer {
@@ -408,15 +405,15 @@ pub(super) fn deleted(by: &str) -> Hidden {
 
 /// The author deletes a question: its text is erased here and withdrawn from the
 /// federation.
-pub fn delete_question(state: &AppState, m: &Member, id: &str) -> Result<()> {
-    let mut q = visible_question(state, id)?;
+pub fn delete_question(qa: &Service, m: &Member, id: &str) -> Result<()> {
+    let mut q = visible_question(qa, id)?;
     if q.account_id != m.account_id || q.origin.is_some() {
         return Err(QaError::Forbidden(msg("qa.err.only_asker_delete")));
     }
     q.title.clear();
     q.body.clear();
     q.hidden = Some(deleted(&m.account_id));
-    let mut change = Change::new(state);
+    let mut change = Change::new(qa);
     change.question(&q);
     change.reindex(id);
     if let (Some(room), Some(event)) = (q.room.clone(), q.event_id.clone()) {
@@ -431,17 +428,17 @@ pub fn delete_question(state: &AppState, m: &Member, id: &str) -> Result<()> {
 }
 
 /// The author deletes an answer.
-pub fn delete_answer(state: &AppState, m: &Member, question_id: &str, id: &str) -> Result<()> {
-    let mut a = answer_of(state, question_id, id)?;
+pub fn delete_answer(qa: &Service, m: &Member, question_id: &str, id: &str) -> Result<()> {
+    let mut a = answer_of(qa, question_id, id)?;
     if a.account_id != m.account_id || a.origin.is_some() {
         return Err(QaError::Forbidden(msg("qa.err.only_author_delete")));
     }
     a.body.clear();
     a.hidden = Some(deleted(&m.account_id));
-    let mut change = Change::new(state);
+    let mut change = Change::new(qa);
     change.answer(&a);
     change.reindex(question_id);
-    let q = state.qa.question(question_id)?;
+    let q = qa.store.question(question_id)?;
     if let (Some(room), Some(event)) = (q.and_then(|q| q.room), a.event_id.clone()) {
         change.share(Outgoing::Redact {
             room,
@@ -455,30 +452,26 @@ pub fn delete_answer(state: &AppState, m: &Member, question_id: &str, id: &str) 
 
 /// A member's feed: the visible questions of others with the member's fit (0 to about
 /// 120), best first, newest first among equals.
-pub fn feed(state: &AppState, m: &Member) -> Result<Vec<(u32, Question)>> {
-    feed_of(state, m, state.qa.questions()?)
+pub fn feed(qa: &Service, m: &Member) -> Result<Vec<(u32, Question)>> {
+    feed_of(qa, m, qa.store.questions()?)
 }
 
 /// [`feed`] over questions already read.
-pub fn feed_of(
-    state: &AppState,
-    m: &Member,
-    questions: Vec<Question>,
-) -> Result<Vec<(u32, Question)>> {
-    may_read(state, m)?;
-    let patients = state.patients.of(&m.account_id)?;
+pub fn feed_of(qa: &Service, m: &Member, questions: Vec<Question>) -> Result<Vec<(u32, Question)>> {
+    may_read(qa, m)?;
+    let patients = qa.patients.of(&m.account_id)?;
     let helper = super::Helper::new(
-        state,
+        qa,
         &patients,
         &m.info.language,
-        state.qa.helpfulness(&m.account_id)?,
+        qa.store.helpfulness(&m.account_id)?,
     );
     let mut ranked: Vec<(u32, Question)> = questions
         .into_iter()
         .filter(|q| q.account_id != m.account_id && q.hidden.is_none())
         .map(|q| {
             (
-                (super::helper_score(state, &q, &helper) * 100.0).round() as u32,
+                (super::helper_score(qa, &q, &helper) * 100.0).round() as u32,
                 q,
             )
         })

@@ -3,14 +3,14 @@
 //! stop never keeps half of it. The search index and the sending follow the commit.
 
 use super::Outgoing;
+use super::Service;
 use super::{Answer, Question};
-use crate::state::AppState;
 use crate::store::{Batch, StoreError};
 
 /// The writes of one Q&A change, applied by [`Change::commit`].
 #[derive(Debug)]
 pub struct Change<'a> {
-    state: &'a AppState,
+    qa: &'a Service,
     batch: Batch,
     reindex: Vec<String>,
     shares: bool,
@@ -18,9 +18,9 @@ pub struct Change<'a> {
 
 impl<'a> Change<'a> {
     /// An empty change.
-    pub fn new(state: &'a AppState) -> Self {
+    pub fn new(qa: &'a Service) -> Self {
         Self {
-            state,
+            qa,
             batch: Batch::new(),
             reindex: Vec::new(),
             shares: false,
@@ -29,18 +29,18 @@ impl<'a> Change<'a> {
 
     /// Saves a question.
     pub fn question(&mut self, q: &Question) {
-        self.state.qa.save_question_in(&mut self.batch, q);
+        self.qa.store.save_question_in(&mut self.batch, q);
     }
 
     /// Saves an answer.
     pub fn answer(&mut self, a: &Answer) {
-        self.state.qa.save_answer_in(&mut self.batch, a);
+        self.qa.store.save_answer_in(&mut self.batch, a);
     }
 
     /// Sends `op` to the partner organizations (queued with the change; nothing without
     /// federation).
     pub fn share(&mut self, op: Outgoing) {
-        if let Some(f) = self.state.qa_share() {
+        if let Some(f) = self.qa.share() {
             match f.queue_in(&mut self.batch, &op) {
                 Ok(()) => self.shares = true,
                 Err(e) => tracing::warn!(error = %e, "queueing a Q&A event failed"),
@@ -62,14 +62,14 @@ impl<'a> Change<'a> {
 
     /// Applies every write at once, then updates the index and starts sending.
     pub fn commit(self) -> Result<(), StoreError> {
-        self.state.kv.apply(&self.batch)?;
+        self.qa.kv.apply(&self.batch)?;
         for q in &self.reindex {
-            super::search::reindex(self.state, q);
+            super::search::reindex(self.qa, q);
         }
         if self.shares
-            && let Some(f) = self.state.qa_share()
+            && let Some(f) = self.qa.share()
         {
-            f.send_queued(self.state);
+            f.send_queued();
         }
         Ok(())
     }

@@ -11,9 +11,11 @@ pub mod names;
 pub mod notices;
 mod rank;
 pub mod search;
+mod service;
 mod share;
 
 pub use change::Change;
+pub use service::{Parts, Service, Settings};
 pub use share::{Outgoing, Share};
 
 use std::sync::Arc;

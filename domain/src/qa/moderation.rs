@@ -3,6 +3,7 @@
 
 use super::Change;
 use super::Outgoing;
+use super::Service;
 use super::actions::{
     MAX_REASON, QaError, REPORT_LIMIT, answer_of, deleted, limit, may_read, msg, text,
     visible_question,
@@ -11,44 +12,43 @@ use super::{Hidden, Report, notices};
 use crate::audit::{Action, Entry};
 use crate::clock::now;
 use crate::registration::Member;
-use crate::state::AppState;
 use crate::store::Batch;
 
 type Result<T> = std::result::Result<T, QaError>;
 
 /// A member reports a question (`answer` `None`) or an answer to the validators.
 pub fn report(
-    state: &AppState,
+    qa: &Service,
     m: &Member,
     question_id: &str,
     answer: Option<&str>,
     reason: &str,
 ) -> Result<()> {
-    may_read(state, m)?;
+    may_read(qa, m)?;
     let reason = text(reason, MAX_REASON, "qa.err.write_report")?;
     let r = Report {
         by: m.account_id.clone(),
         reason,
         at: now(),
     };
-    let mut q = visible_question(state, question_id)?;
+    let mut q = visible_question(qa, question_id)?;
     match answer {
         None => {
             if q.reports.iter().any(|x| x.by == m.account_id) {
                 return Ok(());
             }
-            limit(state, format!("qa-report:{}", m.account_id), REPORT_LIMIT)?;
+            limit(qa, format!("qa-report:{}", m.account_id), REPORT_LIMIT)?;
             q.reports.push(r);
-            state.qa.save_question(&q)?;
+            qa.store.save_question(&q)?;
         }
         Some(id) => {
-            let mut a = answer_of(state, question_id, id)?;
+            let mut a = answer_of(qa, question_id, id)?;
             if a.reports.iter().any(|x| x.by == m.account_id) {
                 return Ok(());
             }
-            limit(state, format!("qa-report:{}", m.account_id), REPORT_LIMIT)?;
+            limit(qa, format!("qa-report:{}", m.account_id), REPORT_LIMIT)?;
             a.reports.push(r);
-            state.qa.save_answer(&a)?;
+            qa.store.save_answer(&a)?;
         }
     }
     Ok(())
@@ -58,7 +58,7 @@ pub fn report(
 /// Hidden content this node shared is withdrawn from the federated room (redacted);
 /// restored content is shared again.
 pub fn moderate(
-    state: &AppState,
+    qa: &Service,
     actor: &str,
     question_id: &str,
     answer: Option<&str>,
@@ -66,11 +66,11 @@ pub fn moderate(
     reason: &str,
 ) -> Result<()> {
     let reason = text(reason, MAX_REASON, "qa.err.write_reason")?;
-    let mut q = state
-        .qa
+    let mut q = qa
+        .store
         .question(question_id)?
         .ok_or(QaError::NotFound(msg("qa.err.no_question")))?;
-    let mut change = Change::new(state);
+    let mut change = Change::new(qa);
     let hidden = hide.then(|| Hidden {
         reason: reason.clone(),
         by: actor.to_owned(),
@@ -108,8 +108,8 @@ pub fn moderate(
             (q.account_id.clone(), format!("question:{}", q.id))
         }
         Some(id) => {
-            let mut a = state
-                .qa
+            let mut a = qa
+                .store
                 .answer(question_id, id)?
                 .ok_or(QaError::NotFound(msg("qa.err.no_answer")))?;
             if a.hidden.as_ref().is_some_and(|h| h.deleted)
@@ -140,7 +140,7 @@ pub fn moderate(
         }
     };
     change.reindex(question_id);
-    state.audit.record_in(
+    qa.audit.record_in(
         change.batch(),
         &Entry {
             at: now(),
@@ -172,10 +172,10 @@ pub struct Erased {
 /// Adds the erasure of what an account wrote (its account is being deleted) to `batch`:
 /// its questions and answers lose their text here and are withdrawn from the federation
 /// (queued in the same batch); its marks, follows, notices and reports go.
-pub fn erase_account(state: &AppState, batch: &mut Batch, account_id: &str) -> Result<Erased> {
+pub fn erase_account(qa: &Service, batch: &mut Batch, account_id: &str) -> Result<Erased> {
     let mut erased = Erased::default();
     let withdraw = |batch: &mut Batch, room: String, event: String| {
-        if let Some(f) = state.qa_share() {
+        if let Some(f) = qa.share() {
             let op = Outgoing::Redact {
                 room,
                 event,
@@ -186,7 +186,7 @@ pub fn erase_account(state: &AppState, batch: &mut Batch, account_id: &str) -> R
             }
         }
     };
-    for mut q in state.qa.questions()? {
+    for mut q in qa.store.questions()? {
         let mut changed = false;
         if q.account_id == account_id && q.origin.is_none() {
             if q.hidden.as_ref().is_none_or(|h| !h.deleted) {
@@ -205,15 +205,15 @@ pub fn erase_account(state: &AppState, batch: &mut Batch, account_id: &str) -> R
         q.followers.retain(|f| f != account_id);
         q.reports.retain(|r| r.by != account_id);
         if changed || before != (q.followers.len(), q.reports.len()) {
-            state.qa.save_question_in(batch, &q);
+            qa.store.save_question_in(batch, &q);
             erased.questions.push(q.id.clone());
         }
     }
-    for mut a in state.qa.all_answers()? {
+    for mut a in qa.store.all_answers()? {
         let mut changed = false;
         if a.account_id == account_id && a.origin.is_none() {
             if a.hidden.as_ref().is_none_or(|h| !h.deleted) {
-                let room = state.qa.question(&a.question_id)?.and_then(|q| q.room);
+                let room = qa.store.question(&a.question_id)?.and_then(|q| q.room);
                 if let (Some(room), Some(event)) = (room, a.event_id.clone()) {
                     withdraw(batch, room, event);
                 }
@@ -227,12 +227,12 @@ pub fn erase_account(state: &AppState, batch: &mut Batch, account_id: &str) -> R
         a.helpful.retain(|h| h != account_id);
         a.reports.retain(|r| r.by != account_id);
         if changed || before != (a.helpful.len(), a.reports.len()) {
-            state.qa.save_answer_in(batch, &a);
+            qa.store.save_answer_in(batch, &a);
             erased.questions.push(a.question_id.clone());
         }
     }
     erased.questions.sort();
     erased.questions.dedup();
-    notices::erase(state, batch, account_id)?;
+    notices::erase(qa, batch, account_id)?;
     Ok(erased)
 }

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::Service;
 use super::{Answer, Question, QuestionScorer};
 use crate::clock::now;
 use crate::mail::Mail;
-use crate::state::AppState;
 use crate::store::{Batch, Record, StoreError, Tree, decode, encode};
 
 /// Seconds in the window the daily limits count over.
@@ -72,10 +72,10 @@ fn key(account: &str, n: &Notice) -> Vec<u8> {
     format!("n/{account}/{:020}/{}/{kind}", n.at, n.question_id).into_bytes()
 }
 
-fn put(state: &AppState, account: &str, n: &Notice) -> Result<(), StoreError> {
+fn put(qa: &Service, account: &str, n: &Notice) -> Result<(), StoreError> {
     let mut batch = Batch::new();
     put_in(&mut batch, account, n);
-    state.kv.apply(&batch)
+    qa.kv.apply(&batch)
 }
 
 fn put_in(batch: &mut Batch, account: &str, n: &Notice) {
@@ -83,8 +83,8 @@ fn put_in(batch: &mut Batch, account: &str, n: &Notice) {
 }
 
 /// A member's notices, newest first.
-pub fn of(state: &AppState, account: &str) -> Result<Vec<Notice>, StoreError> {
-    let mut v: Vec<Notice> = state
+pub fn of(qa: &Service, account: &str) -> Result<Vec<Notice>, StoreError> {
+    let mut v: Vec<Notice> = qa
         .kv
         .scan_prefix(Tree::QaNotices, format!("n/{account}/").as_bytes())?
         .into_iter()
@@ -96,10 +96,10 @@ pub fn of(state: &AppState, account: &str) -> Result<Vec<Notice>, StoreError> {
 
 /// A member's notices about questions that are still visible, with their current
 /// titles, newest first.
-pub fn shown(state: &AppState, account: &str) -> Result<Vec<Notice>, StoreError> {
+pub fn shown(qa: &Service, account: &str) -> Result<Vec<Notice>, StoreError> {
     let mut out = Vec::new();
-    for mut n in of(state, account)? {
-        if let Some(q) = state.qa.question(&n.question_id)?
+    for mut n in of(qa, account)? {
+        if let Some(q) = qa.store.question(&n.question_id)?
             && q.hidden.is_none()
         {
             n.title = q.title;
@@ -110,19 +110,19 @@ pub fn shown(state: &AppState, account: &str) -> Result<Vec<Notice>, StoreError>
 }
 
 /// Marks a member's notices read.
-pub fn mark_read(state: &AppState, account: &str) -> Result<(), StoreError> {
-    for mut n in of(state, account)? {
+pub fn mark_read(qa: &Service, account: &str) -> Result<(), StoreError> {
+    for mut n in of(qa, account)? {
         if !n.read {
             n.read = true;
-            put(state, account, &n)?;
+            put(qa, account, &n)?;
         }
     }
     Ok(())
 }
 
 /// Adds the erasure of a member's notices and digest choice to `batch`.
-pub fn erase(state: &AppState, batch: &mut Batch, account: &str) -> Result<(), StoreError> {
-    for (k, _) in state
+pub fn erase(qa: &Service, batch: &mut Batch, account: &str) -> Result<(), StoreError> {
+    for (k, _) in qa
         .kv
         .scan_prefix(Tree::QaNotices, format!("n/{account}/").as_bytes())?
     {
@@ -133,8 +133,8 @@ pub fn erase(state: &AppState, batch: &mut Batch, account: &str) -> Result<(), S
 }
 
 /// A member's digest choice.
-pub fn prefs(state: &AppState, account: &str) -> Result<Prefs, StoreError> {
-    Ok(state
+pub fn prefs(qa: &Service, account: &str) -> Result<Prefs, StoreError> {
+    Ok(qa
         .kv
         .get(Tree::QaNotices, format!("pref/{account}").as_bytes())?
         .map(|b| decode(&b))
@@ -143,8 +143,8 @@ pub fn prefs(state: &AppState, account: &str) -> Result<Prefs, StoreError> {
 }
 
 /// Saves a member's digest choice.
-pub fn set_prefs(state: &AppState, account: &str, p: &Prefs) -> Result<(), StoreError> {
-    state.kv.put(
+pub fn set_prefs(qa: &Service, account: &str, p: &Prefs) -> Result<(), StoreError> {
+    qa.kv.put(
         Tree::QaNotices,
         format!("pref/{account}").as_bytes(),
         &encode(p),
@@ -152,29 +152,25 @@ pub fn set_prefs(state: &AppState, account: &str, p: &Prefs) -> Result<(), Store
 }
 
 /// Tells the members most likely to help about a new question; the accounts told.
-pub fn target(
-    state: &AppState,
-    batch: &mut Batch,
-    q: &Question,
-) -> Result<Vec<String>, StoreError> {
-    let cfg = &state.config.qa;
+pub fn target(qa: &Service, batch: &mut Batch, q: &Question) -> Result<Vec<String>, StoreError> {
+    let cfg = &qa.settings.qa;
     if cfg.notify_top == 0 || q.hidden.is_some() {
         return Ok(Vec::new());
     }
     let mut helpful: HashMap<String, u32> = HashMap::new();
-    for a in state.qa.all_answers()? {
+    for a in qa.store.all_answers()? {
         if a.hidden.is_none() && !a.account_id.is_empty() {
             *helpful.entry(a.account_id.clone()).or_default() +=
                 a.helpful.len() as u32 + if a.accepted { 2 } else { 0 };
         }
     }
-    let scorer = QuestionScorer::new(state, q);
+    let scorer = QuestionScorer::new(qa, q);
     let mut ranked = Vec::new();
-    for m in state.registrations.members()? {
+    for m in qa.registrations.members()? {
         if m.account_id == q.account_id {
             continue;
         }
-        let validated: Vec<_> = state
+        let validated: Vec<_> = qa
             .patients
             .of(&m.account_id)?
             .into_iter()
@@ -186,7 +182,7 @@ pub fn target(
         // A validated patient without symptoms still counts (helpfulness, language).
         let profiles: Vec<_> = validated
             .iter()
-            .filter_map(|p| crate::similar::profile(&state.ontology, p))
+            .filter_map(|p| crate::similar::profile(&qa.ontology, p))
             .collect();
         let score = scorer.score(
             &profiles,
@@ -205,7 +201,7 @@ pub fn target(
         if told.len() >= cfg.notify_top as usize {
             break;
         }
-        let today = of(state, &account)?
+        let today = of(qa, &account)?
             .iter()
             .filter(|n| n.kind == Kind::Question && n.at >= since)
             .count();
@@ -252,18 +248,18 @@ pub fn answered(batch: &mut Batch, q: &Question, a: &Answer) {
 
 /// Mails each member who asked for it their unread, unmailed notices, at most once a day;
 /// how many mails went out.
-pub async fn send_digests(state: &AppState) -> Result<usize, StoreError> {
-    let base = state.config.server.public_url.trim_end_matches('/');
+pub async fn send_digests(qa: &Service) -> Result<usize, StoreError> {
+    let base = qa.settings.public_url.trim_end_matches('/');
     let mut sent = 0;
-    for m in state.registrations.members()? {
-        let mut p = prefs(state, &m.account_id)?;
+    for m in qa.registrations.members()? {
+        let mut p = prefs(qa, &m.account_id)?;
         if !p.digest || p.last_digest.is_some_and(|t| now() < t + DAY) {
             continue;
         }
-        if super::actions::may_read(state, &m).is_err() {
+        if super::actions::may_read(qa, &m).is_err() {
             continue;
         }
-        let fresh: Vec<Notice> = shown(state, &m.account_id)?
+        let fresh: Vec<Notice> = shown(qa, &m.account_id)?
             .into_iter()
             .filter(|n| !n.read && !n.mailed)
             .collect();
@@ -290,7 +286,7 @@ pub async fn send_digests(state: &AppState) -> Result<usize, StoreError> {
         let mail = Mail {
             to: m.info.email.clone(),
             subject: text("qa.mail.subject")
-                .with("node", &state.config.node.name)
+                .with("node", &qa.settings.node_name)
                 .render(lang),
             body: format!(
                 "{}\n\n{}\n\n{}\n",
@@ -301,28 +297,28 @@ pub async fn send_digests(state: &AppState) -> Result<usize, StoreError> {
                     .render(lang)
             ),
         };
-        if let Err(e) = state.mailer.send(&mail).await {
+        if let Err(e) = qa.mailer.send(&mail).await {
             tracing::warn!(error = %e, "question digest mail failed");
             continue;
         }
         for mut n in fresh {
             n.mailed = true;
-            put(state, &m.account_id, &n)?;
+            put(qa, &m.account_id, &n)?;
         }
         p.last_digest = Some(now());
-        set_prefs(state, &m.account_id, &p)?;
+        set_prefs(qa, &m.account_id, &p)?;
         sent += 1;
     }
     Ok(sent)
 }
 
 /// Starts the digest task: a pass every `every`.
-pub fn start(state: &AppState, every: Duration) -> tokio::task::JoinHandle<()> {
-    let state = state.clone();
+pub fn start(qa: &Service, every: Duration) -> tokio::task::JoinHandle<()> {
+    let qa = qa.clone();
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
-            if let Err(e) = send_digests(&state).await {
+            if let Err(e) = send_digests(&qa).await {
                 tracing::warn!(error = %e, "question digests failed");
             }
         }

@@ -3,13 +3,13 @@
 use raremesh_search::matching::{Matcher, Measure, Prepared, Profile};
 
 use super::Question;
+use super::Service;
 use crate::registration::patient::Patient;
 use crate::similar::profile;
-use crate::state::AppState;
 
 /// The profile of a question's tags (none without symptom tags).
-pub fn question_profile(state: &AppState, q: &Question) -> Option<Profile> {
-    Profile::new(&state.ontology, &q.tags, &[], q.disease).ok()
+pub fn question_profile(qa: &Service, q: &Question) -> Option<Profile> {
+    Profile::new(&qa.ontology, &q.tags, &[], q.disease).ok()
 }
 
 /// What ranking a member's feed needs about the member, computed once per feed.
@@ -26,13 +26,13 @@ pub struct Helper {
 
 impl Helper {
     /// The member with these patients, language and helpfulness.
-    pub fn new(state: &AppState, patients: &[Patient], language: &str, helpfulness: u32) -> Self {
-        let matcher = Matcher::new(&state.ontology, &state.ic, Measure::default());
+    pub fn new(qa: &Service, patients: &[Patient], language: &str, helpfulness: u32) -> Self {
+        let matcher = Matcher::new(&qa.ontology, &qa.ic, Measure::default());
         Self {
             profiles: patients
                 .iter()
                 .filter(|p| p.validation.is_approved())
-                .filter_map(|p| profile(&state.ontology, p))
+                .filter_map(|p| profile(&qa.ontology, p))
                 .map(|p| matcher.prepare(&p))
                 .collect(),
             language: language.to_owned(),
@@ -44,8 +44,8 @@ impl Helper {
 /// How likely a member is to help with a question, from 0 to about 1.2: the similarity of
 /// their validated patients to the question's tags (weight 0.5) and to the asker's patient
 /// (0.3), their helpful answers so far (up to 0.2), and the language (0.1).
-pub fn helper_score(state: &AppState, q: &Question, helper: &Helper) -> f32 {
-    let matcher = Matcher::new(&state.ontology, &state.ic, Measure::default());
+pub fn helper_score(qa: &Service, q: &Question, helper: &Helper) -> f32 {
+    let matcher = Matcher::new(&qa.ontology, &qa.ic, Measure::default());
     let best = |query: &Profile| -> f32 {
         helper
             .profiles
@@ -53,12 +53,12 @@ pub fn helper_score(state: &AppState, q: &Question, helper: &Helper) -> f32 {
             .map(|c| matcher.score_reverse(c, query))
             .fold(0.0, f32::max)
     };
-    let tags = question_profile(state, q).map_or(0.0, |p| best(&p));
+    let tags = question_profile(qa, q).map_or(0.0, |p| best(&p));
     let asker = q
         .patient_id
         .as_ref()
-        .and_then(|id| state.patients.get(&q.account_id, id).ok().flatten())
-        .and_then(|p| profile(&state.ontology, &p))
+        .and_then(|id| qa.patients.get(&q.account_id, id).ok().flatten())
+        .and_then(|p| profile(&qa.ontology, &p))
         .map_or(0.0, |p| best(&p));
     combine(
         tags,
@@ -87,15 +87,15 @@ pub struct QuestionScorer<'a> {
 
 impl<'a> QuestionScorer<'a> {
     /// A scorer for `q`.
-    pub fn new(state: &'a AppState, q: &Question) -> Self {
-        let matcher = Matcher::new(&state.ontology, &state.ic, Measure::default());
+    pub fn new(qa: &'a Service, q: &Question) -> Self {
+        let matcher = Matcher::new(&qa.ontology, &qa.ic, Measure::default());
         let asker = q
             .patient_id
             .as_ref()
-            .and_then(|id| state.patients.get(&q.account_id, id).ok().flatten())
-            .and_then(|p| profile(&state.ontology, &p));
+            .and_then(|id| qa.patients.get(&q.account_id, id).ok().flatten())
+            .and_then(|p| profile(&qa.ontology, &p));
         Self {
-            tags: question_profile(state, q).map(|p| matcher.prepare(&p)),
+            tags: question_profile(qa, q).map(|p| matcher.prepare(&p)),
             asker: asker.map(|p| matcher.prepare(&p)),
             language: q.language.clone(),
             matcher,

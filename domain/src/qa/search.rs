@@ -72,20 +72,15 @@ pub fn update(
 
 /// Indexes a question again after a change, logging a failure (the records are safe; the
 /// index catches up on the next change or start).
-pub fn reindex(state: &crate::state::AppState, question_id: &str) {
-    if let Err(e) = update(&state.qa_search, &state.ontology, &state.qa, question_id) {
+pub fn reindex(qa: &super::Service, question_id: &str) {
+    if let Err(e) = update(&qa.index, &qa.ontology, &qa.store, question_id) {
         tracing::warn!(error = %e, "updating the question index failed");
     }
 }
 
 /// The questions best matching `query`, at most `limit`.
-pub fn search(
-    state: &crate::state::AppState,
-    query: &str,
-    limit: usize,
-) -> Result<Vec<Found>, StoreError> {
-    state
-        .qa_search
-        .search(&state.ontology, &state.autocomplete, query, limit)
+pub fn search(qa: &super::Service, query: &str, limit: usize) -> Result<Vec<Found>, StoreError> {
+    qa.index
+        .search(&qa.ontology, &qa.autocomplete, query, limit)
         .map_err(index_error)
 }

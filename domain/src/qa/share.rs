@@ -5,7 +5,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::AppState;
 use crate::store::Batch;
 
 /// Something to send to the Q&A rooms (kept until the homeserver took it).
@@ -52,6 +51,6 @@ pub trait Share: Send + Sync {
     /// Adds `op` to `batch`: queued when the batch is applied, together with the change
     /// it shares.
     fn queue_in(&self, batch: &mut Batch, op: &Outgoing) -> Result<(), String>;
-    /// Starts sending what is queued.
-    fn send_queued(&self, state: &AppState);
+    /// Starts sending what is queued (returns at once; the sending runs elsewhere).
+    fn send_queued(&self);
 }

@@ -107,7 +107,7 @@ async fn every_route_for_every_role() {
         .expect("m")
         .expect("m");
     let question = raremesh::qa::actions::ask(
-        &node.state,
+        &node.state.qa,
         &asker,
         &raremesh::qa::actions::Draft {
             title: "Authz question".into(),
@@ -116,7 +116,7 @@ async fn every_route_for_every_role() {
         },
     )
     .expect("question");
-    let answer = raremesh::qa::actions::answer(&node.state, &asker, &question.id, "Own answer")
+    let answer = raremesh::qa::actions::answer(&node.state.qa, &asker, &question.id, "Own answer")
         .expect("answer");
     let (qid, aid) = (question.id.clone(), answer.id.clone());
     let roles: Vec<(&str, Option<String>)> = vec![

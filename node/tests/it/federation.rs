@@ -132,7 +132,7 @@ async fn two_nodes_share_vectors_through_two_synapses() {
     .await;
 
     // Node B is killed and restarted meanwhile changes go on: nothing lost, no duplicates.
-    let b_config = node_b.state.config.clone();
+    let b_config = (*node_b.state.config).clone();
     node_b.kill().await;
     let mut m = node_a
         .state
@@ -249,7 +249,7 @@ async fn two_nodes_share_vectors_through_two_synapses() {
     .await;
 
     // A stops trusting B: what B sent is erased from A, and B's events are refused.
-    let mut a_config = node_a.state.config.clone();
+    let mut a_config = (*node_a.state.config).clone();
     assert_eq!(
         remote_terms(&node_a.state).len(),
         1,

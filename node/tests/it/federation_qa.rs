@@ -68,7 +68,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
         .expect("m")
         .expect("m");
     let q = actions::ask(
-        &sa,
+        &sa.qa,
         &anna_m,
         &actions::Draft {
             title: "Night seizures: what helped?".into(),
@@ -80,10 +80,10 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     )
     .expect("ask");
     wait_for("the question on B", 60, || {
-        sb.qa.question(&q.id).ok().flatten().is_some()
+        sb.qa.store.question(&q.id).ok().flatten().is_some()
     })
     .await;
-    let on_b = sb.qa.question(&q.id).expect("q").expect("q");
+    let on_b = sb.qa.store.question(&q.id).expect("q").expect("q");
     assert_eq!(on_b.title, q.title);
     assert_eq!(on_b.tags, q.tags);
     assert_eq!(on_b.author, q.author, "the asker's pseudonym travels");
@@ -92,7 +92,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     // Targeted on B: high for Bruno (seizures), low for Carl (hearing).
     let fit = |state: &raremesh::AppState, account: &str| {
         let m = state.registrations.member(account).expect("m").expect("m");
-        actions::feed(state, &m)
+        actions::feed(&state.qa, &m)
             .expect("feed")
             .into_iter()
             .find(|(_, x)| x.id == q.id)
@@ -102,7 +102,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     let (fb_bruno, fb_carl) = (fit(&sb, &bruno.account_id), fit(&sb, &carl.account_id));
     assert!(fb_bruno > fb_carl + 20, "Bruno {fb_bruno}, Carl {fb_carl}");
     let told = |state: &raremesh::AppState, account: &str| {
-        raremesh::qa::notices::of(state, account)
+        raremesh::qa::notices::of(&state.qa, account)
             .expect("n")
             .iter()
             .any(|n| n.question_id == q.id)
@@ -124,14 +124,15 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
         )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
-    let bruno_name = sb.qa.display_name(&bruno.account_id);
+    let bruno_name = sb.qa.store.display_name(&bruno.account_id);
     wait_for("Bruno's answer on A", 60, || {
         sa.qa
+            .store
             .answers_of(&q.id)
             .is_ok_and(|a| a.iter().any(|a| a.body.contains("ketogenic")))
     })
     .await;
-    let on_a = sa.qa.answers_of(&q.id).expect("a");
+    let on_a = sa.qa.store.answers_of(&q.id).expect("a");
     let from_b = on_a
         .iter()
         .find(|a| a.body.contains("ketogenic"))
@@ -144,7 +145,8 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     })
     .await;
     wait_for("the answer indexed on A", 60, || {
-        sa.qa_search
+        sa.qa
+            .index
             .search(&sa.ontology, &sa.autocomplete, "ketogenic", 5)
             .is_ok_and(|found| found.first().map(|f| f.id.as_str()) == Some(q.id.as_str()))
     })
@@ -175,6 +177,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     let room = fa.own_qa_room().expect("r").expect("room");
     let root = sa
         .qa
+        .store
         .question(&q.id)
         .expect("q")
         .expect("q")
@@ -192,12 +195,14 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     let nio_event: Vec<String> = serde_json::from_str(&out).expect("ids");
     wait_for("the Matrix answer on A", 60, || {
         sa.qa
+            .store
             .answers_of(&q.id)
             .is_ok_and(|a| a.iter().any(|a| a.body.contains("Melatonin")))
     })
     .await;
     let from_matrix = sa
         .qa
+        .store
         .answers_of(&q.id)
         .expect("a")
         .into_iter()
@@ -221,6 +226,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     assert!(!page.contains(&bob), "the Matrix id is not shown");
     wait_for("the Matrix answer on B too", 60, || {
         sb.qa
+            .store
             .answers_of(&q.id)
             .is_ok_and(|a| a.iter().any(|a| a.body.contains("Melatonin")))
     })
@@ -259,12 +265,13 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     });
     wait_for("the message after the hostile ones", 60, || {
         sa.qa
+            .store
             .answers_of(&q.id)
             .is_ok_and(|a| a.iter().any(|a| a.body == "After the hostile ones"))
     })
     .await;
-    assert!(sa.qa.question("fakefakefake").expect("q").is_none());
-    let answers = sa.qa.answers_of(&q.id).expect("a");
+    assert!(sa.qa.store.question("fakefakefake").expect("q").is_none());
+    let answers = sa.qa.store.answers_of(&q.id).expect("a");
     assert!(answers.iter().all(|a| a.body.len() < 6000));
     assert!(answers.iter().all(|a| !a.body.contains("hijacked")));
     assert!(
@@ -272,7 +279,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
             .iter()
             .all(|a| a.body != "a thread on the refused question")
     );
-    assert!(sb.qa.question("fakefakefake").expect("q").is_none());
+    assert!(sb.qa.store.question("fakefakefake").expect("q").is_none());
     // The forged question, the thread on it, the long answer and the hijacking edit are
     // redacted in A's room, so Matrix apps reading it do not show them.
     let sent: Vec<String> = serde_json::from_str(&out).expect("ids");
@@ -293,7 +300,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
 
     // Edits travel both ways.
     actions::edit_question(
-        &sa,
+        &sa.qa,
         &anna_m,
         &q.id,
         "Night seizures: what helped you?",
@@ -302,6 +309,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     .expect("edit");
     wait_for("the edit on B", 60, || {
         sb.qa
+            .store
             .question(&q.id)
             .ok()
             .flatten()
@@ -310,13 +318,14 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     .await;
     let bruno_answer = sb
         .qa
+        .store
         .answers_of(&q.id)
         .expect("a")
         .into_iter()
         .find(|a| a.account_id == bruno.account_id)
         .expect("own");
     actions::edit_answer(
-        &sb,
+        &sb.qa,
         &bruno_m,
         &q.id,
         &bruno_answer.id,
@@ -325,6 +334,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     .expect("edit answer");
     wait_for("the answer's edit on A", 60, || {
         sa.qa
+            .store
             .answer(&q.id, &bruno_answer.id)
             .ok()
             .flatten()
@@ -335,7 +345,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     // A validator on A hides the Matrix answer: it disappears on B.
     let (validator, _) = web_a.account("validator@a.example.org", Role::Validator, false);
     moderation::moderate(
-        &sa,
+        &sa.qa,
         &validator,
         &q.id,
         Some(&from_matrix.id),
@@ -345,6 +355,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     .expect("hide");
     wait_for("the hidden answer hidden on B", 60, || {
         sb.qa
+            .store
             .answer(&q.id, &from_matrix.id)
             .ok()
             .flatten()
@@ -352,9 +363,10 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     })
     .await;
     // Bruno deletes his answer on B: it goes from A.
-    actions::delete_answer(&sb, &bruno_m, &q.id, &bruno_answer.id).expect("delete");
+    actions::delete_answer(&sb.qa, &bruno_m, &q.id, &bruno_answer.id).expect("delete");
     wait_for("the deleted answer gone from A", 60, || {
         sa.qa
+            .store
             .answer(&q.id, &bruno_answer.id)
             .ok()
             .flatten()
@@ -362,27 +374,29 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     })
     .await;
     // The question itself hidden on A: hidden on B, out of B's feed and search.
-    moderation::moderate(&sa, &validator, &q.id, None, true, "Asked twice").expect("hide q");
+    moderation::moderate(&sa.qa, &validator, &q.id, None, true, "Asked twice").expect("hide q");
     wait_for("the hidden question hidden on B", 60, || {
         sb.qa
+            .store
             .question(&q.id)
             .ok()
             .flatten()
             .is_some_and(|x| x.hidden.is_some())
     })
     .await;
-    let bruno_feed = actions::feed(&sb, &bruno_m).expect("feed");
+    let bruno_feed = actions::feed(&sb.qa, &bruno_m).expect("feed");
     assert!(bruno_feed.iter().all(|(_, x)| x.id != q.id));
     // The search index follows the stored question.
     wait_for("the hidden question out of B's search", 60, || {
-        sb.qa_search
+        sb.qa
+            .index
             .search(&sb.ontology, &sb.autocomplete, "midnight", 5)
             .is_ok_and(|found| found.is_empty())
     })
     .await;
     // Restored on A: shared again, visible again on B.
     moderation::moderate(
-        &sa,
+        &sa.qa,
         &validator,
         &q.id,
         None,
@@ -392,6 +406,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     .expect("restore");
     wait_for("the restored question on B", 60, || {
         sb.qa
+            .store
             .question(&q.id)
             .ok()
             .flatten()

@@ -27,7 +27,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
     node.approve(&node.patient(&account, "Child", &["HP:0001250"]));
     let m = state.registrations.member(&account).expect("m").expect("m");
     let mut q = actions::ask(
-        &state,
+        &state.qa,
         &m,
         &actions::Draft {
             title: "Local question".into(),
@@ -38,7 +38,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
     .expect("ask");
     q.room = Some("!qa:a.test".into());
     q.event_id = Some("$aq".into());
-    state.qa.save_question(&q).expect("save");
+    state.qa.store.save_question(&q).expect("save");
     f.store
         .set(
             raremesh::federation::state::Key::QaEvent("$aq"),
@@ -105,21 +105,37 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
     ];
     let r = f.receive(&state, &parse(&events)).expect("receive");
     assert_eq!(r.dropped.len(), 6, "{:?}", r.dropped);
-    let local = state.qa.question(&q.id).expect("q").expect("q");
+    let local = state.qa.store.question(&q.id).expect("q").expect("q");
     assert!(local.hidden.is_none() && local.title == "Local question");
-    assert!(state.qa.answers_of(&q.id).expect("a").is_empty());
-    assert!(state.qa.question("partnerquestion2").expect("q").is_none());
-    assert!(state.qa.question("partnerquestion3").expect("q").is_none());
+    assert!(state.qa.store.answers_of(&q.id).expect("a").is_empty());
+    assert!(
+        state
+            .qa
+            .store
+            .question("partnerquestion2")
+            .expect("q")
+            .is_none()
+    );
+    assert!(
+        state
+            .qa
+            .store
+            .question("partnerquestion3")
+            .expect("q")
+            .is_none()
+    );
     assert_eq!(f.qa_room_owner("!other:c.test").expect("o"), None);
     // B's question, hidden here by a validator, stays hidden when B sends it again.
     let partner = state
         .qa
+        .store
         .question("partnerquestion1")
         .expect("q")
         .expect("stored");
     assert_eq!(partner.origin.as_deref(), Some(peer));
     let (validator, _) = node.account("validator@a.test", Role::Validator, false);
-    moderation::moderate(&state, &validator, &partner.id, None, true, "Off topic").expect("hide");
+    moderation::moderate(&state.qa, &validator, &partner.id, None, true, "Off topic")
+        .expect("hide");
     let again = vec![ev(
         "m.room.message",
         "!qb:b.test",
@@ -129,6 +145,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
     f.receive(&state, &parse(&again)).expect("receive");
     let partner = state
         .qa
+        .store
         .question("partnerquestion1")
         .expect("q")
         .expect("q");
@@ -156,17 +173,17 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
     ];
     let r = f.receive(&state, &parse(&events)).expect("receive");
     assert!(r.dropped.is_empty(), "{:?}", r.dropped);
-    let a = state.qa.answers_of(&q.id).expect("a").remove(0);
+    let a = state.qa.store.answers_of(&q.id).expect("a").remove(0);
     assert_eq!(a.body, "Better words");
     assert!(a.edited_at.is_some());
-    assert_eq!(a.author, state.qa.display_name(bob));
+    assert_eq!(a.author, state.qa.store.display_name(bob));
     assert!(!a.author.contains("bob"));
     let redact = vec![
         json!({ "type": "m.room.redaction", "sender": bob, "room_id": "!qa:a.test",
         "event_id": "$b3", "redacts": "$b1", "content": {} }),
     ];
     f.receive(&state, &parse(&redact)).expect("receive");
-    let a = state.qa.answers_of(&q.id).expect("a").remove(0);
+    let a = state.qa.store.answers_of(&q.id).expect("a").remove(0);
     assert!(a.body.is_empty() && a.hidden.is_some_and(|h| h.deleted));
 
     // B withdraws its question, already hidden here: the text goes, this node's hide stays;
@@ -178,13 +195,22 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
     f.receive(&state, &parse(&withdraw)).expect("receive");
     let p1 = state
         .qa
+        .store
         .question("partnerquestion1")
         .expect("q")
         .expect("q");
     assert!(p1.title.is_empty() && p1.body.is_empty());
     assert_eq!(p1.hidden.map(|h| h.reason).as_deref(), Some("Off topic"));
     assert!(
-        moderation::moderate(&state, &validator, "partnerquestion1", None, false, "Back").is_err()
+        moderation::moderate(
+            &state.qa,
+            &validator,
+            "partnerquestion1",
+            None,
+            false,
+            "Back"
+        )
+        .is_err()
     );
     let again = vec![ev(
         "m.room.message",
@@ -195,6 +221,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
     f.receive(&state, &parse(&again)).expect("receive");
     let p1 = state
         .qa
+        .store
         .question("partnerquestion1")
         .expect("q")
         .expect("q");

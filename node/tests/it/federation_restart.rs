@@ -224,7 +224,7 @@ async fn node_b_converges_after_homeserver_and_node_outages() {
             .expect("m")
             .expect("m");
         let q = actions::ask(
-            &sa,
+            &sa.qa,
             &m,
             &actions::Draft {
                 title: title.into(),
@@ -239,7 +239,7 @@ async fn node_b_converges_after_homeserver_and_node_outages() {
             .member(&ben.account_id)
             .expect("m")
             .expect("m");
-        let answer = actions::answer(&sa, &other, &q.id, "A calm evening routine helped us.")
+        let answer = actions::answer(&sa.qa, &other, &q.id, "A calm evening routine helped us.")
             .expect("answer");
         (q.id, answer.id)
     };
@@ -249,12 +249,14 @@ async fn node_b_converges_after_homeserver_and_node_outages() {
         published(&sa) == model.0
             && sa
                 .qa
+                .store
                 .question(&qa.0)
                 .ok()
                 .flatten()
                 .is_some_and(|q| q.event_id.is_some())
             && sa
                 .qa
+                .store
                 .answer(&qa.0, &qa.1)
                 .ok()
                 .flatten()
@@ -492,6 +494,7 @@ async fn node_b_converges_after_homeserver_and_node_outages() {
     assert_eq!(held, shared, "B holds exactly what A publishes");
     let titles: Vec<String> = sb
         .qa
+        .store
         .questions()
         .expect("q")
         .into_iter()
@@ -510,7 +513,11 @@ async fn node_b_converges_after_homeserver_and_node_outages() {
             "{t} once in {titles:?}"
         );
     }
-    assert_eq!(sb.qa.all_answers().expect("a").len(), 4, "each answer once");
+    assert_eq!(
+        sb.qa.store.all_answers().expect("a").len(),
+        4,
+        "each answer once"
+    );
 }
 
 /// The registration `raremesh federation registration` prints for a server name with dots

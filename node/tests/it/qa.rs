@@ -76,6 +76,7 @@ async fn members_ask_answer_and_see_the_questions_they_can_help_with_first() {
     let q = node
         .state
         .qa
+        .store
         .questions()
         .expect("q")
         .into_iter()
@@ -99,7 +100,7 @@ async fn members_ask_answer_and_see_the_questions_they_can_help_with_first() {
         .0,
         StatusCode::SEE_OTHER
     );
-    let a = node.state.qa.answers_of(&q.id).expect("a").remove(0);
+    let a = node.state.qa.store.answers_of(&q.id).expect("a").remove(0);
     let mark = format!("{path}/answers/{}", a.id);
     assert_eq!(
         node.post_form(&mark, &helper, &format!("csrf={CSRF}&action=helpful"))
@@ -127,14 +128,17 @@ async fn members_ask_answer_and_see_the_questions_they_can_help_with_first() {
             .0,
         StatusCode::SEE_OTHER
     );
-    let a = node.state.qa.answers_of(&q.id).expect("a").remove(0);
+    let a = node.state.qa.store.answers_of(&q.id).expect("a").remove(0);
     assert!(a.accepted && a.helpful.len() == 1);
     let (_, page) = node.get(&path, &newcomer).await;
     assert!(
         page.contains("The answer that helped") && page.contains("ketogenic"),
         "{page}"
     );
-    assert_eq!(node.state.qa.helpfulness(&a.account_id).expect("h"), 3);
+    assert_eq!(
+        node.state.qa.store.helpfulness(&a.account_id).expect("h"),
+        3
+    );
 }
 
 pub async fn api(
@@ -236,7 +240,7 @@ async fn bad_questions_and_answers_are_refused_and_scripts_are_text() {
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        node.state.qa.questions().expect("q").is_empty(),
+        node.state.qa.store.questions().expect("q").is_empty(),
         "nothing stored"
     );
     // A form that failed keeps what was typed.
@@ -409,13 +413,19 @@ async fn authors_edit_and_delete_their_own_only() {
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let stored = node.state.qa.question(&qid).expect("q").expect("tombstone");
+    let stored = node
+        .state
+        .qa
+        .store
+        .question(&qid)
+        .expect("q")
+        .expect("tombstone");
     assert!(
         stored.title.is_empty() && stored.body.is_empty(),
         "the text is erased"
     );
     assert!(
-        node.state.qa.answers_of(&qid).expect("a")[0]
+        node.state.qa.store.answers_of(&qid).expect("a")[0]
             .body
             .is_empty()
     );
@@ -485,6 +495,7 @@ async fn the_form_takes_symptom_and_disease_names_and_speaks_the_members_languag
     let q = node
         .state
         .qa
+        .store
         .questions()
         .expect("q")
         .into_iter()

@@ -72,7 +72,8 @@ async fn validators_hide_and_restore_reported_content_with_an_audited_reason() {
     );
     let found = node
         .state
-        .qa_search
+        .qa
+        .index
         .search(&node.state.ontology, &node.state.autocomplete, "pills", 10)
         .expect("search");
     assert!(found.is_empty(), "hidden content is not searchable");
@@ -110,7 +111,8 @@ async fn validators_hide_and_restore_reported_content_with_an_audited_reason() {
     assert!(page.contains("Cheap pills"));
     assert_eq!(
         node.state
-            .qa_search
+            .qa
+            .index
             .search(&node.state.ontology, &node.state.autocomplete, "pills", 10)
             .expect("s")
             .len(),
@@ -165,13 +167,20 @@ async fn a_deleted_account_takes_its_questions_and_answers_with_it() {
     assert_eq!(export["answers"][0]["body"], "Vanishing answer");
     let account = node.state.accounts.get(&asker_id).expect("a").expect("a");
     raremesh::erasure::erase_account(&node.state, &account).expect("delete");
-    let q = node.state.qa.question(&qid).expect("q").expect("tombstone");
+    let q = node
+        .state
+        .qa
+        .store
+        .question(&qid)
+        .expect("q")
+        .expect("tombstone");
     assert!(q.title.is_empty() && q.body.is_empty());
-    let answers = node.state.qa.answers_of(&sid).expect("a");
+    let answers = node.state.qa.store.answers_of(&sid).expect("a");
     assert!(answers.iter().all(|a| !a.body.contains("Vanishing")));
     let found = node
         .state
-        .qa_search
+        .qa
+        .index
         .search(
             &node.state.ontology,
             &node.state.autocomplete,

@@ -30,7 +30,7 @@ async fn new_questions_notify_likely_helpers_within_a_daily_cap_and_followers_ge
     .await;
     assert_eq!(s, StatusCode::CREATED, "{q}");
     let qid = q["id"].as_str().expect("id").to_owned();
-    let notices = |id: &str| raremesh::qa::notices::of(&node.state, id).expect("notices");
+    let notices = |id: &str| raremesh::qa::notices::of(&node.state.qa, id).expect("notices");
     assert_eq!(notices(&close_id).len(), 1);
     assert_eq!(notices(&near_id).len(), 1);
     assert!(notices(&far_id).is_empty(), "not a likely helper");
@@ -103,7 +103,7 @@ async fn new_questions_notify_likely_helpers_within_a_daily_cap_and_followers_ge
     );
     let before = node.outbox().len();
     assert_eq!(
-        raremesh::qa::notices::send_digests(&node.state)
+        raremesh::qa::notices::send_digests(&node.state.qa)
             .await
             .expect("digest"),
         1
@@ -120,7 +120,7 @@ async fn new_questions_notify_likely_helpers_within_a_daily_cap_and_followers_ge
         "the digest names the question, not the answers' text"
     );
     assert_eq!(
-        raremesh::qa::notices::send_digests(&node.state)
+        raremesh::qa::notices::send_digests(&node.state.qa)
             .await
             .expect("digest"),
         0,
@@ -339,10 +339,11 @@ async fn scoring_one_question_for_many_members_gives_the_feed_scores() {
     let q = node
         .state
         .qa
+        .store
         .question(q["id"].as_str().expect("id"))
         .expect("q")
         .expect("q");
-    let scorer = raremesh::qa::QuestionScorer::new(&node.state, &q);
+    let scorer = raremesh::qa::QuestionScorer::new(&node.state.qa, &q);
     for (i, terms) in [
         &["HP:0007359"][..],
         &["HP:0000365", "HP:0001252"],
@@ -355,9 +356,9 @@ async fn scoring_one_question_for_many_members_gives_the_feed_scores() {
         let patients = node.state.patients.of(&id).expect("p");
         let m = node.state.registrations.member(&id).expect("m").expect("m");
         let feed = raremesh::qa::helper_score(
-            &node.state,
+            &node.state.qa,
             &q,
-            &raremesh::qa::Helper::new(&node.state, &patients, &m.info.language, 3),
+            &raremesh::qa::Helper::new(&node.state.qa, &patients, &m.info.language, 3),
         );
         let profiles: Vec<_> = patients
             .iter()

@@ -25,7 +25,7 @@ fn page(
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
-    let (questions, answers) = match (state.qa.questions(), state.qa.all_answers()) {
+    let (questions, answers) = match (state.qa.store.questions(), state.qa.store.all_answers()) {
         (Ok(q), Ok(a)) => (q, a),
         (Err(e), _) | (_, Err(e)) => return internal(e),
     };
@@ -113,7 +113,7 @@ pub async fn decide(
     };
     let answer = Some(get("answer")).filter(|a| !a.is_empty());
     match moderation::moderate(
-        &state,
+        &state.qa,
         &account.id,
         get("question"),
         answer,

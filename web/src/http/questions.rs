@@ -79,9 +79,9 @@ pub async fn feed(
     headers: HeaderMap,
 ) -> Response {
     let (all, notes, prefs) = match (
-        state.qa.questions(),
-        notices::shown(&state, &m.account_id),
-        notices::prefs(&state, &m.account_id),
+        state.qa.store.questions(),
+        notices::shown(&state.qa, &m.account_id),
+        notices::prefs(&state.qa, &m.account_id),
     ) {
         (Ok(a), Ok(n), Ok(p)) => (a, n, p),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return internal(e),
@@ -91,7 +91,7 @@ pub async fn feed(
         .filter(|q| q.account_id == m.account_id && q.hidden.as_ref().is_none_or(|h| !h.deleted))
         .map(|q| context! { id => q.id.clone(), title => q.title.clone(), hidden => q.hidden.is_some() })
         .collect();
-    let ranked = match actions::feed_of(&state, &m, all) {
+    let ranked = match actions::feed_of(&state.qa, &m, all) {
         Ok(r) => r,
         Err(e) => return refusal(&e, lang_of(&headers, &m)),
     };
@@ -107,10 +107,10 @@ pub async fn feed(
         .take(20)
         .map(|n| context! { id => n.question_id.clone(), title => n.title.clone(), answer => n.kind == notices::Kind::Answer, unread => !n.read })
         .collect();
-    if let Err(e) = notices::mark_read(&state, &m.account_id) {
+    if let Err(e) = notices::mark_read(&state.qa, &m.account_id) {
         return internal(e);
     }
-    let can_ask = matches!(actions::validated(&state, &m.account_id), Ok(true));
+    let can_ask = matches!(actions::validated(&state.qa, &m.account_id), Ok(true));
     let matrix = state.federation.is_some() && m.matrix.as_ref().is_some_and(|l| l.verified);
     render_form(
         &state,
@@ -138,10 +138,10 @@ pub async fn search(
     headers: HeaderMap,
     Query(query): Query<SearchQuery>,
 ) -> Response {
-    if let Err(e) = actions::may_read(&state, &m) {
+    if let Err(e) = actions::may_read(&state.qa, &m) {
         return refusal(&e, lang_of(&headers, &m));
     }
-    let found = match raremesh_domain::qa::search::search(&state, &query.q, 30) {
+    let found = match raremesh_domain::qa::search::search(&state.qa, &query.q, 30) {
         Ok(f) => f,
         Err(e) => return internal(e),
     };
@@ -304,7 +304,7 @@ pub async fn ask(
         disease: Some(disease),
         patient: Some(get("patient")),
     };
-    match actions::ask(&state, &m, &draft) {
+    match actions::ask(&state.qa, &m, &draft) {
         Ok(q) => see_other(&format!("/questions/{}", q.id)),
         Err(e) => failed(&e, lang_of(&headers, &m)).unwrap_or_else(|| {
             ask_page(
@@ -343,13 +343,15 @@ fn question_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> Response {
-    let q = match actions::may_read(state, m).and_then(|()| actions::visible_question(state, id)) {
+    let q = match actions::may_read(&state.qa, m)
+        .and_then(|()| actions::visible_question(&state.qa, id))
+    {
         Ok(q) => q,
         Err(e) => {
             return refusal(&e, lang_of(headers, m));
         }
     };
-    let answers = match state.qa.answers_of(&q.id) {
+    let answers = match state.qa.store.answers_of(&q.id) {
         Ok(a) => a,
         Err(e) => return internal(e),
     };
@@ -361,7 +363,7 @@ fn question_page(
         .map(|a| answer_view(a, m))
         .collect();
     let can_answer =
-        q.hidden.is_none() && matches!(actions::validated(state, &m.account_id), Ok(true));
+        q.hidden.is_none() && matches!(actions::validated(&state.qa, &m.account_id), Ok(true));
     render_form(
         state,
         headers,
@@ -419,13 +421,13 @@ pub async fn act(
     }
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let done = match get("action") {
-        "" | "answer" => actions::answer(&state, &m, &id, get("body")).map(|_| ()),
-        "follow" => actions::follow(&state, &m, &id, true),
-        "unfollow" => actions::follow(&state, &m, &id, false),
-        "report" => moderation::report(&state, &m, &id, None, get("reason")),
-        "edit" => actions::edit_question(&state, &m, &id, get("title"), get("body")).map(|_| ()),
+        "" | "answer" => actions::answer(&state.qa, &m, &id, get("body")).map(|_| ()),
+        "follow" => actions::follow(&state.qa, &m, &id, true),
+        "unfollow" => actions::follow(&state.qa, &m, &id, false),
+        "report" => moderation::report(&state.qa, &m, &id, None, get("reason")),
+        "edit" => actions::edit_question(&state.qa, &m, &id, get("title"), get("body")).map(|_| ()),
         "delete" => {
-            return match actions::delete_question(&state, &m, &id) {
+            return match actions::delete_question(&state.qa, &m, &id) {
                 Ok(()) => see_other("/questions"),
                 Err(e) => refused_on_question(&state, &headers, &m, &id, &e),
             };
@@ -459,10 +461,10 @@ pub async fn mark(
     }
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let done = match get("action") {
-        "report" => moderation::report(&state, &m, &id, Some(&answer_id), get("reason")),
-        "edit" => actions::edit_answer(&state, &m, &id, &answer_id, get("body")).map(|_| ()),
-        "delete" => actions::delete_answer(&state, &m, &id, &answer_id),
-        other => actions::mark(&state, &m, &id, &answer_id, other),
+        "report" => moderation::report(&state.qa, &m, &id, Some(&answer_id), get("reason")),
+        "edit" => actions::edit_answer(&state.qa, &m, &id, &answer_id, get("body")).map(|_| ()),
+        "delete" => actions::delete_answer(&state.qa, &m, &id, &answer_id),
+        other => actions::mark(&state.qa, &m, &id, &answer_id, other),
     };
     match done {
         Ok(()) => see_other(&format!("/questions/{id}")),
@@ -483,12 +485,12 @@ pub async fn settings(
     }
     match form.get("action").map(String::as_str) {
         Some(a @ ("digest_on" | "digest_off")) => {
-            let mut p = match notices::prefs(&state, &m.account_id) {
+            let mut p = match notices::prefs(&state.qa, &m.account_id) {
                 Ok(p) => p,
                 Err(e) => return internal(e),
             };
             p.digest = a == "digest_on";
-            if let Err(e) = notices::set_prefs(&state, &m.account_id, &p) {
+            if let Err(e) = notices::set_prefs(&state.qa, &m.account_id, &p) {
                 return internal(e);
             }
             see_other("/questions")
@@ -518,7 +520,7 @@ pub async fn join_in_matrix(state: &AppState, m: &Member) -> Result<(), QaError>
     else {
         return Err(QaError::Forbidden(Message::new("qa.err.confirm_matrix")));
     };
-    if !actions::validated(state, &m.account_id)? {
+    if !actions::validated(&state.qa, &m.account_id)? {
         return Err(QaError::Forbidden(Message::new("qa.err.join_validated")));
     }
     f.invite_to_qa(&user)

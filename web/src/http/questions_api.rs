@@ -49,8 +49,8 @@ pub async fn feed(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
 ) -> Result<Response, ApiError> {
-    let ranked = actions::feed(&state, &m)?;
-    let notes = notices::shown(&state, &m.account_id).map_err(QaError::from)?;
+    let ranked = actions::feed(&state.qa, &m)?;
+    let notes = notices::shown(&state.qa, &m.account_id).map_err(QaError::from)?;
     let questions: Vec<QuestionView<'_>> = ranked
         .iter()
         .map(|(fit, q)| QuestionView {
@@ -68,7 +68,7 @@ pub async fn ask(
     body: Body<Draft>,
 ) -> Result<Response, ApiError> {
     let d = json_body(body)?;
-    let q = actions::ask(&state, &m, &d)?;
+    let q = actions::ask(&state.qa, &m, &d)?;
     Ok((
         StatusCode::CREATED,
         Json(QuestionView::of(&state.ontology, &q)),
@@ -92,8 +92,8 @@ pub async fn search(
     ApiMember(_, m): ApiMember,
     Query(p): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
-    actions::may_read(&state, &m)?;
-    let found = raremesh_domain::qa::search::search(&state, &p.q, p.limit.unwrap_or(20))
+    actions::may_read(&state.qa, &m)?;
+    let found = raremesh_domain::qa::search::search(&state.qa, &p.q, p.limit.unwrap_or(20))
         .map_err(QaError::from)?;
     Ok(Json(json!({ "results": found })).into_response())
 }
@@ -104,9 +104,9 @@ pub async fn show(
     ApiMember(_, m): ApiMember,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    actions::may_read(&state, &m)?;
-    let q = actions::visible_question(&state, &id)?;
-    let answers = state.qa.answers_of(&id).map_err(QaError::from)?;
+    actions::may_read(&state.qa, &m)?;
+    let q = actions::visible_question(&state.qa, &id)?;
+    let answers = state.qa.store.answers_of(&id).map_err(QaError::from)?;
     let view = QuestionView {
         answers: Some(
             answers
@@ -141,7 +141,7 @@ pub async fn edit(
     body: Body<Edit>,
 ) -> Result<Response, ApiError> {
     let e = json_body(body)?;
-    let q = actions::edit_question(&state, &m, &id, &e.title, &e.body)?;
+    let q = actions::edit_question(&state.qa, &m, &id, &e.title, &e.body)?;
     Ok(Json(QuestionView::of(&state.ontology, &q)).into_response())
 }
 
@@ -151,7 +151,7 @@ pub async fn delete(
     ApiMember(_, m): ApiMember,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    actions::delete_question(&state, &m, &id)?;
+    actions::delete_question(&state.qa, &m, &id)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -171,7 +171,7 @@ pub async fn answer(
     body: Body<NewAnswer>,
 ) -> Result<Response, ApiError> {
     let b = json_body(body)?;
-    let a = actions::answer(&state, &m, &id, &b.body)?;
+    let a = actions::answer(&state.qa, &m, &id, &b.body)?;
     Ok((StatusCode::CREATED, Json(AnswerView::of(&a, &m.account_id))).into_response())
 }
 
@@ -198,7 +198,7 @@ pub async fn follow(
     body: Body<Act>,
 ) -> Result<Response, ApiError> {
     let b = json_body(body)?;
-    actions::follow(&state, &m, &id, b.follow.unwrap_or(true))?;
+    actions::follow(&state.qa, &m, &id, b.follow.unwrap_or(true))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -211,7 +211,7 @@ pub async fn report(
 ) -> Result<Response, ApiError> {
     let b = json_body(body)?;
     moderation::report(
-        &state,
+        &state.qa,
         &m,
         &id,
         None,
@@ -228,7 +228,7 @@ pub async fn edit_answer(
     body: Body<Edit>,
 ) -> Result<Response, ApiError> {
     let e = json_body(body)?;
-    let a = actions::edit_answer(&state, &m, &id, &a, &e.body)?;
+    let a = actions::edit_answer(&state.qa, &m, &id, &a, &e.body)?;
     Ok(Json(AnswerView::of(&a, &m.account_id)).into_response())
 }
 
@@ -238,7 +238,7 @@ pub async fn delete_answer(
     ApiMember(_, m): ApiMember,
     Path((id, a)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    actions::delete_answer(&state, &m, &id, &a)?;
+    actions::delete_answer(&state.qa, &m, &id, &a)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -250,7 +250,13 @@ pub async fn mark(
     body: Body<Act>,
 ) -> Result<Response, ApiError> {
     let b = json_body(body)?;
-    actions::mark(&state, &m, &id, &a, b.action.as_deref().unwrap_or_default())?;
+    actions::mark(
+        &state.qa,
+        &m,
+        &id,
+        &a,
+        b.action.as_deref().unwrap_or_default(),
+    )?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -263,7 +269,7 @@ pub async fn report_answer(
 ) -> Result<Response, ApiError> {
     let b = json_body(body)?;
     moderation::report(
-        &state,
+        &state.qa,
         &m,
         &id,
         Some(&a),
@@ -312,7 +318,7 @@ pub async fn moderate(
         }
     };
     moderation::moderate(
-        &state,
+        &state.qa,
         &account.id,
         &d.question,
         d.answer.as_deref(),

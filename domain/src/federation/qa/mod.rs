@@ -10,6 +10,8 @@
 mod receive;
 mod send;
 
+pub use send::Outbox;
+
 use raremesh_bridge::client::NewRoom;
 use raremesh_bridge::rooms::RoomKind;
 use serde::{Deserialize, Serialize};
@@ -184,7 +186,7 @@ impl Federation {
                 let _ = self.client.leave(&room).await;
                 // A former peer's questions are no longer shared here (the room record goes
                 // last, so an interrupted pass is done again).
-                for mut q in state.qa.questions()? {
+                for mut q in state.qa.store.questions()? {
                     if q.origin.as_deref() == Some(p) && !(q.title.is_empty() && q.body.is_empty())
                     {
                         q.title.clear();
@@ -198,8 +200,8 @@ impl Federation {
                                 deleted: false,
                             });
                         }
-                        state.qa.save_question(&q)?;
-                        reindex(state, &q.id);
+                        state.qa.store.save_question(&q)?;
+                        reindex(&state.qa, &q.id);
                     }
                 }
                 self.store.unset_name(&name)?;

@@ -80,7 +80,7 @@ impl Federation {
             let Some(question_id) = target.strip_prefix("q/") else {
                 return invalid("a thread on something that is not a question");
             };
-            let Some(q) = state.qa.question(question_id)? else {
+            let Some(q) = state.qa.store.question(question_id)? else {
                 return invalid("a reply to a question no longer here");
             };
             if q.room.as_deref() != Some(room) {
@@ -112,7 +112,7 @@ impl Federation {
                         .unwrap_or_default();
                     (
                         format!("m-{id}"),
-                        state.qa.display_name(sender),
+                        state.qa.store.display_name(sender),
                         strip_fallback(body),
                     )
                 }
@@ -121,7 +121,7 @@ impl Federation {
                 Ok(b) => b,
                 Err(err) => return invalid(err.to_string()),
             };
-            let existing = state.qa.answer(&q.id, &id)?;
+            let existing = state.qa.store.answer(&q.id, &id)?;
             if let Some(old) = &existing
                 && old.origin.as_deref() != Some(sender)
             {
@@ -152,7 +152,7 @@ impl Federation {
                     .map(|o| o.reports.clone())
                     .unwrap_or_default(),
             };
-            let mut change = Change::new(state);
+            let mut change = Change::new(&state.qa);
             change.answer(&a);
             self.store.set_in(
                 change.batch(),
@@ -182,15 +182,15 @@ impl Federation {
         }
         let title = one_line_title(&w.title).map_err(|e| e.to_string())?;
         let body = text(&w.body, MAX_BODY, "qa.err.write_question").map_err(|e| e.to_string())?;
-        let tags = crate::qa::actions::tags(state, &w.tags).map_err(|e| e.to_string())?;
-        let disease =
-            crate::qa::actions::disease(state, w.disease.as_deref()).map_err(|e| e.to_string())?;
+        let tags = crate::qa::actions::tags(&state.qa, &w.tags).map_err(|e| e.to_string())?;
+        let disease = crate::qa::actions::disease(&state.qa, w.disease.as_deref())
+            .map_err(|e| e.to_string())?;
         let lang =
             language(&w.language).ok_or("a question in a language this node does not know")?;
         if !crate::qa::names::acceptable(&w.author) {
             return Err("a question with a bad author name".into());
         }
-        let existing = state.qa.question(&w.id).map_err(|e| e.to_string())?;
+        let existing = state.qa.store.question(&w.id).map_err(|e| e.to_string())?;
         if let Some(old) = &existing
             && (old.origin.as_deref() != Some(sender) || old.room.as_deref() != Some(room))
         {
@@ -226,7 +226,7 @@ impl Federation {
                 .unwrap_or_default(),
         };
         let err = |e: StoreError| e.to_string();
-        let mut change = Change::new(state);
+        let mut change = Change::new(&state.qa);
         change.question(&q);
         self.store.set_in(
             change.batch(),
@@ -235,7 +235,7 @@ impl Federation {
         );
         change.reindex(&q.id);
         let told = match &existing {
-            None => Some(notices::target(state, change.batch(), &q).map_err(err)?),
+            None => Some(notices::target(&state.qa, change.batch(), &q).map_err(err)?),
             Some(_) => None,
         };
         change.commit().map_err(err)?;
@@ -259,7 +259,7 @@ impl Federation {
         let parts: Vec<&str> = what.split('/').collect();
         match parts.as_slice() {
             ["q", id] => {
-                let Some(mut q) = state.qa.question(id)? else {
+                let Some(mut q) = state.qa.store.question(id)? else {
                     return Ok(None);
                 };
                 if q.origin.as_deref() != Some(sender) || q.room.as_deref() != Some(room) {
@@ -277,7 +277,7 @@ impl Federation {
                 let (Ok(title), Ok(body), Ok(tags)) = (
                     one_line_title(&w.title),
                     text(&w.body, MAX_BODY, "qa.err.write_question"),
-                    crate::qa::actions::tags(state, &w.tags),
+                    crate::qa::actions::tags(&state.qa, &w.tags),
                 ) else {
                     return invalid("an unacceptable question edit");
                 };
@@ -285,11 +285,11 @@ impl Federation {
                 q.body = body;
                 q.tags = tags;
                 q.edited_at = Some(now());
-                state.qa.save_question(&q)?;
-                reindex(state, id);
+                state.qa.store.save_question(&q)?;
+                reindex(&state.qa, id);
             }
             ["a", question, id] => {
-                let Some(mut a) = state.qa.answer(question, id)? else {
+                let Some(mut a) = state.qa.store.answer(question, id)? else {
                     return Ok(None);
                 };
                 if a.origin.as_deref() != Some(sender) || !self.in_room(state, question, room)? {
@@ -310,8 +310,8 @@ impl Federation {
                 };
                 a.body = body;
                 a.edited_at = Some(now());
-                state.qa.save_answer(&a)?;
-                reindex(state, question);
+                state.qa.store.save_answer(&a)?;
+                reindex(&state.qa, question);
             }
             _ => {}
         }
@@ -322,6 +322,7 @@ impl Federation {
     fn in_room(&self, state: &AppState, question_id: &str, room: &str) -> Result<bool, StoreError> {
         Ok(state
             .qa
+            .store
             .question(question_id)?
             .is_some_and(|q| q.room.as_deref() == Some(room)))
     }
@@ -357,7 +358,7 @@ impl Federation {
         };
         match parts.as_slice() {
             ["q", id] => {
-                let Some(mut q) = state.qa.question(id)? else {
+                let Some(mut q) = state.qa.store.question(id)? else {
                     return Ok(None);
                 };
                 if sender != owner && q.origin.as_deref() != Some(sender) {
@@ -372,11 +373,11 @@ impl Federation {
                 if q.hidden.is_none() {
                     q.hidden = Some(hidden(false));
                 }
-                state.qa.save_question(&q)?;
-                reindex(state, id);
+                state.qa.store.save_question(&q)?;
+                reindex(&state.qa, id);
             }
             ["a", question, id] => {
-                let Some(mut a) = state.qa.answer(question, id)? else {
+                let Some(mut a) = state.qa.store.answer(question, id)? else {
                     return Ok(None);
                 };
                 if sender != owner && a.origin.as_deref() != Some(sender) {
@@ -393,8 +394,8 @@ impl Federation {
                 if a.hidden.is_none() {
                     a.hidden = Some(hidden(false));
                 }
-                state.qa.save_answer(&a)?;
-                reindex(state, question);
+                state.qa.store.save_answer(&a)?;
+                reindex(&state.qa, question);
             }
             _ => {}
         }

@@ -1,40 +1,32 @@
 //! Sending to the Q&A rooms: a queue in the database, drained in order.
 
+use std::sync::Arc;
+
 use raremesh_bridge::protocol::random_id;
 use serde_json::{Value, json};
+use tokio::sync::Notify;
 
 use super::{Outgoing, answer_content, question_content};
 use crate::federation::state::{Key, Kind};
-use crate::federation::{Federation, FederationError};
+use crate::federation::{Federation, FederationError, FederationStore};
 use crate::state::AppState;
 use crate::store::Batch;
 
-impl crate::qa::Share for Federation {
-    fn queue_in(&self, batch: &mut Batch, op: &Outgoing) -> Result<(), String> {
-        Federation::queue_in(self, batch, op).map_err(|e| e.to_string())
-    }
+/// Where Q&A changes queue what they share: the federation's queue, and a signal that
+/// wakes its sender. Q&A holds this, not the federation.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    store: FederationStore,
+    wake: Arc<Notify>,
+}
 
-    fn send_queued(&self, state: &AppState) {
-        if let Some(f) = state.federation.clone() {
-            let state = state.clone();
-            tokio::spawn(async move { f.send_qa(&state).await });
+impl Outbox {
+    /// The queue kept in `store`.
+    pub fn new(store: FederationStore) -> Self {
+        Self {
+            store,
+            wake: Arc::new(Notify::new()),
         }
-    }
-}
-
-enum Sent {
-    Done,
-    /// Not possible yet (the question is not shared yet): kept.
-    Later,
-}
-
-impl Federation {
-    /// Writes something to send into the queue.
-    pub(super) fn queue(&self, op: &Outgoing) -> Result<(), FederationError> {
-        let mut batch = Batch::new();
-        self.queue_in(&mut batch, op)?;
-        self.store.kv().apply(&batch)?;
-        Ok(())
     }
 
     /// Adds something to send to `batch`: queued when the batch is applied, together with
@@ -48,6 +40,45 @@ impl Federation {
         };
         self.store.set_in(batch, key, &entry.to_string());
         Ok(())
+    }
+
+    /// Returns when something was queued since the last call.
+    pub(in crate::federation) async fn queued(&self) {
+        self.wake.notified().await;
+    }
+}
+
+impl crate::qa::Share for Outbox {
+    fn queue_in(&self, batch: &mut Batch, op: &Outgoing) -> Result<(), String> {
+        Outbox::queue_in(self, batch, op).map_err(|e| e.to_string())
+    }
+
+    fn send_queued(&self) {
+        self.wake.notify_one();
+    }
+}
+
+enum Sent {
+    Done,
+    /// Not possible yet (the question is not shared yet): kept.
+    Later,
+}
+
+impl Federation {
+    /// Writes something to send into the queue.
+    pub(super) fn queue(&self, op: &Outgoing) -> Result<(), FederationError> {
+        let mut batch = Batch::new();
+        self.outbox.queue_in(&mut batch, op)?;
+        self.store.kv().apply(&batch)?;
+        Ok(())
+    }
+
+    /// Sends what is queued whenever Q&A queues something, until the process ends.
+    pub(in crate::federation) async fn send_qa_when_queued(self: Arc<Self>, state: AppState) {
+        loop {
+            self.outbox.queued().await;
+            self.send_qa(&state).await;
+        }
     }
 
     /// Sends what is queued, in order; what fails stays queued for the next round.
@@ -96,7 +127,7 @@ impl Federation {
     ) -> Result<Sent, FederationError> {
         match op {
             Outgoing::Question { id } => {
-                let Some(q) = state.qa.question(id)? else {
+                let Some(q) = state.qa.store.question(id)? else {
                     return Ok(Sent::Done);
                 };
                 if q.hidden.is_some() || q.origin.is_some() {
@@ -112,12 +143,12 @@ impl Federation {
                     .to_string();
                 self.store.set(Key::QaEvent(&event), &format!("q/{id}"))?;
                 // Read again: it may have changed while it was being sent.
-                let Some(mut now_q) = state.qa.question(id)? else {
+                let Some(mut now_q) = state.qa.store.question(id)? else {
                     return Ok(Sent::Done);
                 };
                 now_q.room = Some(room.clone());
                 now_q.event_id = Some(event.clone());
-                state.qa.save_question(&now_q)?;
+                state.qa.store.save_question(&now_q)?;
                 if now_q.hidden.is_some() {
                     // Withdrawn while it was being sent: queued, so it is retried.
                     self.queue(&Outgoing::Redact {
@@ -131,9 +162,10 @@ impl Federation {
                 Ok(Sent::Done)
             }
             Outgoing::Answer { question, id } => {
-                let (Some(q), Some(a)) =
-                    (state.qa.question(question)?, state.qa.answer(question, id)?)
-                else {
+                let (Some(q), Some(a)) = (
+                    state.qa.store.question(question)?,
+                    state.qa.store.answer(question, id)?,
+                ) else {
                     return Ok(Sent::Done);
                 };
                 if a.hidden.is_some() || q.hidden.is_some() {
@@ -161,11 +193,11 @@ impl Federation {
                 self.store
                     .set(Key::QaEvent(&event), &format!("a/{question}/{id}"))?;
                 // Read again: it may have changed while it was being sent.
-                let Some(mut now_a) = state.qa.answer(question, id)? else {
+                let Some(mut now_a) = state.qa.store.answer(question, id)? else {
                     return Ok(Sent::Done);
                 };
                 now_a.event_id = Some(event.clone());
-                state.qa.save_answer(&now_a)?;
+                state.qa.store.save_answer(&now_a)?;
                 if now_a.hidden.is_some() {
                     // Withdrawn while it was being sent: queued, so it is retried.
                     self.queue(&Outgoing::Redact {
@@ -182,7 +214,7 @@ impl Federation {
                 Ok(Sent::Done)
             }
             Outgoing::EditQuestion { id } => {
-                let Some(q) = state.qa.question(id)? else {
+                let Some(q) = state.qa.store.question(id)? else {
                     return Ok(Sent::Done);
                 };
                 if q.hidden.is_some() {
@@ -195,9 +227,10 @@ impl Federation {
                     .await
             }
             Outgoing::EditAnswer { question, id } => {
-                let (Some(q), Some(a)) =
-                    (state.qa.question(question)?, state.qa.answer(question, id)?)
-                else {
+                let (Some(q), Some(a)) = (
+                    state.qa.store.question(question)?,
+                    state.qa.store.answer(question, id)?,
+                ) else {
                     return Ok(Sent::Done);
                 };
                 if a.hidden.is_some() || q.hidden.is_some() {
