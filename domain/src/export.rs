@@ -1,106 +1,14 @@
 //! A member's own data: everything the node holds about them (JSON), each patient as a
 //! GA4GH Phenopacket v2 (JSON), and deleting it all.
 
-use raremesh_ontology::Ontology;
 use serde_json::{Value, json};
 
 use crate::accounts::Account;
+use crate::clock::rfc3339;
+use crate::phenopacket::phenopacket;
 use crate::registration::Member;
-use crate::registration::patient::{Diagnosis, Patient, Sex};
+use crate::registration::patient::Patient;
 use crate::state::AppState;
-
-/// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds.
-pub fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// One patient as a GA4GH Phenopacket (schema version 2.0).
-pub fn phenopacket(ontology: &Ontology, patient: &Patient, now: u64) -> Value {
-    let label = |id: raremesh_ontology::HpoId| {
-        ontology
-            .resolve(id)
-            .map(|t| ontology.term(t).name.clone())
-            .unwrap_or_default()
-    };
-    let features: Vec<Value> = patient
-        .symptoms
-        .iter()
-        .map(|s| {
-            let mut f = json!({ "type": { "id": s.term.to_string(), "label": label(s.term) } });
-            if !s.observed {
-                f["excluded"] = json!(true);
-            }
-            if let Some(onset) = s.onset {
-                let id: raremesh_ontology::HpoId = onset
-                    .hpo_id()
-                    .parse()
-                    .unwrap_or(raremesh_ontology::HpoId::from_number(0));
-                f["onset"] =
-                    json!({ "ontologyClass": { "id": onset.hpo_id(), "label": label(id) } });
-            }
-            f
-        })
-        .collect();
-    let diseases: Vec<Value> = match &patient.diagnosis {
-        Diagnosis::Orpha { code } => vec![
-            json!({ "term": { "id": code.to_string(), "label": ontology.disease(*code).map(|d| d.name.clone()).unwrap_or_default() } }),
-        ],
-        _ => Vec::new(),
-    };
-    let sex = match patient.sex {
-        Sex::Female => "FEMALE",
-        Sex::Male => "MALE",
-        Sex::Other => "OTHER_SEX",
-        Sex::Unknown => "UNKNOWN_SEX",
-    };
-    let v = ontology.version();
-    json!({
-        "id": patient.id,
-        "subject": { "id": patient.id, "sex": sex },
-        "phenotypicFeatures": features,
-        "diseases": diseases,
-        "metaData": {
-            "created": rfc3339(now),
-            "createdBy": format!("raremesh {}", crate::VERSION),
-            "resources": [
-                {
-                    "id": "hp",
-                    "name": "human phenotype ontology",
-                    "url": "http://purl.obolibrary.org/obo/hp.owl",
-                    "version": v.hpo_release(),
-                    "namespacePrefix": "HP",
-                    "iriPrefix": "http://purl.obolibrary.org/obo/HP_"
-                },
-                {
-                    "id": "ordo",
-                    "name": "Orphanet Rare Disease Ontology",
-                    "url": "http://www.orpha.net/ontology/orphanet.owl",
-                    "version": v.annotations,
-                    "namespacePrefix": "ORPHA",
-                    "iriPrefix": "http://www.orpha.net/ORDO/Orphanet_"
-                }
-            ],
-            "phenopacketSchemaVersion": "2.0"
-        }
-    })
-}
 
 /// Everything the node holds about an account, as one JSON document.
 pub fn everything(

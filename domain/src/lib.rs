@@ -21,6 +21,7 @@ pub mod federation;
 pub mod files;
 pub mod mail;
 pub mod notify;
+pub mod phenopacket;
 pub mod qa;
 pub mod registration;
 pub mod research;

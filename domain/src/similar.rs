@@ -68,28 +68,6 @@ pub fn pseudonym(patient_id: &str) -> String {
     format!("Patient {:02X}{:02X}{:02X}", h[0], h[1], h[2])
 }
 
-/// The matching profile of a patient: observed and excluded symptoms and the ORPHA
-/// diagnosis. None when nothing is observed.
-pub fn profile(ontology: &Ontology, p: &Patient) -> Option<Profile> {
-    let observed: Vec<_> = p
-        .symptoms
-        .iter()
-        .filter(|s| s.observed)
-        .map(|s| s.term)
-        .collect();
-    let excluded: Vec<_> = p
-        .symptoms
-        .iter()
-        .filter(|s| !s.observed)
-        .map(|s| s.term)
-        .collect();
-    let disease = match p.diagnosis {
-        Diagnosis::Orpha { code } => Some(code),
-        _ => None,
-    };
-    Profile::new(ontology, &observed, &excluded, disease).ok()
-}
-
 struct Entry {
     /// The local member (None for a patient of a partner organization).
     account_id: Option<String>,
@@ -163,7 +141,7 @@ impl Similar {
             if !p.validation.is_approved() || !shown.contains(&p.account_id) {
                 continue;
             }
-            if let Some(profile) = profile(src.ontology, &p) {
+            if let Some(profile) = p.profile(src.ontology) {
                 pool.candidates.push(&profile);
                 pool.profiles.push(profile);
                 pool.entries.push(Entry {
@@ -234,7 +212,7 @@ impl Similar {
         if !own.validation.is_approved() {
             return Ok(Vec::new());
         }
-        let Some(query) = profile(src.ontology, own) else {
+        let Some(query) = own.profile(src.ontology) else {
             return Ok(Vec::new());
         };
         let pool = self.pool(src)?;

@@ -96,17 +96,6 @@ impl AppState {
         let patients = Patients::new(kv.clone(), changes.clone());
         let registrations = Registrations::new(kv.clone(), changes.clone());
         let audit = Audit::new(kv.clone());
-        let (federation, federation_problem) = if config.federation.enabled {
-            match crate::federation::Federation::new(&config, kv.clone(), changes.clone()) {
-                Ok(f) => (Some(Arc::new(f)), None),
-                Err(why) => {
-                    tracing::error!(problem = %why, "federation is configured but cannot run; serving members without it");
-                    (None, Some(why))
-                }
-            }
-        } else {
-            (None, None)
-        };
         let research = crate::research::Research::load(&config, kv.clone())?;
         let qa = crate::qa::Service::new(crate::qa::Parts {
             kv: kv.clone(),
@@ -119,8 +108,33 @@ impl AppState {
             mailer: mailer.clone(),
             throttle: throttle.clone(),
             settings: crate::qa::Settings::of(&config),
-            share: federation.as_ref().map(|f| f.qa_outbox()),
         })?;
+        let (federation, federation_problem) = if config.federation.enabled {
+            let local = crate::federation::Local {
+                ontology: ontology.clone(),
+                patients: patients.clone(),
+                registrations: registrations.clone(),
+                research: research.clone(),
+                research_config: config.research.clone(),
+                audit: audit.clone(),
+                mailer: mailer.clone(),
+                throttle: throttle.clone(),
+                qa: qa.clone(),
+                node_name: config.node.name.clone(),
+                public_url: config.server.public_url.clone(),
+            };
+            match crate::federation::Federation::new(&config, kv.clone(), changes.clone(), local) {
+                Ok(f) => (Some(Arc::new(f)), None),
+                Err(why) => {
+                    tracing::error!(problem = %why, "federation is configured but cannot run; serving members without it");
+                    (None, Some(why))
+                }
+            }
+        } else {
+            (None, None)
+        };
+        // Q&A as the node uses it: sharing through the federation when it runs.
+        let qa = federation.as_ref().map_or(qa, |f| f.qa().clone());
         Ok(Self(Arc::new(Inner {
             config: Arc::new(config),
             ontology,

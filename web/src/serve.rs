@@ -11,7 +11,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> Result<()> {
     // The pages' templates are compiled now: one that does not compile stops the start.
     http::templates::shared()
         .map_err(|e| Error::Serve(std::io::Error::other(format!("templates: {e}"))))?;
-    let federation = raremesh_domain::federation::start(&state);
+    let federation = state.federation.clone().map(|f| f.start());
     let notices = raremesh_domain::notify::start(&state);
     let digests =
         raremesh_domain::qa::notices::start(&state.qa, std::time::Duration::from_secs(3600));

@@ -167,7 +167,7 @@ fn create_identity(path: &Path) -> Result<(), DocumentError> {
     let identity = Identity::generate();
     let text = format!(
         "# raremesh document key, created {}\n# public key: {}\n{}\n",
-        crate::export::rfc3339(crate::clock::now()),
+        crate::clock::rfc3339(crate::clock::now()),
         identity.to_public(),
         identity.to_string().expose_secret()
     );

@@ -22,7 +22,6 @@ use raremesh_bridge::ruma::{EventId, OwnedRoomId};
 
 use super::{Federation, FederationError};
 use crate::federation::state::{Key, Kind};
-use crate::state::AppState;
 
 /// How often the node asks its homeserver whether it answers.
 const TICK: Duration = Duration::from_secs(2);
@@ -69,7 +68,7 @@ impl Federation {
     }
 
     /// Runs until the process ends: see the module's documentation.
-    pub async fn catch_up(self: Arc<Self>, state: AppState) {
+    pub async fn catch_up(self: Arc<Self>) {
         let mut was_up = false;
         let mut last_all: Option<Instant> = None;
         let mut forgot: Option<Instant> = None;
@@ -85,7 +84,7 @@ impl Federation {
                 // Every room. Pushes noted meanwhile are covered by this walk.
                 let back = !was_up;
                 self.pushed.take();
-                match self.walk(&state, None).await {
+                match self.walk(None).await {
                     Ok(()) => {
                         last_all = Some(Instant::now());
                         if back {
@@ -105,7 +104,7 @@ impl Federation {
                 // left) waits for the walk of every room.
                 let rooms = self.pushed.take();
                 if !rooms.is_empty()
-                    && let Err(e) = self.walk(&state, Some(rooms)).await
+                    && let Err(e) = self.walk(Some(rooms)).await
                 {
                     tracing::debug!(error = %e, "catching up pushed rooms failed");
                 }
@@ -131,7 +130,6 @@ impl Federation {
     /// back to the one before; applies what was missed and moves the checkpoints.
     async fn walk(
         self: &Arc<Self>,
-        state: &AppState,
         rooms: Option<BTreeSet<OwnedRoomId>>,
     ) -> Result<(), FederationError> {
         let every = rooms.is_none();
@@ -142,7 +140,7 @@ impl Federation {
         let mut n = 0;
         let mut failed = None;
         for room in rooms {
-            match self.walk_room(state, &room, every).await {
+            match self.walk_room(&room, every).await {
                 Ok(k) => n += k,
                 Err(e) => failed = Some(e),
             }
@@ -161,7 +159,6 @@ impl Federation {
     /// Walks one room; how many events of others it brought.
     async fn walk_room(
         self: &Arc<Self>,
-        state: &AppState,
         room: &OwnedRoomId,
         every: bool,
     ) -> Result<usize, FederationError> {
@@ -180,7 +177,7 @@ impl Federation {
         if !c.complete {
             tracing::warn!(%room, "catching up stopped after 10,000 events; snapshots cover the rest");
         }
-        let r = self.receive(state, &c.events)?;
+        let r = self.receive(&c.events)?;
         if every && let Some(last) = &last {
             self.store.set(Key::CaughtUpBefore(room.as_str()), last)?;
         }

@@ -15,7 +15,6 @@ use crate::federation::state::{Key, Kind};
 use crate::mail::Mail;
 use crate::message::Message;
 use crate::registration::Member;
-use crate::state::AppState;
 use crate::store::{Record, StoreError, Tree, decode, encode};
 
 /// Where a contact request stands.
@@ -147,7 +146,6 @@ impl Federation {
     /// A member asks to get in touch with the member behind a partner's pseudonym.
     pub async fn request_contact(
         &self,
-        state: &AppState,
         member: &Member,
         patient_id: &str,
         peer: &str,
@@ -163,13 +161,13 @@ impl Federation {
                 "contacts.err.link_to_chat",
             )));
         }
-        let p =
-            state
-                .patients
-                .get(&member.account_id, patient_id)?
-                .ok_or(ContactError::Refused(Message::new(
-                    "contacts.err.no_patient",
-                )))?;
+        let p = self
+            .local
+            .patients
+            .get(&member.account_id, patient_id)?
+            .ok_or(ContactError::Refused(Message::new(
+                "contacts.err.no_patient",
+            )))?;
         let local = self.keys.pseudonym(&p.id, p.pseudonym_rotation);
         if self.store.published_as(&local)?.is_none() {
             return Err(ContactError::Refused(Message::new(
@@ -225,7 +223,6 @@ impl Federation {
     /// A peer's member asks to get in touch with one of ours.
     pub(super) async fn on_contact_request(
         &self,
-        state: &AppState,
         peer: &str,
         request: &str,
         from: &str,
@@ -266,7 +263,7 @@ impl Federation {
                 .map(|(a, b)| (a.to_owned(), b.to_owned()))
         });
         let member = match &target {
-            Some((account, _)) => state.registrations.member(account)?,
+            Some((account, _)) => self.local.registrations.member(account)?,
             None => None,
         };
         let ok = member.as_ref().is_some_and(|m| {
@@ -303,18 +300,18 @@ impl Federation {
             created_at: now(),
         })?;
         let org = self.peer(peer).map_or("", |p| p.name.as_str());
-        let base = state.config.server.public_url.trim_end_matches('/');
+        let base = self.local.public_url.trim_end_matches('/');
         let mail = Mail {
             to: m.info.email.clone(),
             subject: format!(
                 "{}: someone would like to get in touch",
-                state.config.node.name
+                self.local.node_name
             ),
             body: format!(
                 "Hello,\n\nA member of {org}, whose patient is similar to yours, would like to get in touch. Nothing about you has been shared. You can accept or decline here:\n\n{base}/contacts\n"
             ),
         };
-        if let Err(e) = state.mailer.send(&mail).await {
+        if let Err(e) = self.local.mailer.send(&mail).await {
             tracing::warn!(error = %e, "contact request mail failed");
         }
         Ok(())
@@ -391,7 +388,6 @@ impl Federation {
     /// The peer's member answered one of our members' requests.
     pub(super) async fn on_contact_answer(
         &self,
-        state: &AppState,
         peer: &str,
         request: &str,
         accepted: bool,
@@ -403,7 +399,7 @@ impl Federation {
         else {
             return Ok(());
         };
-        let member = state.registrations.member(&c.account_id)?;
+        let member = self.local.registrations.member(&c.account_id)?;
         // The room must be a new one: never a federation room or another contact's room.
         let room = room.filter(|r| {
             let taken = self.own_room().ok().flatten().as_deref() == Some(r.as_str())
@@ -475,10 +471,10 @@ impl Federation {
             };
             let mail = Mail {
                 to: m.info.email,
-                subject: format!("{}: your contact request", state.config.node.name),
+                subject: format!("{}: your contact request", self.local.node_name),
                 body,
             };
-            if let Err(e) = state.mailer.send(&mail).await {
+            if let Err(e) = self.local.mailer.send(&mail).await {
                 tracing::warn!(error = %e, "contact answer mail failed");
             }
         }

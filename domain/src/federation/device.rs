@@ -15,7 +15,6 @@ use raremesh_bridge::ruma::{OwnedRoomId, OwnedUserId};
 
 use super::{Federation, FederationError};
 use crate::federation::state::{Key, Kind};
-use crate::state::AppState;
 
 /// How long one sync waits for something new.
 const LONG_POLL: Duration = Duration::from_secs(25);
@@ -36,7 +35,7 @@ impl Federation {
     /// Runs until the process ends: opens the device (retrying while the homeserver does
     /// not answer), then syncs, applying what each sync brings; opens it again (a new
     /// device) if the homeserver ends its session.
-    pub async fn run_device(self: Arc<Self>, state: AppState) {
+    pub async fn run_device(self: Arc<Self>) {
         loop {
             let device = loop {
                 match self.open_device().await {
@@ -50,12 +49,12 @@ impl Federation {
             };
             self.health
                 .device_opened(device.user_id().as_str(), device.device_id());
-            self.sync_device(&state, &device).await;
+            self.sync_device(&device).await;
         }
     }
 
     /// Syncs until the homeserver ends the device's session.
-    async fn sync_device(self: &Arc<Self>, state: &AppState, device: &Device) {
+    async fn sync_device(self: &Arc<Self>, device: &Device) {
         let mut rooms_checked: Option<std::time::Instant> = None;
         loop {
             if rooms_checked.is_none_or(|t| t.elapsed() >= ROOMS_EVERY) {
@@ -63,7 +62,7 @@ impl Federation {
                 rooms_checked = Some(std::time::Instant::now());
             }
             match device.sync(LONG_POLL).await {
-                Ok(synced) => match self.apply_synced(state, synced) {
+                Ok(synced) => match self.apply_synced(synced) {
                     Ok(()) => self.health.device_synced(),
                     Err(e) => {
                         tracing::warn!(error = %e, "applying a sync failed; its rooms will be walked");
@@ -159,7 +158,6 @@ impl Federation {
     /// last events, however old, and the walks cover that far back.
     fn apply_synced(
         self: &Arc<Self>,
-        state: &AppState,
         synced: raremesh_bridge::device::Synced,
     ) -> Result<(), FederationError> {
         self.pushed.add(synced.gaps);
@@ -184,7 +182,7 @@ impl Federation {
             return Ok(());
         }
         let rooms: Vec<OwnedRoomId> = events.iter().map(|e| e.room_id.clone()).collect();
-        match self.receive(state, &events) {
+        match self.receive(&events) {
             Ok(r) => {
                 self.health.synced_events(r.new);
                 Ok(())

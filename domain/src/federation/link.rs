@@ -9,7 +9,6 @@ use super::contact::ContactError;
 use super::{Federation, FederationError};
 use crate::message::Message;
 use crate::registration::{MatrixLink, Member};
-use crate::state::AppState;
 
 /// The name of the rooms in which the node sends a Matrix account's code.
 pub const LINK_ROOM_NAME: &str = "raremesh: confirm your Matrix account";
@@ -24,24 +23,19 @@ fn hash(code: &str) -> String {
 impl Federation {
     /// Starts linking a member's Matrix account: the node invites it to a room and sends a
     /// code there. Returns nothing to show: the code is only in the room.
-    pub async fn start_link(
-        &self,
-        state: &AppState,
-        member: &mut Member,
-        user_id: &str,
-    ) -> Result<(), ContactError> {
+    pub async fn start_link(&self, member: &mut Member, user_id: &str) -> Result<(), ContactError> {
         if !crate::config::is_user_id(user_id) {
             return Err(ContactError::Refused(Message::new(
                 "contacts.err.not_an_id",
             )));
         }
         let key = format!("matrix-link:{}", member.account_id);
-        if state.throttle.blocked_for_max(&key, 3).is_some() {
+        if self.local.throttle.blocked_for_max(&key, 3).is_some() {
             return Err(ContactError::Refused(Message::new(
                 "contacts.err.too_many_codes",
             )));
         }
-        state.throttle.record(&key);
+        self.local.throttle.record(&key);
         let mut digits = [0u8; 4];
         getrandom::fill(&mut digits)
             .map_err(|e| FederationError::Keys(format!("no randomness: {e}")))?;
@@ -65,7 +59,7 @@ impl Federation {
                 &json!({
                     "msgtype": "m.text",
                     "body": Message::new("matrix.code_message")
-                        .with("node", &state.config.node.name)
+                        .with("node", &self.local.node_name)
                         .with("code", &code)
                         .render(&member.info.language),
                 }),
@@ -81,17 +75,12 @@ impl Federation {
             room: Some(room),
             attempts: 0,
         });
-        state.registrations.save_member(member)?;
+        self.local.registrations.save_member(member)?;
         Ok(())
     }
 
     /// Checks the code the member read in their Matrix client.
-    pub async fn confirm_link(
-        &self,
-        state: &AppState,
-        member: &mut Member,
-        code: &str,
-    ) -> Result<(), ContactError> {
+    pub async fn confirm_link(&self, member: &mut Member, code: &str) -> Result<(), ContactError> {
         let Some(link) = member.matrix.as_mut() else {
             return Err(ContactError::Refused(Message::new(
                 "contacts.err.give_id_first",
@@ -107,7 +96,7 @@ impl Federation {
         }
         if link.code_hash.as_deref() != Some(hash(code.trim()).as_str()) {
             link.attempts += 1;
-            state.registrations.save_member(member)?;
+            self.local.registrations.save_member(member)?;
             return Err(ContactError::Refused(Message::new(
                 "contacts.err.wrong_code",
             )));
@@ -117,7 +106,7 @@ impl Federation {
         if let Some(room) = link.room.take() {
             let _ = self.client.leave(&room).await;
         }
-        state.registrations.save_member(member)?;
+        self.local.registrations.save_member(member)?;
         Ok(())
     }
 }

@@ -13,6 +13,7 @@ mod device;
 pub mod health;
 mod keys;
 mod link;
+mod local;
 mod publish;
 pub mod qa;
 mod receive;
@@ -32,11 +33,11 @@ use raremesh_bridge::rooms::RoomKind;
 pub use contact::{CONTACT_ROOM_NAME, Contact, ContactError, ContactStatus};
 pub use keys::Keys;
 pub use link::LINK_ROOM_NAME;
+pub use local::Local;
 pub use store::{FederationStore, RemoteVector};
 
 use crate::config::{Config, FederationConfig, PeerConfig};
 use crate::federation::state::{Key, Kind};
-use crate::state::AppState;
 use crate::store::{Changes, KvStore, StoreError};
 
 /// Why a federation step failed (logged; the node goes on serving its members).
@@ -98,6 +99,8 @@ pub struct Federation {
     qa_out: tokio::sync::Mutex<()>,
     /// The queue of Q&A events to send, which Q&A writes to.
     outbox: qa::Outbox,
+    /// What it uses of its own node.
+    local: Local,
     /// The rooms the homeserver pushed events from since they were last caught up.
     pushed: catch_up::Pushed,
     /// `data/federation`: the keys, the status and the node's Matrix device.
@@ -118,7 +121,13 @@ pub const FEDERATION_ROOM_NAME: &str = "raremesh federation";
 
 impl Federation {
     /// The federation `config` describes, or why it cannot run (the section is checked).
-    pub fn new(config: &Config, kv: Arc<dyn KvStore>, changes: Changes) -> Result<Self, String> {
+    /// It connects `local.qa` to its outbox: [`Federation::qa`] is Q&A as the node uses it.
+    pub fn new(
+        config: &Config,
+        kv: Arc<dyn KvStore>,
+        changes: Changes,
+        mut local: Local,
+    ) -> Result<Self, String> {
         let f = &config.federation;
         f.check().map_err(|e| e.to_string())?;
         let keys = Keys::open_or_create(&config.federation_path()).map_err(|e| e.to_string())?;
@@ -128,6 +137,8 @@ impl Federation {
             .filter_map(|p| p.age_key.trim().parse::<Recipient>().ok())
             .collect();
         let store = FederationStore::new(kv, changes);
+        let outbox = qa::Outbox::new(store.clone());
+        local.qa = local.qa.sharing_with(Arc::new(outbox.clone()));
         Ok(Self {
             client: raremesh_bridge::client::Homeserver::new(
                 &f.homeserver_url,
@@ -138,7 +149,8 @@ impl Federation {
             ingest: std::sync::Mutex::new(()),
             config: f.clone(),
             keys,
-            outbox: qa::Outbox::new(store.clone()),
+            outbox,
+            local,
             store,
             peers: f
                 .peers
@@ -154,9 +166,9 @@ impl Federation {
         })
     }
 
-    /// Where Q&A queues what it shares with partners.
-    pub fn qa_outbox(&self) -> Arc<dyn crate::qa::Share> {
-        Arc::new(self.outbox.clone())
+    /// Questions and answers, sharing their changes through this federation.
+    pub fn qa(&self) -> &crate::qa::Service {
+        &self.local.qa
     }
 
     /// Creates a room of a raremesh kind, inviting `invite`; its id.
@@ -287,7 +299,7 @@ impl Federation {
     /// Runs until the process ends: keeps the room and the published vectors up to date,
     /// on every change and at least every `publish_interval_secs`. Failures are logged
     /// and retried.
-    pub async fn run(self: Arc<Self>, state: AppState) {
+    pub async fn run(self: Arc<Self>) {
         let interval = Duration::from_secs(self.config.publish_interval_secs);
         let resync = Duration::from_secs(self.config.resync_interval_secs);
         let mut asked: Option<std::time::Instant> = None;
@@ -300,13 +312,13 @@ impl Federation {
                             Err(e) => tracing::warn!(error = %e, "snapshot request failed"),
                         }
                     }
-                    if let Err(e) = self.reconcile(&state, &room).await {
+                    if let Err(e) = self.reconcile(&room).await {
                         tracing::warn!(error = %e, "publishing failed; retrying later");
                         self.health.failed(&e.to_string());
                     }
-                    self.process_inbox(&state).await;
-                    match self.ensure_qa_room(&state).await {
-                        Ok(()) => self.send_qa(&state).await,
+                    self.process_inbox().await;
+                    match self.ensure_qa_room().await {
+                        Ok(()) => self.send_qa().await,
                         Err(e) => tracing::warn!(error = %e, "Q&A room not ready; retrying later"),
                     }
                 }
@@ -317,7 +329,7 @@ impl Federation {
             }
             tokio::select! {
                 () = tokio::time::sleep(interval) => {}
-                () = state.changes.changed() => {
+                () = self.store.changes().changed() => {
                     // Let a burst of changes settle into one batch.
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
@@ -340,21 +352,20 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Starts the federation task of a node, if it has one.
-pub fn start(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
-    state.federation.clone().map(|f| {
-        let state = state.clone();
-        // One task, so that aborting it stops them all (the device runs on a task of its
-        // own, since its stores work in blocking sections; it ends with this one).
+impl Federation {
+    /// Starts the federation's tasks: one task, so that aborting it stops them all (the
+    /// device runs on a task of its own, since its stores work in blocking sections; it
+    /// ends with this one).
+    pub fn start(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let status = state.config.federation_path().join("status.json");
-            let _device = AbortOnDrop(tokio::spawn(f.clone().run_device(state.clone())));
+            let status = self.dir.join("status.json");
+            let _device = AbortOnDrop(tokio::spawn(self.clone().run_device()));
             tokio::join!(
-                f.clone().catch_up(state.clone()),
-                f.clone().write_status(state.clone(), status),
-                f.clone().send_qa_when_queued(state.clone()),
-                f.run(state),
+                self.clone().catch_up(),
+                self.clone().write_status(status),
+                self.clone().send_qa_when_queued(),
+                self.run(),
             );
         })
-    })
+    }
 }

@@ -13,7 +13,6 @@ use super::{Federation, FederationError};
 use crate::clock::now_ms;
 use crate::federation::state::Key;
 use crate::registration::patient::Diagnosis;
-use crate::state::AppState;
 
 fn content_hash(v: &Vector) -> String {
     let mut v = v.clone();
@@ -31,11 +30,8 @@ fn current_year() -> u32 {
 
 impl Federation {
     /// The vectors this node should publish now, by pseudonym.
-    pub fn desired(
-        &self,
-        state: &AppState,
-    ) -> Result<HashMap<String, (Vector, String)>, FederationError> {
-        let all = state.registrations.members()?;
+    pub fn desired(&self) -> Result<HashMap<String, (Vector, String)>, FederationError> {
+        let all = self.local.registrations.members()?;
         let linked: std::collections::HashSet<String> = all
             .iter()
             .filter(|m| m.matrix.as_ref().is_some_and(|l| l.verified))
@@ -47,7 +43,7 @@ impl Federation {
             .map(|m| (m.account_id, m.consents))
             .collect();
         let mut out = HashMap::new();
-        for p in state.patients.all()? {
+        for p in self.local.patients.all()? {
             let Some(c) = members.get(&p.account_id) else {
                 continue;
             };
@@ -87,9 +83,9 @@ impl Federation {
     }
 
     /// Sends what changed since the last publication. Returns how many operations.
-    pub async fn reconcile(&self, state: &AppState, room: &str) -> Result<usize, FederationError> {
+    pub async fn reconcile(&self, room: &str) -> Result<usize, FederationError> {
         let _guard = self.publishing.lock().await;
-        let desired = self.desired(state)?;
+        let desired = self.desired()?;
         let published: HashMap<String, Published> = self
             .store
             .published()?

@@ -17,7 +17,6 @@ use super::store::Applied;
 use super::{Federation, FederationError};
 use crate::clock::now;
 use crate::federation::state::{Key, Kind};
-use crate::state::AppState;
 
 /// What one transaction did, for logs and tests.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -37,7 +36,7 @@ pub struct Received {
 impl Federation {
     /// Handles the contact messages waiting in the inbox, one at a time; a failure is
     /// retried on the next round, up to ten times.
-    pub async fn process_inbox(&self, state: &AppState) {
+    pub async fn process_inbox(&self) {
         let _guard = self.inbox.lock().await;
         let Ok(entries) = self.store.scan(Kind::Inbox) else {
             return;
@@ -50,15 +49,14 @@ impl Federation {
             let peer = entry["peer"].as_str().unwrap_or_default().to_owned();
             let result = match serde_json::from_value::<Payload>(entry["payload"].clone()) {
                 Ok(Payload::ContactRequest { request, from, to }) => {
-                    self.on_contact_request(state, &peer, &request, &from, &to)
-                        .await
+                    self.on_contact_request(&peer, &request, &from, &to).await
                 }
                 Ok(Payload::ContactAnswer {
                     request,
                     accepted,
                     room,
                 }) => {
-                    self.on_contact_answer(state, &peer, &request, accepted, room)
+                    self.on_contact_answer(&peer, &request, accepted, room)
                         .await
                 }
                 Ok(Payload::ResearchQuery {
@@ -66,7 +64,7 @@ impl Federation {
                     researcher,
                     criteria,
                 }) => {
-                    self.on_research_query(state, &peer, &query, &researcher, &criteria)
+                    self.on_research_query(&peer, &query, &researcher, &criteria)
                         .await
                 }
                 Ok(Payload::ResearchAnswer {
@@ -92,15 +90,8 @@ impl Federation {
                     question,
                     orpha,
                 }) => {
-                    self.on_distribution_query(
-                        state,
-                        &peer,
-                        &query,
-                        &questionnaire,
-                        &question,
-                        orpha,
-                    )
-                    .await
+                    self.on_distribution_query(&peer, &query, &questionnaire, &question, orpha)
+                        .await
                 }
                 Ok(Payload::DistributionAnswer {
                     query,
@@ -141,13 +132,13 @@ impl Federation {
         }
     }
 
-    fn known_terms(&self, state: &AppState, op: &Op) -> Result<(), String> {
+    fn known_terms(&self, op: &Op) -> Result<(), String> {
         if let Op::Upsert(v) = op {
             for t in v.terms.iter().chain(&v.excluded) {
                 let known = t
                     .parse::<HpoId>()
                     .ok()
-                    .and_then(|id| state.ontology.resolve(id))
+                    .and_then(|id| self.local.ontology.resolve(id))
                     .is_some();
                 if !known {
                     return Err(format!("{t} is not a term of this node's HPO release"));
@@ -157,7 +148,7 @@ impl Federation {
                 && u32::try_from(code)
                     .ok()
                     .and_then(|c| {
-                        state
+                        self.local
                             .ontology
                             .disease(raremesh_ontology::OrphaCode::from_number(c))
                     })
@@ -172,11 +163,7 @@ impl Federation {
     /// Applies events, each once by event id, whichever way they came (the homeserver's
     /// push or the node's sync, in any order, any number of times). Protocol events are
     /// accepted only from trusted peers; every event dropped is logged once and counted.
-    pub fn receive(
-        self: &Arc<Self>,
-        state: &AppState,
-        events: &[Incoming],
-    ) -> Result<Received, FederationError> {
+    pub fn receive(self: &Arc<Self>, events: &[Incoming]) -> Result<Received, FederationError> {
         let mut r = Received::default();
         let _guard = self
             .ingest
@@ -192,7 +179,7 @@ impl Federation {
             }
             if e.sender.as_str() != me {
                 r.new += 1;
-                self.receive_one(state, e, &mut r)?;
+                self.receive_one(e, &mut r)?;
                 self.health.received(e.sender.as_str());
             }
             if let Some(id) = &e.event_id {
@@ -300,7 +287,6 @@ impl Federation {
 
     fn receive_one(
         self: &Arc<Self>,
-        state: &AppState,
         e: &Incoming,
         r: &mut Received,
     ) -> Result<(), FederationError> {
@@ -327,7 +313,7 @@ impl Federation {
             return self.on_invitation(e, invite, r);
         }
         if let Some(owner) = self.qa_room_owner(room)? {
-            if let Some((reason, why)) = self.receive_qa(state, &owner, e)? {
+            if let Some((reason, why)) = self.receive_qa(&owner, e)? {
                 self.drop_event(e, reason, why, r);
             }
             return Ok(());
@@ -397,8 +383,8 @@ impl Federation {
                     },
                     &entry.to_string(),
                 )?;
-                let (f, state) = (self.clone(), state.clone());
-                tokio::spawn(async move { f.process_inbox(&state).await });
+                let f = self.clone();
+                tokio::spawn(async move { f.process_inbox().await });
                 return Ok(());
             }
             Payload::SnapshotRequest { request } => {
@@ -412,7 +398,7 @@ impl Federation {
             }
         };
         for op in &ops {
-            if let Err(why) = self.known_terms(state, op) {
+            if let Err(why) = self.known_terms(op) {
                 let why = format!("{} from {}: {why}", op.pseudonym(), peer.name);
                 dropped(DropReason::Invalid, sender, room, e.id(), &why);
                 r.dropped.push(why);

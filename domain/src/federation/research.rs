@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Federation, FederationError};
 use crate::research::query::{Criteria, QueryError, count_for_partner};
-use crate::state::AppState;
 use crate::store::{Record, StoreError, Tree, decode, encode};
 
 /// One node's answer.
@@ -48,7 +47,10 @@ impl Record for FederatedQuery {
     const VERSION: u32 = 1;
 }
 
-fn shared(state: &AppState, c: &Criteria) -> Result<ResearchCriteria, QueryError> {
+fn shared(
+    ontology: &raremesh_ontology::Ontology,
+    c: &Criteria,
+) -> Result<ResearchCriteria, QueryError> {
     if c.group.is_some() || c.answer.is_some() {
         return Err(QueryError::Invalid(
             "partner nodes can be asked about a symptom, a disease and an age band only".into(),
@@ -59,8 +61,8 @@ fn shared(state: &AppState, c: &Criteria) -> Result<ResearchCriteria, QueryError
             s.trim()
                 .parse::<raremesh_ontology::HpoId>()
                 .ok()
-                .and_then(|id| state.ontology.resolve(id))
-                .map(|t| state.ontology.term(t).id.to_string())
+                .and_then(|id| ontology.resolve(id))
+                .map(|t| ontology.term(t).id.to_string())
                 .ok_or_else(|| QueryError::Invalid(format!("{s:?} is not an HPO term")))?,
         ),
         None => None,
@@ -96,11 +98,10 @@ impl Federation {
     /// Sends a researcher's query to every trusted peer; its id.
     pub async fn ask_peers(
         &self,
-        state: &AppState,
         researcher: &str,
         criteria: &Criteria,
     ) -> Result<String, QueryError> {
-        let wire = shared(state, criteria)?;
+        let wire = shared(&self.local.ontology, criteria)?;
         let fail = |e: FederationError| {
             QueryError::Invalid(format!("partner nodes cannot be reached: {e}"))
         };
@@ -167,7 +168,6 @@ impl Federation {
     /// A peer's researcher asks: answer from this node's data, with its protections.
     pub(super) async fn on_research_query(
         &self,
-        state: &AppState,
         peer: &str,
         query: &str,
         researcher: &str,
@@ -179,17 +179,21 @@ impl Federation {
             age_band: criteria.age_band.map(|b| b.label().to_owned()),
             ..Criteria::default()
         };
-        let k = u64::from(state.research.k);
-        let (count_value, status) =
-            match count_for_partner(state.counting(), peer, researcher, &local) {
-                Ok(c) => match c.count {
-                    Some(n) => (Some(n), "ok"),
-                    None => (None, "fewer_than_k"),
-                },
-                Err(QueryError::Budget(_)) => (None, "budget_spent"),
-                Err(QueryError::Store(e)) => return Err(e.into()),
-                Err(_) => (None, "unsupported"),
-            };
+        let k = u64::from(self.local.research.k);
+        let (count_value, status) = match count_for_partner(
+            self.local.counting(self.store.kv().as_ref()),
+            peer,
+            researcher,
+            &local,
+        ) {
+            Ok(c) => match c.count {
+                Some(n) => (Some(n), "ok"),
+                None => (None, "fewer_than_k"),
+            },
+            Err(QueryError::Budget(_)) => (None, "budget_spent"),
+            Err(QueryError::Store(e)) => return Err(e.into()),
+            Err(_) => (None, "unsupported"),
+        };
         let Some(p) = self.peer(peer) else {
             return Ok(());
         };
@@ -327,7 +331,6 @@ impl Federation {
     /// A peer asks how this node's patients answered a question.
     pub(super) async fn on_distribution_query(
         &self,
-        state: &AppState,
         peer: &str,
         query: &str,
         questionnaire: &str,
@@ -335,9 +338,9 @@ impl Federation {
         orpha: Option<u64>,
     ) -> Result<(), FederationError> {
         let (status, answered, bins) =
-            match local_distribution(state, questionnaire, question, orpha)? {
+            match local_distribution(&self.local, questionnaire, question, orpha)? {
                 None => ("unknown_question", 0, Vec::new()),
-                Some((answered, bins)) if answered >= u64::from(state.research.k) => {
+                Some((answered, bins)) if answered >= u64::from(self.local.research.k) => {
                     ("ok", answered, bins)
                 }
                 Some(_) => ("fewer_than_k", 0, Vec::new()),
@@ -396,18 +399,18 @@ impl Federation {
 /// (with the ORPHA disease, if given): how many answered, and the bins. None when the node
 /// has no such question.
 pub fn local_distribution(
-    state: &AppState,
+    local: &super::Local,
     questionnaire: &str,
     question: &str,
     orpha: Option<u64>,
 ) -> Result<Option<(u64, Vec<raremesh_bridge::protocol::Bin>)>, StoreError> {
-    let Some(q) = state.research.questionnaire(questionnaire) else {
+    let Some(q) = local.research.questionnaire(questionnaire) else {
         return Ok(None);
     };
     let Some(x) = q.questions.iter().find(|x| x.id == question) else {
         return Ok(None);
     };
-    let consenting: std::collections::HashSet<String> = state
+    let consenting: std::collections::HashSet<String> = local
         .registrations
         .members()?
         .into_iter()
@@ -417,13 +420,13 @@ pub fn local_distribution(
     let patients: std::collections::HashMap<
         (String, String),
         crate::registration::patient::Patient,
-    > = state
+    > = local
         .patients
         .all()?
         .into_iter()
         .map(|p| ((p.account_id.clone(), p.id.clone()), p))
         .collect();
-    let all = state.research.all_submitted(questionnaire)?;
+    let all = local.research.all_submitted(questionnaire)?;
     let others: Vec<&crate::research::Answers> = all
         .iter()
         .filter(|a| consenting.contains(&a.account_id))

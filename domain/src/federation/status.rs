@@ -199,19 +199,19 @@ type Held = BTreeMap<String, (usize, usize, usize)>;
 impl Federation {
     /// What the node holds from each peer: (vectors, visible questions, visible answers),
     /// in one pass over each.
-    fn held(&self, state: &crate::state::AppState) -> Held {
+    fn held(&self) -> Held {
         let mut held = Held::new();
         for v in self.store.remote_all().unwrap_or_default() {
             if !v.retracted {
                 held.entry(v.peer).or_default().0 += 1;
             }
         }
-        for q in state.qa.store.questions().unwrap_or_default() {
+        for q in self.local.qa.store.questions().unwrap_or_default() {
             if let (Some(o), None) = (q.origin, &q.hidden) {
                 held.entry(o).or_default().1 += 1;
             }
         }
-        for a in state.qa.store.all_answers().unwrap_or_default() {
+        for a in self.local.qa.store.all_answers().unwrap_or_default() {
             if let (Some(o), None) = (a.origin, &a.hidden) {
                 held.entry(o).or_default().2 += 1;
             }
@@ -220,8 +220,8 @@ impl Federation {
     }
 
     /// The status now.
-    pub async fn status(&self, state: &crate::state::AppState) -> Status {
-        self.status_with(&self.held(state)).await
+    pub async fn status(&self) -> Status {
+        self.status_with(&self.held()).await
     }
 
     async fn status_with(&self, held: &Held) -> Status {
@@ -275,19 +275,15 @@ impl Federation {
     /// Writes the status to `path` every few seconds, until the process ends. What the
     /// node holds from each peer is counted again only when events arrived or data
     /// changed, and at least once a minute.
-    pub async fn write_status(
-        self: std::sync::Arc<Self>,
-        state: crate::state::AppState,
-        path: std::path::PathBuf,
-    ) {
+    pub async fn write_status(self: std::sync::Arc<Self>, path: std::path::PathBuf) {
         let mut cached: Option<((u64, u64), Instant, Held)> = None;
         loop {
-            let key = (self.health.received_total(), state.changes.get());
+            let key = (self.health.received_total(), self.store.changes().get());
             let fresh = cached
                 .as_ref()
                 .is_some_and(|(k, at, _)| *k == key && at.elapsed() < Duration::from_secs(60));
             if !fresh {
-                cached = Some((key, Instant::now(), self.held(&state)));
+                cached = Some((key, Instant::now(), self.held()));
             }
             let held = cached
                 .as_ref()

@@ -76,6 +76,11 @@ impl FederationStore {
         Self { kv, changes }
     }
 
+    /// The node's change counter (bumped by received vectors, patients and members).
+    pub fn changes(&self) -> &Changes {
+        &self.changes
+    }
+
     /// The database (for the contact records).
     pub fn kv(&self) -> &Arc<dyn KvStore> {
         &self.kv

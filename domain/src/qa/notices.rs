@@ -182,7 +182,7 @@ pub fn target(qa: &Service, batch: &mut Batch, q: &Question) -> Result<Vec<Strin
         // A validated patient without symptoms still counts (helpfulness, language).
         let profiles: Vec<_> = validated
             .iter()
-            .filter_map(|p| crate::similar::profile(&qa.ontology, p))
+            .filter_map(|p| p.profile(&qa.ontology))
             .collect();
         let score = scorer.score(
             &profiles,

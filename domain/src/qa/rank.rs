@@ -5,7 +5,6 @@ use raremesh_search::matching::{Matcher, Measure, Prepared, Profile};
 use super::Question;
 use super::Service;
 use crate::registration::patient::Patient;
-use crate::similar::profile;
 
 /// The profile of a question's tags (none without symptom tags).
 pub fn question_profile(qa: &Service, q: &Question) -> Option<Profile> {
@@ -32,7 +31,7 @@ impl Helper {
             profiles: patients
                 .iter()
                 .filter(|p| p.validation.is_approved())
-                .filter_map(|p| profile(&qa.ontology, p))
+                .filter_map(|p| p.profile(&qa.ontology))
                 .map(|p| matcher.prepare(&p))
                 .collect(),
             language: language.to_owned(),
@@ -58,7 +57,7 @@ pub fn helper_score(qa: &Service, q: &Question, helper: &Helper) -> f32 {
         .patient_id
         .as_ref()
         .and_then(|id| qa.patients.get(&q.account_id, id).ok().flatten())
-        .and_then(|p| profile(&qa.ontology, &p))
+        .and_then(|p| p.profile(&qa.ontology))
         .map_or(0.0, |p| best(&p));
     combine(
         tags,
@@ -93,7 +92,7 @@ impl<'a> QuestionScorer<'a> {
             .patient_id
             .as_ref()
             .and_then(|id| qa.patients.get(&q.account_id, id).ok().flatten())
-            .and_then(|p| profile(&qa.ontology, &p));
+            .and_then(|p| p.profile(&qa.ontology));
         Self {
             tags: question_profile(qa, q).map(|p| matcher.prepare(&p)),
             asker: asker.map(|p| matcher.prepare(&p)),

@@ -100,12 +100,11 @@ pub struct Parts {
     pub throttle: Arc<Throttle>,
     /// The configuration Q&A reads.
     pub settings: Settings,
-    /// Who shares changes with partners.
-    pub share: Option<Arc<dyn Share>>,
 }
 
 impl Service {
-    /// Opens the questions and answers kept in `parts.kv` and builds their index.
+    /// Opens the questions and answers kept in `parts.kv` and builds their index; nothing
+    /// is shared until [`Service::sharing_with`].
     pub fn new(parts: Parts) -> crate::Result<Self> {
         let store = Qa::open(parts.kv.clone())?;
         let index = super::search::build(&parts.ontology, &store)?;
@@ -122,8 +121,16 @@ impl Service {
             mailer: parts.mailer,
             throttle: parts.throttle,
             settings: parts.settings,
-            share: parts.share,
+            share: None,
         })
+    }
+
+    /// The same, with changes shared by `share`.
+    pub fn sharing_with(self, share: Arc<dyn Share>) -> Self {
+        Self {
+            share: Some(share),
+            ..self
+        }
     }
 
     /// Who shares changes with partner organizations, when the federation runs.

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use raremesh_ontology::{Ontology, OrphaCode};
+use raremesh_search::matching::Profile;
 use serde::{Deserialize, Serialize};
 
 use super::FieldErrors;
@@ -428,5 +429,29 @@ impl Patients {
             .into_iter()
             .map(|(_, v)| decode(&v).map_err(StoreError::from))
             .collect()
+    }
+}
+
+impl Patient {
+    /// The matching profile of the patient: observed and excluded symptoms and the ORPHA
+    /// diagnosis. None when nothing is observed.
+    pub fn profile(&self, ontology: &Ontology) -> Option<Profile> {
+        let observed: Vec<_> = self
+            .symptoms
+            .iter()
+            .filter(|s| s.observed)
+            .map(|s| s.term)
+            .collect();
+        let excluded: Vec<_> = self
+            .symptoms
+            .iter()
+            .filter(|s| !s.observed)
+            .map(|s| s.term)
+            .collect();
+        let disease = match self.diagnosis {
+            Diagnosis::Orpha { code } => Some(code),
+            _ => None,
+        };
+        Profile::new(ontology, &observed, &excluded, disease).ok()
     }
 }

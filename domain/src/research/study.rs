@@ -54,7 +54,7 @@ pub fn export(c: Counting<'_>, data_dir: &Path, study: &str) -> crate::Result<Ve
             continue;
         }
         let id = pseudonym(&p.id);
-        let mut packet = crate::export::phenopacket(c.ontology, &p, now);
+        let mut packet = crate::phenopacket::phenopacket(c.ontology, &p, now);
         packet["id"] = json!(id);
         packet["subject"]["id"] = json!(id);
         let answers: Vec<Value> = c

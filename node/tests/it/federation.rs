@@ -336,14 +336,14 @@ async fn matched_members_talk_in_a_private_room() {
         ),
     ] {
         let mut m = state.registrations.member(account).expect("m").expect("m");
-        let refused = f.confirm_link(state, &mut m, "000000").await;
+        let refused = f.confirm_link(&mut m, "000000").await;
         assert!(refused.is_err(), "no code asked yet");
-        f.start_link(state, &mut m, mxid).await.expect("link");
+        f.start_link(&mut m, mxid).await.expect("link");
         let url = hs.url.clone();
         let code = tokio::task::block_in_place(|| nio(&["code", &url, user, pw]));
         assert_eq!(code.len(), 6, "{code}");
-        assert!(f.confirm_link(state, &mut m, "999999x").await.is_err());
-        f.confirm_link(state, &mut m, &code).await.expect("confirm");
+        assert!(f.confirm_link(&mut m, "999999x").await.is_err());
+        f.confirm_link(&mut m, &code).await.expect("confirm");
         assert!(
             state
                 .registrations
@@ -373,11 +373,11 @@ async fn matched_members_talk_in_a_private_room() {
         .expect("m")
         .expect("m");
     let asked = fb
-        .request_contact(&sb, &bruno_member, &bruno.id, &peer_a, &anna_pseudonym)
+        .request_contact(&bruno_member, &bruno.id, &peer_a, &anna_pseudonym)
         .await
         .expect("request");
     assert!(
-        fb.request_contact(&sb, &bruno_member, &bruno.id, &peer_a, &anna_pseudonym)
+        fb.request_contact(&bruno_member, &bruno.id, &peer_a, &anna_pseudonym)
             .await
             .is_err(),
         "asking twice is refused"

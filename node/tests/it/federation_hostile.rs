@@ -132,7 +132,7 @@ async fn hostile_events_are_dropped_with_a_reason() {
     ];
     for (i, (what, e, reason)) in cases.into_iter().enumerate() {
         let _ = i;
-        let r = f.receive(&node.state, &[e]).expect("receive");
+        let r = f.receive(&[e]).expect("receive");
         assert_eq!(r.stored, 0, "{what}: nothing stored");
         assert!(
             r.dropped.iter().any(|d| d.contains(reason)),
@@ -153,7 +153,7 @@ async fn hostile_events_are_dropped_with_a_reason() {
             creator: Some(id("@mallory:evil.test")),
         },
     );
-    let r = f.receive(&node.state, &[invite]).expect("receive");
+    let r = f.receive(&[invite]).expect("receive");
     assert!(r.dropped.iter().any(|d| d.contains("not a trusted peer")));
     // A trusted peer's invitation to a room without raremesh's room type (whatever its
     // name says) is not followed either.
@@ -167,7 +167,7 @@ async fn hostile_events_are_dropped_with_a_reason() {
             creator: Some(id("@raremesh:b.test")),
         },
     );
-    let r = f.receive(&node.state, &[named]).expect("receive");
+    let r = f.receive(&[named]).expect("receive");
     assert!(
         r.dropped.iter().any(|d| d.contains("not a raremesh room")),
         "{:?}",
@@ -185,27 +185,21 @@ async fn hostile_events_are_dropped_with_a_reason() {
     // The good event is stored once; the same event again (by push and sync, or a
     // retried transaction), a replay and an older revision change nothing.
     let first = event("@raremesh:b.test", good.clone());
-    let r = f
-        .receive(&node.state, std::slice::from_ref(&first))
-        .expect("r");
+    let r = f.receive(std::slice::from_ref(&first)).expect("r");
     assert_eq!(r.stored, 1);
-    let r = f.receive(&node.state, &[first]).expect("r");
+    let r = f.receive(&[first]).expect("r");
     assert_eq!(
         (r.stored, r.stale, r.repeated),
         (0, 0, 1),
         "the same event is applied once"
     );
-    let r = f
-        .receive(&node.state, &[event("@raremesh:b.test", good)])
-        .expect("r");
+    let r = f.receive(&[event("@raremesh:b.test", good)]).expect("r");
     assert_eq!((r.stored, r.stale), (0, 1), "a replayed event is stale");
     let older = sealed(
         vec![Op::Upsert(vector(&["HP:0001250", "HP:0001252"], 4))],
         &me,
     );
-    let r = f
-        .receive(&node.state, &[event("@raremesh:b.test", older)])
-        .expect("r");
+    let r = f.receive(&[event("@raremesh:b.test", older)]).expect("r");
     assert_eq!((r.stored, r.stale), (0, 1));
     let all = f.store.remote_all().expect("all");
     assert_eq!(all.len(), 1);
@@ -218,13 +212,10 @@ async fn hostile_events_are_dropped_with_a_reason() {
         }],
         &me,
     );
-    f.receive(&node.state, &[event("@raremesh:b.test", retract)])
-        .expect("r");
+    f.receive(&[event("@raremesh:b.test", retract)]).expect("r");
     assert!(f.store.remote_all().expect("all").is_empty());
     let again = sealed(vec![Op::Upsert(vector(&["HP:0001250"], 5))], &me);
-    let r = f
-        .receive(&node.state, &[event("@raremesh:b.test", again)])
-        .expect("r");
+    let r = f.receive(&[event("@raremesh:b.test", again)]).expect("r");
     assert_eq!(r.stale, 1);
     assert!(f.store.remote_all().expect("all").is_empty());
 

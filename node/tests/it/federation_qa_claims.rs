@@ -103,7 +103,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
                     { "type": "m.room.create", "sender": "@someone:c.test", "state_key": "",
                       "content": {} } ] } }),
     ];
-    let r = f.receive(&state, &parse(&events)).expect("receive");
+    let r = f.receive(&parse(&events)).expect("receive");
     assert_eq!(r.dropped.len(), 6, "{:?}", r.dropped);
     let local = state.qa.store.question(&q.id).expect("q").expect("q");
     assert!(local.hidden.is_none() && local.title == "Local question");
@@ -142,7 +142,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
         "$bq3",
         wire("partnerquestion1", "Partner question"),
     )];
-    f.receive(&state, &parse(&again)).expect("receive");
+    f.receive(&parse(&again)).expect("receive");
     let partner = state
         .qa
         .store
@@ -171,7 +171,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
             "m.relates_to": { "rel_type": "m.replace", "event_id": "$b1" } }),
         ),
     ];
-    let r = f.receive(&state, &parse(&events)).expect("receive");
+    let r = f.receive(&parse(&events)).expect("receive");
     assert!(r.dropped.is_empty(), "{:?}", r.dropped);
     let a = state.qa.store.answers_of(&q.id).expect("a").remove(0);
     assert_eq!(a.body, "Better words");
@@ -182,7 +182,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
         json!({ "type": "m.room.redaction", "sender": bob, "room_id": "!qa:a.test",
         "event_id": "$b3", "redacts": "$b1", "content": {} }),
     ];
-    f.receive(&state, &parse(&redact)).expect("receive");
+    f.receive(&parse(&redact)).expect("receive");
     let a = state.qa.store.answers_of(&q.id).expect("a").remove(0);
     assert!(a.body.is_empty() && a.hidden.is_some_and(|h| h.deleted));
 
@@ -192,7 +192,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
         json!({ "type": "m.room.redaction", "sender": peer, "room_id": "!qb:b.test",
         "event_id": "$r9", "redacts": "$bq3", "content": {} }),
     ];
-    f.receive(&state, &parse(&withdraw)).expect("receive");
+    f.receive(&parse(&withdraw)).expect("receive");
     let p1 = state
         .qa
         .store
@@ -218,7 +218,7 @@ async fn a_partner_cannot_reach_into_other_rooms_or_claim_them() {
         "$bq4",
         wire("partnerquestion1", "Partner question"),
     )];
-    f.receive(&state, &parse(&again)).expect("receive");
+    f.receive(&parse(&again)).expect("receive");
     let p1 = state
         .qa
         .store

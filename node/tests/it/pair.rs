@@ -176,7 +176,7 @@ pub async fn run(config: Config) -> Running {
         .await
         .expect("bind");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let federation = raremesh::federation::start(&state);
+    let federation = state.federation.clone().map(|f| f.start());
     let app = raremesh::http::app(state.clone());
     let handle = tokio::spawn(async move {
         axum::serve(listener, app)

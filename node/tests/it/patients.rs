@@ -456,13 +456,13 @@ async fn a_member_exports_and_deletes_their_data() {
 
 #[test]
 fn timestamps_are_rfc3339() {
-    assert_eq!(raremesh::export::rfc3339(0), "1970-01-01T00:00:00Z");
+    assert_eq!(raremesh::clock::rfc3339(0), "1970-01-01T00:00:00Z");
     assert_eq!(
-        raremesh::export::rfc3339(951_782_400),
+        raremesh::clock::rfc3339(951_782_400),
         "2000-02-29T00:00:00Z"
     );
     assert_eq!(
-        raremesh::export::rfc3339(1_764_090_000),
+        raremesh::clock::rfc3339(1_764_090_000),
         "2025-11-25T17:00:00Z"
     );
 }

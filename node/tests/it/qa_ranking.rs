@@ -362,7 +362,7 @@ async fn scoring_one_question_for_many_members_gives_the_feed_scores() {
         );
         let profiles: Vec<_> = patients
             .iter()
-            .filter_map(|p| raremesh::similar::profile(&node.state.ontology, p))
+            .filter_map(|p| p.profile(&node.state.ontology))
             .collect();
         let one = scorer.score(&profiles, 3, &m.info.language);
         assert!(

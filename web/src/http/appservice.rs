@@ -65,7 +65,7 @@ pub async fn transaction(
     for (room, why) in &t.refused {
         dropped(DropReason::Malformed, "?", room, "?", why);
     }
-    match f.receive(&state, &t.events) {
+    match f.receive(&t.events) {
         Ok(_) => {
             f.pushed(&t.events);
             Json(json!({})).into_response()

@@ -90,8 +90,8 @@ pub async fn link(
         );
     };
     let result = match (form.get("code"), form.get("user_id")) {
-        (Some(code), _) => f.confirm_link(&state, &mut m, code).await,
-        (None, Some(user)) => f.start_link(&state, &mut m, user.trim()).await,
+        (Some(code), _) => f.confirm_link(&mut m, code).await,
+        (None, Some(user)) => f.start_link(&mut m, user.trim()).await,
         _ => Err(ContactError::Refused(Message::new("contacts.err.give_id"))),
     };
     match result {
@@ -228,7 +228,7 @@ pub async fn ask(
     };
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     match f
-        .request_contact(&state, &m, &id, get("peer"), get("pseudonym"))
+        .request_contact(&m, &id, get("peer"), get("pseudonym"))
         .await
     {
         Ok(_) => see_other("/contacts"),

@@ -334,7 +334,7 @@ fn page(
                 ("size", format_size(d.size)),
                 (
                     "date",
-                    raremesh_domain::export::rfc3339(d.uploaded_at)[..10].to_owned(),
+                    raremesh_domain::clock::rfc3339(d.uploaded_at)[..10].to_owned(),
                 ),
             ])
         })

@@ -35,7 +35,7 @@ pub async fn page(
             context! { enabled => false, signed_in => true },
         );
     };
-    let s = f.status(&state).await;
+    let s = f.status().await;
     let peers: Vec<minijinja::Value> = s
         .peers
         .iter()

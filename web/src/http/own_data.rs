@@ -15,8 +15,8 @@ use super::cookies;
 use super::error::internal;
 use super::page::{render_form, see_other, signed_in, with_cookies};
 use raremesh_domain::clock::now;
-use raremesh_domain::export;
 use raremesh_domain::state::AppState;
+use raremesh_domain::{export, phenopacket};
 
 fn json_download(value: &serde_json::Value, filename: &str) -> Response {
     match serde_json::to_vec_pretty(value) {
@@ -59,7 +59,7 @@ pub async fn phenopacket(
 ) -> Response {
     match state.patients.get(&account.id, &id) {
         Ok(Some(p)) => json_download(
-            &export::phenopacket(&state.ontology, &p, now()),
+            &phenopacket::phenopacket(&state.ontology, &p, now()),
             &format!("phenopacket-{}.json", p.id),
         ),
         Ok(None) => (

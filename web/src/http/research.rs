@@ -368,7 +368,7 @@ pub async fn results(
                     name => f.peer(peer).map_or(peer.clone(), |p| p.name.clone()),
                     status => a.status.clone(),
                     answered => a.answered,
-                    at => raremesh_domain::export::rfc3339(a.at),
+                    at => raremesh_domain::clock::rfc3339(a.at),
                 });
             }
             let mine: Vec<String> = list

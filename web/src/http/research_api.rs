@@ -147,7 +147,7 @@ pub async fn ask(
                 );
             }
         };
-        return match f.ask_peers(&state, &a.id, &criteria).await {
+        return match f.ask_peers(&a.id, &criteria).await {
             Ok(id) => {
                 if let Err(e) = f.record_local_answer(&id, &local) {
                     return super::error::internal(e);
@@ -212,7 +212,7 @@ pub async fn federated(
                 count => answer.and_then(|x| x.count),
                 status => answer.map_or("waiting".to_owned(), |x| x.status.clone()),
                 k => answer.map(|x| x.k),
-                at => answer.map(|x| raremesh_domain::export::rfc3339(x.at)),
+                at => answer.map(|x| raremesh_domain::clock::rfc3339(x.at)),
             }
         })
         .collect();
@@ -224,7 +224,7 @@ pub async fn federated(
         "en",
         StatusCode::OK,
         "research_query.html",
-        context! { criteria => q.criteria.canonical(), rows, total, complete, asked => raremesh_domain::export::rfc3339(q.asked_at), signed_in => true },
+        context! { criteria => q.criteria.canonical(), rows, total, complete, asked => raremesh_domain::clock::rfc3339(q.asked_at), signed_in => true },
     )
 }
 

@@ -27,7 +27,7 @@ use raremesh_domain::state::AppState;
 pub const MAX_REASON: usize = 1000;
 
 fn date(t: u64) -> String {
-    raremesh_domain::export::rfc3339(t)
+    raremesh_domain::clock::rfc3339(t)
         .replace('T', " ")
         .replace('Z', " UTC")
 }

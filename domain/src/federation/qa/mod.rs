@@ -22,7 +22,6 @@ use crate::clock::now;
 use crate::federation::state::{Key, Kind};
 use crate::qa::search::reindex;
 use crate::qa::{Answer, Hidden, Question};
-use crate::state::AppState;
 use crate::store::StoreError;
 
 /// The name of the nodes' Q&A rooms.
@@ -62,8 +61,8 @@ fn id_ok(id: &str) -> bool {
     (8..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-fn question_text(state: &AppState, q: &Question) -> String {
-    let o = &state.ontology;
+fn question_text(ontology: &raremesh_ontology::Ontology, q: &Question) -> String {
+    let o = ontology;
     let tags: Vec<String> = q
         .tags
         .iter()
@@ -80,7 +79,7 @@ fn question_text(state: &AppState, q: &Question) -> String {
     s
 }
 
-fn question_content(state: &AppState, q: &Question) -> Value {
+fn question_content(ontology: &raremesh_ontology::Ontology, q: &Question) -> Value {
     let wire = QuestionWire {
         id: q.id.clone(),
         title: q.title.clone(),
@@ -91,7 +90,7 @@ fn question_content(state: &AppState, q: &Question) -> Value {
         author: q.author.clone(),
         created_at: q.created_at,
     };
-    json!({ "msgtype": "m.text", "body": question_text(state, q), QUESTION_KEY: wire })
+    json!({ "msgtype": "m.text", "body": question_text(ontology, q), QUESTION_KEY: wire })
 }
 
 fn answer_content(a: &Answer) -> Value {
@@ -135,10 +134,7 @@ impl Federation {
     }
 
     /// Creates the node's Q&A room if needed, invites the peers, joins the peers' rooms.
-    pub(in crate::federation) async fn ensure_qa_room(
-        &self,
-        state: &AppState,
-    ) -> Result<(), FederationError> {
+    pub(in crate::federation) async fn ensure_qa_room(&self) -> Result<(), FederationError> {
         let room = match self.own_qa_room()? {
             Some(r) => r,
             None => {
@@ -186,7 +182,7 @@ impl Federation {
                 let _ = self.client.leave(&room).await;
                 // A former peer's questions are no longer shared here (the room record goes
                 // last, so an interrupted pass is done again).
-                for mut q in state.qa.store.questions()? {
+                for mut q in self.local.qa.store.questions()? {
                     if q.origin.as_deref() == Some(p) && !(q.title.is_empty() && q.body.is_empty())
                     {
                         q.title.clear();
@@ -200,8 +196,8 @@ impl Federation {
                                 deleted: false,
                             });
                         }
-                        state.qa.store.save_question(&q)?;
-                        reindex(&state.qa, &q.id);
+                        self.local.qa.store.save_question(&q)?;
+                        reindex(&self.local.qa, &q.id);
                     }
                 }
                 self.store.unset_name(&name)?;

@@ -12,7 +12,6 @@ use crate::federation::{Federation, FederationError};
 use crate::qa::actions::{MAX_BODY, language, text, title as one_line_title};
 use crate::qa::search::reindex;
 use crate::qa::{Answer, Change, Hidden, Question, notices};
-use crate::state::AppState;
 use crate::store::StoreError;
 
 /// Why a Q&A event is dropped, if it is.
@@ -32,7 +31,6 @@ impl Federation {
     /// Applies one event of a Q&A room whose owner is `owner`; why it was dropped, if it was.
     pub(in crate::federation) fn receive_qa(
         &self,
-        state: &AppState,
         owner: &str,
         e: &Incoming,
     ) -> Result<Refusal, FederationError> {
@@ -45,7 +43,7 @@ impl Federation {
             let Some(target) = e.redacts.as_ref() else {
                 return invalid("a redaction that names no event");
             };
-            return self.withdraw(state, owner, room, sender, target.as_str());
+            return self.withdraw(owner, room, sender, target.as_str());
         }
         if kind != "m.room.message" {
             return Ok(None);
@@ -58,7 +56,7 @@ impl Federation {
             .unwrap_or_default();
         if rel_type == Some("m.replace") {
             let new = content.get("m.new_content").cloned().unwrap_or(Value::Null);
-            return self.edit(state, room, sender, related, &new);
+            return self.edit(room, sender, related, &new);
         }
         if let Some(wire) = content.get(QUESTION_KEY) {
             if sender != owner {
@@ -68,7 +66,7 @@ impl Federation {
                 Ok(w) => w,
                 Err(err) => return invalid(format!("malformed question: {err}")),
             };
-            return match self.store_question(state, sender, room, event_id, &wire) {
+            return match self.store_question(sender, room, event_id, &wire) {
                 Ok(()) => Ok(None),
                 Err(why) => invalid(why),
             };
@@ -80,7 +78,7 @@ impl Federation {
             let Some(question_id) = target.strip_prefix("q/") else {
                 return invalid("a thread on something that is not a question");
             };
-            let Some(q) = state.qa.store.question(question_id)? else {
+            let Some(q) = self.local.qa.store.question(question_id)? else {
                 return invalid("a reply to a question no longer here");
             };
             if q.room.as_deref() != Some(room) {
@@ -112,7 +110,7 @@ impl Federation {
                         .unwrap_or_default();
                     (
                         format!("m-{id}"),
-                        state.qa.store.display_name(sender),
+                        self.local.qa.store.display_name(sender),
                         strip_fallback(body),
                     )
                 }
@@ -121,7 +119,7 @@ impl Federation {
                 Ok(b) => b,
                 Err(err) => return invalid(err.to_string()),
             };
-            let existing = state.qa.store.answer(&q.id, &id)?;
+            let existing = self.local.qa.store.answer(&q.id, &id)?;
             if let Some(old) = &existing
                 && old.origin.as_deref() != Some(sender)
             {
@@ -152,7 +150,7 @@ impl Federation {
                     .map(|o| o.reports.clone())
                     .unwrap_or_default(),
             };
-            let mut change = Change::new(&state.qa);
+            let mut change = Change::new(&self.local.qa);
             change.answer(&a);
             self.store.set_in(
                 change.batch(),
@@ -171,7 +169,6 @@ impl Federation {
 
     fn store_question(
         &self,
-        state: &AppState,
         sender: &str,
         room: &str,
         event_id: &str,
@@ -182,15 +179,20 @@ impl Federation {
         }
         let title = one_line_title(&w.title).map_err(|e| e.to_string())?;
         let body = text(&w.body, MAX_BODY, "qa.err.write_question").map_err(|e| e.to_string())?;
-        let tags = crate::qa::actions::tags(&state.qa, &w.tags).map_err(|e| e.to_string())?;
-        let disease = crate::qa::actions::disease(&state.qa, w.disease.as_deref())
+        let tags = crate::qa::actions::tags(&self.local.qa, &w.tags).map_err(|e| e.to_string())?;
+        let disease = crate::qa::actions::disease(&self.local.qa, w.disease.as_deref())
             .map_err(|e| e.to_string())?;
         let lang =
             language(&w.language).ok_or("a question in a language this node does not know")?;
         if !crate::qa::names::acceptable(&w.author) {
             return Err("a question with a bad author name".into());
         }
-        let existing = state.qa.store.question(&w.id).map_err(|e| e.to_string())?;
+        let existing = self
+            .local
+            .qa
+            .store
+            .question(&w.id)
+            .map_err(|e| e.to_string())?;
         if let Some(old) = &existing
             && (old.origin.as_deref() != Some(sender) || old.room.as_deref() != Some(room))
         {
@@ -226,7 +228,7 @@ impl Federation {
                 .unwrap_or_default(),
         };
         let err = |e: StoreError| e.to_string();
-        let mut change = Change::new(&state.qa);
+        let mut change = Change::new(&self.local.qa);
         change.question(&q);
         self.store.set_in(
             change.batch(),
@@ -235,7 +237,7 @@ impl Federation {
         );
         change.reindex(&q.id);
         let told = match &existing {
-            None => Some(notices::target(&state.qa, change.batch(), &q).map_err(err)?),
+            None => Some(notices::target(&self.local.qa, change.batch(), &q).map_err(err)?),
             Some(_) => None,
         };
         change.commit().map_err(err)?;
@@ -247,7 +249,6 @@ impl Federation {
 
     fn edit(
         &self,
-        state: &AppState,
         room: &str,
         sender: &str,
         target: &str,
@@ -259,7 +260,7 @@ impl Federation {
         let parts: Vec<&str> = what.split('/').collect();
         match parts.as_slice() {
             ["q", id] => {
-                let Some(mut q) = state.qa.store.question(id)? else {
+                let Some(mut q) = self.local.qa.store.question(id)? else {
                     return Ok(None);
                 };
                 if q.origin.as_deref() != Some(sender) || q.room.as_deref() != Some(room) {
@@ -277,7 +278,7 @@ impl Federation {
                 let (Ok(title), Ok(body), Ok(tags)) = (
                     one_line_title(&w.title),
                     text(&w.body, MAX_BODY, "qa.err.write_question"),
-                    crate::qa::actions::tags(&state.qa, &w.tags),
+                    crate::qa::actions::tags(&self.local.qa, &w.tags),
                 ) else {
                     return invalid("an unacceptable question edit");
                 };
@@ -285,14 +286,14 @@ impl Federation {
                 q.body = body;
                 q.tags = tags;
                 q.edited_at = Some(now());
-                state.qa.store.save_question(&q)?;
-                reindex(&state.qa, id);
+                self.local.qa.store.save_question(&q)?;
+                reindex(&self.local.qa, id);
             }
             ["a", question, id] => {
-                let Some(mut a) = state.qa.store.answer(question, id)? else {
+                let Some(mut a) = self.local.qa.store.answer(question, id)? else {
                     return Ok(None);
                 };
-                if a.origin.as_deref() != Some(sender) || !self.in_room(state, question, room)? {
+                if a.origin.as_deref() != Some(sender) || !self.in_room(question, room)? {
                     return forbidden("an edit of an answer by someone else");
                 }
                 if a.hidden.is_some() {
@@ -310,8 +311,8 @@ impl Federation {
                 };
                 a.body = body;
                 a.edited_at = Some(now());
-                state.qa.store.save_answer(&a)?;
-                reindex(&state.qa, question);
+                self.local.qa.store.save_answer(&a)?;
+                reindex(&self.local.qa, question);
             }
             _ => {}
         }
@@ -319,8 +320,9 @@ impl Federation {
     }
 
     /// Whether the question `question_id` lives in `room`.
-    fn in_room(&self, state: &AppState, question_id: &str, room: &str) -> Result<bool, StoreError> {
-        Ok(state
+    fn in_room(&self, question_id: &str, room: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .local
             .qa
             .store
             .question(question_id)?
@@ -329,7 +331,6 @@ impl Federation {
 
     fn withdraw(
         &self,
-        state: &AppState,
         owner: &str,
         room: &str,
         sender: &str,
@@ -343,7 +344,7 @@ impl Federation {
             ["q", id] | ["a", id, _] => *id,
             _ => return Ok(None),
         };
-        if !self.in_room(state, question, room)? {
+        if !self.in_room(question, room)? {
             return forbidden("a redaction of something in another room");
         }
         let hidden = |deleted: bool| Hidden {
@@ -358,7 +359,7 @@ impl Federation {
         };
         match parts.as_slice() {
             ["q", id] => {
-                let Some(mut q) = state.qa.store.question(id)? else {
+                let Some(mut q) = self.local.qa.store.question(id)? else {
                     return Ok(None);
                 };
                 if sender != owner && q.origin.as_deref() != Some(sender) {
@@ -373,11 +374,11 @@ impl Federation {
                 if q.hidden.is_none() {
                     q.hidden = Some(hidden(false));
                 }
-                state.qa.store.save_question(&q)?;
-                reindex(&state.qa, id);
+                self.local.qa.store.save_question(&q)?;
+                reindex(&self.local.qa, id);
             }
             ["a", question, id] => {
-                let Some(mut a) = state.qa.store.answer(question, id)? else {
+                let Some(mut a) = self.local.qa.store.answer(question, id)? else {
                     return Ok(None);
                 };
                 if sender != owner && a.origin.as_deref() != Some(sender) {
@@ -394,8 +395,8 @@ impl Federation {
                 if a.hidden.is_none() {
                     a.hidden = Some(hidden(false));
                 }
-                state.qa.store.save_answer(&a)?;
-                reindex(&state.qa, question);
+                self.local.qa.store.save_answer(&a)?;
+                reindex(&self.local.qa, question);
             }
             _ => {}
         }

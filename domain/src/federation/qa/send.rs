@@ -9,7 +9,6 @@ use tokio::sync::Notify;
 use super::{Outgoing, answer_content, question_content};
 use crate::federation::state::{Key, Kind};
 use crate::federation::{Federation, FederationError, FederationStore};
-use crate::state::AppState;
 use crate::store::Batch;
 
 /// Where Q&A changes queue what they share: the federation's queue, and a signal that
@@ -74,15 +73,15 @@ impl Federation {
     }
 
     /// Sends what is queued whenever Q&A queues something, until the process ends.
-    pub(in crate::federation) async fn send_qa_when_queued(self: Arc<Self>, state: AppState) {
+    pub(in crate::federation) async fn send_qa_when_queued(self: Arc<Self>) {
         loop {
             self.outbox.queued().await;
-            self.send_qa(&state).await;
+            self.send_qa().await;
         }
     }
 
     /// Sends what is queued, in order; what fails stays queued for the next round.
-    pub(in crate::federation) async fn send_qa(&self, state: &AppState) {
+    pub(in crate::federation) async fn send_qa(&self) {
         let _guard = self.qa_out.lock().await;
         let entries = match self.store.scan(Kind::QaOut) {
             Ok(e) => e,
@@ -101,7 +100,7 @@ impl Federation {
                 self.store.unset_or_log(&key);
                 continue;
             };
-            match self.send_one(state, &txn, &op).await {
+            match self.send_one(&txn, &op).await {
                 Ok(Sent::Done) => {
                     self.store.unset_or_log(&key);
                 }
@@ -119,15 +118,10 @@ impl Federation {
         }
     }
 
-    async fn send_one(
-        &self,
-        state: &AppState,
-        txn: &str,
-        op: &Outgoing,
-    ) -> Result<Sent, FederationError> {
+    async fn send_one(&self, txn: &str, op: &Outgoing) -> Result<Sent, FederationError> {
         match op {
             Outgoing::Question { id } => {
-                let Some(q) = state.qa.store.question(id)? else {
+                let Some(q) = self.local.qa.store.question(id)? else {
                     return Ok(Sent::Done);
                 };
                 if q.hidden.is_some() || q.origin.is_some() {
@@ -138,17 +132,22 @@ impl Federation {
                 };
                 let event = self
                     .client
-                    .send(&room, "m.room.message", txn, &question_content(state, &q))
+                    .send(
+                        &room,
+                        "m.room.message",
+                        txn,
+                        &question_content(&self.local.ontology, &q),
+                    )
                     .await?
                     .to_string();
                 self.store.set(Key::QaEvent(&event), &format!("q/{id}"))?;
                 // Read again: it may have changed while it was being sent.
-                let Some(mut now_q) = state.qa.store.question(id)? else {
+                let Some(mut now_q) = self.local.qa.store.question(id)? else {
                     return Ok(Sent::Done);
                 };
                 now_q.room = Some(room.clone());
                 now_q.event_id = Some(event.clone());
-                state.qa.store.save_question(&now_q)?;
+                self.local.qa.store.save_question(&now_q)?;
                 if now_q.hidden.is_some() {
                     // Withdrawn while it was being sent: queued, so it is retried.
                     self.queue(&Outgoing::Redact {
@@ -163,8 +162,8 @@ impl Federation {
             }
             Outgoing::Answer { question, id } => {
                 let (Some(q), Some(a)) = (
-                    state.qa.store.question(question)?,
-                    state.qa.store.answer(question, id)?,
+                    self.local.qa.store.question(question)?,
+                    self.local.qa.store.answer(question, id)?,
                 ) else {
                     return Ok(Sent::Done);
                 };
@@ -193,11 +192,11 @@ impl Federation {
                 self.store
                     .set(Key::QaEvent(&event), &format!("a/{question}/{id}"))?;
                 // Read again: it may have changed while it was being sent.
-                let Some(mut now_a) = state.qa.store.answer(question, id)? else {
+                let Some(mut now_a) = self.local.qa.store.answer(question, id)? else {
                     return Ok(Sent::Done);
                 };
                 now_a.event_id = Some(event.clone());
-                state.qa.store.save_answer(&now_a)?;
+                self.local.qa.store.save_answer(&now_a)?;
                 if now_a.hidden.is_some() {
                     // Withdrawn while it was being sent: queued, so it is retried.
                     self.queue(&Outgoing::Redact {
@@ -214,7 +213,7 @@ impl Federation {
                 Ok(Sent::Done)
             }
             Outgoing::EditQuestion { id } => {
-                let Some(q) = state.qa.store.question(id)? else {
+                let Some(q) = self.local.qa.store.question(id)? else {
                     return Ok(Sent::Done);
                 };
                 if q.hidden.is_some() {
@@ -223,13 +222,18 @@ impl Federation {
                 let (Some(room), Some(event)) = (q.room.clone(), q.event_id.clone()) else {
                     return Ok(Sent::Later);
                 };
-                self.send_edit(&room, &event, txn, question_content(state, &q))
-                    .await
+                self.send_edit(
+                    &room,
+                    &event,
+                    txn,
+                    question_content(&self.local.ontology, &q),
+                )
+                .await
             }
             Outgoing::EditAnswer { question, id } => {
                 let (Some(q), Some(a)) = (
-                    state.qa.store.question(question)?,
-                    state.qa.store.answer(question, id)?,
+                    self.local.qa.store.question(question)?,
+                    self.local.qa.store.answer(question, id)?,
                 ) else {
                     return Ok(Sent::Done);
                 };
