@@ -11,8 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::now;
 use crate::mail::Mail;
-use crate::similar::SHOWN;
-use crate::state::AppState;
+use std::sync::Arc;
+
+use crate::mail::Mailer;
+use crate::registration::Registrations;
+use crate::registration::patient::Patients;
+use crate::similar::{SHOWN, Similar};
+use crate::store::{Changes, KvStore};
 use crate::store::{Record, StoreError, Tree, decode, encode};
 
 /// The lowest score (0 to 100) worth a notice.
@@ -41,13 +46,40 @@ impl Record for Notices {
     const VERSION: u32 = 1;
 }
 
+/// Who sends notices of new matches, and what it reads.
+#[derive(Clone)]
+pub struct Notifier {
+    /// The database (the notices).
+    pub kv: Arc<dyn KvStore>,
+    /// Members (who asked for notices).
+    pub registrations: Registrations,
+    /// Their patients.
+    pub patients: Patients,
+    /// "People like me".
+    pub similar: Arc<Similar>,
+    /// Mail.
+    pub mailer: Arc<Mailer>,
+    /// Changes to patients, members and received vectors (what wakes a pass).
+    pub changes: Changes,
+    /// `node.name`, named in mails.
+    pub node_name: String,
+    /// `server.public_url`, for links in mails.
+    pub public_url: String,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier").finish_non_exhaustive()
+    }
+}
+
 fn key(account: &str, patient: &str) -> Vec<u8> {
     format!("{account}/{patient}").into_bytes()
 }
 
 /// The notices of a patient.
-pub fn notices(state: &AppState, account: &str, patient: &str) -> Result<Notices, StoreError> {
-    Ok(state
+pub fn notices(notifier: &Notifier, account: &str, patient: &str) -> Result<Notices, StoreError> {
+    Ok(notifier
         .kv
         .get(Tree::MatchNotices, &key(account, patient))?
         .map(|b| decode(&b))
@@ -56,11 +88,11 @@ pub fn notices(state: &AppState, account: &str, patient: &str) -> Result<Notices
 }
 
 /// Marks a patient's new matches as seen (the member opened the page).
-pub fn mark_read(state: &AppState, account: &str, patient: &str) -> Result<(), StoreError> {
-    let mut n = notices(state, account, patient)?;
+pub fn mark_read(notifier: &Notifier, account: &str, patient: &str) -> Result<(), StoreError> {
+    let mut n = notices(notifier, account, patient)?;
     if !n.unread.is_empty() {
         n.unread.clear();
-        state
+        notifier
             .kv
             .put(Tree::MatchNotices, &key(account, patient), &encode(&n))?;
     }
@@ -68,8 +100,8 @@ pub fn mark_read(state: &AppState, account: &str, patient: &str) -> Result<(), S
 }
 
 /// One pass over the opted-in members. Returns how many patients got a notice.
-pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
-    let members: HashMap<String, crate::registration::Member> = state
+pub async fn pass(notifier: &Notifier) -> Result<usize, StoreError> {
+    let members: HashMap<String, crate::registration::Member> = notifier
         .registrations
         .members()?
         .into_iter()
@@ -82,15 +114,15 @@ pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
     let mut noticed = 0;
     // Member → (patient name, page path) of the patients with something new.
     let mut mails: HashMap<String, Vec<(String, String)>> = HashMap::new();
-    for p in state.patients.all()? {
+    for p in notifier.patients.all()? {
         let Some(m) = members.get(&p.account_id) else {
             continue;
         };
         if !p.validation.is_approved() {
             continue;
         }
-        let matches = state.similar.find(&state.similar_sources(), &p, SHOWN)?;
-        let mut n = notices(state, &p.account_id, &p.id)?;
+        let matches = notifier.similar.find(&p, SHOWN)?;
+        let mut n = notices(notifier, &p.account_id, &p.id)?;
         let mut fresh = Vec::new();
         for s in &matches {
             let before = n.seen.get(&s.pseudonym).copied();
@@ -118,22 +150,22 @@ pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
                 format!("/patients/{}/similar", p.id),
             ));
         }
-        state
+        notifier
             .kv
             .put(Tree::MatchNotices, &key(&p.account_id, &p.id), &encode(&n))?;
     }
-    let base = state.config.server.public_url.trim_end_matches('/');
+    let base = notifier.public_url.trim_end_matches('/');
     for (account, lines) in mails {
         let Some(m) = members.get(&account) else {
             continue;
         };
         // At most one mail a day per member, whatever the number of patients.
-        let mut last = notices(state, &account, "")?;
+        let mut last = notices(notifier, &account, "")?;
         if last.mailed_at.is_some_and(|t| now() < t + MAIL_EVERY_SECS) {
             continue;
         }
         last.mailed_at = Some(now());
-        state
+        notifier
             .kv
             .put(Tree::MatchNotices, &key(&account, ""), &encode(&last))?;
         let list: Vec<String> = lines
@@ -142,13 +174,13 @@ pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
             .collect();
         let mail = Mail {
             to: m.info.email.clone(),
-            subject: format!("{}: new patients like yours", state.config.node.name),
+            subject: format!("{}: new patients like yours", notifier.node_name),
             body: format!(
                 "Hello,\n\nThere are new patients similar to yours:\n\n{}\n\nYou asked to be told; you can stop these mails among your choices ({base}/terms).\n",
                 list.join("\n")
             ),
         };
-        if let Err(e) = state.mailer.send(&mail).await {
+        if let Err(e) = notifier.mailer.send(&mail).await {
             tracing::warn!(error = %e, "match notice mail failed");
         }
     }
@@ -156,17 +188,17 @@ pub async fn pass(state: &AppState) -> Result<usize, StoreError> {
 }
 
 /// Runs passes after changes, at most every `every`.
-pub async fn run(state: AppState, every: Duration) {
+pub async fn run(notifier: Notifier, every: Duration) {
     loop {
-        state.changes.changed().await;
+        notifier.changes.changed().await;
         tokio::time::sleep(every).await;
-        if let Err(e) = pass(&state).await {
+        if let Err(e) = pass(&notifier).await {
             tracing::warn!(error = %e, "match notices failed");
         }
     }
 }
 
 /// Starts the notices task.
-pub fn start(state: &AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(run(state.clone(), Duration::from_secs(10)))
+pub fn start(notifier: &Notifier) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run(notifier.clone(), Duration::from_secs(10)))
 }

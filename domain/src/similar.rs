@@ -87,9 +87,9 @@ struct Pool {
     entries: Vec<Entry>,
 }
 
-/// The local matcher and its cached candidate pool.
-#[derive(Default)]
+/// The local matcher: what it ranks, and its cached candidate pool.
 pub struct Similar {
+    sources: Sources,
     pool: Mutex<Option<Arc<Pool>>>,
 }
 
@@ -100,23 +100,32 @@ impl std::fmt::Debug for Similar {
 }
 
 /// What ranking reads.
-pub struct Sources<'a> {
+pub struct Sources {
     /// The ontology.
-    pub ontology: &'a Ontology,
+    pub ontology: Arc<Ontology>,
     /// Its information content.
-    pub ic: &'a IcTable,
+    pub ic: Arc<IcTable>,
     /// The patients.
-    pub patients: &'a Patients,
+    pub patients: Patients,
     /// The members (for their consents).
-    pub registrations: &'a Registrations,
+    pub registrations: Registrations,
     /// The change counter of both.
-    pub changes: &'a Changes,
+    pub changes: Changes,
     /// Vectors received from partner organizations, when federation runs.
-    pub federation: Option<&'a crate::federation::Federation>,
+    pub federation: Option<Arc<crate::federation::Federation>>,
 }
 
 impl Similar {
-    fn pool(&self, src: &Sources<'_>) -> Result<Arc<Pool>, StoreError> {
+    /// Ranks what `sources` hold.
+    pub fn new(sources: Sources) -> Self {
+        Self {
+            sources,
+            pool: Mutex::new(None),
+        }
+    }
+
+    fn pool(&self) -> Result<Arc<Pool>, StoreError> {
+        let src = &self.sources;
         let now = src.changes.get();
         if let Ok(guard) = self.pool.lock()
             && let Some(p) = guard.as_ref()
@@ -141,7 +150,7 @@ impl Similar {
             if !p.validation.is_approved() || !shown.contains(&p.account_id) {
                 continue;
             }
-            if let Some(profile) = p.profile(src.ontology) {
+            if let Some(profile) = p.profile(&src.ontology) {
                 pool.candidates.push(&profile);
                 pool.profiles.push(profile);
                 pool.entries.push(Entry {
@@ -159,7 +168,7 @@ impl Similar {
                 });
             }
         }
-        if let Some(f) = src.federation {
+        if let Some(f) = &src.federation {
             for r in f.store.remote_all()? {
                 let Some(peer) = f.peer(&r.peer) else {
                     continue;
@@ -173,7 +182,7 @@ impl Similar {
                     .and_then(|c| u32::try_from(c).ok())
                     .map(OrphaCode::from_number);
                 let Ok(profile) = Profile::new(
-                    src.ontology,
+                    &src.ontology,
                     &ids(&r.vector.terms),
                     &ids(&r.vector.excluded),
                     disease,
@@ -203,21 +212,17 @@ impl Similar {
 
     /// The patients of other members most similar to `own` (which must be validated and
     /// have an observed symptom; otherwise nothing), best first.
-    pub fn find(
-        &self,
-        src: &Sources<'_>,
-        own: &Patient,
-        k: usize,
-    ) -> Result<Vec<SimilarPatient>, StoreError> {
+    pub fn find(&self, own: &Patient, k: usize) -> Result<Vec<SimilarPatient>, StoreError> {
+        let src = &self.sources;
         if !own.validation.is_approved() {
             return Ok(Vec::new());
         }
-        let Some(query) = own.profile(src.ontology) else {
+        let Some(query) = own.profile(&src.ontology) else {
             return Ok(Vec::new());
         };
-        let pool = self.pool(src)?;
-        let matcher = Matcher::new(src.ontology, src.ic, Measure::default());
-        let o = src.ontology;
+        let pool = self.pool()?;
+        let matcher = Matcher::new(&src.ontology, &src.ic, Measure::default());
+        let o = &*src.ontology;
         let name = |t| o.term(t).name.clone();
         // Ask for more than k: the member's own other patients are in the pool too.
         let mine = pool
@@ -237,7 +242,7 @@ impl Similar {
                 let e = &pool.entries[s.index];
                 let shared = explain(
                     o,
-                    src.ic,
+                    &src.ic,
                     query.observed(),
                     pool.profiles[s.index].observed(),
                     EXPLAINED,

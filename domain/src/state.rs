@@ -53,7 +53,9 @@ pub struct Inner {
     /// Information content of each term, from the disease annotations (for matching).
     pub ic: Arc<IcTable>,
     /// Local "people like me".
-    pub similar: Similar,
+    pub similar: Arc<Similar>,
+    /// Notices of new matches.
+    pub notifier: crate::notify::Notifier,
     /// Counts changes to patients and members (keeps `similar`'s pool fresh).
     pub changes: Changes,
     /// The database, for records without a store of their own (match notices).
@@ -135,6 +137,24 @@ impl AppState {
         };
         // Q&A as the node uses it: sharing through the federation when it runs.
         let qa = federation.as_ref().map_or(qa, |f| f.qa().clone());
+        let similar = Arc::new(Similar::new(Sources {
+            ontology: ontology.clone(),
+            ic: ic.clone(),
+            patients: patients.clone(),
+            registrations: registrations.clone(),
+            changes: changes.clone(),
+            federation: federation.clone(),
+        }));
+        let notifier = crate::notify::Notifier {
+            kv: kv.clone(),
+            registrations: registrations.clone(),
+            patients: patients.clone(),
+            similar: similar.clone(),
+            mailer: mailer.clone(),
+            changes: changes.clone(),
+            node_name: config.node.name.clone(),
+            public_url: config.server.public_url.clone(),
+        };
         Ok(Self(Arc::new(Inner {
             config: Arc::new(config),
             ontology,
@@ -145,7 +165,8 @@ impl AppState {
             documents: Documents::new(kv.clone(), vault),
             audit,
             ic,
-            similar: Similar::default(),
+            similar,
+            notifier,
             changes,
             kv: kv.clone(),
             research,
@@ -171,18 +192,6 @@ impl Inner {
             kv: self.kv.as_ref(),
             audit: &self.audit,
             config: &self.config.research,
-        }
-    }
-
-    /// What "people like me" reads.
-    pub fn similar_sources(&self) -> Sources<'_> {
-        Sources {
-            ontology: &self.ontology,
-            ic: &self.ic,
-            patients: &self.patients,
-            registrations: &self.registrations,
-            changes: &self.changes,
-            federation: self.federation.as_deref(),
         }
     }
 }

@@ -214,12 +214,12 @@ fn main() {
         );
         let sb = &node_b.state;
         let t = Instant::now();
-        let first = sb.similar.find(&sb.similar_sources(), &bruno, 10).expect("find");
+        let first = sb.similar.find(&bruno, 10).expect("find");
         let cold = t.elapsed();
         let mut times = Vec::new();
         for _ in 0..20 {
             let t = Instant::now();
-            let again = sb.similar.find(&sb.similar_sources(), &bruno, 10).expect("find");
+            let again = sb.similar.find(&bruno, 10).expect("find");
             times.push(t.elapsed());
             assert_eq!(again.len(), first.len());
         }

@@ -12,7 +12,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> Result<()> {
     http::templates::shared()
         .map_err(|e| Error::Serve(std::io::Error::other(format!("templates: {e}"))))?;
     let federation = state.federation.clone().map(|f| f.start());
-    let notices = raremesh_domain::notify::start(&state);
+    let notices = raremesh_domain::notify::start(&state.notifier);
     let digests =
         raremesh_domain::qa::notices::start(&state.qa, std::time::Duration::from_secs(3600));
     let admin = match raremesh_domain::backup::socket::start(&state) {

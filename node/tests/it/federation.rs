@@ -61,10 +61,7 @@ async fn two_nodes_share_vectors_through_two_synapses() {
 
     // B's member sees A's patient among people like Bruno, with the organization's name.
     let sb = &node_b.state;
-    let matches = sb
-        .similar
-        .find(&sb.similar_sources(), &bruno, 10)
-        .expect("similar");
+    let matches = sb.similar.find(&bruno, 10).expect("similar");
     let remote = matches
         .iter()
         .find(|m| m.organization.as_deref() == Some("Organization A"))
@@ -83,10 +80,7 @@ async fn two_nodes_share_vectors_through_two_synapses() {
         .get(&anna.account_id, &anna.id)
         .expect("g")
         .expect("p");
-    let from_b = sa
-        .similar
-        .find(&sa.similar_sources(), &anna_now, 10)
-        .expect("similar");
+    let from_b = sa.similar.find(&anna_now, 10).expect("similar");
     assert!(
         from_b
             .iter()

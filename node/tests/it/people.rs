@@ -123,13 +123,23 @@ async fn members_who_asked_hear_of_new_matches() {
             .count()
     };
     // The first pass records what exists: no notice.
-    assert_eq!(raremesh::notify::pass(&node.state).await.expect("pass"), 0);
+    assert_eq!(
+        raremesh::notify::pass(&node.state.notifier)
+            .await
+            .expect("pass"),
+        0
+    );
     assert_eq!(mails(&node), 0);
     // A close patient appears: a mail, and a "New" mark until the page is seen.
     let (third, _) = node.account("close@example.org", Role::Member, true);
     let close = node.patient(&third, "Close", &["HP:0002069", "HP:0001252", "HP:0001263"]);
     node.approve(&close);
-    assert_eq!(raremesh::notify::pass(&node.state).await.expect("pass"), 1);
+    assert_eq!(
+        raremesh::notify::pass(&node.state.notifier)
+            .await
+            .expect("pass"),
+        1
+    );
     assert_eq!(mails(&node), 1);
     let path = format!("/patients/{}/similar", mine.id);
     let (_, page) = node.get(&path, &session).await;
@@ -141,11 +151,21 @@ async fn members_who_asked_hear_of_new_matches() {
     let (_, page) = node.get(&path, &session).await;
     assert!(!page.contains("class=\"new\""), "seen once, no longer new");
     // Nothing changed: no notice. Another newcomer the same day: marked, but no second mail.
-    assert_eq!(raremesh::notify::pass(&node.state).await.expect("pass"), 0);
+    assert_eq!(
+        raremesh::notify::pass(&node.state.notifier)
+            .await
+            .expect("pass"),
+        0
+    );
     let (fourth, _) = node.account("also@example.org", Role::Member, true);
     let also = node.patient(&fourth, "Also", &["HP:0001250", "HP:0001252", "HP:0001263"]);
     node.approve(&also);
-    assert_eq!(raremesh::notify::pass(&node.state).await.expect("pass"), 1);
+    assert_eq!(
+        raremesh::notify::pass(&node.state.notifier)
+            .await
+            .expect("pass"),
+        1
+    );
     assert_eq!(mails(&node), 1, "at most one mail a day");
     let (_, page) = node.get(&path, &session).await;
     assert!(page.contains("class=\"new\""));
@@ -153,7 +173,9 @@ async fn members_who_asked_hear_of_new_matches() {
     let (quiet, _) = node.account("quiet@example.org", Role::Member, true);
     let q = node.patient(&quiet, "Quiet", &["HP:0001250", "HP:0001252"]);
     node.approve(&q);
-    raremesh::notify::pass(&node.state).await.expect("pass");
+    raremesh::notify::pass(&node.state.notifier)
+        .await
+        .expect("pass");
     assert!(
         !node
             .outbox()

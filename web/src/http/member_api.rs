@@ -410,10 +410,7 @@ pub async fn similar(
             "similar patients are shown once the patient is validated",
         ));
     }
-    let matches = state
-        .similar
-        .find(&state.similar_sources(), &p, SHOWN)
-        .map_err(store)?;
+    let matches = state.similar.find(&p, SHOWN).map_err(store)?;
     Ok(Json(json!({ "matches": matches })))
 }
 

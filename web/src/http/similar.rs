@@ -24,11 +24,11 @@ pub async fn page(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    let mut matches = match state.similar.find(&state.similar_sources(), &p, SHOWN) {
+    let mut matches = match state.similar.find(&p, SHOWN) {
         Ok(m) => m,
         Err(e) => return internal(e),
     };
-    match raremesh_domain::notify::notices(&state, &account.id, &p.id) {
+    match raremesh_domain::notify::notices(&state.notifier, &account.id, &p.id) {
         Ok(n) => {
             for m in &mut matches {
                 m.new = n.unread.contains(&m.pseudonym);
@@ -36,7 +36,7 @@ pub async fn page(
         }
         Err(e) => return internal(e),
     }
-    if let Err(e) = raremesh_domain::notify::mark_read(&state, &account.id, &p.id) {
+    if let Err(e) = raremesh_domain::notify::mark_read(&state.notifier, &account.id, &p.id) {
         return internal(e);
     }
     let lang = i18n::pick(&headers, None, Some(&m.info.language));
