@@ -1,9 +1,10 @@
 //! Signing in and out, and the account page.
 
 use super::extract::SignedIn;
+use super::form::{Button, CsrfForm, Sent};
+use serde::Deserialize;
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -63,29 +64,41 @@ pub async fn signin_form(
     )
 }
 
+/// The sign-in form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SignInForm {
+    /// The account's address.
+    email: String,
+    /// Its password.
+    password: String,
+}
+
 /// `POST /signin`: checks the password; on success starts a session and goes to the
 /// account page. The same message for an unknown address and a wrong password.
 pub async fn signin(
     State(state): State<AppState>,
     headers: HeaderMap,
     crate::connections::ClientIp(ip): crate::connections::ClientIp,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<SignInForm>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return signin_page(
-            &state,
-            &headers,
-            StatusCode::FORBIDDEN,
-            "",
-            Some(say(&headers, "signin.expired")),
-            false,
-        );
-    }
-    let email = form
-        .get("email")
-        .map(|e| e.trim().to_owned())
-        .unwrap_or_default();
-    let password = form.get("password").cloned().unwrap_or_default();
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| {
+                signin_page(
+                    &state,
+                    &headers,
+                    StatusCode::FORBIDDEN,
+                    "",
+                    Some(say(&headers, "signin.expired")),
+                    false,
+                )
+            });
+        }
+    };
+    let email = form.email.trim().to_owned();
+    let password = form.password.clone();
     let key = normalize_email(&email).unwrap_or_else(|_| email.to_lowercase());
     if let Some(wait) = state.throttle.sign_in_wait(&key, ip) {
         let minutes = wait.as_secs().div_ceil(60).max(1);
@@ -150,10 +163,10 @@ pub async fn account(
 pub async fn signout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<Button>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return expired_form();
+    if let Err(e) = sent {
+        return e.or_page(|_| expired_form());
     }
     if let Some(token) = cookies::get(&headers, SESSION)
         && let Err(e) = state.sessions.end(&token)
@@ -168,10 +181,10 @@ pub async fn signout(
 pub async fn signout_everywhere(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<Button>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return expired_form();
+    if let Err(e) = sent {
+        return e.or_page(|_| expired_form());
     }
     let signed_out = with_cookies(see_other("/signin"), vec![cookies::clear(&state, SESSION)]);
     match signed_in(&state, &headers) {

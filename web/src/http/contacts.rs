@@ -3,19 +3,20 @@
 //! (ask), `/contacts` (requests made and received; accept or decline).
 
 use super::extract::PageMember;
+use super::form::{CsrfForm, Sent};
 use raremesh_domain::message::Message;
+use serde::Deserialize;
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use minijinja::context;
 
 use super::error::internal;
+use super::i18n;
 use super::page::{render_form, see_other};
 use super::patients::member;
-use super::{cookies, i18n};
 use raremesh_domain::federation::{ContactError, ContactStatus};
 use raremesh_domain::registration::Member;
 use raremesh_domain::state::AppState;
@@ -64,22 +65,55 @@ pub async fn matrix(State(state): State<AppState>, headers: HeaderMap) -> Respon
     }
 }
 
+/// The form linking a Matrix account: the account first, then the code it received.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LinkForm {
+    /// The code sent to the Matrix account.
+    code: Option<String>,
+    /// The Matrix account.
+    user_id: Option<String>,
+}
+
+/// The answer to a contact request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AnswerForm {
+    /// `accept` or anything else (decline).
+    answer: String,
+}
+
+/// A contact request to a patient of a partner organization.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AskForm {
+    /// The partner node.
+    peer: String,
+    /// The patient's pseudonym there.
+    pseudonym: String,
+}
+
 /// `POST /account/matrix`: `user_id` to link (a code is sent there), or `code` to confirm.
 pub async fn link(
     State(state): State<AppState>,
     PageMember(_, mut m): PageMember,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<LinkForm>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return matrix_page(
-            &state,
-            &headers,
-            &m,
-            StatusCode::FORBIDDEN,
-            Some(Message::new("contacts.err.expired")),
-        );
-    }
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| {
+                matrix_page(
+                    &state,
+                    &headers,
+                    &m,
+                    StatusCode::FORBIDDEN,
+                    Some(Message::new("contacts.err.expired")),
+                )
+            });
+        }
+    };
     let Some(f) = state.federation.clone() else {
         return matrix_page(
             &state,
@@ -89,7 +123,7 @@ pub async fn link(
             Some(Message::new("matrix.not_connected")),
         );
     };
-    let result = match (form.get("code"), form.get("user_id")) {
+    let result = match (form.code.as_deref(), form.user_id.as_deref()) {
         (Some(code), _) => f.confirm_link(&mut m, code).await,
         (None, Some(user)) => f.start_link(&mut m, user.trim()).await,
         _ => Err(ContactError::Refused(Message::new("contacts.err.give_id"))),
@@ -179,21 +213,26 @@ pub async fn answer(
     PageMember(_, m): PageMember,
     Path(request): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<AnswerForm>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return contacts_page(
-            &state,
-            &headers,
-            &m,
-            StatusCode::FORBIDDEN,
-            Some(Message::new("contacts.err.expired")),
-        );
-    }
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| {
+                contacts_page(
+                    &state,
+                    &headers,
+                    &m,
+                    StatusCode::FORBIDDEN,
+                    Some(Message::new("contacts.err.expired")),
+                )
+            });
+        }
+    };
     let Some(f) = state.federation.clone() else {
         return contacts_page(&state, &headers, &m, StatusCode::NOT_FOUND, None);
     };
-    let accept = form.get("answer").map(String::as_str) == Some("accept");
+    let accept = form.answer == "accept";
     match f.answer_contact(&m, &request, accept).await {
         Ok(_) => see_other("/contacts"),
         Err(e) => contacts_page(
@@ -212,23 +251,27 @@ pub async fn ask(
     PageMember(_, m): PageMember,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<AskForm>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return contacts_page(
-            &state,
-            &headers,
-            &m,
-            StatusCode::FORBIDDEN,
-            Some(Message::new("contacts.err.expired")),
-        );
-    }
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| {
+                contacts_page(
+                    &state,
+                    &headers,
+                    &m,
+                    StatusCode::FORBIDDEN,
+                    Some(Message::new("contacts.err.expired")),
+                )
+            });
+        }
+    };
     let Some(f) = state.federation.clone() else {
         return contacts_page(&state, &headers, &m, StatusCode::NOT_FOUND, None);
     };
-    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     match f
-        .request_contact(&m, &id, get("peer"), get("pseudonym"))
+        .request_contact(&m, &id, form.peer.as_str(), form.pseudonym.as_str())
         .await
     {
         Ok(_) => see_other("/contacts"),

@@ -2,9 +2,9 @@
 //! through age encryption to disk; their type is recognized from the content; size, type
 //! and count limits come from `[documents]` in config.
 
+use super::form::{Button, Sent};
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -402,21 +402,23 @@ pub async fn remove(
     State(state): State<AppState>,
     Path((id, doc)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<Button>,
 ) -> Response {
     let (account, m, mut p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return page(
-            &state,
-            &headers,
-            &m,
-            &p,
-            StatusCode::FORBIDDEN,
-            Some("documents.error.forged"),
-        );
+    if let Err(e) = sent {
+        return e.or_page(|_| {
+            page(
+                &state,
+                &headers,
+                &m,
+                &p,
+                StatusCode::FORBIDDEN,
+                Some("documents.error.forged"),
+            )
+        });
     }
     if !removable(&p) {
         return page(

@@ -472,10 +472,10 @@ pub async fn decision(
             "the member has not sent every required document",
         ));
     }
-    let form = HashMap::from([
-        ("decision".to_owned(), b.decision),
-        ("reason".to_owned(), b.reason),
-    ]);
+    let form = super::validation::ValidationForm {
+        decision: b.decision,
+        reason: b.reason,
+    };
     let d = Decision::parse(&form)
         .map_err(|m| refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_decision", m))?;
     let p = decide(&state, &actor, p, d).await.map_err(store)?;

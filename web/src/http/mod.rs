@@ -10,6 +10,7 @@ pub mod documents;
 pub mod error;
 pub mod extract;
 pub mod federation_status;
+pub mod form;
 pub mod home;
 pub mod i18n;
 pub mod member_api;

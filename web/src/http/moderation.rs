@@ -4,17 +4,17 @@
 
 use super::error::HttpStatus;
 use super::extract::Staff;
-use std::collections::HashMap;
+use super::form::{CsrfForm, Sent};
+use serde::Deserialize;
 
-use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
 use super::error::internal;
+use super::i18n;
 use super::page::{render_form, see_other, staff};
-use super::{cookies, i18n};
 use raremesh_domain::qa::actions::QaError;
 use raremesh_domain::qa::moderation;
 use raremesh_domain::state::AppState;
@@ -89,36 +89,53 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
     }
 }
 
-/// `POST /moderation`: `question`, `answer` (empty for the question itself), `action`
-/// (`hide` or `restore`), `reason`.
+/// The moderation form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Decision {
+    /// The question.
+    question: String,
+    /// The answer (empty for the question itself).
+    answer: String,
+    /// `hide` or `restore`.
+    action: String,
+    /// Why (shown in place of the content).
+    reason: String,
+}
+
+/// `POST /moderation`: a [`Decision`].
 pub async fn decide(
     State(state): State<AppState>,
     Staff(account): Staff,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<Decision>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return page(
-            &state,
-            &headers,
-            StatusCode::FORBIDDEN,
-            Some("This form had expired. Please send it again."),
-        );
-    }
-    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
-    let hide = match get("action") {
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| {
+                page(
+                    &state,
+                    &headers,
+                    StatusCode::FORBIDDEN,
+                    Some("This form had expired. Please send it again."),
+                )
+            });
+        }
+    };
+    let hide = match form.action.as_str() {
         "hide" => true,
         "restore" => false,
         _ => return (StatusCode::UNPROCESSABLE_ENTITY, "Unknown action.").into_response(),
     };
-    let answer = Some(get("answer")).filter(|a| !a.is_empty());
+    let answer = Some(form.answer.as_str()).filter(|a| !a.is_empty());
     match moderation::moderate(
         &state.qa,
         &account.id,
-        get("question"),
+        &form.question,
         answer,
         hide,
-        get("reason"),
+        &form.reason,
     ) {
         Ok(()) => see_other("/moderation"),
         Err(QaError::Store(e)) => internal(e),

@@ -2,9 +2,9 @@
 //! /patients/{id}/phenopacket` (GA4GH Phenopacket v2), `GET`/`POST /account/delete`.
 
 use super::extract::SignedIn;
-use std::collections::HashMap;
+use super::form::{CsrfForm, Sent};
+use serde::Deserialize;
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
@@ -95,22 +95,35 @@ pub async fn delete_form(State(state): State<AppState>, headers: HeaderMap) -> R
     }
 }
 
+/// The deletion form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DeleteForm {
+    /// The account's password, asked again.
+    password: String,
+}
+
 /// `POST /account/delete`: erases the account and everything attached, after the password.
 pub async fn delete(
     State(state): State<AppState>,
     SignedIn(account): SignedIn,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<DeleteForm>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return delete_page(
-            &state,
-            &headers,
-            StatusCode::FORBIDDEN,
-            Some("delete.expired"),
-        );
-    }
-    let password = form.get("password").map(String::as_str).unwrap_or_default();
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| {
+                delete_page(
+                    &state,
+                    &headers,
+                    StatusCode::FORBIDDEN,
+                    Some("delete.expired"),
+                )
+            });
+        }
+    };
+    let password = form.password.as_str();
     match state.accounts.sign_in(&account.email, password) {
         Ok(Some(_)) => {}
         Ok(None) => {

@@ -2,9 +2,10 @@
 //! member. A member sees and changes only their own patients.
 
 use super::extract::PageMember;
+use super::form::{Button, CsrfForm, Fields, Sent};
+use serde::Deserialize;
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,8 +13,8 @@ use minijinja::context;
 use raremesh_search::Target;
 
 use super::error::internal;
+use super::i18n;
 use super::page::{render_form, see_other, signed_in};
-use super::{cookies, i18n};
 use raremesh_domain::accounts::Account;
 use raremesh_domain::audit::{Action, Entry};
 use raremesh_domain::clock::now;
@@ -136,19 +137,24 @@ pub async fn add(
     State(state): State<AppState>,
     PageMember(account, mut m): PageMember,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<Fields>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return page(
-            &state,
-            &headers,
-            &account,
-            &m,
-            StatusCode::FORBIDDEN,
-            &form,
-            &[("form", "register.expired_form".into())],
-        );
-    }
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|form| {
+                page(
+                    &state,
+                    &headers,
+                    &account,
+                    &m,
+                    StatusCode::FORBIDDEN,
+                    &form,
+                    &[("form", "register.expired_form".into())],
+                )
+            });
+        }
+    };
     match state.patients.of(&account.id) {
         Ok(p) if p.len() >= MAX_PER_MEMBER => {
             return page(
@@ -303,23 +309,28 @@ pub async fn edit(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<Fields>,
 ) -> Response {
     let (account, m, mut p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return edit_page(
-            &state,
-            &headers,
-            &m,
-            &p,
-            StatusCode::FORBIDDEN,
-            &form,
-            &[("form", "register.expired_form".into())],
-        );
-    }
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|form| {
+                edit_page(
+                    &state,
+                    &headers,
+                    &m,
+                    &p,
+                    StatusCode::FORBIDDEN,
+                    &form,
+                    &[("form", "register.expired_form".into())],
+                )
+            });
+        }
+    };
     let input = match PatientInput::parse(&state.ontology, &form) {
         Ok(i) => i,
         Err(errors) => {
@@ -371,29 +382,42 @@ pub(crate) fn update(
     state.patients.save(p)
 }
 
+/// The form removing a patient.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RemoveForm {
+    /// `yes` when the member ticked that they mean it.
+    confirm: String,
+}
+
 /// `POST /patients/{id}/remove`: erases the patient, their symptoms and documents.
 pub async fn remove(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<RemoveForm>,
 ) -> Response {
     let (account, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return edit_page(
-            &state,
-            &headers,
-            &m,
-            &p,
-            StatusCode::FORBIDDEN,
-            &values_of(&state, &p),
-            &[("form", "register.expired_form".into())],
-        );
-    }
-    if form.get("confirm").map(String::as_str) != Some("yes") {
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| {
+                edit_page(
+                    &state,
+                    &headers,
+                    &m,
+                    &p,
+                    StatusCode::FORBIDDEN,
+                    &values_of(&state, &p),
+                    &[("form", "register.expired_form".into())],
+                )
+            });
+        }
+    };
+    if form.confirm != "yes" {
         return edit_page(
             &state,
             &headers,
@@ -416,22 +440,24 @@ pub async fn new_pseudonym(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<Button>,
 ) -> Response {
     let (_, m, mut p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return edit_page(
-            &state,
-            &headers,
-            &m,
-            &p,
-            StatusCode::FORBIDDEN,
-            &values_of(&state, &p),
-            &[("form", "register.expired_form".into())],
-        );
+    if let Err(e) = sent {
+        return e.or_page(|_| {
+            edit_page(
+                &state,
+                &headers,
+                &m,
+                &p,
+                StatusCode::FORBIDDEN,
+                &values_of(&state, &p),
+                &[("form", "register.expired_form".into())],
+            )
+        });
     }
     p.pseudonym_rotation = p.pseudonym_rotation.saturating_add(1);
     match state.patients.save(&p) {

@@ -2,18 +2,18 @@
 //! registers), changeable at any time. The email address is the sign-in name and stays.
 
 use super::extract::PageMember;
+use super::form::{CsrfForm, Fields, Sent};
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use minijinja::context;
 
 use super::error::internal;
+use super::i18n;
 use super::page::{render_form, see_other};
 use super::patients::member;
-use super::{cookies, i18n};
 use raremesh_domain::registration::{LANGUAGES, Member, PersonalInfo, Registrant};
 use raremesh_domain::state::AppState;
 
@@ -83,19 +83,24 @@ pub async fn save(
     State(state): State<AppState>,
     PageMember(_, mut m): PageMember,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<Fields>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return page(
-            &state,
-            &headers,
-            &m,
-            StatusCode::FORBIDDEN,
-            &form,
-            &[("form", "register.expired_form".into())],
-            false,
-        );
-    }
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|form| {
+                page(
+                    &state,
+                    &headers,
+                    &m,
+                    StatusCode::FORBIDDEN,
+                    &form,
+                    &[("form", "register.expired_form".into())],
+                    false,
+                )
+            });
+        }
+    };
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     match PersonalInfo::parse(
         get("name"),

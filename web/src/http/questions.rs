@@ -6,18 +6,19 @@
 
 use super::error::HttpStatus;
 use super::extract::PageMember;
+use super::form::{CsrfForm, Fields, Sent};
+use serde::Deserialize;
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
 
 use super::error::internal;
+use super::i18n;
 use super::page::{render_form, see_other};
 use super::patients::member;
-use super::{cookies, i18n};
 use raremesh_domain::message::Message;
 use raremesh_domain::qa::actions::{self, Draft, QaError};
 use raremesh_domain::qa::moderation;
@@ -243,18 +244,23 @@ pub async fn ask(
     State(state): State<AppState>,
     PageMember(_, m): PageMember,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<Fields>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return ask_page(
-            &state,
-            &headers,
-            &m,
-            StatusCode::FORBIDDEN,
-            &form,
-            Some(&expired(&headers, &m)),
-        );
-    }
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|form| {
+                ask_page(
+                    &state,
+                    &headers,
+                    &m,
+                    StatusCode::FORBIDDEN,
+                    &form,
+                    Some(&expired(&headers, &m)),
+                )
+            });
+        }
+    };
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
     let mut tags: Vec<String> = get("tags")
         .split([' ', ','])
@@ -400,6 +406,28 @@ pub async fn show(
     }
 }
 
+/// What a member does on a question or an answer.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ActForm {
+    /// The action (empty: answer).
+    action: String,
+    /// A new title, for an edit.
+    title: String,
+    /// An answer, or a new text.
+    body: String,
+    /// Why, for a report.
+    reason: String,
+}
+
+/// A change to a member's Q&A settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SettingsForm {
+    /// `digest_on`, `digest_off` or `matrix`.
+    action: String,
+}
+
 /// `POST /questions/{id}`: `action` = `answer` (with `body`; the default), `follow`,
 /// `unfollow`, `report` (with `reason`), `edit` (with `title` and `body`) or `delete`.
 pub async fn act(
@@ -407,25 +435,32 @@ pub async fn act(
     PageMember(_, m): PageMember,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<ActForm>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return question_page(
-            &state,
-            &headers,
-            &m,
-            &id,
-            StatusCode::FORBIDDEN,
-            Some(&expired(&headers, &m)),
-        );
-    }
-    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
-    let done = match get("action") {
-        "" | "answer" => actions::answer(&state.qa, &m, &id, get("body")).map(|_| ()),
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| {
+                question_page(
+                    &state,
+                    &headers,
+                    &m,
+                    &id,
+                    StatusCode::FORBIDDEN,
+                    Some(&expired(&headers, &m)),
+                )
+            });
+        }
+    };
+    let done = match form.action.as_str() {
+        "" | "answer" => actions::answer(&state.qa, &m, &id, form.body.as_str()).map(|_| ()),
         "follow" => actions::follow(&state.qa, &m, &id, true),
         "unfollow" => actions::follow(&state.qa, &m, &id, false),
-        "report" => moderation::report(&state.qa, &m, &id, None, get("reason")),
-        "edit" => actions::edit_question(&state.qa, &m, &id, get("title"), get("body")).map(|_| ()),
+        "report" => moderation::report(&state.qa, &m, &id, None, form.reason.as_str()),
+        "edit" => {
+            actions::edit_question(&state.qa, &m, &id, form.title.as_str(), form.body.as_str())
+                .map(|_| ())
+        }
         "delete" => {
             return match actions::delete_question(&state.qa, &m, &id) {
                 Ok(()) => see_other("/questions"),
@@ -447,22 +482,28 @@ pub async fn mark(
     PageMember(_, m): PageMember,
     Path((id, answer_id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<ActForm>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return question_page(
-            &state,
-            &headers,
-            &m,
-            &id,
-            StatusCode::FORBIDDEN,
-            Some(&expired(&headers, &m)),
-        );
-    }
-    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
-    let done = match get("action") {
-        "report" => moderation::report(&state.qa, &m, &id, Some(&answer_id), get("reason")),
-        "edit" => actions::edit_answer(&state.qa, &m, &id, &answer_id, get("body")).map(|_| ()),
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| {
+                question_page(
+                    &state,
+                    &headers,
+                    &m,
+                    &id,
+                    StatusCode::FORBIDDEN,
+                    Some(&expired(&headers, &m)),
+                )
+            });
+        }
+    };
+    let done = match form.action.as_str() {
+        "report" => moderation::report(&state.qa, &m, &id, Some(&answer_id), form.reason.as_str()),
+        "edit" => {
+            actions::edit_answer(&state.qa, &m, &id, &answer_id, form.body.as_str()).map(|_| ())
+        }
         "delete" => actions::delete_answer(&state.qa, &m, &id, &answer_id),
         other => actions::mark(&state.qa, &m, &id, &answer_id, other),
     };
@@ -478,12 +519,15 @@ pub async fn settings(
     State(state): State<AppState>,
     PageMember(_, m): PageMember,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<SettingsForm>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return (StatusCode::FORBIDDEN, expired(&headers, &m)).into_response();
-    }
-    match form.get("action").map(String::as_str) {
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| (StatusCode::FORBIDDEN, expired(&headers, &m)).into_response());
+        }
+    };
+    match Some(form.action.as_str()) {
         Some(a @ ("digest_on" | "digest_off")) => {
             let mut p = match notices::prefs(&state.qa, &m.account_id) {
                 Ok(p) => p,

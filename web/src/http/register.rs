@@ -1,9 +1,10 @@
 //! Registration pages, steps 1 and 2. Responses never reveal whether an address already
 //! has an account: the owner of the address learns it by mail instead.
 
+use super::form::{CsrfForm, Fields, Sent};
+use super::reset::{EmailForm, PasswordForm};
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -121,18 +122,23 @@ pub(crate) async fn send_link(state: &AppState, info: &PersonalInfo) -> Result<(
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<Fields>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return form_page(
-            &state,
-            &headers,
-            lang(&headers),
-            StatusCode::FORBIDDEN,
-            &form,
-            &[("form", "register.expired_form".into())],
-        );
-    }
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|form| {
+                form_page(
+                    &state,
+                    &headers,
+                    lang(&headers),
+                    StatusCode::FORBIDDEN,
+                    &form,
+                    &[("form", "register.expired_form".into())],
+                )
+            });
+        }
+    };
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let info = match PersonalInfo::parse(
         field("name"),
@@ -176,15 +182,12 @@ pub async fn sent(State(state): State<AppState>, headers: HeaderMap) -> Response
 
 /// `POST /register/resend`: sends the link again for a registration waiting for it. The
 /// answer is the same whatever the address.
-pub async fn resend(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return see_other("/register/sent");
-    }
-    if let Ok(email) = normalize_email(form.get("email").map(String::as_str).unwrap_or_default()) {
+pub async fn resend(State(state): State<AppState>, sent: Sent<EmailForm>) -> Response {
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => return e.or_page(|_| see_other("/register/sent")),
+    };
+    if let Ok(email) = normalize_email(&form.email) {
         match state.registrations.pending(&email) {
             Ok(Some(info)) => {
                 if let Err(r) = send_link(&state, &info).await {
@@ -247,7 +250,7 @@ pub async fn set_password(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(token): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<PasswordForm>,
 ) -> Response {
     let regs = &state.registrations;
     let info = match regs.check(&token) {
@@ -255,17 +258,22 @@ pub async fn set_password(
         Ok(LinkState::Invalid) => return expired(&state, &headers),
         Err(e) => return internal(e),
     };
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return password_page(
-            &state,
-            &headers,
-            StatusCode::FORBIDDEN,
-            &info,
-            &token,
-            Some("register.error.password_expired".into()),
-        );
-    }
-    let pw = form.get("password").cloned().unwrap_or_default();
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| {
+                password_page(
+                    &state,
+                    &headers,
+                    StatusCode::FORBIDDEN,
+                    &info,
+                    &token,
+                    Some("register.error.password_expired".into()),
+                )
+            });
+        }
+    };
+    let pw = form.password.clone();
     if password::check(&pw, &info.email).is_err() {
         return password_page(
             &state,
@@ -276,7 +284,7 @@ pub async fn set_password(
             Some("register.error.password_rules".into()),
         );
     }
-    if form.get("password_again") != Some(&pw) {
+    if form.password_again != pw {
         return password_page(
             &state,
             &headers,

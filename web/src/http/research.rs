@@ -5,16 +5,16 @@
 
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
 
 use super::error::internal;
+use super::form::{CsrfForm, FormError, Sent};
+use super::i18n;
 use super::page::{render_form, see_other};
 use super::patients::own;
-use super::{cookies, i18n};
 use raremesh_domain::clock::now;
 use raremesh_domain::registration::Member;
 use raremesh_domain::registration::patient::Patient;
@@ -202,8 +202,13 @@ pub async fn save(
     State(state): State<AppState>,
     Path((id, qid)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<Vec<(String, String)>>,
+    sent: Sent<Vec<(String, String)>>,
 ) -> Response {
+    let (fresh, form) = match sent {
+        Ok(CsrfForm(form)) => (true, form),
+        Err(FormError::Expired(form)) => (false, form),
+        Err(e) => return e.into_response(),
+    };
     let (_, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
@@ -225,11 +230,7 @@ pub async fn save(
             values.entry(qid.to_owned()).or_default().push(v.clone());
         }
     }
-    let csrf = form
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.clone());
-    if !cookies::csrf_ok(&state, &headers, csrf.as_ref()) {
+    if !fresh {
         return form_page(
             &state,
             &headers,

@@ -1,6 +1,7 @@
 //! Researchers' counts: `/research` (a page) and `POST /api/v1/research/count` (JSON). Open
 //! to the researcher role only; they return counts with privacy protections, never a record.
 
+use super::form::{CsrfForm, Fields, Sent};
 use std::collections::HashMap;
 
 use axum::Json;
@@ -9,7 +10,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
-use super::cookies;
 use super::error::ApiError;
 use super::extract::ApiResearcher;
 use super::page::{forbidden, render_form, signed_in};
@@ -92,23 +92,28 @@ pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response
 pub async fn ask(
     State(state): State<AppState>,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<HashMap<String, String>>,
+    sent: Sent<Fields>,
 ) -> Response {
     let a = match signed_in(&state, &headers) {
         Ok(a) if a.role == Role::Researcher => a,
         Ok(_) => return forbidden(&state, &headers),
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return page(
-            &state,
-            &headers,
-            StatusCode::FORBIDDEN,
-            &form,
-            None,
-            Some("This form had expired. Please try again.".into()),
-        );
-    }
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|form| {
+                page(
+                    &state,
+                    &headers,
+                    StatusCode::FORBIDDEN,
+                    &form,
+                    None,
+                    Some("This form had expired. Please try again.".into()),
+                )
+            });
+        }
+    };
     let get = |k: &str| {
         form.get(k)
             .map(|v| v.trim().to_owned())

@@ -2,9 +2,9 @@
 //! to the address if it has an account, with the same answer either way; the link sets a
 //! new password and signs the account out everywhere.
 
-use std::collections::HashMap;
+use super::form::{CsrfForm, Sent};
+use serde::Deserialize;
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -33,18 +33,38 @@ pub async fn forgot_form(State(state): State<AppState>, headers: HeaderMap) -> R
     forgot_page(&state, &headers, StatusCode::OK, false)
 }
 
+/// A form asking for an address (a new password, another confirmation mail).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EmailForm {
+    /// The address.
+    pub email: String,
+}
+
+/// A form choosing a password, typed twice.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PasswordForm {
+    /// The password.
+    pub password: String,
+    /// The same again.
+    pub password_again: String,
+}
+
 /// `POST /password/forgot`: mails a reset link if the address has an account. The page
 /// says the same thing either way.
 pub async fn forgot(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<EmailForm>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return forgot_page(&state, &headers, StatusCode::FORBIDDEN, false);
-    }
-    let Ok(email) = normalize_email(form.get("email").map(String::as_str).unwrap_or_default())
-    else {
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| forgot_page(&state, &headers, StatusCode::FORBIDDEN, false));
+        }
+    };
+    let Ok(email) = normalize_email(&form.email) else {
         return forgot_page(&state, &headers, StatusCode::OK, true);
     };
     let key = format!("reset:{email}");
@@ -137,7 +157,7 @@ pub async fn reset(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(token): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<PasswordForm>,
 ) -> Response {
     let account = match state
         .accounts
@@ -148,17 +168,22 @@ pub async fn reset(
         Ok(None) => return expired(&state, &headers),
         Err(e) => return internal(e),
     };
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return reset_page(
-            &state,
-            &headers,
-            StatusCode::FORBIDDEN,
-            &token,
-            Some("reset.expired_form"),
-        );
-    }
-    let pw = form.get("password").cloned().unwrap_or_default();
-    if form.get("password_again") != Some(&pw) {
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| {
+                reset_page(
+                    &state,
+                    &headers,
+                    StatusCode::FORBIDDEN,
+                    &token,
+                    Some("reset.expired_form"),
+                )
+            });
+        }
+    };
+    let pw = form.password.clone();
+    if form.password_again != pw {
         return reset_page(
             &state,
             &headers,

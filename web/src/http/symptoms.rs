@@ -1,9 +1,10 @@
 //! `/patients/{id}/symptoms`: registration step 4, a patient's symptoms as HPO terms,
 //! each observed or explicitly not observed, with an optional age of onset.
 
+use super::form::{CsrfForm, Fields, Sent};
+use serde::Deserialize;
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -12,9 +13,9 @@ use raremesh_ontology::HpoId;
 use raremesh_search::Target;
 
 use super::error::internal;
+use super::i18n;
 use super::page::{render_form, see_other};
 use super::patients::own;
-use super::{cookies, i18n};
 use raremesh_domain::registration::Member;
 use raremesh_domain::registration::patient::{MAX_SYMPTOMS, Onset, Patient, Symptom};
 use raremesh_domain::state::AppState;
@@ -157,24 +158,29 @@ pub async fn add(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<Fields>,
 ) -> Response {
     let (_, mut m, mut p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return page(
-            &state,
-            &headers,
-            &m,
-            &p,
-            StatusCode::FORBIDDEN,
-            "",
-            Kept::default(),
-            Some("register.expired_form"),
-        );
-    }
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| {
+                page(
+                    &state,
+                    &headers,
+                    &m,
+                    &p,
+                    StatusCode::FORBIDDEN,
+                    "",
+                    Kept::default(),
+                    Some("register.expired_form"),
+                )
+            });
+        }
+    };
     let kept = Kept::from(&form);
     let raw = form.get("term").map(|s| s.trim()).unwrap_or_default();
     let first = raw.split_whitespace().next().unwrap_or_default();
@@ -241,30 +247,43 @@ pub async fn add(
     see_other(&format!("/patients/{}/symptoms", p.id))
 }
 
+/// The form removing a symptom.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TermForm {
+    /// The HPO id.
+    term: String,
+}
+
 /// `POST /patients/{id}/symptoms/remove`: removes a symptom.
 pub async fn remove(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<TermForm>,
 ) -> Response {
     let (_, m, mut p) = match own(&state, &headers, &id) {
         Ok(x) => x,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return page(
-            &state,
-            &headers,
-            &m,
-            &p,
-            StatusCode::FORBIDDEN,
-            "",
-            Kept::default(),
-            Some("register.expired_form"),
-        );
-    }
-    let target = form.get("term").and_then(|t| t.parse::<HpoId>().ok());
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| {
+                page(
+                    &state,
+                    &headers,
+                    &m,
+                    &p,
+                    StatusCode::FORBIDDEN,
+                    "",
+                    Kept::default(),
+                    Some("register.expired_form"),
+                )
+            });
+        }
+    };
+    let target = form.term.parse::<HpoId>().ok();
     p.symptoms.retain(|s| Some(s.term) != target);
     if let Err(e) = state.patients.save(&p) {
         return internal(e);

@@ -2,18 +2,18 @@
 //! from the configuration) and three separate, optional, revocable consents.
 
 use super::extract::PageMember;
-use std::collections::HashMap;
+use super::form::{CsrfForm, Sent};
+use serde::Deserialize;
 
-use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use minijinja::context;
 
 use super::error::internal;
+use super::i18n;
 use super::page::{render_form, see_other};
 use super::patients::member;
-use super::{cookies, i18n};
 use raremesh_domain::clock::now;
 use raremesh_domain::registration::Member;
 use raremesh_domain::state::AppState;
@@ -69,33 +69,52 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
     }
 }
 
+/// The terms form: each box is `yes` when ticked, absent otherwise.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TermsForm {
+    accept: Option<String>,
+    local_matching: Option<String>,
+    federated_matching: Option<String>,
+    contactable: Option<String>,
+    research: Option<String>,
+    share_diagnosis: Option<String>,
+    notify_matches: Option<String>,
+    share_age_band: Option<String>,
+}
+
 /// `POST /terms`: records acceptance (version and time) and the consents; unticking a
 /// consent withdraws it.
 pub async fn save(
     State(state): State<AppState>,
     PageMember(_, mut m): PageMember,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<TermsForm>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return page(
-            &state,
-            &headers,
-            &m,
-            StatusCode::FORBIDDEN,
-            Some("register.expired_form"),
-        );
-    }
-    let ticked = |k: &str| form.get(k).map(String::as_str) == Some("yes");
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| {
+                page(
+                    &state,
+                    &headers,
+                    &m,
+                    StatusCode::FORBIDDEN,
+                    Some("register.expired_form"),
+                )
+            });
+        }
+    };
+    let ticked = |v: &Option<String>| v.as_deref() == Some("yes");
     let choices = Choices {
-        accept: ticked("accept"),
-        local_matching: ticked("local_matching"),
-        federated_matching: ticked("federated_matching"),
-        contactable: ticked("contactable"),
-        research: ticked("research"),
-        share_diagnosis: ticked("share_diagnosis"),
-        notify_matches: ticked("notify_matches"),
-        share_age_band: ticked("share_age_band"),
+        accept: ticked(&form.accept),
+        local_matching: ticked(&form.local_matching),
+        federated_matching: ticked(&form.federated_matching),
+        contactable: ticked(&form.contactable),
+        research: ticked(&form.research),
+        share_diagnosis: ticked(&form.share_diagnosis),
+        notify_matches: ticked(&form.notify_matches),
+        share_age_band: ticked(&form.share_age_band),
     };
     match apply(&state, &mut m, &choices) {
         Ok(true) => see_other("/account"),

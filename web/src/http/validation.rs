@@ -3,16 +3,16 @@
 //! Open to validators and admins only; every action is audited.
 
 use super::extract::Staff;
+use super::form::{CsrfForm, Sent};
+use serde::Deserialize;
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
-use super::cookies;
 use super::documents::{format_size, notify_decision};
 use super::error::internal;
 use super::page::{render, render_form, see_other};
@@ -239,11 +239,21 @@ pub enum Decision {
     Reject(String),
 }
 
+/// The decision form (and the API's body).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ValidationForm {
+    /// `approve` or `reject`.
+    pub decision: String,
+    /// Why, for a rejection (the member reads it).
+    pub reason: String,
+}
+
 impl Decision {
     /// Reads the form: `decision` = `approve` | `reject`, `reason` (required to reject).
-    pub fn parse(form: &HashMap<String, String>) -> Result<Self, &'static str> {
-        let reason = form.get("reason").map(|r| r.trim()).unwrap_or_default();
-        match form.get("decision").map(String::as_str) {
+    pub fn parse(form: &ValidationForm) -> Result<Self, &'static str> {
+        let reason = form.reason.trim();
+        match Some(form.decision.as_str()) {
             Some("approve") => Ok(Self::Approve),
             Some("reject") if reason.is_empty() => {
                 Err("Say why the documents cannot be accepted: the member reads it.")
@@ -311,21 +321,26 @@ pub async fn decision(
     Staff(actor): Staff,
     Path((account_id, patient_id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    sent: Sent<ValidationForm>,
 ) -> Response {
     let p = match load(&state, &account_id, &patient_id) {
         Ok(p) => p,
         Err(r) => return *r,
     };
-    if !cookies::csrf_ok(&state, &headers, form.get("csrf")) {
-        return review_page(
-            &state,
-            &headers,
-            &p,
-            StatusCode::FORBIDDEN,
-            Some("This form had expired. Please decide again."),
-        );
-    }
+    let form = match sent {
+        Ok(CsrfForm(form)) => form,
+        Err(e) => {
+            return e.or_page(|_| {
+                review_page(
+                    &state,
+                    &headers,
+                    &p,
+                    StatusCode::FORBIDDEN,
+                    Some("This form had expired. Please decide again."),
+                )
+            });
+        }
+    };
     if p.validation == Validation::NotSubmitted {
         return review_page(
             &state,
