@@ -86,6 +86,16 @@ async fn sign_in_and_out() {
         StatusCode::FORBIDDEN,
         "a field without the cookie is refused"
     );
+    // A form the page cannot have sent (a field twice) gets a clear error, not a session.
+    let r = send(form(
+        "/signin",
+        &format!("raremesh_csrf={csrf}"),
+        &format!("csrf={csrf}&email=auth-member%40example.org&email=x&password=y"),
+    ))
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("email"), "{}", r.body);
+    assert!(cookie_value(&r.cookies, "raremesh_session").is_none());
 
     // Wrong password and unknown address read the same.
     let wrong = sign_in(&csrf, "auth-member@example.org", "not the password").await;

@@ -187,8 +187,10 @@ async fn bad_input_is_refused_and_nothing_is_stored() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}={value}");
         assert!(page.contains(message), "{field}={value}: {message}");
     }
-    let (s, _) = post(&session, "forged", &child("Ok", "none_yet", "", "")).await;
+    // An expired (or forged) form saves nothing, and shows again what was typed.
+    let (s, page) = post(&session, "forged", &child("Kept Name", "none_yet", "", "")).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(page.contains("Kept Name"), "the typed name is shown again");
     assert!(
         state()
             .patients
