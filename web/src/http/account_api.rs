@@ -9,11 +9,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::error::ApiError;
 use super::extract::{ApiMember, Caller};
 use super::register::{Finished, finish, send_link};
+use super::replies::{ConsentsReply, Said, TermsReply, TermsText, Token};
 use super::terms_page::{Choices, apply};
 use raremesh_domain::accounts::password;
 use raremesh_domain::registration::{LinkState, PersonalInfo};
@@ -80,7 +80,9 @@ pub async fn register(
     match send_link(&state, &info).await {
         Ok(()) => Ok((
             StatusCode::ACCEPTED,
-            Json(json!({ "message": "a mail is on its way to the address given" })),
+            Json(Said {
+                message: "a mail is on its way to the address given",
+            }),
         )
             .into_response()),
         Err(r) => Ok(r),
@@ -124,7 +126,7 @@ pub async fn confirm(
     match finish(&state, &c.token, &info, &c.password).map_err(store)? {
         Finished::Created(account) => {
             let token = state.sessions.start(&account.id).map_err(store)?;
-            Ok((StatusCode::CREATED, Json(json!({ "token": token }))).into_response())
+            Ok((StatusCode::CREATED, Json(Token { token })).into_response())
         }
         Finished::Expired => Err(gone()),
         Finished::EmailTaken => Err(refused(
@@ -139,14 +141,15 @@ pub async fn confirm(
 pub async fn consents(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    Ok(Json(json!({
-        "terms": {
-            "version": state.config.terms.version,
-            "paragraphs": state.terms.paragraphs(&m.info.language).0,
+) -> Result<Response, ApiError> {
+    Ok(Json(TermsReply {
+        terms: TermsText {
+            version: &state.config.terms.version,
+            paragraphs: state.terms.paragraphs(&m.info.language).0,
         },
-        "consents": m.consents,
-    })))
+        consents: &m.consents,
+    })
+    .into_response())
 }
 
 /// `PUT /api/v1/consents`: step 5: `{"accept": true, "local_matching": true, ...}`;
@@ -155,7 +158,7 @@ pub async fn set_consents(
     State(state): State<AppState>,
     ApiMember(_, mut m): ApiMember,
     b: JsonBody<Choices>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let c = body(b)?;
     if !apply(&state, &mut m, &c).map_err(store)? {
         return Err(refused(
@@ -167,7 +170,10 @@ pub async fn set_consents(
             ),
         ));
     }
-    Ok(Json(json!({ "consents": m.consents })))
+    Ok(Json(ConsentsReply {
+        consents: &m.consents,
+    })
+    .into_response())
 }
 
 /// `PUT /api/v1/me`: the member's step 1 details (the email address stays).

@@ -12,12 +12,19 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use raremesh_bridge::appservice::{Refusal, transaction as parse};
 use raremesh_bridge::drops::{DropReason, dropped};
-use serde_json::json;
 
+use super::replies::MatrixReply;
 use raremesh_domain::state::AppState;
 
 fn matrix_error(status: StatusCode, errcode: &str, error: &str) -> Response {
-    (status, Json(json!({ "errcode": errcode, "error": error }))).into_response()
+    (
+        status,
+        Json(MatrixReply {
+            errcode: Some(errcode),
+            error: Some(error),
+        }),
+    )
+        .into_response()
 }
 
 /// A pushed transaction.
@@ -68,7 +75,11 @@ pub async fn transaction(
     match f.receive(&t.events) {
         Ok(_) => {
             f.pushed(&t.events);
-            Json(json!({})).into_response()
+            Json(MatrixReply {
+                errcode: None,
+                error: None,
+            })
+            .into_response()
         }
         Err(e) => {
             tracing::error!(error = %e, txn = t.txn_id, "a federation transaction could not be stored; the homeserver will retry");

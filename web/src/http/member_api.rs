@@ -16,12 +16,14 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use raremesh_ontology::HpoId;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::cookies;
 use super::documents::{Receiver, Refusal};
 use super::error::ApiError;
 use super::extract::{ApiStaff, Caller};
+use super::replies::{
+    DocumentReceipt, MatchesReply, PatientsReply, Pending, QueueReply, Status, Token,
+};
 use super::validation::{Decision, decide};
 use super::views::{DocumentView, DocumentsView, MeView, PatientView, ValidationView};
 use raremesh_domain::accounts::{Account, normalize_email};
@@ -155,7 +157,7 @@ pub async fn sign_in(
     };
     state.throttle.sign_in_succeeded(&key, ip);
     let token = state.sessions.start(&account.id).map_err(store)?;
-    Ok((StatusCode::CREATED, Json(json!({ "token": token }))).into_response())
+    Ok((StatusCode::CREATED, Json(Token { token })).into_response())
 }
 
 /// `DELETE /api/v1/session`: signs this token (or cookie session) out.
@@ -190,12 +192,16 @@ pub async fn me(State(state): State<AppState>, Caller(a): Caller) -> Result<Resp
 pub async fn patients(
     State(state): State<AppState>,
     Caller(a): Caller,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     member_of(&state, &a)?;
     let list = state.patients.of(&a.id).map_err(store)?;
-    Ok(Json(json!({
-        "patients": list.iter().map(|p| patient_json(&state, p)).collect::<Vec<_>>()
-    })))
+    Ok(Json(PatientsReply {
+        patients: list
+            .iter()
+            .map(|p| PatientView::of(&state.ontology, p))
+            .collect(),
+    })
+    .into_response())
 }
 
 /// `POST /api/v1/patients`: adds a patient. The body has the form's fields as strings:
@@ -391,7 +397,12 @@ pub async fn upload(
         .map_err(|r| r.into_api(&state))?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": d.id, "kind": d.kind, "type": d.file_type.mime(), "size": d.size })),
+        Json(DocumentReceipt {
+            id: &d.id,
+            kind: &d.kind,
+            media_type: d.file_type.mime(),
+            size: d.size,
+        }),
     )
         .into_response())
 }
@@ -401,7 +412,7 @@ pub async fn similar(
     State(state): State<AppState>,
     Caller(a): Caller,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let p = own_patient(&state, &a, &id)?;
     if !p.validation.is_approved() {
         return Err(refused(
@@ -411,14 +422,14 @@ pub async fn similar(
         ));
     }
     let matches = state.similar.find(&p, SHOWN).map_err(store)?;
-    Ok(Json(json!({ "matches": matches })))
+    Ok(Json(MatchesReply { matches }).into_response())
 }
 
 /// `GET /api/v1/validation/queue`: patients waiting for review, oldest first.
 pub async fn queue(
     State(state): State<AppState>,
     ApiStaff(_): ApiStaff,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let mut pending: Vec<(u64, Patient)> = state
         .patients
         .all()
@@ -432,11 +443,17 @@ pub async fn queue(
         })
         .collect();
     pending.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
-    Ok(Json(json!({
-        "pending": pending.iter().map(|(since, p)| json!({
-            "account_id": p.account_id, "patient_id": p.id, "since": since,
-        })).collect::<Vec<_>>()
-    })))
+    Ok(Json(QueueReply {
+        pending: pending
+            .iter()
+            .map(|(since, p)| Pending {
+                account_id: &p.account_id,
+                patient_id: &p.id,
+                since: *since,
+            })
+            .collect(),
+    })
+    .into_response())
 }
 
 /// Body of a decision.
@@ -455,7 +472,7 @@ pub async fn decision(
     ApiStaff(actor): ApiStaff,
     Path((account_id, patient_id)): Path<(String, String)>,
     body: Result<Json<DecisionBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let b = json_body(body)?;
     let p = state
         .patients
@@ -479,7 +496,10 @@ pub async fn decision(
     let d = Decision::parse(&form)
         .map_err(|m| refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_decision", m))?;
     let p = decide(&state, &actor, p, d).await.map_err(store)?;
-    Ok(Json(json!({ "status": p.validation.key() })))
+    Ok(Json(Status {
+        status: p.validation.key(),
+    })
+    .into_response())
 }
 
 /// `PUT /api/v1/patients/{id}`: changes a patient's details (the fields of

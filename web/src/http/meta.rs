@@ -2,29 +2,34 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use axum::response::{IntoResponse, Response};
+
+use super::replies::{Health, HpoVersion, Orphanet, Version};
 
 use raremesh_domain::state::AppState;
 
 /// `GET /healthz`: 200 while the node serves.
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// `GET /api/v1/version`: the app version and the HPO data version, with the
 /// acknowledgements the data licences ask for.
-pub async fn version(State(state): State<AppState>) -> Json<Value> {
+pub async fn version(State(state): State<AppState>) -> Response {
     let v = state.ontology.version();
-    Json(json!({
-        "app": crate::VERSION,
-        "hpo": {
-            "version": v.hpo,
-            "release": v.hpo_release(),
-            "annotations": v.annotations,
-            "acknowledgement": raremesh_ontology::hpo_acknowledgement(v),
+    Json(Version {
+        app: crate::VERSION,
+        hpo: HpoVersion {
+            version: &v.hpo,
+            release: v.hpo_release(),
+            annotations: &v.annotations,
+            acknowledgement: raremesh_ontology::hpo_acknowledgement(v),
         },
-        "orphanet": { "attribution": raremesh_ontology::ORPHANET_ATTRIBUTION },
-    }))
+        orphanet: Orphanet {
+            attribution: raremesh_ontology::ORPHANET_ATTRIBUTION,
+        },
+    })
+    .into_response()
 }
 
 /// The pages of this module, for [`super::app`].

@@ -25,6 +25,7 @@ pub mod profile;
 pub mod questions;
 pub mod questions_api;
 pub mod register;
+pub mod replies;
 pub mod research;
 pub mod research_api;
 pub mod reset;

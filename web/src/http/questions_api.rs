@@ -6,12 +6,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::error::ApiError;
 use super::error::HttpStatus;
 use super::extract::{ApiMember, Caller};
 use super::member_api::json_body;
+use super::replies::{FeedReply, ResultsReply};
 use super::views::{AnswerView, QuestionView};
 use raremesh_domain::accounts::Role;
 use raremesh_domain::qa::actions::{self, Draft, QaError};
@@ -58,7 +58,11 @@ pub async fn feed(
             ..QuestionView::of(&state.ontology, q)
         })
         .collect();
-    Ok(Json(json!({ "questions": questions, "notices": notes })).into_response())
+    Ok(Json(FeedReply {
+        questions,
+        notices: notes,
+    })
+    .into_response())
 }
 
 /// `POST /api/v1/questions`: asks (`title`, `body`, `tags`, `disease`, `patient`).
@@ -95,7 +99,7 @@ pub async fn search(
     actions::may_read(&state.qa, &m)?;
     let found = raremesh_domain::qa::search::search(&state.qa, &p.q, p.limit.unwrap_or(20))
         .map_err(QaError::from)?;
-    Ok(Json(json!({ "results": found })).into_response())
+    Ok(Json(ResultsReply { results: found }).into_response())
 }
 
 /// `GET /api/v1/questions/{id}`: a question and its answers.

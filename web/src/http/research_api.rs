@@ -2,6 +2,7 @@
 //! to the researcher role only; they return counts with privacy protections, never a record.
 
 use super::form::{CsrfForm, Fields, Sent};
+use super::replies::{Bar, Distribution};
 use std::collections::HashMap;
 
 use axum::Json;
@@ -253,7 +254,7 @@ pub async fn api_distribution(
     State(state): State<AppState>,
     ApiResearcher(a): ApiResearcher,
     body: Result<Json<DistributionBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Distribution>, ApiError> {
     let Json(b) = body.map_err(ApiError::from)?;
     let options = state
         .research
@@ -273,11 +274,17 @@ pub async fn api_distribution(
             ..b.criteria.clone()
         };
         let c = count(state.counting(), &a.id, &criteria, None).map_err(api_error)?;
-        bars.push(serde_json::json!({ "option": o, "count": c.count, "cached": c.cached, "remaining": c.remaining }));
+        bars.push(Bar {
+            option: o,
+            count: c.count,
+            cached: c.cached,
+            remaining: c.remaining,
+        });
     }
-    Ok(Json(
-        serde_json::json!({ "k": state.research.k, "options": bars }),
-    ))
+    Ok(Json(Distribution {
+        k: state.research.k,
+        options: bars,
+    }))
 }
 
 /// The pages of this module, for [`super::app`].
