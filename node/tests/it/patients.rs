@@ -402,12 +402,26 @@ async fn a_member_exports_and_deletes_their_data() {
     let (st, one) = get(&format!("/patients/{}/phenopacket", p.id), Some(&session)).await;
     assert_eq!(st, StatusCode::OK);
     assert!(one.contains("\"phenopacketSchemaVersion\": \"2.0\""));
-    let (other, _) = member("export.other@example.org", Registrant::Caregiver);
+    let (other, other_id) = member("export.other@example.org", Registrant::Caregiver);
     assert_eq!(
         get(&format!("/patients/{}/phenopacket", p.id), Some(&other))
             .await
             .0,
         StatusCode::NOT_FOUND
+    );
+    // Another member's patient is "no such page", as a page in the reader's language.
+    let mut spanish = state()
+        .registrations
+        .member(&other_id)
+        .expect("read")
+        .expect("member");
+    spanish.info.language = "es".into();
+    state().registrations.save_member(&spanish).expect("save");
+    let (st, page) = get(&format!("/patients/{}/edit", p.id), Some(&other)).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(
+        page.contains("<html lang=\"es\"") && page.contains("Esta página no existe"),
+        "{page}"
     );
     assert_eq!(get("/account/export", None).await.0, StatusCode::SEE_OTHER);
 

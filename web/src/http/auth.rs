@@ -2,6 +2,7 @@
 
 use super::extract::SignedIn;
 use super::form::{Button, CsrfForm, Sent};
+use super::page_error::failed;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -11,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
 use super::cookies::{self, SESSION};
-use super::error::internal;
 use super::page::{render_form, see_other, signed_in, with_cookies};
 use raremesh_domain::accounts::{Role, normalize_email};
 use raremesh_domain::state::AppState;
@@ -116,7 +116,7 @@ pub async fn signin(
     }
     let account = match state.accounts.sign_in(&email, &password) {
         Ok(a) => a,
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     };
     let Some(account) = account else {
         state.throttle.sign_in_failed(&key, ip);
@@ -132,7 +132,7 @@ pub async fn signin(
     state.throttle.sign_in_succeeded(&key, ip);
     match cookies::start_session(&state, &account.id) {
         Ok(set) => with_cookies(see_other("/account"), set),
-        Err(e) => internal(e),
+        Err(e) => failed(&headers, e),
     }
 }
 
@@ -144,7 +144,7 @@ pub async fn account(
 ) -> Response {
     let member = match state.registrations.member(&account.id) {
         Ok(m) => m,
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     };
     let (name, step) = member.map_or((None, None), |m| (Some(m.info.name), Some(m.step)));
     let role = format!("{:?}", account.role).to_lowercase();
@@ -171,7 +171,7 @@ pub async fn signout(
     if let Some(token) = cookies::get(&headers, SESSION)
         && let Err(e) = state.sessions.end(&token)
     {
-        return internal(e);
+        return failed(&headers, e);
     }
     with_cookies(see_other("/"), vec![cookies::clear(&state, SESSION)])
 }
@@ -190,7 +190,7 @@ pub async fn signout_everywhere(
     match signed_in(&state, &headers) {
         Ok(account) => match state.sessions.end_all(&account.id) {
             Ok(_) => signed_out,
-            Err(e) => internal(e),
+            Err(e) => failed(&headers, e),
         },
         Err(_) => signed_out,
     }

@@ -4,16 +4,16 @@
 
 use super::extract::PageMember;
 use super::form::{CsrfForm, Sent};
+use super::page_error::failed;
 use raremesh_domain::message::Message;
 use serde::Deserialize;
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
-use super::error::internal;
 use super::i18n;
 use super::page::{render_form, see_other};
 use super::patients::member;
@@ -61,7 +61,7 @@ fn refusal(e: ContactError) -> Message {
 pub async fn matrix(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match member(&state, &headers) {
         Ok((_, m)) => matrix_page(&state, &headers, &m, StatusCode::OK, None),
-        Err(r) => *r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -161,7 +161,7 @@ fn contacts_page(
     };
     let list = match f.contacts_of(&m.account_id) {
         Ok(l) => l,
-        Err(e) => return internal(e),
+        Err(e) => return failed(headers, e),
     };
     let requests: Vec<HashMap<&str, String>> = list
         .iter()
@@ -203,7 +203,7 @@ fn contacts_page(
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match member(&state, &headers) {
         Ok((_, m)) => contacts_page(&state, &headers, &m, StatusCode::OK, None),
-        Err(r) => *r,
+        Err(e) => e.into_response(),
     }
 }
 

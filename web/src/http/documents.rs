@@ -3,14 +3,15 @@
 //! and count limits come from `[documents]` in config.
 
 use super::form::{Button, Sent};
+use super::page_error::failed;
 use std::collections::HashMap;
 
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
-use super::error::{ApiError, internal};
+use super::error::ApiError;
 use super::page::{render_form, see_other};
 use super::patients::own;
 use super::{cookies, i18n};
@@ -322,7 +323,7 @@ fn page(
 ) -> Response {
     let docs = match state.documents.of_patient(&p.account_id, &p.id) {
         Ok(d) => d,
-        Err(e) => return internal(e),
+        Err(e) => return failed(headers, e),
     };
     let listed: Vec<HashMap<&str, String>> = docs
         .iter()
@@ -406,7 +407,7 @@ pub async fn remove(
 ) -> Response {
     let (account, m, mut p) = match own(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     if let Err(e) = sent {
         return e.or_page(|_| {
@@ -433,16 +434,16 @@ pub async fn remove(
     match state.documents.remove(&p.account_id, &p.id, &doc) {
         Ok(true) => {}
         Ok(false) => return see_other(&format!("/patients/{}/documents", p.id)),
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     }
     let complete = match has_required(&state, &p) {
         Ok(c) => c,
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     };
     if matches!(p.validation, Validation::Pending { .. }) && !complete {
         p.validation = Validation::NotSubmitted;
         if let Err(e) = state.patients.save(&p) {
-            return internal(e);
+            return failed(&headers, e);
         }
     }
     if let Err(e) = state.audit.record(&Entry {
@@ -454,7 +455,7 @@ pub async fn remove(
         document_id: Some(doc),
         reason: None,
     }) {
-        return internal(e);
+        return failed(&headers, e);
     }
     see_other(&format!("/patients/{}/documents", p.id))
 }
@@ -479,7 +480,7 @@ pub async fn consent_form(State(state): State<AppState>, headers: HeaderMap) -> 
             "consent_form.html",
             context! { signed_in => true },
         ),
-        Err(r) => *r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -491,7 +492,7 @@ pub async fn list(
 ) -> Response {
     match own(&state, &headers, &id) {
         Ok((_, m, p)) => page(&state, &headers, &m, &p, StatusCode::OK, None),
-        Err(r) => *r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -504,11 +505,11 @@ pub async fn upload(
 ) -> Response {
     let (account, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     match receive_form(&state, &headers, &account.id, &p, form).await {
         Ok(_) => see_other(&format!("/patients/{}/documents", p.id)),
-        Err(Refusal::Internal(e)) => internal(e),
+        Err(Refusal::Internal(e)) => failed(&headers, e),
         Err(r) => {
             tracing::info!(refusal = r.code(), "document upload refused");
             let key = format!("documents.error.{}", r.code());

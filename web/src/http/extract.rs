@@ -5,9 +5,9 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::response::Response;
 
 use super::error::ApiError;
+use super::page_error::PageError;
 use raremesh_domain::accounts::Account;
 use raremesh_domain::registration::Member;
 use raremesh_domain::state::AppState;
@@ -43,12 +43,10 @@ impl FromRequestParts<AppState> for ApiMember {
 pub struct SignedIn(pub Account);
 
 impl FromRequestParts<AppState> for SignedIn {
-    type Rejection = Response;
+    type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        super::page::signed_in(state, &parts.headers)
-            .map(Self)
-            .map_err(|r| *r)
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        super::page::signed_in(state, &parts.headers).map(Self)
     }
 }
 
@@ -57,12 +55,10 @@ impl FromRequestParts<AppState> for SignedIn {
 pub struct PageMember(pub Account, pub Member);
 
 impl FromRequestParts<AppState> for PageMember {
-    type Rejection = Response;
+    type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        super::patients::member(state, &parts.headers)
-            .map(|(a, m)| Self(a, m))
-            .map_err(|r| *r)
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        super::patients::member(state, &parts.headers).map(|(a, m)| Self(a, m))
     }
 }
 
@@ -71,12 +67,10 @@ impl FromRequestParts<AppState> for PageMember {
 pub struct Staff(pub Account);
 
 impl FromRequestParts<AppState> for Staff {
-    type Rejection = Response;
+    type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        super::page::staff(state, &parts.headers)
-            .map(Self)
-            .map_err(|r| *r)
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        super::page::staff(state, &parts.headers).map(Self)
     }
 }
 

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod own_data;
 pub mod page;
+pub mod page_error;
 pub mod params;
 pub mod patients;
 pub mod profile;
@@ -42,7 +43,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, OriginalUri};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::put;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -163,11 +164,8 @@ async fn page_not_found(
     axum::extract::State(state): axum::extract::State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    page::error_page(
-        page::page_lang(&state, &headers),
-        StatusCode::NOT_FOUND,
-        "errors.not_found",
-        "/",
-        "errors.back_home",
-    )
+    page_error::PageError::NotFound {
+        lang: page::page_lang(&state, &headers),
+    }
+    .into_response()
 }

@@ -5,6 +5,7 @@
 use super::error::HttpStatus;
 use super::extract::Staff;
 use super::form::{CsrfForm, Sent};
+use super::page_error::failed;
 use serde::Deserialize;
 
 use axum::extract::State;
@@ -12,7 +13,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
-use super::error::internal;
 use super::i18n;
 use super::page::{render_form, see_other, staff};
 use raremesh_domain::qa::actions::QaError;
@@ -27,7 +27,7 @@ fn page(
 ) -> Response {
     let (questions, answers) = match (state.qa.store.questions(), state.qa.store.all_answers()) {
         (Ok(q), Ok(a)) => (q, a),
-        (Err(e), _) | (_, Err(e)) => return internal(e),
+        (Err(e), _) | (_, Err(e)) => return failed(headers, e),
     };
     let mut items = Vec::new();
     for q in &questions {
@@ -85,7 +85,7 @@ fn page(
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match staff(&state, &headers) {
         Ok(_) => page(&state, &headers, StatusCode::OK, None),
-        Err(r) => *r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -138,7 +138,7 @@ pub async fn decide(
         &form.reason,
     ) {
         Ok(()) => see_other("/moderation"),
-        Err(QaError::Store(e)) => internal(e),
+        Err(QaError::Store(e)) => failed(&headers, e),
         Err(e) => page(&state, &headers, e.status(), Some(&e.to_string())),
     }
 }

@@ -1,8 +1,10 @@
 //! A member's own data: `GET /account/export` (everything, JSON), `GET
 //! /patients/{id}/phenopacket` (GA4GH Phenopacket v2), `GET`/`POST /account/delete`.
 
+use super::error::internal;
 use super::extract::SignedIn;
 use super::form::{CsrfForm, Sent};
+use super::page_error::failed;
 use serde::Deserialize;
 
 use axum::extract::{Path, State};
@@ -12,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
 use super::cookies;
-use super::error::internal;
 use super::page::{render_form, see_other, signed_in, with_cookies};
 use raremesh_domain::clock::now;
 use raremesh_domain::state::AppState;
@@ -91,7 +92,7 @@ fn delete_page(
 pub async fn delete_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match signed_in(&state, &headers) {
         Ok(_) => delete_page(&state, &headers, StatusCode::OK, None),
-        Err(r) => *r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -134,14 +135,14 @@ pub async fn delete(
                 Some("delete.wrong_password"),
             );
         }
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     }
     match raremesh_domain::erasure::erase_account(&state, &account) {
         Ok(_) => with_cookies(
             see_other("/"),
             vec![cookies::clear(&state, cookies::SESSION)],
         ),
-        Err(e) => internal(e),
+        Err(e) => failed(&headers, e),
     }
 }
 

@@ -8,6 +8,7 @@ use minijinja::{Value, context};
 
 use super::cookies::{self, CSRF, SESSION};
 use super::error::{ApiError, internal};
+use super::page_error::PageError;
 use raremesh_domain::accounts::Account;
 use raremesh_domain::state::AppState;
 
@@ -110,7 +111,6 @@ pub(crate) fn with_cookies(mut res: Response, set_cookies: Vec<String>) -> Respo
     res
 }
 
-/// The signed-in account, if the request carries a live session cookie (with the token).
 /// The language of a page: the signed-in member's, else the browser's (cookie, then
 /// `Accept-Language`).
 pub(crate) fn page_lang(state: &AppState, headers: &HeaderMap) -> &'static str {
@@ -146,16 +146,19 @@ pub fn current(
 }
 
 /// The signed-in account, or the answer to give instead (to the sign-in page).
-pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Account, Box<Response>> {
+pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Account, PageError> {
     match current(state, headers) {
         Ok(Some((_, a))) => Ok(a),
-        Ok(None) => Err(Box::new(see_other("/signin"))),
-        Err(e) => Err(Box::new(e.into_response())),
+        Ok(None) => Err(PageError::SignIn),
+        Err(e) => Err(PageError::internal(
+            super::i18n::pick(headers, None, None),
+            format!("{e:?}"),
+        )),
     }
 }
 
 /// The signed-in validator or admin, or the answer to give instead (sign-in, or 403).
-pub(crate) fn staff(state: &AppState, headers: &HeaderMap) -> Result<Account, Box<Response>> {
+pub(crate) fn staff(state: &AppState, headers: &HeaderMap) -> Result<Account, PageError> {
     let account = signed_in(state, headers)?;
     if matches!(
         account.role,
@@ -163,19 +166,18 @@ pub(crate) fn staff(state: &AppState, headers: &HeaderMap) -> Result<Account, Bo
     ) {
         Ok(account)
     } else {
-        Err(Box::new(forbidden(state, headers)))
+        Err(PageError::Forbidden {
+            lang: page_lang(state, headers),
+        })
     }
 }
 
 /// A 403 page, in the language of the one asking.
 pub(crate) fn forbidden(state: &AppState, headers: &HeaderMap) -> Response {
-    error_page(
-        page_lang(state, headers),
-        StatusCode::FORBIDDEN,
-        "errors.forbidden",
-        "/account",
-        "errors.back_account",
-    )
+    PageError::Forbidden {
+        lang: page_lang(state, headers),
+    }
+    .into_response()
 }
 
 /// A short error page: a sentence and a way on, in `lang`.

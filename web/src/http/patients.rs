@@ -3,6 +3,7 @@
 
 use super::extract::PageMember;
 use super::form::{Button, CsrfForm, Fields, Sent};
+use super::page_error::{PageError, failed};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -12,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use raremesh_search::Target;
 
-use super::error::internal;
 use super::i18n;
 use super::page::{render_form, see_other, signed_in};
 use raremesh_domain::accounts::Account;
@@ -28,12 +28,15 @@ use raremesh_domain::state::AppState;
 pub(crate) fn member(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<(Account, Member), Box<Response>> {
+) -> Result<(Account, Member), PageError> {
     let account = signed_in(state, headers)?;
     match state.registrations.member(&account.id) {
         Ok(Some(m)) => Ok((account, m)),
-        Ok(None) => Err(Box::new(see_other("/account"))),
-        Err(e) => Err(Box::new(internal(e))),
+        Ok(None) => Err(PageError::Elsewhere("/account")),
+        Err(e) => Err(PageError::internal(
+            super::page::page_lang(state, headers),
+            e,
+        )),
     }
 }
 
@@ -48,7 +51,7 @@ fn page(
 ) -> Response {
     let patients = match state.patients.of(&account.id) {
         Ok(p) => p,
-        Err(e) => return internal(e),
+        Err(e) => return failed(headers, e),
     };
     let o = &state.ontology;
     let listed: Vec<HashMap<&str, String>> = patients
@@ -128,7 +131,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
             &HashMap::new(),
             &[],
         ),
-        Err(r) => *r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -168,7 +171,7 @@ pub async fn add(
             );
         }
         Ok(_) => {}
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     }
     let input = match PatientInput::parse(&state.ontology, &form) {
         Ok(i) => i,
@@ -186,12 +189,12 @@ pub async fn add(
     };
     let added = match state.patients.add(&account.id, input) {
         Ok(p) => p,
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     };
     if m.step < 3 {
         m.step = 3;
         if let Err(e) = state.registrations.save_member(&m) {
-            return internal(e);
+            return failed(&headers, e);
         }
     }
     // On to step 4: this patient's symptoms.
@@ -272,18 +275,13 @@ pub(crate) fn own(
     state: &AppState,
     headers: &HeaderMap,
     id: &str,
-) -> Result<(Account, Member, Patient), Box<Response>> {
+) -> Result<(Account, Member, Patient), PageError> {
     let (account, m) = member(state, headers)?;
+    let lang = super::i18n::pick(headers, None, Some(&m.info.language));
     match state.patients.get(&account.id, id) {
         Ok(Some(p)) => Ok((account, m, p)),
-        Ok(None) => Err(Box::new(
-            (
-                StatusCode::NOT_FOUND,
-                "This patient does not exist, or is not yours.",
-            )
-                .into_response(),
-        )),
-        Err(e) => Err(Box::new(internal(e))),
+        Ok(None) => Err(PageError::NotFound { lang }),
+        Err(e) => Err(PageError::internal(lang, e)),
     }
 }
 
@@ -303,7 +301,7 @@ pub async fn edit_form(
             &values_of(&state, &p),
             &[],
         ),
-        Err(r) => *r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -318,7 +316,7 @@ pub async fn edit(
 ) -> Response {
     let (account, m, mut p) = match own(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     let form = match sent {
         Ok(CsrfForm(form)) => form,
@@ -352,7 +350,7 @@ pub async fn edit(
     };
     match update(&state, &account.id, &mut p, input) {
         Ok(()) => see_other("/patients"),
-        Err(e) => internal(e),
+        Err(e) => failed(&headers, e),
     }
 }
 
@@ -404,7 +402,7 @@ pub async fn remove(
 ) -> Response {
     let (account, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     let form = match sent {
         Ok(CsrfForm(form)) => form,
@@ -435,7 +433,7 @@ pub async fn remove(
     }
     match raremesh_domain::erasure::erase_patient(&state, &account.id, &p) {
         Ok(()) => see_other("/patients"),
-        Err(e) => internal(e),
+        Err(e) => failed(&headers, e),
     }
 }
 
@@ -449,7 +447,7 @@ pub async fn new_pseudonym(
 ) -> Response {
     let (_, m, mut p) = match own(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     if let Err(e) = sent {
         return e.or_page(|_| {
@@ -467,7 +465,7 @@ pub async fn new_pseudonym(
     p.pseudonym_rotation = p.pseudonym_rotation.saturating_add(1);
     match state.patients.save(&p) {
         Ok(()) => see_other(&format!("/patients/{}/edit", p.id)),
-        Err(e) => internal(e),
+        Err(e) => failed(&headers, e),
     }
 }
 

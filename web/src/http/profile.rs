@@ -3,14 +3,14 @@
 
 use super::extract::PageMember;
 use super::form::{CsrfForm, Fields, Sent};
+use super::page_error::failed;
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
-use super::error::internal;
 use super::i18n;
 use super::page::{render_form, see_other};
 use super::patients::member;
@@ -74,7 +74,7 @@ pub async fn show(
             &[],
             q.contains_key("saved"),
         ),
-        Err(r) => *r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -113,7 +113,7 @@ pub async fn save(
             m.info = info;
             match state.registrations.save_member(&m) {
                 Ok(()) => see_other("/account/profile?saved"),
-                Err(e) => internal(e),
+                Err(e) => failed(&headers, e),
             }
         }
         Err(errors) => page(

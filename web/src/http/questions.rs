@@ -5,8 +5,10 @@
 //! validated patient ask and answer. See `docs/qa.md`.
 
 use super::error::HttpStatus;
+use super::error::internal;
 use super::extract::PageMember;
 use super::form::{CsrfForm, Fields, Sent};
+use super::page_error::failed as failed_page;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -15,7 +17,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
 
-use super::error::internal;
 use super::i18n;
 use super::page::{render_form, see_other};
 use super::patients::member;
@@ -85,7 +86,7 @@ pub async fn feed(
         notices::prefs(&state.qa, &m.account_id),
     ) {
         (Ok(a), Ok(n), Ok(p)) => (a, n, p),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return internal(e),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return failed_page(&headers, e),
     };
     let mine: Vec<_> = all
         .iter()
@@ -109,7 +110,7 @@ pub async fn feed(
         .map(|n| context! { id => n.question_id.clone(), title => n.title.clone(), answer => n.kind == notices::Kind::Answer, unread => !n.read })
         .collect();
     if let Err(e) = notices::mark_read(&state.qa, &m.account_id) {
-        return internal(e);
+        return failed_page(&headers, e);
     }
     let can_ask = matches!(actions::validated(&state.qa, &m.account_id), Ok(true));
     let matrix = state.federation.is_some() && m.matrix.as_ref().is_some_and(|l| l.verified);
@@ -144,7 +145,7 @@ pub async fn search(
     }
     let found = match raremesh_domain::qa::search::search(&state.qa, &query.q, 30) {
         Ok(f) => f,
-        Err(e) => return internal(e),
+        Err(e) => return failed_page(&headers, e),
     };
     let results: Vec<_> = found
         .into_iter()
@@ -234,7 +235,7 @@ fn ask_page(
 pub async fn new_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match member(&state, &headers) {
         Ok((_, m)) => ask_page(&state, &headers, &m, StatusCode::OK, &HashMap::new(), None),
-        Err(r) => *r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -359,7 +360,7 @@ fn question_page(
     };
     let answers = match state.qa.store.answers_of(&q.id) {
         Ok(a) => a,
-        Err(e) => return internal(e),
+        Err(e) => return failed_page(headers, e),
     };
     let (tags, disease) = names(state, &q);
     let asker = q.account_id == m.account_id;
@@ -402,7 +403,7 @@ pub async fn show(
 ) -> Response {
     match member(&state, &headers) {
         Ok((_, m)) => question_page(&state, &headers, &m, &id, StatusCode::OK, None),
-        Err(r) => *r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -531,11 +532,11 @@ pub async fn settings(
         Some(a @ ("digest_on" | "digest_off")) => {
             let mut p = match notices::prefs(&state.qa, &m.account_id) {
                 Ok(p) => p,
-                Err(e) => return internal(e),
+                Err(e) => return failed_page(&headers, e),
             };
             p.digest = a == "digest_on";
             if let Err(e) = notices::set_prefs(&state.qa, &m.account_id, &p) {
-                return internal(e);
+                return failed_page(&headers, e);
             }
             see_other("/questions")
         }

@@ -1,7 +1,9 @@
 //! Registration pages, steps 1 and 2. Responses never reveal whether an address already
 //! has an account: the owner of the address learns it by mail instead.
 
+use super::error::internal;
 use super::form::{CsrfForm, Fields, Sent};
+use super::page_error::failed;
 use super::reset::{EmailForm, PasswordForm};
 use std::collections::HashMap;
 
@@ -11,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
 use super::cookies;
-use super::error::internal;
 use super::i18n;
 use super::page::{render, render_form, see_other, with_cookies};
 use raremesh_domain::accounts::{AccountError, Role, normalize_email, password};
@@ -160,7 +161,7 @@ pub async fn submit(
         }
     };
     if let Err(e) = state.registrations.set_pending(&info) {
-        return internal(e);
+        return failed(&headers, e);
     }
     match send_link(&state, &info).await {
         Ok(()) => see_other("/register/sent"),
@@ -241,7 +242,7 @@ pub async fn confirm(
             password_page(&state, &headers, StatusCode::OK, &info, &token, None)
         }
         Ok(LinkState::Invalid) => expired(&state, &headers),
-        Err(e) => internal(e),
+        Err(e) => failed(&headers, e),
     }
 }
 
@@ -256,7 +257,7 @@ pub async fn set_password(
     let info = match regs.check(&token) {
         Ok(LinkState::Valid(info)) => info,
         Ok(LinkState::Invalid) => return expired(&state, &headers),
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     };
     let form = match sent {
         Ok(CsrfForm(form)) => form,
@@ -298,12 +299,12 @@ pub async fn set_password(
         Ok(Finished::Created(a)) => a,
         Ok(Finished::Expired) => return expired(&state, &headers),
         Ok(Finished::EmailTaken) => return see_other("/signin"),
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     };
     match cookies::start_session(&state, &account.id) {
         // Registered: on to step 3, the patient.
         Ok(set) => with_cookies(see_other("/patients"), set),
-        Err(e) => internal(e),
+        Err(e) => failed(&headers, e),
     }
 }
 

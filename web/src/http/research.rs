@@ -10,10 +10,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
 
-use super::error::internal;
 use super::form::{CsrfForm, FormError, Sent};
 use super::i18n;
 use super::page::{render_form, see_other};
+use super::page_error::{PageError, failed};
 use super::patients::own;
 use raremesh_domain::clock::now;
 use raremesh_domain::registration::Member;
@@ -23,12 +23,12 @@ use raremesh_domain::research::questionnaire::{Kind, Questionnaire};
 use raremesh_domain::research::standing::{comparable, standings};
 use raremesh_domain::state::AppState;
 
-fn not_found(what: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        format!("{what} does not exist, or is not yours."),
-    )
-        .into_response()
+/// The 404 page, in the member's language (no such questionnaire for this patient).
+fn not_found(headers: &HeaderMap, m: &Member) -> Response {
+    PageError::NotFound {
+        lang: i18n::pick(headers, None, Some(&m.info.language)),
+    }
+    .into_response()
 }
 
 /// Why the patient cannot answer yet, as a message key.
@@ -50,7 +50,7 @@ pub async fn list(
 ) -> Response {
     let (_, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     let mut items = Vec::new();
     for q in state.research.for_patient(&p) {
@@ -58,7 +58,7 @@ pub async fn list(
             Ok(Some(a)) if a.submitted => "submitted",
             Ok(Some(_)) => "draft",
             Ok(None) => "new",
-            Err(e) => return internal(e),
+            Err(e) => return failed(&headers, e),
         };
         items.push(context! { id => q.id.clone(), title => q.title.clone(), description => q.description.clone(), status });
     }
@@ -166,7 +166,7 @@ pub async fn show(
 ) -> Response {
     let (_, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     let Some(q) = state
         .research
@@ -174,14 +174,14 @@ pub async fn show(
         .into_iter()
         .find(|q| q.id == qid)
     else {
-        return not_found("This questionnaire");
+        return not_found(&headers, &m);
     };
     if blocked(&m, &p).is_some() {
         return see_other(&format!("/patients/{}/questionnaires", p.id));
     }
     let saved = match state.research.answers(&m.account_id, &p.id, &q.id) {
         Ok(a) => a,
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     };
     let values = saved.as_ref().map(|a| values_of(q, a)).unwrap_or_default();
     form_page(
@@ -211,7 +211,7 @@ pub async fn save(
     };
     let (_, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     let Some(q) = state
         .research
@@ -219,7 +219,7 @@ pub async fn save(
         .into_iter()
         .find(|q| q.id == qid)
     else {
-        return not_found("This questionnaire");
+        return not_found(&headers, &m);
     };
     if blocked(&m, &p).is_some() {
         return see_other(&format!("/patients/{}/questionnaires", p.id));
@@ -262,7 +262,7 @@ pub async fn save(
     let submit = form.iter().any(|(k, v)| k == "action" && v == "submit");
     let previous = match state.research.answers(&m.account_id, &p.id, &q.id) {
         Ok(a) => a,
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     };
     let a = Answers {
         questionnaire: q.id.clone(),
@@ -274,7 +274,7 @@ pub async fn save(
         updated_at: now(),
     };
     if let Err(e) = state.research.save(&a) {
-        return internal(e);
+        return failed(&headers, e);
     }
     if a.submitted {
         see_other(&format!(
@@ -294,7 +294,7 @@ pub async fn results(
 ) -> Response {
     let (_, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     let Some(q) = state
         .research
@@ -302,12 +302,12 @@ pub async fn results(
         .into_iter()
         .find(|q| q.id == qid)
     else {
-        return not_found("This questionnaire");
+        return not_found(&headers, &m);
     };
     let own = match state.research.answers(&m.account_id, &p.id, &q.id) {
         Ok(Some(a)) if a.submitted && blocked(&m, &p).is_none() => a,
         Ok(_) => return see_other(&format!("/patients/{}/questionnaires/{}", p.id, q.id)),
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     };
     let (who, is_comparable) = comparable(&state.research, &state.ontology, &p);
     // Only validated patients of members who still consent to research count.
@@ -317,11 +317,11 @@ pub async fn results(
             .filter(|x| x.consents.research)
             .map(|x| x.account_id)
             .collect(),
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     };
     let all = match (state.research.all_submitted(&q.id), state.patients.all()) {
         (Ok(a), Ok(ps)) => (a, ps),
-        (Err(e), _) | (_, Err(e)) => return internal(e),
+        (Err(e), _) | (_, Err(e)) => return failed(&headers, e),
     };
     let patients: HashMap<(String, String), Patient> = all
         .1
@@ -352,7 +352,7 @@ pub async fn results(
         for x in &q.questions {
             let d = match f.partner_distributions(&q.id, &x.id, orpha) {
                 Ok(d) => d,
-                Err(e) => return internal(e),
+                Err(e) => return failed(&headers, e),
             };
             let mut merged: Vec<(String, u64)> = Vec::new();
             let mut nodes = Vec::new();

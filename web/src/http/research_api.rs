@@ -85,7 +85,7 @@ pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response
             None,
         ),
         Ok(_) => forbidden(&state, &headers),
-        Err(r) => *r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -98,7 +98,7 @@ pub async fn ask(
     let a = match signed_in(&state, &headers) {
         Ok(a) if a.role == Role::Researcher => a,
         Ok(_) => return forbidden(&state, &headers),
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     let form = match sent {
         Ok(CsrfForm(form)) => form,
@@ -193,7 +193,7 @@ pub async fn federated(
     let a = match signed_in(&state, &headers) {
         Ok(a) if a.role == Role::Researcher => a,
         Ok(_) => return forbidden(&state, &headers),
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     let Some(f) = state.federation.clone() else {
         return forbidden(&state, &headers);

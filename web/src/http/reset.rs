@@ -3,6 +3,7 @@
 //! new password and signs the account out everywhere.
 
 use super::form::{CsrfForm, Sent};
+use super::page_error::failed;
 use serde::Deserialize;
 
 use axum::extract::{Path, State};
@@ -10,7 +11,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
-use super::error::internal;
 use super::page::{render, render_form, see_other, with_cookies};
 use super::{cookies, i18n};
 use raremesh_domain::accounts::normalize_email;
@@ -74,7 +74,7 @@ pub async fn forgot(
             Ok(Some(account)) => {
                 let token = match state.accounts.issue_reset(&account.id) {
                     Ok(t) => t,
-                    Err(e) => return internal(e),
+                    Err(e) => return failed(&headers, e),
                 };
                 let base = state.config.server.public_url.trim_end_matches('/');
                 let node = &state.config.node.name;
@@ -106,7 +106,7 @@ pub async fn forgot(
                 }
             }
             Ok(None) => {}
-            Err(e) => return internal(e),
+            Err(e) => return failed(&headers, e),
         }
     }
     forgot_page(&state, &headers, StatusCode::OK, true)
@@ -148,7 +148,7 @@ pub async fn reset_form(
     match state.accounts.reset_account(&token, false) {
         Ok(Some(_)) => reset_page(&state, &headers, StatusCode::OK, &token, None),
         Ok(None) => expired(&state, &headers),
-        Err(e) => internal(e),
+        Err(e) => failed(&headers, e),
     }
 }
 
@@ -166,7 +166,7 @@ pub async fn reset(
     {
         Ok(Some(a)) => a,
         Ok(None) => return expired(&state, &headers),
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     };
     let form = match sent {
         Ok(CsrfForm(form)) => form,
@@ -205,13 +205,13 @@ pub async fn reset(
     let account_id = match state.accounts.reset_account(&token, true) {
         Ok(Some(id)) => id,
         Ok(None) => return expired(&state, &headers),
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     };
     if let Err(e) = state.accounts.set_password(&account_id, &pw) {
-        return internal(e);
+        return failed(&headers, e);
     }
     if let Err(e) = state.sessions.end_all(&account_id) {
-        return internal(e);
+        return failed(&headers, e);
     }
     with_cookies(
         see_other("/signin?reset=1"),

@@ -4,12 +4,12 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
-use super::error::internal;
 use super::i18n;
 use super::page::render_form;
+use super::page_error::failed;
 use super::patients::own;
 use raremesh_domain::similar::SHOWN;
 use raremesh_domain::state::AppState;
@@ -22,11 +22,11 @@ pub async fn page(
 ) -> Response {
     let (account, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     let mut matches = match state.similar.find(&p, SHOWN) {
         Ok(m) => m,
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     };
     match raremesh_domain::notify::notices(&state.notifier, &account.id, &p.id) {
         Ok(n) => {
@@ -34,10 +34,10 @@ pub async fn page(
                 m.new = n.unread.contains(&m.pseudonym);
             }
         }
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     }
     if let Err(e) = raremesh_domain::notify::mark_read(&state.notifier, &account.id, &p.id) {
-        return internal(e);
+        return failed(&headers, e);
     }
     let lang = i18n::pick(&headers, None, Some(&m.info.language));
     render_form(

@@ -2,17 +2,17 @@
 //! each observed or explicitly not observed, with an optional age of onset.
 
 use super::form::{CsrfForm, Fields, Sent};
+use super::page_error::failed;
 use serde::Deserialize;
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use raremesh_ontology::HpoId;
 use raremesh_search::Target;
 
-use super::error::internal;
 use super::i18n;
 use super::page::{render_form, see_other};
 use super::patients::own;
@@ -133,7 +133,7 @@ pub async fn list(
 ) -> Response {
     let (_, m, p) = match own(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     let query: String = q
         .get("q")
@@ -162,7 +162,7 @@ pub async fn add(
 ) -> Response {
     let (_, mut m, mut p) = match own(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     let form = match sent {
         Ok(CsrfForm(form)) => form,
@@ -236,12 +236,12 @@ pub async fn add(
         });
     }
     if let Err(e) = state.patients.save(&p) {
-        return internal(e);
+        return failed(&headers, e);
     }
     if m.step < 4 && p.symptoms.iter().any(|s| s.observed) {
         m.step = 4;
         if let Err(e) = state.registrations.save_member(&m) {
-            return internal(e);
+            return failed(&headers, e);
         }
     }
     see_other(&format!("/patients/{}/symptoms", p.id))
@@ -264,7 +264,7 @@ pub async fn remove(
 ) -> Response {
     let (_, m, mut p) = match own(&state, &headers, &id) {
         Ok(x) => x,
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     let form = match sent {
         Ok(CsrfForm(form)) => form,
@@ -286,7 +286,7 @@ pub async fn remove(
     let target = form.term.parse::<HpoId>().ok();
     p.symptoms.retain(|s| Some(s.term) != target);
     if let Err(e) = state.patients.save(&p) {
-        return internal(e);
+        return failed(&headers, e);
     }
     see_other(&format!("/patients/{}/symptoms", p.id))
 }

@@ -3,14 +3,14 @@
 
 use super::extract::PageMember;
 use super::form::{CsrfForm, Sent};
+use super::page_error::failed;
 use serde::Deserialize;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
-use super::error::internal;
 use super::i18n;
 use super::page::{render_form, see_other};
 use super::patients::member;
@@ -65,7 +65,7 @@ fn page_with(
 pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match member(&state, &headers) {
         Ok((_, m)) => page(&state, &headers, &m, StatusCode::OK, None),
-        Err(r) => *r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -127,7 +127,7 @@ pub async fn save(
             Some("terms.error.accept"),
             Some(&choices),
         ),
-        Err(e) => internal(e),
+        Err(e) => failed(&headers, e),
     }
 }
 

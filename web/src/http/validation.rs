@@ -2,8 +2,10 @@
 //! (decrypted in memory for viewing), approve or reject with a reason, and the audit log.
 //! Open to validators and admins only; every action is audited.
 
+use super::error::internal;
 use super::extract::Staff;
 use super::form::{CsrfForm, Sent};
+use super::page_error::{PageError, failed};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -14,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
 use super::documents::{format_size, notify_decision};
-use super::error::internal;
 use super::page::{render, render_form, see_other};
 use raremesh_domain::accounts::Account;
 use raremesh_domain::audit::{Action, Entry};
@@ -85,13 +86,17 @@ pub async fn queue(State(state): State<AppState>, Staff(_): Staff) -> Response {
     )
 }
 
-fn load(state: &AppState, account_id: &str, patient_id: &str) -> Result<Patient, Box<Response>> {
+fn load(
+    state: &AppState,
+    headers: &HeaderMap,
+    account_id: &str,
+    patient_id: &str,
+) -> Result<Patient, PageError> {
+    let lang = super::page::page_lang(state, headers);
     match state.patients.get(account_id, patient_id) {
         Ok(Some(p)) => Ok(p),
-        Ok(None) => Err(Box::new(
-            (StatusCode::NOT_FOUND, "No such patient.").into_response(),
-        )),
-        Err(e) => Err(Box::new(internal(e))),
+        Ok(None) => Err(PageError::NotFound { lang }),
+        Err(e) => Err(PageError::internal(lang, e)),
     }
 }
 
@@ -104,11 +109,11 @@ fn review_page(
 ) -> Response {
     let member = match state.registrations.member(&p.account_id) {
         Ok(m) => m,
-        Err(e) => return internal(e),
+        Err(e) => return failed(headers, e),
     };
     let docs = match state.documents.of_patient(&p.account_id, &p.id) {
         Ok(d) => d,
-        Err(e) => return internal(e),
+        Err(e) => return failed(headers, e),
     };
     let o = &state.ontology;
     let diagnosis = match &p.diagnosis {
@@ -173,9 +178,9 @@ pub async fn review(
     Path((account_id, patient_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    match load(&state, &account_id, &patient_id) {
+    match load(&state, &headers, &account_id, &patient_id) {
         Ok(p) => review_page(&state, &headers, &p, StatusCode::OK, None),
-        Err(r) => *r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -323,9 +328,9 @@ pub async fn decision(
     headers: HeaderMap,
     sent: Sent<ValidationForm>,
 ) -> Response {
-    let p = match load(&state, &account_id, &patient_id) {
+    let p = match load(&state, &headers, &account_id, &patient_id) {
         Ok(p) => p,
-        Err(r) => return *r,
+        Err(e) => return e.into_response(),
     };
     let form = match sent {
         Ok(CsrfForm(form)) => form,
@@ -364,7 +369,7 @@ pub async fn decision(
     };
     match decide(&state, &actor, p, decision).await {
         Ok(_) => see_other("/validation"),
-        Err(e) => internal(e),
+        Err(e) => failed(&headers, e),
     }
 }
 
