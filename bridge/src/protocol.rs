@@ -92,8 +92,8 @@ pub enum Payload {
         /// The noisy count, or none.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         count: Option<u64>,
-        /// `ok`, `fewer_than_k`, `budget_spent` or `unsupported`.
-        status: String,
+        /// How it went.
+        status: CountStatus,
         /// The answering node's threshold.
         k: u64,
     },
@@ -115,8 +115,8 @@ pub enum Payload {
     DistributionAnswer {
         /// The query answered.
         query: String,
-        /// `ok`, `fewer_than_k` or `unknown_question`.
-        status: String,
+        /// How it went.
+        status: DistributionStatus,
         /// How many patients answered (0 unless `ok`).
         answered: u64,
         /// Answer → patients (empty unless `ok`).
@@ -437,4 +437,57 @@ pub fn random_id() -> Result<String> {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).map_err(|e| Error::Serialize(format!("no randomness: {e}")))?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// How a node answered a research count (`ok`, `fewer_than_k`, `budget_spent`,
+/// `unsupported`; anything else a newer node sends reads as `unsupported`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountStatus {
+    /// Counted: the noisy count is given.
+    Ok,
+    /// Fewer patients than the node's threshold.
+    FewerThanK,
+    /// The asking researcher's budget at that node is spent.
+    BudgetSpent,
+    /// The node cannot answer this query.
+    #[serde(other)]
+    Unsupported,
+}
+
+impl CountStatus {
+    /// Its wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::FewerThanK => "fewer_than_k",
+            Self::BudgetSpent => "budget_spent",
+            Self::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// How a node answered a distribution query (`ok`, `fewer_than_k`, `unknown_question`;
+/// anything else reads as `unknown_question`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DistributionStatus {
+    /// The bins are given.
+    Ok,
+    /// Fewer patients than the node's threshold answered.
+    FewerThanK,
+    /// The node has no such question.
+    #[serde(other)]
+    UnknownQuestion,
+}
+
+impl DistributionStatus {
+    /// Its wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::FewerThanK => "fewer_than_k",
+            Self::UnknownQuestion => "unknown_question",
+        }
+    }
 }

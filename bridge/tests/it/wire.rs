@@ -4,7 +4,8 @@
 //! it.
 
 use raremesh_bridge::protocol::{
-    AgeBand, BatchEventContent, Bin, EVENT_TYPE, Op, Payload, ResearchCriteria, VERSION, Vector,
+    AgeBand, BatchEventContent, Bin, CountStatus, DistributionStatus, EVENT_TYPE, Op, Payload,
+    ResearchCriteria, VERSION, Vector,
 };
 
 const ID: &str = "0123456789abcdef0123456789abcdef";
@@ -93,7 +94,7 @@ fn payloads() -> Vec<(&'static str, Payload)> {
             Payload::ResearchAnswer {
                 query: ID.into(),
                 count: Some(12),
-                status: "ok".into(),
+                status: CountStatus::Ok,
                 k: 5,
             },
         ),
@@ -110,7 +111,7 @@ fn payloads() -> Vec<(&'static str, Payload)> {
             "distribution_answer",
             Payload::DistributionAnswer {
                 query: ID.into(),
-                status: "ok".into(),
+                status: DistributionStatus::Ok,
                 answered: 9,
                 bins: vec![
                     Bin {
@@ -150,4 +151,41 @@ fn the_event_that_carries_a_batch_keeps_its_wire_form() {
     };
     insta::assert_json_snapshot!("batch_event_content", content);
     insta::assert_snapshot!("batch_event_type", EVENT_TYPE);
+}
+
+#[test]
+fn statuses_a_newer_node_may_send_read_as_the_safe_answer() {
+    let count: Payload = serde_json::from_value(serde_json::json!({
+        "kind": "research_answer", "query": ID, "status": "budget_spent", "k": 5
+    }))
+    .expect("known status");
+    assert!(matches!(
+        count,
+        Payload::ResearchAnswer {
+            status: CountStatus::BudgetSpent,
+            ..
+        }
+    ));
+    let newer: Payload = serde_json::from_value(serde_json::json!({
+        "kind": "research_answer", "query": ID, "status": "rate_limited", "k": 5
+    }))
+    .expect("unknown status");
+    assert!(matches!(
+        newer,
+        Payload::ResearchAnswer {
+            status: CountStatus::Unsupported,
+            ..
+        }
+    ));
+    let newer: Payload = serde_json::from_value(serde_json::json!({
+        "kind": "distribution_answer", "query": ID, "status": "busy", "answered": 0
+    }))
+    .expect("unknown status");
+    assert!(matches!(
+        newer,
+        Payload::DistributionAnswer {
+            status: DistributionStatus::UnknownQuestion,
+            ..
+        }
+    ));
 }

@@ -94,7 +94,7 @@ impl Federation {
     fn rooms_to_read(&self) -> Result<Vec<String>, FederationError> {
         let mut rooms: Vec<String> = self.own_room()?.into_iter().collect();
         for (_, room) in self.store.scan(Kind::PeerRoom)? {
-            if self.store.get(Key::Joined(&room))?.is_some() {
+            if self.store.flagged(Key::Joined(&room))? {
                 rooms.push(room);
             }
         }

@@ -216,16 +216,16 @@ impl Federation {
                     .await?;
                 self.store.set(Key::OwnRoom, &room)?;
                 for p in &invite {
-                    self.store.set(Key::Invited(p), "1")?;
+                    self.store.flag(Key::Invited(p))?;
                 }
                 tracing::info!(%room, peers = invite.len(), "federation room created");
                 room
             }
         };
         for p in self.peers.keys() {
-            if self.store.get(Key::Invited(p))?.is_none() {
+            if !self.store.flagged(Key::Invited(p))? {
                 self.client.invite(&room, p).await?;
-                self.store.set(Key::Invited(p), "1")?;
+                self.store.flag(Key::Invited(p))?;
                 tracing::info!(peer = %p, "peer invited to the federation room");
             }
         }
@@ -254,10 +254,10 @@ impl Federation {
             if !self.peers.contains_key(p) {
                 let _ = self.client.leave(&room).await;
                 self.store.unset_name(&name)?;
-            } else if self.store.get(Key::Joined(&room))?.is_none() {
+            } else if !self.store.flagged(Key::Joined(&room))? {
                 match self.client.join(&room).await {
                     Ok(()) => {
-                        self.store.set(Key::Joined(&room), "1")?;
+                        self.store.flag(Key::Joined(&room))?;
                         tracing::info!(%room, "joined a peer's federation room");
                         self.request_snapshot(&room_of_own(self)?).await?;
                     }
@@ -277,7 +277,7 @@ impl Federation {
         for attempt in 0..10u64 {
             match self.client.join(room).await {
                 Ok(()) => {
-                    if let Err(e) = self.store.set(Key::Joined(room), "1") {
+                    if let Err(e) = self.store.flag(Key::Joined(room)) {
                         tracing::warn!(error = %e, "recording a joined room failed");
                     }
                     tracing::info!(%room, "joined a peer's federation room");

@@ -11,7 +11,6 @@ use sha2::{Digest, Sha256};
 use super::store::Published;
 use super::{Federation, FederationError};
 use crate::clock::now_ms;
-use crate::federation::state::Key;
 use crate::registration::patient::Diagnosis;
 
 fn content_hash(v: &Vector) -> String {
@@ -103,11 +102,7 @@ impl Federation {
             }
             let floor = match prev {
                 Some(p) => p.rev + 1,
-                None => self
-                    .store
-                    .get(Key::LastRev(pseudonym))?
-                    .and_then(|r| r.parse::<u64>().ok())
-                    .map_or(0, |r| r + 1),
+                None => self.store.last_rev(pseudonym)?.map_or(0, |r| r + 1),
             };
             let rev = now.max(floor);
             let v = Vector { rev, ..v.clone() };
@@ -147,7 +142,7 @@ impl Federation {
         for p in &gone {
             // Remember the retraction's revision: a later publication must be newer.
             if let Some(Op::Retract { rev, .. }) = retracted.get(p) {
-                self.store.set(Key::LastRev(p), &rev.to_string())?;
+                self.store.set_last_rev(p, *rev)?;
             }
             self.store.unpublish(p)?;
         }

@@ -13,6 +13,7 @@ use raremesh_bridge::seal::open;
 use raremesh_ontology::HpoId;
 use serde_json::Value;
 
+use super::state::InboxEntry;
 use super::store::Applied;
 use super::{Federation, FederationError};
 use crate::clock::now;
@@ -42,12 +43,12 @@ impl Federation {
             return;
         };
         for (key, value) in entries {
-            let Ok(mut entry) = serde_json::from_str::<Value>(&value) else {
+            let Ok(mut entry) = serde_json::from_str::<InboxEntry>(&value) else {
                 self.store.unset_or_log(&key);
                 continue;
             };
-            let peer = entry["peer"].as_str().unwrap_or_default().to_owned();
-            let result = match serde_json::from_value::<Payload>(entry["payload"].clone()) {
+            let peer = entry.peer.clone();
+            let result = match serde_json::from_value::<Payload>(entry.payload.clone()) {
                 Ok(Payload::ContactRequest { request, from, to }) => {
                     self.on_contact_request(&peer, &request, &from, &to).await
                 }
@@ -112,12 +113,13 @@ impl Federation {
                     .map_err(FederationError::from),
                 _ => Ok(()),
             };
-            let attempts = entry["attempts"].as_u64().unwrap_or(0) + 1;
+            let attempts = entry.attempts + 1;
             match result {
                 Err(e) if attempts < 10 => {
                     tracing::warn!(error = %e, attempts, "a contact message will be retried");
-                    entry["attempts"] = attempts.into();
-                    if let Err(error) = self.store.set_name(&key, &entry.to_string()) {
+                    entry.attempts = attempts;
+                    let value = serde_json::to_string(&entry).unwrap_or(value);
+                    if let Err(error) = self.store.set_name(&key, &value) {
                         tracing::error!(%error, "could not count a contact message's attempt");
                     }
                 }
@@ -375,13 +377,22 @@ impl Federation {
             | Payload::DistributionAnswer { .. }) => {
                 // Stored before the transaction is acknowledged, handled (and retried)
                 // from there.
-                let entry = serde_json::json!({ "peer": sender, "payload": p, "attempts": 0 });
+                let entry = InboxEntry {
+                    peer: sender.to_owned(),
+                    payload: serde_json::to_value(&p).map_err(|e| {
+                        FederationError::Matrix(format!("a payload that cannot be kept: {e}"))
+                    })?,
+                    attempts: 0,
+                };
+                let value = serde_json::to_string(&entry).map_err(|e| {
+                    FederationError::Matrix(format!("an entry that cannot be kept: {e}"))
+                })?;
                 self.store.set(
                     Key::Inbox {
                         sender,
                         batch: &batch,
                     },
-                    &entry.to_string(),
+                    &value,
                 )?;
                 let f = self.clone();
                 tokio::spawn(async move { f.process_inbox().await });

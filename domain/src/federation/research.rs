@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use raremesh_bridge::protocol::{AgeBand, Payload, ResearchCriteria, random_id};
+use raremesh_bridge::protocol::{
+    AgeBand, CountStatus, DistributionStatus, Payload, ResearchCriteria, random_id,
+};
 use raremesh_bridge::seal::seal;
 use serde::{Deserialize, Serialize};
 
@@ -19,8 +21,8 @@ use crate::store::{Record, StoreError, Tree, decode, encode};
 pub struct NodeAnswer {
     /// The noisy count, if given.
     pub count: Option<u64>,
-    /// `ok`, `fewer_than_k`, `budget_spent` or `unsupported`.
-    pub status: String,
+    /// How it went.
+    pub status: CountStatus,
     /// The node's threshold.
     pub k: u64,
     /// When it arrived (Unix seconds).
@@ -145,11 +147,10 @@ impl Federation {
             NodeAnswer {
                 count: c.count,
                 status: if c.count.is_some() {
-                    "ok"
+                    CountStatus::Ok
                 } else {
-                    "fewer_than_k"
-                }
-                .to_owned(),
+                    CountStatus::FewerThanK
+                },
                 k: u64::from(c.k),
                 at: crate::clock::now(),
             },
@@ -187,12 +188,12 @@ impl Federation {
             &local,
         ) {
             Ok(c) => match c.count {
-                Some(n) => (Some(n), "ok"),
-                None => (None, "fewer_than_k"),
+                Some(n) => (Some(n), CountStatus::Ok),
+                None => (None, CountStatus::FewerThanK),
             },
-            Err(QueryError::Budget(_)) => (None, "budget_spent"),
+            Err(QueryError::Budget(_)) => (None, CountStatus::BudgetSpent),
             Err(QueryError::Store(e)) => return Err(e.into()),
-            Err(_) => (None, "unsupported"),
+            Err(_) => (None, CountStatus::Unsupported),
         };
         let Some(p) = self.peer(peer) else {
             return Ok(());
@@ -209,7 +210,7 @@ impl Federation {
             &Payload::ResearchAnswer {
                 query: query.to_owned(),
                 count: count_value,
-                status: status.to_owned(),
+                status,
                 k,
             },
             &[to],
@@ -238,8 +239,8 @@ impl Federation {
 /// A partner node's distribution for one question.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerDistribution {
-    /// `ok`, `fewer_than_k` or `unknown_question`.
-    pub status: String,
+    /// How it went.
+    pub status: DistributionStatus,
     /// How many of its patients answered.
     pub answered: u64,
     /// Answer → patients.
@@ -339,11 +340,11 @@ impl Federation {
     ) -> Result<(), FederationError> {
         let (status, answered, bins) =
             match local_distribution(&self.local, questionnaire, question, orpha)? {
-                None => ("unknown_question", 0, Vec::new()),
+                None => (DistributionStatus::UnknownQuestion, 0, Vec::new()),
                 Some((answered, bins)) if answered >= u64::from(self.local.research.k) => {
-                    ("ok", answered, bins)
+                    (DistributionStatus::Ok, answered, bins)
                 }
-                Some(_) => ("fewer_than_k", 0, Vec::new()),
+                Some(_) => (DistributionStatus::FewerThanK, 0, Vec::new()),
             };
         let Some(p) = self.peer(peer) else {
             return Ok(());
@@ -359,7 +360,7 @@ impl Federation {
         let content = seal(
             &Payload::DistributionAnswer {
                 query: query.to_owned(),
-                status: status.to_owned(),
+                status,
                 answered,
                 bins,
             },

@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// One value of the federation's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key<'a> {
@@ -139,6 +141,72 @@ impl fmt::Display for Key<'_> {
     }
 }
 
+/// A message from a peer waiting to be handled (the value of a [`Key::Inbox`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboxEntry {
+    /// The peer (its Matrix user id).
+    pub peer: String,
+    /// The protocol payload, as received (read when it is handled).
+    pub payload: serde_json::Value,
+    /// How many times handling it failed.
+    #[serde(default)]
+    pub attempts: u64,
+}
+
+/// A Q&A event waiting to be sent (the value of a [`Key::QaOut`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QaOutEntry {
+    /// The Matrix transaction id it is sent with (the same on every retry).
+    pub txn: String,
+    /// What to send.
+    pub op: crate::qa::Outgoing,
+}
+
+/// What a Q&A event is on this node (the value of a [`Key::QaEvent`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QaTarget {
+    /// A question (by id).
+    Question(String),
+    /// An answer (by question and answer id).
+    Answer {
+        /// The question.
+        question: String,
+        /// The answer.
+        answer: String,
+    },
+}
+
+impl QaTarget {
+    /// The question it is, or is an answer to.
+    pub fn question(&self) -> &str {
+        match self {
+            Self::Question(q) | Self::Answer { question: q, .. } => q,
+        }
+    }
+
+    /// The stored form (`q/<question>` or `a/<question>/<answer>`, as earlier releases
+    /// wrote it).
+    pub fn encode(&self) -> String {
+        match self {
+            Self::Question(q) => format!("q/{q}"),
+            Self::Answer { question, answer } => format!("a/{question}/{answer}"),
+        }
+    }
+
+    /// Reads the stored form; None for anything else.
+    pub fn decode(stored: &str) -> Option<Self> {
+        let parts: Vec<&str> = stored.split('/').collect();
+        match parts.as_slice() {
+            ["q", q] => Some(Self::Question((*q).to_owned())),
+            ["a", q, a] => Some(Self::Answer {
+                question: (*q).to_owned(),
+                answer: (*a).to_owned(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// The stored name of one entry a listing found (to remove it once handled).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(pub(super) String);
@@ -208,5 +276,22 @@ mod tests {
         assert_eq!(Name("snap:@n:b:r:3".into()).rest(&kind), "3");
         assert_eq!(Name("peer_room:@n:b".into()).rest(&Kind::PeerRoom), "@n:b");
         assert_eq!(Kind::QaEditsOf("$e").prefix(), "qa_edit:$e:");
+    }
+
+    #[test]
+    fn qa_targets_read_what_earlier_releases_wrote() {
+        let q = QaTarget::Question("abc".into());
+        let a = QaTarget::Answer {
+            question: "abc".into(),
+            answer: "def".into(),
+        };
+        assert_eq!(q.encode(), "q/abc");
+        assert_eq!(a.encode(), "a/abc/def");
+        assert_eq!(QaTarget::decode("q/abc"), Some(q));
+        assert_eq!(QaTarget::decode("a/abc/def"), Some(a.clone()));
+        assert_eq!(a.question(), "abc");
+        for bad in ["", "q", "x/abc", "a/abc", "q/a/b/c"] {
+            assert_eq!(QaTarget::decode(bad), None, "{bad}");
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use raremesh_bridge::protocol::{Op, Vector};
 use serde::{Deserialize, Serialize};
 
-use super::state::{Key, Kind, Name};
+use super::state::{Key, Kind, Name, QaTarget};
 use crate::store::{Changes, KvStore, Record, StoreError, Tree, decode, encode};
 
 /// A vector received from a peer.
@@ -260,6 +260,50 @@ impl FederationStore {
             key.to_string().as_bytes(),
             value.as_bytes(),
         )
+    }
+
+    /// Whether a flag ([`Key::Invited`], [`Key::Joined`], [`Key::ContactRoom`]...) is set.
+    pub fn flagged(&self, key: Key<'_>) -> Result<bool, StoreError> {
+        Ok(self.get(key)?.is_some())
+    }
+
+    /// Sets a flag.
+    pub fn flag(&self, key: Key<'_>) -> Result<(), StoreError> {
+        self.set(key, "1")
+    }
+
+    /// Adds the setting of a flag to `batch`.
+    pub fn flag_in(&self, batch: &mut crate::store::Batch, key: Key<'_>) {
+        self.set_in(batch, key, "1");
+    }
+
+    /// What a Q&A event is on this node, if it is known.
+    pub fn qa_event(&self, event: &str) -> Result<Option<QaTarget>, StoreError> {
+        Ok(self
+            .get(Key::QaEvent(event))?
+            .and_then(|v| QaTarget::decode(&v)))
+    }
+
+    /// Remembers what a Q&A event is.
+    pub fn set_qa_event(&self, event: &str, target: &QaTarget) -> Result<(), StoreError> {
+        self.set(Key::QaEvent(event), &target.encode())
+    }
+
+    /// Adds remembering what a Q&A event is to `batch`.
+    pub fn set_qa_event_in(&self, batch: &mut crate::store::Batch, event: &str, target: &QaTarget) {
+        self.set_in(batch, Key::QaEvent(event), &target.encode());
+    }
+
+    /// The last revision published under `pseudonym`, if one was retracted.
+    pub fn last_rev(&self, pseudonym: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .get(Key::LastRev(pseudonym))?
+            .and_then(|r| r.parse().ok()))
+    }
+
+    /// Remembers the last revision published under `pseudonym`.
+    pub fn set_last_rev(&self, pseudonym: &str, rev: u64) -> Result<(), StoreError> {
+        self.set(Key::LastRev(pseudonym), &rev.to_string())
     }
 
     /// Adds the setting of a value of the federation's own state to `batch`.

@@ -122,7 +122,11 @@ async fn researchers_count_across_nodes() {
         q.answers
     );
     assert!(total.abs_diff(27) <= 10, "{total}");
-    assert!(q.answers.values().all(|x| x.status == "ok"));
+    assert!(
+        q.answers
+            .values()
+            .all(|x| x.status == raremesh_bridge::protocol::CountStatus::Ok)
+    );
     // B audited the query, under the asking node and a pseudonym of the researcher.
     let audited = sb.audit.recent(20).expect("audit");
     let entry = audited
@@ -180,7 +184,11 @@ async fn researchers_count_across_nodes() {
     );
     wait_for("B's distribution on A", 60, || {
         fa.partner_distributions("daily-life", "mobility", None)
-            .is_ok_and(|d| d.peers.values().any(|p| p.status == "ok"))
+            .is_ok_and(|d| {
+                d.peers
+                    .values()
+                    .any(|p| p.status == raremesh_bridge::protocol::DistributionStatus::Ok)
+            })
     })
     .await;
     let page = get(results).await;

@@ -357,7 +357,7 @@ pub async fn results(
             let mut merged: Vec<(String, u64)> = Vec::new();
             let mut nodes = Vec::new();
             for (peer, a) in &d.peers {
-                if a.status == "ok" {
+                if a.status == raremesh_bridge::protocol::DistributionStatus::Ok {
                     for b in &a.bins {
                         match merged.iter_mut().find(|(l, _)| *l == b.label) {
                             Some(m) => m.1 += b.count,
@@ -367,7 +367,7 @@ pub async fn results(
                 }
                 nodes.push(context! {
                     name => f.peer(peer).map_or(peer.clone(), |p| p.name.clone()),
-                    status => a.status.clone(),
+                    status => a.status.as_str(),
                     answered => a.answered,
                     at => raremesh_domain::clock::rfc3339(a.at),
                 });

@@ -216,7 +216,7 @@ pub async fn federated(
             context! {
                 name,
                 count => answer.and_then(|x| x.count),
-                status => answer.map_or("waiting".to_owned(), |x| x.status.clone()),
+                status => answer.map_or("waiting", |x| x.status.as_str()),
                 k => answer.map(|x| x.k),
                 at => answer.map(|x| raremesh_domain::clock::rfc3339(x.at)),
             }

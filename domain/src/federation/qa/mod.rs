@@ -113,7 +113,7 @@ impl Federation {
     pub fn qa_rooms(&self) -> Result<Vec<String>, StoreError> {
         let mut v: Vec<String> = self.own_qa_room()?.into_iter().collect();
         for (_, room) in self.store.scan(Kind::PeerQaRoom)? {
-            if self.store.get(Key::QaJoined(&room))?.is_some() {
+            if self.store.flagged(Key::QaJoined(&room))? {
                 v.push(room);
             }
         }
@@ -155,9 +155,9 @@ impl Federation {
             }
         };
         for p in self.peers.keys() {
-            if self.store.get(Key::QaInvited(p))?.is_none() {
+            if !self.store.flagged(Key::QaInvited(p))? {
                 match self.client.invite(&room, p).await {
-                    Ok(()) => self.store.set(Key::QaInvited(p), "1")?,
+                    Ok(()) => self.store.flag(Key::QaInvited(p))?,
                     Err(e) => {
                         tracing::warn!(peer = %p, error = %e, "inviting a peer to the Q&A room failed; will retry")
                     }
@@ -201,10 +201,10 @@ impl Federation {
                     }
                 }
                 self.store.unset_name(&name)?;
-            } else if self.store.get(Key::QaJoined(&room))?.is_none() {
+            } else if !self.store.flagged(Key::QaJoined(&room))? {
                 match self.client.join(&room).await {
                     Ok(()) => {
-                        self.store.set(Key::QaJoined(&room), "1")?;
+                        self.store.flag(Key::QaJoined(&room))?;
                         tracing::info!(%room, "joined a peer's Q&A room");
                     }
                     Err(e) => tracing::info!(%room, error = %e, "joining a Q&A room: will retry"),
@@ -219,7 +219,7 @@ impl Federation {
         for attempt in 0..10u64 {
             match self.client.join(room).await {
                 Ok(()) => {
-                    if let Err(e) = self.store.set(Key::QaJoined(room), "1") {
+                    if let Err(e) = self.store.flag(Key::QaJoined(room)) {
                         tracing::warn!(error = %e, "recording a joined room failed");
                     }
                     tracing::info!(%room, "joined a peer's Q&A room");

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::{ANSWER_KEY, AnswerWire, QUESTION_KEY, QuestionWire, id_ok};
 use crate::clock::now;
-use crate::federation::state::Key;
+use crate::federation::state::QaTarget;
 use crate::federation::{Federation, FederationError};
 use crate::qa::actions::{MAX_BODY, language, text, title as one_line_title};
 use crate::qa::search::reindex;
@@ -72,10 +72,10 @@ impl Federation {
             };
         }
         if rel_type == Some("m.thread") {
-            let Some(target) = self.store.get(Key::QaEvent(related))? else {
+            let Some(target) = self.store.qa_event(related)? else {
                 return invalid(format!("a reply to an unknown question {related}"));
             };
-            let Some(question_id) = target.strip_prefix("q/") else {
+            let QaTarget::Question(question_id) = &target else {
                 return invalid("a thread on something that is not a question");
             };
             let Some(q) = self.local.qa.store.question(question_id)? else {
@@ -152,10 +152,13 @@ impl Federation {
             };
             let mut change = Change::new(&self.local.qa);
             change.answer(&a);
-            self.store.set_in(
+            self.store.set_qa_event_in(
                 change.batch(),
-                Key::QaEvent(event_id),
-                &format!("a/{}/{id}", q.id),
+                event_id,
+                &QaTarget::Answer {
+                    question: q.id.clone(),
+                    answer: id.clone(),
+                },
             );
             change.reindex(&q.id);
             if existing.is_none() {
@@ -230,11 +233,8 @@ impl Federation {
         let err = |e: StoreError| e.to_string();
         let mut change = Change::new(&self.local.qa);
         change.question(&q);
-        self.store.set_in(
-            change.batch(),
-            Key::QaEvent(event_id),
-            &format!("q/{}", q.id),
-        );
+        self.store
+            .set_qa_event_in(change.batch(), event_id, &QaTarget::Question(q.id.clone()));
         change.reindex(&q.id);
         let told = match &existing {
             None => Some(notices::target(&self.local.qa, change.batch(), &q).map_err(err)?),
@@ -254,12 +254,11 @@ impl Federation {
         target: &str,
         new: &Value,
     ) -> Result<Refusal, FederationError> {
-        let Some(what) = self.store.get(Key::QaEvent(target))? else {
+        let Some(what) = self.store.qa_event(target)? else {
             return invalid(format!("an edit of unknown event {target}"));
         };
-        let parts: Vec<&str> = what.split('/').collect();
-        match parts.as_slice() {
-            ["q", id] => {
+        match &what {
+            QaTarget::Question(id) => {
                 let Some(mut q) = self.local.qa.store.question(id)? else {
                     return Ok(None);
                 };
@@ -289,7 +288,10 @@ impl Federation {
                 self.local.qa.store.save_question(&q)?;
                 reindex(&self.local.qa, id);
             }
-            ["a", question, id] => {
+            QaTarget::Answer {
+                question,
+                answer: id,
+            } => {
                 let Some(mut a) = self.local.qa.store.answer(question, id)? else {
                     return Ok(None);
                 };
@@ -314,7 +316,6 @@ impl Federation {
                 self.local.qa.store.save_answer(&a)?;
                 reindex(&self.local.qa, question);
             }
-            _ => {}
         }
         Ok(None)
     }
@@ -336,14 +337,10 @@ impl Federation {
         sender: &str,
         target: &str,
     ) -> Result<Refusal, FederationError> {
-        let Some(what) = self.store.get(Key::QaEvent(target))? else {
+        let Some(what) = self.store.qa_event(target)? else {
             return Ok(None);
         };
-        let parts: Vec<&str> = what.split('/').collect();
-        let question = match parts.as_slice() {
-            ["q", id] | ["a", id, _] => *id,
-            _ => return Ok(None),
-        };
+        let question = what.question();
         if !self.in_room(question, room)? {
             return forbidden("a redaction of something in another room");
         }
@@ -357,8 +354,8 @@ impl Federation {
             at: now(),
             deleted,
         };
-        match parts.as_slice() {
-            ["q", id] => {
+        match &what {
+            QaTarget::Question(id) => {
                 let Some(mut q) = self.local.qa.store.question(id)? else {
                     return Ok(None);
                 };
@@ -377,7 +374,10 @@ impl Federation {
                 self.local.qa.store.save_question(&q)?;
                 reindex(&self.local.qa, id);
             }
-            ["a", question, id] => {
+            QaTarget::Answer {
+                question,
+                answer: id,
+            } => {
                 let Some(mut a) = self.local.qa.store.answer(question, id)? else {
                     return Ok(None);
                 };
@@ -398,7 +398,6 @@ impl Federation {
                 self.local.qa.store.save_answer(&a)?;
                 reindex(&self.local.qa, question);
             }
-            _ => {}
         }
         Ok(None)
     }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use super::{Outgoing, answer_content, question_content};
-use crate::federation::state::{Key, Kind};
+use crate::federation::state::{Key, Kind, QaOutEntry, QaTarget};
 use crate::federation::{Federation, FederationError, FederationStore};
 use crate::store::Batch;
 
@@ -32,12 +32,18 @@ impl Outbox {
     /// the change it shares; [`crate::qa::Share::send_queued`] then sends it.
     pub fn queue_in(&self, batch: &mut Batch, op: &Outgoing) -> Result<(), FederationError> {
         let txn = random_id()?;
-        let entry = json!({ "txn": txn, "op": op });
         let key = Key::QaOut {
             at: crate::clock::now_ms(),
             txn: &txn,
         };
-        self.store.set_in(batch, key, &entry.to_string());
+        let entry = QaOutEntry {
+            txn: txn.clone(),
+            op: op.clone(),
+        };
+        let value = serde_json::to_string(&entry).map_err(|e| {
+            FederationError::Matrix(format!("a Q&A event that cannot be kept: {e}"))
+        })?;
+        self.store.set_in(batch, key, &value);
         Ok(())
     }
 
@@ -91,12 +97,7 @@ impl Federation {
             }
         };
         for (key, raw) in entries {
-            let Ok(entry) = serde_json::from_str::<Value>(&raw) else {
-                self.store.unset_or_log(&key);
-                continue;
-            };
-            let txn = entry["txn"].as_str().unwrap_or("x").to_owned();
-            let Ok(op) = serde_json::from_value::<Outgoing>(entry["op"].clone()) else {
+            let Ok(QaOutEntry { txn, op }) = serde_json::from_str::<QaOutEntry>(&raw) else {
                 self.store.unset_or_log(&key);
                 continue;
             };
@@ -140,7 +141,8 @@ impl Federation {
                     )
                     .await?
                     .to_string();
-                self.store.set(Key::QaEvent(&event), &format!("q/{id}"))?;
+                self.store
+                    .set_qa_event(&event, &QaTarget::Question(id.clone()))?;
                 // Read again: it may have changed while it was being sent.
                 let Some(mut now_q) = self.local.qa.store.question(id)? else {
                     return Ok(Sent::Done);
@@ -189,8 +191,13 @@ impl Federation {
                     .send(&room, "m.room.message", txn, &content)
                     .await?
                     .to_string();
-                self.store
-                    .set(Key::QaEvent(&event), &format!("a/{question}/{id}"))?;
+                self.store.set_qa_event(
+                    &event,
+                    &QaTarget::Answer {
+                        question: question.clone(),
+                        answer: id.clone(),
+                    },
+                )?;
                 // Read again: it may have changed while it was being sent.
                 let Some(mut now_a) = self.local.qa.store.answer(question, id)? else {
                     return Ok(Sent::Done);
@@ -285,13 +292,10 @@ impl Federation {
             .client
             .send(room, "m.room.message", txn, &content)
             .await?;
-        self.store.set(
-            Key::QaEdit {
-                event,
-                edit: edit.as_str(),
-            },
-            "1",
-        )?;
+        self.store.flag(Key::QaEdit {
+            event,
+            edit: edit.as_str(),
+        })?;
         Ok(Sent::Done)
     }
 }
