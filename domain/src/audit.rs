@@ -1,6 +1,7 @@
 //! The audit log: who did what to which validation, and when. Entries name accounts and
 //! patients by their random ids only; they never hold documents or personal details.
 
+use crate::ids::{AccountId, PatientId};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -62,9 +63,9 @@ pub struct Entry {
     /// What it did.
     pub action: Action,
     /// The member account concerned.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// The patient concerned, if any.
-    pub patient_id: Option<String>,
+    pub patient_id: Option<PatientId>,
     /// The document concerned, if any.
     pub document_id: Option<String>,
     /// A rejection's reason (erased with the member's account).

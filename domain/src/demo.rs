@@ -2,6 +2,7 @@
 //! ORPHA annotations) and one member who can sign in and see people like them. For trying
 //! the node and for benchmarks; refused on a node that already has members.
 
+use crate::ids::{AccountId, PatientId};
 use raremesh_search::matching::simulate::{Condition, Rng, Simulator};
 
 use crate::accounts::Role;
@@ -23,12 +24,12 @@ pub struct DemoReport {
     /// The member who can sign in.
     pub email: String,
     /// That member's patient.
-    pub patient_id: String,
+    pub patient_id: PatientId,
 }
 
 fn member(account_id: &str, email: &str, name: &str, version: &str, share: bool) -> Member {
     Member {
-        account_id: account_id.to_owned(),
+        account_id: account_id.into(),
         info: PersonalInfo {
             name: name.to_owned(),
             email: email.to_owned(),
@@ -76,7 +77,7 @@ fn simulated(state: &AppState, sim: &Simulator<'_>, rng: &mut Rng) -> (Diagnosis
 
 fn add(
     state: &AppState,
-    account_id: &str,
+    account_id: &AccountId,
     name: String,
     year: u16,
     diagnosis: Diagnosis,
@@ -126,7 +127,7 @@ pub fn seed(
     let mut n = 0;
     while made < patients {
         n += 1;
-        let account_id = format!("demo{n:06}");
+        let account_id = AccountId::new(format!("demo{n:06}"));
         state.registrations.save_member(&member(
             &account_id,
             &format!("demo{n:06}@demo.invalid"),

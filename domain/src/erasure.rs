@@ -9,6 +9,7 @@
 //!
 //! [`KvStore::forget_removed`]: crate::store::KvStore::forget_removed
 
+use crate::ids::{AccountId, PatientId};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Account;
@@ -20,9 +21,9 @@ use crate::store::{Batch, Record, StoreError, Tree, decode};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Erasure {
     /// The member's account.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// The patient erased; `None` for a whole account.
-    pub patient_id: Option<String>,
+    pub patient_id: Option<PatientId>,
     /// The document files to remove.
     pub documents: Vec<String>,
     /// The address whose mails are removed from the outbox (a whole account only; cleared
@@ -39,7 +40,7 @@ impl Erasure {
     fn key(&self) -> String {
         match &self.patient_id {
             Some(p) => format!("{}/{p}", self.account_id),
-            None => self.account_id.clone(),
+            None => self.account_id.to_string(),
         }
     }
 }
@@ -70,7 +71,7 @@ pub fn erase_patient(state: &AppState, account_id: &str, p: &Patient) -> crate::
 pub fn begin_patient(state: &AppState, account_id: &str, p: &Patient) -> crate::Result<Erasure> {
     let mut batch = Batch::new();
     let erasure = Erasure {
-        account_id: account_id.to_owned(),
+        account_id: account_id.into(),
         patient_id: Some(p.id.clone()),
         documents: patient_records(state, &mut batch, account_id, p)?,
         email: None,
@@ -107,7 +108,7 @@ pub fn begin_account(state: &AppState, account: &Account) -> crate::Result<(Eras
         &mut batch,
         &crate::audit::Entry {
             at: crate::clock::now(),
-            actor: account.id.clone(),
+            actor: account.id.to_string(),
             action: crate::audit::Action::AccountDeleted,
             account_id: account.id.clone(),
             patient_id: None,

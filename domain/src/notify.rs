@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::now;
+use crate::ids::AccountId;
 use crate::mail::Mail;
 use std::sync::Arc;
 
@@ -101,7 +102,7 @@ pub fn mark_read(notifier: &Notifier, account: &str, patient: &str) -> Result<()
 
 /// One pass over the opted-in members. Returns how many patients got a notice.
 pub async fn pass(notifier: &Notifier) -> Result<usize, StoreError> {
-    let members: HashMap<String, crate::registration::Member> = notifier
+    let members: HashMap<AccountId, crate::registration::Member> = notifier
         .registrations
         .members()?
         .into_iter()
@@ -113,7 +114,7 @@ pub async fn pass(notifier: &Notifier) -> Result<usize, StoreError> {
     }
     let mut noticed = 0;
     // Member → (patient name, page path) of the patients with something new.
-    let mut mails: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let mut mails: HashMap<AccountId, Vec<(String, String)>> = HashMap::new();
     for p in notifier.patients.all()? {
         let Some(m) = members.get(&p.account_id) else {
             continue;

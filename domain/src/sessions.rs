@@ -2,6 +2,7 @@
 //! the database does not let anyone sign in.
 
 use crate::clock::now;
+use crate::ids::AccountId;
 use crate::ids::random_token;
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ pub const LIFETIME_SECS: u64 = 14 * 24 * 3600;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// The signed-in account.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// Unix seconds.
     pub created_at: u64,
     /// Unix seconds after which the session is void.
@@ -55,18 +56,22 @@ impl Sessions {
     }
 
     /// Starts a session for the account; returns the token (for a bearer header).
-    pub fn start(&self, account_id: &str) -> Result<String, StoreError> {
+    pub fn start(&self, account_id: &AccountId) -> Result<String, StoreError> {
         self.start_bound(account_id, None)
     }
 
     /// Starts a session for a browser, bound to its CSRF token `csrf`; returns the token
     /// for the cookie.
-    pub fn start_bound(&self, account_id: &str, csrf: Option<&str>) -> Result<String, StoreError> {
+    pub fn start_bound(
+        &self,
+        account_id: &AccountId,
+        csrf: Option<&str>,
+    ) -> Result<String, StoreError> {
         let token = random_token()?;
         let hash = token_hash(&token);
         let created_at = now();
         let session = Session {
-            account_id: account_id.to_owned(),
+            account_id: account_id.into(),
             created_at,
             expires_at: created_at + LIFETIME_SECS,
             csrf: csrf.map(token_hash),
@@ -120,7 +125,7 @@ impl Sessions {
     }
 
     /// Ends every session of an account ("sign out everywhere"); how many there were.
-    pub fn end_all(&self, account_id: &str) -> Result<usize, StoreError> {
+    pub fn end_all(&self, account_id: &AccountId) -> Result<usize, StoreError> {
         let mut batch = Batch::new();
         let ended = self.end_all_in(&mut batch, account_id)?;
         self.kv.apply(&batch)?;
@@ -128,7 +133,11 @@ impl Sessions {
     }
 
     /// Adds the end of every session of an account to `batch`; how many.
-    pub fn end_all_in(&self, batch: &mut Batch, account_id: &str) -> Result<usize, StoreError> {
+    pub fn end_all_in(
+        &self,
+        batch: &mut Batch,
+        account_id: &AccountId,
+    ) -> Result<usize, StoreError> {
         let prefix = format!("{account_id}/");
         let keys = self
             .kv

@@ -13,6 +13,7 @@ use raremesh_search::matching::{CandidateSet, IcTable, Matcher, Measure, Profile
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::ids::AccountId;
 use crate::registration::Registrations;
 use crate::registration::patient::{Diagnosis, Patient, Patients};
 use crate::store::{Changes, StoreError};
@@ -70,7 +71,7 @@ pub fn pseudonym(patient_id: &str) -> String {
 
 struct Entry {
     /// The local member (None for a patient of a partner organization).
-    account_id: Option<String>,
+    account_id: Option<AccountId>,
     peer: Option<(String, String)>,
     contactable: bool,
     pseudonym: String,
@@ -133,7 +134,7 @@ impl Similar {
         {
             return Ok(p.clone());
         }
-        let shown: HashSet<String> = src
+        let shown: HashSet<AccountId> = src
             .registrations
             .members()?
             .into_iter()

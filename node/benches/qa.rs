@@ -156,7 +156,7 @@ fn main() {
         let body_words = 60 + rng.below(120);
         let q = Question {
             id: format!("bench{i:08}"),
-            account_id: format!("acct{}", rng.below(500)),
+            account_id: format!("acct{}", rng.below(500)).into(),
             patient_id: None,
             title: words(&mut rng, vocab, 6),
             body: words(&mut rng, vocab, body_words),

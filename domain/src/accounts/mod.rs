@@ -3,6 +3,7 @@
 pub mod password;
 pub mod throttle;
 
+use crate::ids::AccountId;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -54,7 +55,7 @@ impl std::str::FromStr for Role {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     /// Random, 128 bits, hex.
-    pub id: String,
+    pub id: AccountId,
     /// Normalized (trimmed, lowercase).
     pub email: String,
     /// argon2id PHC string.
@@ -136,7 +137,7 @@ impl Accounts {
         let mut id = [0u8; 16];
         getrandom::fill(&mut id).map_err(|e| AccountError::Crypto(e.to_string()))?;
         let account = Account {
-            id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            id: AccountId::new(id.iter().map(|b| format!("{b:02x}")).collect::<String>()),
             email,
             password_hash: password::hash(password).map_err(AccountError::Crypto)?,
             role,
@@ -169,7 +170,7 @@ impl Accounts {
     }
 
     /// The account with this id.
-    pub fn get(&self, id: &str) -> Result<Option<Account>, StoreError> {
+    pub fn get(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
         self.kv
             .get(Tree::Accounts, id.as_bytes())?
             .map(|b| decode(&b).map_err(StoreError::from))
@@ -182,7 +183,7 @@ impl Accounts {
             return Ok(None);
         };
         match self.kv.get(Tree::AccountsByEmail, email.as_bytes())? {
-            Some(id) => self.get(&String::from_utf8_lossy(&id)),
+            Some(id) => self.get(&AccountId::new(String::from_utf8_lossy(&id))),
             None => Ok(None),
         }
     }
@@ -194,7 +195,11 @@ impl Accounts {
     }
 
     /// Replaces the password of an account (rules checked).
-    pub fn set_password(&self, account_id: &str, new_password: &str) -> Result<(), AccountError> {
+    pub fn set_password(
+        &self,
+        account_id: &AccountId,
+        new_password: &str,
+    ) -> Result<(), AccountError> {
         let mut account = self
             .get(account_id)?
             .ok_or_else(|| AccountError::Crypto("no such account".into()))?;
@@ -206,10 +211,10 @@ impl Accounts {
     }
 
     /// Issues a single-use password-reset token for an account, valid for an hour.
-    pub fn issue_reset(&self, account_id: &str) -> Result<String, StoreError> {
+    pub fn issue_reset(&self, account_id: &AccountId) -> Result<String, StoreError> {
         let token = crate::ids::random_token()?;
         let record = ResetToken {
-            account_id: account_id.to_owned(),
+            account_id: account_id.into(),
             expires_at: crate::clock::now() + 3600,
         };
         self.kv
@@ -220,7 +225,11 @@ impl Accounts {
     /// The account a live reset token is for; `consume` makes it unusable again, and with
     /// it every other reset link of that account (an older mail must not work after a
     /// newer link was used), and forgets expired ones.
-    pub fn reset_account(&self, token: &str, consume: bool) -> Result<Option<String>, StoreError> {
+    pub fn reset_account(
+        &self,
+        token: &str,
+        consume: bool,
+    ) -> Result<Option<AccountId>, StoreError> {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
@@ -281,7 +290,7 @@ fn dummy_hash() -> &'static str {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResetToken {
     /// The account whose password may be reset.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// Unix seconds after which the link no longer works.
     pub expires_at: u64,
 }

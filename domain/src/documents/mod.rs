@@ -4,6 +4,7 @@
 mod file_type;
 mod vault;
 
+use crate::ids::{AccountId, PatientId};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -84,9 +85,9 @@ pub struct Document {
     /// Random id; also the name of the encrypted file.
     pub id: String,
     /// The member.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// The patient it is for.
-    pub patient_id: String,
+    pub patient_id: PatientId,
     /// What it proves.
     pub kind: DocumentKind,
     /// Its type, from its content.

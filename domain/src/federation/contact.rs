@@ -5,6 +5,7 @@
 //! its own member; both nodes leave once both members joined. Nothing about
 //! either member is revealed before both agreed; Matrix ids are linked with a code.
 
+use crate::ids::{AccountId, PatientId};
 use raremesh_bridge::protocol::{Payload, random_id};
 use raremesh_bridge::seal::seal;
 use serde::{Deserialize, Serialize};
@@ -39,9 +40,9 @@ pub struct Contact {
     /// The peer node's Matrix user id.
     pub peer: String,
     /// The local member.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// The local patient.
-    pub patient_id: String,
+    pub patient_id: PatientId,
     /// The local patient's pseudonym.
     pub local_pseudonym: String,
     /// The other patient's pseudonym.
@@ -147,7 +148,7 @@ impl Federation {
     pub async fn request_contact(
         &self,
         member: &Member,
-        patient_id: &str,
+        patient_id: &PatientId,
         peer: &str,
         remote_pseudonym: &str,
     ) -> Result<Contact, ContactError> {
@@ -260,7 +261,7 @@ impl Federation {
         let target = self.store.published_as(to)?.and_then(|p| {
             p.patient
                 .split_once('/')
-                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .map(|(a, b)| (AccountId::new(a), PatientId::new(b)))
         });
         let member = match &target {
             Some((account, _)) => self.local.registrations.member(account)?,

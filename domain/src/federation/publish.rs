@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::store::Published;
 use super::{Federation, FederationError};
 use crate::clock::now_ms;
+use crate::ids::AccountId;
 use crate::registration::patient::Diagnosis;
 
 fn content_hash(v: &Vector) -> String {
@@ -31,12 +32,12 @@ impl Federation {
     /// The vectors this node should publish now, by pseudonym.
     pub fn desired(&self) -> Result<HashMap<String, (Vector, String)>, FederationError> {
         let all = self.local.registrations.members()?;
-        let linked: std::collections::HashSet<String> = all
+        let linked: std::collections::HashSet<AccountId> = all
             .iter()
             .filter(|m| m.matrix.as_ref().is_some_and(|l| l.verified))
             .map(|m| m.account_id.clone())
             .collect();
-        let members: HashMap<String, crate::registration::Consents> = all
+        let members: HashMap<AccountId, crate::registration::Consents> = all
             .into_iter()
             .filter(|m| m.consents.federated_matching && m.consents.terms_version.is_some())
             .map(|m| (m.account_id, m.consents))

@@ -13,6 +13,7 @@ use raremesh_bridge::seal::seal;
 use serde::{Deserialize, Serialize};
 
 use super::{Federation, FederationError};
+use crate::ids::{AccountId, PatientId};
 use crate::research::query::{Criteria, QueryError, count_for_partner};
 use crate::store::{Record, StoreError, Tree, decode, encode};
 
@@ -411,7 +412,7 @@ pub fn local_distribution(
     let Some(x) = q.questions.iter().find(|x| x.id == question) else {
         return Ok(None);
     };
-    let consenting: std::collections::HashSet<String> = local
+    let consenting: std::collections::HashSet<AccountId> = local
         .registrations
         .members()?
         .into_iter()
@@ -419,7 +420,7 @@ pub fn local_distribution(
         .map(|m| m.account_id)
         .collect();
     let patients: std::collections::HashMap<
-        (String, String),
+        (AccountId, PatientId),
         crate::registration::patient::Patient,
     > = local
         .patients
@@ -445,8 +446,8 @@ pub fn local_distribution(
     let empty = crate::research::Answers {
         questionnaire: questionnaire.to_owned(),
         version: q.version,
-        account_id: String::new(),
-        patient_id: String::new(),
+        account_id: AccountId::default(),
+        patient_id: PatientId::default(),
         values: BTreeMap::new(),
         submitted: true,
         updated_at: 0,

@@ -7,7 +7,7 @@ use super::Outgoing;
 use super::Service;
 use super::{Answer, Change, Hidden, Question, notices};
 use crate::clock::now;
-use crate::ids::new_id;
+use crate::ids::{AccountId, PatientId, new_id};
 use crate::message::Message;
 use crate::registration::Member;
 use crate::store::StoreError;
@@ -85,7 +85,7 @@ pub struct Draft {
 }
 
 /// Whether a member has a validated patient (needed to ask and answer).
-pub fn validated(qa: &Service, account_id: &str) -> Result<bool> {
+pub fn validated(qa: &Service, account_id: &AccountId) -> Result<bool> {
     Ok(qa
         .patients
         .of(account_id)?
@@ -212,7 +212,7 @@ pub fn ask(qa: &Service, m: &Member, d: &Draft) -> Result<Question> {
         None => None,
         Some(id) => Some(
             qa.patients
-                .get(&m.account_id, id)?
+                .get(&m.account_id, &PatientId::new(id))?
                 .ok_or_else(|| QaError::Invalid(msg("qa.err.no_patient")))?
                 .id,
         ),

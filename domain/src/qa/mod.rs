@@ -18,6 +18,7 @@ pub use change::Change;
 pub use service::{Parts, Service, Settings};
 pub use share::{Outgoing, Share};
 
+use crate::ids::{AccountId, PatientId};
 use std::sync::Arc;
 
 use raremesh_ontology::{HpoId, OrphaCode};
@@ -59,9 +60,9 @@ pub struct Question {
     /// Random id (the same on every node).
     pub id: String,
     /// The asking member ("" when asked on another node).
-    pub account_id: String,
+    pub account_id: AccountId,
     /// The patient it is about, if any (its profile helps find helpers).
-    pub patient_id: Option<String>,
+    pub patient_id: Option<PatientId>,
     /// The title (1 to 150 characters).
     pub title: String,
     /// The text (1 to 5000 characters).
@@ -97,7 +98,7 @@ pub struct Question {
     pub reports: Vec<Report>,
     /// Members told about new answers.
     #[serde(default)]
-    pub followers: Vec<String>,
+    pub followers: Vec<AccountId>,
 }
 
 impl Record for Question {
@@ -113,13 +114,13 @@ pub struct Answer {
     /// The question.
     pub question_id: String,
     /// The answering member ("" when answered on another node or from a Matrix client).
-    pub account_id: String,
+    pub account_id: AccountId,
     /// The text (1 to 5000 characters).
     pub body: String,
     /// When (Unix seconds).
     pub created_at: u64,
     /// Members who marked it helpful.
-    pub helpful: Vec<String>,
+    pub helpful: Vec<AccountId>,
     /// The asker marked it as the answer that helped.
     pub accepted: bool,
     /// The answerer's pseudonymous display name.

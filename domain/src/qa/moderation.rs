@@ -27,7 +27,7 @@ pub fn report(
     may_read(qa, m)?;
     let reason = text(reason, MAX_REASON, "qa.err.write_report")?;
     let r = Report {
-        by: m.account_id.clone(),
+        by: m.account_id.to_string(),
         reason,
         at: now(),
     };

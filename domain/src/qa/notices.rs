@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::Service;
 use super::{Answer, Question, QuestionScorer};
 use crate::clock::now;
+use crate::ids::AccountId;
 use crate::mail::Mail;
 use crate::store::{Batch, Record, StoreError, Tree, decode, encode};
 
@@ -152,12 +153,12 @@ pub fn set_prefs(qa: &Service, account: &str, p: &Prefs) -> Result<(), StoreErro
 }
 
 /// Tells the members most likely to help about a new question; the accounts told.
-pub fn target(qa: &Service, batch: &mut Batch, q: &Question) -> Result<Vec<String>, StoreError> {
+pub fn target(qa: &Service, batch: &mut Batch, q: &Question) -> Result<Vec<AccountId>, StoreError> {
     let cfg = &qa.settings.qa;
     if cfg.notify_top == 0 || q.hidden.is_some() {
         return Ok(Vec::new());
     }
-    let mut helpful: HashMap<String, u32> = HashMap::new();
+    let mut helpful: HashMap<AccountId, u32> = HashMap::new();
     for a in qa.store.all_answers()? {
         if a.hidden.is_none() && !a.account_id.is_empty() {
             *helpful.entry(a.account_id.clone()).or_default() +=

@@ -5,6 +5,7 @@
 pub mod patient;
 
 use crate::clock::now;
+use crate::ids::AccountId;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -124,7 +125,7 @@ impl Record for EmailToken {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     /// The account.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// Step 1.
     pub info: PersonalInfo,
     /// The last registration step completed (2 after the password is set).
@@ -304,8 +305,8 @@ impl Registrations {
 
     /// Adds the erasure of a member's record to `batch` (the caller counts the change
     /// once the batch is applied).
-    pub fn delete_member(&self, batch: &mut Batch, account_id: &str) {
-        batch.remove(Tree::Members, account_id);
+    pub fn delete_member(&self, batch: &mut Batch, account_id: &AccountId) {
+        batch.remove(Tree::Members, account_id.as_str());
     }
 
     /// Every member record.
@@ -318,7 +319,7 @@ impl Registrations {
     }
 
     /// A member's record.
-    pub fn member(&self, account_id: &str) -> Result<Option<Member>, StoreError> {
+    pub fn member(&self, account_id: &AccountId) -> Result<Option<Member>, StoreError> {
         self.kv
             .get(Tree::Members, account_id.as_bytes())?
             .map(|b| decode(&b).map_err(StoreError::from))

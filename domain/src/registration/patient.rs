@@ -1,5 +1,6 @@
 //! Step 3: the patients a member registers for (themselves, or the children they care for).
 
+use crate::ids::{AccountId, PatientId};
 use std::sync::Arc;
 
 use raremesh_ontology::{Ontology, OrphaCode};
@@ -61,9 +62,9 @@ pub enum Diagnosis {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Patient {
     /// Random id.
-    pub id: String,
+    pub id: PatientId,
     /// The member who registered the patient.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// A name or pseudonym, as the member likes (kept on this node only).
     pub display_name: String,
     /// Year of birth.
@@ -350,12 +351,12 @@ impl Patients {
     }
 
     /// Adds a patient to a member's list.
-    pub fn add(&self, account_id: &str, input: PatientInput) -> Result<Patient, StoreError> {
+    pub fn add(&self, account_id: &AccountId, input: PatientInput) -> Result<Patient, StoreError> {
         let mut id = [0u8; 8];
         getrandom::fill(&mut id).map_err(|e| StoreError::Backend(format!("no randomness: {e}")))?;
         let p = Patient {
-            id: id.iter().map(|b| format!("{b:02x}")).collect(),
-            account_id: account_id.to_owned(),
+            id: PatientId::new(id.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+            account_id: account_id.into(),
             display_name: input.display_name,
             birth_year: input.birth_year,
             sex: input.sex,
@@ -376,7 +377,11 @@ impl Patients {
     }
 
     /// One patient of a member (None for another member's patient).
-    pub fn get(&self, account_id: &str, patient_id: &str) -> Result<Option<Patient>, StoreError> {
+    pub fn get(
+        &self,
+        account_id: &AccountId,
+        patient_id: &PatientId,
+    ) -> Result<Option<Patient>, StoreError> {
         if patient_id.is_empty() || patient_id.contains('/') {
             return Ok(None);
         }
@@ -423,7 +428,7 @@ impl Patients {
     }
 
     /// A member's patients.
-    pub fn of(&self, account_id: &str) -> Result<Vec<Patient>, StoreError> {
+    pub fn of(&self, account_id: &AccountId) -> Result<Vec<Patient>, StoreError> {
         self.kv
             .scan_prefix(Tree::Patients, format!("{account_id}/").as_bytes())?
             .into_iter()

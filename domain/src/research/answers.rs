@@ -1,6 +1,7 @@
 //! A patient's answers to a questionnaire: kept with the questionnaire's version, as a
 //! draft until submitted, changeable afterwards.
 
+use crate::ids::{AccountId, PatientId};
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -28,9 +29,9 @@ pub struct Answers {
     /// Its version when last saved.
     pub version: u32,
     /// The member.
-    pub account_id: String,
+    pub account_id: AccountId,
     /// The patient.
-    pub patient_id: String,
+    pub patient_id: PatientId,
     /// Question id → answer (unanswered questions are absent).
     pub values: BTreeMap<String, Value>,
     /// Submitted (a draft otherwise).

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use raremesh_ontology::{HpoId, OrphaCode};
 use serde::{Deserialize, Serialize};
 
+use crate::ids::AccountId;
 use crate::registration::patient::{Diagnosis, Patient};
 use crate::research::answers::Value;
 use crate::store::{KvStore, StoreError, Tree, decode, encode};
@@ -183,7 +184,7 @@ impl Criteria {
 
     /// The true number of patients in the research population matching the criteria.
     pub fn true_count(&self, c: Counting<'_>) -> Result<u64, QueryError> {
-        let consenting: HashSet<String> = c
+        let consenting: HashSet<AccountId> = c
             .registrations
             .members()?
             .into_iter()
@@ -400,7 +401,7 @@ fn count_charged(
         at: crate::clock::now(),
         actor: researcher.to_owned(),
         action: crate::audit::Action::ResearchQuery,
-        account_id: researcher.to_owned(),
+        account_id: researcher.into(),
         patient_id: None,
         document_id: None,
         reason: Some(format!(

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::query::Counting;
+use crate::ids::AccountId;
 
 fn study_key(dir: &Path) -> std::io::Result<Vec<u8>> {
     let path = dir.join("study.key");
@@ -40,7 +41,7 @@ pub fn export(c: Counting<'_>, data_dir: &Path, study: &str) -> crate::Result<Ve
             .map(|b| format!("{b:02x}"))
             .collect()
     };
-    let consenting: std::collections::HashSet<String> = c
+    let consenting: std::collections::HashSet<AccountId> = c
         .registrations
         .members()?
         .into_iter()

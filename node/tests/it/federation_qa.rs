@@ -74,7 +74,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
             title: "Night seizures: what helped?".into(),
             body: "Our daughter has seizures at night. What helped yours?".into(),
             tags: vec!["HP:0001250".into()],
-            patient: Some(anna.id.clone()),
+            patient: Some(anna.id.to_string()),
             ..Default::default()
         },
     )
@@ -90,7 +90,7 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     assert!(!on_b.author.contains("Anna"));
     assert_eq!(on_b.patient_id, None, "nothing about the patient leaves A");
     // Targeted on B: high for Bruno (seizures), low for Carl (hearing).
-    let fit = |state: &raremesh::AppState, account: &str| {
+    let fit = |state: &raremesh::AppState, account: &raremesh::ids::AccountId| {
         let m = state.registrations.member(account).expect("m").expect("m");
         actions::feed(&state.qa, &m)
             .expect("feed")

@@ -150,7 +150,7 @@ pub fn homeservers(root: &Path, a: &Side, b: &Side) -> (Homeserver, Homeserver) 
 /// Changes a member's consents.
 pub fn set_consents(
     state: &AppState,
-    account_id: &str,
+    account_id: &raremesh::ids::AccountId,
     change: impl FnOnce(&mut raremesh::registration::Consents),
 ) {
     let mut m = state

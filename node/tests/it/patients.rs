@@ -14,7 +14,7 @@ use crate::web::enc;
 const CSRF: &str = "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd";
 
 /// A member at step 2 with a session; returns the session token and account id.
-pub(crate) fn member(email: &str, registrant: Registrant) -> (String, String) {
+pub(crate) fn member(email: &str, registrant: Registrant) -> (String, raremesh::ids::AccountId) {
     let s = state();
     let account = s
         .accounts

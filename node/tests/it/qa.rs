@@ -162,7 +162,7 @@ pub async fn api(
     )
 }
 
-pub fn validated(node: &Node, email: &str, terms: &[&str]) -> (String, String) {
+pub fn validated(node: &Node, email: &str, terms: &[&str]) -> (raremesh::ids::AccountId, String) {
     let (id, session) = node.account(email, Role::Member, true);
     let p = node.patient(&id, "Child", terms);
     node.approve(&p);

@@ -48,7 +48,12 @@ impl Node {
     }
 
     /// A signed-in account (and member record when `member`): its id and session token.
-    pub fn account(&self, email: &str, role: Role, member: bool) -> (String, String) {
+    pub fn account(
+        &self,
+        email: &str,
+        role: Role,
+        member: bool,
+    ) -> (raremesh::ids::AccountId, String) {
         let s = &self.state;
         let a = s
             .accounts
@@ -79,7 +84,12 @@ impl Node {
         (a.id.clone(), s.sessions.start(&a.id).expect("session"))
     }
 
-    pub fn patient(&self, account: &str, name: &str, terms: &[&str]) -> Patient {
+    pub fn patient(
+        &self,
+        account: &raremesh::ids::AccountId,
+        name: &str,
+        terms: &[&str],
+    ) -> Patient {
         let mut p = self
             .state
             .patients
@@ -310,7 +320,10 @@ async fn documents_are_encrypted_reviewed_and_decided() {
     let (s, queue) = node.get("/validation", &validator).await;
     assert_eq!(s, StatusCode::OK);
     let review = format!("/validation/{member}/{}", p.id);
-    assert!(queue.contains(&p.id) && queue.contains("Lucie"), "{queue}");
+    assert!(
+        queue.contains(p.id.as_str()) && queue.contains("Lucie"),
+        "{queue}"
+    );
     let (s, body, headers) = node
         .send(
             Request::get(format!("{review}/documents/{}", consent.id))

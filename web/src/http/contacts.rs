@@ -5,6 +5,7 @@
 use super::extract::PageMember;
 use super::form::{CsrfForm, Sent};
 use super::page_error::failed;
+use raremesh_domain::ids::PatientId;
 use raremesh_domain::message::Message;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -271,7 +272,12 @@ pub async fn ask(
         return contacts_page(&state, &headers, &m, StatusCode::NOT_FOUND, None);
     };
     match f
-        .request_contact(&m, &id, form.peer.as_str(), form.pseudonym.as_str())
+        .request_contact(
+            &m,
+            &PatientId::new(id.as_str()),
+            form.peer.as_str(),
+            form.pseudonym.as_str(),
+        )
         .await
     {
         Ok(_) => see_other("/contacts"),

@@ -3,6 +3,7 @@
 use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 
+use raremesh_domain::ids::AccountId;
 use raremesh_domain::state::AppState;
 
 /// The session cookie.
@@ -81,7 +82,9 @@ pub fn start_session(
     account_id: &str,
 ) -> Result<Vec<String>, raremesh_domain::store::StoreError> {
     let (csrf, csrf_cookie) = fresh_csrf(state)?;
-    let token = state.sessions.start_bound(account_id, Some(&csrf))?;
+    let token = state
+        .sessions
+        .start_bound(&AccountId::new(account_id), Some(&csrf))?;
     Ok(vec![
         set(
             state,

@@ -372,7 +372,7 @@ fn page(
         status,
         "documents.html",
         context! {
-            patient => HashMap::from([("id", p.id.clone()), ("name", p.display_name.clone())]),
+            patient => HashMap::from([("id", p.id.to_string()), ("name", p.display_name.clone())]),
             undiagnosed => !matches!(p.diagnosis, Diagnosis::Orpha { .. }),
             documents => listed,
             missing,
@@ -448,7 +448,7 @@ pub async fn remove(
     }
     if let Err(e) = state.audit.record(&Entry {
         at: now(),
-        actor: account.id.clone(),
+        actor: account.id.to_string(),
         action: Action::DocumentRemoved,
         account_id: p.account_id.clone(),
         patient_id: Some(p.id.clone()),

@@ -28,6 +28,7 @@ use super::validation::{Decision, decide};
 use super::views::{DocumentView, DocumentsView, MeView, PatientView, ValidationView};
 use raremesh_domain::accounts::{Account, normalize_email};
 use raremesh_domain::documents::DocumentKind;
+use raremesh_domain::ids::{AccountId, PatientId};
 use raremesh_domain::registration::Member;
 use raremesh_domain::registration::patient::{
     MAX_PER_MEMBER, MAX_SYMPTOMS, Onset, Patient, PatientInput, Symptom,
@@ -105,7 +106,7 @@ pub(crate) fn member_of(state: &AppState, account: &Account) -> Result<Member, A
 fn own_patient(state: &AppState, account: &Account, id: &str) -> Result<Patient, ApiError> {
     state
         .patients
-        .get(&account.id, id)
+        .get(&account.id, &PatientId::new(id))
         .map_err(store)?
         .ok_or_else(|| ApiError::NotFound {
             code: "unknown_patient",
@@ -470,7 +471,7 @@ pub struct DecisionBody {
 pub async fn decision(
     State(state): State<AppState>,
     ApiStaff(actor): ApiStaff,
-    Path((account_id, patient_id)): Path<(String, String)>,
+    Path((account_id, patient_id)): Path<(AccountId, PatientId)>,
     body: Result<Json<DecisionBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let b = json_body(body)?;

@@ -16,6 +16,7 @@ use minijinja::context;
 use super::cookies;
 use super::page::{render_form, see_other, signed_in, with_cookies};
 use raremesh_domain::clock::now;
+use raremesh_domain::ids::PatientId;
 use raremesh_domain::state::AppState;
 use raremesh_domain::{export, phenopacket};
 
@@ -58,7 +59,10 @@ pub async fn phenopacket(
     SignedIn(account): SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    match state.patients.get(&account.id, &id) {
+    match state
+        .patients
+        .get(&account.id, &PatientId::new(id.as_str()))
+    {
         Ok(Some(p)) => json_download(
             &phenopacket::phenopacket(&state.ontology, &p, now()),
             &format!("phenopacket-{}.json", p.id),

@@ -18,6 +18,7 @@ use super::page::{render_form, see_other, signed_in};
 use raremesh_domain::accounts::Account;
 use raremesh_domain::audit::{Action, Entry};
 use raremesh_domain::clock::now;
+use raremesh_domain::ids::PatientId;
 use raremesh_domain::registration::patient::{
     Diagnosis, MAX_PER_MEMBER, Patient, PatientInput, Validation,
 };
@@ -65,7 +66,7 @@ fn page(
                 Diagnosis::NoneYet => String::new(),
             };
             HashMap::from([
-                ("id", p.id.clone()),
+                ("id", p.id.to_string()),
                 ("name", p.display_name.clone()),
                 ("year", p.birth_year.to_string()),
                 ("diagnosis", diagnosis),
@@ -278,7 +279,7 @@ pub(crate) fn own(
 ) -> Result<(Account, Member, Patient), PageError> {
     let (account, m) = member(state, headers)?;
     let lang = super::i18n::pick(headers, None, Some(&m.info.language));
-    match state.patients.get(&account.id, id) {
+    match state.patients.get(&account.id, &PatientId::new(id)) {
         Ok(Some(p)) => Ok((account, m, p)),
         Ok(None) => Err(PageError::NotFound { lang }),
         Err(e) => Err(PageError::internal(lang, e)),

@@ -16,6 +16,7 @@ use super::page::{render_form, see_other};
 use super::page_error::{PageError, failed};
 use super::patients::own;
 use raremesh_domain::clock::now;
+use raremesh_domain::ids::{AccountId, PatientId};
 use raremesh_domain::registration::Member;
 use raremesh_domain::registration::patient::Patient;
 use raremesh_domain::research::answers::{self, Answers};
@@ -311,7 +312,7 @@ pub async fn results(
     };
     let (who, is_comparable) = comparable(&state.research, &state.ontology, &p);
     // Only validated patients of members who still consent to research count.
-    let consenting: std::collections::HashSet<String> = match state.registrations.members() {
+    let consenting: std::collections::HashSet<AccountId> = match state.registrations.members() {
         Ok(ms) => ms
             .into_iter()
             .filter(|x| x.consents.research)
@@ -323,7 +324,7 @@ pub async fn results(
         (Ok(a), Ok(ps)) => (a, ps),
         (Err(e), _) | (_, Err(e)) => return failed(&headers, e),
     };
-    let patients: HashMap<(String, String), Patient> = all
+    let patients: HashMap<(AccountId, PatientId), Patient> = all
         .1
         .into_iter()
         .map(|x| ((x.account_id.clone(), x.id.clone()), x))

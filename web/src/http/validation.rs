@@ -21,6 +21,7 @@ use raremesh_domain::accounts::Account;
 use raremesh_domain::audit::{Action, Entry};
 use raremesh_domain::clock::now;
 use raremesh_domain::documents::FileType;
+use raremesh_domain::ids::{AccountId, PatientId};
 use raremesh_domain::registration::patient::{Diagnosis, Patient, Validation};
 use raremesh_domain::state::AppState;
 
@@ -93,7 +94,10 @@ fn load(
     patient_id: &str,
 ) -> Result<Patient, PageError> {
     let lang = super::page::page_lang(state, headers);
-    match state.patients.get(account_id, patient_id) {
+    match state
+        .patients
+        .get(&AccountId::new(account_id), &PatientId::new(patient_id))
+    {
         Ok(Some(p)) => Ok(p),
         Ok(None) => Err(PageError::NotFound { lang }),
         Err(e) => Err(PageError::internal(lang, e)),
@@ -202,7 +206,7 @@ pub async fn open(
     };
     if let Err(e) = state.audit.record(&Entry {
         at: now(),
-        actor: actor.id.clone(),
+        actor: actor.id.to_string(),
         action: Action::DocumentOpened,
         account_id: doc.account_id.clone(),
         patient_id: Some(doc.patient_id.clone()),
@@ -284,7 +288,7 @@ pub async fn decide(
         Decision::Approve => (
             Validation::Approved {
                 at,
-                by: actor.id.clone(),
+                by: actor.id.to_string(),
             },
             Action::ValidationApproved,
             None,
@@ -292,7 +296,7 @@ pub async fn decide(
         Decision::Reject(reason) => (
             Validation::Rejected {
                 at,
-                by: actor.id.clone(),
+                by: actor.id.to_string(),
                 reason: reason.clone(),
             },
             Action::ValidationRejected,
@@ -307,7 +311,7 @@ pub async fn decide(
         &mut batch,
         &Entry {
             at,
-            actor: actor.id.clone(),
+            actor: actor.id.to_string(),
             action,
             account_id: p.account_id.clone(),
             patient_id: Some(p.id.clone()),
@@ -386,8 +390,14 @@ pub async fn audit(State(state): State<AppState>, Staff(_): Staff) -> Response {
                 ("at", date(e.at)),
                 ("actor", e.actor.clone()),
                 ("action", e.action.name().to_owned()),
-                ("account", e.account_id.clone()),
-                ("patient", e.patient_id.clone().unwrap_or_default()),
+                ("account", e.account_id.to_string()),
+                (
+                    "patient",
+                    e.patient_id
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                ),
                 ("document", e.document_id.clone().unwrap_or_default()),
                 ("reason", e.reason.clone().unwrap_or_default()),
             ])

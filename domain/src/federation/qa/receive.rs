@@ -9,6 +9,7 @@ use super::{ANSWER_KEY, AnswerWire, QUESTION_KEY, QuestionWire, id_ok};
 use crate::clock::now;
 use crate::federation::state::QaTarget;
 use crate::federation::{Federation, FederationError};
+use crate::ids::AccountId;
 use crate::qa::actions::{MAX_BODY, language, text, title as one_line_title};
 use crate::qa::search::reindex;
 use crate::qa::{Answer, Change, Hidden, Question, notices};
@@ -128,7 +129,7 @@ impl Federation {
             let a = Answer {
                 id: id.clone(),
                 question_id: q.id.clone(),
-                account_id: String::new(),
+                account_id: AccountId::default(),
                 body,
                 created_at: existing.as_ref().map_or_else(now, |o| o.created_at),
                 helpful: existing
@@ -203,7 +204,7 @@ impl Federation {
         }
         let q = Question {
             id: w.id.clone(),
-            account_id: String::new(),
+            account_id: AccountId::default(),
             patient_id: None,
             title,
             body,
