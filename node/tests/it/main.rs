@@ -45,6 +45,7 @@ mod symptoms;
 mod synapse;
 mod upgrade;
 mod validation;
+mod validation_i18n;
 mod web;
 
 use std::sync::OnceLock;

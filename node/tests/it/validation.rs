@@ -407,7 +407,7 @@ async fn documents_are_encrypted_reviewed_and_decided() {
         assert!(actions.contains(&a), "{a} missing from {actions:?}");
     }
     let (s, log) = node.get("/validation/audit", &validator).await;
-    assert!(s == StatusCode::OK && log.contains("document_opened"));
+    assert!(s == StatusCode::OK && log.contains("document opened"));
     assert_eq!(
         node.get("/validation/audit", &session).await.0,
         StatusCode::FORBIDDEN

@@ -494,8 +494,13 @@ pub async fn decision(
         decision: b.decision,
         reason: b.reason,
     };
-    let d = Decision::parse(&form)
-        .map_err(|m| refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_decision", m))?;
+    let d = Decision::parse(&form).map_err(|key| {
+        refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_decision",
+            raremesh_domain::message::Message::new(key).render("en"),
+        )
+    })?;
     let p = decide(&state, &actor, p, d).await.map_err(store)?;
     Ok(Json(Status {
         status: p.validation.key(),

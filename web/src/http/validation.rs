@@ -16,12 +16,14 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
 use super::documents::{format_size, notify_decision};
-use super::page::{render, render_form, see_other};
+use super::page::{page_lang, render, render_form, see_other};
 use raremesh_domain::accounts::Account;
 use raremesh_domain::audit::{Action, Entry};
 use raremesh_domain::clock::now;
 use raremesh_domain::documents::FileType;
 use raremesh_domain::ids::{AccountId, PatientId};
+use raremesh_domain::message::Message;
+use raremesh_domain::registration::Registrant;
 use raremesh_domain::registration::patient::{Diagnosis, Patient, Validation};
 use raremesh_domain::state::AppState;
 
@@ -35,10 +37,10 @@ fn date(t: u64) -> String {
 }
 
 /// `GET /validation`: patients waiting for review (oldest first), and recent decisions.
-pub async fn queue(State(state): State<AppState>, Staff(_): Staff) -> Response {
+pub async fn queue(State(state): State<AppState>, Staff(_): Staff, headers: HeaderMap) -> Response {
     let patients = match state.patients.all() {
         Ok(p) => p,
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     };
     let mut pending: Vec<(u64, &Patient)> = patients
         .iter()
@@ -80,7 +82,7 @@ pub async fn queue(State(state): State<AppState>, Staff(_): Staff) -> Response {
         .collect();
     render(
         &state,
-        "en",
+        page_lang(&state, &headers),
         StatusCode::OK,
         "validation_queue.html",
         context! { pending => rows, recent, signed_in => true },
@@ -109,8 +111,10 @@ fn review_page(
     headers: &HeaderMap,
     p: &Patient,
     status: StatusCode,
-    error: Option<&str>,
+    error: Option<&'static str>,
 ) -> Response {
+    let lang = page_lang(state, headers);
+    let say = |key: &'static str| Message::new(key).render(lang);
     let member = match state.registrations.member(&p.account_id) {
         Ok(m) => m,
         Err(e) => return failed(headers, e),
@@ -124,8 +128,10 @@ fn review_page(
         Diagnosis::Orpha { code } => o
             .disease(*code)
             .map_or_else(|| code.to_string(), |d| format!("{} ({code})", d.name)),
-        Diagnosis::NotListed { text } => format!("Not in the list: {text}"),
-        Diagnosis::NoneYet => "No diagnosis yet".to_owned(),
+        Diagnosis::NotListed { text } => Message::new("validation.not_listed")
+            .with("text", text)
+            .render(lang),
+        Diagnosis::NoneYet => say("validation.no_diagnosis"),
     };
     let documents: Vec<HashMap<&str, String>> = docs
         .iter()
@@ -147,29 +153,38 @@ fn review_page(
         Validation::Rejected { reason, .. } => reason.clone(),
         _ => String::new(),
     };
+    // The choices' keys, as the forms send them.
+    let key = |v: Result<serde_json::Value, serde_json::Error>| {
+        v.ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
     render_form(
         state,
         headers,
-        "en",
+        lang,
         status,
         "validation_review.html",
         context! {
             action => format!("/validation/{}/{}", p.account_id, p.id),
             member_name => member.as_ref().map(|m| m.info.name.clone()),
             member_country => member.as_ref().map(|m| m.info.country.clone()),
-            registrant => member.as_ref().map(|m| format!("{:?}", m.info.registrant)),
+            registrant => member.as_ref().map(|m| match m.info.registrant {
+                Registrant::AdultPatient => "adult_patient",
+                Registrant::Caregiver => "caregiver",
+            }),
             patient => HashMap::from([
                 ("name", p.display_name.clone()),
                 ("year", p.birth_year.to_string()),
-                ("sex", format!("{:?}", p.sex).to_lowercase()),
-                ("relation", format!("{:?}", p.relation)),
+                ("sex", key(serde_json::to_value(p.sex))),
+                ("relation", key(serde_json::to_value(p.relation))),
                 ("diagnosis", diagnosis),
                 ("organization", p.organization.clone().unwrap_or_default()),
             ]),
             status => p.validation.key(),
             reason,
             documents,
-            error,
+            error => error.map(say),
         },
     )
 }
@@ -264,14 +279,12 @@ impl Decision {
         let reason = form.reason.trim();
         match Some(form.decision.as_str()) {
             Some("approve") => Ok(Self::Approve),
-            Some("reject") if reason.is_empty() => {
-                Err("Say why the documents cannot be accepted: the member reads it.")
-            }
+            Some("reject") if reason.is_empty() => Err("validation.reason_missing"),
             Some("reject") if reason.chars().count() > MAX_REASON => {
-                Err("The reason is too long (at most 1000 characters).")
+                Err("validation.reason_too_long")
             }
             Some("reject") => Ok(Self::Reject(reason.to_owned())),
-            _ => Err("Choose approve or reject."),
+            _ => Err("validation.choose"),
         }
     }
 }
@@ -345,7 +358,7 @@ pub async fn decision(
                     &headers,
                     &p,
                     StatusCode::FORBIDDEN,
-                    Some("This form had expired. Please decide again."),
+                    Some("validation.expired"),
                 )
             });
         }
@@ -356,7 +369,7 @@ pub async fn decision(
             &headers,
             &p,
             StatusCode::CONFLICT,
-            Some("The member has not sent every required document yet."),
+            Some("validation.not_submitted"),
         );
     }
     let decision = match Decision::parse(&form) {
@@ -378,10 +391,10 @@ pub async fn decision(
 }
 
 /// `GET /validation/audit`: the latest 200 entries of the audit log.
-pub async fn audit(State(state): State<AppState>, Staff(_): Staff) -> Response {
+pub async fn audit(State(state): State<AppState>, Staff(_): Staff, headers: HeaderMap) -> Response {
     let entries = match state.audit.recent(200) {
         Ok(e) => e,
-        Err(e) => return internal(e),
+        Err(e) => return failed(&headers, e),
     };
     let rows: Vec<HashMap<&str, String>> = entries
         .iter()
@@ -405,7 +418,7 @@ pub async fn audit(State(state): State<AppState>, Staff(_): Staff) -> Response {
         .collect();
     render(
         &state,
-        "en",
+        page_lang(&state, &headers),
         StatusCode::OK,
         "audit.html",
         context! { entries => rows, signed_in => true },

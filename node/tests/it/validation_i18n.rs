@@ -1,0 +1,104 @@
+//! The validators' pages in the validator's language: the queue, a review, a refused
+//! decision and the audit log, in Spanish and French.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use raremesh::accounts::Role;
+use raremesh::registration::patient::Validation;
+
+use crate::validation::{CSRF, Node};
+
+async fn page(node: &Node, session: &str, lang: &str, path: &str) -> (StatusCode, String) {
+    let (s, b, _) = node
+        .send(
+            Request::get(path)
+                .header(
+                    header::COOKIE,
+                    format!("raremesh_csrf={CSRF}; raremesh_session={session}"),
+                )
+                .header(header::ACCEPT_LANGUAGE, lang)
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    (s, String::from_utf8_lossy(&b).into_owned())
+}
+
+async fn decide(node: &Node, session: &str, lang: &str, path: &str) -> (StatusCode, String) {
+    let (s, b, _) = node
+        .send(
+            Request::post(path)
+                .header(
+                    header::COOKIE,
+                    format!("raremesh_csrf={CSRF}; raremesh_session={session}"),
+                )
+                .header(header::ACCEPT_LANGUAGE, lang)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!("csrf={CSRF}&decision=reject&reason=")))
+                .expect("req"),
+        )
+        .await;
+    (s, String::from_utf8_lossy(&b).into_owned())
+}
+
+#[tokio::test]
+async fn validators_read_their_pages_in_their_language() {
+    let node = Node::new(|_| {});
+    let (member, _) = node.account("lucia.i18n@example.org", Role::Member, true);
+    let mut p = node.patient(&member, "Lucía", &["HP:0001250"]);
+    p.validation = Validation::Pending { since: 1 };
+    node.state.patients.save(&p).expect("pending");
+    let (_, validator) = node.account("validadora@example.org", Role::Validator, false);
+    let review = format!("/validation/{member}/{}", p.id);
+
+    let cases = [
+        (
+            "es",
+            [
+                "En espera de revisión (1)",
+                "Revisión: Lucía",
+                "Aprobar: los documentos",
+                "Diga por qué",
+                "Registro de auditoría",
+            ],
+        ),
+        (
+            "fr",
+            [
+                "En attente d’examen (1)",
+                "Examen: Lucía",
+                "Approuver : les documents",
+                "Dites pourquoi",
+                "Journal d’audit",
+            ],
+        ),
+    ];
+    for (lang, [queue, title, approve, refused, audit]) in cases {
+        let (s, body) = page(&node, &validator, lang, "/validation").await;
+        assert_eq!(s, StatusCode::OK, "{lang}");
+        assert!(body.contains(&format!("<html lang=\"{lang}\"")), "{lang}");
+        assert!(body.contains(queue), "{lang} queue: {body}");
+        assert!(!body.contains("Waiting for review"), "{lang}: English left");
+
+        let (s, body) = page(&node, &validator, lang, &review).await;
+        assert_eq!(s, StatusCode::OK, "{lang}");
+        assert!(
+            body.contains(title) && body.contains(approve),
+            "{lang} review: {body}"
+        );
+        assert!(!body.contains("Your decision"), "{lang}: English left");
+
+        // A rejection without a reason is refused in the validator's language.
+        let (s, body) = decide(&node, &validator, lang, &review).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{lang}");
+        assert!(body.contains(refused), "{lang} refusal: {body}");
+
+        let (s, body) = page(&node, &validator, lang, "/validation/audit").await;
+        assert_eq!(s, StatusCode::OK, "{lang}");
+        assert!(body.contains(audit), "{lang} audit: {body}");
+    }
+    assert!(
+        matches!(node.status(&p), Validation::Pending { .. }),
+        "nothing decided"
+    );
+}
