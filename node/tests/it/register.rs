@@ -427,7 +427,6 @@ fn no_text_is_left_in_english_in_spanish_or_french() {
 fn templates_take_their_words_from_the_catalogues() {
     const STILL_ENGLISH: &[&str] = &[
         "federation_status.html",
-        "moderation.html",
         "research.html",
         "research_query.html",
     ];

@@ -1,5 +1,5 @@
 //! The validators' pages in the validator's language: the queue, a review, a refused
-//! decision and the audit log, in Spanish and French.
+//! decision, the audit log and question moderation, in Spanish and French.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

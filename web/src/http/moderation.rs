@@ -19,6 +19,11 @@ use raremesh_domain::qa::actions::QaError;
 use raremesh_domain::qa::moderation;
 use raremesh_domain::state::AppState;
 
+/// A catalogue text in the reader's language.
+fn say(headers: &HeaderMap, key: &'static str) -> String {
+    raremesh_domain::message::Message::new(key).render(i18n::pick(headers, None, None))
+}
+
 fn page(
     state: &AppState,
     headers: &HeaderMap,
@@ -41,7 +46,7 @@ fn page(
         }
         if !q.reports.is_empty() || q.hidden.is_some() {
             items.push(context! {
-                question => q.id.clone(), answer => "", kind => "Question",
+                question => q.id.clone(), answer => "", kind => "question",
                 title => q.title.clone(), text => q.body.clone(), author => q.author.clone(),
                 remote => q.origin.is_some(),
                 reports => q.reports.iter().map(|r| r.reason.clone()).collect::<Vec<_>>(),
@@ -63,7 +68,7 @@ fn page(
                 .map(|q| q.title.clone())
                 .unwrap_or_default();
             items.push(context! {
-                question => a.question_id.clone(), answer => a.id.clone(), kind => "Answer",
+                question => a.question_id.clone(), answer => a.id.clone(), kind => "answer",
                 title, text => a.body.clone(), author => a.author.clone(),
                 remote => a.origin.is_some(),
                 reports => a.reports.iter().map(|r| r.reason.clone()).collect::<Vec<_>>(),
@@ -118,7 +123,7 @@ pub async fn decide(
                     &state,
                     &headers,
                     StatusCode::FORBIDDEN,
-                    Some("This form had expired. Please send it again."),
+                    Some(&say(&headers, "moderation.expired")),
                 )
             });
         }
@@ -126,7 +131,13 @@ pub async fn decide(
     let hide = match form.action.as_str() {
         "hide" => true,
         "restore" => false,
-        _ => return (StatusCode::UNPROCESSABLE_ENTITY, "Unknown action.").into_response(),
+        _ => {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                say(&headers, "qa.err.unknown_action"),
+            )
+                .into_response();
+        }
     };
     let answer = Some(form.answer.as_str()).filter(|a| !a.is_empty());
     match moderation::moderate(
@@ -139,7 +150,12 @@ pub async fn decide(
     ) {
         Ok(()) => see_other("/moderation"),
         Err(QaError::Store(e)) => failed(&headers, e),
-        Err(e) => page(&state, &headers, e.status(), Some(&e.to_string())),
+        Err(e) => page(
+            &state,
+            &headers,
+            e.status(),
+            Some(&e.render(i18n::pick(&headers, None, None))),
+        ),
     }
 }
 
