@@ -1,6 +1,8 @@
 //! The organization's legal terms, by language: `terms.file` with its translations beside
 //! it, or the built-in text.
 
+use std::path::{Path, PathBuf};
+
 /// The built-in terms, used until the organization configures its own (`terms.file`), in
 /// each language of the pages.
 const BUILT_IN: [(&str, &str); 3] = [
@@ -49,22 +51,31 @@ pub fn load_terms(config: &crate::config::Config) -> std::io::Result<Terms> {
     };
     let main = paragraphs(&std::fs::read_to_string(file)?);
     let mut by_lang = Vec::new();
-    for (lang, _) in crate::registration::LANGUAGES {
-        let stem = file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default();
-        let name = match file.extension().and_then(|e| e.to_str()) {
-            Some(ext) => format!("{stem}.{lang}.{ext}"),
-            None => format!("{stem}.{lang}"),
-        };
-        let translated = file.with_file_name(name);
-        if translated.is_file() {
-            by_lang.push((
-                lang.to_owned(),
-                paragraphs(&std::fs::read_to_string(translated)?),
-            ));
-        }
+    for (lang, translated) in beside(file) {
+        by_lang.push((
+            lang.to_owned(),
+            paragraphs(&std::fs::read_to_string(translated)?),
+        ));
     }
     Ok(Terms { main, by_lang })
+}
+
+/// The translations of an organization's file that sit beside it, named by language
+/// (`terms.es.txt` next to `terms.txt`): each language the pages are offered in whose file
+/// exists.
+pub fn beside(file: &Path) -> impl Iterator<Item = (&'static str, PathBuf)> + '_ {
+    crate::registration::LANGUAGES
+        .iter()
+        .filter_map(move |(lang, _)| {
+            let stem = file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            let name = match file.extension().and_then(|e| e.to_str()) {
+                Some(ext) => format!("{stem}.{lang}.{ext}"),
+                None => format!("{stem}.{lang}"),
+            };
+            let translated = file.with_file_name(name);
+            translated.is_file().then_some((*lang, translated))
+        })
 }

@@ -102,6 +102,12 @@ pub struct DocumentsConfig {
     pub types: Vec<String>,
     /// The most documents one patient may have (1 to 100).
     pub max_per_patient: usize,
+    /// The organization's own consent form (a PDF) offered on the documents page instead
+    /// of the built-in one. Translations sit beside it, named by language
+    /// (`consent.es.pdf`, `consent.fr.pdf` next to `consent.pdf`) and are offered to members
+    /// of that language; the others get this file. When unset, the built-in form is shown
+    /// in the member's language.
+    pub consent_form: Option<PathBuf>,
 }
 
 impl Default for DocumentsConfig {
@@ -116,6 +122,7 @@ impl Default for DocumentsConfig {
                 "image/png".to_owned(),
             ],
             max_per_patient: 30,
+            consent_form: None,
         }
     }
 }
@@ -375,7 +382,7 @@ impl Config {
             ),
         };
         format!(
-            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nserver.max_connections = {} ({} per address)\nserver.trusted_proxies = {:?}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\n{}research.questionnaires_dir = {}\nresearch.k = {}\nresearch.groups = {}\nqa.notify_top = {}\nqa.max_notices_per_day = {}\nqa.min_fit = {}\nqa.readers = {:?}\nmetrics.token = {}\n",
+            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nserver.max_connections = {} ({} per address)\nserver.trusted_proxies = {:?}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\ndocuments.consent_form = {}\n{}research.questionnaires_dir = {}\nresearch.k = {}\nresearch.groups = {}\nqa.notify_top = {}\nqa.max_notices_per_day = {}\nqa.min_fit = {}\nqa.readers = {:?}\nmetrics.token = {}\n",
             data_dir.display(),
             node.name,
             server.bind,
@@ -406,6 +413,10 @@ impl Config {
             documents.max_bytes,
             documents.types,
             documents.max_per_patient,
+            documents
+                .consent_form
+                .as_ref()
+                .map_or("(built-in form)".into(), |f| f.display().to_string()),
             if federation.enabled {
                 format!(
                     "federation = on: {} on {} ({}), as_token {}, hs_token {}, {} peers\n",

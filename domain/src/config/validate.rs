@@ -208,6 +208,22 @@ impl Config {
         if d.types.is_empty() {
             return bad("documents.types", "name at least one file type".into());
         }
+        if let Some(f) = &d.consent_form {
+            for file in std::iter::once(f.clone()).chain(crate::terms::beside(f).map(|(_, p)| p)) {
+                match std::fs::read(&file) {
+                    Ok(b) if b.starts_with(b"%PDF-") => {}
+                    Ok(_) => {
+                        return bad(
+                            "documents.consent_form",
+                            format!("{} is not a PDF file", file.display()),
+                        );
+                    }
+                    Err(e) => {
+                        return bad("documents.consent_form", format!("{}: {e}", file.display()));
+                    }
+                }
+            }
+        }
         for (i, t) in d.types.iter().enumerate() {
             if crate::documents::FileType::from_mime(t).is_none() {
                 return bad(

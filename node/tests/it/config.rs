@@ -63,6 +63,8 @@ fn the_example_lists_every_key_with_its_default_and_a_comment() {
     let dir = tempfile::tempdir().expect("tempdir");
     let terms = dir.path().join("terms.txt");
     std::fs::write(&terms, "Our terms.").expect("write");
+    let consent = dir.path().join("consent.pdf");
+    std::fs::write(&consent, "%PDF-1.4\n%%EOF\n").expect("write");
     let identity = dir.path().join("identity.txt");
     std::fs::write(
         &identity,
@@ -84,7 +86,8 @@ fn the_example_lists_every_key_with_its_default_and_a_comment() {
             &identity.display().to_string(),
         )
         .replace("/srv/hpo/2026-02-16", &dir.path().display().to_string())
-        .replace("/etc/raremesh/terms.txt", &terms.display().to_string());
+        .replace("/etc/raremesh/terms.txt", &terms.display().to_string())
+        .replace("/etc/raremesh/consent.pdf", &consent.display().to_string());
     let full: Config = toml::from_str(&with_dir).expect("uncommented example parses");
     assert!(full.ontology.dir.is_some() && full.mail.smtp.is_some() && full.terms.file.is_some());
     full.validate().expect("the uncommented example is valid");

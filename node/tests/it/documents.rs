@@ -133,3 +133,41 @@ async fn the_documents_page_offers_a_consent_form_in_the_members_language() {
         "the organization is named"
     );
 }
+
+#[tokio::test]
+async fn an_organization_offers_its_own_consent_form_in_each_language() {
+    let dir = tempfile::tempdir().expect("dir");
+    let own = dir.path().join("consent.pdf");
+    std::fs::write(&own, b"%PDF-1.4\n% the organization's form\n%%EOF\n").expect("write");
+    std::fs::write(
+        dir.path().join("consent.es.pdf"),
+        b"%PDF-1.4\n% el formulario de la asociacion\n%%EOF\n",
+    )
+    .expect("write");
+    let node = Node::new(|c| c.documents.consent_form = Some(own.clone()));
+    let (member, session) = node.account("propia@example.org", Role::Member, true);
+    let (s, body) = node.get("/documents/consent-form", &session).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("the organization's form"), "{body}");
+    let mut m = node
+        .state
+        .registrations
+        .member(&member)
+        .expect("m")
+        .expect("m");
+    m.info.language = "es".into();
+    node.state.registrations.save_member(&m).expect("save");
+    let (s, body) = node.get("/documents/consent-form", &session).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("el formulario de la asociacion"), "{body}");
+
+    // The configuration refuses a form that is not a PDF, naming the file.
+    std::fs::write(dir.path().join("consent.fr.pdf"), b"not a pdf").expect("write");
+    let mut config = (*node.state.config).clone();
+    config.documents.consent_form = Some(own);
+    let err = config.validate().expect_err("not a PDF").to_string();
+    assert!(
+        err.contains("documents.consent_form") && err.contains("consent.fr.pdf"),
+        "{err}"
+    );
+}

@@ -7,6 +7,7 @@ use super::page_error::failed;
 use std::collections::HashMap;
 
 use axum::extract::{Multipart, Path, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
@@ -469,18 +470,36 @@ pub fn format_size(bytes: u64) -> String {
     }
 }
 
-/// `GET /documents/consent-form`: the built-in consent form to print, sign and send back,
-/// in the member's language.
+/// `GET /documents/consent-form`: the consent form to print, sign and send back: the
+/// organization's own PDF (`documents.consent_form`, in the member's language when a
+/// translation sits beside it), else the built-in form in the member's language.
 pub async fn consent_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match super::page::signed_in(&state, &headers) {
-        Ok(_) => super::page::render(
+    if let Err(e) = super::page::signed_in(&state, &headers) {
+        return e.into_response();
+    }
+    let lang = super::page::page_lang(&state, &headers);
+    let Some(own) = &state.config.documents.consent_form else {
+        return super::page::render(
             &state,
-            super::page::page_lang(&state, &headers),
+            lang,
             StatusCode::OK,
             "consent_form.html",
             context! { signed_in => true },
-        ),
-        Err(e) => e.into_response(),
+        );
+    };
+    let file = raremesh_domain::terms::beside(own)
+        .find(|(l, _)| *l == lang)
+        .map_or_else(|| own.clone(), |(_, p)| p);
+    match tokio::fs::read(&file).await {
+        Ok(pdf) => (
+            [
+                (CONTENT_TYPE, "application/pdf"),
+                (CONTENT_DISPOSITION, "inline; filename=\"consent-form.pdf\""),
+            ],
+            pdf,
+        )
+            .into_response(),
+        Err(e) => failed(&headers, format!("{}: {e}", file.display())),
     }
 }
 
