@@ -105,9 +105,18 @@ pub fn parse(
                     Value::List(o)
                 })
             }
+            Kind::Number if question.decimals > 0 => given
+                .first()
+                .filter(|_| given.len() == 1)
+                .and_then(|v| decimal(v, question.decimals))
+                .filter(|(n, _)| {
+                    question.min.is_none_or(|m| *n >= m as f64)
+                        && question.max.is_none_or(|m| *n <= m as f64)
+                })
+                .map(|(_, text)| Value::Text(text)),
             Kind::Scale | Kind::Number => given
                 .first()
-                .and_then(|v| v.parse::<i64>().ok())
+                .and_then(|v| v.trim().parse::<i64>().ok())
                 .filter(|n| {
                     given.len() == 1
                         && question.min.is_none_or(|m| *n >= m)
@@ -130,5 +139,47 @@ pub fn parse(
         Ok(values)
     } else {
         Err(errors)
+    }
+}
+
+/// A number with at most `decimals` digits after a decimal comma or point: its value and
+/// its stored form (a point, no trailing zeros: `27,50` is `27.5`).
+pub fn decimal(given: &str, decimals: u8) -> Option<(f64, String)> {
+    let t = given.trim().replace(',', ".");
+    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let whole_ok = match whole.strip_prefix('-') {
+        Some(w) => !w.is_empty() && digits(w),
+        None => !whole.is_empty() && digits(whole),
+    };
+    if !whole_ok || !digits(frac) || frac.len() > usize::from(decimals) || t.ends_with('.') {
+        return None;
+    }
+    let value: f64 = t.parse().ok()?;
+    let frac = frac.trim_end_matches('0');
+    let text = if frac.is_empty() {
+        whole.to_owned()
+    } else {
+        format!("{whole}.{frac}")
+    };
+    Some((value, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal;
+
+    #[test]
+    fn decimals_take_a_comma_or_a_point() {
+        assert_eq!(decimal("27,5", 1), Some((27.5, "27.5".into())));
+        assert_eq!(decimal(" 27.5 ", 2), Some((27.5, "27.5".into())));
+        assert_eq!(decimal("27,50", 2), Some((27.5, "27.5".into())));
+        assert_eq!(decimal("27", 1), Some((27.0, "27".into())));
+        assert_eq!(decimal("-3,25", 2), Some((-3.25, "-3.25".into())));
+        for bad in [
+            "27,55", "27,", ",5", "2 7", "27,5,1", "abc", "", "1e3", "27.5kg",
+        ] {
+            assert_eq!(decimal(bad, 1), None, "{bad}");
+        }
     }
 }

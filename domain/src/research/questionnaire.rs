@@ -52,6 +52,10 @@ pub struct Question {
     /// The unit of a number (`kg`).
     #[serde(default)]
     pub unit: String,
+    /// Digits a number may have after the decimal separator (0 to 3; 0: a whole number).
+    /// Members write either separator (`27,5` or `27.5`).
+    #[serde(default)]
+    pub decimals: u8,
 }
 
 /// The kinds of answer.
@@ -64,7 +68,7 @@ pub enum Kind {
     Multiple,
     /// A whole number from `min` to `max`, with words at the ends.
     Scale,
-    /// A whole number from `min` to `max`.
+    /// A number from `min` to `max` (whole unless the question allows `decimals`).
     Number,
     /// A date (year, month, day).
     Date,
@@ -152,6 +156,12 @@ impl Questionnaire {
                     };
                     if min >= max {
                         return Err((key("max"), format!("{max} is not more than min ({min})")));
+                    }
+                    if q.decimals > 3 || (q.decimals > 0 && q.kind == Kind::Scale) {
+                        return Err((
+                            key("decimals"),
+                            "a number may have 0 to 3 decimals; a scale none".into(),
+                        ));
                     }
                     if q.kind == Kind::Scale && max - min > 20 {
                         return Err((key("max"), "a scale has at most 21 steps".into()));

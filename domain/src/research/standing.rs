@@ -45,7 +45,16 @@ fn labels(q: &Question, v: &Value) -> Vec<String> {
         (Kind::Single, Value::Text(t)) => vec![t.clone()],
         (Kind::Multiple, Value::List(l)) => l.clone(),
         (Kind::Scale, Value::Int(n)) => vec![n.to_string()],
-        (Kind::Number, Value::Int(n)) => {
+        (Kind::Number, Value::Int(_) | Value::Text(_)) => {
+            let n = match v {
+                Value::Int(n) => *n,
+                // A decimal answer counts in the bin of its whole part.
+                Value::Text(t) => match t.parse::<f64>() {
+                    Ok(x) => x.floor() as i64,
+                    Err(_) => return Vec::new(),
+                },
+                Value::List(_) => return Vec::new(),
+            };
             let (min, max) = (q.min.unwrap_or(0), q.max.unwrap_or(1));
             let width = ((max - min) / 5).max(1);
             let bin = ((n - min) / width).min(4);

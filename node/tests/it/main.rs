@@ -38,6 +38,7 @@ mod qa_ranking;
 mod register;
 mod research;
 mod research_budget;
+mod research_i18n;
 mod setup;
 mod socket;
 mod store;

@@ -92,6 +92,7 @@ fn form_page(
         errors,
         saved,
     } = f;
+    let lang = i18n::pick(headers, None, Some(&m.info.language));
     let questions: Vec<Value> = q
         .questions
         .iter()
@@ -118,7 +119,12 @@ fn form_page(
                 },
                 labels => x.labels.clone(),
                 unit => x.unit.clone(),
-                value => given.first().cloned().unwrap_or_default(),
+                // A saved decimal, with the member's decimal separator.
+                value => given
+                    .first()
+                    .map(|v| if x.kind == Kind::Number && lang != "en" { v.replace('.', ",") } else { v.clone() })
+                    .unwrap_or_default(),
+                decimals => x.decimals,
                 error => errors.iter().find(|(id, _)| *id == x.id).map(|(_, e)| *e),
             }
         })
