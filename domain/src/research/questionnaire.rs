@@ -1,7 +1,7 @@
 //! Questionnaires: defined by admins in TOML files, checked at start-up with errors that
 //! name the file and the key.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,45 @@ pub struct Questionnaire {
     pub groups: Vec<String>,
     /// The questions, in order.
     pub questions: Vec<Question>,
+    /// The language the file is written in (`en` unless said); answers are kept in it.
+    #[serde(default = "english")]
+    pub language: String,
+    /// The title and description in other languages, by language code (`[translations.es]`).
+    #[serde(default)]
+    pub translations: BTreeMap<String, QuestionnaireText>,
+}
+
+fn english() -> String {
+    "en".to_owned()
+}
+
+/// A questionnaire's title and description in another language.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionnaireText {
+    /// The title.
+    pub title: String,
+    /// The description.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A question's words in another language; the options and the scale's words in the same
+/// order as the question's own (an answer is kept as the question's own option).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionText {
+    /// The question.
+    pub text: String,
+    /// The choices, in the same order.
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// The scale's words, in the same order.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// The unit.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 /// A question.
@@ -56,6 +95,9 @@ pub struct Question {
     /// Members write either separator (`27,5` or `27.5`).
     #[serde(default)]
     pub decimals: u8,
+    /// The question in other languages, by language code (`[questions.translations.es]`).
+    #[serde(default)]
+    pub translations: BTreeMap<String, QuestionText>,
 }
 
 /// The kinds of answer.
@@ -93,6 +135,62 @@ fn short_id(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
+/// A questionnaire as a member reads it in one language.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    /// The questionnaire with its words in that language where it has them (ids, kinds,
+    /// ranges and the order of options unchanged).
+    pub questionnaire: Questionnaire,
+    /// Whether every word is in that language (otherwise some are in the file's own).
+    pub complete: bool,
+}
+
+impl Questionnaire {
+    /// The questionnaire in `lang`: its translation where there is one, its own words
+    /// elsewhere. Answers are still read and kept against `self`.
+    pub fn shown_in(&self, lang: &str) -> Shown {
+        let mut q = self.clone();
+        if lang == self.language {
+            return Shown {
+                questionnaire: q,
+                complete: true,
+            };
+        }
+        let mut complete = true;
+        match self.translations.get(lang) {
+            Some(t) => {
+                q.title = t.title.clone();
+                q.description = t.description.clone();
+            }
+            None => complete = false,
+        }
+        for x in &mut q.questions {
+            let Some(t) = x.translations.get(lang).cloned() else {
+                complete = false;
+                continue;
+            };
+            x.text = t.text;
+            if t.options.len() == x.options.len() {
+                x.options = t.options;
+            } else {
+                complete = false;
+            }
+            if t.labels.len() == x.labels.len() {
+                x.labels = t.labels;
+            } else {
+                complete = false;
+            }
+            if let Some(u) = t.unit {
+                x.unit = u;
+            }
+        }
+        Shown {
+            questionnaire: q,
+            complete,
+        }
+    }
+}
+
 impl Questionnaire {
     /// Checks a parsed questionnaire; `groups` are the known group ids.
     pub fn check(&self, groups: &HashSet<&str>) -> Result<(), (String, String)> {
@@ -117,6 +215,23 @@ impl Questionnaire {
         if self.questions.is_empty() {
             return bad("questions", "needs at least one question");
         }
+        let lang_ok = |l: &str| {
+            (2..=8).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        };
+        if !lang_ok(&self.language) {
+            return bad("language", "must be a language code such as en, es or fr");
+        }
+        for (l, t) in &self.translations {
+            if !lang_ok(l) {
+                return Err((format!("translations.{l}"), "not a language code".into()));
+            }
+            if t.title.trim().is_empty() || t.title.chars().count() > 200 {
+                return Err((
+                    format!("translations.{l}.title"),
+                    "must be 1 to 200 characters".into(),
+                ));
+            }
+        }
         let mut ids = HashSet::new();
         for (i, q) in self.questions.iter().enumerate() {
             let key = |k: &str| format!("questions[{i}].{k}");
@@ -131,6 +246,38 @@ impl Questionnaire {
             }
             if q.text.trim().is_empty() || q.text.chars().count() > 500 {
                 return Err((key("text"), "must be 1 to 500 characters".into()));
+            }
+            for (l, t) in &q.translations {
+                let tkey = |k: &str| key(&format!("translations.{l}.{k}"));
+                if !lang_ok(l) {
+                    return Err((
+                        key(&format!("translations.{l}")),
+                        "not a language code".into(),
+                    ));
+                }
+                if t.text.trim().is_empty() || t.text.chars().count() > 500 {
+                    return Err((tkey("text"), "must be 1 to 500 characters".into()));
+                }
+                if !t.options.is_empty() && t.options.len() != q.options.len() {
+                    return Err((
+                        tkey("options"),
+                        format!(
+                            "has {} options; the question has {}, in the same order",
+                            t.options.len(),
+                            q.options.len()
+                        ),
+                    ));
+                }
+                if !t.labels.is_empty() && t.labels.len() != q.labels.len() {
+                    return Err((
+                        tkey("labels"),
+                        format!(
+                            "has {} words; the question has {}",
+                            t.labels.len(),
+                            q.labels.len()
+                        ),
+                    ));
+                }
             }
             match q.kind {
                 Kind::Single | Kind::Multiple => {

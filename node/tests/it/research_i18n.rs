@@ -1,4 +1,5 @@
-//! Questionnaires for members who do not write English: decimal numbers with a comma.
+//! Questionnaires for members who do not write English: written per language (falling
+//! back to the file's own, marked), and decimal numbers with a comma.
 
 use axum::http::StatusCode;
 use raremesh::accounts::Role;
@@ -85,4 +86,140 @@ async fn a_decimal_comma_is_a_number() {
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert!(stored().expect("saved").submitted);
+}
+
+const DAILY: &str = r#"
+id = "daily"
+version = 1
+title = "Daily life"
+[translations.es]
+title = "Vida diaria"
+description = "Cómo vive el paciente cada día."
+[[questions]]
+id = "mobility"
+text = "How does the patient move around?"
+kind = "single"
+options = ["Walks unaided", "Walks with help", "Wheelchair"]
+[questions.translations.es]
+text = "¿Cómo se desplaza el paciente?"
+options = ["Camina sin ayuda", "Camina con ayuda", "Silla de ruedas"]
+[[questions]]
+id = "fatigue"
+text = "How tired is the patient most days?"
+kind = "scale"
+min = 0
+max = 4
+labels = ["Not at all", "Very"]
+[questions.translations.es]
+text = "¿Qué tan cansado está el paciente la mayoría de los días?"
+labels = ["Nada", "Mucho"]
+"#;
+
+#[tokio::test]
+async fn a_questionnaire_is_shown_in_the_members_language_and_kept_in_its_own() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("daily.toml"), DAILY).expect("write");
+    let path = dir.path().to_owned();
+    let node = Node::new(move |c| {
+        c.research.questionnaires_dir = Some(path);
+        c.research.k = 2;
+        c.research.allow_small_k = true;
+    });
+    let member = |email: &str, lang: &str| {
+        let (id, session) = node.account(email, Role::Member, true);
+        let mut m = node.state.registrations.member(&id).expect("m").expect("m");
+        m.consents.research = true;
+        m.info.language = lang.into();
+        node.state.registrations.save_member(&m).expect("save");
+        let p = node.patient(&id, email, &["HP:0001250"]);
+        node.approve(&p);
+        (p, session)
+    };
+    let (es, es_session) = member("vida@example.org", "es");
+    let (fr, fr_session) = member("vie@example.org", "fr");
+
+    let form = |p: &raremesh::registration::patient::Patient| {
+        format!("/patients/{}/questionnaires/daily", p.id)
+    };
+    let (_, list) = node
+        .get(&format!("/patients/{}/questionnaires", es.id), &es_session)
+        .await;
+    assert!(list.contains("Vida diaria"), "{list}");
+    let (_, page) = node.get(&form(&es), &es_session).await;
+    assert!(
+        page.contains("¿Cómo se desplaza el paciente?")
+            && page.contains("Silla de ruedas")
+            && page.contains("Nada")
+            && !page.contains("Wheelchair")
+            && !page.contains("se muestran en el idioma en que la organización"),
+        "{page}"
+    );
+    // A language without a translation reads the file's own words, marked.
+    let (_, page) = node.get(&form(&fr), &fr_session).await;
+    assert!(
+        page.contains("How does the patient move around?")
+            && page.contains("dans la langue dans laquelle l’association les a écrites"),
+        "{page}"
+    );
+
+    // The answer is kept as the file's own option, whatever the language it was given in.
+    for (p, session) in [(&es, &es_session), (&fr, &fr_session)] {
+        let (s, _) = node
+            .post_form(
+                &form(p),
+                session,
+                &format!("csrf={CSRF}&q-mobility=2&q-fatigue=3&action=submit"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let a = node
+            .state
+            .research
+            .answers(&p.account_id, &p.id, "daily")
+            .expect("read")
+            .expect("answers");
+        assert_eq!(
+            a.values.get("mobility"),
+            Some(&Value::Text("Wheelchair".into()))
+        );
+    }
+
+    // Where I stand: the question, the options and the sentence read by screen readers
+    // in Spanish.
+    let (s, page) = node
+        .get(
+            &format!("/patients/{}/questionnaires/daily/results", es.id),
+            &es_session,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("¿Cómo se desplaza el paciente?")
+            && page.contains("Silla de ruedas: 2 (su respuesta)")
+            && page.contains("2 pacientes respondieron.")
+            && !page.contains("patients answered"),
+        "{page}"
+    );
+}
+
+#[test]
+fn a_translation_with_other_options_is_refused_naming_the_key() {
+    let bad = DAILY.replace(
+        r#"options = ["Camina sin ayuda", "Camina con ayuda", "Silla de ruedas"]"#,
+        r#"options = ["Camina sin ayuda", "Silla de ruedas"]"#,
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("daily.toml"), bad).expect("write");
+    let mut config = raremesh::config::Config::default();
+    config.research.questionnaires_dir = Some(dir.path().to_owned());
+    let err = raremesh::research::Research::load(
+        &config,
+        std::sync::Arc::new(raremesh::store::MemoryStore::default()),
+    )
+    .expect_err("refused")
+    .to_string();
+    assert!(
+        err.contains("daily.toml") && err.contains("questions[0].translations.es.options"),
+        "{err}"
+    );
 }

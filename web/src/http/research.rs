@@ -17,11 +17,12 @@ use super::page_error::{PageError, failed};
 use super::patients::own;
 use raremesh_domain::clock::now;
 use raremesh_domain::ids::{AccountId, PatientId};
+use raremesh_domain::message::Message;
 use raremesh_domain::registration::Member;
 use raremesh_domain::registration::patient::Patient;
 use raremesh_domain::research::answers::{self, Answers};
 use raremesh_domain::research::questionnaire::{Kind, Questionnaire};
-use raremesh_domain::research::standing::{comparable, standings};
+use raremesh_domain::research::standing::{Standing, comparable, standings};
 use raremesh_domain::state::AppState;
 
 /// The 404 page, in the member's language (no such questionnaire for this patient).
@@ -53,6 +54,7 @@ pub async fn list(
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
+    let lang = i18n::pick(&headers, None, Some(&m.info.language));
     let mut items = Vec::new();
     for q in state.research.for_patient(&p) {
         let status = match state.research.answers(&m.account_id, &p.id, &q.id) {
@@ -61,12 +63,13 @@ pub async fn list(
             Ok(None) => "new",
             Err(e) => return failed(&headers, e),
         };
-        items.push(context! { id => q.id.clone(), title => q.title.clone(), description => q.description.clone(), status });
+        let shown = q.shown_in(lang).questionnaire;
+        items.push(context! { id => q.id.clone(), title => shown.title, description => shown.description, status });
     }
     render_form(
         &state,
         &headers,
-        i18n::pick(&headers, None, Some(&m.info.language)),
+        lang,
         StatusCode::OK,
         "questionnaires.html",
         context! { patient => context! { id => p.id.clone(), name => p.display_name.clone() }, items, blocked => blocked(&m, &p) },
@@ -93,7 +96,9 @@ fn form_page(
         saved,
     } = f;
     let lang = i18n::pick(headers, None, Some(&m.info.language));
-    let questions: Vec<Value> = q
+    let shown = q.shown_in(lang);
+    let questions: Vec<Value> = shown
+        .questionnaire
         .questions
         .iter()
         .map(|x| {
@@ -137,7 +142,8 @@ fn form_page(
         "questionnaire.html",
         context! {
             patient => context! { id => p.id.clone(), name => p.display_name.clone() },
-            q => context! { id => q.id.clone(), title => q.title.clone(), description => q.description.clone() },
+            q => context! { id => q.id.clone(), title => shown.questionnaire.title.clone(), description => shown.questionnaire.description.clone() },
+            untranslated => !shown.complete,
             questions,
             has_errors => !errors.is_empty(),
             submitted => saved.is_some_and(|a| a.submitted),
@@ -345,7 +351,15 @@ pub async fn results(
                 .is_some_and(|x| x.validation.is_approved() && is_comparable(x))
         })
         .collect();
-    let list = standings(state.research.k, &q.questions, &own, &others);
+    let lang = i18n::pick(&headers, None, Some(&m.info.language));
+    let shown = q.shown_in(lang);
+    let list = in_language(
+        standings(state.research.k, &q.questions, &own, &others),
+        &q,
+        &shown.questionnaire,
+        state.research.k,
+        lang,
+    );
     // Partner organizations running the same questionnaire: their latest distributions
     // (asked again in the background when older than ten minutes).
     let orpha = match p.diagnosis {
@@ -392,7 +406,7 @@ pub async fn results(
                 .unwrap_or_default();
             partners.push(context! {
                 id => x.id.clone(),
-                bars => merged.iter().map(|(l, c)| context! { label => l.clone(), count => *c, mine => mine.contains(l) }).collect::<Vec<_>>(),
+                bars => merged.iter().map(|(l, c)| context! { label => option_in(&q, &shown.questionnaire, &x.id, l), count => *c, mine => mine.contains(&option_in(&q, &shown.questionnaire, &x.id, l)) }).collect::<Vec<_>>(),
                 nodes,
             });
             let (f2, qid, xid) = (f.clone(), q.id.clone(), x.id.clone());
@@ -406,18 +420,79 @@ pub async fn results(
     render_form(
         &state,
         &headers,
-        i18n::pick(&headers, None, Some(&m.info.language)),
+        lang,
         StatusCode::OK,
         "standing.html",
         context! {
             patient => context! { id => p.id.clone(), name => p.display_name.clone() },
-            q => context! { id => q.id.clone(), title => q.title.clone() },
+            q => context! { id => q.id.clone(), title => shown.questionnaire.title.clone() },
+            untranslated => !shown.complete,
             who,
             k => state.research.k,
             standings => list,
             partners,
         },
     )
+}
+
+/// An answer's label (an option as the questionnaire's file has it) in the member's
+/// language: the option at the same place in the questionnaire shown.
+fn option_in(own: &Questionnaire, shown: &Questionnaire, question: &str, label: &str) -> String {
+    let at = |q: &Questionnaire| q.questions.iter().find(|x| x.id == question).cloned();
+    match (at(own), at(shown)) {
+        (Some(a), Some(b)) => a
+            .options
+            .iter()
+            .position(|o| o == label)
+            .and_then(|i| b.options.get(i).cloned())
+            .unwrap_or_else(|| label.to_owned()),
+        _ => label.to_owned(),
+    }
+}
+
+/// The distributions with the question, the options and the sentence for screen readers
+/// in the member's language.
+fn in_language(
+    list: Vec<Standing>,
+    own: &Questionnaire,
+    shown: &Questionnaire,
+    k: u32,
+    lang: &str,
+) -> Vec<Standing> {
+    list.into_iter()
+        .map(|mut s| {
+            if let Some(x) = shown.questions.iter().find(|x| x.id == s.id) {
+                s.text = x.text.clone();
+            }
+            for b in &mut s.bars {
+                b.label = option_in(own, shown, &s.id, &b.label);
+            }
+            s.summary = if s.shown {
+                let yours = Message::new("research.yours").render(lang);
+                let parts: Vec<String> = s
+                    .bars
+                    .iter()
+                    .map(|b| {
+                        let mine = if b.mine {
+                            format!(" ({yours})")
+                        } else {
+                            String::new()
+                        };
+                        format!("{}: {}{mine}", b.label, b.count)
+                    })
+                    .collect();
+                Message::new("research.summary")
+                    .with("answered", s.answered)
+                    .with("parts", parts.join("; "))
+                    .render(lang)
+            } else {
+                Message::new("research.summary_hidden")
+                    .with("k", k)
+                    .render(lang)
+            };
+            s
+        })
+        .collect()
 }
 
 /// The pages of this module, for [`super::app`].
