@@ -355,7 +355,7 @@ pub async fn results(
     let shown = q.shown_in(lang);
     let list = in_language(
         standings(state.research.k, &q.questions, &own, &others),
-        &q,
+        q,
         &shown.questionnaire,
         state.research.k,
         lang,
@@ -406,7 +406,7 @@ pub async fn results(
                 .unwrap_or_default();
             partners.push(context! {
                 id => x.id.clone(),
-                bars => merged.iter().map(|(l, c)| context! { label => option_in(&q, &shown.questionnaire, &x.id, l), count => *c, mine => mine.contains(&option_in(&q, &shown.questionnaire, &x.id, l)) }).collect::<Vec<_>>(),
+                bars => merged.iter().map(|(l, c)| context! { label => option_in(q, &shown.questionnaire, &x.id, l), count => *c, mine => mine.contains(&option_in(q, &shown.questionnaire, &x.id, l)) }).collect::<Vec<_>>(),
                 nodes,
             });
             let (f2, qid, xid) = (f.clone(), q.id.clone(), x.id.clone());
