@@ -55,9 +55,9 @@ fn shared(
     c: &Criteria,
 ) -> Result<ResearchCriteria, QueryError> {
     if c.group.is_some() || c.answer.is_some() {
-        return Err(QueryError::Invalid(
-            "partner nodes can be asked about a symptom, a disease and an age band only".into(),
-        ));
+        return Err(QueryError::Invalid(crate::message::Message::new(
+            "research.error.partners_only",
+        )));
     }
     let symptom = match &c.symptom {
         Some(s) => Some(
@@ -66,7 +66,7 @@ fn shared(
                 .ok()
                 .and_then(|id| ontology.resolve(id))
                 .map(|t| ontology.term(t).id.to_string())
-                .ok_or_else(|| QueryError::Invalid(format!("{s:?} is not an HPO term")))?,
+                .ok_or_else(|| QueryError::invalid("research.error.not_a_term", s))?,
         ),
         None => None,
     };
@@ -74,7 +74,7 @@ fn shared(
         Some(d) => Some(u64::from(
             d.trim()
                 .parse::<raremesh_ontology::OrphaCode>()
-                .map_err(|_| QueryError::Invalid(format!("{d:?} is not an ORPHA code")))?
+                .map_err(|_| QueryError::invalid("research.error.not_an_orpha_code", d))?
                 .number(),
         )),
         None => None,
@@ -83,7 +83,7 @@ fn shared(
         None => None,
         Some(b) => Some(
             serde_json::from_value::<AgeBand>(serde_json::json!(b))
-                .map_err(|_| QueryError::Invalid(format!("{b:?} is not an age band")))?,
+                .map_err(|_| QueryError::invalid("research.error.not_an_age_band", b))?,
         ),
     };
     Ok(ResearchCriteria {
@@ -106,11 +106,14 @@ impl Federation {
     ) -> Result<String, QueryError> {
         let wire = shared(&self.local.ontology, criteria)?;
         let fail = |e: FederationError| {
-            QueryError::Invalid(format!("partner nodes cannot be reached: {e}"))
+            tracing::warn!(error = %e, "asking partner nodes failed");
+            QueryError::Invalid(crate::message::Message::new("research.error.unreachable"))
         };
-        let room = self
-            .own_room()?
-            .ok_or_else(|| QueryError::Invalid("the federation room is not ready yet".into()))?;
+        let room = self.own_room()?.ok_or_else(|| {
+            QueryError::Invalid(crate::message::Message::new(
+                "research.error.room_not_ready",
+            ))
+        })?;
         let id = random_id().map_err(|e| fail(e.into()))?;
         let q = FederatedQuery {
             id: id.clone(),

@@ -71,7 +71,7 @@ pub struct Count {
 pub enum QueryError {
     /// A criterion is malformed or unknown.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(crate::message::Message),
     /// No criterion given.
     #[error("give at least one criterion")]
     Empty,
@@ -81,6 +81,24 @@ pub enum QueryError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl QueryError {
+    /// A criterion refused with the catalogue message `key`, naming what was given.
+    pub fn invalid(key: &'static str, given: &str) -> Self {
+        Self::Invalid(crate::message::Message::new(key).with("value", format!("{given:?}")))
+    }
+
+    /// What to tell the researcher, in any language (the store's failure excepted: logged).
+    pub fn message(&self) -> crate::message::Message {
+        use crate::message::Message;
+        match self {
+            Self::Invalid(m) => m.clone(),
+            Self::Empty => Message::new("research.error.empty"),
+            Self::Budget(day) => Message::new("research.error.budget").with("day", *day),
+            Self::Store(_) => Message::new("errors.internal"),
+        }
+    }
 }
 
 fn band_of(age: u32) -> &'static str {
@@ -143,7 +161,7 @@ impl Criteria {
                 .and_then(|id| c.ontology.resolve(id))
                 .is_none()
         {
-            return Err(QueryError::Invalid(format!("{s:?} is not an HPO term")));
+            return Err(QueryError::invalid("research.error.not_a_term", s));
         }
         if let Some(d) = &self.disease
             && d.trim()
@@ -152,19 +170,17 @@ impl Criteria {
                 .and_then(|code| c.ontology.disease(code))
                 .is_none()
         {
-            return Err(QueryError::Invalid(format!(
-                "{d:?} is not an ORPHA disease"
-            )));
+            return Err(QueryError::invalid("research.error.not_a_disease", d));
         }
         if let Some(g) = &self.group
             && !c.research.groups.iter().any(|x| x.id == *g)
         {
-            return Err(QueryError::Invalid(format!("{g:?} is not a disease group")));
+            return Err(QueryError::invalid("research.error.not_a_group", g));
         }
         if let Some(b) = &self.age_band
             && !["0-5", "6-11", "12-17", "18-39", "40-64", "65+"].contains(&b.as_str())
         {
-            return Err(QueryError::Invalid(format!("{b:?} is not an age band")));
+            return Err(QueryError::invalid("research.error.not_an_age_band", b));
         }
         if let Some(a) = &self.answer {
             let parts: Vec<&str> = a.splitn(3, '/').collect();
@@ -174,9 +190,7 @@ impl Criteria {
                     .and_then(|q| q.questions.iter().find(|x| x.id == parts[1]))
                     .is_some_and(|x| x.options.iter().any(|o| o == parts[2]));
             if !known {
-                return Err(QueryError::Invalid(format!(
-                    "{a:?} is not questionnaire/question/option of a choice question"
-                )));
+                return Err(QueryError::invalid("research.error.not_an_answer", a));
             }
         }
         Ok(())

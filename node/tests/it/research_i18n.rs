@@ -223,3 +223,44 @@ fn a_translation_with_other_options_is_refused_naming_the_key() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn researchers_count_in_their_language() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let node = Node::new(|_| {});
+    let (_, session) = node.account("investigadora@example.org", Role::Researcher, false);
+    let send = |req: axum::http::request::Builder, body: String| {
+        let req = req
+            .header(
+                header::COOKIE,
+                format!("raremesh_csrf={CSRF}; raremesh_session={session}"),
+            )
+            .header(header::ACCEPT_LANGUAGE, "es")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("req");
+        node.send(req)
+    };
+    let (s, body, _) = send(Request::get("/research"), String::new()).await;
+    let page = String::from_utf8_lossy(&body);
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("Recuentos de investigación") && page.contains("Tramo de edad"),
+        "{page}"
+    );
+    let (s, body, _) = send(
+        Request::post("/research"),
+        format!("csrf={CSRF}&symptom=HP%3A9999999"),
+    )
+    .await;
+    let page = String::from_utf8_lossy(&body);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("no es un término HPO"), "{page}");
+    let (s, body, _) = send(Request::post("/research"), format!("csrf={CSRF}")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        String::from_utf8_lossy(&body).contains("indique al menos un criterio"),
+        "no criterion"
+    );
+}

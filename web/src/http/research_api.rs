@@ -13,8 +13,10 @@ use minijinja::context;
 
 use super::error::ApiError;
 use super::extract::ApiResearcher;
-use super::page::{forbidden, render_form, signed_in};
+use super::page::{forbidden, page_lang, render_form, signed_in};
+use super::page_error::PageError;
 use raremesh_domain::accounts::Role;
+use raremesh_domain::message::Message;
 use raremesh_domain::research::query::{Count, Criteria, QueryError, count};
 use raremesh_domain::state::AppState;
 
@@ -47,6 +49,11 @@ pub async fn api_count(
         .map_err(api_error)
 }
 
+/// A catalogue text in the reader's language.
+fn say(headers: &HeaderMap, key: &'static str) -> String {
+    Message::new(key).render(super::i18n::pick(headers, None, None))
+}
+
 fn page(
     state: &AppState,
     headers: &HeaderMap,
@@ -58,7 +65,7 @@ fn page(
     render_form(
         state,
         headers,
-        "en",
+        page_lang(state, headers),
         status,
         "research.html",
         context! {
@@ -110,7 +117,7 @@ pub async fn ask(
                     StatusCode::FORBIDDEN,
                     &form,
                     None,
-                    Some("This form had expired. Please try again.".into()),
+                    Some(say(&headers, "research.error.expired")),
                 )
             });
         }
@@ -136,7 +143,7 @@ pub async fn ask(
                 StatusCode::CONFLICT,
                 &form,
                 None,
-                Some("This node has no partner nodes.".into()),
+                Some(say(&headers, "research.error.no_partners")),
             );
         };
         let local = match count(state.counting(), &a.id, &criteria, None) {
@@ -149,7 +156,7 @@ pub async fn ask(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     &form,
                     None,
-                    Some(e.to_string()),
+                    Some(e.message().render(page_lang(&state, &headers))),
                 );
             }
         };
@@ -166,7 +173,7 @@ pub async fn ask(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &form,
                 Some(local),
-                Some(e.to_string()),
+                Some(e.message().render(page_lang(&state, &headers))),
             ),
         };
     }
@@ -178,7 +185,14 @@ pub async fn ask(
                 QueryError::Budget(_) => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
-            page(&state, &headers, status, &form, None, Some(e.to_string()))
+            page(
+                &state,
+                &headers,
+                status,
+                &form,
+                None,
+                Some(e.message().render(page_lang(&state, &headers))),
+            )
         }
     }
 }
@@ -200,7 +214,12 @@ pub async fn federated(
     };
     let q = match f.federated_query(&id) {
         Ok(Some(q)) if q.researcher == a.id => q,
-        Ok(_) => return (StatusCode::NOT_FOUND, "No such query.").into_response(),
+        Ok(_) => {
+            return PageError::NotFound {
+                lang: page_lang(&state, &headers),
+            }
+            .into_response();
+        }
         Err(e) => return super::error::internal(e),
     };
     let me = f.config.user_id();
@@ -208,7 +227,9 @@ pub async fn federated(
         .chain(f.config.peers.iter().map(|p| p.user_id.clone()))
         .map(|node| {
             let name = if node == me {
-                format!("{} (this node)", state.config.node.name)
+                Message::new("research.this_node")
+                    .with("name", &state.config.node.name)
+                    .render(page_lang(&state, &headers))
             } else {
                 f.peer(&node).map_or(node.clone(), |p| p.name.clone())
             };
@@ -227,7 +248,7 @@ pub async fn federated(
         && q.answers.values().all(|x| x.count.is_some());
     super::page::render(
         &state,
-        "en",
+        page_lang(&state, &headers),
         StatusCode::OK,
         "research_query.html",
         context! { criteria => q.criteria.canonical(), rows, total, complete, asked => raremesh_domain::clock::rfc3339(q.asked_at), signed_in => true },
