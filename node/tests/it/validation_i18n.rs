@@ -1,5 +1,6 @@
 //! The validators' pages in the validator's language: the queue, a review, a refused
-//! decision, the audit log and question moderation, in Spanish and French.
+//! decision, the audit log, question moderation and the federation status, in Spanish and
+//! French.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -101,4 +102,55 @@ async fn validators_read_their_pages_in_their_language() {
         matches!(node.status(&p), Validation::Pending { .. }),
         "nothing decided"
     );
+}
+
+#[tokio::test]
+async fn admins_read_the_federation_status_in_their_language() {
+    // Without federation, and with one whose homeserver does not answer.
+    let off = Node::new(|_| {});
+    let (_, admin) = off.account("admin.off@example.org", Role::Admin, false);
+    let (s, body) = page(&off, &admin, "es", "/admin/federation").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("La federación no está activada"), "{body}");
+    let (_, member) = off.account("member.off@example.org", Role::Member, true);
+    let (s, _) = page(&off, &member, "es", "/admin/federation").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let (on, _) = crate::federation_hostile::hostile_setup();
+    let (_, admin) = on.account("admin.on@example.org", Role::Admin, false);
+    for (lang, words) in [
+        (
+            "es",
+            [
+                "Estado de la federación",
+                "Con problemas",
+                "el servidor doméstico no responde",
+                "todavía sin invitación",
+            ],
+        ),
+        (
+            "fr",
+            [
+                "État de la fédération",
+                "En difficulté",
+                "le serveur d’accueil ne répond pas",
+                "pas encore d’invitation",
+            ],
+        ),
+        (
+            "en",
+            [
+                "Federation status",
+                "Not healthy",
+                "the homeserver does not answer",
+                "no invitation yet",
+            ],
+        ),
+    ] {
+        let (s, body) = page(&on, &admin, lang, "/admin/federation").await;
+        assert_eq!(s, StatusCode::OK, "{lang}");
+        for w in words {
+            assert!(body.contains(w), "{lang}: {w} in {body}");
+        }
+    }
 }

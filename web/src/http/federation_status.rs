@@ -7,13 +7,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use minijinja::context;
 
-use super::page::{forbidden, render};
+use super::page::{forbidden, page_lang, render};
+use raremesh_domain::message::Message;
 use raremesh_domain::state::AppState;
 
-fn ago(now: u64, t: Option<u64>) -> String {
+fn ago(lang: &str, now: u64, t: Option<u64>) -> String {
     match t {
-        Some(t) => format!("{} s ago", now.saturating_sub(t)),
-        None => "not since the node started".to_owned(),
+        Some(t) => Message::new("federation_status.ago")
+            .with("seconds", now.saturating_sub(t))
+            .render(lang),
+        None => Message::new("federation_status.never").render(lang),
     }
 }
 
@@ -26,10 +29,11 @@ pub async fn page(
     if account.role != raremesh_domain::accounts::Role::Admin {
         return forbidden(&state, &headers);
     }
+    let lang = page_lang(&state, &headers);
     let Some(f) = state.federation.clone() else {
         return render(
             &state,
-            "en",
+            lang,
             StatusCode::OK,
             "federation_status.html",
             context! { enabled => false, signed_in => true },
@@ -42,24 +46,24 @@ pub async fn page(
         .map(|p| {
             context! {
                 name => p.name.clone(), user_id => p.user_id.clone(), room => p.room.clone(),
-                joined => p.joined, qa_room => p.qa_room.clone(), last => ago(s.at, p.last_received),
+                joined => p.joined, qa_room => p.qa_room.clone(), last => ago(lang, s.at, p.last_received),
                 vectors => p.vectors, questions => p.questions,
             }
         })
         .collect();
     render(
         &state,
-        "en",
+        lang,
         StatusCode::OK,
         "federation_status.html",
         context! {
             signed_in => true,
             enabled => true,
             healthy => s.healthy(),
-            last_catch_up => ago(s.at, s.last_catch_up),
-            last_sent => ago(s.at, s.last_sent),
-            last_sync => ago(s.at, s.device.as_ref().and_then(|d| d.last_sync)),
-            last_error => s.last_error.as_ref().map(|(t, e)| format!("{e} ({})", ago(s.at, Some(*t)))),
+            last_catch_up => ago(lang, s.at, s.last_catch_up),
+            last_sent => ago(lang, s.at, s.last_sent),
+            last_sync => ago(lang, s.at, s.device.as_ref().and_then(|d| d.last_sync)),
+            last_error => s.last_error.as_ref().map(|(t, e)| format!("{e} ({})", ago(lang, s.at, Some(*t)))),
             peers,
             dropped => s.dropped.clone(),
             s => minijinja::Value::from_serialize(&s),
