@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use minijinja::context;
 
 use super::cookies::{self, SESSION};
@@ -39,13 +39,16 @@ fn say(headers: &HeaderMap, key: &'static str) -> String {
     raremesh_domain::message::Message::new(key).render(super::i18n::pick(headers, None, None))
 }
 
-/// The answer to a sign-out form whose CSRF token does not match.
-fn expired_form() -> Response {
-    (
+/// The answer to a sign-out form whose CSRF token does not match, in the reader's
+/// language.
+fn expired_form(state: &AppState, headers: &HeaderMap) -> Response {
+    super::page::error_page(
+        super::page::page_lang(state, headers),
         StatusCode::FORBIDDEN,
-        "This form had expired. Go back, reload the page and try again.",
+        "errors.expired_form",
+        "/",
+        "errors.back_home",
     )
-        .into_response()
 }
 
 /// `GET /signin`: the sign-in form (after a password reset, it says so).
@@ -166,7 +169,7 @@ pub async fn signout(
     sent: Sent<Button>,
 ) -> Response {
     if let Err(e) = sent {
-        return e.or_page(|_| expired_form());
+        return e.or_page(|_| expired_form(&state, &headers));
     }
     if let Some(token) = cookies::get(&headers, SESSION)
         && let Err(e) = state.sessions.end(&token)
@@ -184,7 +187,7 @@ pub async fn signout_everywhere(
     sent: Sent<Button>,
 ) -> Response {
     if let Err(e) = sent {
-        return e.or_page(|_| expired_form());
+        return e.or_page(|_| expired_form(&state, &headers));
     }
     let signed_out = with_cookies(see_other("/signin"), vec![cookies::clear(&state, SESSION)]);
     match signed_in(&state, &headers) {

@@ -57,6 +57,7 @@ pub async fn export_all(State(state): State<AppState>, SignedIn(account): Signed
 pub async fn phenopacket(
     State(state): State<AppState>,
     SignedIn(account): SignedIn,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
     match state
@@ -67,11 +68,10 @@ pub async fn phenopacket(
             &phenopacket::phenopacket(&state.ontology, &p, now()),
             &format!("phenopacket-{}.json", p.id),
         ),
-        Ok(None) => (
-            StatusCode::NOT_FOUND,
-            "This patient does not exist, or is not yours.",
-        )
-            .into_response(),
+        Ok(None) => super::page_error::PageError::NotFound {
+            lang: super::page::page_lang(&state, &headers),
+        }
+        .into_response(),
         Err(e) => internal(e),
     }
 }

@@ -113,7 +113,7 @@ pub(crate) async fn send_link(state: &AppState, info: &PersonalInfo) -> Result<(
         tracing::error!(error = %e, "sending a registration mail failed");
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            "We could not send the email right now. Please try again in a few minutes.",
+            raremesh_domain::message::Message::new("errors.mail_failed").render(lang),
         )
             .into_response()
     })

@@ -208,11 +208,17 @@ pub async fn review(
 pub async fn open(
     State(state): State<AppState>,
     Staff(actor): Staff,
+    headers: HeaderMap,
     Path((account_id, patient_id, id)): Path<(String, String, String)>,
 ) -> Response {
     let doc = match state.documents.get(&account_id, &patient_id, &id) {
         Ok(Some(d)) => d,
-        Ok(None) => return (StatusCode::NOT_FOUND, "No such document.").into_response(),
+        Ok(None) => {
+            return PageError::NotFound {
+                lang: page_lang(&state, &headers),
+            }
+            .into_response();
+        }
         Err(e) => return internal(e),
     };
     let bytes = match state.documents.vault().open_document(&doc.id) {
