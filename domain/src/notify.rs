@@ -173,13 +173,16 @@ pub async fn pass(notifier: &Notifier) -> Result<usize, StoreError> {
             .iter()
             .map(|(name, path)| format!("- {name}: {base}{path}"))
             .collect();
+        let lang = m.info.language.as_str();
         let mail = Mail {
             to: m.info.email.clone(),
-            subject: format!("{}: new patients like yours", notifier.node_name),
-            body: format!(
-                "Hello,\n\nThere are new patients similar to yours:\n\n{}\n\nYou asked to be told; you can stop these mails among your choices ({base}/terms).\n",
-                list.join("\n")
-            ),
+            subject: crate::message::Message::new("mail.matches.subject")
+                .with("node", &notifier.node_name)
+                .render(lang),
+            body: crate::message::Message::new("mail.matches.body")
+                .with("list", list.join("\n"))
+                .with("link", format!("{base}/terms"))
+                .render(lang),
         };
         if let Err(e) = notifier.mailer.send(&mail).await {
             tracing::warn!(error = %e, "match notice mail failed");

@@ -302,15 +302,16 @@ impl Federation {
         })?;
         let org = self.peer(peer).map_or("", |p| p.name.as_str());
         let base = self.local.public_url.trim_end_matches('/');
+        let lang = m.info.language.as_str();
         let mail = Mail {
             to: m.info.email.clone(),
-            subject: format!(
-                "{}: someone would like to get in touch",
-                self.local.node_name
-            ),
-            body: format!(
-                "Hello,\n\nA member of {org}, whose patient is similar to yours, would like to get in touch. Nothing about you has been shared. You can accept or decline here:\n\n{base}/contacts\n"
-            ),
+            subject: Message::new("mail.contact_request.subject")
+                .with("node", &self.local.node_name)
+                .render(lang),
+            body: Message::new("mail.contact_request.body")
+                .with("org", org)
+                .with("link", format!("{base}/contacts"))
+                .render(lang),
         };
         if let Err(e) = self.local.mailer.send(&mail).await {
             tracing::warn!(error = %e, "contact request mail failed");
@@ -461,18 +462,22 @@ impl Federation {
         self.save_contact(&c)?;
         if let Some(m) = member {
             let org = self.peer(peer).map_or("", |p| p.name.as_str());
+            let lang = m.info.language.as_str();
             let body = if c.status == ContactStatus::Accepted {
-                format!(
-                    "Hello,\n\nThe member of {org} you asked to get in touch with accepted. A private, end-to-end encrypted conversation is waiting for you in your Matrix app (look for an invitation to \"{CONTACT_ROOM_NAME}\").\n"
-                )
+                Message::new("mail.contact_answer.accepted")
+                    .with("org", org)
+                    .with("room", CONTACT_ROOM_NAME)
+                    .render(lang)
             } else {
-                format!(
-                    "Hello,\n\nThe member of {org} you asked to get in touch with did not accept. Nothing about you was shared.\n"
-                )
+                Message::new("mail.contact_answer.declined")
+                    .with("org", org)
+                    .render(lang)
             };
             let mail = Mail {
-                to: m.info.email,
-                subject: format!("{}: your contact request", self.local.node_name),
+                to: m.info.email.clone(),
+                subject: Message::new("mail.contact_answer.subject")
+                    .with("node", &self.local.node_name)
+                    .render(lang),
                 body,
             };
             if let Err(e) = self.local.mailer.send(&mail).await {

@@ -306,3 +306,41 @@ async fn everything_can_be_changed_afterwards() {
         .expect("m");
     assert_eq!(m.info.name, "New Name");
 }
+
+#[tokio::test]
+async fn the_notice_of_new_matches_is_in_the_members_language() {
+    let node = Node::new(|_| {});
+    let (me, _) = node.account("aviso@example.org", Role::Member, true);
+    let mut m = node.state.registrations.member(&me).expect("m").expect("m");
+    m.consents.notify_matches = true;
+    m.info.language = "es".into();
+    node.state.registrations.save_member(&m).expect("save");
+    let mine = node.patient(&me, "Mío", &["HP:0001250", "HP:0001252", "HP:0001263"]);
+    node.approve(&mine);
+    raremesh::notify::pass(&node.state.notifier)
+        .await
+        .expect("first pass");
+    let (other, _) = node.account("cercano@example.org", Role::Member, true);
+    let close = node.patient(
+        &other,
+        "Cercano",
+        &["HP:0002069", "HP:0001252", "HP:0001263"],
+    );
+    node.approve(&close);
+    assert_eq!(
+        raremesh::notify::pass(&node.state.notifier)
+            .await
+            .expect("pass"),
+        1
+    );
+    let mail = node
+        .outbox()
+        .into_iter()
+        .find(|m| m.contains("aviso@example.org"))
+        .expect("a mail to the member");
+    assert!(
+        mail.contains("nuevos pacientes como el suyo") && mail.contains("Hay nuevos pacientes"),
+        "{mail}"
+    );
+    assert!(!mail.contains("new patients like yours"), "{mail}");
+}
