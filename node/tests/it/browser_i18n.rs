@@ -149,3 +149,113 @@ async fn journey_in(j: Journey) {
     d.cmd(reqwest::Method::DELETE, "", Value::Null).await;
     let _ = stop.send(());
 }
+
+/// The pages of validators, moderators, researchers and admins, in Spanish and French:
+/// each fits a phone and passes axe-core.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_pages_in_spanish_and_french_fit_a_phone_and_pass_axe() {
+    use raremesh::accounts::Role;
+    use raremesh::registration::Registrant;
+    use raremesh::registration::patient::{Diagnosis, PatientInput, Relation, Sex, Validation};
+
+    let (base, stop, _handle) = spawn_server().await;
+    let d = Driver::start().await;
+    let s = crate::state();
+    let (_, member) = crate::patients::member("staff.pages@example.org", Registrant::Caregiver);
+    let mut p = s
+        .patients
+        .add(
+            &member,
+            PatientInput {
+                display_name: "Nerea".into(),
+                birth_year: 2018,
+                sex: Sex::Female,
+                relation: Relation::Parent,
+                diagnosis: Diagnosis::NoneYet,
+                organization: None,
+            },
+        )
+        .expect("patient");
+    p.validation = Validation::Pending { since: 1 };
+    s.patients.save(&p).expect("pending");
+    for (email, role) in [
+        ("staff.validator@example.org", Role::Validator),
+        ("staff.researcher@example.org", Role::Researcher),
+        ("staff.admin@example.org", Role::Admin),
+    ] {
+        s.accounts
+            .create(email, "a long staff password", role, true)
+            .expect("account");
+    }
+    let sign_in = |email: &'static str, lang: &'static str| {
+        let (d, base) = (&d, &base);
+        async move {
+            // The language switch every page has in its footer.
+            d.goto(&format!("{base}/signin")).await;
+            d.click(&format!("footer a[href='/language/{lang}']")).await;
+            d.wait_for_text("h1", "").await;
+            d.type_into("#email", email).await;
+            d.type_into("#password", "a long staff password").await;
+            d.click("button[type=submit]").await;
+            d.wait_for_text("header", "").await;
+        }
+    };
+    let sign_out = || async {
+        d.goto(&format!("{base}/account")).await;
+        d.click("form[action='/signout'] button").await;
+        // Signed out when the browser is on the home page.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while d.script("return location.pathname").await != "/" {
+            assert!(std::time::Instant::now() < deadline, "not signed out");
+            tokio::task::yield_now().await;
+        }
+    };
+    for lang in ["es", "fr"] {
+        let t = |key: &str| raremesh::http::i18n::shared().text(lang, key).to_owned();
+        sign_in("staff.validator@example.org", lang).await;
+        d.goto(&format!("{base}/validation")).await;
+        let h1 = d.wait_for_text("h1", &t("validation.title")).await;
+        let lang_now = d
+            .script("return document.documentElement.lang + ' ' + document.cookie")
+            .await;
+        eprintln!("h1 {h1:?} {lang_now}");
+        d.screenshot(&format!("{lang}-staff-1-queue")).await;
+        d.goto(&format!("{base}/validation/{member}/{}", p.id))
+            .await;
+        d.wait_for_text("main", &t("validation.your_decision"))
+            .await;
+        d.screenshot(&format!("{lang}-staff-2-review")).await;
+        d.goto(&format!("{base}/validation/audit")).await;
+        let shown = d.wait_for_text("h1", &t("validation.audit_title")).await;
+        assert!(
+            shown.contains(&t("validation.audit_title")),
+            "{lang}: {shown}"
+        );
+        d.screenshot(&format!("{lang}-staff-3-audit")).await;
+        d.goto(&format!("{base}/moderation")).await;
+        let shown = d.wait_for_text("h1", &t("moderation.title")).await;
+        assert!(shown.contains(&t("moderation.title")), "{lang}: {shown}");
+        d.screenshot(&format!("{lang}-staff-4-moderation")).await;
+        sign_out().await;
+        sign_in("staff.researcher@example.org", lang).await;
+        d.goto(&format!("{base}/research")).await;
+        let shown = d.wait_for_text("h1", &t("research.count_title")).await;
+        assert!(
+            shown.contains(&t("research.count_title")),
+            "{lang}: {shown}"
+        );
+        d.screenshot(&format!("{lang}-staff-5-research")).await;
+        sign_out().await;
+        sign_in("staff.admin@example.org", lang).await;
+        d.goto(&format!("{base}/admin/federation")).await;
+        let shown = d.wait_for_text("h1", &t("federation_status.title")).await;
+        assert!(
+            shown.contains(&t("federation_status.title")),
+            "{lang}: {shown}"
+        );
+        d.screenshot(&format!("{lang}-staff-6-federation")).await;
+        sign_out().await;
+    }
+    d.cmd(reqwest::Method::DELETE, "", Value::Null).await;
+    let _ = stop.send(());
+}

@@ -154,3 +154,50 @@ async fn admins_read_the_federation_status_in_their_language() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_language_switch_remembers_the_choice_and_goes_back() {
+    let node = Node::new(|_| {});
+    let (s, _, headers) = node
+        .send(
+            Request::get("/language/fr")
+                .header(
+                    header::REFERER,
+                    "https://elsewhere.example.org/validation?x=1",
+                )
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers[header::LOCATION],
+        "/validation?x=1",
+        "back, on this node"
+    );
+    let cookie = headers[header::SET_COOKIE].to_str().expect("cookie");
+    assert!(cookie.starts_with("raremesh_lang=fr;"), "{cookie}");
+    let (s, _, _) = node
+        .send(
+            Request::get("/language/xx")
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // A page read with that cookie is in French, its switch marking it.
+    let (_, body, _) = node
+        .send(
+            Request::get("/signin")
+                .header(header::COOKIE, "raremesh_lang=fr")
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    let page = String::from_utf8_lossy(&body);
+    assert!(page.contains("<html lang=\"fr\""), "{page}");
+    assert!(
+        page.contains("href=\"/language/fr\" lang=\"fr\" hreflang=\"fr\" aria-current=\"true\""),
+        "{page}"
+    );
+}

@@ -13,6 +13,7 @@ pub mod federation_status;
 pub mod form;
 pub mod home;
 pub mod i18n;
+pub mod language;
 pub mod member_api;
 pub mod meta;
 pub mod metrics;
@@ -84,6 +85,7 @@ pub fn app(state: AppState) -> Router {
         .merge(appservice_api)
         .merge(home::pages())
         .merge(meta::pages())
+        .merge(language::pages())
         .merge(metrics::pages())
         .merge(auth::pages())
         .merge(register::pages())
@@ -122,9 +124,11 @@ pub fn app(state: AppState) -> Router {
                 "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
             ),
         ))
+        // A link to another site never learns the page it was on (mailed-link tokens stay
+        // here); links within the node do, so the language switch can go back.
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("referrer-policy"),
-            HeaderValue::from_static("no-referrer"),
+            HeaderValue::from_static("same-origin"),
         ))
         // Pages and API answers may hold member data: no browser or proxy keeps a copy.
         // The stylesheet and scripts say otherwise themselves.
