@@ -28,7 +28,7 @@ pub(crate) fn render(
         app_version => crate::VERSION,
         hpo_ack => raremesh_ontology::hpo_acknowledgement(o.version()),
         orphanet => raremesh_ontology::ORPHANET_ATTRIBUTION,
-        languages => raremesh_domain::registration::LANGUAGES,
+        switch_languages => raremesh_domain::registration::LANGUAGES,
     };
     let rendered = super::templates::shared()
         .map_err(|e| e.to_string())
