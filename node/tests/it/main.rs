@@ -6,6 +6,7 @@ mod api;
 mod api_snapshots;
 mod auth;
 mod authz;
+mod authz_routes;
 mod backup;
 mod browser;
 mod browser_i18n;
