@@ -34,11 +34,6 @@ fn signin_page(
     )
 }
 
-/// A message of the sign-in page in the browser's language.
-fn say(headers: &HeaderMap, key: &'static str) -> String {
-    raremesh_domain::message::Message::new(key).render(super::i18n::pick(headers, None, None))
-}
-
 /// The answer to a sign-out form whose CSRF token does not match, in the reader's
 /// language.
 fn expired_form(state: &AppState, headers: &HeaderMap) -> Response {
@@ -94,7 +89,7 @@ pub async fn signin(
                     &headers,
                     StatusCode::FORBIDDEN,
                     "",
-                    Some(say(&headers, "signin.expired")),
+                    Some(super::i18n::say(&headers, "signin.expired")),
                     false,
                 )
             });
@@ -128,7 +123,7 @@ pub async fn signin(
             &headers,
             StatusCode::UNAUTHORIZED,
             &email,
-            Some(say(&headers, "signin.wrong")),
+            Some(super::i18n::say(&headers, "signin.wrong")),
             false,
         );
     };

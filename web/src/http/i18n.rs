@@ -45,3 +45,8 @@ pub fn accepted(headers: &HeaderMap) -> impl Iterator<Item = &str> {
         .flat_map(|v| v.split(','))
         .map(|part| part.split(';').next().unwrap_or_default().trim())
 }
+
+/// A catalogue text in the browser's language (`?lang=` cookie, then `Accept-Language`).
+pub fn say(headers: &HeaderMap, key: &'static str) -> String {
+    raremesh_domain::message::Message::new(key).render(pick(headers, None, None))
+}

@@ -19,11 +19,6 @@ use raremesh_domain::qa::actions::QaError;
 use raremesh_domain::qa::moderation;
 use raremesh_domain::state::AppState;
 
-/// A catalogue text in the reader's language.
-fn say(headers: &HeaderMap, key: &'static str) -> String {
-    raremesh_domain::message::Message::new(key).render(i18n::pick(headers, None, None))
-}
-
 fn page(
     state: &AppState,
     headers: &HeaderMap,
@@ -123,7 +118,7 @@ pub async fn decide(
                     &state,
                     &headers,
                     StatusCode::FORBIDDEN,
-                    Some(&say(&headers, "moderation.expired")),
+                    Some(&super::i18n::say(&headers, "moderation.expired")),
                 )
             });
         }
@@ -134,7 +129,7 @@ pub async fn decide(
         _ => {
             return (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                say(&headers, "qa.err.unknown_action"),
+                super::i18n::say(&headers, "qa.err.unknown_action"),
             )
                 .into_response();
         }

@@ -203,3 +203,12 @@ pub(crate) fn error_page(
     )
         .into_response()
 }
+
+/// The name a choice (sex, relation...) has in forms and catalogue keys: its serialized
+/// name (`other_family`), empty for anything that is not a plain name.
+pub(crate) fn choice_key(choice: &impl serde::Serialize) -> String {
+    serde_json::to_value(choice)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}

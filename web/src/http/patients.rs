@@ -204,17 +204,11 @@ pub async fn add(
 
 /// The form values of a stored patient.
 fn values_of(state: &AppState, p: &Patient) -> HashMap<String, String> {
-    // The form's value of a choice is its serialized name.
-    let key = |v: Result<serde_json::Value, _>| {
-        v.ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    };
     let mut values = HashMap::from([
         ("display_name".to_owned(), p.display_name.clone()),
         ("birth_year".to_owned(), p.birth_year.to_string()),
-        ("sex".to_owned(), key(serde_json::to_value(p.sex))),
-        ("relation".to_owned(), key(serde_json::to_value(p.relation))),
+        ("sex".to_owned(), super::page::choice_key(&p.sex)),
+        ("relation".to_owned(), super::page::choice_key(&p.relation)),
         (
             "organization".to_owned(),
             p.organization.clone().unwrap_or_default(),

@@ -49,11 +49,6 @@ pub async fn api_count(
         .map_err(api_error)
 }
 
-/// A catalogue text in the reader's language.
-fn say(headers: &HeaderMap, key: &'static str) -> String {
-    Message::new(key).render(super::i18n::pick(headers, None, None))
-}
-
 fn page(
     state: &AppState,
     headers: &HeaderMap,
@@ -117,7 +112,7 @@ pub async fn ask(
                     StatusCode::FORBIDDEN,
                     &form,
                     None,
-                    Some(say(&headers, "research.error.expired")),
+                    Some(super::i18n::say(&headers, "research.error.expired")),
                 )
             });
         }
@@ -143,7 +138,7 @@ pub async fn ask(
                 StatusCode::CONFLICT,
                 &form,
                 None,
-                Some(say(&headers, "research.error.no_partners")),
+                Some(super::i18n::say(&headers, "research.error.no_partners")),
             );
         };
         let local = match count(state.counting(), &a.id, &criteria, None) {

@@ -153,12 +153,6 @@ fn review_page(
         Validation::Rejected { reason, .. } => reason.clone(),
         _ => String::new(),
     };
-    // The choices' keys, as the forms send them.
-    let key = |v: Result<serde_json::Value, serde_json::Error>| {
-        v.ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    };
     render_form(
         state,
         headers,
@@ -176,8 +170,8 @@ fn review_page(
             patient => HashMap::from([
                 ("name", p.display_name.clone()),
                 ("year", p.birth_year.to_string()),
-                ("sex", key(serde_json::to_value(p.sex))),
-                ("relation", key(serde_json::to_value(p.relation))),
+                ("sex", super::page::choice_key(&p.sex)),
+                ("relation", super::page::choice_key(&p.relation)),
                 ("diagnosis", diagnosis),
                 ("organization", p.organization.clone().unwrap_or_default()),
             ]),
