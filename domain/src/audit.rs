@@ -33,6 +33,11 @@ pub enum Action {
     QaHidden,
     /// A validator restored a hidden question or answer, with a reason.
     QaRestored,
+    /// A member reported a private message to the validators (`document_id`:
+    /// `report:<id>`).
+    MessageReported,
+    /// A validator closed a report about a private message, with a note.
+    ReportClosed,
 }
 
 impl Action {
@@ -49,6 +54,8 @@ impl Action {
             Self::ResearchQuery => "research_query",
             Self::QaHidden => "qa_hidden",
             Self::QaRestored => "qa_restored",
+            Self::MessageReported => "message_reported",
+            Self::ReportClosed => "report_closed",
         }
     }
 }

@@ -54,6 +54,10 @@ fn patient_records(
     p: &Patient,
 ) -> Result<Vec<String>, StoreError> {
     let documents = state.documents.erase_patient(batch, account_id, &p.id)?;
+    state
+        .messages
+        .erase_patient(batch, &p.account_id, &p.id)
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
     state.research.erase_patient(batch, account_id, &p.id)?;
     state.patients.remove(batch, p);
     Ok(documents)
@@ -102,6 +106,10 @@ pub fn begin_account(state: &AppState, account: &Account) -> crate::Result<(Eras
         documents.extend(patient_records(state, &mut batch, &account.id, p)?);
     }
     let qa = crate::qa::moderation::erase_account(&state.qa, &mut batch, &account.id)
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    state
+        .messages
+        .erase_account(&mut batch, &account.id)
         .map_err(|e| StoreError::Backend(e.to_string()))?;
     state.audit.forget_reasons(&mut batch, &account.id)?;
     state.audit.record_in(

@@ -20,6 +20,7 @@ pub mod export;
 pub mod federation;
 pub mod files;
 pub mod mail;
+pub mod messages;
 pub mod notify;
 pub mod phenopacket;
 pub mod qa;

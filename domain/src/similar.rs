@@ -5,7 +5,7 @@
 //! record changes ([`crate::store::Changes`]); ranking it is a fraction of a millisecond
 //! per thousand patients.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use raremesh_ontology::{Ontology, OrphaCode};
@@ -46,6 +46,9 @@ pub struct SimilarPatient {
     pub peer: Option<(String, String)>,
     /// Whether the member behind this patient accepts contact requests.
     pub contactable: bool,
+    /// For a patient of this organization: the handle a contact request names it by
+    /// ([`crate::messages::handle`]: not its id).
+    pub local: Option<String>,
     /// New or notably better since the member last looked (when they asked for notices).
     pub new: bool,
     /// The symptoms that make them similar, best first.
@@ -72,6 +75,8 @@ pub fn pseudonym(patient_id: &str) -> String {
 struct Entry {
     /// The local member (None for a patient of a partner organization).
     account_id: Option<AccountId>,
+    /// The local patient's contact handle.
+    handle: Option<String>,
     peer: Option<(String, String)>,
     contactable: bool,
     pseudonym: String,
@@ -134,12 +139,13 @@ impl Similar {
         {
             return Ok(p.clone());
         }
-        let shown: HashSet<AccountId> = src
+        // The members shown, and whether each accepts contact requests.
+        let shown: HashMap<AccountId, bool> = src
             .registrations
             .members()?
             .into_iter()
             .filter(|m| m.consents.local_matching && m.consents.terms_version.is_some())
-            .map(|m| m.account_id)
+            .map(|m| (m.account_id, m.consents.contactable))
             .collect();
         let mut pool = Pool {
             built_at: now,
@@ -148,7 +154,10 @@ impl Similar {
             entries: Vec::new(),
         };
         for p in src.patients.all()? {
-            if !p.validation.is_approved() || !shown.contains(&p.account_id) {
+            let Some(&contactable) = shown.get(&p.account_id) else {
+                continue;
+            };
+            if !p.validation.is_approved() {
                 continue;
             }
             if let Some(profile) = p.profile(&src.ontology) {
@@ -159,9 +168,10 @@ impl Similar {
                         Diagnosis::Orpha { code } => Some(code),
                         _ => None,
                     },
+                    handle: Some(crate::messages::handle(&p.id)),
                     account_id: Some(p.account_id),
                     peer: None,
-                    contactable: false,
+                    contactable,
                     pseudonym: pseudonym(&p.id),
                     born: Some(format!("{}s", p.birth_year / 10 * 10)),
                     age_band: None,
@@ -194,6 +204,7 @@ impl Similar {
                 pool.profiles.push(profile);
                 pool.entries.push(Entry {
                     account_id: None,
+                    handle: None,
                     peer: Some((r.peer.clone(), r.vector.pseudonym.clone())),
                     contactable: r.vector.contactable,
                     pseudonym: format!("Patient {}", r.vector.pseudonym[..6].to_uppercase()),
@@ -266,6 +277,7 @@ impl Similar {
                     organization: e.organization.clone(),
                     peer: e.peer.clone(),
                     contactable: e.contactable,
+                    local: e.handle.clone(),
                     new: false,
                     shared,
                 }

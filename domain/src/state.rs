@@ -68,6 +68,8 @@ pub struct Inner {
     pub research: crate::research::Research,
     /// Community questions and answers, with their index.
     pub qa: crate::qa::Service,
+    /// Private messages between members.
+    pub messages: crate::messages::Service,
 }
 
 impl AppState {
@@ -155,6 +157,17 @@ impl AppState {
             node_name: config.node.name.clone(),
             public_url: config.server.public_url.clone(),
         };
+        let messages = crate::messages::Service::new(crate::messages::Parts {
+            kv: kv.clone(),
+            patients: patients.clone(),
+            registrations: registrations.clone(),
+            similar: similar.clone(),
+            mailer: mailer.clone(),
+            throttle: throttle.clone(),
+            audit: audit.clone(),
+            node_name: config.node.name.clone(),
+            public_url: config.server.public_url.clone(),
+        });
         Ok(Self(Arc::new(Inner {
             config: Arc::new(config),
             ontology,
@@ -171,6 +184,7 @@ impl AppState {
             kv: kv.clone(),
             research,
             qa,
+            messages,
             federation,
             federation_problem,
             terms,

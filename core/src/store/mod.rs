@@ -69,6 +69,11 @@ pub enum Tree {
     /// and whose files (documents, mails in the outbox, shared Q&A events) may not be yet:
     /// finished at the next start if a stop cut it short.
     Erasures,
+    /// Messaging between members: `c/<conversation>` a conversation, `m/<conversation>/<seq>`
+    /// its messages, `p/<account id>/<conversation>` a member's place in it (read up to,
+    /// left, last mail), `r/<request>` a contact request within the organization,
+    /// `b/<account id>/<handle>` someone a member blocked, `x/<report>` a reported message.
+    Messaging,
 }
 
 impl Tree {
@@ -98,6 +103,7 @@ impl Tree {
             Self::QaAnswers => "qa_answers",
             Self::QaNotices => "qa_notices",
             Self::Erasures => "erasures",
+            Self::Messaging => "messaging",
         }
     }
 }

@@ -19,6 +19,8 @@ use super::i18n;
 use super::page::{render_form, see_other};
 use super::patients::member;
 use raremesh_domain::federation::{ContactError, ContactStatus};
+use raremesh_domain::messages::MessagingError;
+use raremesh_domain::similar::SHOWN;
 use raremesh_domain::registration::Member;
 use raremesh_domain::state::AppState;
 
@@ -58,6 +60,26 @@ fn refusal(e: ContactError) -> Message {
     }
 }
 
+fn local_refusal(state: &AppState, headers: &HeaderMap, m: &Member, e: MessagingError) -> Response {
+    match e {
+        MessagingError::Refused(why) => contacts_page(
+            state,
+            headers,
+            m,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(why),
+        ),
+        MessagingError::NotFound => contacts_page(
+            state,
+            headers,
+            m,
+            StatusCode::NOT_FOUND,
+            Some(Message::new("contacts.err.no_request")),
+        ),
+        MessagingError::Store(e) => failed(headers, e),
+    }
+}
+
 /// `GET /account/matrix`: the linked Matrix account, or the form to link one.
 pub async fn matrix(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match member(&state, &headers) {
@@ -82,12 +104,17 @@ pub struct LinkForm {
 pub struct AnswerForm {
     /// `accept` or anything else (decline).
     answer: String,
+    /// `local` for a request within the organization.
+    kind: String,
 }
 
-/// A contact request to a patient of a partner organization.
+/// A contact request to a similar patient: of this organization (`local`), or of a
+/// partner organization (`peer` and `pseudonym`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct AskForm {
+    /// The handle of a patient of this organization.
+    local: String,
     /// The partner node.
     peer: String,
     /// The patient's pseudonym there.
@@ -150,30 +177,27 @@ fn contacts_page(
 ) -> Response {
     let lang = i18n::pick(headers, None, Some(&m.info.language));
     let error = error.map(|e| e.render(lang));
-    let Some(f) = state.federation.as_ref() else {
-        return render_form(
-            state,
-            headers,
-            lang,
-            status,
-            "contacts.html",
-            context! { requests => Vec::<()>::new(), error },
-        );
+    let remote = match state.federation.as_ref() {
+        Some(f) => match f.contacts_of(&m.account_id) {
+            Ok(l) => l,
+            Err(e) => return failed(headers, e),
+        },
+        None => Vec::new(),
     };
-    let list = match f.contacts_of(&m.account_id) {
-        Ok(l) => l,
-        Err(e) => return failed(headers, e),
+    let organization = |peer: &str| {
+        state
+            .federation
+            .as_ref()
+            .and_then(|f| f.peer(peer))
+            .map_or_else(String::new, |p| p.name.clone())
     };
-    let requests: Vec<HashMap<&str, String>> = list
+    let requests: Vec<HashMap<&str, String>> = remote
         .iter()
         .map(|c| {
             HashMap::from([
                 ("request", c.request.clone()),
                 ("outgoing", c.outgoing.to_string()),
-                (
-                    "organization",
-                    f.peer(&c.peer).map_or_else(String::new, |p| p.name.clone()),
-                ),
+                ("organization", organization(&c.peer)),
                 (
                     "pseudonym",
                     format!("Patient {}", c.remote_pseudonym[..6].to_uppercase()),
@@ -190,14 +214,73 @@ fn contacts_page(
             ])
         })
         .collect();
+    let (local, possible) = match local_contacts(state, m) {
+        Ok(x) => x,
+        Err(e) => return failed(headers, e),
+    };
     render_form(
         state,
         headers,
         lang,
         status,
         "contacts.html",
-        context! { requests, error },
+        context! {
+            requests,
+            local,
+            possible,
+            contactable => m.consents.contactable,
+            federation => state.federation.is_some(),
+            error,
+        },
     )
+}
+
+/// The member's requests within the organization, and the similar patients they may ask
+/// to get in touch with (most similar first).
+fn local_contacts(
+    state: &AppState,
+    m: &Member,
+) -> Result<(Vec<minijinja::Value>, Vec<minijinja::Value>), MessagingError> {
+    let label = |p: &PatientId| raremesh_domain::similar::pseudonym(p);
+    let local = state
+        .messages
+        .requests_of(&m.account_id)?
+        .into_iter()
+        .map(|r| {
+            let incoming = r.to_account == m.account_id;
+            context! {
+                id => r.id,
+                incoming,
+                pseudonym => label(if incoming { &r.from_patient } else { &r.to_patient }),
+                status => r.status.key(),
+                conversation => r.conversation,
+            }
+        })
+        .collect();
+    let names: HashMap<PatientId, String> = state
+        .patients
+        .of(&m.account_id)?
+        .into_iter()
+        .map(|p| (p.id, p.display_name))
+        .collect();
+    let possible = state
+        .messages
+        .possible(m, SHOWN)?
+        .into_iter()
+        .map(|p| {
+            context! {
+                patient => p.patient_id,
+                patient_name => names.get(&p.patient_id).cloned().unwrap_or_default(),
+                pseudonym => p.similar.pseudonym,
+                score => p.similar.score,
+                organization => p.similar.organization,
+                local => p.similar.local,
+                peer => p.similar.peer,
+                asked => p.request.map(|r| r.key()),
+            }
+        })
+        .collect();
+    Ok((local, possible))
 }
 
 /// `GET /contacts`: requests made and received.
@@ -230,10 +313,19 @@ pub async fn answer(
             });
         }
     };
+    let accept = form.answer == "accept";
+    if form.kind == "local" {
+        return match state.messages.answer(&m, &request, accept).await {
+            Ok(r) => match r.conversation {
+                Some(c) => see_other(&format!("/messages/{c}")),
+                None => see_other("/contacts"),
+            },
+            Err(e) => local_refusal(&state, &headers, &m, e),
+        };
+    }
     let Some(f) = state.federation.clone() else {
         return contacts_page(&state, &headers, &m, StatusCode::NOT_FOUND, None);
     };
-    let accept = form.answer == "accept";
     match f.answer_contact(&m, &request, accept).await {
         Ok(_) => see_other("/contacts"),
         Err(e) => contacts_page(
@@ -268,6 +360,13 @@ pub async fn ask(
             });
         }
     };
+    if !form.local.is_empty() {
+        let patient = PatientId::new(id.as_str());
+        return match state.messages.ask(&m, &patient, form.local.trim()).await {
+            Ok(_) => see_other("/contacts"),
+            Err(e) => local_refusal(&state, &headers, &m, e),
+        };
+    }
     let Some(f) = state.federation.clone() else {
         return contacts_page(&state, &headers, &m, StatusCode::NOT_FOUND, None);
     };

@@ -15,6 +15,7 @@ pub mod home;
 pub mod i18n;
 pub mod language;
 pub mod member_api;
+pub mod messages;
 pub mod meta;
 pub mod metrics;
 pub mod moderation;
@@ -30,6 +31,7 @@ pub mod register;
 pub mod replies;
 pub mod research;
 pub mod research_api;
+pub mod reports;
 pub mod reset;
 pub mod similar;
 pub mod symptoms;
@@ -93,6 +95,7 @@ pub fn app(state: AppState) -> Router {
         .merge(own_data::pages())
         .merge(profile::pages())
         .merge(contacts::pages())
+        .merge(messages::pages())
         .merge(questions::pages())
         .merge(moderation::pages())
         .merge(research_api::pages())
@@ -103,6 +106,7 @@ pub fn app(state: AppState) -> Router {
         .merge(similar::pages())
         .merge(research::pages())
         .merge(validation::pages())
+        .merge(reports::pages())
         .merge(federation_status::pages())
         .nest("/api/v1", api)
         .route_layer(axum::middleware::from_fn(metrics::tag_route))

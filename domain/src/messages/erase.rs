@@ -1,0 +1,119 @@
+//! What erasing a member or a patient removes from messaging: what they wrote, their
+//! place in each conversation (a conversation left with nobody in it goes entirely),
+//! their requests and blocks, and the reports they made or that quote them.
+
+use super::model::key;
+use super::{ChatMessage, Conversation, MessagingError, Report, Request, Service, Who};
+use crate::ids::{AccountId, PatientId};
+use crate::store::{Batch, Tree, decode};
+
+impl Service {
+    /// Adds the erasure of a member's messaging to `batch`.
+    pub fn erase_account(
+        &self,
+        batch: &mut Batch,
+        account: &AccountId,
+    ) -> Result<(), MessagingError> {
+        self.erase(batch, account, None)
+    }
+
+    /// Adds the erasure of one patient's conversations and requests to `batch`.
+    pub fn erase_patient(
+        &self,
+        batch: &mut Batch,
+        account: &AccountId,
+        patient: &PatientId,
+    ) -> Result<(), MessagingError> {
+        self.erase(batch, account, Some(patient))
+    }
+
+    fn erase(
+        &self,
+        batch: &mut Batch,
+        account: &AccountId,
+        patient: Option<&PatientId>,
+    ) -> Result<(), MessagingError> {
+        let concerns = |who: &Who| match who {
+            Who::Local {
+                account_id,
+                patient_id,
+            } => account_id == account && patient.is_none_or(|p| p == patient_id),
+            _ => false,
+        };
+        let prefix = key::places(account);
+        for (k, _) in self.kv().scan_prefix(Tree::Messaging, prefix.as_bytes())? {
+            let id = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            let Some(mut c) = self.conversation(&id)? else {
+                batch.remove(Tree::Messaging, k);
+                continue;
+            };
+            let Some(side) = c.parties.iter().position(|p| concerns(&p.who)) else {
+                continue;
+            };
+            batch.remove(Tree::Messaging, k);
+            let messages = self.messages(&id, 0)?;
+            if gone_or_left(&c, 1 - side.min(1)) {
+                remove_all(batch, &c, &messages);
+                continue;
+            }
+            for m in messages.iter().filter(|m| m.from == side) {
+                batch.remove(Tree::Messaging, key::message(&id, m.seq));
+            }
+            c.parties[side].who = Who::Gone;
+            c.parties[side].left = true;
+            batch.put(key::conversation(&id), &c);
+        }
+        for (k, v) in self.kv().scan_prefix(Tree::Messaging, b"r/")? {
+            let Ok(r) = decode::<Request>(&v) else {
+                continue;
+            };
+            let from = r.from_account == *account && patient.is_none_or(|p| *p == r.from_patient);
+            let to = r.to_account == *account && patient.is_none_or(|p| *p == r.to_patient);
+            if from || to {
+                batch.remove(Tree::Messaging, k);
+            }
+        }
+        if patient.is_none() {
+            for (k, _) in self
+                .kv()
+                .scan_prefix(Tree::Messaging, key::blocks(account).as_bytes())?
+            {
+                batch.remove(Tree::Messaging, k);
+            }
+            let blocked_as = format!("/account:{account}");
+            for (k, _) in self.kv().scan_prefix(Tree::Messaging, b"b/")? {
+                if k.ends_with(blocked_as.as_bytes()) {
+                    batch.remove(Tree::Messaging, k);
+                }
+            }
+            for (k, v) in self.kv().scan_prefix(Tree::Messaging, b"x/")? {
+                let Ok(r) = decode::<Report>(&v) else {
+                    continue;
+                };
+                if r.reporter == *account || r.author_account.as_ref() == Some(account) {
+                    batch.remove(Tree::Messaging, k);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn gone_or_left(c: &Conversation, side: usize) -> bool {
+    c.parties
+        .get(side)
+        .is_none_or(|p| p.left || p.who == Who::Gone)
+}
+
+/// Removes a conversation, its messages and every place in it.
+fn remove_all(batch: &mut Batch, c: &Conversation, messages: &[ChatMessage]) {
+    for m in messages {
+        batch.remove(Tree::Messaging, key::message(&c.id, m.seq));
+    }
+    for p in &c.parties {
+        if let Some(a) = p.who.account() {
+            batch.remove(Tree::Messaging, key::place(a, &c.id));
+        }
+    }
+    batch.remove(Tree::Messaging, key::conversation(&c.id));
+}
