@@ -6,8 +6,8 @@ use sha2::{Digest, Sha256};
 
 use super::model::key;
 use super::{
-    Conversation, MAX_PENDING, MessagingError, Party, REQUESTS_PER_WINDOW, Request,
-    RequestStatus, Service, Who,
+    Conversation, MAX_PENDING, MessagingError, Party, REQUESTS_PER_WINDOW, Request, RequestStatus,
+    Service, Who,
 };
 use crate::clock::now;
 use crate::ids::{AccountId, PatientId, new_id};

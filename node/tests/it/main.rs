@@ -28,6 +28,7 @@ mod hardening;
 mod mail;
 mod match_cli;
 mod member_api;
+mod messaging;
 mod metrics;
 mod pair;
 mod patients;

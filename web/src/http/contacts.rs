@@ -20,8 +20,8 @@ use super::page::{render_form, see_other};
 use super::patients::member;
 use raremesh_domain::federation::{ContactError, ContactStatus};
 use raremesh_domain::messages::MessagingError;
-use raremesh_domain::similar::SHOWN;
 use raremesh_domain::registration::Member;
+use raremesh_domain::similar::SHOWN;
 use raremesh_domain::state::AppState;
 
 fn matrix_page(

@@ -17,7 +17,12 @@ use raremesh_domain::message::Message;
 use raremesh_domain::messages::MessagingError;
 use raremesh_domain::state::AppState;
 
-fn page(state: &AppState, headers: &HeaderMap, status: StatusCode, error: Option<Message>) -> Response {
+fn page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<Message>,
+) -> Response {
     let lang = page_lang(state, headers);
     let reports = match state.messages.open_reports() {
         Ok(r) => r,
@@ -81,9 +86,12 @@ pub async fn close(
     };
     match state.messages.close_report(&actor.id, &id, &form.note) {
         Ok(_) => see_other("/validation/reports"),
-        Err(MessagingError::Refused(why)) => {
-            page(&state, &headers, StatusCode::UNPROCESSABLE_ENTITY, Some(why))
-        }
+        Err(MessagingError::Refused(why)) => page(
+            &state,
+            &headers,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(why),
+        ),
         Err(MessagingError::NotFound) => PageError::NotFound {
             lang: page_lang(&state, &headers),
         }

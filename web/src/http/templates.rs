@@ -70,6 +70,10 @@ impl Templates {
             "validation_review.html",
             "audit.html",
             "federation_status.html",
+            "messages.html",
+            "conversation.html",
+            "message_report.html",
+            "reports.html",
         ] {
             env.add_template(name, source)?;
         }
