@@ -398,6 +398,9 @@ fn no_text_is_left_in_english_in_spanish_or_french() {
         ("fr", "research.title"),
         ("fr", "account.questions"),
         ("fr", "consent_form.signature"),
+        ("fr", "account.messages"),
+        ("fr", "common.nav_messages"),
+        ("fr", "messages.title"),
     ];
     for lang in ["es", "fr"] {
         let mut untranslated = Vec::new();
