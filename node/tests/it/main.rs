@@ -10,6 +10,7 @@ mod authz_routes;
 mod backup;
 mod browser;
 mod browser_i18n;
+mod browser_messages;
 mod browser_qa;
 mod config;
 mod deploy;

@@ -401,6 +401,7 @@ fn no_text_is_left_in_english_in_spanish_or_french() {
         ("fr", "account.messages"),
         ("fr", "common.nav_messages"),
         ("fr", "messages.title"),
+        ("fr", "common.patient_pseudonym"),
     ];
     for lang in ["es", "fr"] {
         let mut untranslated = Vec::new();

@@ -20,6 +20,7 @@ impl Templates {
             super::i18n::Catalogs::load()
                 .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e))?,
         );
+        let words = std::sync::Arc::clone(&catalogs);
         env.add_function("t", move |state: &minijinja::State, key: &str| -> String {
             let lang = state
                 .lookup("lang")
@@ -27,6 +28,27 @@ impl Templates {
                 .unwrap_or_else(|| "en".to_owned());
             catalogs.text(&lang, key).to_owned()
         });
+        // `label | pseudonym`: a patient's pseudonym ("Patient 3F2A1C") in the page's
+        // language; any other label as it is.
+        env.add_filter(
+            "pseudonym",
+            move |state: &minijinja::State, label: String| -> String {
+                let lang = state
+                    .lookup("lang")
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "en".to_owned());
+                match label.strip_prefix("Patient ") {
+                    Some(code)
+                        if code.len() == 6 && code.chars().all(|c| c.is_ascii_hexdigit()) =>
+                    {
+                        words
+                            .text(&lang, "common.patient_pseudonym")
+                            .replace("{code}", code)
+                    }
+                    _ => label,
+                }
+            },
+        );
         macro_rules! embedded {
             ($($name:literal),* $(,)?) => {
                 [$(($name, include_str!(concat!("../../templates/", $name)))),*]
