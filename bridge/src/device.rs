@@ -17,7 +17,9 @@ use matrix_sdk::config::SyncSettings;
 use matrix_sdk::deserialized_responses::TimelineEventKind;
 use matrix_sdk::{Client, SessionMeta, SessionTokens};
 use ruma::api::client::account::register;
+use ruma::api::client::filter::FilterDefinition;
 use ruma::api::client::session::login;
+use ruma::api::client::sync::sync_events;
 use ruma::api::client::uiaa::{MatrixUserIdentifier, UserIdentifier};
 use ruma::{OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
 use serde_json::Value;
@@ -30,6 +32,8 @@ use crate::{Error, Result};
 const SESSION_FILE: &str = "session.json";
 /// The folder of matrix-sdk's stores (state, sync position, crypto).
 const STORE_DIR: &str = "store";
+/// The most events of one room one sync brings.
+const TIMELINE_LIMIT: u32 = 200;
 
 /// The node's device.
 #[derive(Debug, Clone)]
@@ -192,9 +196,17 @@ impl Device {
     /// Syncs once from where the last sync stopped (waiting up to `timeout` for something
     /// new): the events of the rooms the device is in, decrypted where encrypted.
     pub async fn sync(&self, timeout: Duration) -> Result<Synced> {
+        // Up to TIMELINE_LIMIT events per room in one sync (a homeserver's default is
+        // 10): encrypted rooms are read only through the device.
+        let mut filter = FilterDefinition::default();
+        filter.room.timeline.limit = Some(TIMELINE_LIMIT.into());
         let response = self
             .client
-            .sync_once(SyncSettings::default().timeout(timeout))
+            .sync_once(
+                SyncSettings::default()
+                    .timeout(timeout)
+                    .filter(sync_events::v3::Filter::FilterDefinition(filter)),
+            )
             .await
             .map_err(sdk("sync"))?;
         let mut out = Synced::default();
@@ -226,24 +238,52 @@ impl Device {
     }
 
     /// Sends an event of `event_type` to a room the device is in; encrypted when the room
-    /// is. The event's id.
+    /// is (the room key shared with every device of the room's members first). The
+    /// transaction id makes a retry of the same send idempotent. The event's id.
     pub async fn send(
         &self,
         room: &RoomId,
         event_type: &str,
+        txn: &str,
         content: &Value,
     ) -> Result<OwnedEventId> {
         crate::limits::check_identifiers(event_type, None)?;
         crate::limits::check_content(content)?;
+        let txn: ruma::OwnedTransactionId = txn.into();
         let room = self
             .client
             .get_room(room)
             .ok_or_else(|| Error::Invalid(format!("the device is not in room {room}")))?;
         let sent = room
             .send_raw(event_type, content.clone())
+            .with_transaction_id(&txn)
             .await
             .map_err(sdk("device send"))?;
         Ok(sent.response.event_id)
+    }
+
+    /// Redacts an event the device sent (only its sender, or a room's moderator, may);
+    /// the transaction id makes a retry idempotent.
+    pub async fn redact(&self, room: &RoomId, event: &str, txn: &str, reason: &str) -> Result<()> {
+        let event: OwnedEventId = crate::client::parse_id("event id", event)?;
+        let room = self
+            .client
+            .get_room(room)
+            .ok_or_else(|| Error::Invalid(format!("the device is not in room {room}")))?;
+        room.redact(&event, Some(reason), Some(txn.into()))
+            .await
+            .map(|_| ())
+            .map_err(|e| match e.as_client_api_error() {
+                Some(api) => Error::Refused {
+                    what: "device redact",
+                    status: api.status_code.as_u16(),
+                    errcode: api
+                        .error_kind()
+                        .map(|k| k.errcode().to_string())
+                        .unwrap_or_default(),
+                },
+                None => Error::Unreachable(format!("device redact: {e}")),
+            })
     }
 
     /// Sends a text message (`m.room.message`, `m.text`) to a room the device is in;

@@ -20,8 +20,9 @@ use crate::federation::state::{Key, Kind};
 const LONG_POLL: Duration = Duration::from_secs(25);
 /// How long the node waits before trying again after a failure.
 const RETRY: Duration = Duration::from_secs(2);
-/// How often the node checks that the device is in every room it should be in.
-const ROOMS_EVERY: Duration = Duration::from_secs(30);
+/// How often the node checks that the device is in every room it should be in (a new
+/// Q&A room is read, and written, only once the device is in it).
+const ROOMS_EVERY: Duration = Duration::from_secs(2);
 
 impl Federation {
     /// The device's user id.
@@ -49,18 +50,60 @@ impl Federation {
             };
             self.health
                 .device_opened(device.user_id().as_str(), device.device_id());
-            self.sync_device(&device).await;
+            self.set_device(Some(device.clone()));
+            let rooms = async {
+                loop {
+                    self.device_rooms(&device).await;
+                    tokio::time::sleep(ROOMS_EVERY).await;
+                }
+            };
+            tokio::select! {
+                () = self.sync_device(&device) => {}
+                () = rooms => {}
+            }
+            self.set_device(None);
         }
+    }
+
+    fn set_device(&self, device: Option<Device>) {
+        match self.device.write() {
+            Ok(mut d) => *d = device,
+            Err(e) => *e.into_inner() = device,
+        }
+    }
+
+    /// The node's device, while it is open.
+    pub(in crate::federation) fn device(&self) -> Option<Device> {
+        match self.device.read() {
+            Ok(d) => d.clone(),
+            Err(e) => e.into_inner().clone(),
+        }
+    }
+
+    /// Whose events a sender's are: a trusted peer's device (`@<peer>-device:<server>`)
+    /// writes for that peer, and this node's device for this node; anyone else for
+    /// themselves. Only the peer's own homeserver can make a user in its namespace.
+    pub(in crate::federation) fn principal<'s>(
+        &self,
+        sender: &'s str,
+    ) -> std::borrow::Cow<'s, str> {
+        if sender == self.device_user() {
+            return self.config.user_id().into();
+        }
+        if let Some((local, server)) = sender.strip_prefix('@').and_then(|s| s.split_once(':'))
+            && let Some(base) = local.strip_suffix("-device")
+        {
+            let user = format!("@{base}:{server}");
+            if self.peer(&user).is_some() {
+                return user.into();
+            }
+        }
+        sender.into()
     }
 
     /// Syncs until the homeserver ends the device's session.
     async fn sync_device(self: &Arc<Self>, device: &Device) {
-        let mut rooms_checked: Option<std::time::Instant> = None;
         loop {
-            if rooms_checked.is_none_or(|t| t.elapsed() >= ROOMS_EVERY) {
-                self.device_rooms(device).await;
-                rooms_checked = Some(std::time::Instant::now());
-            }
             match device.sync(LONG_POLL).await {
                 Ok(synced) => match self.apply_synced(synced) {
                     Ok(()) => self.health.device_synced(),
@@ -169,6 +212,7 @@ impl Federation {
             let shown = id.as_ref().map_or("?", |i| i.as_str());
             tracing::info!(%room, event = shown, why, "an event the node's device cannot decrypt yet");
         }
+        self.resend_for_new_devices(&synced.events);
         let device = self.device_user();
         let oldest_ms = crate::clock::now()
             .saturating_sub(super::catch_up::REMEMBER_SECS - 24 * 3600)

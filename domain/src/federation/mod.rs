@@ -105,6 +105,9 @@ pub struct Federation {
     pushed: catch_up::Pushed,
     /// `data/federation`: the keys, the status and the node's Matrix device.
     dir: std::path::PathBuf,
+    /// The node's Matrix device while it is open: it reads and writes the end-to-end
+    /// encrypted Q&A rooms.
+    device: std::sync::RwLock<Option<raremesh_bridge::device::Device>>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -163,6 +166,7 @@ impl Federation {
             qa_out: tokio::sync::Mutex::new(()),
             pushed: catch_up::Pushed::default(),
             dir: config.federation_path(),
+            device: std::sync::RwLock::new(None),
         })
     }
 

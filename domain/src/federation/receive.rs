@@ -173,6 +173,11 @@ impl Federation {
             .map_err(|_| FederationError::Matrix("the receiving lock was poisoned".into()))?;
         let me = self.config.user_id();
         for e in events {
+            if e.kind == "m.room.encrypted" {
+                // Not for the application service: the node's device reads it decrypted,
+                // under the same event id, which must not be taken as applied already.
+                continue;
+            }
             if let Some(id) = &e.event_id
                 && self.store.applied(id.as_str())?
             {

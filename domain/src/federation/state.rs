@@ -24,6 +24,8 @@ pub enum Key<'a> {
     PeerQaRoom(&'a str),
     /// A peer's room (id) the node has joined → `1`.
     Joined(&'a str),
+    /// A Q&A room (id) known to be end-to-end encrypted → `1`.
+    QaEncrypted(&'a str),
     /// A peer's Q&A room (id) the node has joined → `1`.
     QaJoined(&'a str),
     /// A contact room (id) the node is in until both members joined → `1`.
@@ -123,6 +125,7 @@ impl fmt::Display for Key<'_> {
             Self::PeerQaRoom(p) => write!(f, "peer_qa_room:{p}"),
             Self::Joined(r) => write!(f, "joined:{r}"),
             Self::QaJoined(r) => write!(f, "qa_joined:{r}"),
+            Self::QaEncrypted(r) => write!(f, "qa_encrypted:{r}"),
             Self::ContactRoom(r) => write!(f, "contact_room:{r}"),
             Self::QaEvent(e) => write!(f, "qa_event:{e}"),
             Self::QaEdit { event, edit } => write!(f, "qa_edit:{event}:{edit}"),
@@ -231,6 +234,7 @@ mod tests {
             (Key::QaInvited("@n:b"), "qa_invited:@n:b"),
             (Key::PeerRoom("@n:b"), "peer_room:@n:b"),
             (Key::PeerQaRoom("@n:b"), "peer_qa_room:@n:b"),
+            (Key::QaEncrypted("!r:b"), "qa_encrypted:!r:b"),
             (Key::Joined("!r:b"), "joined:!r:b"),
             (Key::QaJoined("!r:b"), "qa_joined:!r:b"),
             (Key::ContactRoom("!r:b"), "contact_room:!r:b"),

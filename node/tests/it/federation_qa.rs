@@ -414,6 +414,49 @@ async fn questions_answers_edits_and_moderation_cross_two_homeservers() {
     })
     .await;
 
+    // The Q&A rooms are end-to-end encrypted: neither homeserver's database holds a
+    // question's, an answer's or an edit's text (nor its search index).
+    let room_b = fb.own_qa_room().expect("r").expect("room");
+    for (hs, room) in [(&hs_a, &room), (&hs_b, &room_b)] {
+        assert!(
+            !hs.query(&format!(
+                "SELECT 1 FROM current_state_events WHERE room_id = '{room}' AND type = 'm.room.encryption'"
+            ))
+            .is_empty(),
+            "{room} is encrypted"
+        );
+        let events: Vec<String> = hs
+            .query("SELECT json FROM event_json")
+            .iter()
+            .filter_map(|r| r[0].as_str().map(ToOwned::to_owned))
+            .collect();
+        assert!(
+            events.iter().any(|e| e.contains("m.room.encrypted")),
+            "encrypted events are stored"
+        );
+        for text in [
+            "Night seizures",
+            "seizures at night",
+            "ketogenic",
+            "Melatonin",
+            "After the hostile ones",
+            "midnight",
+            "within a month",
+        ] {
+            assert!(
+                !events.iter().any(|e| e.contains(text)),
+                "{text:?} is in clear in a homeserver's database"
+            );
+            assert!(
+                hs.query(&format!(
+                    "SELECT 1 FROM event_search WHERE value LIKE '%{text}%'"
+                ))
+                .is_empty(),
+                "{text:?} is in a homeserver's search index"
+            );
+        }
+    }
+
     node_a.shut().await;
     node_b.shut().await;
 }

@@ -235,3 +235,152 @@ fn parse(events: &[serde_json::Value]) -> Vec<raremesh_bridge::event::Incoming> 
         .map(|e| raremesh_bridge::event::Incoming::parse(e, None).expect("a valid envelope"))
         .collect()
 }
+
+/// In encrypted Q&A rooms a node writes through its device (`@<node>-device:<server>`):
+/// a trusted peer's device writes for that peer and no one else, another server's device
+/// for no one; a question moves only to its node's current Q&A room; the redactions that
+/// clear a replaced plain room withdraw nothing; an encrypted event handed over by the
+/// homeserver is not taken as applied, so its decrypted copy (same id) still is.
+#[tokio::test]
+async fn devices_write_for_their_own_node_only() {
+    let (node, _) = crate::federation_hostile::hostile_setup();
+    let state = node.state.clone();
+    let f = state.federation.clone().expect("federation");
+    let peer = "@raremesh:b.test";
+    let peer_device = "@raremesh-device:b.test";
+    f.store
+        .set(raremesh::federation::state::Key::OwnQaRoom, "!qa:a.test")
+        .expect("set");
+    f.store
+        .set(
+            raremesh::federation::state::Key::PeerQaRoom(peer),
+            "!qb:b.test",
+        )
+        .expect("set");
+    let (account, _) = node.account("asker@a.test", Role::Member, true);
+    node.approve(&node.patient(&account, "Child", &["HP:0001250"]));
+    let m = state.registrations.member(&account).expect("m").expect("m");
+    let local = actions::ask(
+        &state.qa,
+        &m,
+        &actions::Draft {
+            title: "Local question".into(),
+            body: "Local text".into(),
+            ..Default::default()
+        },
+    )
+    .expect("ask");
+    let ev = |sender: &str, kind: &str, room: &str, id: &str, content: serde_json::Value| json!({ "type": kind, "sender": sender, "room_id": room, "event_id": id, "content": content });
+    let wire = |id: &str, title: &str| {
+        json!({ "msgtype": "m.text", "body": "text", "org.raremesh.qa.question": {
+            "id": id, "title": title, "body": "Partner text", "tags": ["HP:0001250"],
+            "language": "en", "author": "Coral Owl 7", "created_at": 1 } })
+    };
+    let encrypted = json!({ "algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgA" });
+    let events = vec![
+        // Handed over encrypted by the homeserver: left for the device.
+        ev(
+            peer_device,
+            "m.room.encrypted",
+            "!qb:b.test",
+            "$d1",
+            encrypted,
+        ),
+        // The same event, decrypted by the device: B's question.
+        ev(
+            peer_device,
+            "m.room.message",
+            "!qb:b.test",
+            "$d1",
+            wire("devicequestion1", "From B's device"),
+        ),
+        // B's device asking in A's room: refused (only A asks there).
+        ev(
+            peer_device,
+            "m.room.message",
+            "!qa:a.test",
+            "$d2",
+            wire("devicequestion2", "In A's room"),
+        ),
+        // A device of another server, in B's room: refused.
+        ev(
+            "@raremesh-device:c.test",
+            "m.room.message",
+            "!qb:b.test",
+            "$d3",
+            wire("devicequestion3", "From C"),
+        ),
+        // A user of B's server named like a device of someone else: refused.
+        ev(
+            "@evil-device:b.test",
+            "m.room.message",
+            "!qb:b.test",
+            "$d4",
+            wire("devicequestion4", "From evil"),
+        ),
+        // B's device claiming A's question as B's: refused.
+        ev(
+            peer_device,
+            "m.room.message",
+            "!qb:b.test",
+            "$d5",
+            wire(&local.id, "Taken over"),
+        ),
+    ];
+    let r = f.receive(&parse(&events)).expect("receive");
+    assert_eq!(r.dropped.len(), 4, "{:?}", r.dropped);
+    let from_device = state
+        .qa
+        .store
+        .question("devicequestion1")
+        .expect("q")
+        .expect("the decrypted copy is applied");
+    assert_eq!(from_device.origin.as_deref(), Some(peer), "written for B");
+    for id in ["devicequestion2", "devicequestion3", "devicequestion4"] {
+        assert!(state.qa.store.question(id).expect("q").is_none(), "{id}");
+    }
+    let still = state.qa.store.question(&local.id).expect("q").expect("q");
+    assert_eq!(still.title, "Local question");
+    assert_eq!(still.origin, None);
+
+    // B's plain room is replaced: a redaction clearing it withdraws nothing; the question
+    // sent again elsewhere than B's Q&A room is refused, in B's new room it moves there.
+    let moved = vec![
+        json!({ "type": "m.room.redaction", "sender": peer, "room_id": "!qb:b.test",
+        "event_id": "$d6", "redacts": "$d1",
+        "content": { "reason": raremesh::federation::qa::MOVED_REASON } }),
+    ];
+    let r = f.receive(&parse(&moved)).expect("receive");
+    assert!(r.dropped.is_empty(), "{:?}", r.dropped);
+    let q = state
+        .qa
+        .store
+        .question("devicequestion1")
+        .expect("q")
+        .expect("q");
+    assert!(q.hidden.is_none() && q.title == "From B's device");
+    f.store
+        .set(
+            raremesh::federation::state::Key::PeerQaRoom(peer),
+            "!qb2:b.test",
+        )
+        .expect("set");
+    let r = f
+        .receive(&parse(&[ev(
+            peer_device,
+            "m.room.message",
+            "!qb2:b.test",
+            "$d7",
+            wire("devicequestion1", "From B's device"),
+        )]))
+        .expect("receive");
+    assert!(r.dropped.is_empty(), "{:?}", r.dropped);
+    let q = state
+        .qa
+        .store
+        .question("devicequestion1")
+        .expect("q")
+        .expect("q");
+    assert_eq!(q.room.as_deref(), Some("!qb2:b.test"));
+    assert_eq!(q.event_id.as_deref(), Some("$d7"));
+}

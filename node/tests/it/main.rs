@@ -23,6 +23,7 @@ mod federation;
 mod federation_hostile;
 mod federation_qa;
 mod federation_qa_claims;
+mod federation_qa_upgrade;
 mod federation_research;
 mod federation_restart;
 mod hardening;

@@ -30,6 +30,9 @@ pub const QA_ROOM_NAME: &str = "raremesh questions";
 pub const QUESTION_KEY: &str = "org.raremesh.qa.question";
 /// The content key of an answer's data.
 pub const ANSWER_KEY: &str = "org.raremesh.qa.answer";
+/// The reason of the redactions that clear a plain Q&A room whose questions moved to an
+/// encrypted one: not a withdrawal (receivers ignore them).
+pub const MOVED_REASON: &str = "org.raremesh.qa.moved: sent again in an encrypted room";
 
 pub use crate::qa::Outgoing;
 
@@ -133,11 +136,12 @@ impl Federation {
             .map(|(k, _)| k.rest(&Kind::PeerQaRoom).to_owned()))
     }
 
-    /// Creates the node's Q&A room if needed, invites the peers, joins the peers' rooms.
+    /// Creates the node's Q&A room if needed (end-to-end encrypted; a plain room of an
+    /// earlier release is replaced), invites the peers, joins the peers' rooms.
     pub(in crate::federation) async fn ensure_qa_room(&self) -> Result<(), FederationError> {
         let room = match self.own_qa_room()? {
-            Some(r) => r,
-            None => {
+            Some(r) if self.qa_room_encrypted(&r).await? => r,
+            old => {
                 let room = self
                     .create_room(
                         RoomKind::Qa,
@@ -145,12 +149,21 @@ impl Federation {
                         &[],
                         NewRoom {
                             topic: Some("Community questions: each question is a thread; reply in it to answer.".into()),
+                            encrypted: true,
                             ..NewRoom::default()
                         },
                     )
                     .await?;
-                self.store.set(Key::OwnQaRoom, &room)?;
-                tracing::info!(%room, "Q&A room created");
+                self.store.flag(Key::QaEncrypted(&room))?;
+                match old {
+                    Some(old) => {
+                        // Nothing is sent to the old room while the questions move.
+                        let _sending = self.qa_out.lock().await;
+                        self.move_qa_room(&old, &room)?;
+                    }
+                    None => self.store.set(Key::OwnQaRoom, &room)?,
+                }
+                tracing::info!(%room, "Q&A room created (end-to-end encrypted)");
                 room
             }
         };
@@ -211,6 +224,51 @@ impl Federation {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Replaces the node's plain Q&A room `old` by the encrypted `new`: the peers are
+    /// invited to the new one, every question of this node and its members' answers are
+    /// sent again there, and the old room's copies are redacted (the homeserver then
+    /// drops their text); receivers keep one copy of each by id.
+    fn move_qa_room(&self, old: &str, new: &str) -> Result<(), FederationError> {
+        let mut resend = Vec::new();
+        let mut redact = Vec::new();
+        for mut q in self.local.qa.store.questions()? {
+            if q.origin.is_some() || q.room.as_deref() != Some(old) {
+                continue;
+            }
+            for a in self.local.qa.store.answers_of(&q.id)? {
+                if let Some(event) = &a.event_id {
+                    redact.push(Outgoing::Redact {
+                        room: old.to_owned(),
+                        event: event.clone(),
+                        reason: MOVED_REASON.into(),
+                    });
+                }
+            }
+            if let Some(event) = q.event_id.take() {
+                redact.push(Outgoing::Redact {
+                    room: old.to_owned(),
+                    event,
+                    reason: MOVED_REASON.into(),
+                });
+            }
+            q.room = None;
+            self.local.qa.store.save_question(&q)?;
+            if q.hidden.is_none() {
+                resend.push(Outgoing::Question { id: q.id.clone() });
+                resend.extend(self.own_answers(&q.id)?);
+            }
+        }
+        for (name, _) in self.store.scan(Kind::QaInvited)? {
+            self.store.unset_name(&name)?;
+        }
+        self.store.set(Key::OwnQaRoom, new)?;
+        resend.extend(redact);
+        let n = resend.len();
+        self.queue_all(&resend)?;
+        tracing::info!(%old, %new, events = n, "the plain Q&A room is replaced by an encrypted one; its questions are sent again");
         Ok(())
     }
 

@@ -5,9 +5,9 @@ use raremesh_bridge::event::Incoming;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{ANSWER_KEY, AnswerWire, QUESTION_KEY, QuestionWire, id_ok};
+use super::{ANSWER_KEY, AnswerWire, MOVED_REASON, QUESTION_KEY, QuestionWire, id_ok};
 use crate::clock::now;
-use crate::federation::state::QaTarget;
+use crate::federation::state::{Key, QaTarget};
 use crate::federation::{Federation, FederationError};
 use crate::ids::AccountId;
 use crate::qa::actions::{MAX_BODY, language, text, title as one_line_title};
@@ -35,7 +35,9 @@ impl Federation {
         owner: &str,
         e: &Incoming,
     ) -> Result<Refusal, FederationError> {
-        let sender = e.sender.as_str();
+        // A peer's device writes for the peer.
+        let principal = self.principal(e.sender.as_str());
+        let sender = principal.as_ref();
         let kind = e.kind.as_str();
         let event_id = e.id();
         let room = e.room_id.as_str();
@@ -44,6 +46,10 @@ impl Federation {
             let Some(target) = e.redacts.as_ref() else {
                 return invalid("a redaction that names no event");
             };
+            if content.get("reason").and_then(Value::as_str) == Some(MOVED_REASON) {
+                // The old copy of something sent again in an encrypted room.
+                return Ok(None);
+            }
             return self.withdraw(owner, room, sender, target.as_str());
         }
         if kind != "m.room.message" {
@@ -197,11 +203,24 @@ impl Federation {
             .store
             .question(&w.id)
             .map_err(|e| e.to_string())?;
+        // A question may move only to its node's current Q&A room (a plain room replaced
+        // by an encrypted one).
+        let moved_here = || {
+            self.store
+                .get(Key::PeerQaRoom(sender))
+                .is_ok_and(|r: Option<String>| r.as_deref() == Some(room))
+        };
         if let Some(old) = &existing
-            && (old.origin.as_deref() != Some(sender) || old.room.as_deref() != Some(room))
+            && (old.origin.as_deref() != Some(sender)
+                || (old.room.as_deref() != Some(room) && !moved_here()))
         {
             return Err(format!("question {} already exists from elsewhere", w.id));
         }
+        // Sent again (in a new room, or for a device that came later): this node's answers
+        // to it are sent again too, in its new thread.
+        let again = existing
+            .as_ref()
+            .is_some_and(|o| o.event_id.as_deref() != Some(event_id));
         let q = Question {
             id: w.id.clone(),
             account_id: AccountId::default(),
@@ -244,6 +263,10 @@ impl Federation {
         change.commit().map_err(err)?;
         if let Some(told) = told {
             tracing::info!(question = %q.id, told = told.len(), "question from a partner node");
+        }
+        if again {
+            let answers = self.own_answers(&q.id).map_err(|e| e.to_string())?;
+            self.queue_all(&answers).map_err(|e| e.to_string())?;
         }
         Ok(())
     }

@@ -31,11 +31,13 @@ impl Outbox {
     /// Adds something to send to `batch`: queued when the batch is applied, together with
     /// the change it shares; [`crate::qa::Share::send_queued`] then sends it.
     pub fn queue_in(&self, batch: &mut Batch, op: &Outgoing) -> Result<(), FederationError> {
+        self.queue_at(batch, op, crate::clock::now_ms())
+    }
+
+    /// Like [`Outbox::queue_in`], in the queue's order at `at` (milliseconds).
+    fn queue_at(&self, batch: &mut Batch, op: &Outgoing, at: u64) -> Result<(), FederationError> {
         let txn = random_id()?;
-        let key = Key::QaOut {
-            at: crate::clock::now_ms(),
-            txn: &txn,
-        };
+        let key = Key::QaOut { at, txn: &txn };
         let entry = QaOutEntry {
             txn: txn.clone(),
             op: op.clone(),
@@ -76,6 +78,181 @@ impl Federation {
         self.outbox.queue_in(&mut batch, op)?;
         self.store.kv().apply(&batch)?;
         Ok(())
+    }
+
+    /// Writes events to send into the queue, in this order, and wakes the sender.
+    pub(super) fn queue_all(&self, ops: &[Outgoing]) -> Result<(), FederationError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let mut batch = Batch::new();
+        let at = crate::clock::now_ms();
+        for (i, op) in ops.iter().enumerate() {
+            self.outbox.queue_at(&mut batch, op, at + i as u64)?;
+        }
+        self.store.kv().apply(&batch)?;
+        self.outbox.wake.notify_one();
+        Ok(())
+    }
+
+    /// Whether a Q&A room is end-to-end encrypted (remembered once known).
+    pub(super) async fn qa_room_encrypted(&self, room: &str) -> Result<bool, FederationError> {
+        if self.store.flagged(Key::QaEncrypted(room))? {
+            return Ok(true);
+        }
+        let encrypted = self.client.is_encrypted(room).await?;
+        if encrypted {
+            self.store.flag(Key::QaEncrypted(room))?;
+        }
+        Ok(encrypted)
+    }
+
+    /// Sends a Q&A message: through the node's device, encrypted, in an encrypted room
+    /// (never in clear there: while the device is not in the room, it waits); as the
+    /// application service in a plain room. The event's id.
+    async fn send_message(
+        &self,
+        room: &str,
+        txn: &str,
+        content: &Value,
+    ) -> Result<String, FederationError> {
+        if !self.qa_room_encrypted(room).await? {
+            return Ok(self
+                .client
+                .send(room, "m.room.message", txn, content)
+                .await?
+                .to_string());
+        }
+        let device = self
+            .device()
+            .ok_or_else(|| FederationError::Matrix("the node's device is not open yet".into()))?;
+        let id: raremesh_bridge::ruma::OwnedRoomId =
+            raremesh_bridge::client::parse_id("room id", room)?;
+        if !device.joined_rooms().contains(&id) {
+            return Err(FederationError::Matrix(format!(
+                "the node's device has not joined {room} yet"
+            )));
+        }
+        Ok(device
+            .send(&id, "m.room.message", txn, content)
+            .await?
+            .to_string())
+    }
+
+    /// Redacts a Q&A event: in an encrypted room, through the node's device when the
+    /// device sent it (a peer's room, where only an event's sender may), else as the
+    /// application service (the room's owner, or an event it sent).
+    async fn redact_message(
+        &self,
+        room: &str,
+        event: &str,
+        txn: &str,
+        reason: &str,
+    ) -> Result<(), FederationError> {
+        let mine = self.own_qa_room()?.as_deref() == Some(room);
+        if !mine && self.qa_room_encrypted(room).await? {
+            let device = self.device().ok_or_else(|| {
+                FederationError::Matrix("the node's device is not open yet".into())
+            })?;
+            let id: raremesh_bridge::ruma::OwnedRoomId =
+                raremesh_bridge::client::parse_id("room id", room)?;
+            match device.redact(&id, event, txn, reason).await {
+                // Not the device's event: sent by the application service before the
+                // room was encrypted.
+                Err(e) if e.status() == Some(403) => {}
+                other => return Ok(other?),
+            }
+        }
+        Ok(self.client.redact(room, event, txn, reason).await?)
+    }
+
+    /// What this node wrote in a Q&A room, queued again: its questions (in its own room)
+    /// and its members' answers. A device that joins an encrypted room cannot read what
+    /// was encrypted before it came, so when a trusted peer's device joins, and when a
+    /// question moves to a new room, it is sent again; receivers keep one copy by id.
+    pub(in crate::federation) fn resend_in(&self, room: &str) -> Result<usize, FederationError> {
+        let Some(owner) = self.qa_room_owner(room)? else {
+            return Ok(0);
+        };
+        let mine = owner == self.config.user_id();
+        let mut ops = Vec::new();
+        for q in self.local.qa.store.questions()? {
+            if q.hidden.is_some() {
+                continue;
+            }
+            let own = mine && q.origin.is_none();
+            if own {
+                ops.push(Outgoing::Question { id: q.id.clone() });
+            } else if q.room.as_deref() != Some(room) {
+                continue;
+            }
+            ops.extend(self.own_answers(&q.id)?);
+        }
+        self.queue_all(&ops)?;
+        Ok(ops.len())
+    }
+
+    /// The answers this node's members wrote to a question, to queue.
+    pub(super) fn own_answers(&self, question: &str) -> Result<Vec<Outgoing>, FederationError> {
+        Ok(self
+            .local
+            .qa
+            .store
+            .answers_of(question)?
+            .into_iter()
+            .filter(|a| a.origin.is_none() && a.hidden.is_none())
+            .map(|a| Outgoing::Answer {
+                question: question.to_owned(),
+                id: a.id,
+            })
+            .collect())
+    }
+
+    /// A trusted peer's device joined a Q&A room this node writes in (seen in the device's
+    /// own sync, so the device knows it is there): what this node wrote there is sent
+    /// again, encrypted for it.
+    pub(in crate::federation) fn resend_for_new_devices(
+        self: &Arc<Self>,
+        events: &[raremesh_bridge::event::Incoming],
+    ) {
+        let mut rooms: Vec<(String, String)> = Vec::new();
+        for e in events {
+            let Some(user) = e.state_key.as_deref() else {
+                continue;
+            };
+            if e.membership() != Some("join") {
+                continue;
+            }
+            let whose = self.principal(user);
+            if whose == user || self.peer(&whose).is_none() {
+                continue;
+            }
+            rooms.push((e.room_id.to_string(), user.to_owned()));
+        }
+        if rooms.is_empty() {
+            return;
+        }
+        let f = self.clone();
+        tokio::spawn(async move {
+            for (room, user) in rooms {
+                // In a plain room, what was sent is readable by anyone who joins.
+                match f.qa_room_encrypted(&room).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        tracing::warn!(%room, error = %e, "reading whether a Q&A room is encrypted failed");
+                        continue;
+                    }
+                }
+                match f.resend_in(&room) {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(%room, device = user, events = n, "a partner's device joined a Q&A room: what this node wrote there is sent again")
+                    }
+                    Err(e) => tracing::warn!(%room, error = %e, "queueing Q&A events again failed"),
+                }
+            }
+        });
     }
 
     /// Sends what is queued whenever Q&A queues something, until the process ends.
@@ -132,15 +309,8 @@ impl Federation {
                     return Err(FederationError::Matrix("no Q&A room yet".into()));
                 };
                 let event = self
-                    .client
-                    .send(
-                        &room,
-                        "m.room.message",
-                        txn,
-                        &question_content(&self.local.ontology, &q),
-                    )
-                    .await?
-                    .to_string();
+                    .send_message(&room, txn, &question_content(&self.local.ontology, &q))
+                    .await?;
                 self.store
                     .set_qa_event(&event, &QaTarget::Question(id.clone()))?;
                 // Read again: it may have changed while it was being sent.
@@ -186,11 +356,7 @@ impl Federation {
                     "is_falling_back": true,
                     "m.in_reply_to": { "event_id": root },
                 });
-                let event = self
-                    .client
-                    .send(&room, "m.room.message", txn, &content)
-                    .await?
-                    .to_string();
+                let event = self.send_message(&room, txn, &content).await?;
                 self.store.set_qa_event(
                     &event,
                     &QaTarget::Answer {
@@ -257,7 +423,7 @@ impl Federation {
                 event,
                 reason,
             } => {
-                self.client.redact(room, event, txn, reason).await?;
+                self.redact_message(room, event, txn, reason).await?;
                 let edits = Kind::QaEditsOf(event);
                 for (key, _) in self.store.scan(edits)? {
                     let edit = key.rest(&edits).to_owned();
@@ -288,10 +454,7 @@ impl Federation {
             "m.new_content": new,
             "m.relates_to": { "rel_type": "m.replace", "event_id": event },
         });
-        let edit = self
-            .client
-            .send(room, "m.room.message", txn, &content)
-            .await?;
+        let edit = self.send_message(room, txn, &content).await?;
         self.store.flag(Key::QaEdit {
             event,
             edit: edit.as_str(),
