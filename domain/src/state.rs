@@ -167,6 +167,7 @@ impl AppState {
             audit: audit.clone(),
             node_name: config.node.name.clone(),
             public_url: config.server.public_url.clone(),
+            federation: federation.clone(),
         });
         Ok(Self(Arc::new(Inner {
             config: Arc::new(config),

@@ -316,6 +316,14 @@ impl Federation {
         if let Err(e) = self.local.mailer.send(&mail).await {
             tracing::warn!(error = %e, "contact request mail failed");
         }
+        self.tell_in_matrix(
+            &m.account_id,
+            Message::new("mail.contact_request.subject"),
+            Message::new("mail.contact_request.body")
+                .with("org", org)
+                .with("link", format!("{base}/contacts")),
+        )
+        .await;
         Ok(())
     }
 

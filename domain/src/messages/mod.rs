@@ -89,6 +89,8 @@ pub struct Parts {
     pub node_name: String,
     /// The node's address (links in mails).
     pub public_url: String,
+    /// The federation, when it runs: notices also go to members' confirmed Matrix accounts.
+    pub federation: Option<Arc<crate::federation::Federation>>,
 }
 
 /// Messaging: cheap to clone.

@@ -1,5 +1,6 @@
 //! Mail about messaging: a request, its answer, a new message (at most one mail per
-//! conversation and member within [`MAIL_EVERY`], never with the message's text). A mail
+//! conversation and member within [`MAIL_EVERY`], never with the message's text), also
+//! told to the member's confirmed Matrix account. A mail
 //! that cannot be sent is logged; what it tells is on the member's pages anyway.
 
 use super::model::key;
@@ -11,7 +12,16 @@ use crate::message::Message;
 use crate::store::{Batch, Tree, decode};
 
 impl Service {
+    /// Mails a member, and tells their Matrix account too when it is confirmed.
     async fn mail(&self, account: &AccountId, subject: Message, body: Message) {
+        if let Some(f) = &self.parts().federation {
+            f.tell_in_matrix(account, subject.clone(), body.clone())
+                .await;
+        }
+        self.mail_only(account, subject, body).await;
+    }
+
+    async fn mail_only(&self, account: &AccountId, subject: Message, body: Message) {
         let member = match self.parts().registrations.member(account) {
             Ok(Some(m)) => m,
             Ok(None) => return,

@@ -150,7 +150,7 @@ pub struct MatrixLink {
     /// SHA-256 of the code sent (hex), until verified.
     #[serde(default)]
     pub code_hash: Option<String>,
-    /// The room the code was sent in, until verified.
+    /// The room the code was sent in; once verified, where the node sends notices.
     #[serde(default)]
     pub room: Option<String>,
     /// Failed attempts at the code.

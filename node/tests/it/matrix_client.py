@@ -16,6 +16,9 @@
                                      encrypted text), wait for a text EXPECT from another
                                      user; print one JSON line: what arrived and whether
                                      it came encrypted.
+  notice HS USER PASSWORD EXPECT     accept invitations, wait for a message whose text
+                                     contains EXPECT in any room; print one JSON line:
+                                     its room, text and msgtype.
 """
 import asyncio
 import json
@@ -23,7 +26,7 @@ import re
 import sys
 import tempfile
 
-from nio import AsyncClient, AsyncClientConfig, MegolmEvent, RoomMessageText
+from nio import AsyncClient, AsyncClientConfig, MegolmEvent, RoomMessageNotice, RoomMessageText
 
 
 async def login(hs, user, password, store):
@@ -65,6 +68,26 @@ async def code(hs, user, password):
                             return
             await c.sync(timeout=1000)
         raise SystemExit("no code message")
+
+
+async def notice(hs, user, password, expect):
+    with tempfile.TemporaryDirectory() as store:
+        c = await login(hs, user, password, store)
+        deadline = asyncio.get_event_loop().time() + 60
+        await join_invites(c, deadline)
+        while asyncio.get_event_loop().time() < deadline:
+            for room in c.rooms.values():
+                resp = await c.room_messages(room.room_id, c.next_batch or "", limit=50)
+                for e in getattr(resp, "chunk", []):
+                    if isinstance(e, (RoomMessageText, RoomMessageNotice)) and expect in e.body:
+                        kind = "m.notice" if isinstance(e, RoomMessageNotice) else "m.text"
+                        print(json.dumps({"room": room.room_id, "body": e.body, "msgtype": kind}))
+                        await c.close()
+                        return
+            await c.sync(timeout=1000)
+            for room_id in list(c.invited_rooms):
+                await c.join(room_id)
+        raise SystemExit(f"no message with {expect!r}")
 
 
 async def chat(hs_a, user_a, pw_a, hs_b, user_b, pw_b, room_id):
@@ -160,5 +183,7 @@ if __name__ == "__main__":
         asyncio.run(send_typed(*args))
     elif cmd == "exchange":
         asyncio.run(exchange(*args))
+    elif cmd == "notice":
+        asyncio.run(notice(*args))
     else:
         raise SystemExit(__doc__)
