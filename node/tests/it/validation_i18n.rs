@@ -201,3 +201,88 @@ async fn the_language_switch_remembers_the_choice_and_goes_back() {
         "{page}"
     );
 }
+
+/// The mail that tells a member what the validators decided is in the member's language,
+/// whatever the validator's.
+#[tokio::test]
+async fn the_decision_mail_is_in_the_members_language() {
+    let node = Node::new(|_| {});
+    let (_, validator) = node.account("validatrice@example.org", Role::Validator, false);
+    for (lang, email, rejected, approved) in [
+        // (Words without accents: the stored mail may encode the others.)
+        (
+            "es",
+            "marta.decision@example.org",
+            "hay que revisar los documentos de Marta",
+            "Ya puede ver pacientes como",
+        ),
+        (
+            "fr",
+            "lea.decision@example.org",
+            "les documents de Marta sont",
+            "le patient est maintenant valid",
+        ),
+    ] {
+        let (member, _) = node.account(email, Role::Member, true);
+        let mut m = node
+            .state
+            .registrations
+            .member(&member)
+            .expect("m")
+            .expect("m");
+        m.info.language = lang.into();
+        node.state.registrations.save_member(&m).expect("save");
+        let mut p = node.patient(&member, "Marta", &["HP:0001250"]);
+        p.validation = Validation::Pending { since: 1 };
+        node.state.patients.save(&p).expect("pending");
+        let review = format!("/validation/{member}/{}", p.id);
+        // The validator reads English; the member gets their own language.
+        let (s, _, _) = node
+            .send(
+                Request::post(&review)
+                    .header(
+                        header::COOKIE,
+                        format!("raremesh_csrf={CSRF}; raremesh_session={validator}"),
+                    )
+                    .header(header::ACCEPT_LANGUAGE, "en")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(format!(
+                        "csrf={CSRF}&decision=reject&reason=Falta+la+firma"
+                    )))
+                    .expect("req"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{lang}");
+        let mails = node.outbox();
+        let mail = mails
+            .iter()
+            .find(|x| x.contains(email))
+            .expect("a mail to the member");
+        assert!(
+            mail.contains(rejected) && mail.contains("Falta la firma"),
+            "{lang}: {mail}"
+        );
+        assert!(!mail.contains("need another look"), "{lang}: {mail}");
+        p.validation = Validation::Pending { since: 2 };
+        node.state.patients.save(&p).expect("pending");
+        let (s, _, _) = node
+            .send(
+                Request::post(&review)
+                    .header(
+                        header::COOKIE,
+                        format!("raremesh_csrf={CSRF}; raremesh_session={validator}"),
+                    )
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(format!("csrf={CSRF}&decision=approve")))
+                    .expect("req"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{lang}");
+        assert!(
+            node.outbox()
+                .iter()
+                .any(|x| x.contains(email) && x.contains(approved)),
+            "{lang}: the approval mail"
+        );
+    }
+}

@@ -23,6 +23,7 @@ use raremesh_domain::documents::{
 };
 use raremesh_domain::ids::new_id;
 use raremesh_domain::mail::Mail;
+use raremesh_domain::message::Message;
 use raremesh_domain::registration::Member;
 use raremesh_domain::registration::patient::{Diagnosis, Patient, Validation};
 use raremesh_domain::state::AppState;
@@ -537,35 +538,39 @@ pub async fn upload(
     }
 }
 
-/// Tells a member what a validator decided about one of their patients.
+/// Tells a member what a validator decided about one of their patients, in the member's
+/// language.
 pub async fn notify_decision(state: &AppState, p: &Patient) {
     let Ok(Some(account)) = state.accounts.get(&p.account_id) else {
         return;
     };
+    let lang = match state.registrations.member(&p.account_id) {
+        Ok(Some(m)) => m.info.language,
+        _ => "en".to_owned(),
+    };
     let node = &state.config.node.name;
     let base = state.config.server.public_url.trim_end_matches('/');
-    let link = format!("{base}/patients/{}/documents", p.id);
     let (subject, body) = match &p.validation {
         Validation::Approved { .. } => (
-            format!("{node}: {} is validated", p.display_name),
-            format!(
-                "Hello,\n\nThe documents you sent for {} were checked and the patient is now validated. You can now see patients like them:\n\n{base}/patients/{}/similar\n",
-                p.display_name, p.id
-            ),
+            Message::new("mail.decision.approved_subject"),
+            Message::new("mail.decision.approved")
+                .with("link", format!("{base}/patients/{}/similar", p.id)),
         ),
         Validation::Rejected { reason, .. } => (
-            format!("{node}: documents for {} need another look", p.display_name),
-            format!(
-                "Hello,\n\nThe documents you sent for {} could not be accepted. The reviewer wrote:\n\n{reason}\n\nYou can add documents here:\n\n{link}\n",
-                p.display_name
-            ),
+            Message::new("mail.decision.rejected_subject"),
+            Message::new("mail.decision.rejected")
+                .with("reason", reason)
+                .with("link", format!("{base}/patients/{}/documents", p.id)),
         ),
         _ => return,
     };
     let mail = Mail {
         to: account.email,
-        subject,
-        body,
+        subject: subject
+            .with("node", node)
+            .with("patient", &p.display_name)
+            .render(&lang),
+        body: body.with("patient", &p.display_name).render(&lang),
     };
     if let Err(e) = state.mailer.send(&mail).await {
         tracing::error!(error = %e, "sending a validation decision mail failed");
