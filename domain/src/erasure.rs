@@ -53,11 +53,13 @@ fn patient_records(
     account_id: &str,
     p: &Patient,
 ) -> Result<Vec<String>, StoreError> {
-    let documents = state.documents.erase_patient(batch, account_id, &p.id)?;
-    state
-        .messages
-        .erase_patient(batch, &p.account_id, &p.id)
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    let mut documents = state.documents.erase_patient(batch, account_id, &p.id)?;
+    documents.extend(
+        state
+            .messages
+            .erase_patient(batch, &p.account_id, &p.id)
+            .map_err(|e| StoreError::Backend(e.to_string()))?,
+    );
     state.research.erase_patient(batch, account_id, &p.id)?;
     state.patients.remove(batch, p);
     Ok(documents)
@@ -107,10 +109,14 @@ pub fn begin_account(state: &AppState, account: &Account) -> crate::Result<(Eras
     }
     let qa = crate::qa::moderation::erase_account(&state.qa, &mut batch, &account.id)
         .map_err(|e| StoreError::Backend(e.to_string()))?;
-    state
-        .messages
-        .erase_account(&mut batch, &account.id)
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    documents.extend(
+        state
+            .messages
+            .erase_account(&mut batch, &account.id)
+            .map_err(|e| StoreError::Backend(e.to_string()))?,
+    );
+    documents.sort();
+    documents.dedup();
     state.audit.forget_reasons(&mut batch, &account.id)?;
     state.audit.record_in(
         &mut batch,

@@ -157,6 +157,7 @@ impl AppState {
             node_name: config.node.name.clone(),
             public_url: config.server.public_url.clone(),
         };
+        let documents = Documents::new(kv.clone(), vault);
         let messages = crate::messages::Service::new(crate::messages::Parts {
             kv: kv.clone(),
             patients: patients.clone(),
@@ -168,6 +169,8 @@ impl AppState {
             node_name: config.node.name.clone(),
             public_url: config.server.public_url.clone(),
             federation: federation.clone(),
+            documents: documents.clone(),
+            settings: config.messages.clone(),
         });
         Ok(Self(Arc::new(Inner {
             config: Arc::new(config),
@@ -176,7 +179,7 @@ impl AppState {
             accounts: Accounts::new(kv.clone()),
             registrations,
             patients,
-            documents: Documents::new(kv.clone(), vault),
+            documents,
             audit,
             ic,
             similar,

@@ -18,11 +18,25 @@
     var time = document.createElement("time");
     time.textContent = m.when;
     who.appendChild(time);
-    var body = document.createElement("p");
-    body.className = "body";
-    body.textContent = m.body;
     li.appendChild(who);
-    li.appendChild(body);
+    if (m.body) {
+      var body = document.createElement("p");
+      body.className = "body";
+      body.textContent = m.body;
+      li.appendChild(body);
+    }
+    if (m.image) {
+      var holder = document.createElement("p");
+      var link = document.createElement("a");
+      link.href = "/messages/" + id + "/image/" + m.seq;
+      var img = document.createElement("img");
+      img.className = "sent-image";
+      img.src = link.href;
+      img.alt = chat.getAttribute("data-image");
+      link.appendChild(img);
+      holder.appendChild(link);
+      li.appendChild(holder);
+    }
     if (!m.mine) {
       var report = document.createElement("p");
       report.className = "report";

@@ -7,6 +7,7 @@
 mod error;
 mod federation;
 mod load;
+mod messages;
 mod metrics;
 pub mod net;
 mod qa;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 pub use error::ConfigError;
 pub use federation::{FederationConfig, PeerConfig, is_user_id};
 pub use load::{ENV_PREFIX, load, load_str};
+pub use messages::MessagesConfig;
 pub use metrics::MetricsConfig;
 pub use qa::{QaConfig, Readers};
 pub use research::{GroupConfig, ResearchConfig};
@@ -57,6 +59,8 @@ pub struct Config {
     pub research: ResearchConfig,
     /// Community questions: who is told about new ones, and how often.
     pub qa: QaConfig,
+    /// Private messages between members: whether images may be added.
+    pub messages: MessagesConfig,
     /// The Prometheus endpoint for monitoring (off by default).
     pub metrics: MetricsConfig,
 }
@@ -76,6 +80,7 @@ impl Default for Config {
             federation: FederationConfig::default(),
             research: ResearchConfig::default(),
             qa: QaConfig::default(),
+            messages: MessagesConfig::default(),
             metrics: MetricsConfig::default(),
         }
     }
@@ -365,6 +370,7 @@ impl Config {
             federation,
             research,
             qa,
+            messages,
             metrics,
         } = self;
         let smtp = match &mail.smtp {
@@ -382,7 +388,7 @@ impl Config {
             ),
         };
         format!(
-            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nserver.max_connections = {} ({} per address)\nserver.trusted_proxies = {:?}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\ndocuments.consent_form = {}\n{}research.questionnaires_dir = {}\nresearch.k = {}\nresearch.groups = {}\nqa.notify_top = {}\nqa.max_notices_per_day = {}\nqa.min_fit = {}\nqa.readers = {:?}\nmetrics.token = {}\n",
+            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nserver.max_connections = {} ({} per address)\nserver.trusted_proxies = {:?}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\ndocuments.consent_form = {}\n{}research.questionnaires_dir = {}\nresearch.k = {}\nresearch.groups = {}\nqa.notify_top = {}\nqa.max_notices_per_day = {}\nqa.min_fit = {}\nqa.readers = {:?}\nmessages.attachments = {}\nmessages.max_image_bytes = {}\nmetrics.token = {}\n",
             data_dir.display(),
             node.name,
             server.bind,
@@ -443,6 +449,8 @@ impl Config {
             qa.max_notices_per_day,
             qa.min_fit,
             qa.readers,
+            messages.attachments,
+            messages.max_image_bytes,
             metrics.token.state(),
         )
     }

@@ -15,6 +15,7 @@ impl Config {
         self.check_documents()?;
         self.check_metrics()?;
         self.check_qa()?;
+        self.check_messages()?;
         self.check_research()?;
         self.check_log()?;
         Ok(())
@@ -282,6 +283,21 @@ impl Config {
                 "qa.min_fit",
                 format!("{} is not between 0 and 100", q.min_fit),
             );
+        }
+        Ok(())
+    }
+
+    /// The checks of `[messages]`.
+    fn check_messages(&self) -> Result<(), ConfigError> {
+        let m = &self.messages;
+        if !(1024..=10 * 1024 * 1024).contains(&m.max_image_bytes) {
+            return Err(ConfigError::invalid(
+                "messages.max_image_bytes",
+                format!(
+                    "{} is not between 1024 (1 KiB) and 10485760 (10 MiB)",
+                    m.max_image_bytes
+                ),
+            ));
         }
         Ok(())
     }

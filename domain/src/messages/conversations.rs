@@ -38,6 +38,8 @@ pub struct ShownMessage {
     pub mine: bool,
     /// The text.
     pub body: String,
+    /// Whether an image came with it.
+    pub image: bool,
     /// When (Unix seconds).
     pub at: u64,
 }
@@ -206,8 +208,36 @@ impl Service {
         id: &str,
         body: &str,
     ) -> Result<ChatMessage, MessagingError> {
+        self.send_with(member, id, body, None).await
+    }
+
+    /// The member writes in one of their conversations, with an image kept by
+    /// [`Service::keep_image`] (removed again if the message is refused).
+    pub async fn send_with(
+        &self,
+        member: &Member,
+        id: &str,
+        body: &str,
+        image: Option<super::Image>,
+    ) -> Result<ChatMessage, MessagingError> {
+        let sent = self.write_message(member, id, body, image.clone()).await;
+        if sent.is_err()
+            && let Some(image) = &image
+        {
+            self.drop_image(image);
+        }
+        sent
+    }
+
+    async fn write_message(
+        &self,
+        member: &Member,
+        id: &str,
+        body: &str,
+        image: Option<super::Image>,
+    ) -> Result<ChatMessage, MessagingError> {
         let body = body.trim();
-        if body.is_empty() {
+        if body.is_empty() && image.is_none() {
             return Err(MessagingError::refused("messages.err.empty"));
         }
         if body.chars().count() > MAX_MESSAGE {
@@ -238,6 +268,7 @@ impl Service {
                 body: body.to_owned(),
                 at,
                 event_id: None,
+                image,
             };
             c.last_seq = m.seq;
             c.last_at = at;
@@ -296,6 +327,7 @@ fn shown(m: &ChatMessage, side: usize) -> ShownMessage {
         seq: m.seq,
         mine: m.from == side,
         body: m.body.clone(),
+        image: m.image.is_some(),
         at: m.at,
     }
 }

@@ -1,6 +1,6 @@
-//! What erasing a member or a patient removes from messaging: what they wrote, their
-//! place in each conversation (a conversation left with nobody in it goes entirely),
-//! their requests and blocks, and the reports they made or that quote them.
+//! What erasing a member or a patient removes from messaging: what they wrote (with its
+//! images), their place in each conversation (a conversation left with nobody in it goes
+//! entirely), their requests and blocks, and the reports they made or that quote them.
 
 use super::model::key;
 use super::{ChatMessage, Conversation, MessagingError, Report, Request, Service, Who};
@@ -8,22 +8,24 @@ use crate::ids::{AccountId, PatientId};
 use crate::store::{Batch, Tree, decode};
 
 impl Service {
-    /// Adds the erasure of a member's messaging to `batch`.
+    /// Adds the erasure of a member's messaging to `batch`; the vault files of the images
+    /// it removes, to erase once the batch is applied.
     pub fn erase_account(
         &self,
         batch: &mut Batch,
         account: &AccountId,
-    ) -> Result<(), MessagingError> {
+    ) -> Result<Vec<String>, MessagingError> {
         self.erase(batch, account, None)
     }
 
-    /// Adds the erasure of one patient's conversations and requests to `batch`.
+    /// Adds the erasure of one patient's conversations and requests to `batch`; the vault
+    /// files of the images it removes, to erase once the batch is applied.
     pub fn erase_patient(
         &self,
         batch: &mut Batch,
         account: &AccountId,
         patient: &PatientId,
-    ) -> Result<(), MessagingError> {
+    ) -> Result<Vec<String>, MessagingError> {
         self.erase(batch, account, Some(patient))
     }
 
@@ -32,7 +34,8 @@ impl Service {
         batch: &mut Batch,
         account: &AccountId,
         patient: Option<&PatientId>,
-    ) -> Result<(), MessagingError> {
+    ) -> Result<Vec<String>, MessagingError> {
+        let mut images = Vec::new();
         let concerns = |who: &Who| match who {
             Who::Local {
                 account_id,
@@ -53,10 +56,17 @@ impl Service {
             batch.remove(Tree::Messaging, k);
             let messages = self.messages(&id, 0)?;
             if gone_or_left(&c, 1 - side.min(1)) {
+                images.extend(
+                    messages
+                        .iter()
+                        .filter_map(|m| m.image.clone())
+                        .map(|i| i.id),
+                );
                 remove_all(batch, &c, &messages);
                 continue;
             }
             for m in messages.iter().filter(|m| m.from == side) {
+                images.extend(m.image.as_ref().map(|i| i.id.clone()));
                 batch.remove(Tree::Messaging, key::message(&id, m.seq));
             }
             c.parties[side].who = Who::Gone;
@@ -95,7 +105,9 @@ impl Service {
                 }
             }
         }
-        Ok(())
+        images.sort();
+        images.dedup();
+        Ok(images)
     }
 }
 

@@ -13,6 +13,7 @@
 
 mod conversations;
 mod erase;
+mod images;
 mod model;
 mod notices;
 mod reports;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 
 pub use conversations::{Listed, Shown, ShownMessage};
 pub use model::{
-    Block, ChatMessage, Conversation, Party, Place, Report, Request, RequestStatus, Who,
+    Block, ChatMessage, Conversation, Image, Party, Place, Report, Request, RequestStatus, Who,
 };
 pub use requests::{Possible, handle};
 
@@ -61,6 +62,9 @@ pub enum MessagingError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An image could not be written or read.
+    #[error(transparent)]
+    Files(#[from] crate::documents::DocumentError),
 }
 
 impl MessagingError {
@@ -91,6 +95,10 @@ pub struct Parts {
     pub public_url: String,
     /// The federation, when it runs: notices also go to members' confirmed Matrix accounts.
     pub federation: Option<Arc<crate::federation::Federation>>,
+    /// Where images sent with messages are kept (encrypted, like documents).
+    pub documents: crate::documents::Documents,
+    /// The `[messages]` settings.
+    pub settings: crate::config::MessagesConfig,
 }
 
 /// Messaging: cheap to clone.

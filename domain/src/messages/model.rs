@@ -115,6 +115,20 @@ pub struct ChatMessage {
     pub at: u64,
     /// Its Matrix event, when it went through a room.
     pub event_id: Option<String>,
+    /// An image sent with it (when the organization allows them).
+    #[serde(default)]
+    pub image: Option<Image>,
+}
+
+/// An image sent with a message: a file of the document vault, encrypted like documents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    /// The vault file's id.
+    pub id: String,
+    /// Its type, recognized from its content (`image/jpeg`, `image/png`, `image/webp`).
+    pub mime: String,
+    /// Its size in bytes.
+    pub size: u64,
 }
 
 impl Record for ChatMessage {
@@ -212,6 +226,9 @@ pub struct Report {
     pub reason: String,
     /// A copy of the message (the validators read it even if it is later removed).
     pub body: String,
+    /// The message's image, if it had one.
+    #[serde(default)]
+    pub image: Option<Image>,
     /// How the author appears ("Patient 3F2A1C", and their organization).
     pub author: String,
     /// The author, when a member of this organization.

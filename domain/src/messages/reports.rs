@@ -44,6 +44,7 @@ impl Service {
             reporter: account.clone(),
             reason: reason.to_owned(),
             body: m.body,
+            image: m.image,
             author: match &author.organization {
                 Some(org) => format!("{} ({org})", author.label),
                 None => author.label.clone(),
@@ -87,6 +88,16 @@ impl Service {
         Ok(all)
     }
 
+    /// A report, open or closed.
+    pub(super) fn stored_report(&self, id: &str) -> Result<Option<Report>, MessagingError> {
+        Ok(self
+            .kv()
+            .get(Tree::Messaging, key::report(id).as_bytes())?
+            .map(|b| decode(&b))
+            .transpose()
+            .map_err(crate::store::StoreError::from)?)
+    }
+
     /// A validator closes a report, with a note of what was done.
     pub fn close_report(
         &self,
@@ -105,11 +116,7 @@ impl Service {
             ));
         }
         let mut r: Report = self
-            .kv()
-            .get(Tree::Messaging, key::report(id).as_bytes())?
-            .map(|b| decode(&b))
-            .transpose()
-            .map_err(crate::store::StoreError::from)?
+            .stored_report(id)?
             .filter(|r: &Report| r.closed.is_none())
             .ok_or(MessagingError::NotFound)?;
         let at = now();

@@ -398,6 +398,27 @@ pub fn table(ids: &Ids<'_>) -> Vec<Route> {
             [SIGNIN, NONE, NONE, NONE, ACCOUNT, ACCOUNT, ACCOUNT],
         ),
         (
+            post.clone(),
+            "/messages/0123456789abcdef0123456789abcdef/image".into(),
+            Multipart,
+            multipart.clone(),
+            [SIGNIN, NONE, NONE, NONE, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            get.clone(),
+            "/messages/0123456789abcdef0123456789abcdef/image/1".into(),
+            Form,
+            String::new(),
+            [SIGNIN, NONE, NONE, NONE, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            get.clone(),
+            "/validation/reports/0123456789abcdef0123456789abcdef/image".into(),
+            Form,
+            String::new(),
+            [SIGNIN, DENIED, DENIED, DENIED, NONE, NONE, DENIED],
+        ),
+        (
             get.clone(),
             "/validation/reports".into(),
             Form,

@@ -31,6 +31,7 @@ mod mail;
 mod match_cli;
 mod member_api;
 mod messaging;
+mod messaging_images;
 mod messaging_matrix;
 mod metrics;
 mod pair;

@@ -77,6 +77,7 @@ fn local_refusal(state: &AppState, headers: &HeaderMap, m: &Member, e: Messaging
             Some(Message::new("contacts.err.no_request")),
         ),
         MessagingError::Store(e) => failed(headers, e),
+        MessagingError::Files(e) => failed(headers, e),
     }
 }
 

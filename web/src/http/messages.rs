@@ -8,7 +8,7 @@
 use axum::Json;
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
@@ -60,6 +60,7 @@ fn refused(
         }
         .into_response(),
         MessagingError::Store(e) => failed(headers, e),
+        MessagingError::Files(e) => failed(headers, e),
     }
 }
 
@@ -107,6 +108,7 @@ fn rows(messages: &[ShownMessage]) -> Vec<minijinja::Value> {
                 seq => x.seq,
                 mine => x.mine,
                 body => x.body,
+                image => x.image,
                 when => when(x.at),
             }
         })
@@ -175,6 +177,8 @@ fn conversation_page(
             notice => view.notice.map(|e| e.render(lang)),
             typed => view.typed,
             max => raremesh_domain::messages::MAX_MESSAGE,
+            images => state.messages.images_allowed(),
+            max_image_kb => state.messages.max_image_bytes().div_ceil(1024),
         },
     )
 }
@@ -261,6 +265,8 @@ pub struct AfterMessage {
     seq: u64,
     mine: bool,
     body: String,
+    /// Whether it has an image (at `/messages/{id}/image/{seq}`).
+    image: bool,
     when: String,
 }
 
@@ -285,6 +291,7 @@ pub async fn after(
                             mine: x.mine,
                             when: when(x.at),
                             body: x.body,
+                            image: x.image,
                         })
                         .collect(),
                     open,
@@ -402,6 +409,134 @@ pub async fn report(
         }
         .into_response(),
         Err(MessagingError::Store(e)) => failed(&headers, e),
+        Err(MessagingError::Files(e)) => failed(&headers, e),
+    }
+}
+
+/// Reads the image form (`csrf`, `body`, `image`, in any order): the fields, or what the
+/// member is told. The image is read up to the limit, then refused.
+async fn image_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    mut form: Multipart,
+) -> Result<(String, Vec<u8>), (StatusCode, Message)> {
+    let limit = usize::try_from(state.messages.max_image_bytes()).unwrap_or(usize::MAX);
+    let too_big = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Message::new("messages.err.image_too_big")
+                .with("max", state.messages.max_image_bytes().div_ceil(1024)),
+        )
+    };
+    let malformed = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_big()
+        } else {
+            (
+                StatusCode::BAD_REQUEST,
+                Message::new("messages.err.not_an_image"),
+            )
+        }
+    };
+    let (mut csrf, mut body, mut image) = (None, String::new(), Vec::new());
+    while let Some(mut field) = form.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let mut bytes = Vec::new();
+        let cap = if name == "image" {
+            limit
+        } else {
+            4 * raremesh_domain::messages::MAX_MESSAGE + 64
+        };
+        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+            if bytes.len() + chunk.len() > cap {
+                return Err(if name == "image" {
+                    too_big()
+                } else {
+                    (
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        Message::new("messages.err.too_long")
+                            .with("max", raremesh_domain::messages::MAX_MESSAGE),
+                    )
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "csrf" => csrf = Some(String::from_utf8_lossy(&bytes).into_owned()),
+            "body" => body = String::from_utf8_lossy(&bytes).into_owned(),
+            "image" => image = bytes,
+            _ => {}
+        }
+    }
+    if !super::cookies::csrf_ok(state, headers, csrf.as_ref()) {
+        return Err((StatusCode::FORBIDDEN, Message::new("messages.err.expired")));
+    }
+    Ok((body, image))
+}
+
+/// `POST /messages/{id}/image`: send a message with an image (multipart), when the
+/// organization allows images.
+pub async fn send_image(
+    State(state): State<AppState>,
+    PageMember(_, m): PageMember,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Response {
+    let (body, bytes) = match image_form(&state, &headers, form).await {
+        Ok(x) => x,
+        Err((status, why)) => {
+            return conversation_page(&state, &headers, &m, &id, View::refused(status, why, ""));
+        }
+    };
+    let sent = if bytes.is_empty() {
+        state.messages.send(&m, &id, &body).await
+    } else {
+        match state.messages.keep_image(&bytes) {
+            Ok(image) => state.messages.send_with(&m, &id, &body, Some(image)).await,
+            Err(e) => Err(e),
+        }
+    };
+    match sent {
+        Ok(_) => see_other(&format!("/messages/{id}#end")),
+        Err(e) => refused(&state, &headers, &m, &id, e, &body),
+    }
+}
+
+/// An image as the browser gets it: its type, never cached, never taken for anything else.
+pub(crate) fn image_response(mime: String, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, mime),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, no-store".to_owned(),
+            ),
+            (
+                axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                "nosniff".to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, "inline".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// `GET /messages/{id}/image/{seq}`: the image of a message, for the two members only.
+pub async fn image(
+    State(state): State<AppState>,
+    PageMember(_, m): PageMember,
+    Path((id, seq)): Path<(String, u64)>,
+    headers: HeaderMap,
+) -> Response {
+    match state.messages.image(&m.account_id, &id, seq) {
+        Ok((mime, bytes)) => image_response(mime, bytes),
+        Err(MessagingError::NotFound | MessagingError::Refused(_)) => PageError::NotFound {
+            lang: lang_of(&headers, &m),
+        }
+        .into_response(),
+        Err(e) => failed(&headers, e),
     }
 }
 
@@ -418,10 +553,16 @@ pub async fn script() -> Response {
 }
 
 /// The pages of this module, for [`super::app`].
-pub(super) fn pages() -> axum::Router<crate::AppState> {
+pub(super) fn pages(image_limit: usize) -> axum::Router<crate::AppState> {
     axum::Router::new()
         .route("/messages", axum::routing::get(list))
         .route("/messages/{id}", axum::routing::get(show).post(act))
+        .route(
+            "/messages/{id}/image",
+            axum::routing::post(send_image)
+                .layer(axum::extract::DefaultBodyLimit::max(image_limit)),
+        )
+        .route("/messages/{id}/image/{seq}", axum::routing::get(image))
         .route("/messages/{id}/after/{seq}", axum::routing::get(after))
         .route(
             "/messages/{id}/report/{seq}",

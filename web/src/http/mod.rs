@@ -62,6 +62,10 @@ pub fn app(state: AppState) -> Router {
     let upload_limit = usize::try_from(state.config.documents.max_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(64 * 1024);
+    // An image sent with a message, plus its text and the form's framing.
+    let image_limit = usize::try_from(state.config.messages.max_image_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 * 1024);
     // The request counts and times `/metrics` shows, for this router.
     let counts = std::sync::Arc::new(crate::metrics::Metrics::default());
     let api = Router::new()
@@ -95,7 +99,7 @@ pub fn app(state: AppState) -> Router {
         .merge(own_data::pages())
         .merge(profile::pages())
         .merge(contacts::pages())
-        .merge(messages::pages())
+        .merge(messages::pages(image_limit))
         .merge(questions::pages())
         .merge(moderation::pages())
         .merge(research_api::pages())

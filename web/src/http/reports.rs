@@ -35,6 +35,7 @@ fn page(
                 id => r.id,
                 author => r.author,
                 body => r.body,
+                image => r.image.is_some(),
                 reason => r.reason,
                 when => when(r.at),
             }
@@ -97,6 +98,24 @@ pub async fn close(
         }
         .into_response(),
         Err(MessagingError::Store(e)) => failed(&headers, e),
+        Err(MessagingError::Files(e)) => failed(&headers, e),
+    }
+}
+
+/// `GET /validation/reports/{id}/image`: the image of a reported message.
+pub async fn image(
+    State(state): State<AppState>,
+    Staff(_): Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match state.messages.reported_image(&id) {
+        Ok((mime, bytes)) => super::messages::image_response(mime, bytes),
+        Err(MessagingError::NotFound | MessagingError::Refused(_)) => PageError::NotFound {
+            lang: page_lang(&state, &headers),
+        }
+        .into_response(),
+        Err(e) => failed(&headers, e),
     }
 }
 
@@ -105,4 +124,5 @@ pub(super) fn pages() -> axum::Router<crate::AppState> {
     axum::Router::new()
         .route("/validation/reports", axum::routing::get(list))
         .route("/validation/reports/{id}", axum::routing::post(close))
+        .route("/validation/reports/{id}/image", axum::routing::get(image))
 }
