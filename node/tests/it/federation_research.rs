@@ -153,6 +153,96 @@ async fn researchers_count_across_nodes() {
         page.contains("Organization B") && page.contains(&format!("<td>{total}</td>")),
         "{page}"
     );
+    // The JSON API asks the partners too: 202 with this node's count and the query to
+    // follow; each node's answer and the total, as on the page.
+    let api = |req: axum::http::request::Builder, body: &str| {
+        let sa = sa.clone();
+        let req = req
+            .header("authorization", format!("Bearer {session}"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_owned()))
+            .expect("req");
+        async move {
+            let res = raremesh::http::app(sa).oneshot(req).await.expect("res");
+            let status = res.status();
+            let location = res
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().expect("l").to_owned());
+            let body = http_body_util::BodyExt::collect(res.into_body())
+                .await
+                .expect("body")
+                .to_bytes();
+            let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+            (status, location, v)
+        }
+    };
+    let (status, location, asked) = api(
+        axum::http::Request::post("/api/v1/research/count"),
+        r#"{"symptom":"HP:0001250","partners":true}"#,
+    )
+    .await;
+    assert_eq!(status, 202, "{asked}");
+    let href = location.expect("Location");
+    assert_eq!(asked["href"], href.as_str());
+    assert!(asked["local"]["count"].is_u64(), "{asked}");
+    let follow = || api(axum::http::Request::get(&href), "");
+    let mut answer = serde_json::Value::Null;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        let (status, _, v) = follow().await;
+        assert_eq!(status, 200, "{v}");
+        if v["complete"] == true {
+            answer = v;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(answer["complete"], true, "every node answered: {answer}");
+    let nodes = answer["answers"].as_array().expect("answers");
+    assert_eq!(nodes.len(), 2);
+    assert!(nodes.iter().all(|n| n["status"] == "ok"), "{answer}");
+    assert_eq!(nodes[0]["this_node"], true);
+    assert_eq!(nodes[0]["count"], asked["local"]["count"]);
+    assert_eq!(nodes[1]["node"], "Organization B");
+    let api_total = answer["total"].as_u64().expect("total");
+    assert!(api_total.abs_diff(27) <= 10, "{api_total}");
+    assert_eq!(answer["criteria"]["symptom"], "HP:0001250");
+    // Another researcher's query is not found; an unknown field is refused.
+    let (_, other) = (
+        (),
+        sa.sessions
+            .start(
+                &sa.accounts
+                    .create(
+                        "other.scientist@a.example.org",
+                        "a good long password",
+                        raremesh::accounts::Role::Researcher,
+                        true,
+                    )
+                    .expect("r")
+                    .id,
+            )
+            .expect("s"),
+    );
+    let res = raremesh::http::app(sa.clone())
+        .oneshot(
+            axum::http::Request::get(&href)
+                .header("authorization", format!("Bearer {other}"))
+                .body(axum::body::Body::empty())
+                .expect("req"),
+        )
+        .await
+        .expect("res");
+    assert_eq!(res.status(), 404, "another researcher's query");
+    let (status, _, refused) = api(
+        axum::http::Request::post("/api/v1/research/count"),
+        r#"{"symptom":"HP:0001250","partner":true}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"]["code"], "invalid_body");
+
     // A member on A sees where they stand among partners' patients too.
     let anna = first_of_a.expect("a member of A");
     let member_session = sa.sessions.start(&anna.account_id).expect("session");

@@ -566,4 +566,17 @@ async fn researchers_get_distributions_of_choice_answers() {
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // Partners, on a node that has none: a clear refusal, nothing spent.
+    let (s, b, _) = node
+        .send(
+            Request::post("/api/v1/research/count")
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"symptom":"HP:0001250","partners":true}"#))
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{}", String::from_utf8_lossy(&b));
+    let v: serde_json::Value = serde_json::from_slice(&b).expect("json");
+    assert_eq!(v["error"]["code"], "no_partners", "{v}");
 }

@@ -35,18 +35,135 @@ fn api_error(e: QueryError) -> ApiError {
     }
 }
 
+/// Body of `POST /api/v1/research/count`: the criteria (any of them, all must hold), and
+/// whether to ask the partner organizations too.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CountBody {
+    /// An HPO term the patient has (or a descendant).
+    pub symptom: Option<String>,
+    /// An ORPHA disease.
+    pub disease: Option<String>,
+    /// A disease group id from `[research.groups]`.
+    pub group: Option<String>,
+    /// An age band.
+    pub age_band: Option<String>,
+    /// A questionnaire answer: `questionnaire/question/option`.
+    pub answer: Option<String>,
+    /// Ask every partner organization too.
+    pub partners: bool,
+}
+
 /// `POST /api/v1/research/count`: `{"symptom": "HP:…", "disease": "ORPHA:…", "group": "…",
 /// "age_band": "6-11", "answer": "questionnaire/question/option"}` (any of them, all must
-/// hold) → `{"count": n | null, "k", "cached", "remaining"}`.
+/// hold) → `{"count": n | null, "k", "cached", "remaining"}`. With `"partners": true`, the
+/// partner organizations are asked too: `202` with this node's count and the query to
+/// follow at `/api/v1/research/queries/{id}` (`Location`).
 pub async fn api_count(
     State(state): State<AppState>,
     ApiResearcher(a): ApiResearcher,
-    body: Result<Json<Criteria>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Count>, ApiError> {
-    let Json(criteria) = body.map_err(ApiError::from)?;
-    count(state.counting(), &a.id, &criteria, None)
-        .map(Json)
-        .map_err(api_error)
+    body: Result<Json<CountBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(ApiError::from)?;
+    let criteria = Criteria {
+        symptom: body.symptom,
+        disease: body.disease,
+        group: body.group,
+        age_band: body.age_band,
+        answer: body.answer,
+    };
+    if !body.partners {
+        return count(state.counting(), &a.id, &criteria, None)
+            .map(|c| Json(c).into_response())
+            .map_err(api_error);
+    }
+    let Some(f) = state.federation.clone() else {
+        return Err(ApiError::Refused {
+            status: StatusCode::CONFLICT,
+            code: "no_partners",
+            message: "this node does not federate with partner organizations".into(),
+        });
+    };
+    let local = count(state.counting(), &a.id, &criteria, None).map_err(api_error)?;
+    let id = f.ask_peers(&a.id, &criteria).await.map_err(api_error)?;
+    f.record_local_answer(&id, &local)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let href = format!("/api/v1/research/queries/{id}");
+    Ok((
+        StatusCode::ACCEPTED,
+        [(axum::http::header::LOCATION, href.clone())],
+        Json(serde_json::json!({ "query": id, "local": local, "href": href })),
+    )
+        .into_response())
+}
+
+/// One node's answer to a query across the federation.
+#[derive(Debug, serde::Serialize)]
+pub struct NodeAnswerBody {
+    /// The organization's name.
+    pub node: String,
+    /// Whether it is this node.
+    pub this_node: bool,
+    /// How it went: `waiting` until it answers, then `ok`, `small` (fewer than `k`),
+    /// `refused`...
+    pub status: &'static str,
+    /// The noisy count, when given.
+    pub count: Option<u64>,
+    /// That node's threshold.
+    pub k: Option<u64>,
+    /// When the answer came (RFC 3339).
+    pub at: Option<String>,
+}
+
+/// `GET /api/v1/research/queries/{id}`: a query the researcher sent to the federation,
+/// with each node's answer so far and the total of the counts given.
+pub async fn api_query(
+    State(state): State<AppState>,
+    ApiResearcher(a): ApiResearcher,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let unknown = || ApiError::NotFound {
+        code: "unknown_query",
+        message: "no such query of yours".into(),
+    };
+    let Some(f) = state.federation.clone() else {
+        return Err(unknown());
+    };
+    let q = match f.federated_query(&id) {
+        Ok(Some(q)) if q.researcher == a.id => q,
+        Ok(_) => return Err(unknown()),
+        Err(e) => return Err(ApiError::Internal(e.to_string())),
+    };
+    let me = f.config.user_id();
+    let answers: Vec<NodeAnswerBody> = std::iter::once(me.clone())
+        .chain(f.config.peers.iter().map(|p| p.user_id.clone()))
+        .map(|node| {
+            let answer = q.answers.get(&node);
+            NodeAnswerBody {
+                this_node: node == me,
+                node: if node == me {
+                    state.config.node.name.clone()
+                } else {
+                    f.peer(&node).map_or(node.clone(), |p| p.name.clone())
+                },
+                status: answer.map_or("waiting", |x| x.status.as_str()),
+                count: answer.and_then(|x| x.count),
+                k: answer.map(|x| x.k),
+                at: answer.map(|x| raremesh_domain::clock::rfc3339(x.at)),
+            }
+        })
+        .collect();
+    let total: u64 = answers.iter().filter_map(|x| x.count).sum();
+    let complete = answers.iter().all(|x| x.status != "waiting");
+    Ok(Json(serde_json::json!({
+        "query": q.id,
+        "criteria": q.criteria,
+        "asked_at": raremesh_domain::clock::rfc3339(q.asked_at),
+        "answers": answers,
+        "total": total,
+        "complete": complete,
+    }))
+    .into_response())
 }
 
 fn page(
@@ -314,6 +431,7 @@ pub(super) fn pages() -> axum::Router<crate::AppState> {
 pub(super) fn api() -> axum::Router<crate::AppState> {
     axum::Router::new()
         .route("/research/count", axum::routing::post(api_count))
+        .route("/research/queries/{id}", axum::routing::get(api_query))
         .route(
             "/research/distribution",
             axum::routing::post(api_distribution),
