@@ -262,6 +262,31 @@ impl Device {
         Ok(sent.response.event_id)
     }
 
+    /// Reads an event of a room again, decrypting it with the keys the device has now (a
+    /// room key may arrive after its event): the event, or `None` while it still cannot be
+    /// decrypted.
+    pub async fn decrypt_again(
+        &self,
+        room: &RoomId,
+        event: &ruma::EventId,
+    ) -> Result<Option<Incoming>> {
+        let r = self
+            .client
+            .get_room(room)
+            .ok_or_else(|| Error::Invalid(format!("the device is not in room {room}")))?;
+        let e = r.event(event, None).await.map_err(sdk("event"))?;
+        if matches!(e.kind, TimelineEventKind::UnableToDecrypt { .. }) {
+            return Ok(None);
+        }
+        let v = e
+            .raw()
+            .deserialize_as::<Value>()
+            .map_err(|err| Error::Malformed(format!("not JSON: {err}")))?;
+        Incoming::parse(&v, Some(room))
+            .map(Some)
+            .map_err(Error::Malformed)
+    }
+
     /// Redacts an event the device sent (only its sender, or a room's moderator, may);
     /// the transaction id makes a retry idempotent.
     pub async fn redact(&self, room: &RoomId, event: &str, txn: &str, reason: &str) -> Result<()> {

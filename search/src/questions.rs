@@ -9,7 +9,9 @@ use std::sync::Mutex;
 
 use raremesh_ontology::{HpoId, Ontology};
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, QueryParser, TermQuery,
+};
 use tantivy::schema::{
     Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
@@ -44,6 +46,16 @@ pub const LANGUAGES: [&str; 3] = ["en", "es", "fr"];
 
 /// The longest query accepted (characters).
 pub const MAX_QUERY_CHARS: usize = 200;
+
+/// The weight of a symptom tag the query names in English, against 1 for a word of a
+/// question.
+const TAG_BOOST: f32 = 3.0;
+/// The weight of a symptom tag the query names only in Spanish or French.
+const TRANSLATED_TAG_BOOST: f32 = 0.3;
+/// Words of at least this many characters (as indexed) are also looked for with one typo.
+const FUZZY_FROM: usize = 5;
+/// The weight of a match with a typo, against 1 for an exact one.
+const FUZZY_BOOST: f32 = 0.3;
 
 struct Fields {
     id: Field,
@@ -182,22 +194,64 @@ impl QuestionIndex {
         })
     }
 
-    /// The symptoms a query names: an HPO id, or the exact name or synonym of a term.
+    /// The symptoms a query names: an HPO id, or, word for word (case, accents and a
+    /// plural ending aside), a name or synonym of a term in English, Spanish or French
+    /// ("convulsiones" names Seizure).
     pub fn symptoms_of(
         ontology: &Ontology,
         autocomplete: &Autocomplete,
         query: &str,
     ) -> Vec<HpoId> {
-        let wanted = query.trim().to_lowercase();
-        autocomplete
-            .terms(ontology, query.trim(), 5)
+        Self::named(ontology, autocomplete, query)
             .into_iter()
-            .filter(|h| h.score.is_infinite() || h.matched.to_lowercase() == wanted)
-            .filter_map(|h| match h.target {
-                crate::Target::Term(t) => Some(ontology.term(t).id),
-                _ => None,
-            })
+            .map(|(id, _)| id)
             .collect()
+    }
+
+    /// [`QuestionIndex::symptoms_of`], with the weight of each in a search: a symptom
+    /// named in English (as the tags are) weighs more than a question's own words; one
+    /// named only through a translation less, so that a question saying the member's
+    /// word comes before one only tagged with it.
+    fn named(ontology: &Ontology, autocomplete: &Autocomplete, query: &str) -> Vec<(HpoId, f32)> {
+        let wanted = query.trim().to_lowercase();
+        let mut out: Vec<(HpoId, f32)> = Vec::new();
+        for lang in LANGUAGES {
+            for h in autocomplete.terms_in(ontology, query.trim(), 5, lang) {
+                if !(h.score.is_infinite() || h.confident || h.matched.to_lowercase() == wanted) {
+                    continue;
+                }
+                if let crate::Target::Term(t) = h.target {
+                    let id = ontology.term(t).id;
+                    let boost = if h.lang == "en" || h.score.is_infinite() {
+                        TAG_BOOST
+                    } else {
+                        TRANSLATED_TAG_BOOST
+                    };
+                    match out.iter_mut().find(|(i, _)| *i == id) {
+                        Some((_, b)) => *b = b.max(boost),
+                        None => out.push((id, boost)),
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Words of the query as the index of `lang` reads them, long enough to be looked
+    /// for with one typo ("siezure" finds "seizure").
+    fn fuzzy_words(&self, lang: &str, query: &str) -> Vec<String> {
+        let Some(mut analyzer) = self.index.tokenizers().get(&format!("qa_{lang}")) else {
+            return Vec::new();
+        };
+        let mut words = Vec::new();
+        let mut stream = analyzer.token_stream(query);
+        while stream.advance() {
+            let w = stream.token().text.clone();
+            if w.chars().count() >= FUZZY_FROM && !words.contains(&w) {
+                words.push(w);
+            }
+        }
+        words
     }
 
     /// The questions best matching `query`, at most `limit`.
@@ -222,7 +276,25 @@ impl QuestionIndex {
             text_queries.push((fields, q.box_clone()));
             parts.push((Occur::Should, q));
         }
-        for t in Self::symptoms_of(ontology, autocomplete, &query) {
+        // One typo per word, below exact matches.
+        for (lang, fields) in LANGUAGES.iter().zip(&self.fields.text) {
+            for word in self.fuzzy_words(lang, &query) {
+                for f in fields {
+                    parts.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(
+                            Box::new(FuzzyTermQuery::new(
+                                Term::from_field_text(*f, &word),
+                                1,
+                                true,
+                            )),
+                            FUZZY_BOOST,
+                        )),
+                    ));
+                }
+            }
+        }
+        for (t, boost) in Self::named(ontology, autocomplete, &query) {
             parts.push((
                 Occur::Should,
                 Box::new(BoostQuery::new(
@@ -230,7 +302,7 @@ impl QuestionIndex {
                         Term::from_field_text(self.fields.tags, &t.to_string()),
                         IndexRecordOption::Basic,
                     )),
-                    3.0,
+                    boost,
                 )),
             ));
         }

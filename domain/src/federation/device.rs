@@ -20,6 +20,19 @@ use crate::federation::state::{Key, Kind};
 const LONG_POLL: Duration = Duration::from_secs(25);
 /// How long the node waits before trying again after a failure.
 const RETRY: Duration = Duration::from_secs(2);
+/// How long the node keeps trying to decrypt an event whose room key has not come.
+const KEY_WAIT: Duration = Duration::from_secs(24 * 3600);
+/// The most events tried again after one sync.
+const RETRIES_PER_SYNC: usize = 50;
+
+/// An event the device could not decrypt yet.
+#[derive(Debug, Clone)]
+pub(super) struct Undecrypted {
+    room: OwnedRoomId,
+    event: raremesh_bridge::ruma::OwnedEventId,
+    since: std::time::Instant,
+}
+
 /// How often the node checks that the device is in every room it should be in (a new
 /// Q&A room is read, and written, only once the device is in it).
 const ROOMS_EVERY: Duration = Duration::from_secs(2);
@@ -51,6 +64,7 @@ impl Federation {
             self.health
                 .device_opened(device.user_id().as_str(), device.device_id());
             self.set_device(Some(device.clone()));
+            self.load_undecrypted();
             let rooms = async {
                 loop {
                     self.device_rooms(&device).await;
@@ -105,13 +119,16 @@ impl Federation {
     async fn sync_device(self: &Arc<Self>, device: &Device) {
         loop {
             match device.sync(LONG_POLL).await {
-                Ok(synced) => match self.apply_synced(synced) {
-                    Ok(()) => self.health.device_synced(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "applying a sync failed; its rooms will be walked");
-                        self.health.device_failed(&e.to_string());
+                Ok(synced) => {
+                    match self.apply_synced(synced) {
+                        Ok(()) => self.health.device_synced(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "applying a sync failed; its rooms will be walked");
+                            self.health.device_failed(&e.to_string());
+                        }
                     }
-                },
+                    self.decrypt_again(device).await;
+                }
                 Err(e) if e.status() == Some(401) => {
                     tracing::warn!(error = %e, "the homeserver ended the device's session; opening it again");
                     self.health.device_failed(&e.to_string());
@@ -195,6 +212,83 @@ impl Federation {
         }
     }
 
+    /// Tries again the events the device could not decrypt (a room key comes by itself,
+    /// possibly after its event, e.g. when a homeserver was down): those it now reads are
+    /// applied; those still unreadable after [`KEY_WAIT`] are given up, logged.
+    async fn decrypt_again(self: &Arc<Self>, device: &Device) {
+        let batch: Vec<Undecrypted> = {
+            let mut pending = self.undecrypted.lock().unwrap_or_else(|e| e.into_inner());
+            pending.retain(|u| {
+                let keep = u.since.elapsed() < KEY_WAIT;
+                if !keep {
+                    tracing::warn!(room = %u.room, event = %u.event, "an event the node's device never could decrypt: given up");
+                    let _ = self.store.unset(Key::Undecrypted(u.event.as_str()));
+                }
+                keep
+            });
+            pending.iter().take(RETRIES_PER_SYNC).cloned().collect()
+        };
+        for u in batch {
+            match device.decrypt_again(&u.room, &u.event).await {
+                Ok(Some(incoming)) => {
+                    let own = incoming.sender.as_str() == self.device_user();
+                    let applied = own || self.receive(std::slice::from_ref(&incoming)).is_ok();
+                    if applied {
+                        tracing::info!(room = %u.room, event = %u.event, "an event decrypted once its key came");
+                        self.forget_undecrypted(&u.event);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) if e.is_permanent() => {
+                    tracing::info!(room = %u.room, event = %u.event, error = %e, "an undecrypted event cannot be read again: given up");
+                    self.forget_undecrypted(&u.event);
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "reading an undecrypted event again failed; later");
+                }
+            }
+        }
+    }
+
+    fn remember_undecrypted(&self, room: OwnedRoomId, event: raremesh_bridge::ruma::OwnedEventId) {
+        let mut pending = self.undecrypted.lock().unwrap_or_else(|e| e.into_inner());
+        if !pending.iter().any(|u| u.event == event) {
+            pending.push(Undecrypted {
+                room,
+                event,
+                since: std::time::Instant::now(),
+            });
+        }
+    }
+
+    fn forget_undecrypted(&self, event: &raremesh_bridge::ruma::EventId) {
+        self.undecrypted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|u| u.event != event);
+        if let Err(e) = self.store.unset(Key::Undecrypted(event.as_str())) {
+            tracing::warn!(error = %e, "forgetting an undecrypted event failed");
+        }
+    }
+
+    /// The events left undecrypted before the last stop, tried again from now on.
+    fn load_undecrypted(&self) {
+        match self.store.scan(Kind::Undecrypted) {
+            Ok(all) => {
+                for (name, room) in all {
+                    let event = name.rest(&Kind::Undecrypted).to_owned();
+                    if let (Ok(room), Ok(event)) = (
+                        raremesh_bridge::client::parse_id::<OwnedRoomId>("room id", &room),
+                        raremesh_bridge::client::parse_id("event id", &event),
+                    ) {
+                        self.remember_undecrypted(room, event);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the undecrypted events failed"),
+        }
+    }
+
     /// Applies the events of a sync (once by event id), logs those that cannot be used
     /// (once), and sends the rooms with gaps to be walked. Events older than the node
     /// remembers applied ids for are left out: a new device's first sync brings each room's
@@ -207,10 +301,17 @@ impl Federation {
         for (id, room, why) in &synced.refused {
             self.refuse_unusable(id.as_deref(), room, why)?;
         }
-        // Not marked applied: its room key may come with a later sync.
+        // Not marked applied: its room key may come with a later sync, and it is tried
+        // again then.
         for (id, room, why) in &synced.undecryptable {
             let shown = id.as_ref().map_or("?", |i| i.as_str());
             tracing::info!(%room, event = shown, why, "an event the node's device cannot decrypt yet");
+            if let Some(event) = id {
+                // Kept in the database too: after a restart the device syncs on past it.
+                self.store
+                    .set(Key::Undecrypted(event.as_str()), room.as_str())?;
+                self.remember_undecrypted(room.clone(), event.clone());
+            }
         }
         self.resend_for_new_devices(&synced.events);
         let device = self.device_user();

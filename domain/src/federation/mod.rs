@@ -108,6 +108,9 @@ pub struct Federation {
     /// The node's Matrix device while it is open: it reads and writes the end-to-end
     /// encrypted Q&A rooms.
     device: std::sync::RwLock<Option<raremesh_bridge::device::Device>>,
+    /// Events the device could not decrypt yet (their room key had not come), tried again
+    /// after each sync.
+    undecrypted: std::sync::Mutex<Vec<device::Undecrypted>>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -167,6 +170,7 @@ impl Federation {
             pushed: catch_up::Pushed::default(),
             dir: config.federation_path(),
             device: std::sync::RwLock::new(None),
+            undecrypted: std::sync::Mutex::new(Vec::new()),
         })
     }
 

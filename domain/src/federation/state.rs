@@ -26,6 +26,8 @@ pub enum Key<'a> {
     Joined(&'a str),
     /// A Q&A room (id) known to be end-to-end encrypted → `1`.
     QaEncrypted(&'a str),
+    /// An event (id) the node's device could not decrypt yet → its room's id.
+    Undecrypted(&'a str),
     /// A peer's Q&A room (id) the node has joined → `1`.
     QaJoined(&'a str),
     /// A contact room (id) the node is in until both members joined → `1`.
@@ -87,6 +89,8 @@ pub enum Kind<'a> {
     Inbox,
     /// Every [`Key::QaOut`], oldest first.
     QaOut,
+    /// Every [`Key::Undecrypted`].
+    Undecrypted,
     /// Every [`Key::QaEdit`] of one event.
     QaEditsOf(&'a str),
     /// Every [`Key::SnapshotPart`] of one sender's answer to one request.
@@ -108,6 +112,7 @@ impl Kind<'_> {
             Self::PeerQaRoom => "peer_qa_room:".into(),
             Self::Inbox => "inbox:".into(),
             Self::QaOut => "qa_out:".into(),
+            Self::Undecrypted => "undecrypted:".into(),
             Self::QaEditsOf(event) => format!("qa_edit:{event}:"),
             Self::SnapshotParts { sender, request } => format!("snap:{sender}:{request}:"),
         }
@@ -126,6 +131,7 @@ impl fmt::Display for Key<'_> {
             Self::Joined(r) => write!(f, "joined:{r}"),
             Self::QaJoined(r) => write!(f, "qa_joined:{r}"),
             Self::QaEncrypted(r) => write!(f, "qa_encrypted:{r}"),
+            Self::Undecrypted(e) => write!(f, "undecrypted:{e}"),
             Self::ContactRoom(r) => write!(f, "contact_room:{r}"),
             Self::QaEvent(e) => write!(f, "qa_event:{e}"),
             Self::QaEdit { event, edit } => write!(f, "qa_edit:{event}:{edit}"),
@@ -235,6 +241,7 @@ mod tests {
             (Key::PeerRoom("@n:b"), "peer_room:@n:b"),
             (Key::PeerQaRoom("@n:b"), "peer_qa_room:@n:b"),
             (Key::QaEncrypted("!r:b"), "qa_encrypted:!r:b"),
+            (Key::Undecrypted("$e"), "undecrypted:$e"),
             (Key::Joined("!r:b"), "joined:!r:b"),
             (Key::QaJoined("!r:b"), "qa_joined:!r:b"),
             (Key::ContactRoom("!r:b"), "contact_room:!r:b"),

@@ -148,18 +148,7 @@ impl Service {
             .iter()
             .map(|m| shown(m, side))
             .collect::<Vec<_>>();
-        let place = self.place(account, id)?.unwrap_or_default();
-        if place.read_seq < c.last_seq {
-            let mut batch = Batch::new();
-            batch.put(
-                key::place(account, id),
-                &Place {
-                    read_seq: c.last_seq,
-                    ..place
-                },
-            );
-            self.kv().apply(&batch)?;
-        }
+        self.mark_read(account, id, c.last_seq)?;
         let other = c.other(side);
         Ok(Shown {
             id: c.id.clone(),
@@ -187,18 +176,28 @@ impl Service {
             .map(|m| shown(m, side))
             .collect();
         if !new.is_empty() {
-            let place = self.place(account, id)?.unwrap_or_default();
+            self.mark_read(account, id, c.last_seq)?;
+        }
+        Ok((new, c.open()))
+    }
+
+    /// Marks a member's conversation read up to `seq`: read and written under the write
+    /// lock, so that a mail noted at the same moment (`mailed_at`) is not lost.
+    fn mark_read(&self, account: &str, id: &str, seq: u64) -> Result<(), MessagingError> {
+        let _one = self.0.write.lock().unwrap_or_else(|e| e.into_inner());
+        let place = self.place(account, id)?.unwrap_or_default();
+        if place.read_seq < seq {
             let mut batch = Batch::new();
             batch.put(
                 key::place(account, id),
                 &Place {
-                    read_seq: place.read_seq.max(c.last_seq),
+                    read_seq: seq,
                     ..place
                 },
             );
             self.kv().apply(&batch)?;
         }
-        Ok((new, c.open()))
+        Ok(())
     }
 
     /// The member writes in one of their conversations.

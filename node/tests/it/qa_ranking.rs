@@ -372,3 +372,84 @@ async fn scoring_one_question_for_many_members_gives_the_feed_scores() {
         assert!(feed > 0.0);
     }
 }
+
+/// A word with one typo still finds its question, below exact matches; a symptom named in
+/// Spanish or French (or the same word in English) finds the questions tagged with it.
+#[tokio::test]
+async fn search_forgives_a_typo_and_knows_symptom_words_in_three_languages() {
+    let node = Node::new(|_| {});
+    let mut ids = std::collections::HashMap::new();
+    for (key, title, body, tags) in [
+        (
+            "night",
+            "Bad nights",
+            "Our son has seizures at night and wakes up exhausted.",
+            vec![],
+        ),
+        (
+            "tagged",
+            "Medication at school",
+            "Who gives the midday dose at school?",
+            vec!["HP:0001250"],
+        ),
+        (
+            "hearing",
+            "Hearing aids",
+            "Which hearing aids work best in a classroom?",
+            vec!["HP:0000365"],
+        ),
+    ] {
+        let (id, session) = node.account(&format!("{key}.typo@example.org"), Role::Member, true);
+        node.approve(&node.patient(&id, "Child", &["HP:0001250"]));
+        let (s, q) = api(
+            &node,
+            "POST",
+            "/api/v1/questions",
+            &session,
+            &serde_json::json!({"title": title, "body": body, "tags": tags}).to_string(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{q}");
+        ids.insert(q["id"].as_str().expect("id").to_owned(), key);
+    }
+    let (_, reader) = validated(&node, "typo.reader@example.org", &["HP:0001250"]);
+    let found = |query: &'static str| {
+        let (node, reader, ids) = (&node, reader.clone(), ids.clone());
+        async move {
+            let (s, v) = api(
+                node,
+                "GET",
+                &format!("/api/v1/questions/search?q={}", urlencode(query)),
+                &reader,
+                "",
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK);
+            v["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .map(|r| {
+                    ids.get(r["id"].as_str().unwrap_or_default())
+                        .copied()
+                        .unwrap_or("?")
+                })
+                .collect::<Vec<&str>>()
+        }
+    };
+    for (query, first) in [
+        ("siezures", "night"), // one typo (two letters swapped)
+        ("exhaustd", "night"),
+        ("hearing aisd", "hearing"),
+        ("convulsiones", "tagged"), // Spanish name of Seizure
+        ("épilepsie", "tagged"),    // French
+        ("convulsions", "tagged"),  // the same word, plural aside
+    ] {
+        let got = found(query).await;
+        assert_eq!(got.first().copied(), Some(first), "{query:?} → {got:?}");
+    }
+    // The exact word finds both (the text and the tag); two typos find nothing.
+    let got = found("seizures").await;
+    assert!(got.contains(&"night") && got.contains(&"tagged"), "{got:?}");
+    assert!(found("szeiures").await.is_empty());
+}
