@@ -93,29 +93,30 @@ fn categories(q: &Question) -> Vec<String> {
 /// A test on patients.
 pub type Filter<'a> = Box<dyn Fn(&Patient) -> bool + 'a>;
 
-/// Who a patient is compared with, in words, and the test for it.
+/// Who a patient is compared with, in words (a catalogue message), and the test for it.
 pub fn comparable<'a>(
     research: &'a Research,
     ontology: &'a raremesh_ontology::Ontology,
     own: &Patient,
-) -> (String, Filter<'a>) {
+) -> (crate::message::Message, Filter<'a>) {
+    use crate::message::Message;
     match own.diagnosis {
         Diagnosis::Orpha { code } => match research.group_of(code) {
             Some(g) => {
                 let name = g.name.clone();
                 (
-                    format!("patients in the group “{name}”"),
+                    Message::new("research.compared_group").with("group", name),
                     Box::new(
                         move |p: &Patient| matches!(p.diagnosis, Diagnosis::Orpha { code: c } if g.orpha.contains(&c.number())),
                     ),
                 )
             }
             None => (
-                format!(
-                    "patients with {}",
+                Message::new("research.compared_disease").with(
+                    "disease",
                     ontology
                         .disease(code)
-                        .map_or_else(|| code.to_string(), |d| d.name.clone())
+                        .map_or_else(|| code.to_string(), |d| d.name.clone()),
                 ),
                 Box::new(
                     move |p: &Patient| matches!(p.diagnosis, Diagnosis::Orpha { code: c } if c == code),
@@ -123,7 +124,7 @@ pub fn comparable<'a>(
             ),
         },
         _ => (
-            "all patients who answered".to_owned(),
+            Message::new("research.compared_all"),
             Box::new(|_: &Patient| true),
         ),
     }

@@ -12,6 +12,7 @@ mod browser;
 mod browser_i18n;
 mod browser_messages;
 mod browser_qa;
+mod browser_research;
 mod config;
 mod deploy;
 mod device;

@@ -8,12 +8,23 @@ pub async fn spawn_server() -> (
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
 ) {
+    serve_state(state()).await
+}
+
+/// Serves `state` on a free port; returns its base URL and a shutdown trigger.
+pub async fn serve_state(
+    state: raremesh::AppState,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let app = raremesh::http::app(state());
+    let app = raremesh::http::app(state);
     let handle = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {

@@ -427,7 +427,7 @@ pub async fn results(
             patient => context! { id => p.id.clone(), name => p.display_name.clone() },
             q => context! { id => q.id.clone(), title => shown.questionnaire.title.clone() },
             untranslated => !shown.complete,
-            who,
+            who => who.render(lang),
             k => state.research.k,
             standings => list,
             partners,
