@@ -30,7 +30,14 @@ const RETRIES_PER_SYNC: usize = 50;
 pub(super) struct Undecrypted {
     room: OwnedRoomId,
     event: raremesh_bridge::ruma::OwnedEventId,
-    since: std::time::Instant,
+    /// When it was first noted (Unix seconds).
+    since: u64,
+}
+
+/// A noted undecrypted event's value: `<since> <room id>`.
+fn parse_noted(value: &str) -> Option<(&str, u64)> {
+    let (since, room) = value.split_once(' ')?;
+    Some((room, since.parse().ok()?))
 }
 
 /// How often the node checks that the device is in every room it should be in (a new
@@ -216,19 +223,29 @@ impl Federation {
     /// possibly after its event, e.g. when a homeserver was down): those it now reads are
     /// applied; those still unreadable after [`KEY_WAIT`] are given up, logged.
     async fn decrypt_again(self: &Arc<Self>, device: &Device) {
+        let now = crate::clock::now();
         let batch: Vec<Undecrypted> = {
             let mut pending = self.undecrypted.lock().unwrap_or_else(|e| e.into_inner());
             pending.retain(|u| {
-                let keep = u.since.elapsed() < KEY_WAIT;
+                let keep = now.saturating_sub(u.since) < KEY_WAIT.as_secs();
                 if !keep {
                     tracing::warn!(room = %u.room, event = %u.event, "an event the node's device never could decrypt: given up");
                     let _ = self.store.unset(Key::Undecrypted(u.event.as_str()));
                 }
                 keep
             });
-            pending.iter().take(RETRIES_PER_SYNC).cloned().collect()
+            // In turn: those tried now go to the end of the line.
+            let n = pending.len().min(RETRIES_PER_SYNC);
+            let batch: Vec<Undecrypted> = pending.drain(..n).collect();
+            pending.extend(batch.iter().cloned());
+            batch
         };
         for u in batch {
+            // Applied meanwhile (the device's sync brought it readable): nothing to do.
+            if self.store.applied(u.event.as_str()).unwrap_or(false) {
+                self.forget_undecrypted(&u.event);
+                continue;
+            }
             match device.decrypt_again(&u.room, &u.event).await {
                 Ok(Some(incoming)) => {
                     let own = incoming.sender.as_str() == self.device_user();
@@ -250,14 +267,35 @@ impl Federation {
         }
     }
 
-    fn remember_undecrypted(&self, room: OwnedRoomId, event: raremesh_bridge::ruma::OwnedEventId) {
+    /// Notes an event to decrypt again, in memory and in the database (after a restart
+    /// the device syncs on past it), with when it was first noted.
+    pub(super) fn note_undecrypted(
+        &self,
+        room: &raremesh_bridge::ruma::RoomId,
+        event: &raremesh_bridge::ruma::EventId,
+    ) -> Result<(), FederationError> {
+        let key = Key::Undecrypted(event.as_str());
+        let since = match self.store.get(key)?.as_deref().and_then(parse_noted) {
+            Some((_, since)) => since,
+            None => {
+                let now = crate::clock::now();
+                self.store.set(key, &format!("{now} {room}"))?;
+                now
+            }
+        };
+        self.remember_undecrypted(room.to_owned(), event.to_owned(), since);
+        Ok(())
+    }
+
+    fn remember_undecrypted(
+        &self,
+        room: OwnedRoomId,
+        event: raremesh_bridge::ruma::OwnedEventId,
+        since: u64,
+    ) {
         let mut pending = self.undecrypted.lock().unwrap_or_else(|e| e.into_inner());
         if !pending.iter().any(|u| u.event == event) {
-            pending.push(Undecrypted {
-                room,
-                event,
-                since: std::time::Instant::now(),
-            });
+            pending.push(Undecrypted { room, event, since });
         }
     }
 
@@ -275,13 +313,16 @@ impl Federation {
     fn load_undecrypted(&self) {
         match self.store.scan(Kind::Undecrypted) {
             Ok(all) => {
-                for (name, room) in all {
+                for (name, value) in all {
                     let event = name.rest(&Kind::Undecrypted).to_owned();
+                    let Some((room, since)) = parse_noted(&value) else {
+                        continue;
+                    };
                     if let (Ok(room), Ok(event)) = (
-                        raremesh_bridge::client::parse_id::<OwnedRoomId>("room id", &room),
+                        raremesh_bridge::client::parse_id::<OwnedRoomId>("room id", room),
                         raremesh_bridge::client::parse_id("event id", &event),
                     ) {
-                        self.remember_undecrypted(room, event);
+                        self.remember_undecrypted(room, event, since);
                     }
                 }
             }
@@ -307,10 +348,7 @@ impl Federation {
             let shown = id.as_ref().map_or("?", |i| i.as_str());
             tracing::info!(%room, event = shown, why, "an event the node's device cannot decrypt yet");
             if let Some(event) = id {
-                // Kept in the database too: after a restart the device syncs on past it.
-                self.store
-                    .set(Key::Undecrypted(event.as_str()), room.as_str())?;
-                self.remember_undecrypted(room.clone(), event.clone());
+                self.note_undecrypted(room, event)?;
             }
         }
         self.resend_for_new_devices(&synced.events);

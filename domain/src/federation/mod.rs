@@ -55,6 +55,10 @@ pub enum FederationError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The node's device is not (yet) in an encrypted room it must write in: what is for
+    /// that room waits, the rest goes on.
+    #[error("the node's device is not in {0} (yet)")]
+    NotInRoom(String),
 }
 
 impl FederationError {

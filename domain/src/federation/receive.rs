@@ -176,6 +176,13 @@ impl Federation {
             if e.kind == "m.room.encrypted" {
                 // Not for the application service: the node's device reads it decrypted,
                 // under the same event id, which must not be taken as applied already.
+                // Noted, so that the device reads it even if its own syncs never bring it
+                // (a walk back through a room's history, a gap in a sync).
+                if let Some(id) = &e.event_id
+                    && !self.store.applied(id.as_str())?
+                {
+                    self.note_undecrypted(&e.room_id, id)?;
+                }
                 continue;
             }
             if let Some(id) = &e.event_id

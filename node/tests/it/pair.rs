@@ -172,9 +172,21 @@ pub struct Running {
 pub async fn run(config: Config) -> Running {
     let (state, _) = raremesh::boot::boot(config).expect("boot");
     assert!(state.federation.is_some(), "{:?}", state.federation_problem);
-    let listener = tokio::net::TcpListener::bind(state.config.server.bind)
-        .await
-        .expect("bind");
+    // The port was free when the test chose it; another test's connection may hold it
+    // for a moment since.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let listener = loop {
+        match tokio::net::TcpListener::bind(state.config.server.bind).await {
+            Ok(l) => break l,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse
+                    && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("bind: {e}"),
+        }
+    };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let federation = state.federation.clone().map(|f| f.start());
     let app = raremesh::http::app(state.clone());

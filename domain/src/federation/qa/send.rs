@@ -125,13 +125,11 @@ impl Federation {
         }
         let device = self
             .device()
-            .ok_or_else(|| FederationError::Matrix("the node's device is not open yet".into()))?;
+            .ok_or_else(|| FederationError::NotInRoom(room.to_owned()))?;
         let id: raremesh_bridge::ruma::OwnedRoomId =
             raremesh_bridge::client::parse_id("room id", room)?;
         if !device.joined_rooms().contains(&id) {
-            return Err(FederationError::Matrix(format!(
-                "the node's device has not joined {room} yet"
-            )));
+            return Err(FederationError::NotInRoom(room.to_owned()));
         }
         Ok(device
             .send(&id, "m.room.message", txn, content)
@@ -151,11 +149,14 @@ impl Federation {
     ) -> Result<(), FederationError> {
         let mine = self.own_qa_room()?.as_deref() == Some(room);
         if !mine && self.qa_room_encrypted(room).await? {
-            let device = self.device().ok_or_else(|| {
-                FederationError::Matrix("the node's device is not open yet".into())
-            })?;
+            let device = self
+                .device()
+                .ok_or_else(|| FederationError::NotInRoom(room.to_owned()))?;
             let id: raremesh_bridge::ruma::OwnedRoomId =
                 raremesh_bridge::client::parse_id("room id", room)?;
+            if !device.joined_rooms().contains(&id) {
+                return Err(FederationError::NotInRoom(room.to_owned()));
+            }
             match device.redact(&id, event, txn, reason).await {
                 // Not the device's event: sent by the application service before the
                 // room was encrypted.
@@ -283,6 +284,11 @@ impl Federation {
                     self.store.unset_or_log(&key);
                 }
                 Ok(Sent::Later) => {}
+                // Waits for the device to be in that room; other rooms' events go on (an
+                // answer waits anyway for its question's event).
+                Err(FederationError::NotInRoom(room)) => {
+                    tracing::debug!(%room, "a Q&A event waits for the node's device to join");
+                }
                 Err(e) if e.is_permanent() => {
                     tracing::warn!(error = %e, ?op, "a Q&A event the homeserver refuses: dropped");
                     self.store.unset_or_log(&key);
@@ -317,9 +323,19 @@ impl Federation {
                 let Some(mut now_q) = self.local.qa.store.question(id)? else {
                     return Ok(Sent::Done);
                 };
+                let earlier = now_q.event_id.replace(event.clone());
+                let same_room = now_q.room.as_deref() == Some(room.as_str());
                 now_q.room = Some(room.clone());
-                now_q.event_id = Some(event.clone());
                 self.local.qa.store.save_question(&now_q)?;
+                // Sent again: the earlier copy goes (receivers do not take it for a
+                // withdrawal).
+                if let Some(earlier) = earlier.filter(|e| same_room && *e != event) {
+                    self.queue(&Outgoing::Redact {
+                        room: room.clone(),
+                        event: earlier,
+                        reason: super::MOVED_REASON.into(),
+                    })?;
+                }
                 if now_q.hidden.is_some() {
                     // Withdrawn while it was being sent: queued, so it is retried.
                     self.queue(&Outgoing::Redact {
@@ -368,8 +384,18 @@ impl Federation {
                 let Some(mut now_a) = self.local.qa.store.answer(question, id)? else {
                     return Ok(Sent::Done);
                 };
-                now_a.event_id = Some(event.clone());
+                let earlier = now_a.event_id.replace(event.clone());
                 self.local.qa.store.save_answer(&now_a)?;
+                // Sent again: the earlier copy goes, where it still is (an answer to a
+                // question that moved was in another room: that redaction is refused and
+                // dropped).
+                if let Some(earlier) = earlier.filter(|e| *e != event) {
+                    self.queue(&Outgoing::Redact {
+                        room: room.clone(),
+                        event: earlier,
+                        reason: super::MOVED_REASON.into(),
+                    })?;
+                }
                 if now_a.hidden.is_some() {
                     // Withdrawn while it was being sent: queued, so it is retried.
                     self.queue(&Outgoing::Redact {
