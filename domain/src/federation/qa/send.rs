@@ -31,12 +31,22 @@ impl Outbox {
     /// Adds something to send to `batch`: queued when the batch is applied, together with
     /// the change it shares; [`crate::qa::Share::send_queued`] then sends it.
     pub fn queue_in(&self, batch: &mut Batch, op: &Outgoing) -> Result<(), FederationError> {
-        self.queue_at(batch, op, crate::clock::now_ms())
+        self.queue_at(batch, op, crate::clock::now_ms(), None)
     }
 
-    /// Like [`Outbox::queue_in`], in the queue's order at `at` (milliseconds).
-    fn queue_at(&self, batch: &mut Batch, op: &Outgoing, at: u64) -> Result<(), FederationError> {
-        let txn = random_id()?;
+    /// Like [`Outbox::queue_in`], at `at` (milliseconds), the `nth` of events queued
+    /// together (their transaction ids sort in that order within the millisecond).
+    fn queue_at(
+        &self,
+        batch: &mut Batch,
+        op: &Outgoing,
+        at: u64,
+        nth: Option<usize>,
+    ) -> Result<(), FederationError> {
+        let txn = match nth {
+            Some(n) => format!("{n:06}{}", random_id()?),
+            None => random_id()?,
+        };
         let key = Key::QaOut { at, txn: &txn };
         let entry = QaOutEntry {
             txn: txn.clone(),
@@ -88,7 +98,7 @@ impl Federation {
         let mut batch = Batch::new();
         let at = crate::clock::now_ms();
         for (i, op) in ops.iter().enumerate() {
-            self.outbox.queue_at(&mut batch, op, at + i as u64)?;
+            self.outbox.queue_at(&mut batch, op, at, Some(i))?;
         }
         self.store.kv().apply(&batch)?;
         self.outbox.wake.notify_one();
