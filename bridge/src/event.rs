@@ -216,6 +216,12 @@ impl Incoming {
         Value::Object(self.content.clone())
     }
 
+    /// Whether it is end-to-end encrypted as it is (`m.room.encrypted`: readable only by a
+    /// device that holds its room key).
+    pub fn is_encrypted(&self) -> bool {
+        TimelineEventType::from(self.kind.as_str()) == TimelineEventType::RoomEncrypted
+    }
+
     /// Whether it is a redaction (the withdrawal of another event).
     pub fn is_redaction(&self) -> bool {
         TimelineEventType::from(self.kind.as_str()) == TimelineEventType::RoomRedaction

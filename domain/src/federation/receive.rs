@@ -173,7 +173,7 @@ impl Federation {
             .map_err(|_| FederationError::Matrix("the receiving lock was poisoned".into()))?;
         let me = self.config.user_id();
         for e in events {
-            if e.kind == "m.room.encrypted" {
+            if e.is_encrypted() {
                 // Not for the application service: the node's device reads it decrypted,
                 // under the same event id, which must not be taken as applied already.
                 // Noted, so that the device reads it even if its own syncs never bring it

@@ -189,27 +189,9 @@ async fn staff_pages_in_spanish_and_french_fit_a_phone_and_pass_axe() {
     }
     let sign_in = |email: &'static str, lang: &'static str| {
         let (d, base) = (&d, &base);
-        async move {
-            // The language switch every page has in its footer.
-            d.goto(&format!("{base}/signin")).await;
-            d.click(&format!("footer a[href='/language/{lang}']")).await;
-            d.wait_for_text("h1", "").await;
-            d.type_into("#email", email).await;
-            d.type_into("#password", "a long staff password").await;
-            d.click("button[type=submit]").await;
-            d.wait_for_text("header", "").await;
-        }
+        async move { d.sign_in(base, lang, email, "a long staff password").await }
     };
-    let sign_out = || async {
-        d.goto(&format!("{base}/account")).await;
-        d.click("form[action='/signout'] button").await;
-        // Signed out when the browser is on the home page.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while d.script("return location.pathname").await != "/" {
-            assert!(std::time::Instant::now() < deadline, "not signed out");
-            tokio::task::yield_now().await;
-        }
-    };
+    let sign_out = || d.sign_out(&base);
     for lang in ["es", "fr"] {
         let t = |key: &str| raremesh::http::i18n::shared().text(lang, key).to_owned();
         sign_in("staff.validator@example.org", lang).await;

@@ -58,14 +58,13 @@ async fn members_talk_on_the_messages_pages_in_three_languages_on_a_phone() {
 
         // The asker signs in (the page's language is the member's) and asks from the
         // contacts page, where the other member is offered.
-        d.goto(&format!("{base}/signin")).await;
-        d.click(&format!("footer a[href='/language/{lang}']")).await;
-        d.wait_for_text("h1", "").await;
-        d.type_into("#email", &format!("msg.asker.{lang}@example.org"))
-            .await;
-        d.type_into("#password", "a good long password").await;
-        d.click("button[type=submit]").await;
-        d.wait_for_text("header", "").await;
+        d.sign_in(
+            &base,
+            lang,
+            &format!("msg.asker.{lang}@example.org"),
+            "a good long password",
+        )
+        .await;
         d.goto(&format!("{base}/contacts")).await;
         let h1 = d.wait_for_text("h1", &t("contacts.title")).await;
         assert_eq!(h1, t("contacts.title"), "{lang}: the contacts page");
@@ -159,13 +158,7 @@ async fn members_talk_on_the_messages_pages_in_three_languages_on_a_phone() {
             "{lang}: the validators have the reported message"
         );
 
-        d.goto(&format!("{base}/account")).await;
-        d.click("form[action='/signout'] button").await;
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while d.script("return location.pathname").await != "/" {
-            assert!(std::time::Instant::now() < deadline, "not signed out");
-            tokio::task::yield_now().await;
-        }
+        d.sign_out(&base).await;
     }
     d.cmd(reqwest::Method::DELETE, "", Value::Null).await;
     let _ = stop.send(());

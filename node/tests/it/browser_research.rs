@@ -92,13 +92,7 @@ async fn questionnaires_and_where_i_stand_in_spanish_and_french_fit_a_phone() {
         let p = node.patient(&id, "Niño", &["HP:0001250"]);
         node.approve(&p);
 
-        d.goto(&format!("{base}/signin")).await;
-        d.click(&format!("footer a[href='/language/{lang}']")).await;
-        d.wait_for_text("h1", "").await;
-        d.type_into("#email", &email).await;
-        d.type_into("#password", "a good long password").await;
-        d.click("button[type=submit]").await;
-        d.wait_for_text("header", "").await;
+        d.sign_in(&base, lang, &email, "a good long password").await;
 
         // The list, then the form: answered in the browser.
         d.goto(&format!("{base}/patients/{}/questionnaires", p.id))
@@ -145,13 +139,7 @@ async fn questionnaires_and_where_i_stand_in_spanish_and_french_fit_a_phone() {
         d.screenshot(&format!("{lang}-research-3-where-i-stand"))
             .await;
 
-        d.goto(&format!("{base}/account")).await;
-        d.click("form[action='/signout'] button").await;
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while d.script("return location.pathname").await != "/" {
-            assert!(std::time::Instant::now() < deadline, "not signed out");
-            tokio::task::yield_now().await;
-        }
+        d.sign_out(&base).await;
     }
     d.cmd(reqwest::Method::DELETE, "", Value::Null).await;
     let _ = stop.send(());

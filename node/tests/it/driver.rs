@@ -171,6 +171,29 @@ impl Driver {
         .await;
     }
 
+    /// Signs in on `base` after choosing `lang` with the footer's language switch.
+    pub async fn sign_in(&self, base: &str, lang: &str, email: &str, password: &str) {
+        self.goto(&format!("{base}/signin")).await;
+        self.click(&format!("footer a[href='/language/{lang}']"))
+            .await;
+        self.wait_for_text("h1", "").await;
+        self.type_into("#email", email).await;
+        self.type_into("#password", password).await;
+        self.click("button[type=submit]").await;
+        self.wait_for_text("header", "").await;
+    }
+
+    /// Signs out with the account page's button; returns once on the home page.
+    pub async fn sign_out(&self, base: &str) {
+        self.goto(&format!("{base}/account")).await;
+        self.click("form[action='/signout'] button").await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.script("return location.pathname").await != "/" {
+            assert!(Instant::now() < deadline, "not signed out");
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// Saves a PNG of the page under `target/tmp/screenshots/` (a test artifact), and
     /// checks that the page fits the phone-wide window (no sideways scrolling) and that no
     /// visible text is smaller than 12 px.

@@ -3,6 +3,7 @@
 
 use raremesh::accounts::Role;
 use raremesh::qa::{actions, moderation};
+use raremesh_bridge::ruma::events::TimelineEventType;
 use serde_json::json;
 
 /// Events a trusted partner could forge in its own room, aimed at content of other rooms,
@@ -277,19 +278,18 @@ async fn devices_write_for_their_own_node_only() {
             "language": "en", "author": "Coral Owl 7", "created_at": 1 } })
     };
     let encrypted = json!({ "algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgA" });
+    let (message, encrypted_kind, redaction) = (
+        TimelineEventType::RoomMessage.to_string(),
+        TimelineEventType::RoomEncrypted.to_string(),
+        TimelineEventType::RoomRedaction.to_string(),
+    );
     let events = vec![
         // Handed over encrypted by the homeserver: left for the device.
-        ev(
-            peer_device,
-            "m.room.encrypted",
-            "!qb:b.test",
-            "$d1",
-            encrypted,
-        ),
+        ev(peer_device, &encrypted_kind, "!qb:b.test", "$d1", encrypted),
         // The same event, decrypted by the device: B's question.
         ev(
             peer_device,
-            "m.room.message",
+            &message,
             "!qb:b.test",
             "$d1",
             wire("devicequestion1", "From B's device"),
@@ -297,7 +297,7 @@ async fn devices_write_for_their_own_node_only() {
         // B's device asking in A's room: refused (only A asks there).
         ev(
             peer_device,
-            "m.room.message",
+            &message,
             "!qa:a.test",
             "$d2",
             wire("devicequestion2", "In A's room"),
@@ -305,7 +305,7 @@ async fn devices_write_for_their_own_node_only() {
         // A device of another server, in B's room: refused.
         ev(
             "@raremesh-device:c.test",
-            "m.room.message",
+            &message,
             "!qb:b.test",
             "$d3",
             wire("devicequestion3", "From C"),
@@ -313,7 +313,7 @@ async fn devices_write_for_their_own_node_only() {
         // A user of B's server named like a device of someone else: refused.
         ev(
             "@evil-device:b.test",
-            "m.room.message",
+            &message,
             "!qb:b.test",
             "$d4",
             wire("devicequestion4", "From evil"),
@@ -321,7 +321,7 @@ async fn devices_write_for_their_own_node_only() {
         // B's device claiming A's question as B's: refused.
         ev(
             peer_device,
-            "m.room.message",
+            &message,
             "!qb:b.test",
             "$d5",
             wire(&local.id, "Taken over"),
@@ -346,7 +346,7 @@ async fn devices_write_for_their_own_node_only() {
     // B's plain room is replaced: a redaction clearing it withdraws nothing; the question
     // sent again elsewhere than B's Q&A room is refused, in B's new room it moves there.
     let moved = vec![
-        json!({ "type": "m.room.redaction", "sender": peer, "room_id": "!qb:b.test",
+        json!({ "type": redaction, "sender": peer, "room_id": "!qb:b.test",
         "event_id": "$d6", "redacts": "$d1",
         "content": { "reason": raremesh::federation::qa::MOVED_REASON } }),
     ];
@@ -368,7 +368,7 @@ async fn devices_write_for_their_own_node_only() {
     let r = f
         .receive(&parse(&[ev(
             peer_device,
-            "m.room.message",
+            &message,
             "!qb2:b.test",
             "$d7",
             wire("devicequestion1", "From B's device"),

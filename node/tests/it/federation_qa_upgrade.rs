@@ -8,6 +8,7 @@ use raremesh::federation::state::{Key, Kind};
 use raremesh::qa::actions;
 use raremesh_bridge::client::NewRoom;
 use raremesh_bridge::rooms::RoomKind;
+use raremesh_bridge::ruma::events::TimelineEventType;
 use serde_json::json;
 
 use crate::pair::{Side, member, run, wait_for};
@@ -97,7 +98,12 @@ async fn a_plain_qa_room_of_an_earlier_release_is_replaced_by_an_encrypted_one()
         });
         let event = fa
             .client
-            .send(&room, "m.room.message", "earlier-release-1", &content)
+            .send(
+                &room,
+                &TimelineEventType::RoomMessage.to_string(),
+                "earlier-release-1",
+                &content,
+            )
             .await
             .expect("sent in clear")
             .to_string();
@@ -199,6 +205,7 @@ async fn a_plain_qa_room_of_an_earlier_release_is_replaced_by_an_encrypted_one()
     let again = event_of(&sb).expect("sent");
     assert_ne!(again, plain_answer);
     // The new copies are encrypted; the old room's are redacted.
+    let encrypted = TimelineEventType::RoomEncrypted.to_string();
     let kind_of = |event: &str| {
         hs_a.query(&format!(
             "SELECT type FROM events WHERE event_id = '{event}'"
@@ -206,9 +213,9 @@ async fn a_plain_qa_room_of_an_earlier_release_is_replaced_by_an_encrypted_one()
         .first()
         .and_then(|r| r[0].as_str().map(ToOwned::to_owned))
     };
-    assert_eq!(kind_of(&again).as_deref(), Some("m.room.encrypted"));
+    assert_eq!(kind_of(&again).as_deref(), Some(encrypted.as_str()));
     let new_question = on_b.event_id.clone().expect("event");
-    assert_eq!(kind_of(&new_question).as_deref(), Some("m.room.encrypted"));
+    assert_eq!(kind_of(&new_question).as_deref(), Some(encrypted.as_str()));
     wait_for("the old room's copies redacted", 60, || {
         let redacted: Vec<String> = hs_a
             .query("SELECT redacts FROM redactions")

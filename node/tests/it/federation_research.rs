@@ -186,18 +186,14 @@ async fn researchers_count_across_nodes() {
     let href = location.expect("Location");
     assert_eq!(asked["href"], href.as_str());
     assert!(asked["local"]["count"].is_u64(), "{asked}");
-    let follow = || api(axum::http::Request::get(&href), "");
-    let mut answer = serde_json::Value::Null;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::time::Instant::now() < deadline {
-        let (status, _, v) = follow().await;
-        assert_eq!(status, 200, "{v}");
-        if v["complete"] == true {
-            answer = v;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    let api_query = asked["query"].as_str().expect("query").to_owned();
+    wait_for("every node's answer to the API's query", 60, || {
+        fa.federated_query(&api_query)
+            .is_ok_and(|q| q.is_some_and(|q| q.answers.len() == 2))
+    })
+    .await;
+    let (status, _, answer) = api(axum::http::Request::get(&href), "").await;
+    assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["complete"], true, "every node answered: {answer}");
     let nodes = answer["answers"].as_array().expect("answers");
     assert_eq!(nodes.len(), 2);

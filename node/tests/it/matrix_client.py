@@ -51,23 +51,38 @@ async def join_invites(client, deadline, room=None):
     raise SystemExit(f"{client.user_id}: no invitation arrived")
 
 
+async def find_message(c, deadline, test):
+    """Accepts invitations and reads every room until `test` returns something for a
+    text or notice; returns it."""
+    while asyncio.get_event_loop().time() < deadline:
+        for room in c.rooms.values():
+            resp = await c.room_messages(room.room_id, c.next_batch or "", limit=50)
+            for e in getattr(resp, "chunk", []):
+                if isinstance(e, (RoomMessageText, RoomMessageNotice)):
+                    found = test(room.room_id, e)
+                    if found is not None:
+                        return found
+        await c.sync(timeout=1000)
+        for room_id in list(c.invited_rooms):
+            await c.join(room_id)
+    return None
+
+
 async def code(hs, user, password):
     with tempfile.TemporaryDirectory() as store:
         c = await login(hs, user, password, store)
         deadline = asyncio.get_event_loop().time() + 60
         await join_invites(c, deadline)
-        while asyncio.get_event_loop().time() < deadline:
-            for room in c.rooms.values():
-                resp = await c.room_messages(room.room_id, c.next_batch or "", limit=20)
-                for e in getattr(resp, "chunk", []):
-                    if isinstance(e, RoomMessageText):
-                        m = re.search(r"\b(\d{6})\b", e.body)
-                        if m:
-                            print(m.group(1))
-                            await c.close()
-                            return
-            await c.sync(timeout=1000)
-        raise SystemExit("no code message")
+
+        def six_digits(_room, e):
+            m = re.search(r"\b(\d{6})\b", e.body)
+            return m.group(1) if m else None
+
+        found = await find_message(c, deadline, six_digits)
+        await c.close()
+        if found is None:
+            raise SystemExit("no code message")
+        print(found)
 
 
 async def notice(hs, user, password, expect):
@@ -75,19 +90,18 @@ async def notice(hs, user, password, expect):
         c = await login(hs, user, password, store)
         deadline = asyncio.get_event_loop().time() + 60
         await join_invites(c, deadline)
-        while asyncio.get_event_loop().time() < deadline:
-            for room in c.rooms.values():
-                resp = await c.room_messages(room.room_id, c.next_batch or "", limit=50)
-                for e in getattr(resp, "chunk", []):
-                    if isinstance(e, (RoomMessageText, RoomMessageNotice)) and expect in e.body:
-                        kind = "m.notice" if isinstance(e, RoomMessageNotice) else "m.text"
-                        print(json.dumps({"room": room.room_id, "body": e.body, "msgtype": kind}))
-                        await c.close()
-                        return
-            await c.sync(timeout=1000)
-            for room_id in list(c.invited_rooms):
-                await c.join(room_id)
-        raise SystemExit(f"no message with {expect!r}")
+
+        def containing(room, e):
+            if expect not in e.body:
+                return None
+            kind = "m.notice" if isinstance(e, RoomMessageNotice) else "m.text"
+            return {"room": room, "body": e.body, "msgtype": kind}
+
+        found = await find_message(c, deadline, containing)
+        await c.close()
+        if found is None:
+            raise SystemExit(f"no message with {expect!r}")
+        print(json.dumps(found))
 
 
 async def chat(hs_a, user_a, pw_a, hs_b, user_b, pw_b, room_id):

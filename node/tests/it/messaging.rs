@@ -15,7 +15,7 @@ use crate::validation::{CSRF, Node};
 const SYMPTOMS: &[&str] = &["HP:0001250", "HP:0001252", "HP:0001263"];
 
 /// A member with one validated patient, who agreed to be shown and contacted (or not).
-fn member(node: &Node, email: &str, contactable: bool) -> (AccountId, String, Patient) {
+pub(crate) fn member(node: &Node, email: &str, contactable: bool) -> (AccountId, String, Patient) {
     let (id, session) = node.account(email, Role::Member, true);
     let s = &node.state;
     let mut m = s.registrations.member(&id).expect("m").expect("m");

@@ -11,8 +11,6 @@ use raremesh::registration::patient::Patient;
 
 use crate::validation::{CSRF, Node};
 
-const SYMPTOMS: &[&str] = &["HP:0001250", "HP:0001252", "HP:0001263"];
-
 /// A small PNG (its signature and a marker no encrypted file contains).
 fn png(len: usize) -> Vec<u8> {
     let mut b = b"\x89PNG\r\n\x1a\nraremesh-image-marker".to_vec();
@@ -21,14 +19,7 @@ fn png(len: usize) -> Vec<u8> {
 }
 
 fn member(node: &Node, email: &str) -> (AccountId, String, Patient) {
-    let (id, session) = node.account(email, Role::Member, true);
-    let s = &node.state;
-    let mut m = s.registrations.member(&id).expect("m").expect("m");
-    m.consents.contactable = true;
-    s.registrations.save_member(&m).expect("save");
-    let p = node.patient(&id, &format!("Child of {email}"), SYMPTOMS);
-    node.approve(&p);
-    (id, session, p)
+    crate::messaging::member(node, email, true)
 }
 
 /// Anna and Bruno in touch (through the service): the conversation's id.

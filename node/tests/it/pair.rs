@@ -174,19 +174,15 @@ pub async fn run(config: Config) -> Running {
     assert!(state.federation.is_some(), "{:?}", state.federation_problem);
     // The port was free when the test chose it; another test's connection may hold it
     // for a moment since.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let listener = loop {
-        match tokio::net::TcpListener::bind(state.config.server.bind).await {
-            Ok(l) => break l,
-            Err(e)
-                if e.kind() == std::io::ErrorKind::AddrInUse
-                    && std::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("bind: {e}"),
-        }
-    };
+    let mut bound = None;
+    wait_for("the node's port to be free", 60, || {
+        bound = std::net::TcpListener::bind(state.config.server.bind).ok();
+        bound.is_some()
+    })
+    .await;
+    let listener = bound.expect("bound");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let federation = state.federation.clone().map(|f| f.start());
     let app = raremesh::http::app(state.clone());

@@ -117,6 +117,27 @@ impl Federation {
         Ok(encrypted)
     }
 
+    /// The node's device, when it is in `room`, with the room's id.
+    fn device_in(
+        &self,
+        room: &str,
+    ) -> Result<
+        (
+            raremesh_bridge::device::Device,
+            raremesh_bridge::ruma::OwnedRoomId,
+        ),
+        FederationError,
+    > {
+        let not_in = || FederationError::NotInRoom(room.to_owned());
+        let device = self.device().ok_or_else(not_in)?;
+        let id: raremesh_bridge::ruma::OwnedRoomId =
+            raremesh_bridge::client::parse_id("room id", room)?;
+        if !device.joined_rooms().contains(&id) {
+            return Err(not_in());
+        }
+        Ok((device, id))
+    }
+
     /// Sends a Q&A message: through the node's device, encrypted, in an encrypted room
     /// (never in clear there: while the device is not in the room, it waits); as the
     /// application service in a plain room. The event's id.
@@ -133,14 +154,7 @@ impl Federation {
                 .await?
                 .to_string());
         }
-        let device = self
-            .device()
-            .ok_or_else(|| FederationError::NotInRoom(room.to_owned()))?;
-        let id: raremesh_bridge::ruma::OwnedRoomId =
-            raremesh_bridge::client::parse_id("room id", room)?;
-        if !device.joined_rooms().contains(&id) {
-            return Err(FederationError::NotInRoom(room.to_owned()));
-        }
+        let (device, id) = self.device_in(room)?;
         Ok(device
             .send(&id, "m.room.message", txn, content)
             .await?
@@ -159,14 +173,7 @@ impl Federation {
     ) -> Result<(), FederationError> {
         let mine = self.own_qa_room()?.as_deref() == Some(room);
         if !mine && self.qa_room_encrypted(room).await? {
-            let device = self
-                .device()
-                .ok_or_else(|| FederationError::NotInRoom(room.to_owned()))?;
-            let id: raremesh_bridge::ruma::OwnedRoomId =
-                raremesh_bridge::client::parse_id("room id", room)?;
-            if !device.joined_rooms().contains(&id) {
-                return Err(FederationError::NotInRoom(room.to_owned()));
-            }
+            let (device, id) = self.device_in(room)?;
             match device.redact(&id, event, txn, reason).await {
                 // Not the device's event: sent by the application service before the
                 // room was encrypted.
