@@ -93,6 +93,10 @@ impl NodeProcess {
     }
 }
 
+/// The longest a node may take to hold everything after an outage ends (the time taken is
+/// printed).
+const CONVERGE_SECS: u64 = 300;
+
 /// The last lines of a log, for a failure message.
 fn log_tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -295,7 +299,10 @@ async fn node_b_converges_after_homeserver_and_node_outages() {
         tokio::task::block_in_place(|| hs_b.start_again());
         let took = wait_for_or(
             &format!("B after its homeserver's {how}"),
-            120,
+            // The Q&A question asked during the outage is encrypted: its room key travels
+            // as a separate to-device message, which a homeserver sends again to the one
+            // that was down on its own retry schedule.
+            CONVERGE_SECS,
             || node_b.holds() == Some((2, n, n)),
             explain,
         )
@@ -335,7 +342,7 @@ async fn node_b_converges_after_homeserver_and_node_outages() {
     node_b.start();
     let took = wait_for_or(
         "B after node B was killed",
-        120,
+        CONVERGE_SECS,
         || node_b.holds() == Some((2, 3, 3)),
         explain,
     )
