@@ -43,6 +43,18 @@ pub struct Device {
     device_id: OwnedDeviceId,
 }
 
+/// An encrypted event read again.
+#[derive(Debug)]
+pub enum Reread {
+    /// Decrypted now.
+    Read(Incoming),
+    /// Still without its room key; who sent it, when the event says.
+    NotYet {
+        /// The event's sender.
+        sender: Option<OwnedUserId>,
+    },
+}
+
 /// What one sync brought.
 #[derive(Debug, Default)]
 pub struct Synced {
@@ -263,27 +275,23 @@ impl Device {
     }
 
     /// Reads an event of a room again, decrypting it with the keys the device has now (a
-    /// room key may arrive after its event): the event, or `None` while it still cannot be
-    /// decrypted.
-    pub async fn decrypt_again(
-        &self,
-        room: &RoomId,
-        event: &ruma::EventId,
-    ) -> Result<Option<Incoming>> {
+    /// room key may arrive after its event).
+    pub async fn decrypt_again(&self, room: &RoomId, event: &ruma::EventId) -> Result<Reread> {
         let r = self
             .client
             .get_room(room)
             .ok_or_else(|| Error::Invalid(format!("the device is not in room {room}")))?;
         let e = r.event(event, None).await.map_err(sdk("event"))?;
         if matches!(e.kind, TimelineEventKind::UnableToDecrypt { .. }) {
-            return Ok(None);
+            let sender = e.raw().get_field::<OwnedUserId>("sender").ok().flatten();
+            return Ok(Reread::NotYet { sender });
         }
         let v = e
             .raw()
             .deserialize_as::<Value>()
             .map_err(|err| Error::Malformed(format!("not JSON: {err}")))?;
         Incoming::parse(&v, Some(room))
-            .map(Some)
+            .map(Reread::Read)
             .map_err(Error::Malformed)
     }
 

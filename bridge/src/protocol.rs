@@ -123,6 +123,13 @@ pub enum Payload {
         #[serde(default)]
         bins: Vec<Bin>,
     },
+    /// The sender's device cannot read what the receiver wrote in an end-to-end encrypted
+    /// Q&A room: its room keys never reached the device (a homeserver was down when they
+    /// were sent, say). "Send it again" (sealed for the writing peer only).
+    QaResend {
+        /// The Q&A room.
+        room: String,
+    },
     /// One part of the answer to a snapshot request: every vector the sender publishes.
     Snapshot {
         /// The request answered.
@@ -417,6 +424,13 @@ impl Payload {
                         "an accepted answer names its room (and only then)".into(),
                     )),
                 }
+            }
+            Self::QaResend { room } => {
+                let parsed = crate::client::parse_id::<ruma::OwnedRoomId>("room", room);
+                if parsed.is_err() || room.len() < 2 || room.len() > 255 {
+                    return Err(Error::Invalid(format!("{room:?} is not a room id")));
+                }
+                Ok(())
             }
             Self::Snapshot { request, ops, .. } => {
                 hex_id("request", request)?;

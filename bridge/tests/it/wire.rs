@@ -52,6 +52,12 @@ fn payloads() -> Vec<(&'static str, Payload)> {
             Payload::SnapshotRequest { request: ID.into() },
         ),
         (
+            "qa_resend",
+            Payload::QaResend {
+                room: "!qa:a.example.org".into(),
+            },
+        ),
+        (
             "snapshot",
             Payload::Snapshot {
                 request: ID.into(),
@@ -139,6 +145,14 @@ fn every_payload_kind_keeps_its_wire_form() {
             serde_json::from_str::<Payload>(&text).expect("read back"),
             payload
         );
+    }
+}
+
+#[test]
+fn a_resend_request_names_a_room() {
+    for room in ["", "qa:a.example.org", "!", "#alias:a.example.org"] {
+        let p = Payload::QaResend { room: room.into() };
+        assert!(p.check().is_err(), "{room:?} taken for a room id");
     }
 }
 

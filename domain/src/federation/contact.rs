@@ -127,7 +127,12 @@ impl Federation {
             .put(Tree::Contacts, c.request.as_bytes(), &encode(c))
     }
 
-    async fn send_to(&self, peer: &str, payload: &Payload) -> Result<(), FederationError> {
+    /// Sends `payload` in this node's federation room, sealed for `peer` only.
+    pub(in crate::federation) async fn send_to(
+        &self,
+        peer: &str,
+        payload: &Payload,
+    ) -> Result<(), FederationError> {
         let Some(p) = self.peer(peer) else {
             return Ok(());
         };

@@ -115,6 +115,8 @@ pub struct Federation {
     /// Events the device could not decrypt yet (their room key had not come), tried again
     /// after each sync.
     undecrypted: std::sync::Mutex<Vec<device::Undecrypted>>,
+    /// When this node asked peers to send a Q&A room again, and when peers asked it.
+    resends: std::sync::Mutex<device::Resends>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -175,6 +177,7 @@ impl Federation {
             dir: config.federation_path(),
             device: std::sync::RwLock::new(None),
             undecrypted: std::sync::Mutex::new(Vec::new()),
+            resends: std::sync::Mutex::new(device::Resends::default()),
         })
     }
 

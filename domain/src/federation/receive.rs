@@ -173,6 +173,12 @@ impl Federation {
             .map_err(|_| FederationError::Matrix("the receiving lock was poisoned".into()))?;
         let me = self.config.user_id();
         for e in events {
+            // A trusted peer withdrew or sent again what this node could not read yet.
+            if let Some(target) = e.redacts.as_deref().filter(|_| e.is_redaction())
+                && self.peer(&self.principal(e.sender.as_str())).is_some()
+            {
+                self.redacted_undecrypted(target);
+            }
             if e.is_encrypted() {
                 // Not for the application service: the node's device reads it decrypted,
                 // under the same event id, which must not be taken as applied already.
@@ -408,6 +414,11 @@ impl Federation {
                 )?;
                 let f = self.clone();
                 tokio::spawn(async move { f.process_inbox().await });
+                return Ok(());
+            }
+            Payload::QaResend { room } => {
+                let (f, peer) = (self.clone(), sender.to_owned());
+                tokio::spawn(async move { f.on_qa_resend(&peer, &room).await });
                 return Ok(());
             }
             Payload::SnapshotRequest { request } => {

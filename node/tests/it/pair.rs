@@ -114,7 +114,10 @@ pub struct TestRoot {
 
 pub fn test_root() -> TestRoot {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter("raremesh=info")
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("raremesh=info")),
+        )
         .with_test_writer()
         .try_init();
     let dir = tempfile::tempdir().expect("tempdir");

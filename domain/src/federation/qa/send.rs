@@ -106,7 +106,10 @@ impl Federation {
     }
 
     /// Whether a Q&A room is end-to-end encrypted (remembered once known).
-    pub(super) async fn qa_room_encrypted(&self, room: &str) -> Result<bool, FederationError> {
+    pub(in crate::federation) async fn qa_room_encrypted(
+        &self,
+        room: &str,
+    ) -> Result<bool, FederationError> {
         if self.store.flagged(Key::QaEncrypted(room))? {
             return Ok(true);
         }
