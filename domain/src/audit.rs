@@ -38,6 +38,9 @@ pub enum Action {
     MessageReported,
     /// A validator closed a report about a private message, with a note.
     ReportClosed,
+    /// An admin imported a GA4GH Phenopacket into a patient (`reason`: how many symptoms
+    /// were added and changed, and the diagnosis set).
+    PhenopacketImported,
 }
 
 impl Action {
@@ -56,6 +59,7 @@ impl Action {
             Self::QaRestored => "qa_restored",
             Self::MessageReported => "message_reported",
             Self::ReportClosed => "report_closed",
+            Self::PhenopacketImported => "phenopacket_imported",
         }
     }
 }

@@ -17,6 +17,7 @@ macro_rules! say_on {
 }
 
 mod federation_command;
+mod phenopacket_command;
 mod setup_command;
 
 fn emit(args: std::fmt::Arguments<'_>, newline: bool) {
@@ -184,6 +185,17 @@ enum AdminCommand {
         #[arg(long)]
         identity: Option<PathBuf>,
     },
+    /// Import GA4GH Phenopackets (the .json files of DIR) into the patients they name
+    /// (`subject.id`, else `id`: the patient's id, as this node exports it). Shows what
+    /// each file would add; `--apply` imports them (each whole or not at all, audited).
+    /// Run it while the node is stopped.
+    ImportPhenopackets {
+        /// The folder of packets.
+        dir: PathBuf,
+        /// Import; without it, nothing is saved.
+        #[arg(long)]
+        apply: bool,
+    },
     /// Fill an empty node with simulated, validated patients and one member who can sign
     /// in (to try "people like me", and for benchmarks). Refused when the node has
     /// members. Run it while the node is stopped.
@@ -239,6 +251,9 @@ fn main() -> ExitCode {
         }
         Command::Admin(AdminCommand::Restore { archive, identity }) => {
             restore(cli.config.as_deref(), archive, identity.as_deref())
+        }
+        Command::Admin(AdminCommand::ImportPhenopackets { dir, apply }) => {
+            phenopacket_command::import(cli.config.as_deref(), dir, *apply)
         }
         Command::Admin(AdminCommand::ExportStudy { study, out }) => {
             export_study(cli.config.as_deref(), study, out)

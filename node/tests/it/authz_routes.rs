@@ -131,6 +131,30 @@ pub fn table(ids: &Ids<'_>) -> Vec<Route> {
         ),
         (
             post.clone(),
+            format!("/patients/{p}/phenopacket/import"),
+            Multipart,
+            multipart.clone(),
+            [SIGNIN, DENIED, NONE, NONE, ACCOUNT, ACCOUNT, ACCOUNT],
+        ),
+        (
+            post.clone(),
+            format!("/patients/{p}/phenopacket/import/apply"),
+            Form,
+            format!(
+                "csrf={CSRF}&packet=%7B%22phenotypicFeatures%22%3A%5B%7B%22type%22%3A%7B%22id%22%3A%22HP%3A0001250%22%7D%7D%5D%7D"
+            ),
+            [
+                SIGNIN,
+                To("/patients/"),
+                NONE,
+                NONE,
+                ACCOUNT,
+                ACCOUNT,
+                ACCOUNT,
+            ],
+        ),
+        (
+            post.clone(),
             format!("{symptoms}/remove"),
             Form,
             format!("csrf={CSRF}&term=HP%3A0001250"),

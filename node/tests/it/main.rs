@@ -38,6 +38,7 @@ mod metrics;
 mod pair;
 mod patients;
 mod people;
+mod phenopackets;
 mod process;
 mod qa;
 mod qa_moderation;

@@ -24,6 +24,7 @@ pub mod page;
 pub mod page_error;
 pub mod params;
 pub mod patients;
+pub mod phenopacket_import;
 pub mod profile;
 pub mod questions;
 pub mod questions_api;
@@ -106,6 +107,7 @@ pub fn app(state: AppState) -> Router {
         .merge(reset::pages())
         .merge(terms_page::pages())
         .merge(symptoms::pages())
+        .merge(phenopacket_import::pages())
         .merge(documents::pages(upload_limit))
         .merge(similar::pages())
         .merge(research::pages())

@@ -124,6 +124,18 @@ fn page(
     )
 }
 
+/// The symptoms page with an error about something else on it (the Phenopacket import's).
+pub(super) fn page_with_error(
+    state: &AppState,
+    headers: &HeaderMap,
+    m: &Member,
+    p: &Patient,
+    status: StatusCode,
+    key: &str,
+) -> Response {
+    page(state, headers, m, p, status, "", Kept::default(), Some(key))
+}
+
 /// `GET /patients/{id}/symptoms?q=`: the symptoms, and matching terms for `q`.
 pub async fn list(
     State(state): State<AppState>,

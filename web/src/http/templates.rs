@@ -80,6 +80,7 @@ impl Templates {
             "questions_search.html",
             "moderation.html",
             "symptoms.html",
+            "phenopacket.html",
             "terms.html",
             "password_forgot.html",
             "password_reset.html",

@@ -1,5 +1,7 @@
 //! One patient as a GA4GH Phenopacket v2 (JSON): what a member downloads and what a study
-//! export holds.
+//! export holds; [`import`] reads one into a patient.
+
+pub mod import;
 
 use raremesh_ontology::Ontology;
 use serde_json::{Value, json};
