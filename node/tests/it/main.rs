@@ -11,6 +11,7 @@ mod backup;
 mod browser;
 mod browser_i18n;
 mod browser_messages;
+mod browser_phenopackets;
 mod browser_qa;
 mod browser_research;
 mod config;
