@@ -73,7 +73,12 @@ async fn a_member_imports_a_phenopacket_in_spanish_and_french_on_a_phone() {
         for shown in [seizure, not_hpo, "ORPHA:558"] {
             assert!(preview.contains(shown), "{lang}: {shown:?} in {preview}");
         }
-        for english in ["Symptoms to add", "Not used", "Disease", "Cancel and go back"] {
+        for english in [
+            "Symptoms to add",
+            "Not used",
+            "Disease",
+            "Cancel and go back",
+        ] {
             assert!(
                 !preview.contains(english),
                 "{lang}: English {english:?} left in {preview}"
