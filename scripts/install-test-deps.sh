@@ -59,6 +59,13 @@ if ! .venv-test/bin/python -c 'import synapse, nio, vodozemac, peewee' >/dev/nul
     || { echo "the Matrix test tools did not install (see above)" >&2; exit 1; }
 fi
 
+# A JSON Schema validator for the Beacon tests (scripts/beacon-validate.py); Synapse
+# brings it, this makes sure.
+if ! .venv-test/bin/python -c 'import jsonschema, referencing' >/dev/null 2>&1; then
+  echo "installing jsonschema into .venv-test"
+  .venv-test/bin/pip install --quiet --disable-pip-version-check "jsonschema>=4.18,<5"
+fi
+
 # axe-core, the accessibility checker the browser tests run on every page (from the npm
 # registry; only its browser script is needed, so no Node.js).
 axe_version=4.10.3

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod backup;
 pub mod batch;
+pub mod beacon;
 pub mod boot;
 pub mod config;
 pub mod demo;

@@ -4,6 +4,7 @@
 //! test keeps it in sync. Loading fails with a message that names the key (and the line of
 //! the file where TOML gives it).
 
+mod beacon;
 mod error;
 mod federation;
 mod load;
@@ -20,6 +21,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use beacon::{BeaconClient, BeaconConfig};
 pub use error::ConfigError;
 pub use federation::{FederationConfig, PeerConfig, is_user_id};
 pub use load::{ENV_PREFIX, load, load_str};
@@ -63,6 +65,8 @@ pub struct Config {
     pub messages: MessagesConfig,
     /// The Prometheus endpoint for monitoring (off by default).
     pub metrics: MetricsConfig,
+    /// The GA4GH Beacon v2 endpoint for researchers' tools (off by default).
+    pub beacon: BeaconConfig,
 }
 
 impl Default for Config {
@@ -82,6 +86,7 @@ impl Default for Config {
             qa: QaConfig::default(),
             messages: MessagesConfig::default(),
             metrics: MetricsConfig::default(),
+            beacon: BeaconConfig::default(),
         }
     }
 }
@@ -372,6 +377,7 @@ impl Config {
             qa,
             messages,
             metrics,
+            beacon,
         } = self;
         let smtp = match &mail.smtp {
             Some(s) => format!(
@@ -388,7 +394,7 @@ impl Config {
             ),
         };
         format!(
-            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nserver.max_connections = {} ({} per address)\nserver.trusted_proxies = {:?}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\ndocuments.consent_form = {}\n{}research.questionnaires_dir = {}\nresearch.k = {}\nresearch.groups = {}\nqa.notify_top = {}\nqa.max_notices_per_day = {}\nqa.min_fit = {}\nqa.readers = {:?}\nmessages.attachments = {}\nmessages.max_image_bytes = {}\nmetrics.token = {}\n",
+            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nserver.max_connections = {} ({} per address)\nserver.trusted_proxies = {:?}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\ndocuments.consent_form = {}\n{}research.questionnaires_dir = {}\nresearch.k = {}\nresearch.groups = {}\nqa.notify_top = {}\nqa.max_notices_per_day = {}\nqa.min_fit = {}\nqa.readers = {:?}\nmessages.attachments = {}\nmessages.max_image_bytes = {}\nmetrics.token = {}\n{}",
             data_dir.display(),
             node.name,
             server.bind,
@@ -452,6 +458,20 @@ impl Config {
             messages.attachments,
             messages.max_image_bytes,
             metrics.token.state(),
+            if beacon.enabled {
+                format!(
+                    "beacon = on: {} clients ({})\n",
+                    beacon.clients.len(),
+                    beacon
+                        .clients
+                        .iter()
+                        .map(|c| format!("{} token {}", c.name, c.token.state()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            } else {
+                "beacon = off\n".to_owned()
+            },
         )
     }
 

@@ -16,6 +16,7 @@ impl Config {
         self.check_metrics()?;
         self.check_qa()?;
         self.check_messages()?;
+        self.check_beacon()?;
         self.check_research()?;
         self.check_log()?;
         Ok(())
@@ -283,6 +284,49 @@ impl Config {
                 "qa.min_fit",
                 format!("{} is not between 0 and 100", q.min_fit),
             );
+        }
+        Ok(())
+    }
+
+    /// The checks of `[beacon]`: each client named once, with its own long token.
+    fn check_beacon(&self) -> Result<(), ConfigError> {
+        let b = &self.beacon;
+        let bad = |key: &str, msg: String| Err(ConfigError::invalid(key, msg));
+        if b.enabled && b.clients.is_empty() {
+            return bad(
+                "beacon.clients",
+                "the Beacon is on but no client may ask: add a [[beacon.clients]]".into(),
+            );
+        }
+        let mut names = std::collections::HashSet::new();
+        let mut tokens = std::collections::HashSet::new();
+        for c in &b.clients {
+            let name = c.name.trim();
+            if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+                return bad(
+                    "beacon.clients.name",
+                    format!("{:?} must be 1 to 64 characters", c.name),
+                );
+            }
+            if !names.insert(name.to_owned()) {
+                return bad("beacon.clients.name", format!("{name:?} is given twice"));
+            }
+            let token = c.token.expose();
+            if token.chars().count() < 32 || token.chars().any(char::is_whitespace) {
+                return bad(
+                    "beacon.clients.token",
+                    format!("the token of {name:?} must be at least 32 characters, without spaces"),
+                );
+            }
+            if !tokens.insert(token.to_owned()) {
+                return bad(
+                    "beacon.clients.token",
+                    format!("the token of {name:?} is another client's too"),
+                );
+            }
+        }
+        if b.contact.chars().count() > 300 || b.contact.chars().any(char::is_control) {
+            return bad("beacon.contact", "must be at most 300 characters".into());
         }
         Ok(())
     }

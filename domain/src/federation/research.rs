@@ -54,7 +54,7 @@ fn shared(
     ontology: &raremesh_ontology::Ontology,
     c: &Criteria,
 ) -> Result<ResearchCriteria, QueryError> {
-    if c.group.is_some() || c.answer.is_some() {
+    if c.group.is_some() || c.answer.is_some() || c.sex.is_some() {
         return Err(QueryError::Invalid(crate::message::Message::new(
             "research.error.partners_only",
         )));

@@ -397,7 +397,7 @@ mod tests {
         assert_eq!(days("P2W"), Some(14));
         assert_eq!(days("P1Y"), Some(365));
         assert_eq!(days("P3Y6M"), Some(1278));
-        assert_eq!(days("P1Y2M3DT4H"), Some(456));
+        assert_eq!(days("P1Y2M3DT4H"), Some(429));
         assert_eq!(days("P0,5Y"), Some(182));
         for bad in ["", "P", "3Y", "PY", "P3X", "P3", "P999Y"] {
             assert_eq!(days(bad), None, "{bad:?}");

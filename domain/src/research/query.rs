@@ -49,6 +49,9 @@ pub struct Criteria {
     pub group: Option<String>,
     /// An age band: `0-5`, `6-11`, `12-17`, `18-39`, `40-64`, `65+`.
     pub age_band: Option<String>,
+    /// A sex: `female` or `male`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sex: Option<String>,
     /// A questionnaire answer: `questionnaire/question/option` (the option's text).
     pub answer: Option<String>,
 }
@@ -130,6 +133,7 @@ impl Criteria {
             group: blank(&self.group),
             age_band: blank(&self.age_band),
             answer: blank(&self.answer),
+            sex: blank(&self.sex),
         };
         n.check(c)?;
         if let Some(t) = n
@@ -181,6 +185,11 @@ impl Criteria {
             && !["0-5", "6-11", "12-17", "18-39", "40-64", "65+"].contains(&b.as_str())
         {
             return Err(QueryError::invalid("research.error.not_an_age_band", b));
+        }
+        if let Some(s) = &self.sex
+            && !["female", "male"].contains(&s.as_str())
+        {
+            return Err(QueryError::invalid("research.error.not_a_sex", s));
         }
         if let Some(a) = &self.answer {
             let parts: Vec<&str> = a.splitn(3, '/').collect();
@@ -242,6 +251,16 @@ impl Criteria {
                 && !code.is_some_and(|c| g.orpha.contains(&c.number()))
             {
                 return Ok(false);
+            }
+            if let Some(s) = &self.sex {
+                let is = match p.sex {
+                    crate::registration::patient::Sex::Female => "female",
+                    crate::registration::patient::Sex::Male => "male",
+                    _ => "",
+                };
+                if is != s {
+                    return Ok(false);
+                }
             }
             if let Some(b) = &self.age_band
                 && band_of(year.saturating_sub(u32::from(p.birth_year))) != b
@@ -314,6 +333,12 @@ pub fn count(
 ) -> Result<Count, QueryError> {
     let budget = c.config.budget;
     count_charged(c, &[(researcher, budget)], criteria, uniform)
+}
+
+/// Answers a count charged to `who`'s budget (`research.budget`): a Beacon client's, say.
+pub fn count_for(c: Counting<'_>, who: &str, criteria: &Criteria) -> Result<Count, QueryError> {
+    let budget = c.config.budget;
+    count_charged(c, &[(who, budget)], criteria, None)
 }
 
 /// Answers a count for a partner node's researcher: charged to that researcher's budget

@@ -8,6 +8,7 @@ mod auth;
 mod authz;
 mod authz_routes;
 mod backup;
+mod beacon;
 mod browser;
 mod browser_i18n;
 mod browser_messages;

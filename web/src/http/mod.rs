@@ -3,6 +3,7 @@
 pub mod account_api;
 pub mod appservice;
 pub mod auth;
+pub mod beacon;
 pub mod contacts;
 pub mod cookies;
 pub mod diseases;
@@ -108,6 +109,7 @@ pub fn app(state: AppState) -> Router {
         .merge(terms_page::pages())
         .merge(symptoms::pages())
         .merge(phenopacket_import::pages())
+        .merge(beacon::pages(state.config.beacon.enabled))
         .merge(documents::pages(upload_limit))
         .merge(similar::pages())
         .merge(research::pages())

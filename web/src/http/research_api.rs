@@ -50,6 +50,8 @@ pub struct CountBody {
     pub age_band: Option<String>,
     /// A questionnaire answer: `questionnaire/question/option`.
     pub answer: Option<String>,
+    /// A sex: `female` or `male`.
+    pub sex: Option<String>,
     /// Ask every partner organization too.
     pub partners: bool,
 }
@@ -71,6 +73,7 @@ pub async fn api_count(
         group: body.group,
         age_band: body.age_band,
         answer: body.answer,
+        sex: body.sex,
     };
     if !body.partners {
         return count(state.counting(), &a.id, &criteria, None)
@@ -245,6 +248,7 @@ pub async fn ask(
         group: get("group"),
         age_band: get("age_band"),
         answer: get("answer"),
+        sex: get("sex"),
     };
     let partners = form.get("partners").map(String::as_str) == Some("yes");
     if partners {

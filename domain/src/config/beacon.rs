@@ -1,0 +1,31 @@
+//! The `[beacon]` section: the GA4GH Beacon v2 endpoint for researchers' tools.
+
+use serde::{Deserialize, Serialize};
+
+use super::Secret;
+
+/// The GA4GH Beacon v2 endpoint (`/beacon/v2/`): counts of patients by HPO term, Orphanet
+/// disease, sex and age band, with the protections of the research counts.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BeaconConfig {
+    /// Whether the endpoint answers. Off by default.
+    pub enabled: bool,
+    /// Who may ask: each requester's name (in the audit log; each has its own privacy
+    /// budget, `research.budget` per period) and token (sent as `Authorization: Bearer
+    /// <token>`; at least 32 characters, different for each).
+    pub clients: Vec<BeaconClient>,
+    /// A contact for the organization's Beacon, shown in its info: an address
+    /// (`mailto:...`) or a web page. Empty: none.
+    pub contact: String,
+}
+
+/// One Beacon requester.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeaconClient {
+    /// Its name, 1 to 64 characters.
+    pub name: String,
+    /// Its token.
+    pub token: Secret,
+}
