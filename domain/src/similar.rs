@@ -93,10 +93,24 @@ struct Pool {
     entries: Vec<Entry>,
 }
 
-/// The local matcher: what it ranks, and its cached candidate pool.
+/// The most rankings kept (one per patient and page size).
+const CACHED_RANKINGS: usize = 20_000;
+
+/// Rankings made since the data last changed: (patient id, k) → the ranking.
+#[derive(Default)]
+struct Rankings {
+    /// The change count they were made at.
+    generation: u64,
+    by_patient: HashMap<(String, usize), Arc<Vec<SimilarPatient>>>,
+}
+
+/// The local matcher: what it ranks, its cached candidate pool, and the rankings made
+/// since the last change (any change to patients, consents or received vectors makes
+/// both again).
 pub struct Similar {
     sources: Sources,
     pool: Mutex<Option<Arc<Pool>>>,
+    rankings: Mutex<Rankings>,
 }
 
 impl std::fmt::Debug for Similar {
@@ -127,6 +141,7 @@ impl Similar {
         Self {
             sources,
             pool: Mutex::new(None),
+            rankings: Mutex::new(Rankings::default()),
         }
     }
 
@@ -223,8 +238,31 @@ impl Similar {
     }
 
     /// The patients of other members most similar to `own` (which must be validated and
-    /// have an observed symptom; otherwise nothing), best first.
+    /// have an observed symptom; otherwise nothing), best first. Made once per patient
+    /// and `k` until something changes.
     pub fn find(&self, own: &Patient, k: usize) -> Result<Vec<SimilarPatient>, StoreError> {
+        // Read before ranking: a change during the ranking makes the next call rank again.
+        let generation = self.sources.changes.get();
+        let key = (own.id.to_string(), k);
+        if let Ok(r) = self.rankings.lock()
+            && r.generation == generation
+            && let Some(found) = r.by_patient.get(&key)
+        {
+            return Ok(found.as_ref().clone());
+        }
+        let found = self.rank(own, k)?;
+        if let Ok(mut r) = self.rankings.lock() {
+            if r.generation != generation || r.by_patient.len() >= CACHED_RANKINGS {
+                r.by_patient.clear();
+                r.generation = generation;
+            }
+            r.by_patient.insert(key, Arc::new(found.clone()));
+        }
+        Ok(found)
+    }
+
+    /// Ranks the pool for `own`.
+    fn rank(&self, own: &Patient, k: usize) -> Result<Vec<SimilarPatient>, StoreError> {
         let src = &self.sources;
         if !own.validation.is_approved() {
             return Ok(Vec::new());

@@ -344,3 +344,83 @@ async fn the_notice_of_new_matches_is_in_the_members_language() {
     );
     assert!(!mail.contains("new patients like yours"), "{mail}");
 }
+
+/// A ranking is made once per patient until something changes: the cached answer is the
+/// ranking made afresh, and any change (a new patient, a changed symptom, a consent
+/// withdrawn) is in the next answer.
+#[test]
+fn a_kept_ranking_is_the_fresh_one_and_every_change_shows() {
+    let node = Node::new(|_| {});
+    let (me, _) = node.account("cache.me@example.org", Role::Member, true);
+    let mine = node.patient(&me, "Mine", &["HP:0001250", "HP:0001252", "HP:0001263"]);
+    node.approve(&mine);
+    let mine = node
+        .state
+        .patients
+        .get(&me, &mine.id)
+        .expect("get")
+        .expect("p");
+    let mut others = Vec::new();
+    for (i, terms) in [
+        &["HP:0001250", "HP:0000365"][..],
+        &["HP:0001252"][..],
+        &["HP:0000256", "HP:0001263"][..],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (id, _) = node.account(&format!("cache{i}@example.org"), Role::Member, true);
+        let p = node.patient(&id, "Other", terms);
+        node.approve(&p);
+        others.push((id, p));
+    }
+    let s = &node.state.similar;
+    let first = s.find(&mine, 10).expect("rank");
+    assert_eq!(first.len(), 3);
+    // Kept: the same answer.
+    assert_eq!(s.find(&mine, 10).expect("rank"), first);
+    // A closer patient arrives: first in the next answer.
+    let (id, _) = node.account("cache.twin@example.org", Role::Member, true);
+    let twin = node.patient(&id, "Twin", &["HP:0001250", "HP:0001252", "HP:0001263"]);
+    node.approve(&twin);
+    let second = s.find(&mine, 10).expect("rank");
+    assert_eq!(second.len(), 4);
+    assert_eq!(second[0].pseudonym, raremesh::similar::pseudonym(&twin.id));
+    // A member withdraws their consent: gone from the next answer.
+    let (gone, _) = &others[1];
+    let mut m = node
+        .state
+        .registrations
+        .member(gone)
+        .expect("m")
+        .expect("m");
+    m.consents.local_matching = false;
+    node.state.registrations.save_member(&m).expect("save");
+    let third = s.find(&mine, 10).expect("rank");
+    assert_eq!(third.len(), 3);
+    assert!(
+        !third
+            .iter()
+            .any(|x| x.pseudonym == raremesh::similar::pseudonym(&others[1].1.id))
+    );
+    // A kept answer equals one made afresh: saving a patient unchanged makes the next
+    // call rank again.
+    let kept = (
+        s.find(&mine, 10).expect("rank"),
+        s.find(&mine, 2).expect("rank"),
+    );
+    let p = node
+        .state
+        .patients
+        .get(&others[0].0, &others[0].1.id)
+        .expect("get")
+        .expect("p");
+    node.state.patients.save(&p).expect("save");
+    let fresh = (
+        s.find(&mine, 10).expect("rank"),
+        s.find(&mine, 2).expect("rank"),
+    );
+    assert_eq!(kept, fresh);
+    assert_eq!(kept.0, third);
+    assert_eq!(kept.1[..], third[..2]);
+}

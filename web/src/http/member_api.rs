@@ -422,7 +422,12 @@ pub async fn similar(
             "similar patients are shown once the patient is validated",
         ));
     }
-    let matches = state.similar.find(&p, SHOWN).map_err(store)?;
+    // Ranking is CPU work: off the async workers.
+    let state2 = state.clone();
+    let matches = tokio::task::spawn_blocking(move || state2.similar.find(&p, SHOWN))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(store)?;
     Ok(Json(MatchesReply { matches }).into_response())
 }
 

@@ -24,8 +24,14 @@ pub async fn page(
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
-    let mut matches = match state.similar.find(&p, SHOWN) {
-        Ok(m) => m,
+    // Ranking is CPU work: off the async workers, so other requests go on meanwhile.
+    let ranked = {
+        let (state, p) = (state.clone(), p.clone());
+        tokio::task::spawn_blocking(move || state.similar.find(&p, SHOWN)).await
+    };
+    let mut matches = match ranked {
+        Ok(Ok(m)) => m,
+        Ok(Err(e)) => return failed(&headers, e),
         Err(e) => return failed(&headers, e),
     };
     match raremesh_domain::notify::notices(&state.notifier, &account.id, &p.id) {
