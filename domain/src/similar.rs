@@ -101,7 +101,17 @@ const CACHED_RANKINGS: usize = 20_000;
 struct Rankings {
     /// The change count they were made at.
     generation: u64,
-    by_patient: HashMap<(String, usize), Arc<Vec<SimilarPatient>>>,
+    by_patient: HashMap<(String, usize, u64), Arc<Vec<SimilarPatient>>>,
+}
+
+/// A digest of what ranking reads of a patient.
+fn fingerprint(p: &Patient) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(&(&p.symptoms, &p.diagnosis, &p.account_id))
+        .unwrap_or_default()
+        .hash(&mut h);
+    h.finish()
 }
 
 /// The local matcher: what it ranks, its cached candidate pool, and the rankings made
@@ -241,9 +251,14 @@ impl Similar {
     /// have an observed symptom; otherwise nothing), best first. Made once per patient
     /// and `k` until something changes.
     pub fn find(&self, own: &Patient, k: usize) -> Result<Vec<SimilarPatient>, StoreError> {
+        if !own.validation.is_approved() {
+            return Ok(Vec::new());
+        }
         // Read before ranking: a change during the ranking makes the next call rank again.
         let generation = self.sources.changes.get();
-        let key = (own.id.to_string(), k);
+        // The patient as given, too: a copy read before a change is not ranked under the
+        // new count.
+        let key = (own.id.to_string(), k, fingerprint(own));
         if let Ok(r) = self.rankings.lock()
             && r.generation == generation
             && let Some(found) = r.by_patient.get(&key)

@@ -74,7 +74,13 @@ pub fn import(config: Option<&Path>, dir: &Path, apply: bool) -> anyhow::Result<
             refused += 1;
             continue;
         };
-        let Some(mut patient) = patients.iter().find(|p| p.id == subject).cloned() else {
+        let Some(known) = patients.iter().find(|p| p.id == subject) else {
+            say!("{name}: refused: no patient {subject:?} on this node");
+            refused += 1;
+            continue;
+        };
+        // As it is now: an earlier file of this folder may have changed it.
+        let Some(mut patient) = state.patients.get(&known.account_id, &known.id)? else {
             say!("{name}: refused: no patient {subject:?} on this node");
             refused += 1;
             continue;

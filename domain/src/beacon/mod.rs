@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::registration::patient::Diagnosis;
 use crate::research::query::{Count, Counting, Criteria, QueryError};
+use crate::store::Tree;
 
 /// The Beacon API version spoken.
 pub const API_VERSION: &str = "v2.0.0";
@@ -32,13 +33,20 @@ pub enum Granularity {
 }
 
 impl Granularity {
-    /// The granularity answered for a requested one: `record` is never given (counts
-    /// are), anything unknown is `boolean`, the Beacon default.
-    pub fn answering(requested: &str) -> Self {
+    /// The granularity answered for a requested one (`boolean`, `count` or `record`, in
+    /// lower case): `record` is never given, counts are. None for anything else.
+    pub fn read(requested: &str) -> Option<Self> {
         match requested {
-            "count" | "record" => Self::Count,
-            _ => Self::Boolean,
+            "boolean" => Some(Self::Boolean),
+            "count" | "record" => Some(Self::Count),
+            _ => None,
         }
+    }
+
+    /// The granularity answered for a requested one; `boolean` (the Beacon default) for
+    /// one that is none of the three.
+    pub fn answering(requested: &str) -> Self {
+        Self::read(requested).unwrap_or(Self::Boolean)
     }
 
     fn name(self) -> &'static str {
@@ -183,7 +191,11 @@ impl Identity {
                 "apiVersion": request.api_version,
                 "requestedSchemas": [],
                 "pagination": {},
-                "requestedGranularity": request.granularity,
+                // Repeated when it is one of the three (the schema allows no other).
+                "requestedGranularity": match Granularity::read(&request.granularity) {
+                    Some(_) => request.granularity.as_str(),
+                    None => "boolean",
+                },
                 "filters": request.filters,
             }
         })
@@ -265,13 +277,32 @@ impl Default for Received {
 /// Counts the individuals matching `criteria` for Beacon requester `client`: a research
 /// count charged to that requester's budget.
 pub fn count(c: Counting<'_>, client: &str, criteria: &Criteria) -> Result<Count, QueryError> {
-    crate::research::query::count_for(c, &format!("beacon {client}"), criteria)
+    crate::research::query::count(c, &format!("beacon {client}"), criteria, None)
 }
 
-/// The filtering terms: the HPO terms and Orphanet diseases at least `k` patients of the
-/// research population have (as given, not their broader terms), the sexes and the age
-/// bands; as (type, id, label).
+/// The filtering terms: the HPO terms and Orphanet diseases that at least `k` patients of
+/// the research population have (as given, not their broader terms), by a count with the
+/// same noise as a research count, made once per budget period and kept for it (asking
+/// again within the period learns nothing new); then the sexes and the age bands. As
+/// (type, id, label).
 pub fn terms_in_use(c: Counting<'_>) -> Result<Vec<(String, String, String)>, QueryError> {
+    let (period, _) = crate::research::query::period(c.config.budget_period_days);
+    let key = format!("ft/{period}");
+    if let Some(kept) = c.kv.get(Tree::ResearchBudget, key.as_bytes())?
+        && let Ok(terms) = serde_json::from_slice(&kept)
+    {
+        return Ok(terms);
+    }
+    let terms = noisy_terms(c)?;
+    c.kv.put(
+        Tree::ResearchBudget,
+        key.as_bytes(),
+        &serde_json::to_vec(&terms).unwrap_or_default(),
+    )?;
+    Ok(terms)
+}
+
+fn noisy_terms(c: Counting<'_>) -> Result<Vec<(String, String, String)>, QueryError> {
     let consenting: std::collections::HashSet<_> = c
         .registrations
         .members()?
@@ -301,10 +332,16 @@ pub fn terms_in_use(c: Counting<'_>) -> Result<Vec<(String, String, String)>, Qu
             *diseases.entry(code.number()).or_default() += 1;
         }
     }
-    let k = c.research.k;
+    let k = i64::from(c.research.k);
+    let eps = c.config.epsilon_per_query;
+    let above = |n: u32| {
+        i64::from(n)
+            + crate::research::query::discrete_laplace(eps, crate::research::query::os_uniform)
+            >= k
+    };
     let mut out: Vec<(String, String, String)> = Vec::new();
     for (id, n) in terms {
-        if n >= k {
+        if above(n) {
             let label = id
                 .parse()
                 .ok()
@@ -315,7 +352,7 @@ pub fn terms_in_use(c: Counting<'_>) -> Result<Vec<(String, String, String)>, Qu
         }
     }
     for (code, n) in diseases {
-        if n >= k {
+        if above(n) {
             let code = raremesh_ontology::OrphaCode::from_number(code);
             let label = o.disease(code).map(|d| d.name.clone()).unwrap_or_default();
             out.push(("ontologyTerm".into(), code.to_string(), label));

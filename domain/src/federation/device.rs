@@ -34,7 +34,7 @@ const ASK_AGAIN: Duration = Duration::from_secs(30);
 /// ...up to this.
 const ASK_AGAIN_MAX: Duration = Duration::from_secs(3600);
 /// The least time between two re-sends of one room that peers asked for.
-const RESEND_ASKED_EVERY: Duration = Duration::from_secs(20);
+const RESEND_ASKED_EVERY: Duration = Duration::from_secs(60);
 
 /// Re-sends asked and answered: a room key that never reached a device (the sender's
 /// device did not know the receiving device, or could not reach its homeserver, when it
@@ -48,13 +48,17 @@ pub(super) struct Resends {
 }
 
 impl Resends {
-    /// Whether to ask `peer` for `room` now; forgets the pairs no longer `waiting`.
+    /// The pairs to ask now. A pair keeps its count of asks while it comes back within
+    /// [`ASK_AGAIN_MAX`] (the copies sent again are young, and wait [`ASK_AFTER`] before
+    /// they count): the intervals grow as long as something stays unreadable.
     fn due_asks(
         &mut self,
         waiting: &BTreeSet<(String, String)>,
         now: Instant,
     ) -> Vec<(String, String)> {
-        self.asked.retain(|k, _| waiting.contains(k));
+        self.asked.retain(|k, (last, _)| {
+            waiting.contains(k) || now.duration_since(*last) < ASK_AGAIN_MAX
+        });
         let mut out = Vec::new();
         for k in waiting {
             let due = match self.asked.get(k) {
@@ -559,18 +563,38 @@ mod tests {
             t += ASK_AGAIN_MAX;
             assert_eq!(r.due_asks(&waiting, t).len(), 2);
         }
-        // A pair no longer waiting is forgotten: when it waits again, it is asked at once.
+        // A pair missing from one round (its copies sent again are young) keeps its
+        // count: when it waits again, the interval is still an hour.
         let one: BTreeSet<_> = [pair("!a", "@a")].into();
         assert_eq!(r.due_asks(&one, t).len(), 0);
-        assert_eq!(r.due_asks(&waiting, t), vec![pair("!b", "@b")]);
+        assert!(r.due_asks(&waiting, t + Duration::from_secs(60)).is_empty());
+        // Gone for longer than that: forgotten, and asked at once when it waits again.
+        let later = t + ASK_AGAIN_MAX + Duration::from_secs(1);
+        assert_eq!(r.due_asks(&one, later), vec![pair("!a", "@a")]);
+        assert_eq!(
+            r.due_asks(&waiting, later + ASK_AGAIN_MAX + Duration::from_secs(1))
+                .len(),
+            2
+        );
+        let fresh: BTreeSet<_> = [pair("!c", "@c")].into();
+        let mut r2 = Resends::default();
+        assert_eq!(r2.due_asks(&fresh, t).len(), 1);
+        assert!(
+            r2.due_asks(&BTreeSet::new(), t + Duration::from_secs(20))
+                .is_empty()
+        );
+        assert!(
+            r2.due_asks(&fresh, t + Duration::from_secs(25)).is_empty(),
+            "back within the hour: not asked again before its interval"
+        );
     }
 
     #[test]
-    fn a_writer_sends_a_room_again_at_most_every_twenty_seconds() {
+    fn a_writer_sends_a_room_again_at_most_once_a_minute() {
         let mut r = Resends::default();
         let t0 = Instant::now();
         assert!(r.answer_now("!a", t0));
-        assert!(!r.answer_now("!a", t0 + Duration::from_secs(19)));
+        assert!(!r.answer_now("!a", t0 + Duration::from_secs(59)));
         assert!(r.answer_now("!b", t0 + Duration::from_secs(1)), "per room");
         assert!(r.answer_now("!a", t0 + RESEND_ASKED_EVERY));
     }

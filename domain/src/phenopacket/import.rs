@@ -235,8 +235,8 @@ impl Plan {
         let mut seen: Vec<HpoId> = Vec::new();
         for f in &packet.phenotypic_features {
             let skip = |why| Skipped {
-                id: f.kind.id.chars().take(80).collect(),
-                label: f.kind.label.chars().take(200).collect(),
+                id: shown(&f.kind.id, 80),
+                label: shown(&f.kind.label, 200),
                 why,
             };
             let Ok(id) = f.kind.id.trim().parse::<HpoId>() else {
@@ -264,12 +264,14 @@ impl Plan {
                     o
                 }
             };
+            let had = patient.symptoms.iter().find(|s| s.term == term);
             let new = Symptom {
                 term,
                 observed: !f.excluded,
-                onset,
+                // No onset the import can use: the one the member gave stays.
+                onset: onset.or(had.and_then(|s| s.onset)),
             };
-            match patient.symptoms.iter().find(|s| s.term == term) {
+            match had {
                 None => plan.add.push(new),
                 Some(s) if *s == new => plan.unchanged += 1,
                 Some(_) => plan.change.push(new),
@@ -277,8 +279,8 @@ impl Plan {
         }
         for d in &packet.diseases {
             let skip = |why| Skipped {
-                id: d.term.id.chars().take(80).collect(),
-                label: d.term.label.chars().take(200).collect(),
+                id: shown(&d.term.id, 80),
+                label: shown(&d.term.label, 200),
                 why,
             };
             if d.excluded {
@@ -329,6 +331,12 @@ impl Plan {
     }
 }
 
+/// A text of the packet as it may be shown: control characters (a terminal's escape
+/// sequences) left out, at most `max` characters.
+fn shown(text: &str, max: usize) -> String {
+    text.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
 /// The age class of an onset: one of the classes or below it in HPO, an age, or a
 /// gestational age (congenital).
 fn onset(ontology: &Ontology, t: &TimeElement) -> Option<Onset> {
@@ -357,12 +365,13 @@ fn onset(ontology: &Ontology, t: &TimeElement) -> Option<Onset> {
 }
 
 /// The days of an ISO 8601 duration of years, months, weeks and days (`P3Y2M`, `P10D`);
-/// a time part is ignored.
+/// a time part is ignored, and one alone (`PT4H`) is a day.
 fn days(duration: &str) -> Option<u64> {
     let rest = duration.trim().strip_prefix('P')?;
-    let date = rest.split('T').next().unwrap_or_default();
-    if date.is_empty() && !rest.contains('T') {
-        return None;
+    let (date, time) = rest.split_once('T').unwrap_or((rest, ""));
+    if date.is_empty() {
+        // Hours or minutes after birth (`PT4H`): the first day, neonatal.
+        return (!time.is_empty()).then_some(1);
     }
     let (mut total, mut number) = (0f64, String::new());
     for c in date.chars() {
@@ -399,7 +408,8 @@ mod tests {
         assert_eq!(days("P3Y6M"), Some(1278));
         assert_eq!(days("P1Y2M3DT4H"), Some(429));
         assert_eq!(days("P0,5Y"), Some(182));
-        for bad in ["", "P", "3Y", "PY", "P3X", "P3", "P999Y"] {
+        assert_eq!(days("PT4H"), Some(1), "hours after birth: neonatal");
+        for bad in ["", "P", "PT", "3Y", "PY", "P3X", "P3", "P999Y"] {
             assert_eq!(days(bad), None, "{bad:?}");
         }
     }

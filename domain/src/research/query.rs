@@ -303,7 +303,7 @@ pub fn discrete_laplace(epsilon: f64, mut uniform: impl FnMut() -> f64) -> i64 {
 }
 
 /// A uniform number in (0, 1) from the operating system.
-fn os_uniform() -> f64 {
+pub(crate) fn os_uniform() -> f64 {
     let mut b = [0u8; 8];
     if getrandom::fill(&mut b).is_err() {
         return 0.5;
@@ -318,7 +318,7 @@ struct Spent {
 }
 
 /// The current budget period's number, and the day within it (from 1).
-fn period(days: u32) -> (u64, u32) {
+pub(crate) fn period(days: u32) -> (u64, u32) {
     let day = crate::clock::now() / 86_400;
     (day / u64::from(days), (day % u64::from(days)) as u32 + 1)
 }
@@ -333,12 +333,6 @@ pub fn count(
 ) -> Result<Count, QueryError> {
     let budget = c.config.budget;
     count_charged(c, &[(researcher, budget)], criteria, uniform)
-}
-
-/// Answers a count charged to `who`'s budget (`research.budget`): a Beacon client's, say.
-pub fn count_for(c: Counting<'_>, who: &str, criteria: &Criteria) -> Result<Count, QueryError> {
-    let budget = c.config.budget;
-    count_charged(c, &[(who, budget)], criteria, None)
 }
 
 /// Answers a count for a partner node's researcher: charged to that researcher's budget
@@ -362,6 +356,9 @@ pub fn count_for_partner(
     )
 }
 
+/// Held while a count reads and writes its cache and budgets.
+static CHARGING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Answers a count charged to every budget of `budgets` (key, ε per period): each must
 /// have room for a new answer; a query already answered in the period costs nothing. The
 /// first key is the one audited.
@@ -373,6 +370,10 @@ fn count_charged(
 ) -> Result<Count, QueryError> {
     // The same question however it is spelt: the same answer.
     let criteria = &criteria.normalized(c)?;
+    // From reading the cache and the budgets to writing them, one count at a time: two
+    // identical queries at once get one answer (one noise draw), and two different ones
+    // are both charged.
+    let _one_at_a_time = CHARGING.lock().unwrap_or_else(|e| e.into_inner());
     let researcher = budgets.first().map_or("", |b| b.0);
     let cfg = &c.config;
     let (p, day) = period(cfg.budget_period_days);

@@ -108,15 +108,19 @@ fn beacon_node(budget: f64) -> Node {
         c.research.node_budget = budget.max(c.research.node_budget);
     });
     // The research population: validated patients of members who consent to research.
-    let people: [(&str, Sex, u16, Option<u32>); 7] = [
-        ("HP:0001250", Sex::Female, 2016, Some(558)),
-        ("HP:0001250", Sex::Female, 2016, Some(558)),
-        ("HP:0001250", Sex::Male, 2016, Some(558)),
+    // Children are 10 this year (age band 6-11), adults 36.
+    let this_year = raremesh::registration::patient::current_year();
+    let (child, adult) = (this_year - 10, this_year - 36);
+    let people: [(&str, Sex, u16, Option<u32>); 8] = [
+        ("HP:0001250", Sex::Female, child, Some(558)),
+        ("HP:0001250", Sex::Female, child, Some(558)),
+        ("HP:0001250", Sex::Male, child, Some(558)),
         // Narrower than Seizure: Bilateral tonic-clonic seizure.
-        ("HP:0002069", Sex::Female, 2016, None),
-        ("HP:0002069", Sex::Female, 1990, None),
-        ("HP:0001263", Sex::Male, 1990, None),
-        ("HP:0001263", Sex::Female, 1990, None),
+        ("HP:0002069", Sex::Female, child, None),
+        ("HP:0002069", Sex::Female, adult, None),
+        ("HP:0001263", Sex::Male, adult, None),
+        ("HP:0001263", Sex::Female, adult, None),
+        ("HP:0000365", Sex::Male, adult, Some(558)),
     ];
     for (i, (term, sex, born, orpha)) in people.into_iter().enumerate() {
         let (id, _) = node.account(&format!("beacon{i}@example.org"), Role::Member, true);
@@ -181,15 +185,40 @@ async fn every_beacon_response_is_valid_against_the_beacon_schemas() {
         .iter()
         .filter_map(|t| t["id"].as_str())
         .collect();
-    for listed in ["HP:0001250", "ORPHA:558", "NCIT:C16576", "age_band:6-11"] {
+    for listed in [
+        "HP:0001250",
+        "ORPHA:558",
+        "NCIT:C16576",
+        "age_band:6-11",
+        "age_band:65+",
+    ] {
         assert!(ids.contains(&listed), "{listed} in {ids:?}");
     }
-    for unlisted in ["HP:0002069", "HP:0001263"] {
+    for unlisted in ["HP:0002069", "HP:0001263", "HP:0000365"] {
         assert!(
             !ids.contains(&unlisted),
             "{unlisted} has fewer than k: {ids:?}"
         );
     }
+    // Made once per period: asked again, the same list, though patients were added.
+    let (id, _) = node.account("latecomer@example.org", Role::Member, true);
+    let mut m = node.state.registrations.member(&id).expect("m").expect("m");
+    m.consents.research = true;
+    node.state.registrations.save_member(&m).expect("save");
+    for i in 0..3 {
+        let p = node.patient(&id, &format!("Late{i}"), &["HP:0000508"]);
+        node.approve(&p);
+    }
+    let (_, again) = call(&node, get("/beacon/v2/filtering_terms", Some(TOKEN_A))).await;
+    assert_eq!(again, v, "the period's list");
+    // The GET form of the oldest age band: `+` reads as a space in a query string.
+    let (st, v) = call(
+        &node,
+        get("/beacon/v2/individuals?filters=age_band:65+", Some(TOKEN_A)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    valid("beaconBooleanResponse.json", &v);
 
     // Counts: Seizure with its narrower terms (3 + 2), by POST and by GET.
     let (st, v) = call(
@@ -205,6 +234,29 @@ async fn every_beacon_response_is_valid_against_the_beacon_schemas() {
     valid("beaconCountResponse.json", &v);
     assert_eq!(v["meta"]["returnedGranularity"], "count");
     assert!(counted(&v).is_some_and(|n| n.abs_diff(5) <= 1), "{v}");
+    // The granularity in any case; one of the three only.
+    let (st, v) = call(
+        &node,
+        post(
+            "/beacon/v2/individuals",
+            Some(TOKEN_A),
+            &query(&["HP:0001250"], "COUNT"),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    valid("beaconCountResponse.json", &v);
+    let (st, v) = call(
+        &node,
+        post(
+            "/beacon/v2/individuals",
+            Some(TOKEN_A),
+            &query(&["HP:0001250"], "everything"),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    valid("beaconErrorResponse.json", &v);
     let (st, v) = call(
         &node,
         get(

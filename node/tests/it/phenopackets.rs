@@ -245,8 +245,9 @@ async fn bad_and_hostile_packets_are_refused_and_store_nothing() {
     let node = Node::new(|_| {});
     let (member, session) = node.account("pp.bad@example.org", Role::Member, true);
     let p = node.patient(&member, "Ivy", &["HP:0001250"]);
+    // Deep where any JSON is taken (a gestational age), to reach the parser's limit.
     let deep = format!(
-        "{{\"phenotypicFeatures\": {}{}}}",
+        "{{\"phenotypicFeatures\": [{{\"type\": {{\"id\": \"HP:0001250\"}}, \"onset\": {{\"gestationalAge\": {}{}}}}}]}}",
         "[".repeat(100_000),
         "]".repeat(100_000)
     );

@@ -82,9 +82,17 @@ async fn filtering_terms(State(state): State<AppState>, headers: HeaderMap) -> R
     if requester(&state, &headers).is_none() {
         return unauthorized(&state, &Received::default());
     }
-    match beacon::terms_in_use(state.counting()) {
-        Ok(terms) => reply(StatusCode::OK, &identity(&state).filtering_terms(&terms)),
-        Err(e) => failure(&state, &Received::default(), &e),
+    // Reading every record is CPU and disk work: off the async workers.
+    let s = state.clone();
+    let terms = tokio::task::spawn_blocking(move || beacon::terms_in_use(s.counting())).await;
+    match terms {
+        Ok(Ok(terms)) => reply(StatusCode::OK, &identity(&state).filtering_terms(&terms)),
+        Ok(Err(e)) => failure(&state, &Received::default(), &e),
+        Err(e) => failure(
+            &state,
+            &Received::default(),
+            &QueryError::Store(raremesh_domain::store::StoreError::Backend(e.to_string())),
+        ),
     }
 }
 
@@ -110,7 +118,7 @@ fn failure(state: &AppState, received: &Received, e: &QueryError) -> Response {
 }
 
 /// Answers an individuals query once its filters and granularity are read.
-fn individuals(
+async fn individuals(
     state: &AppState,
     headers: &HeaderMap,
     received: Received,
@@ -129,16 +137,28 @@ fn individuals(
         Ok(f) => f,
         Err(why) => return bad(&why),
     };
+    if beacon::Granularity::read(&received.granularity).is_none() {
+        return bad("requestedGranularity is boolean, count or record");
+    }
     let c = match criteria(&filters) {
         Ok(c) => c,
         Err(why) => return bad(&why),
     };
-    match beacon::count(state.counting(), &client, &c) {
-        Ok(count) => reply(
+    // Counting reads every record: off the async workers.
+    let s = state.clone();
+    let counted =
+        tokio::task::spawn_blocking(move || beacon::count(s.counting(), &client, &c)).await;
+    match counted {
+        Ok(Ok(count)) => reply(
             StatusCode::OK,
             &identity(state).individuals(&received, &count),
         ),
-        Err(e) => failure(state, &received, &e),
+        Ok(Err(e)) => failure(state, &received, &e),
+        Err(e) => failure(
+            state,
+            &received,
+            &QueryError::Store(raremesh_domain::store::StoreError::Backend(e.to_string())),
+        ),
     }
 }
 
@@ -165,20 +185,20 @@ async fn individuals_get(
             &identity(&state).error(&received, 400, "the query string cannot be read"),
         );
     };
+    // A `+` in a query string reads as a space (`age_band:65+`); no filter id has one.
     let filters: Vec<Filter> = params
         .filters
+        .replace(' ', "+")
         .split(',')
         .filter(|s| !s.trim().is_empty())
         .map(Filter::plain)
         .collect();
     let received = Received {
-        granularity: params
-            .requested_granularity
-            .unwrap_or_else(|| "boolean".into()),
+        granularity: normalized(params.requested_granularity),
         filters: filters.iter().map(|f| f.id.clone()).collect(),
         ..Received::default()
     };
-    individuals(&state, &headers, received, Ok(filters))
+    individuals(&state, &headers, received, Ok(filters)).await
 }
 
 /// A request body: `{"meta": {"apiVersion": "v2.0.0"}, "query": {"filters": [...],
@@ -216,10 +236,7 @@ async fn individuals_post(
                     .meta
                     .api_version
                     .unwrap_or_else(|| beacon::API_VERSION.into()),
-                granularity: b
-                    .query
-                    .requested_granularity
-                    .unwrap_or_else(|| "boolean".into()),
+                granularity: normalized(b.query.requested_granularity),
                 filters: b.query.filters.iter().map(|f| f.id.clone()).collect(),
             },
             Ok(b.query.filters),
@@ -232,7 +249,12 @@ async fn individuals_post(
             )),
         ),
     };
-    individuals(&state, &headers, received, filters)
+    individuals(&state, &headers, received, filters).await
+}
+
+/// A requested granularity as the response repeats it: lower case, `boolean` when none.
+fn normalized(requested: Option<String>) -> String {
+    requested.map_or_else(|| "boolean".into(), |g| g.trim().to_ascii_lowercase())
 }
 
 /// The routes of this module, for [`super::app`]: none when `[beacon]` is off.
