@@ -27,6 +27,7 @@ const OUTAGE: Duration = Duration::from_secs(30);
 
 /// Node B, as its own process.
 struct NodeProcess {
+    port: u16,
     config: PathBuf,
     status: PathBuf,
     log: PathBuf,
@@ -51,6 +52,7 @@ impl NodeProcess {
         );
         std::fs::write(&config, text).expect("config");
         Self {
+            port: side.port,
             config,
             status: side.data.join("federation/status.json"),
             log: root.join(format!("{}-node.log", side.name)),
@@ -66,6 +68,8 @@ impl NodeProcess {
             .expect("log");
         // A status from before the start must not count.
         let _ = std::fs::remove_file(&self.status);
+        // The port this test held for node B: freed for its process.
+        drop(crate::pair::take_reserved(self.port));
         self.child = Some(
             raremesh_command()
                 .arg("--config")

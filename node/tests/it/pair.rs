@@ -13,7 +13,7 @@ use raremesh::registration::patient::{
 };
 use raremesh::registration::{Consents, Member, PersonalInfo, Registrant};
 
-use crate::synapse::{Homeserver, free_port};
+use crate::synapse::Homeserver;
 
 /// The `raremesh` binary, without the `RAREMESH_*` variables of the test's own environment
 /// (such as `RAREMESH_KEEP_TEST_DIR`, which the node would refuse as an unknown key).
@@ -25,6 +25,32 @@ pub fn raremesh_command() -> std::process::Command {
         }
     }
     c
+}
+
+/// The ports chosen for this binary's nodes, held bound until a node serves on them:
+/// between choosing a port and serving, no other socket (a homeserver's outgoing
+/// connection, another test's) can take it.
+static RESERVED: std::sync::Mutex<Vec<std::net::TcpListener>> = std::sync::Mutex::new(Vec::new());
+
+/// A free port, held bound for a node of this binary ([`take_reserved`]).
+pub fn reserve_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let port = listener.local_addr().expect("address").port();
+    RESERVED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(listener);
+    port
+}
+
+/// The listener held for `port`, if it still is (the node serves on it; dropping it frees
+/// the port for a node in another process).
+pub fn take_reserved(port: u16) -> Option<std::net::TcpListener> {
+    let mut held = RESERVED.lock().unwrap_or_else(|e| e.into_inner());
+    let i = held
+        .iter()
+        .position(|l| l.local_addr().is_ok_and(|a| a.port() == port))?;
+    Some(held.swap_remove(i))
 }
 
 #[derive(Clone)]
@@ -44,7 +70,7 @@ impl Side {
         let token = || raremesh::ids::random_token().expect("token");
         Self {
             name,
-            port: free_port(),
+            port: reserve_port(),
             as_token: token(),
             hs_token: token(),
             key: keys.public_key(),
@@ -175,14 +201,16 @@ pub struct Running {
 pub async fn run(config: Config) -> Running {
     let (state, _) = raremesh::boot::boot(config).expect("boot");
     assert!(state.federation.is_some(), "{:?}", state.federation_problem);
-    // The port was free when the test chose it; another test's connection may hold it
-    // for a moment since.
-    let mut bound = None;
-    wait_for("the node's port to be free", 60, || {
-        bound = std::net::TcpListener::bind(state.config.server.bind).ok();
-        bound.is_some()
-    })
-    .await;
+    // The port held since the test chose it; a node started again binds it again (a
+    // connection of the earlier run may hold it for a moment).
+    let mut bound = take_reserved(state.config.server.bind.port());
+    if bound.is_none() {
+        wait_for("the node's port to be free", 60, || {
+            bound = std::net::TcpListener::bind(state.config.server.bind).ok();
+            bound.is_some()
+        })
+        .await;
+    }
     let listener = bound.expect("bound");
     listener.set_nonblocking(true).expect("nonblocking");
     let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
