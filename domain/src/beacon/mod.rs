@@ -303,20 +303,10 @@ pub fn terms_in_use(c: Counting<'_>) -> Result<Vec<(String, String, String)>, Qu
 }
 
 fn noisy_terms(c: Counting<'_>) -> Result<Vec<(String, String, String)>, QueryError> {
-    let consenting: std::collections::HashSet<_> = c
-        .registrations
-        .members()?
-        .into_iter()
-        .filter(|m| m.consents.research)
-        .map(|m| m.account_id)
-        .collect();
     let o = c.ontology;
     let mut terms: BTreeMap<String, u32> = BTreeMap::new();
     let mut diseases: BTreeMap<u32, u32> = BTreeMap::new();
-    for p in c.patients.all()? {
-        if !(p.validation.is_approved() && consenting.contains(&p.account_id)) {
-            continue;
-        }
+    for p in c.population()?.iter() {
         let mut own: Vec<String> = p
             .symptoms
             .iter()

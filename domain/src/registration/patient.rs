@@ -345,6 +345,11 @@ pub struct Patients {
 pub const MAX_PER_MEMBER: usize = 20;
 
 impl Patients {
+    /// The change count of patients and members (it moves at every save of either).
+    pub fn generation(&self) -> u64 {
+        self.changes.get()
+    }
+
     /// Patients kept in `kv`.
     pub fn new(kv: Arc<dyn KvStore>, changes: crate::store::Changes) -> Self {
         Self { kv, changes }

@@ -18,6 +18,9 @@ use crate::store::{Batch, KvStore, StoreError, Tree, decode, encode};
 pub use answers::Answers;
 pub use questionnaire::{DefinitionError, Questionnaire};
 
+/// The research population, and the change count it was read at.
+type KeptPopulation = (u64, Arc<Vec<Patient>>);
+
 /// The questionnaires of a node and its members' answers.
 #[derive(Debug, Clone)]
 pub struct Research {
@@ -28,6 +31,8 @@ pub struct Research {
     /// The smallest number of patients a distribution is shown for.
     pub k: u32,
     kv: Arc<dyn KvStore>,
+    /// The research population as of a change count (`query::Counting::population`).
+    population: Arc<std::sync::Mutex<Option<KeptPopulation>>>,
 }
 
 impl Research {
@@ -44,7 +49,21 @@ impl Research {
             groups: r.groups.clone(),
             k: r.k,
             kv,
+            population: Arc::default(),
         })
+    }
+
+    /// The research population kept at change count `generation`, if it is that one.
+    pub(crate) fn kept_population(&self, generation: u64) -> Option<Arc<Vec<Patient>>> {
+        let kept = self.population.lock().unwrap_or_else(|e| e.into_inner());
+        kept.as_ref()
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, p)| p.clone())
+    }
+
+    /// Keeps the research population read at change count `generation`.
+    pub(crate) fn keep_population(&self, generation: u64, population: Arc<Vec<Patient>>) {
+        *self.population.lock().unwrap_or_else(|e| e.into_inner()) = Some((generation, population));
     }
 
     /// The group a disease belongs to (the first that lists it).

@@ -6,6 +6,7 @@
 //! query and answer is audited.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use raremesh_ontology::{HpoId, OrphaCode};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,35 @@ pub struct Counting<'a> {
     pub audit: &'a crate::audit::Audit,
     /// `[research]`.
     pub config: &'a crate::config::ResearchConfig,
+}
+
+impl Counting<'_> {
+    /// The research population: the validated patients of members who consent to
+    /// research. Read from the database once per change count (any save of a patient or a
+    /// member moves it), and kept in between.
+    pub fn population(&self) -> Result<Arc<Vec<Patient>>, StoreError> {
+        let generation = self.patients.generation();
+        if let Some(kept) = self.research.kept_population(generation) {
+            return Ok(kept);
+        }
+        let consenting: HashSet<AccountId> = self
+            .registrations
+            .members()?
+            .into_iter()
+            .filter(|m| m.consents.research)
+            .map(|m| m.account_id)
+            .collect();
+        let population: Vec<Patient> = self
+            .patients
+            .all()?
+            .into_iter()
+            .filter(|p| p.validation.is_approved() && consenting.contains(&p.account_id))
+            .collect();
+        let population = Arc::new(population);
+        self.research
+            .keep_population(generation, population.clone());
+        Ok(population)
+    }
 }
 
 /// What a count asks for: every given criterion must hold (AND).
@@ -207,13 +237,6 @@ impl Criteria {
 
     /// The true number of patients in the research population matching the criteria.
     pub fn true_count(&self, c: Counting<'_>) -> Result<u64, QueryError> {
-        let consenting: HashSet<AccountId> = c
-            .registrations
-            .members()?
-            .into_iter()
-            .filter(|m| m.consents.research)
-            .map(|m| m.account_id)
-            .collect();
         let o = &c.ontology;
         let symptom = self
             .symptom
@@ -284,8 +307,8 @@ impl Criteria {
             Ok(true)
         };
         let mut n = 0;
-        for p in c.patients.all()? {
-            if p.validation.is_approved() && consenting.contains(&p.account_id) && matches(&p)? {
+        for p in c.population()?.iter() {
+            if matches(p)? {
                 n += 1;
             }
         }

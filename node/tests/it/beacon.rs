@@ -396,6 +396,47 @@ async fn only_requesters_with_a_token_count_and_each_count_is_audited() {
         "{audit:?}"
     );
 
+    // Counts follow the data: two new patients are in the next count, a withdrawn
+    // consent is out of the next one (the population read is kept between changes only).
+    let mut newcomers = Vec::new();
+    for i in 0..2 {
+        let (id, _) = node.account(&format!("newcomer{i}@example.org"), Role::Member, true);
+        let mut m = node.state.registrations.member(&id).expect("m").expect("m");
+        m.consents.research = true;
+        node.state.registrations.save_member(&m).expect("save");
+        let p = node.patient(&id, "New", &["HP:0001263"]);
+        node.approve(&p);
+        newcomers.push(id);
+    }
+    let (_, v) = call(
+        &node,
+        post(
+            "/beacon/v2/individuals",
+            Some(TOKEN_B),
+            &query(&["HP:0001263"], "count"),
+        ),
+    )
+    .await;
+    assert!(counted(&v).is_some_and(|n| n.abs_diff(4) <= 1), "{v}");
+    let mut m = node
+        .state
+        .registrations
+        .member(&newcomers[1])
+        .expect("m")
+        .expect("m");
+    m.consents.research = false;
+    node.state.registrations.save_member(&m).expect("save");
+    let (_, v) = call(
+        &node,
+        post(
+            "/beacon/v2/individuals",
+            Some(TOKEN_B),
+            &query(&["HP:0001263", "NCIT:C16576"], "count"),
+        ),
+    )
+    .await;
+    assert_eq!(v["info"]["fewerThanK"], true, "2 left, under k: {v}");
+
     // Off: nothing there.
     let off = Node::new(|_| {});
     let (st, _) = call(&off, get("/beacon/v2/info", None)).await;
