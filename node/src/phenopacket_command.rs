@@ -139,12 +139,8 @@ pub fn import(config: Option<&Path>, dir: &Path, apply: bool) -> anyhow::Result<
 /// step, and audits it.
 fn save(state: &raremesh::state::AppState, p: &Patient, plan: &Plan) -> anyhow::Result<()> {
     state.patients.save(p)?;
-    if let Some(mut m) = state.registrations.member(&p.account_id)?
-        && m.step < 4
-        && p.symptoms.iter().any(|s| s.observed)
-    {
-        m.step = 4;
-        state.registrations.save_member(&m)?;
+    if let Some(mut m) = state.registrations.member(&p.account_id)? {
+        state.registrations.symptoms_given(&mut m, p)?;
     }
     state.audit.record(&Entry {
         at: raremesh::clock::now(),

@@ -18,6 +18,7 @@ mod publish;
 pub mod qa;
 mod receive;
 pub mod research;
+mod resend;
 pub mod state;
 pub mod status;
 pub mod store;
@@ -116,7 +117,7 @@ pub struct Federation {
     /// after each sync.
     undecrypted: std::sync::Mutex<Vec<device::Undecrypted>>,
     /// When this node asked peers to send a Q&A room again, and when peers asked it.
-    resends: std::sync::Mutex<device::Resends>,
+    resends: std::sync::Mutex<resend::Resends>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -177,7 +178,7 @@ impl Federation {
             dir: config.federation_path(),
             device: std::sync::RwLock::new(None),
             undecrypted: std::sync::Mutex::new(Vec::new()),
-            resends: std::sync::Mutex::new(device::Resends::default()),
+            resends: std::sync::Mutex::new(resend::Resends::default()),
         })
     }
 

@@ -294,6 +294,20 @@ impl Registrations {
         batch.remove(Tree::PendingRegistrations, email);
     }
 
+    /// Moves a member's registration past the symptoms step (step 4) once `patient` has
+    /// an observed symptom; saved only when it moves.
+    pub fn symptoms_given(
+        &self,
+        member: &mut Member,
+        patient: &patient::Patient,
+    ) -> Result<(), StoreError> {
+        if member.step < 4 && patient.symptoms.iter().any(|s| s.observed) {
+            member.step = 4;
+            self.save_member(member)?;
+        }
+        Ok(())
+    }
+
     /// Stores a member's record.
     pub fn save_member(&self, member: &Member) -> Result<(), StoreError> {
         let result = self

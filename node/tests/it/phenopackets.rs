@@ -4,8 +4,7 @@
 
 use std::process::Command;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use raremesh::accounts::Role;
 use raremesh::registration::patient::{Diagnosis, Onset, Patient, Symptom};
 use raremesh_ontology::{HpoId, OrphaCode};
@@ -48,29 +47,26 @@ fn stored(node: &Node, p: &Patient) -> Patient {
 
 /// Posts a packet through the symptoms page's upload form.
 async fn upload(node: &Node, p: &Patient, session: &str, bytes: &[u8]) -> (StatusCode, String) {
-    let boundary = "----raremeshpacketboundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{CSRF}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"packet.json\"\r\nContent-Type: application/json\r\n\r\n"
+    node.post_multipart(
+        &format!("/patients/{}/phenopacket/import", p.id),
+        session,
+        &[("csrf", CSRF)],
+        ("packet.json", bytes),
     )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let (s, b, _) = node
-        .send(
-            Request::post(format!("/patients/{}/phenopacket/import", p.id))
-                .header(
-                    header::COOKIE,
-                    format!("raremesh_csrf={CSRF}; raremesh_session={session}"),
-                )
-                .header(
-                    header::CONTENT_TYPE,
-                    format!("multipart/form-data; boundary={boundary}"),
-                )
-                .body(Body::from(body))
-                .expect("req"),
-        )
-        .await;
-    (s, String::from_utf8_lossy(&b).into_owned())
+    .await
+}
+
+/// Confirms the import the preview `page` shows, as its form does.
+async fn confirm(node: &Node, p: &Patient, session: &str, page: &str) -> StatusCode {
+    let body =
+        serde_urlencoded::to_string([("csrf", CSRF), ("packet", &carried(page))]).expect("form");
+    node.post_form(
+        &format!("/patients/{}/phenopacket/import/apply", p.id),
+        session,
+        &body,
+    )
+    .await
+    .0
 }
 
 /// The packet the preview's confirming form carries back (HTML-unescaped).
@@ -120,16 +116,10 @@ async fn an_exported_packet_comes_back_the_same_after_the_member_confirms() {
     // Shown, not saved.
     assert!(stored(&node, &fresh).symptoms.is_empty());
 
-    let body =
-        serde_urlencoded::to_string([("csrf", CSRF), ("packet", &carried(&page))]).expect("form");
-    let (st, _) = node
-        .post_form(
-            &format!("/patients/{}/phenopacket/import/apply", fresh.id),
-            &session,
-            &body,
-        )
-        .await;
-    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(
+        confirm(&node, &fresh, &session, &page).await,
+        StatusCode::SEE_OTHER
+    );
     let imported = stored(&node, &fresh);
     assert_eq!(
         imported.symptoms, original.symptoms,
@@ -212,16 +202,10 @@ async fn what_cannot_be_used_is_listed_and_the_rest_imported() {
     ] {
         assert!(page.contains(shown), "{shown:?} in {page}");
     }
-    let body =
-        serde_urlencoded::to_string([("csrf", CSRF), ("packet", &carried(&page))]).expect("form");
-    let (st, _) = node
-        .post_form(
-            &format!("/patients/{}/phenopacket/import/apply", p.id),
-            &session,
-            &body,
-        )
-        .await;
-    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(
+        confirm(&node, &p, &session, &page).await,
+        StatusCode::SEE_OTHER
+    );
     let after = stored(&node, &p);
     assert_eq!(
         after.symptoms,

@@ -184,31 +184,46 @@ impl Node {
         name: &str,
         bytes: &[u8],
     ) -> (StatusCode, String) {
+        self.post_multipart(
+            &format!("/patients/{}/documents", patient.id),
+            session,
+            &[("csrf", csrf), ("kind", kind)],
+            (name, bytes),
+        )
+        .await
+    }
+
+    /// Posts a multipart form: text `fields` in order, then `file` (name, content) as the
+    /// field `file`.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        session: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &[u8]),
+    ) -> (StatusCode, String) {
         let boundary = "----raremeshtestboundary";
         let mut body = Vec::new();
+        for (field, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
         body.extend_from_slice(
             format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n"
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+                file.0
             )
             .as_bytes(),
         );
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n{kind}\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
+        body.extend_from_slice(file.1);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let (s, b, _) = self
             .send(
-                Request::post(format!("/patients/{}/documents", patient.id))
+                Request::post(path)
                     .header(
                         header::COOKIE,
                         format!("raremesh_csrf={CSRF}; raremesh_session={session}"),

@@ -348,10 +348,10 @@ pub async fn put_symptoms(
     }
     p.symptoms = symptoms;
     state.patients.save(&p).map_err(store)?;
-    if m.step < 4 && p.symptoms.iter().any(|s| s.observed) {
-        m.step = 4;
-        state.registrations.save_member(&m).map_err(store)?;
-    }
+    state
+        .registrations
+        .symptoms_given(&mut m, &p)
+        .map_err(store)?;
     Ok(Json(patient_json(&state, &p)))
 }
 

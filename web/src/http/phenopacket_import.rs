@@ -238,11 +238,8 @@ pub async fn apply(
         diagnosis = plan.diagnosis.is_some(),
         "a Phenopacket was imported"
     );
-    if m.step < 4 && p.symptoms.iter().any(|s| s.observed) {
-        m.step = 4;
-        if let Err(e) = state.registrations.save_member(&m) {
-            return failed(&headers, e);
-        }
+    if let Err(e) = state.registrations.symptoms_given(&mut m, &p) {
+        return failed(&headers, e);
     }
     see_other(&format!("/patients/{}/symptoms", p.id))
 }
