@@ -41,6 +41,12 @@ pub enum Action {
     /// An admin imported a GA4GH Phenopacket into a patient (`reason`: how many symptoms
     /// were added and changed, and the diagnosis set).
     PhenopacketImported,
+    /// A clinicians' matchmaker searched (`actor`: `mme <client>`; `reason`: what the
+    /// request used and how many results it got).
+    MmeMatch,
+    /// An admin or validator sent a patient's profile to a matchmaker (`reason`: which,
+    /// and what came back).
+    MmeSent,
 }
 
 impl Action {
@@ -60,6 +66,8 @@ impl Action {
             Self::MessageReported => "message_reported",
             Self::ReportClosed => "report_closed",
             Self::PhenopacketImported => "phenopacket_imported",
+            Self::MmeMatch => "mme_match",
+            Self::MmeSent => "mme_sent",
         }
     }
 }

@@ -44,6 +44,7 @@ fn member(account_id: &str, email: &str, name: &str, version: &str, share: bool)
             local_matching: true,
             federated_matching: share,
             research: share,
+            matchmaking: share,
             updated_at: Some(now()),
             ..Consents::default()
         },
@@ -101,6 +102,59 @@ fn add(
     };
     state.patients.save(&p)?;
     Ok(p)
+}
+
+/// Loads Matchmaker Exchange patients (such as the MME project's benchmark set) as
+/// validated patients, one member each (no sign-in account), consenting to matchmaking:
+/// their features that this HPO release knows (observed or not), and their disorder as an
+/// ORPHA diagnosis when it is one or an OMIM id that maps to one. For tests and
+/// benchmarks. The patients made, in the order given.
+pub fn load_mme(
+    state: &AppState,
+    patients: &[crate::mme::wire::MmePatient],
+) -> crate::Result<Vec<Patient>> {
+    use crate::mme::wire::{DisorderCode, disorder_code};
+    let o = &state.ontology;
+    let version = state.config.terms.version.clone();
+    let mut made = Vec::with_capacity(patients.len());
+    for (i, mp) in patients.iter().enumerate() {
+        let account_id = AccountId::new(format!("mme{i:05}"));
+        let mut m = member(
+            &account_id,
+            &format!("mme{i:05}@demo.invalid"),
+            &format!("Matchmaking patient {i}"),
+            &version,
+            false,
+        );
+        m.consents.matchmaking = true;
+        state.registrations.save_member(&m)?;
+        let mut symptoms: Vec<Symptom> = Vec::new();
+        for f in &mp.features {
+            let Some(t) = f.id.parse().ok().and_then(|id| o.resolve(id)) else {
+                continue;
+            };
+            let term = o.term(t).id;
+            if !symptoms.iter().any(|s| s.term == term) {
+                symptoms.push(Symptom {
+                    term,
+                    observed: f.is_observed(),
+                    onset: None,
+                });
+            }
+        }
+        let diagnosis = mp
+            .disorders
+            .iter()
+            .find_map(|d| match disorder_code(&d.id)? {
+                DisorderCode::Orpha(n) => Some(raremesh_ontology::OrphaCode::from_number(n)),
+                DisorderCode::Omim(n) => o.orpha_for_omim(n),
+            })
+            .filter(|c| o.disease(*c).is_some())
+            .map_or(Diagnosis::NoneYet, |code| Diagnosis::Orpha { code });
+        let label = mp.label.clone().unwrap_or_else(|| mp.id.clone());
+        made.push(add(state, &account_id, label, 2000, diagnosis, symptoms)?);
+    }
+    Ok(made)
 }
 
 /// Fills an empty node with `patients` simulated patients and one member (`email`, with

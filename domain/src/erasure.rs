@@ -61,6 +61,7 @@ fn patient_records(
             .map_err(|e| StoreError::Backend(e.to_string()))?,
     );
     state.research.erase_patient(batch, account_id, &p.id)?;
+    state.matchmaker.erase_patient(batch, account_id, &p.id);
     state.patients.remove(batch, p);
     Ok(documents)
 }

@@ -22,6 +22,7 @@ pub mod federation;
 pub mod files;
 pub mod mail;
 pub mod messages;
+pub mod mme;
 pub mod notify;
 pub mod phenopacket;
 pub mod qa;

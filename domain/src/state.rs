@@ -70,6 +70,8 @@ pub struct Inner {
     pub qa: crate::qa::Service,
     /// Private messages between members.
     pub messages: crate::messages::Service,
+    /// The Matchmaker Exchange endpoint and sender.
+    pub matchmaker: Arc<crate::mme::Matchmaker>,
 }
 
 impl AppState {
@@ -172,7 +174,19 @@ impl AppState {
             documents: documents.clone(),
             settings: config.messages.clone(),
         });
+        let matchmaker = Arc::new(crate::mme::Matchmaker::new(crate::mme::Parts {
+            ontology: ontology.clone(),
+            ic: ic.clone(),
+            patients: patients.clone(),
+            registrations: registrations.clone(),
+            changes: changes.clone(),
+            kv: kv.clone(),
+            audit: audit.clone(),
+            config: config.mme.clone(),
+            node_name: config.node.name.clone(),
+        }));
         Ok(Self(Arc::new(Inner {
+            matchmaker,
             config: Arc::new(config),
             ontology,
             autocomplete,

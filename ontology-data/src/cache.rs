@@ -8,7 +8,7 @@ use crate::ontology::Core;
 use crate::{Error, Ontology, Result, Source};
 
 /// Bump when [`Core`] or anything in it changes shape.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 const MAGIC: &[u8; 8] = b"RMONTO\0\0";
 
 /// How a load went.

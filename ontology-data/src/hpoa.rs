@@ -1,4 +1,6 @@
-//! A parser for the HPO annotation file `phenotype.hpoa`, keeping its ORPHA rows.
+//! A parser for the HPO annotation file `phenotype.hpoa`, keeping its ORPHA rows (and the
+//! names of its OMIM diseases, to map OMIM ids to Orphanet codes where both name the same
+//! disease).
 
 use crate::{Error, Frequency, HpoId, Result};
 
@@ -15,11 +17,13 @@ pub(crate) struct RawAnnotation {
     pub frequency: Frequency,
 }
 
-/// The parsed file: its version and its ORPHA rows.
+/// The parsed file: its version, its ORPHA rows and its OMIM diseases' names.
 #[derive(Debug)]
 pub(crate) struct RawHpoa {
     pub version: String,
     pub rows: Vec<RawAnnotation>,
+    /// `(OMIM number, disease name)`, one per OMIM disease, sorted by number.
+    pub omim_names: Vec<(u32, String)>,
 }
 
 /// Parses a `phenotype.hpoa` text.
@@ -27,6 +31,7 @@ pub(crate) fn parse(text: &str) -> Result<RawHpoa> {
     let mut version = None;
     let mut seen_header = false;
     let mut rows = Vec::new();
+    let mut omim_names = Vec::new();
     for (i, raw_line) in text.lines().enumerate() {
         let line_no = i + 1;
         let line = raw_line.trim_end_matches('\r');
@@ -64,6 +69,18 @@ pub(crate) fn parse(text: &str) -> Result<RawHpoa> {
                 ),
             ));
         }
+        if let Some(n) = fields[0]
+            .strip_prefix("OMIM:")
+            .and_then(|n| n.parse::<u32>().ok())
+        {
+            if omim_names
+                .last()
+                .is_none_or(|(last, _): &(u32, String)| *last != n)
+            {
+                omim_names.push((n, fields[1].to_owned()));
+            }
+            continue;
+        }
         let Some(code) = fields[0].strip_prefix("ORPHA:") else {
             continue;
         };
@@ -96,7 +113,13 @@ pub(crate) fn parse(text: &str) -> Result<RawHpoa> {
         ));
     }
     let version = version.ok_or_else(|| Error::parse(FILE, 0, "no #version header"))?;
-    Ok(RawHpoa { version, rows })
+    omim_names.sort_by_key(|(n, _)| *n);
+    omim_names.dedup_by_key(|(n, _)| *n);
+    Ok(RawHpoa {
+        version,
+        rows,
+        omim_names,
+    })
 }
 
 /// Reads the frequency column: an HPO frequency term, `n/m`, `x%`, or empty.
@@ -146,6 +169,7 @@ mod tests {
         assert_eq!(hpoa.rows.len(), 2);
         assert_eq!(hpoa.rows[0].frequency, Frequency::VeryFrequent);
         assert!(hpoa.rows[1].not);
+        assert_eq!(hpoa.omim_names, vec![(1, "X".to_owned())]);
         Ok(())
     }
 

@@ -92,6 +92,9 @@ pub(crate) struct Core {
     pub unresolved_annotations: usize,
     /// Names and synonyms in other languages, sorted by language.
     pub translations: Vec<Translation>,
+    /// `(OMIM number, ORPHA code)`: the OMIM diseases of the annotation file whose name is
+    /// exactly (ignoring case) the name of one ORPHA disease of the file, sorted by number.
+    pub omim_to_orpha: Vec<(u32, OrphaCode)>,
 }
 
 /// An HPO release with its ORPHA annotations, ready for queries.
@@ -254,6 +257,20 @@ impl Ontology {
             .map(|i| &self.core.diseases[i])
     }
 
+    /// The ORPHA disease an OMIM id names, where the annotation file gives both the same
+    /// name; `None` otherwise (an OMIM id is then only a label).
+    pub fn orpha_for_omim(&self, omim: u32) -> Option<OrphaCode> {
+        let m = &self.core.omim_to_orpha;
+        m.binary_search_by_key(&omim, |(n, _)| *n)
+            .ok()
+            .map(|i| m[i].1)
+    }
+
+    /// How many OMIM ids map to an ORPHA disease ([`Self::orpha_for_omim`]).
+    pub fn omim_mapped(&self) -> usize {
+        self.core.omim_to_orpha.len()
+    }
+
     /// Counts of what was loaded.
     pub fn stats(&self) -> Stats {
         let c = &self.core;
@@ -372,6 +389,7 @@ fn build_core(obo: obo::RawObo, hpoa: hpoa::RawHpoa) -> Result<Core> {
         diseases: Vec::new(),
         unresolved_annotations: 0,
         translations: Vec::new(),
+        omim_to_orpha: Vec::new(),
     };
     let mut by_code: BTreeMap<u32, Disease> = BTreeMap::new();
     let mut unresolved = 0;
@@ -404,7 +422,25 @@ fn build_core(obo: obo::RawObo, hpoa: hpoa::RawHpoa) -> Result<Core> {
     }
     core.diseases = by_code.into_values().collect();
     core.unresolved_annotations = unresolved;
+    core.omim_to_orpha = omim_to_orpha(&core.diseases, &hpoa.omim_names);
     Ok(core)
+}
+
+/// The OMIM diseases that the annotation file names exactly as one of its ORPHA diseases
+/// (ignoring case and surrounding spaces); a name two ORPHA diseases share maps nowhere.
+fn omim_to_orpha(diseases: &[Disease], omim_names: &[(u32, String)]) -> Vec<(u32, OrphaCode)> {
+    let key = |s: &str| s.trim().to_lowercase();
+    let mut by_name: BTreeMap<String, Option<OrphaCode>> = BTreeMap::new();
+    for d in diseases {
+        by_name
+            .entry(key(&d.name))
+            .and_modify(|c| *c = None)
+            .or_insert(Some(d.code));
+    }
+    omim_names
+        .iter()
+        .filter_map(|(n, name)| by_name.get(&key(name)).copied().flatten().map(|c| (*n, c)))
+        .collect()
 }
 
 fn lookup_in(core: &Core, id: HpoId) -> Lookup {

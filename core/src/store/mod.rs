@@ -74,6 +74,9 @@ pub enum Tree {
     /// left, last mail), `r/<request>` a contact request within the organization,
     /// `b/<account id>/<handle>` someone a member blocked, `x/<report>` a reported message.
     Messaging,
+    /// Matchmaker Exchange: `secret` → the key behind the pseudonyms matchmakers see;
+    /// `n/<account id>/<patient id>` → how often clinicians' queries found a patient.
+    Matchmaking,
 }
 
 impl Tree {
@@ -104,6 +107,7 @@ impl Tree {
             Self::QaNotices => "qa_notices",
             Self::Erasures => "erasures",
             Self::Messaging => "messaging",
+            Self::Matchmaking => "matchmaking",
         }
     }
 }

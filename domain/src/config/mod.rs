@@ -10,6 +10,7 @@ mod federation;
 mod load;
 mod messages;
 mod metrics;
+mod mme;
 pub mod net;
 mod qa;
 mod research;
@@ -27,6 +28,7 @@ pub use federation::{FederationConfig, PeerConfig, is_user_id};
 pub use load::{ENV_PREFIX, load, load_str};
 pub use messages::MessagesConfig;
 pub use metrics::MetricsConfig;
+pub use mme::{MmeClient, MmeConfig, MmeServer};
 pub use qa::{QaConfig, Readers};
 pub use research::{GroupConfig, ResearchConfig};
 pub use secret::Secret;
@@ -67,6 +69,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// The GA4GH Beacon v2 endpoint for researchers' tools (off by default).
     pub beacon: BeaconConfig,
+    /// The Matchmaker Exchange endpoint for clinicians' matchmakers (off by default).
+    pub mme: MmeConfig,
 }
 
 impl Default for Config {
@@ -87,6 +91,7 @@ impl Default for Config {
             messages: MessagesConfig::default(),
             metrics: MetricsConfig::default(),
             beacon: BeaconConfig::default(),
+            mme: MmeConfig::default(),
         }
     }
 }
@@ -378,6 +383,7 @@ impl Config {
             messages,
             metrics,
             beacon,
+            mme,
         } = self;
         let smtp = match &mail.smtp {
             Some(s) => format!(
@@ -394,7 +400,7 @@ impl Config {
             ),
         };
         format!(
-            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nserver.max_connections = {} ({} per address)\nserver.trusted_proxies = {:?}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\ndocuments.consent_form = {}\n{}research.questionnaires_dir = {}\nresearch.k = {}\nresearch.groups = {}\nqa.notify_top = {}\nqa.max_notices_per_day = {}\nqa.min_fit = {}\nqa.readers = {:?}\nmessages.attachments = {}\nmessages.max_image_bytes = {}\nmetrics.token = {}\n{}",
+            "data_dir = {}\nnode.name = {:?}\nserver.bind = {}\nserver.request_timeout_secs = {}\nserver.public_url = {}\nserver.max_connections = {} ({} per address)\nserver.trusted_proxies = {:?}\nontology.dir = {}\nsearch.default_limit = {}\nsearch.max_limit = {}\nsearch.max_query_chars = {}\nlog.level = {:?}\nmail.from = {:?}\n{}\nterms.version = {:?}\nterms.file = {}\ndocuments.identity_file = {}\ndocuments.recipients = {} more\ndocuments.max_bytes = {}\ndocuments.types = {:?}\ndocuments.max_per_patient = {}\ndocuments.consent_form = {}\n{}research.questionnaires_dir = {}\nresearch.k = {}\nresearch.groups = {}\nqa.notify_top = {}\nqa.max_notices_per_day = {}\nqa.min_fit = {}\nqa.readers = {:?}\nmessages.attachments = {}\nmessages.max_image_bytes = {}\nmetrics.token = {}\n{}{}",
             data_dir.display(),
             node.name,
             server.bind,
@@ -472,6 +478,7 @@ impl Config {
             } else {
                 "beacon = off\n".to_owned()
             },
+            mme_summary(mme),
         )
     }
 
@@ -502,4 +509,35 @@ impl Config {
     pub fn outbox_path(&self) -> PathBuf {
         self.data_dir.join(&self.mail.outbox_dir)
     }
+}
+
+/// The `[mme]` lines of [`Config::summary`]: names, never tokens.
+fn mme_summary(mme: &MmeConfig) -> String {
+    let names = |v: Vec<String>| {
+        if v.is_empty() {
+            "none".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    format!(
+        "mme = {}: contact {:?} {:?}, {} results at most, {} requests per client per 15 min; clients: {}; servers: {}\n",
+        if mme.enabled { "on" } else { "off" },
+        mme.contact_name,
+        mme.contact_href,
+        mme.max_results,
+        mme.requests_per_window,
+        names(
+            mme.clients
+                .iter()
+                .map(|c| format!("{} token {}", c.name, c.token.state()))
+                .collect()
+        ),
+        names(
+            mme.servers
+                .iter()
+                .map(|s| format!("{} at {} token {}", s.name, s.url, s.token.state()))
+                .collect()
+        ),
+    )
 }

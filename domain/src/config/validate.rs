@@ -17,6 +17,7 @@ impl Config {
         self.check_qa()?;
         self.check_messages()?;
         self.check_beacon()?;
+        self.check_mme()?;
         self.check_research()?;
         self.check_log()?;
         Ok(())
@@ -327,6 +328,103 @@ impl Config {
         }
         if b.contact.chars().count() > 300 || b.contact.chars().any(char::is_control) {
             return bad("beacon.contact", "must be at most 300 characters".into());
+        }
+        Ok(())
+    }
+
+    /// The checks of `[mme]`: a contact when on, each client and server named once, long
+    /// and distinct tokens, servers' URLs.
+    fn check_mme(&self) -> Result<(), ConfigError> {
+        let m = &self.mme;
+        let bad = |key: &str, msg: String| Err(ConfigError::invalid(key, msg));
+        if m.enabled && m.clients.is_empty() {
+            return bad(
+                "mme.clients",
+                "the matchmaking endpoint is on but no client may ask: add a [[mme.clients]]"
+                    .into(),
+            );
+        }
+        let name = m.contact_name.trim();
+        if (m.enabled && name.is_empty())
+            || name.chars().count() > 255
+            || name.chars().any(char::is_control)
+        {
+            return bad(
+                "mme.contact_name",
+                "must be 1 to 255 characters: the person or desk clinicians reach".into(),
+            );
+        }
+        let href = m.contact_href.trim();
+        let href_ok = (href.starts_with("mailto:") && href.len() > 8 && href.contains('@'))
+            || (href.starts_with("https://") || href.starts_with("http://")) && href.len() > 10;
+        if (m.enabled || !href.is_empty())
+            && (!href_ok || href.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return bad(
+                "mme.contact_href",
+                format!("{href:?} is not a mailto: address or a web page (https://...)"),
+            );
+        }
+        if !(1..=50).contains(&m.max_results) {
+            return bad(
+                "mme.max_results",
+                format!("{} is not between 1 and 50", m.max_results),
+            );
+        }
+        if !(1..=10_000).contains(&m.requests_per_window) {
+            return bad(
+                "mme.requests_per_window",
+                format!("{} is not between 1 and 10000", m.requests_per_window),
+            );
+        }
+        let named = |key: &str, n: &str, seen: &mut std::collections::HashSet<String>| {
+            let n = n.trim();
+            if n.is_empty() || n.chars().count() > 64 || n.chars().any(char::is_control) {
+                return bad(key, format!("{n:?} must be 1 to 64 characters"));
+            }
+            if !seen.insert(n.to_owned()) {
+                return bad(key, format!("{n:?} is given twice"));
+            }
+            Ok(())
+        };
+        let long = |key: &str, who: &str, token: &str| {
+            if token.chars().count() < 32 || token.chars().any(char::is_whitespace) {
+                return bad(
+                    key,
+                    format!("the token of {who:?} must be at least 32 characters, without spaces"),
+                );
+            }
+            Ok(())
+        };
+        let mut names = std::collections::HashSet::new();
+        let mut tokens = std::collections::HashSet::new();
+        for c in &m.clients {
+            named("mme.clients.name", &c.name, &mut names)?;
+            long("mme.clients.token", &c.name, c.token.expose())?;
+            if !tokens.insert(c.token.expose().to_owned()) {
+                return bad(
+                    "mme.clients.token",
+                    format!("the token of {:?} is another client's too", c.name),
+                );
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for s in &m.servers {
+            named("mme.servers.name", &s.name, &mut names)?;
+            long("mme.servers.token", &s.name, s.token.expose())?;
+            let url = s.url.trim_end_matches('/');
+            if !(url.starts_with("https://") || url.starts_with("http://"))
+                || url.len() < 10
+                || url.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                return bad(
+                    "mme.servers.url",
+                    format!(
+                        "{:?} of {:?} is not a web address (https://...)",
+                        s.url, s.name
+                    ),
+                );
+            }
         }
         Ok(())
     }

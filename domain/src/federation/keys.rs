@@ -123,7 +123,7 @@ impl Keys {
 }
 
 /// HMAC-SHA256 (RFC 2104) with a key of at most 64 bytes.
-fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
+pub(crate) fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
     let mut k = [0u8; 64];
     k[..32].copy_from_slice(key);
     let mut inner = Sha256::new();

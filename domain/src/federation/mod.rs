@@ -11,7 +11,7 @@ mod catch_up;
 mod contact;
 mod device;
 pub mod health;
-mod keys;
+pub(crate) mod keys;
 mod link;
 mod local;
 mod publish;

@@ -184,6 +184,11 @@ pub struct Consents {
     /// With federated matching: the vector also carries a coarse age band.
     #[serde(default)]
     pub share_age_band: bool,
+    /// Clinicians in matchmaking networks (Matchmaker Exchange) may find the member's
+    /// validated patients: their symptoms and ORPHA diagnosis, with the organization as
+    /// contact. Separate from every other consent; off by default.
+    #[serde(default)]
+    pub matchmaking: bool,
     /// When the optional consents last changed (Unix seconds).
     pub updated_at: Option<u64>,
 }

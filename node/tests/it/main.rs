@@ -37,6 +37,7 @@ mod messaging;
 mod messaging_images;
 mod messaging_matrix;
 mod metrics;
+mod mme;
 mod pair;
 mod patients;
 mod people;

@@ -111,6 +111,22 @@ fn diseases_carry_annotations_frequencies_and_exclusions() {
 }
 
 #[test]
+fn omim_ids_map_to_orpha_where_the_annotations_name_both_alike() {
+    let o = shipped();
+    // "Cerebrocostomandibular syndrome": OMIM:117650 and ORPHA:1393 in the file.
+    assert_eq!(
+        o.orpha_for_omim(117_650),
+        Some(OrphaCode::from_number(1393))
+    );
+    // "Marfan syndrome" is OMIM:154700 and ORPHA:558.
+    assert_eq!(o.orpha_for_omim(154_700), Some(OrphaCode::from_number(558)));
+    // Named differently in the two sources: no mapping is guessed.
+    assert_eq!(o.orpha_for_omim(610_536), None);
+    assert_eq!(o.orpha_for_omim(1), None);
+    assert!(o.omim_mapped() > 400, "{}", o.omim_mapped());
+}
+
+#[test]
 fn information_content_grows_with_precision() {
     let o = shipped();
     let ic = o.information_content();

@@ -19,6 +19,7 @@ pub mod member_api;
 pub mod messages;
 pub mod meta;
 pub mod metrics;
+pub mod mme;
 pub mod moderation;
 pub mod own_data;
 pub mod page;
@@ -110,6 +111,7 @@ pub fn app(state: AppState) -> Router {
         .merge(symptoms::pages())
         .merge(phenopacket_import::pages())
         .merge(beacon::pages(state.config.beacon.enabled))
+        .merge(mme::pages(state.config.mme.enabled))
         .merge(documents::pages(upload_limit))
         .merge(similar::pages())
         .merge(research::pages())

@@ -260,6 +260,7 @@ fn edit_page(
             caregiver => member.info.registrant == Registrant::Caregiver,
             form_action => format!("/patients/{}/edit", p.id),
             submit_key => "patient.save_changes",
+            matchmaking => super::mme::notice_context(state, member, p),
         },
     )
 }

@@ -81,6 +81,7 @@ impl Templates {
             "moderation.html",
             "symptoms.html",
             "phenopacket.html",
+            "mme_send.html",
             "terms.html",
             "password_forgot.html",
             "password_reset.html",

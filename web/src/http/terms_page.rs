@@ -47,6 +47,7 @@ fn page_with(
         c.notify_matches = k.notify_matches;
         c.share_diagnosis = k.share_diagnosis;
         c.share_age_band = k.share_age_band;
+        c.matchmaking = k.matchmaking;
     }
     let accepted_current = c.terms_version.as_deref() == Some(version.as_str());
     let lang = i18n::pick(headers, None, Some(&m.info.language));
@@ -57,7 +58,7 @@ fn page_with(
         lang,
         status,
         "terms.html",
-        context! { version, paragraphs, terms_translated, accepted_current, accepted_before => c.terms_version.is_some() && !accepted_current, local => c.local_matching, federated => c.federated_matching, contactable => c.contactable, research => c.research, notify_matches => c.notify_matches, share_diagnosis => c.share_diagnosis, share_age_band => c.share_age_band, error, registering => m.step < 5 },
+        context! { version, paragraphs, terms_translated, accepted_current, accepted_before => c.terms_version.is_some() && !accepted_current, local => c.local_matching, federated => c.federated_matching, contactable => c.contactable, research => c.research, notify_matches => c.notify_matches, share_diagnosis => c.share_diagnosis, share_age_band => c.share_age_band, matchmaking => c.matchmaking, mme => state.config.mme.enabled, error, registering => m.step < 5 },
     )
 }
 
@@ -81,6 +82,7 @@ pub struct TermsForm {
     share_diagnosis: Option<String>,
     notify_matches: Option<String>,
     share_age_band: Option<String>,
+    matchmaking: Option<String>,
 }
 
 /// `POST /terms`: records acceptance (version and time) and the consents; unticking a
@@ -115,6 +117,7 @@ pub async fn save(
         share_diagnosis: ticked(&form.share_diagnosis),
         notify_matches: ticked(&form.notify_matches),
         share_age_band: ticked(&form.share_age_band),
+        matchmaking: ticked(&form.matchmaking),
     };
     match apply(&state, &mut m, &choices) {
         Ok(true) => see_other("/account"),
@@ -151,6 +154,8 @@ pub struct Choices {
     pub share_diagnosis: bool,
     /// With federated matching, share a coarse age band too.
     pub share_age_band: bool,
+    /// Clinicians in matchmaking networks may find my validated patients.
+    pub matchmaking: bool,
 }
 
 /// Records the choices (acceptance with version and time; each consent given or
@@ -178,6 +183,7 @@ pub(crate) fn apply(
     m.consents.notify_matches = c.notify_matches;
     m.consents.share_diagnosis = c.federated_matching && c.share_diagnosis;
     m.consents.share_age_band = c.federated_matching && c.share_age_band;
+    m.consents.matchmaking = c.matchmaking;
     m.consents.updated_at = Some(t);
     m.step = m.step.max(5);
     state.registrations.save_member(m)?;

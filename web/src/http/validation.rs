@@ -178,6 +178,7 @@ fn review_page(
             status => p.validation.key(),
             reason,
             documents,
+            mme_servers => !state.config.mme.servers.is_empty(),
             error => error.map(say),
         },
     )
