@@ -226,6 +226,37 @@ impl Identity {
         }
     }
 
+    /// The response to a query the requester sent to the whole network: the total of the
+    /// counts each node gave (this one and its partners, each with its own protections),
+    /// and each node's answer in `info.network`.
+    pub fn individuals_network(
+        &self,
+        request: &Received,
+        local: &Count,
+        query: &str,
+        answers: &[crate::federation::research::NodeAnswerView],
+    ) -> Value {
+        let asked = Granularity::answering(&request.granularity);
+        let total: u64 = answers.iter().filter_map(|a| a.count).sum();
+        let mut summary = json!({ "exists": total > 0 });
+        if asked == Granularity::Count {
+            summary["numTotalResults"] = json!(total);
+        }
+        json!({
+            "meta": self.query_meta(request, asked),
+            "responseSummary": summary,
+            "info": {
+                "k": local.k,
+                "cached": local.cached,
+                "network": {
+                    "query": query,
+                    "complete": answers.iter().all(|a| a.status != "waiting"),
+                    "answers": answers,
+                },
+            },
+        })
+    }
+
     /// An error response (`code`: an HTTP status).
     pub fn error(&self, request: &Received, code: u16, message: &str) -> Value {
         json!({

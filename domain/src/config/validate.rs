@@ -329,6 +329,12 @@ impl Config {
         if b.contact.chars().count() > 300 || b.contact.chars().any(char::is_control) {
             return bad("beacon.contact", "must be at most 300 characters".into());
         }
+        if !(1..=60).contains(&b.network_wait_secs) {
+            return bad(
+                "beacon.network_wait_secs",
+                format!("{} is not between 1 and 60", b.network_wait_secs),
+            );
+        }
         Ok(())
     }
 

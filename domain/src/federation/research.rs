@@ -161,6 +161,49 @@ impl Federation {
         )
     }
 
+    /// Each node's answer to a query so far, this node first, then the peers in the order
+    /// of the configuration (`this_name`: this organization's name).
+    pub fn answers_of(&self, q: &FederatedQuery, this_name: &str) -> Vec<NodeAnswerView> {
+        let me = self.config.user_id();
+        std::iter::once(me.clone())
+            .chain(self.config.peers.iter().map(|p| p.user_id.clone()))
+            .map(|node| {
+                let answer = q.answers.get(&node);
+                NodeAnswerView {
+                    this_node: node == me,
+                    node: if node == me {
+                        this_name.to_owned()
+                    } else {
+                        self.peer(&node).map_or(node.clone(), |p| p.name.clone())
+                    },
+                    status: answer.map_or("waiting", |x| x.status.as_str()),
+                    count: answer.and_then(|x| x.count),
+                    k: answer.map(|x| x.k),
+                    at: answer.map(|x| crate::clock::rfc3339(x.at)),
+                }
+            })
+            .collect()
+    }
+
+    /// Waits until every node answered a query, or `patience` passed; the query then.
+    pub async fn wait_for_answers(
+        &self,
+        id: &str,
+        patience: std::time::Duration,
+    ) -> Result<Option<FederatedQuery>, StoreError> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            let q = self.federated_query(id)?;
+            let all = q
+                .as_ref()
+                .is_none_or(|q| q.answers.len() > self.config.peers.len());
+            if all || tokio::time::Instant::now() >= deadline {
+                return Ok(q);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// A query and the answers so far.
     pub fn federated_query(&self, id: &str) -> Result<Option<FederatedQuery>, StoreError> {
         self.store
@@ -238,6 +281,24 @@ impl Federation {
             .kv()
             .put(Tree::ResearchBudget, &key(query), &encode(&q))
     }
+}
+
+/// One node's answer to a query across the federation, as a researcher sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeAnswerView {
+    /// The organization's name.
+    pub node: String,
+    /// Whether it is this node.
+    pub this_node: bool,
+    /// How it went: `waiting` until it answers, then `ok`, `small` (fewer than `k`),
+    /// `refused`...
+    pub status: &'static str,
+    /// The noisy count, when given.
+    pub count: Option<u64>,
+    /// That node's threshold.
+    pub k: Option<u64>,
+    /// When the answer came (RFC 3339).
+    pub at: Option<String>,
 }
 
 /// A partner node's distribution for one question.

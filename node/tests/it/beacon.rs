@@ -20,7 +20,7 @@ const TOKEN_A: &str = "beacon-token-of-tool-a-0123456789abcdef";
 const TOKEN_B: &str = "beacon-token-of-tool-b-0123456789abcdef";
 
 /// Checks `doc` against a schema of the Beacon v2 framework.
-fn valid(schema: &str, doc: &Value) {
+pub(crate) fn valid(schema: &str, doc: &Value) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = root.join("../.venv-test/bin/python");
     let mut child = Command::new(&python)

@@ -3,6 +3,8 @@
 
 use crate::pair::{Side, member, remote_terms, run, wait_for};
 
+const BEACON: &str = "beacon-token-of-the-portal-0123456789abcdef";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn researchers_count_across_nodes() {
     use tower::ServiceExt;
@@ -24,6 +26,11 @@ async fn researchers_count_across_nodes() {
         c.research.epsilon_per_query = 2.0;
         c.research.budget = 20.0;
         c.research.k = 5;
+        c.beacon.enabled = true;
+        c.beacon.clients = vec![raremesh::config::BeaconClient {
+            name: "portal".into(),
+            token: raremesh::config::Secret::from(BEACON.to_owned()),
+        }];
         c
     };
     let node_a = run(tune(a.config(&hs_a, &b, &hs_b))).await;
@@ -238,6 +245,82 @@ async fn researchers_count_across_nodes() {
     .await;
     assert_eq!(status, 400, "{refused}");
     assert_eq!(refused["error"]["code"], "invalid_body");
+
+    // A Beacon client asks the network: the total of every node's count, and each node's
+    // answer, in a response valid against the Beacon v2 count schema.
+    let beacon = |body: serde_json::Value| {
+        let sa = sa.clone();
+        async move {
+            let res = raremesh::http::app(sa)
+                .oneshot(
+                    axum::http::Request::post("/beacon/v2/individuals")
+                        .header("authorization", format!("Bearer {BEACON}"))
+                        .header("content-type", "application/json")
+                        .body(axum::body::Body::from(body.to_string()))
+                        .expect("req"),
+                )
+                .await
+                .expect("res");
+            let status = res.status();
+            let body = http_body_util::BodyExt::collect(res.into_body())
+                .await
+                .expect("body")
+                .to_bytes();
+            (
+                status,
+                serde_json::from_slice::<serde_json::Value>(&body).expect("json"),
+            )
+        }
+    };
+    let (status, v) = beacon(serde_json::json!({
+        "meta": { "apiVersion": "v2.0.0" },
+        "query": {
+            "filters": [{ "id": "HP:0001250" }],
+            "requestedGranularity": "count",
+            "requestParameters": { "network": true },
+        }
+    }))
+    .await;
+    assert_eq!(status, 200, "{v}");
+    crate::beacon::valid("beaconCountResponse.json", &v);
+    let network = &v["info"]["network"];
+    assert_eq!(network["complete"], true, "{v}");
+    let nodes = network["answers"].as_array().expect("answers");
+    assert_eq!(nodes.len(), 2, "{v}");
+    assert!(nodes.iter().all(|n| n["status"] == "ok"), "{v}");
+    assert_eq!(nodes[1]["node"], "Organization B");
+    let sum: u64 = nodes.iter().filter_map(|n| n["count"].as_u64()).sum();
+    assert_eq!(v["responseSummary"]["numTotalResults"], sum);
+    assert!(sum.abs_diff(27) <= 10, "{sum}");
+    // B counted it for the Beacon client, under A's name for it.
+    let counted_by_b: Vec<_> = sb
+        .audit
+        .recent(50)
+        .expect("audit")
+        .into_iter()
+        .filter(|e| e.action.name() == "research_query")
+        .collect();
+    assert_eq!(
+        counted_by_b.len(),
+        3,
+        "the page's, the API's and the Beacon's query"
+    );
+    assert!(
+        counted_by_b
+            .iter()
+            .all(|e| e.actor.starts_with("peer @raremesh:") && !e.actor.contains("portal"))
+    );
+    // A sex cannot be asked of partners; without the network, it can.
+    let (status, v) = beacon(serde_json::json!({
+        "query": {
+            "filters": [{ "id": "HP:0001250" }, { "id": "NCIT:C16576" }],
+            "requestedGranularity": "count",
+            "requestParameters": { "network": true },
+        }
+    }))
+    .await;
+    assert_eq!(status, 400, "{v}");
+    crate::beacon::valid("beaconErrorResponse.json", &v);
 
     // A member on A sees where they stand among partners' patients too.
     let anna = first_of_a.expect("a member of A");

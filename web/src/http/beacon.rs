@@ -123,6 +123,7 @@ async fn individuals(
     headers: &HeaderMap,
     received: Received,
     filters: Result<Vec<Filter>, String>,
+    network: bool,
 ) -> Response {
     let Some(client) = requester(state, headers) else {
         return unauthorized(state, &received);
@@ -144,11 +145,16 @@ async fn individuals(
         Ok(c) => c,
         Err(why) => return bad(&why),
     };
+    if network && state.federation.is_none() {
+        return bad("this Beacon has no partner organizations to ask (requestParameters.network)");
+    }
     // Counting reads every record: off the async workers.
     let s = state.clone();
+    let (who, criteria) = (client.clone(), c.clone());
     let counted =
-        tokio::task::spawn_blocking(move || beacon::count(s.counting(), &client, &c)).await;
+        tokio::task::spawn_blocking(move || beacon::count(s.counting(), &who, &criteria)).await;
     match counted {
+        Ok(Ok(count)) if network => across(state, &received, &client, &c, &count).await,
         Ok(Ok(count)) => reply(
             StatusCode::OK,
             &identity(state).individuals(&received, &count),
@@ -162,6 +168,47 @@ async fn individuals(
     }
 }
 
+/// Sends a query to every partner organization (as `beacon <client>`: each partner
+/// charges its own budget for it), waits for their answers up to
+/// `beacon.network_wait_secs`, and answers with the total and each node's answer.
+async fn across(
+    state: &AppState,
+    received: &Received,
+    client: &str,
+    criteria: &raremesh_domain::research::query::Criteria,
+    local: &raremesh_domain::research::query::Count,
+) -> Response {
+    let Some(f) = state.federation.clone() else {
+        return failure(state, received, &QueryError::Empty);
+    };
+    let id = match f.ask_peers(&format!("beacon {client}"), criteria).await {
+        Ok(id) => id,
+        Err(e) => return failure(state, received, &e),
+    };
+    let patience = std::time::Duration::from_secs(state.config.beacon.network_wait_secs);
+    let waited = match f.record_local_answer(&id, local) {
+        Ok(()) => f.wait_for_answers(&id, patience).await,
+        Err(e) => Err(e),
+    };
+    match waited {
+        Ok(Some(q)) => {
+            let answers = f.answers_of(&q, &state.config.node.name);
+            reply(
+                StatusCode::OK,
+                &identity(state).individuals_network(received, local, &id, &answers),
+            )
+        }
+        Ok(None) => failure(
+            state,
+            received,
+            &QueryError::Store(raremesh_domain::store::StoreError::Backend(
+                "the query was not kept".into(),
+            )),
+        ),
+        Err(e) => failure(state, received, &QueryError::Store(e)),
+    }
+}
+
 /// The query string of `GET /beacon/v2/individuals`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -170,6 +217,8 @@ struct Params {
     filters: String,
     /// `boolean` (default), `count` or `record` (answered as `count`).
     requested_granularity: Option<String>,
+    /// `true`: ask the partner organizations too.
+    network: Option<String>,
 }
 
 /// `GET /beacon/v2/individuals?filters=HP:0001250,ORPHA:558&requestedGranularity=count`.
@@ -198,7 +247,8 @@ async fn individuals_get(
         filters: filters.iter().map(|f| f.id.clone()).collect(),
         ..Received::default()
     };
-    individuals(&state, &headers, received, Ok(filters)).await
+    let network = params.network.as_deref().map(str::trim) == Some("true");
+    individuals(&state, &headers, received, Ok(filters), network).await
 }
 
 /// A request body: `{"meta": {"apiVersion": "v2.0.0"}, "query": {"filters": [...],
@@ -221,6 +271,14 @@ struct BodyMeta {
 struct BodyQuery {
     filters: Vec<Filter>,
     requested_granularity: Option<String>,
+    request_parameters: RequestParameters,
+}
+
+/// `query.requestParameters`: `{"network": true}` asks the partner organizations too.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RequestParameters {
+    network: bool,
 }
 
 /// `POST /beacon/v2/individuals` with a Beacon request body.
@@ -229,6 +287,7 @@ async fn individuals_post(
     headers: HeaderMap,
     body: Result<Json<Body>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
+    let network = matches!(&body, Ok(Json(b)) if b.query.request_parameters.network);
     let (received, filters) = match body {
         Ok(Json(b)) => (
             Received {
@@ -249,7 +308,7 @@ async fn individuals_post(
             )),
         ),
     };
-    individuals(&state, &headers, received, filters).await
+    individuals(&state, &headers, received, filters, network).await
 }
 
 /// A requested granularity as the response repeats it: lower case, `boolean` when none.

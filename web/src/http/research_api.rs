@@ -100,24 +100,6 @@ pub async fn api_count(
         .into_response())
 }
 
-/// One node's answer to a query across the federation.
-#[derive(Debug, serde::Serialize)]
-pub struct NodeAnswerBody {
-    /// The organization's name.
-    pub node: String,
-    /// Whether it is this node.
-    pub this_node: bool,
-    /// How it went: `waiting` until it answers, then `ok`, `small` (fewer than `k`),
-    /// `refused`...
-    pub status: &'static str,
-    /// The noisy count, when given.
-    pub count: Option<u64>,
-    /// That node's threshold.
-    pub k: Option<u64>,
-    /// When the answer came (RFC 3339).
-    pub at: Option<String>,
-}
-
 /// `GET /api/v1/research/queries/{id}`: a query the researcher sent to the federation,
 /// with each node's answer so far and the total of the counts given.
 pub async fn api_query(
@@ -137,25 +119,7 @@ pub async fn api_query(
         Ok(_) => return Err(unknown()),
         Err(e) => return Err(ApiError::Internal(e.to_string())),
     };
-    let me = f.config.user_id();
-    let answers: Vec<NodeAnswerBody> = std::iter::once(me.clone())
-        .chain(f.config.peers.iter().map(|p| p.user_id.clone()))
-        .map(|node| {
-            let answer = q.answers.get(&node);
-            NodeAnswerBody {
-                this_node: node == me,
-                node: if node == me {
-                    state.config.node.name.clone()
-                } else {
-                    f.peer(&node).map_or(node.clone(), |p| p.name.clone())
-                },
-                status: answer.map_or("waiting", |x| x.status.as_str()),
-                count: answer.and_then(|x| x.count),
-                k: answer.map(|x| x.k),
-                at: answer.map(|x| raremesh_domain::clock::rfc3339(x.at)),
-            }
-        })
-        .collect();
+    let answers = f.answers_of(&q, &state.config.node.name);
     let total: u64 = answers.iter().filter_map(|x| x.count).sum();
     let complete = answers.iter().all(|x| x.status != "waiting");
     Ok(Json(serde_json::json!({
