@@ -66,6 +66,12 @@ if ! .venv-test/bin/python -c 'import jsonschema, referencing' >/dev/null 2>&1; 
   .venv-test/bin/pip install --quiet --disable-pip-version-check "jsonschema>=4.18,<5"
 fi
 
+# An OpenAPI 3.1 validator for the JSON API's description (scripts/openapi-validate.py).
+if ! .venv-test/bin/python -c 'import openapi_spec_validator' >/dev/null 2>&1; then
+  echo "installing openapi-spec-validator into .venv-test"
+  .venv-test/bin/pip install --quiet --disable-pip-version-check "openapi-spec-validator>=0.7,<0.8"
+fi
+
 # axe-core, the accessibility checker the browser tests run on every page (from the npm
 # registry; only its browser script is needed, so no Node.js).
 axe_version=4.10.3

@@ -25,7 +25,7 @@ pub const EXPLAINED: usize = 5;
 
 /// One similar patient, as another member may see it: no name, no birth year, no
 /// free text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SimilarPatient {
     /// A stable label derived from the patient's random id ("Patient 3F2A1C").
     pub pseudonym: String,
@@ -56,7 +56,7 @@ pub struct SimilarPatient {
 }
 
 /// One of "your" symptoms, the other patient's closest one, and what they have in common.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SharedSymptom {
     /// Your patient's symptom.
     pub yours: String,

@@ -138,6 +138,35 @@ fn truncate(s: &str) -> String {
     format!("{}…", &s[..end])
 }
 
+/// A string schema for an id (OpenAPI descriptions of the node's API).
+fn id_schema(
+    pattern: &str,
+    example: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .examples([example])
+        .into()
+}
+
+impl utoipa::PartialSchema for HpoId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        id_schema("^HP:[0-9]{7}$", "HP:0001250")
+    }
+}
+
+impl utoipa::ToSchema for HpoId {}
+
+impl utoipa::PartialSchema for OrphaCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        id_schema("^ORPHA:[0-9]+$", "ORPHA:558")
+    }
+}
+
+impl utoipa::ToSchema for OrphaCode {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

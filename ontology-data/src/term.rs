@@ -16,7 +16,7 @@ impl TermIdx {
 }
 
 /// How a synonym relates to the term name (OBO synonym scopes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SynonymScope {
     /// Means the same as the name.

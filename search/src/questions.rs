@@ -65,7 +65,7 @@ struct Fields {
 }
 
 /// One search result.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Found {
     /// The question.
     pub id: String,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::store::{Batch, KvStore, Record, StoreError, Tree, decode, encode};
 
 /// What an account may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// A patient or caregiver.

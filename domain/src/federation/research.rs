@@ -284,7 +284,7 @@ impl Federation {
 }
 
 /// One node's answer to a query across the federation, as a researcher sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct NodeAnswerView {
     /// The organization's name.
     pub node: String,

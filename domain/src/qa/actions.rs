@@ -66,7 +66,7 @@ pub(super) fn msg(key: &'static str) -> Message {
 type Result<T> = std::result::Result<T, QaError>;
 
 /// A question as a member writes it.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Draft {
     /// Up to 150 characters.

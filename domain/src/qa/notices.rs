@@ -20,7 +20,7 @@ use crate::store::{Batch, Record, StoreError, Tree, decode, encode};
 pub const DAY: u64 = 24 * 3600;
 
 /// What a notice is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A new question the member is likely to help with.
@@ -30,7 +30,7 @@ pub enum Kind {
 }
 
 /// One notice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Notice {
     /// The question.
     pub question_id: String,

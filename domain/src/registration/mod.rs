@@ -19,7 +19,7 @@ use crate::store::{Batch, KvStore, Record, StoreError, Tree, decode, encode};
 pub const LINK_LIFETIME_SECS: u64 = 24 * 3600;
 
 /// Who registers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Registrant {
     /// An adult patient registering for themselves.
@@ -159,7 +159,7 @@ pub struct MatrixLink {
 }
 
 /// What a member agreed to, with when. Each optional consent can be withdrawn at any time.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Consents {
     /// The version of the terms accepted, if any.
     pub terms_version: Option<String>,

@@ -11,7 +11,7 @@ use super::FieldErrors;
 use crate::store::{Batch, KvStore, Record, StoreError, Tree, decode, encode};
 
 /// The patient's sex as recorded for matching and research.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Sex {
     /// Female.
@@ -25,7 +25,7 @@ pub enum Sex {
 }
 
 /// How the member relates to the patient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Relation {
     /// The member is the patient.
@@ -41,7 +41,7 @@ pub enum Relation {
 }
 
 /// The diagnosis, as the member knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Diagnosis {
     /// A disease of the Orphanet list.

@@ -68,7 +68,7 @@ impl Counting<'_> {
 }
 
 /// What a count asks for: every given criterion must hold (AND).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Criteria {
     /// An HPO term the patient has (the term or any descendant), e.g. `HP:0001250`.
@@ -87,7 +87,7 @@ pub struct Criteria {
 }
 
 /// A count's answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Count {
     /// The noisy count, or None when under `k` ("fewer than k").
     pub count: Option<u64>,

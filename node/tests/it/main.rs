@@ -38,6 +38,7 @@ mod messaging_images;
 mod messaging_matrix;
 mod metrics;
 mod mme;
+mod openapi;
 mod pair;
 mod patients;
 mod people;

@@ -38,8 +38,9 @@ fn store(e: impl std::fmt::Display) -> ApiError {
 }
 
 /// Step 1's fields.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Ana García", "email": "ana@example.org", "country": "Spain", "language": "es", "registrant": "caregiver"}))]
 pub struct Details {
     /// Full name.
     pub name: String,
@@ -70,6 +71,13 @@ fn parse(d: &Details, email: &str) -> Result<PersonalInfo, ApiError> {
 
 /// `POST /api/v1/register`: step 1. Answers 202 whatever the address (a link, or "you
 /// have an account", is mailed to it).
+#[utoipa::path(post, path = "/register", tag = "account", request_body = Details,
+    responses(
+        (status = 202, description = "A link (or a note that the address has an account) is mailed", body = Said),
+        (status = 422, description = "`invalid_fields` (the message names them)", body = super::openapi::ErrorBody),
+        (status = 429, description = "`throttled`: too many mails to this address", body = super::openapi::ErrorBody),
+        super::openapi::Body,
+    ))]
 pub async fn register(
     State(state): State<AppState>,
     b: JsonBody<Details>,
@@ -90,8 +98,9 @@ pub async fn register(
 }
 
 /// Body of `POST /api/v1/register/confirm`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "the token of the mailed link", "password": "a good long password"}))]
 pub struct Confirm {
     /// The token from the mailed link.
     pub token: String,
@@ -100,6 +109,14 @@ pub struct Confirm {
 }
 
 /// `POST /api/v1/register/confirm`: step 2. Creates the account; answers a session token.
+#[utoipa::path(post, path = "/register/confirm", tag = "account", request_body = Confirm,
+    responses(
+        (status = 201, description = "The account exists; a session token", body = Token),
+        (status = 409, description = "`email_taken`", body = super::openapi::ErrorBody),
+        (status = 410, description = "`link_invalid`: used or expired", body = super::openapi::ErrorBody),
+        (status = 422, description = "`password_rules`", body = super::openapi::ErrorBody),
+        super::openapi::Body,
+    ))]
 pub async fn confirm(
     State(state): State<AppState>,
     b: JsonBody<Confirm>,
@@ -138,6 +155,8 @@ pub async fn confirm(
 }
 
 /// `GET /api/v1/consents`: the terms (version, text) and the member's choices.
+#[utoipa::path(get, path = "/consents", tag = "account", security(("session" = []), ("cookie" = [])),
+    responses((status = 200, description = "The terms and the choices", body = TermsReply), super::openapi::Signed))]
 pub async fn consents(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
@@ -154,6 +173,12 @@ pub async fn consents(
 
 /// `PUT /api/v1/consents`: step 5: `{"accept": true, "local_matching": true, ...}`;
 /// a consent left out or false is withdrawn.
+#[utoipa::path(put, path = "/consents", tag = "account", security(("session" = []), ("cookie" = [])), request_body = Choices,
+    responses(
+        (status = 200, description = "The choices as saved", body = ConsentsReply),
+        (status = 422, description = "`terms_not_accepted`", body = super::openapi::ErrorBody),
+        super::openapi::Signed, super::openapi::Body,
+    ))]
 pub async fn set_consents(
     State(state): State<AppState>,
     ApiMember(_, mut m): ApiMember,
@@ -177,6 +202,12 @@ pub async fn set_consents(
 }
 
 /// `PUT /api/v1/me`: the member's step 1 details (the email address stays).
+#[utoipa::path(put, path = "/me", tag = "account", security(("session" = []), ("cookie" = [])), request_body = Details,
+    responses(
+        (status = 204, description = "Saved"),
+        (status = 422, description = "`invalid_fields`", body = super::openapi::ErrorBody),
+        super::openapi::Signed, super::openapi::Body,
+    ))]
 pub async fn set_details(
     State(state): State<AppState>,
     ApiMember(_, mut m): ApiMember,
@@ -189,6 +220,11 @@ pub async fn set_details(
 }
 
 /// `GET /api/v1/export`: everything the node holds about the caller.
+#[utoipa::path(get, path = "/export", tag = "account", security(("session" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "Everything the node holds about the caller: the account, the member record with the consents, each patient as stored (symptoms, documents' records, questionnaire answers), questions and answers written, messages; as described in docs/members.md (your data)", body = Object),
+        super::openapi::Signed,
+    ))]
 pub async fn export(
     State(state): State<AppState>,
     Caller(a): Caller,
@@ -206,6 +242,14 @@ pub async fn export(
 
 /// `DELETE /api/v1/me` with `{"password": ...}`: erases the account and everything
 /// attached (as the page does).
+#[utoipa::path(delete, path = "/me", tag = "account", operation_id = "delete_account", security(("session" = []), ("cookie" = [])),
+    request_body(content = super::openapi::PasswordBody, description = "The account's password, to confirm"),
+    responses(
+        (status = 204, description = "Erased, with everything attached"),
+        (status = 403, description = "`wrong_password`: nothing was deleted", body = super::openapi::ErrorBody),
+        (status = 401, description = "`unauthenticated`", body = super::openapi::ErrorBody),
+        super::openapi::Body,
+    ))]
 pub async fn delete(
     State(state): State<AppState>,
     Caller(a): Caller,
@@ -229,10 +273,11 @@ pub async fn delete(
 }
 
 /// The JSON API routes of this module (under `/api/v1`), for [`super::app`].
-pub(super) fn api() -> axum::Router<crate::AppState> {
-    axum::Router::new()
-        .route("/register", axum::routing::post(register))
-        .route("/register/confirm", axum::routing::post(confirm))
-        .route("/consents", axum::routing::get(consents).put(set_consents))
-        .route("/export", axum::routing::get(export))
+pub(super) fn api() -> utoipa_axum::router::OpenApiRouter<crate::AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(confirm))
+        .routes(routes!(consents, set_consents))
+        .routes(routes!(export))
 }

@@ -11,7 +11,7 @@ use super::params::SearchParams;
 use super::terms::shorten;
 use raremesh_domain::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct DiseaseHit {
     code: String,
     name: String,
@@ -19,13 +19,22 @@ struct DiseaseHit {
 }
 
 /// The answer of a search.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DiseaseResults {
     query: String,
     results: Vec<DiseaseHit>,
 }
 
 /// `GET /api/v1/diseases?q=&limit=`: diseases by name (typo tolerant) or ORPHA code.
+#[utoipa::path(get, path = "/diseases", tag = "ontology", operation_id = "search_diseases",
+    params(
+        ("q" = String, Query, description = "Words of a disease's name, or an ORPHA code"),
+        ("limit" = Option<usize>, Query, description = "How many"),
+    ),
+    responses(
+        (status = 200, description = "Diseases, best first", body = DiseaseResults),
+        (status = 400, description = "A bad limit or a query too long", body = super::openapi::ErrorBody),
+    ))]
 pub async fn list(State(state): State<AppState>, params: SearchParams) -> Json<DiseaseResults> {
     let o = &state.ontology;
     let results = state
@@ -47,14 +56,14 @@ pub async fn list(State(state): State<AppState>, params: SearchParams) -> Json<D
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct AnnotationOut {
     id: String,
     name: String,
     frequency: FrequencyOut,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct FrequencyOut {
     /// The HPO frequency term, when the annotation uses one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,13 +73,13 @@ struct FrequencyOut {
     per_mille: u32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ExcludedOut {
     id: String,
     name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct DiseaseDetail {
     code: String,
     name: String,
@@ -80,6 +89,13 @@ struct DiseaseDetail {
 
 /// `GET /api/v1/diseases/{orpha}`: a disease with its annotated features (most frequent
 /// first) and its excluded features. `{orpha}` is `ORPHA:558` or `558`.
+#[utoipa::path(get, path = "/diseases/{orpha}", tag = "ontology", operation_id = "get_disease",
+    params(("orpha" = String, Path, description = "ORPHA:558 or 558")),
+    responses(
+        (status = 200, description = "The disease", body = DiseaseDetail),
+        (status = 400, description = "Not an ORPHA code", body = super::openapi::ErrorBody),
+        (status = 404, description = "Not annotated in this release", body = super::openapi::ErrorBody),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -138,8 +154,8 @@ pub async fn get(
 }
 
 /// The JSON API routes of this module (under `/api/v1`), for [`super::app`].
-pub(super) fn api() -> axum::Router<crate::AppState> {
-    axum::Router::new()
-        .route("/diseases", axum::routing::get(list))
-        .route("/diseases/{orpha}", axum::routing::get(get))
+pub(super) fn api() -> utoipa_axum::router::OpenApiRouter<crate::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(list))
+        .routes(utoipa_axum::routes!(get))
 }

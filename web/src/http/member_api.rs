@@ -115,7 +115,8 @@ fn own_patient(state: &AppState, account: &Account, id: &str) -> Result<Patient,
 }
 
 /// Body of `POST /api/v1/session`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"email": "parent@example.org", "password": "a good long password"}))]
 pub struct Credentials {
     /// Email address.
     pub email: String,
@@ -130,6 +131,13 @@ pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
 }
 
 /// `POST /api/v1/session`: signs in; answers `{"token": ...}`. Throttled like the page.
+#[utoipa::path(post, path = "/session", tag = "account", request_body = Credentials,
+    responses(
+        (status = 201, description = "A session token, for `Authorization: Bearer`", body = Token),
+        (status = 401, description = "`wrong_credentials`", body = super::openapi::ErrorBody),
+        (status = 429, description = "`throttled`: too many attempts", body = super::openapi::ErrorBody),
+        super::openapi::Body,
+    ))]
 pub async fn sign_in(
     State(state): State<AppState>,
     crate::connections::ClientIp(ip): crate::connections::ClientIp,
@@ -162,6 +170,8 @@ pub async fn sign_in(
 }
 
 /// `DELETE /api/v1/session`: signs this token (or cookie session) out.
+#[utoipa::path(delete, path = "/session", tag = "account", security(("session" = []), ("cookie" = [])),
+    responses((status = 204, description = "Signed out"), super::openapi::Signed))]
 pub async fn sign_out(
     State(state): State<AppState>,
     method: Method,
@@ -184,12 +194,16 @@ fn patient_json(state: &AppState, p: &Patient) -> serde_json::Value {
 }
 
 /// `GET /api/v1/me`: the account, and the member record if any.
+#[utoipa::path(get, path = "/me", tag = "account", security(("session" = []), ("cookie" = [])),
+    responses((status = 200, description = "The account", body = MeView), super::openapi::Signed))]
 pub async fn me(State(state): State<AppState>, Caller(a): Caller) -> Result<Response, ApiError> {
     let m = state.registrations.member(&a.id).map_err(store)?;
     Ok(Json(MeView::of(&a, m.as_ref())).into_response())
 }
 
 /// `GET /api/v1/patients`: the caller's patients.
+#[utoipa::path(get, path = "/patients", tag = "patients", security(("session" = []), ("cookie" = [])),
+    responses((status = 200, description = "The member's patients", body = PatientsReply), super::openapi::Signed))]
 pub async fn patients(
     State(state): State<AppState>,
     Caller(a): Caller,
@@ -208,6 +222,13 @@ pub async fn patients(
 /// `POST /api/v1/patients`: adds a patient. The body has the form's fields as strings:
 /// `display_name`, `birth_year`, `sex`, `relation`, `diagnosis` (`orpha` with `disease`
 /// = "ORPHA:n", `not_listed` with `diagnosis_text`, or `none_yet`), `organization`.
+#[utoipa::path(post, path = "/patients", tag = "patients", security(("session" = []), ("cookie" = [])),
+    request_body = super::openapi::PatientFields,
+    responses(
+        (status = 201, description = "The patient", body = PatientView),
+        (status = 422, description = "`invalid_fields` (the message names them) or `too_many_patients`", body = super::openapi::ErrorBody),
+        super::openapi::Signed, super::openapi::Body,
+    ))]
 pub async fn add_patient(
     State(state): State<AppState>,
     Caller(a): Caller,
@@ -259,6 +280,9 @@ fn patient_input(
 }
 
 /// `GET /api/v1/patients/{id}`: one of the caller's patients.
+#[utoipa::path(get, path = "/patients/{id}", tag = "patients", security(("session" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The patient's id")),
+    responses((status = 200, description = "The patient", body = PatientView), super::openapi::OwnPatient))]
 pub async fn patient(
     State(state): State<AppState>,
     Caller(a): Caller,
@@ -269,8 +293,9 @@ pub async fn patient(
 }
 
 /// One symptom in `PUT /api/v1/patients/{id}/symptoms`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"term": "HP:0001250", "observed": true, "onset": "infantile"}))]
 pub struct SymptomBody {
     /// HPO id (alternative and obsolete ids are resolved).
     pub term: String,
@@ -288,6 +313,14 @@ fn yes() -> bool {
 
 /// `PUT /api/v1/patients/{id}/symptoms`: replaces the patient's symptom list. Unknown
 /// ids, unknown onsets and duplicates are refused; nothing changes then.
+#[utoipa::path(put, path = "/patients/{id}/symptoms", tag = "patients", security(("session" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The patient's id")),
+    request_body(content = Vec<SymptomBody>, description = "The whole list, in the member's order"),
+    responses(
+        (status = 200, description = "The patient with the new list", body = PatientView),
+        (status = 422, description = "`unknown_term`, `unknown_onset`, `duplicate_term` or `too_many_symptoms`", body = super::openapi::ErrorBody),
+        super::openapi::OwnPatient, super::openapi::Body,
+    ))]
 pub async fn put_symptoms(
     State(state): State<AppState>,
     Caller(a): Caller,
@@ -356,6 +389,9 @@ pub async fn put_symptoms(
 }
 
 /// `GET /api/v1/patients/{id}/documents`: the documents' records (never their content).
+#[utoipa::path(get, path = "/patients/{id}/documents", tag = "patients", security(("session" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The patient's id")),
+    responses((status = 200, description = "Where validation stands, and the documents sent", body = DocumentsView), super::openapi::OwnPatient))]
 pub async fn documents(
     State(state): State<AppState>,
     Caller(a): Caller,
@@ -372,6 +408,20 @@ pub async fn documents(
 
 /// `POST /api/v1/patients/{id}/documents?kind=consent&name=scan.pdf`: the request body is
 /// the file itself (any Content-Type: the type is recognized from the content).
+#[utoipa::path(post, path = "/patients/{id}/documents", tag = "patients", security(("session" = []), ("cookie" = [])),
+    params(
+        ("id" = String, Path, description = "The patient's id"),
+        ("kind" = String, Query, description = "`consent`, `identity`, `medical` or `other`"),
+        ("name" = Option<String>, Query, description = "The file's name, as the member knows it"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file (PDF, JPEG, PNG... as documents.types allows; recognized from its content)"),
+    responses(
+        (status = 201, description = "Stored, encrypted", body = DocumentReceipt),
+        (status = 413, description = "`too_large` (documents.max_bytes)", body = super::openapi::ErrorBody),
+        (status = 415, description = "`unsupported_type`", body = super::openapi::ErrorBody),
+        (status = 422, description = "`no_kind`, `empty`, `too_many_documents`...", body = super::openapi::ErrorBody),
+        super::openapi::OwnPatient,
+    ))]
 pub async fn upload(
     State(state): State<AppState>,
     Caller(a): Caller,
@@ -409,6 +459,13 @@ pub async fn upload(
 }
 
 /// `GET /api/v1/patients/{id}/similar`: people like me for a validated patient.
+#[utoipa::path(get, path = "/patients/{id}/similar", tag = "patients", security(("session" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The patient's id")),
+    responses(
+        (status = 200, description = "The most similar patients of other members, best first", body = MatchesReply),
+        (status = 409, description = "`not_validated`", body = super::openapi::ErrorBody),
+        super::openapi::OwnPatient,
+    ))]
 pub async fn similar(
     State(state): State<AppState>,
     Caller(a): Caller,
@@ -432,6 +489,8 @@ pub async fn similar(
 }
 
 /// `GET /api/v1/validation/queue`: patients waiting for review, oldest first.
+#[utoipa::path(get, path = "/validation/queue", tag = "validation", security(("session" = []), ("cookie" = [])),
+    responses((status = 200, description = "Patients waiting, oldest first", body = QueueReply), super::openapi::Signed))]
 pub async fn queue(
     State(state): State<AppState>,
     ApiStaff(_): ApiStaff,
@@ -463,7 +522,8 @@ pub async fn queue(
 }
 
 /// Body of a decision.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"decision": "reject", "reason": "The consent form is not signed."}))]
 pub struct DecisionBody {
     /// `approve` or `reject`.
     pub decision: String,
@@ -473,6 +533,16 @@ pub struct DecisionBody {
 }
 
 /// `POST /api/v1/validation/{account}/{patient}`: approve or reject.
+#[utoipa::path(post, path = "/validation/{account}/{patient}", tag = "validation", security(("session" = []), ("cookie" = [])),
+    params(("account" = String, Path, description = "The member's account id"), ("patient" = String, Path, description = "The patient's id")),
+    request_body = DecisionBody,
+    responses(
+        (status = 200, description = "Where the patient now stands", body = Status),
+        (status = 404, description = "`unknown_patient`", body = super::openapi::ErrorBody),
+        (status = 409, description = "`not_submitted`", body = super::openapi::ErrorBody),
+        (status = 422, description = "`invalid_decision` (a rejection needs a reason)", body = super::openapi::ErrorBody),
+        super::openapi::Signed, super::openapi::Body,
+    ))]
 pub async fn decision(
     State(state): State<AppState>,
     ApiStaff(actor): ApiStaff,
@@ -515,6 +585,14 @@ pub async fn decision(
 
 /// `PUT /api/v1/patients/{id}`: changes a patient's details (the fields of
 /// `POST /api/v1/patients`).
+#[utoipa::path(put, path = "/patients/{id}", tag = "patients", security(("session" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The patient's id")),
+    request_body = super::openapi::PatientFields,
+    responses(
+        (status = 200, description = "The patient", body = PatientView),
+        (status = 422, description = "`invalid_fields`", body = super::openapi::ErrorBody),
+        super::openapi::OwnPatient, super::openapi::Body,
+    ))]
 pub async fn update_patient(
     State(state): State<AppState>,
     Caller(a): Caller,
@@ -528,6 +606,9 @@ pub async fn update_patient(
 }
 
 /// `DELETE /api/v1/patients/{id}`: erases the patient and their documents.
+#[utoipa::path(delete, path = "/patients/{id}", tag = "patients", security(("session" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The patient's id")),
+    responses((status = 204, description = "Erased, with the documents and answers"), super::openapi::OwnPatient))]
 pub async fn delete_patient(
     State(state): State<AppState>,
     Caller(a): Caller,
@@ -539,31 +620,20 @@ pub async fn delete_patient(
 }
 
 /// The JSON API routes of this module (under `/api/v1`), for [`super::app`].
-pub(super) fn api() -> axum::Router<crate::AppState> {
-    axum::Router::new()
-        .route("/session", axum::routing::post(sign_in).delete(sign_out))
-        .route(
-            "/me",
-            axum::routing::get(me)
-                .put(super::account_api::set_details)
-                .delete(super::account_api::delete),
-        )
-        .route("/patients", axum::routing::get(patients).post(add_patient))
-        .route(
-            "/patients/{id}",
-            axum::routing::get(patient)
-                .put(update_patient)
-                .delete(delete_patient),
-        )
-        .route("/patients/{id}/symptoms", axum::routing::put(put_symptoms))
-        .route(
-            "/patients/{id}/documents",
-            axum::routing::get(documents).post(upload),
-        )
-        .route("/patients/{id}/similar", axum::routing::get(similar))
-        .route("/validation/queue", axum::routing::get(queue))
-        .route(
-            "/validation/{account}/{patient}",
-            axum::routing::post(decision),
-        )
+pub(super) fn api() -> utoipa_axum::router::OpenApiRouter<crate::AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(sign_in, sign_out))
+        .routes(routes!(
+            me,
+            super::account_api::set_details,
+            super::account_api::delete
+        ))
+        .routes(routes!(patients, add_patient))
+        .routes(routes!(patient, update_patient, delete_patient))
+        .routes(routes!(put_symptoms))
+        .routes(routes!(documents, upload))
+        .routes(routes!(similar))
+        .routes(routes!(queue))
+        .routes(routes!(decision))
 }

@@ -15,6 +15,8 @@ pub async fn healthz() -> Json<Health> {
 
 /// `GET /api/v1/version`: the app version and the HPO data version, with the
 /// acknowledgements the data licences ask for.
+#[utoipa::path(get, path = "/version", tag = "node",
+    responses((status = 200, description = "The versions and acknowledgements", body = Version)))]
 pub async fn version(State(state): State<AppState>) -> Response {
     let v = state.ontology.version();
     Json(Version {
@@ -38,6 +40,6 @@ pub(super) fn pages() -> axum::Router<crate::AppState> {
 }
 
 /// The JSON API routes of this module (under `/api/v1`), for [`super::app`].
-pub(super) fn api() -> axum::Router<crate::AppState> {
-    axum::Router::new().route("/version", axum::routing::get(version))
+pub(super) fn api() -> utoipa_axum::router::OpenApiRouter<crate::AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(version))
 }

@@ -21,6 +21,7 @@ pub mod meta;
 pub mod metrics;
 pub mod mme;
 pub mod moderation;
+pub mod openapi;
 pub mod own_data;
 pub mod page;
 pub mod page_error;
@@ -71,14 +72,8 @@ pub fn app(state: AppState) -> Router {
         .saturating_add(64 * 1024);
     // The request counts and times `/metrics` shows, for this router.
     let counts = std::sync::Arc::new(crate::metrics::Metrics::default());
-    let api = Router::new()
-        .merge(meta::api())
-        .merge(terms::api())
-        .merge(diseases::api())
-        .merge(member_api::api())
-        .merge(account_api::api())
-        .merge(questions_api::api())
-        .merge(research_api::api())
+    let (api, _) = openapi::api();
+    let api = api
         .fallback(api_not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .route_layer(axum::middleware::from_fn(metrics::tag_route));

@@ -45,6 +45,8 @@ impl From<QaError> for ApiError {
 }
 
 /// `GET /api/v1/questions`: the member's feed (best fit first) and notices.
+#[utoipa::path(get, path = "/questions", tag = "questions", security(("session" = []), ("cookie" = [])),
+    responses((status = 200, description = "The feed, best fit first, and the member's notices", body = FeedReply), super::openapi::Qa))]
 pub async fn feed(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
@@ -66,6 +68,8 @@ pub async fn feed(
 }
 
 /// `POST /api/v1/questions`: asks (`title`, `body`, `tags`, `disease`, `patient`).
+#[utoipa::path(post, path = "/questions", tag = "questions", security(("session" = []), ("cookie" = [])), request_body = Draft,
+    responses((status = 201, description = "The question", body = QuestionView), super::openapi::Qa, super::openapi::Body))]
 pub async fn ask(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
@@ -81,7 +85,8 @@ pub async fn ask(
 }
 
 /// Query of `GET /api/v1/questions/search`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Words or a symptom.
     pub q: String,
@@ -91,6 +96,8 @@ pub struct SearchParams {
 }
 
 /// `GET /api/v1/questions/search?q=`: matching questions with highlighted snippets.
+#[utoipa::path(get, path = "/questions/search", tag = "questions", operation_id = "search_questions", security(("session" = []), ("cookie" = [])), params(SearchParams),
+    responses((status = 200, description = "Matching questions, best first", body = ResultsReply), super::openapi::Qa))]
 pub async fn search(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
@@ -103,6 +110,8 @@ pub async fn search(
 }
 
 /// `GET /api/v1/questions/{id}`: a question and its answers.
+#[utoipa::path(get, path = "/questions/{id}", tag = "questions", security(("session" = []), ("cookie" = [])), params(("id" = String, Path, description = "The question's id")),
+    responses((status = 200, description = "The question with its answers", body = QuestionView), super::openapi::Qa))]
 pub async fn show(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
@@ -127,7 +136,8 @@ pub async fn show(
 }
 
 /// A changed question or answer.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"title": "Sleep after a seizure", "body": "How long does your child sleep after a seizure?"}))]
 #[serde(deny_unknown_fields)]
 pub struct Edit {
     /// A question's new title (ignored for answers).
@@ -138,6 +148,8 @@ pub struct Edit {
 }
 
 /// `PUT /api/v1/questions/{id}`: the asker changes the title and text.
+#[utoipa::path(put, path = "/questions/{id}", tag = "questions", operation_id = "edit_question", security(("session" = []), ("cookie" = [])), params(("id" = String, Path, description = "The question's id")), request_body = Edit,
+    responses((status = 200, description = "The question", body = QuestionView), super::openapi::Qa, super::openapi::Body))]
 pub async fn edit(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
@@ -150,6 +162,8 @@ pub async fn edit(
 }
 
 /// `DELETE /api/v1/questions/{id}`: the asker deletes the question.
+#[utoipa::path(delete, path = "/questions/{id}", tag = "questions", operation_id = "delete_question", security(("session" = []), ("cookie" = [])), params(("id" = String, Path, description = "The question's id")),
+    responses((status = 204, description = "Deleted"), super::openapi::Qa))]
 pub async fn delete(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
@@ -160,7 +174,8 @@ pub async fn delete(
 }
 
 /// Body of `POST /api/v1/questions/{id}/answers`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"body": "About an hour, then she is tired all day."}))]
 #[serde(deny_unknown_fields)]
 pub struct NewAnswer {
     /// The answer (up to 5000 characters).
@@ -168,6 +183,8 @@ pub struct NewAnswer {
 }
 
 /// `POST /api/v1/questions/{id}/answers`.
+#[utoipa::path(post, path = "/questions/{id}/answers", tag = "questions", security(("session" = []), ("cookie" = [])), params(("id" = String, Path, description = "The question's id")), request_body = NewAnswer,
+    responses((status = 201, description = "The answer", body = AnswerView), super::openapi::Qa, super::openapi::Body))]
 pub async fn answer(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
@@ -180,7 +197,8 @@ pub async fn answer(
 }
 
 /// Body of the follow, report and mark calls.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"follow": true}))]
 #[serde(deny_unknown_fields)]
 pub struct Act {
     /// `follow`: true to follow, false to stop.
@@ -195,6 +213,8 @@ pub struct Act {
 }
 
 /// `POST /api/v1/questions/{id}/follow` with `{"follow": true|false}`.
+#[utoipa::path(post, path = "/questions/{id}/follow", tag = "questions", security(("session" = []), ("cookie" = [])), params(("id" = String, Path, description = "The question's id")), request_body = Act,
+    responses((status = 204, description = "Following, or not"), super::openapi::Qa, super::openapi::Body))]
 pub async fn follow(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
@@ -207,6 +227,8 @@ pub async fn follow(
 }
 
 /// `POST /api/v1/questions/{id}/report` with `{"reason": ...}`.
+#[utoipa::path(post, path = "/questions/{id}/report", tag = "questions", security(("session" = []), ("cookie" = [])), params(("id" = String, Path, description = "The question's id")), request_body = Act,
+    responses((status = 204, description = "Reported to the validators"), super::openapi::Qa, super::openapi::Body))]
 pub async fn report(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
@@ -225,6 +247,8 @@ pub async fn report(
 }
 
 /// `PUT /api/v1/questions/{id}/answers/{a}`: the author changes an answer.
+#[utoipa::path(put, path = "/questions/{id}/answers/{a}", tag = "questions", security(("session" = []), ("cookie" = [])), params(("id" = String, Path, description = "The question's id"), ("a" = String, Path, description = "The answer's id")), request_body = Edit,
+    responses((status = 200, description = "The answer", body = AnswerView), super::openapi::Qa, super::openapi::Body))]
 pub async fn edit_answer(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
@@ -237,6 +261,8 @@ pub async fn edit_answer(
 }
 
 /// `DELETE /api/v1/questions/{id}/answers/{a}`: the author deletes an answer.
+#[utoipa::path(delete, path = "/questions/{id}/answers/{a}", tag = "questions", security(("session" = []), ("cookie" = [])), params(("id" = String, Path, description = "The question's id"), ("a" = String, Path, description = "The answer's id")),
+    responses((status = 204, description = "Deleted"), super::openapi::Qa))]
 pub async fn delete_answer(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
@@ -247,6 +273,8 @@ pub async fn delete_answer(
 }
 
 /// `POST /api/v1/questions/{id}/answers/{a}/marks` with `{"action": "accept"|"helpful"}`.
+#[utoipa::path(post, path = "/questions/{id}/answers/{a}/marks", tag = "questions", security(("session" = []), ("cookie" = [])), params(("id" = String, Path, description = "The question's id"), ("a" = String, Path, description = "The answer's id")), request_body = Act,
+    responses((status = 204, description = "Marked"), super::openapi::Qa, super::openapi::Body))]
 pub async fn mark(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
@@ -265,6 +293,8 @@ pub async fn mark(
 }
 
 /// `POST /api/v1/questions/{id}/answers/{a}/report` with `{"reason": ...}`.
+#[utoipa::path(post, path = "/questions/{id}/answers/{a}/report", tag = "questions", security(("session" = []), ("cookie" = [])), params(("id" = String, Path, description = "The question's id"), ("a" = String, Path, description = "The answer's id")), request_body = Act,
+    responses((status = 204, description = "Reported to the validators"), super::openapi::Qa, super::openapi::Body))]
 pub async fn report_answer(
     State(state): State<AppState>,
     ApiMember(_, m): ApiMember,
@@ -283,7 +313,8 @@ pub async fn report_answer(
 }
 
 /// Body of `POST /api/v1/moderation`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"question": "q1", "action": "hide", "reason": "Gives a member's name."}))]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
     /// The question.
@@ -298,6 +329,8 @@ pub struct Decision {
 }
 
 /// `POST /api/v1/moderation`: a validator or admin hides or restores.
+#[utoipa::path(post, path = "/moderation", tag = "questions", security(("session" = []), ("cookie" = [])), request_body = Decision,
+    responses((status = 204, description = "Hidden or restored, and audited"), super::openapi::Qa, super::openapi::Body))]
 pub async fn moderate(
     State(state): State<AppState>,
     Caller(account): Caller,
@@ -333,28 +366,17 @@ pub async fn moderate(
 }
 
 /// The JSON API routes of this module (under `/api/v1`), for [`super::app`].
-pub(super) fn api() -> axum::Router<crate::AppState> {
-    axum::Router::new()
-        .route("/questions", axum::routing::get(feed).post(ask))
-        .route("/questions/search", axum::routing::get(search))
-        .route(
-            "/questions/{id}",
-            axum::routing::get(show).put(edit).delete(delete),
-        )
-        .route("/questions/{id}/answers", axum::routing::post(answer))
-        .route("/questions/{id}/follow", axum::routing::post(follow))
-        .route("/questions/{id}/report", axum::routing::post(report))
-        .route(
-            "/questions/{id}/answers/{a}",
-            axum::routing::put(edit_answer).delete(delete_answer),
-        )
-        .route(
-            "/questions/{id}/answers/{a}/marks",
-            axum::routing::post(mark),
-        )
-        .route(
-            "/questions/{id}/answers/{a}/report",
-            axum::routing::post(report_answer),
-        )
-        .route("/moderation", axum::routing::post(moderate))
+pub(super) fn api() -> utoipa_axum::router::OpenApiRouter<crate::AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(feed, ask))
+        .routes(routes!(search))
+        .routes(routes!(show, edit, delete))
+        .routes(routes!(answer))
+        .routes(routes!(follow))
+        .routes(routes!(report))
+        .routes(routes!(edit_answer, delete_answer))
+        .routes(routes!(mark))
+        .routes(routes!(report_answer))
+        .routes(routes!(moderate))
 }

@@ -11,35 +11,35 @@ use serde::Serialize;
 use super::views::{PatientView, QuestionView};
 
 /// A sentence for whoever reads the answer (`202` and similar).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Said {
     /// The sentence.
     pub message: &'static str,
 }
 
 /// A new API token (`201`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Token {
     /// The bearer token.
     pub token: String,
 }
 
 /// Where something stands (`{"status": ...}`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Status<'a> {
     /// The state, as a key.
     pub status: &'a str,
 }
 
 /// A member's consents.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConsentsReply<'a> {
     /// The consents.
     pub consents: &'a Consents,
 }
 
 /// The terms in force and the member's consents (`GET /api/v1/terms`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TermsReply<'a> {
     /// The terms.
     pub terms: TermsText<'a>,
@@ -48,7 +48,7 @@ pub struct TermsReply<'a> {
 }
 
 /// The text of the terms, in the member's language.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TermsText<'a> {
     /// Their version.
     pub version: &'a str,
@@ -57,14 +57,14 @@ pub struct TermsText<'a> {
 }
 
 /// A member's patients.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PatientsReply<'a> {
     /// The patients.
     pub patients: Vec<PatientView<'a>>,
 }
 
 /// A document received (`201`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DocumentReceipt<'a> {
     /// Its id.
     pub id: &'a str,
@@ -78,21 +78,21 @@ pub struct DocumentReceipt<'a> {
 }
 
 /// People like me.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MatchesReply {
     /// The most similar patients, best first.
     pub matches: Vec<SimilarPatient>,
 }
 
 /// The validation queue.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueReply<'a> {
     /// Patients waiting, oldest first.
     pub pending: Vec<Pending<'a>>,
 }
 
 /// A patient waiting for review.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Pending<'a> {
     /// The member.
     pub account_id: &'a str,
@@ -103,7 +103,7 @@ pub struct Pending<'a> {
 }
 
 /// A member's Q&A feed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FeedReply<'a> {
     /// Questions, best fit first.
     pub questions: Vec<QuestionView<'a>>,
@@ -112,14 +112,14 @@ pub struct FeedReply<'a> {
 }
 
 /// Q&A search results.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ResultsReply {
     /// Best first.
     pub results: Vec<Found>,
 }
 
 /// How the patients answered one question of a questionnaire.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Distribution {
     /// The node's smallest shown count.
     pub k: u32,
@@ -128,7 +128,7 @@ pub struct Distribution {
 }
 
 /// One option's count.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Bar {
     /// The option.
     pub option: String,
@@ -141,14 +141,14 @@ pub struct Bar {
 }
 
 /// The node's health (`GET /healthz`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
     /// `ok` while it serves.
     pub status: &'static str,
 }
 
 /// The versions of the app and its data (`GET /api/v1/version`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Version<'a> {
     /// The app.
     pub app: &'a str,
@@ -159,7 +159,7 @@ pub struct Version<'a> {
 }
 
 /// The HPO release.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HpoVersion<'a> {
     /// Its version.
     pub version: &'a str,
@@ -172,14 +172,14 @@ pub struct HpoVersion<'a> {
 }
 
 /// Orphanet's attribution.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Orphanet {
     /// The attribution its licence asks for.
     pub attribution: &'static str,
 }
 
 /// An answer to the homeserver (the Matrix application service API).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MatrixReply<'a> {
     /// The Matrix error code, on an error.
     #[serde(skip_serializing_if = "Option::is_none")]

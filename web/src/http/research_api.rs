@@ -37,8 +37,9 @@ fn api_error(e: QueryError) -> ApiError {
 
 /// Body of `POST /api/v1/research/count`: the criteria (any of them, all must hold), and
 /// whether to ask the partner organizations too.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schema(example = json!({"symptom": "HP:0001250", "age_band": "6-11", "partners": false}))]
 pub struct CountBody {
     /// An HPO term the patient has (or a descendant).
     pub symptom: Option<String>,
@@ -61,6 +62,14 @@ pub struct CountBody {
 /// hold) → `{"count": n | null, "k", "cached", "remaining"}`. With `"partners": true`, the
 /// partner organizations are asked too: `202` with this node's count and the query to
 /// follow at `/api/v1/research/queries/{id}` (`Location`).
+#[utoipa::path(post, path = "/research/count", tag = "research", security(("session" = []), ("cookie" = [])), request_body = CountBody,
+    responses(
+        (status = 200, description = "This node's count", body = raremesh_domain::research::query::Count),
+        (status = 202, description = "With `partners`: this node's count, and the query sent to the partners (follow it at `href`)", body = FederatedAccepted,
+            headers(("Location" = String, description = "The query's address"))),
+        (status = 409, description = "`no_partners`: this node does not federate", body = super::openapi::ErrorBody),
+        super::openapi::Research, super::openapi::Body,
+    ))]
 pub async fn api_count(
     State(state): State<AppState>,
     ApiResearcher(a): ApiResearcher,
@@ -95,13 +104,52 @@ pub async fn api_count(
     Ok((
         StatusCode::ACCEPTED,
         [(axum::http::header::LOCATION, href.clone())],
-        Json(serde_json::json!({ "query": id, "local": local, "href": href })),
+        Json(FederatedAccepted {
+            query: id,
+            local,
+            href,
+        }),
     )
         .into_response())
 }
 
+/// A count sent to the partner organizations (`202`).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FederatedAccepted {
+    /// The query's id.
+    pub query: String,
+    /// This node's count.
+    pub local: raremesh_domain::research::query::Count,
+    /// Where to follow the answers.
+    pub href: String,
+}
+
+/// A query sent to the federation, with each node's answer so far.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FederatedQueryReply {
+    /// The query's id.
+    pub query: String,
+    /// What was asked.
+    pub criteria: Criteria,
+    /// When (RFC 3339).
+    pub asked_at: String,
+    /// This node's answer, then each partner's.
+    pub answers: Vec<raremesh_domain::federation::research::NodeAnswerView>,
+    /// The sum of the counts given.
+    pub total: u64,
+    /// Whether every node answered.
+    pub complete: bool,
+}
+
 /// `GET /api/v1/research/queries/{id}`: a query the researcher sent to the federation,
 /// with each node's answer so far and the total of the counts given.
+#[utoipa::path(get, path = "/research/queries/{id}", tag = "research", security(("session" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "The query's id")),
+    responses(
+        (status = 200, description = "Each node's answer so far, and the total", body = FederatedQueryReply),
+        (status = 404, description = "`unknown_query`: none of the caller's", body = super::openapi::ErrorBody),
+        super::openapi::Research,
+    ))]
 pub async fn api_query(
     State(state): State<AppState>,
     ApiResearcher(a): ApiResearcher,
@@ -122,14 +170,14 @@ pub async fn api_query(
     let answers = f.answers_of(&q, &state.config.node.name);
     let total: u64 = answers.iter().filter_map(|x| x.count).sum();
     let complete = answers.iter().all(|x| x.status != "waiting");
-    Ok(Json(serde_json::json!({
-        "query": q.id,
-        "criteria": q.criteria,
-        "asked_at": raremesh_domain::clock::rfc3339(q.asked_at),
-        "answers": answers,
-        "total": total,
-        "complete": complete,
-    }))
+    Ok(Json(FederatedQueryReply {
+        query: q.id.clone(),
+        criteria: q.criteria.clone(),
+        asked_at: raremesh_domain::clock::rfc3339(q.asked_at),
+        answers,
+        total,
+        complete,
+    })
     .into_response())
 }
 
@@ -336,8 +384,9 @@ pub async fn federated(
 }
 
 /// Body of `POST /api/v1/research/distribution`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"questionnaire": "daily-life", "question": "mobility", "criteria": {"disease": "ORPHA:558"}}))]
 pub struct DistributionBody {
     /// The questionnaire.
     pub questionnaire: String,
@@ -351,6 +400,8 @@ pub struct DistributionBody {
 /// `POST /api/v1/research/distribution`: for each option of a choice question, the count
 /// of patients who chose it (each option is a count of its own: noise, "fewer than k",
 /// budget, the same answer when repeated).
+#[utoipa::path(post, path = "/research/distribution", tag = "research", security(("session" = []), ("cookie" = [])), request_body = DistributionBody,
+    responses((status = 200, description = "Each option's count", body = Distribution), super::openapi::Research, super::openapi::Body))]
 pub async fn api_distribution(
     State(state): State<AppState>,
     ApiResearcher(a): ApiResearcher,
@@ -396,12 +447,10 @@ pub(super) fn pages() -> axum::Router<crate::AppState> {
 }
 
 /// The JSON API routes of this module (under `/api/v1`), for [`super::app`].
-pub(super) fn api() -> axum::Router<crate::AppState> {
-    axum::Router::new()
-        .route("/research/count", axum::routing::post(api_count))
-        .route("/research/queries/{id}", axum::routing::get(api_query))
-        .route(
-            "/research/distribution",
-            axum::routing::post(api_distribution),
-        )
+pub(super) fn api() -> utoipa_axum::router::OpenApiRouter<crate::AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(api_count))
+        .routes(routes!(api_query))
+        .routes(routes!(api_distribution))
 }

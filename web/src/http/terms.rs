@@ -14,7 +14,7 @@ use super::params::SearchParams;
 use raremesh_domain::state::AppState;
 
 /// One suggestion.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TermHit {
     id: String,
     /// The name in the language of the answer (English where the translation has none).
@@ -35,7 +35,7 @@ pub struct TermHit {
 }
 
 /// The answer of a search.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TermResults {
     query: String,
     /// The language searched (with English).
@@ -99,6 +99,16 @@ pub(crate) fn search(state: &AppState, params: &SearchParams, lang: &str) -> Vec
 /// `GET /api/v1/terms?q=&limit=&lang=`: symptom autocomplete by name, synonym (lay words
 /// included) or HPO id, tolerant of prefixes and typos, in the language asked for (`lang`,
 /// else `Accept-Language`) and in English.
+#[utoipa::path(get, path = "/terms", tag = "ontology", operation_id = "search_terms",
+    params(
+        ("q" = String, Query, description = "Words, a prefix, or an HPO id (HP:0001250)"),
+        ("limit" = Option<usize>, Query, description = "How many (search.default_limit; at most search.max_limit)"),
+        ("lang" = Option<String>, Query, description = "A language code (es, fr...); else Accept-Language; English always"),
+    ),
+    responses(
+        (status = 200, description = "Suggestions, best first", body = TermResults),
+        (status = 400, description = "A bad limit or a query too long", body = super::openapi::ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -112,13 +122,13 @@ pub async fn list(
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct TermRef {
     id: String,
     name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SynonymOut<'a> {
     text: &'a str,
     scope: raremesh_ontology::SynonymScope,
@@ -126,7 +136,7 @@ struct SynonymOut<'a> {
 }
 
 /// One term in full.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TermDetail<'a> {
     id: String,
     /// The name in `lang` (English where the translation has none).
@@ -190,6 +200,16 @@ pub(crate) fn shorten(s: &str) -> String {
 /// children; with a language (`lang`, else `Accept-Language`) that the ontology has, the
 /// names are in it (English where it has none) and its synonyms are listed too.
 /// Alternative and obsolete ids answer with the live term they resolve to.
+#[utoipa::path(get, path = "/terms/{id}", tag = "ontology", operation_id = "get_term",
+    params(
+        ("id" = String, Path, description = "An HPO id; alternative and obsolete ids resolve to the live term"),
+        ("lang" = Option<String>, Query, description = "A language code for the names"),
+    ),
+    responses(
+        (status = 200, description = "The term", body = TermDetail),
+        (status = 400, description = "Not an HPO id", body = super::openapi::ErrorBody),
+        (status = 404, description = "Not in this release", body = super::openapi::ErrorBody),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -233,8 +253,8 @@ pub async fn get(
 }
 
 /// The JSON API routes of this module (under `/api/v1`), for [`super::app`].
-pub(super) fn api() -> axum::Router<crate::AppState> {
-    axum::Router::new()
-        .route("/terms", axum::routing::get(list))
-        .route("/terms/{id}", axum::routing::get(get))
+pub(super) fn api() -> utoipa_axum::router::OpenApiRouter<crate::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(list))
+        .routes(utoipa_axum::routes!(get))
 }

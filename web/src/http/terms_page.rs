@@ -135,7 +135,8 @@ pub async fn save(
 }
 
 /// A member's answers on the terms page.
-#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"accept": true, "local_matching": true, "federated_matching": true, "contactable": false, "research": true}))]
 #[serde(default, deny_unknown_fields)]
 pub struct Choices {
     /// Accepts the current version of the terms (needed once per version).

@@ -9,7 +9,7 @@ use raremesh_ontology::{HpoId, Ontology};
 use serde::Serialize;
 
 /// A patient (`GET /api/v1/patients/{id}` and lists).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PatientView<'a> {
     /// Its id.
     pub id: &'a str,
@@ -32,7 +32,7 @@ pub struct PatientView<'a> {
 }
 
 /// One symptom of a patient.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SymptomView<'a> {
     /// The HPO term.
     pub term: HpoId,
@@ -45,7 +45,7 @@ pub struct SymptomView<'a> {
 }
 
 /// Where a patient's validation stands.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ValidationView<'a> {
     /// Documents not all sent yet.
@@ -110,7 +110,7 @@ impl<'a> PatientView<'a> {
 }
 
 /// `GET /api/v1/me`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MeView<'a> {
     /// The account id.
     pub id: &'a str,
@@ -123,7 +123,7 @@ pub struct MeView<'a> {
 }
 
 /// A member's own details.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MemberView<'a> {
     /// Name.
     pub name: &'a str,
@@ -159,7 +159,7 @@ impl<'a> MeView<'a> {
 }
 
 /// `GET /api/v1/patients/{id}/documents`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DocumentsView<'a> {
     /// Where the patient's validation stands.
     pub validation: ValidationView<'a>,
@@ -168,7 +168,7 @@ pub struct DocumentsView<'a> {
 }
 
 /// One document sent for validation (never its content).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DocumentView<'a> {
     /// Its id.
     pub id: &'a str,
@@ -200,7 +200,7 @@ impl<'a> DocumentView<'a> {
 }
 
 /// A question, as the questions API shows it (a hidden one without its text).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QuestionView<'a> {
     /// Its id.
     pub id: &'a str,
@@ -239,7 +239,7 @@ pub struct QuestionView<'a> {
 }
 
 /// A symptom tag of a question.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TagView<'a> {
     /// The HPO id.
     pub id: String,
@@ -248,7 +248,7 @@ pub struct TagView<'a> {
 }
 
 /// An answer, as the questions API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AnswerView<'a> {
     /// Its id.
     pub id: &'a str,
