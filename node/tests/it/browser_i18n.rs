@@ -237,6 +237,32 @@ async fn staff_pages_in_spanish_and_french_fit_a_phone_and_pass_axe() {
         );
         d.screenshot(&format!("{lang}-staff-6-federation")).await;
         sign_out().await;
+        // The member's patient page says what clinicians' matchmakers found and offers to
+        // stop it; the validator's page sends the profile to a matchmaking network.
+        let mut m = s.registrations.member(&member).expect("m").expect("m");
+        m.info.language = lang.into();
+        m.consents.matchmaking = true;
+        s.registrations.save_member(&m).expect("save");
+        d.sign_in(
+            &base,
+            lang,
+            "staff.pages@example.org",
+            "a good long password",
+        )
+        .await;
+        d.goto(&format!("{base}/patients/{}/edit", p.id)).await;
+        d.wait_for_text("#matchmaking", &t("mme.patient_title"))
+            .await;
+        d.wait_for_text("main", &t("mme.withdraw")).await;
+        d.screenshot(&format!("{lang}-staff-7-member-matchmaking"))
+            .await;
+        sign_out().await;
+        sign_in("staff.validator@example.org", lang).await;
+        d.goto(&format!("{base}/validation/{member}/{}/mme", p.id))
+            .await;
+        d.wait_for_text("h1", &t("mme.send_title")).await;
+        d.screenshot(&format!("{lang}-staff-8-mme-send")).await;
+        sign_out().await;
     }
     d.cmd(reqwest::Method::DELETE, "", Value::Null).await;
     let _ = stop.send(());

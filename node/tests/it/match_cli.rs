@@ -167,3 +167,99 @@ fn missing_files_are_named() {
     );
     assert!(!ok && err.contains("/no/such/c.jsonl"), "{err}");
 }
+
+/// A batch ranks each query exactly as the engine ranks it alone (the node's "people like
+/// me" path): the same candidates, in the same order, with the same scores, for every
+/// measure family, with more queries than threads.
+#[test]
+fn a_batch_ranks_each_query_as_that_query_alone() {
+    use raremesh::batch::{Options, read_profiles, run as run_batch};
+    use raremesh_search::matching::simulate::{Condition, Rng, Simulator};
+    use raremesh_search::matching::{CandidateSet, IcTable, Matcher, Measure};
+
+    let state = crate::state();
+    let o = &state.ontology;
+    let sim = Simulator::new(o);
+    let mut rng = Rng::new(0x5A3E);
+    let line = |id: String, p: &raremesh_search::matching::Profile| {
+        let ids = |v: &[raremesh_ontology::TermIdx]| {
+            v.iter()
+                .map(|t| o.term(*t).id.to_string())
+                .collect::<Vec<_>>()
+        };
+        serde_json::json!({ "id": id, "terms": ids(p.observed()), "excluded": ids(p.excluded()) })
+            .to_string()
+    };
+    let mut draw = |n: usize, condition: Condition, prefix: &str| {
+        let mut out = String::new();
+        let mut made = 0;
+        while made < n {
+            let d = &o.diseases()[rng.below(o.diseases().len())];
+            if let Some(p) = sim.patient(d, condition, &mut rng) {
+                out.push_str(&line(format!("{prefix}{made}"), &p));
+                out.push('\n');
+                made += 1;
+            }
+        }
+        out
+    };
+    let candidates = draw(700, Condition::Exact, "c");
+    let mut queries = draw(37, Condition::ImpreciseNoise, "q");
+    queries.push_str(&draw(8, Condition::Excluded, "x"));
+    let c = read_profiles(o, "c", candidates.as_bytes()).expect("read");
+    let q = read_profiles(o, "q", queries.as_bytes()).expect("read");
+    assert!(c.skipped.is_empty() && q.skipped.is_empty());
+    let ic = IcTable::from_annotations(o);
+    let mut set = CandidateSet::new();
+    for (_, p) in &c.profiles {
+        set.push(p);
+    }
+    for measure in [
+        Measure::default(),
+        "resnik-bma".parse().expect("measure"),
+        "graphic-funsimavg".parse().expect("measure"),
+        "simgic".parse().expect("measure"),
+    ] {
+        let mut out = Vec::new();
+        run_batch(
+            o,
+            &c,
+            &q,
+            Options {
+                top: 10,
+                measure,
+                explain: 0,
+                ic_from_candidates: false,
+            },
+            &mut out,
+        )
+        .expect("run");
+        let lines: Vec<Value> = String::from_utf8(out)
+            .expect("utf-8")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect();
+        assert_eq!(lines.len(), q.profiles.len());
+        let matcher = Matcher::new(o, &ic, measure);
+        for ((qid, qp), got) in q.profiles.iter().zip(&lines) {
+            assert_eq!(got["query"], qid.as_str());
+            let alone: Vec<(String, f32)> = matcher
+                .top_k(qp, &set, 10)
+                .iter()
+                .map(|s| (c.profiles[s.index].0.clone(), s.score))
+                .collect();
+            let batch: Vec<(String, f32)> = got["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .map(|r| {
+                    (
+                        r["id"].as_str().expect("id").to_owned(),
+                        r["score"].as_f64().expect("score") as f32,
+                    )
+                })
+                .collect();
+            assert_eq!(batch, alone, "{measure}: {qid}");
+        }
+    }
+}

@@ -402,6 +402,8 @@ fn no_text_is_left_in_english_in_spanish_or_french() {
         ("fr", "common.nav_messages"),
         ("fr", "messages.title"),
         ("fr", "common.patient_pseudonym"),
+        ("fr", "mme.contact"),
+        ("fr", "mme.score"),
     ];
     for lang in ["es", "fr"] {
         let mut untranslated = Vec::new();
