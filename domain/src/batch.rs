@@ -11,7 +11,9 @@ use std::collections::HashSet;
 use std::io::{BufRead, Write};
 
 use raremesh_ontology::{HpoId, Ontology};
-use raremesh_search::matching::{CandidateSet, IcTable, Matcher, Measure, Profile, explain};
+use raremesh_search::matching::{
+    CandidateSet, IcTable, Matcher, Measure, Profile, Scored, explain,
+};
 use serde::{Deserialize, Serialize};
 
 /// One input line.
@@ -141,7 +143,55 @@ struct Why {
     shared_name: String,
 }
 
-/// Ranks every candidate for every query and writes one JSON line per query to `out`.
+/// Queries each thread ranks per block (the block is written before the next begins).
+const QUERIES_PER_THREAD: usize = 64;
+
+/// Writes one query's ranking as a JSON line.
+#[allow(clippy::too_many_arguments)]
+fn write_ranked(
+    ontology: &Ontology,
+    ic: &IcTable,
+    candidates: &Profiles,
+    qid: &str,
+    q: &Profile,
+    ranked: &[Scored],
+    options: Options,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let results = ranked
+        .iter()
+        .map(|r| {
+            let (cid, cand) = &candidates.profiles[r.index];
+            let why = (options.explain > 0).then(|| {
+                explain(ontology, ic, q.observed(), cand.observed(), options.explain)
+                    .into_iter()
+                    .map(|p| Why {
+                        query_term: ontology.term(p.query_term).id.to_string(),
+                        candidate_term: ontology.term(p.candidate_term).id.to_string(),
+                        shared: ontology.term(p.shared).id.to_string(),
+                        shared_name: ontology.term(p.shared).name.clone(),
+                    })
+                    .collect()
+            });
+            Result_ {
+                id: cid,
+                score: r.score,
+                why,
+            }
+        })
+        .collect();
+    serde_json::to_writer(
+        &mut *out,
+        &Output {
+            query: qid,
+            results,
+        },
+    )?;
+    out.write_all(b"\n")
+}
+
+/// Ranks every candidate for every query and writes one JSON line per query to `out`,
+/// the queries ranked in parallel on every core.
 pub fn run(
     ontology: &Ontology,
     candidates: &Profiles,
@@ -158,44 +208,30 @@ pub fn run(
     for (_, p) in &candidates.profiles {
         set.push(p);
     }
-    for (qid, q) in &queries.profiles {
-        let ranked = matcher.top_k(q, &set, options.top);
-        let results = ranked
-            .iter()
-            .map(|r| {
-                let (cid, cand) = &candidates.profiles[r.index];
-                let why = (options.explain > 0).then(|| {
-                    explain(
-                        ontology,
-                        &ic,
-                        q.observed(),
-                        cand.observed(),
-                        options.explain,
-                    )
-                    .into_iter()
-                    .map(|p| Why {
-                        query_term: ontology.term(p.query_term).id.to_string(),
-                        candidate_term: ontology.term(p.candidate_term).id.to_string(),
-                        shared: ontology.term(p.shared).id.to_string(),
-                        shared_name: ontology.term(p.shared).name.clone(),
+    // Queries are ranked in parallel, a block at a time, and written in their order.
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    for block in queries.profiles.chunks(threads * QUERIES_PER_THREAD) {
+        let share = block.len().div_ceil(threads);
+        let ranked: Vec<Vec<Scored>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = block
+                .chunks(share)
+                .map(|part| {
+                    let (matcher, set) = (&matcher, &set);
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(_, q)| matcher.top_k_here(q, set, options.top))
+                            .collect::<Vec<_>>()
                     })
-                    .collect()
-                });
-                Result_ {
-                    id: cid,
-                    score: r.score,
-                    why,
-                }
-            })
-            .collect();
-        serde_json::to_writer(
-            &mut *out,
-            &Output {
-                query: qid,
-                results,
-            },
-        )?;
-        out.write_all(b"\n")?;
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        for ((qid, q), ranked) in block.iter().zip(&ranked) {
+            write_ranked(ontology, &ic, candidates, qid, q, ranked, options, out)?;
+        }
     }
     out.flush()
 }

@@ -26,6 +26,12 @@ impl Csr {
         self.data.is_empty()
     }
 
+    /// Row `i`, by position (for rows that are not indexed by term).
+    pub fn row_at(&self, i: usize) -> &[TermIdx] {
+        let (a, b) = (self.offsets[i], self.offsets[i + 1]);
+        &self.data[a as usize..b as usize]
+    }
+
     fn from_rows(rows: impl Iterator<Item = Vec<TermIdx>>) -> Self {
         let mut csr = Self {
             offsets: vec![0],
@@ -47,6 +53,9 @@ pub(crate) struct Graph {
     pub ancestors: Csr,
     /// Terms in an order where every parent comes before its children.
     pub topological: Vec<TermIdx>,
+    /// Row `i`: the parents of `topological[i]`, stored in walking order so that a pass
+    /// over the graph reads them front to back.
+    pub topological_parents: Csr,
     /// Length of the longest `is_a` path from a root, per term.
     pub depth: Vec<u32>,
 }
@@ -97,7 +106,9 @@ pub(crate) fn build(parents: &[&[TermIdx]], ids: &[HpoId]) -> Result<Graph> {
         set.dedup();
         anc[t.index()] = set;
     }
+    let topological_parents = Csr::from_rows(order.iter().map(|t| parents[t.index()].to_vec()));
     Ok(Graph {
+        topological_parents,
         children: Csr::from_rows(child_rows.into_iter()),
         ancestors: Csr::from_rows(anc.into_iter()),
         topological: order,

@@ -228,6 +228,12 @@ impl Ontology {
         &self.graph.topological
     }
 
+    /// Row `i`: the parents of `topological_order()[i]` (a pass from the roots down reads
+    /// them front to back).
+    pub fn topological_parents(&self) -> &Csr {
+        &self.graph.topological_parents
+    }
+
     /// Length of the longest `is_a` path from the root to this term.
     pub fn depth(&self, idx: TermIdx) -> u32 {
         self.graph.depth[idx.index()]

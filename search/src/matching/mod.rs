@@ -113,6 +113,38 @@ impl<'a> Matcher<'a> {
         self.top_k_prepared(&prepared, candidates, k)
     }
 
+    /// Like [`Self::top_k`], on the calling thread only: for callers that rank many
+    /// queries in parallel themselves. The same result as [`Self::top_k`].
+    pub fn top_k_here(&self, query: &Profile, candidates: &CandidateSet, k: usize) -> Vec<Scored> {
+        let prepared = self.prepare(query);
+        self.top_in(&prepared, candidates, k, 0..candidates.len())
+            .into_sorted()
+    }
+
+    /// The best `k` of a range of candidates.
+    fn top_in(
+        &self,
+        prepared: &Prepared,
+        candidates: &CandidateSet,
+        k: usize,
+        range: std::ops::Range<usize>,
+    ) -> TopK {
+        let mut top = TopK::new(k);
+        let mut scratch = Scratch::new(self.ontology.terms().len(), prepared.m);
+        for i in range {
+            let score = score::score(
+                prepared,
+                self.ontology,
+                self.ic.values(),
+                candidates.observed(i),
+                candidates.excluded(i),
+                &mut scratch,
+            );
+            top.offer(Scored { index: i, score });
+        }
+        top
+    }
+
     /// Like [`Self::top_k`] with a query prepared beforehand.
     pub fn top_k_prepared(
         &self,
@@ -126,22 +158,7 @@ impl<'a> Matcher<'a> {
             .min(n / MIN_PER_THREAD)
             .max(1);
         let chunk = n.div_ceil(threads);
-        let run = |range: std::ops::Range<usize>| {
-            let mut top = TopK::new(k);
-            let mut scratch = Scratch::new(self.ontology.terms().len(), prepared.m);
-            for i in range {
-                let score = score::score(
-                    prepared,
-                    self.ontology,
-                    self.ic.values(),
-                    candidates.observed(i),
-                    candidates.excluded(i),
-                    &mut scratch,
-                );
-                top.offer(Scored { index: i, score });
-            }
-            top
-        };
+        let run = |range: std::ops::Range<usize>| self.top_in(prepared, candidates, k, range);
         if threads == 1 {
             return run(0..n).into_sorted();
         }

@@ -103,10 +103,10 @@ impl Prepared {
         for &e in query.excluded() {
             excl[e.index()] = ic.ic(e);
         }
-        for &t in ontology.topological_order() {
-            let inherited = ontology
-                .term(t)
-                .parents
+        let parents = ontology.topological_parents();
+        for (i, &t) in ontology.topological_order().iter().enumerate() {
+            let inherited = parents
+                .row_at(i)
                 .iter()
                 .fold(excl[t.index()], |a, p| a.max(excl[p.index()]));
             excl[t.index()] = inherited;

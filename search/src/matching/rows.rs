@@ -19,11 +19,11 @@ pub(crate) fn mica_row(
     for &a in ontology.ancestors(q) {
         is_anc[a.index()] = true;
     }
-    for &t in ontology.topological_order() {
+    let parents = ontology.topological_parents();
+    for (i, &t) in ontology.topological_order().iter().enumerate() {
         let own = if is_anc[t.index()] { ic.ic(t) } else { 0.0 };
-        let best = ontology
-            .term(t)
-            .parents
+        let best = parents
+            .row_at(i)
             .iter()
             .fold(own, |m, p| m.max(out[p.index()]));
         out[t.index()] = best;
