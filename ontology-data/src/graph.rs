@@ -11,6 +11,7 @@ pub struct Csr {
 
 impl Csr {
     /// Row `i`.
+    #[inline]
     pub fn row(&self, i: TermIdx) -> &[TermIdx] {
         let (a, b) = (self.offsets[i.index()], self.offsets[i.index() + 1]);
         &self.data[a as usize..b as usize]
@@ -27,6 +28,7 @@ impl Csr {
     }
 
     /// Row `i`, by position (for rows that are not indexed by term).
+    #[inline]
     pub fn row_at(&self, i: usize) -> &[TermIdx] {
         let (a, b) = (self.offsets[i], self.offsets[i + 1]);
         &self.data[a as usize..b as usize]

@@ -189,6 +189,7 @@ impl Ontology {
     }
 
     /// The live term at `idx`.
+    #[inline]
     pub fn term(&self, idx: TermIdx) -> &Term {
         &self.core.terms[idx.index()]
     }
@@ -204,11 +205,13 @@ impl Ontology {
     }
 
     /// Direct children of a term.
+    #[inline]
     pub fn children(&self, idx: TermIdx) -> &[TermIdx] {
         self.graph.children.row(idx)
     }
 
     /// Ancestors of a term including itself, sorted by index.
+    #[inline]
     pub fn ancestors(&self, idx: TermIdx) -> &[TermIdx] {
         self.graph.ancestors.row(idx)
     }
@@ -224,12 +227,14 @@ impl Ontology {
     }
 
     /// Terms ordered so that parents come before children.
+    #[inline]
     pub fn topological_order(&self) -> &[TermIdx] {
         &self.graph.topological
     }
 
     /// Row `i`: the parents of `topological_order()[i]` (a pass from the roots down reads
     /// them front to back).
+    #[inline]
     pub fn topological_parents(&self) -> &Csr {
         &self.graph.topological_parents
     }

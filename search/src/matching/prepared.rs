@@ -82,23 +82,19 @@ impl Prepared {
         let blocks = sims.len();
         self.blocks = blocks;
         self.stride = blocks * (self.m + 1) + 3;
-        let (m, stride) = (self.m, self.stride);
-        self.table = vec![0.0; n * stride];
-        let mut row = vec![0.0f32; n];
+        let m = self.m;
+        // Each query term's row over the whole ontology, per block, then the table filled
+        // term by term in one forward pass (sequential writes, no zeroing).
+        let mut rows = vec![0.0f32; blocks * m * n];
         let mut is_anc = vec![false; n];
         for (b, &sim) in sims.iter().enumerate() {
             for (j, &q) in query.observed().iter().enumerate() {
-                similarity_row(ontology, ic, sim, q, &mut is_anc, &mut row);
-                for (t, &v) in row.iter().enumerate() {
-                    self.table[t * stride + b * m + j] = v;
-                    let best = &mut self.table[t * stride + blocks * m + b];
-                    *best = best.max(v);
-                }
+                let at = (b * m + j) * n;
+                similarity_row(ontology, ic, sim, q, &mut is_anc, &mut rows[at..at + n]);
             }
         }
-        let extra = blocks * (m + 1);
-        // Column extra: the IC of the most informative excluded query term that is this term
-        // or one of its ancestors (a candidate with this term contradicts the query).
+        // The IC of the most informative excluded query term that is this term or one of
+        // its ancestors (a candidate with this term contradicts the query).
         let mut excl = vec![0.0f32; n];
         for &e in query.excluded() {
             excl[e.index()] = ic.ic(e);
@@ -110,18 +106,29 @@ impl Prepared {
                 .iter()
                 .fold(excl[t.index()], |a, p| a.max(excl[p.index()]));
             excl[t.index()] = inherited;
-            self.table[t.index() * stride + extra] = inherited;
         }
-        // Column extra+1: the IC of the term if the query has it or a descendant (a candidate
-        // that excludes this term contradicts the query).
+        // The IC of the term if the query has it or a descendant (a candidate that
+        // excludes this term contradicts the query).
+        let mut has = vec![0.0f32; n];
         for &q in query.observed() {
             for &a in ontology.ancestors(q) {
-                self.table[a.index() * stride + extra + 1] = ic.ic(a);
+                has[a.index()] = ic.ic(a);
             }
         }
-        // Column extra+2: the term's own IC.
-        for (t, &v) in ic.values().iter().enumerate() {
-            self.table[t * stride + extra + 2] = v;
+        let own = ic.values();
+        let mut table = Vec::with_capacity(n * self.stride);
+        for t in 0..n {
+            for r in 0..blocks * m {
+                table.push(rows[r * n + t]);
+            }
+            for b in 0..blocks {
+                let best = (0..m).fold(0.0f32, |x, j| x.max(rows[(b * m + j) * n + t]));
+                table.push(best);
+            }
+            table.push(excl[t]);
+            table.push(has[t]);
+            table.push(own[t]);
         }
+        self.table = table;
     }
 }
