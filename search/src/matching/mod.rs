@@ -22,7 +22,7 @@ pub use candidates::CandidateSet;
 pub use explain::{MatchPair, explain, mica};
 pub use ic::IcTable;
 pub use measure::{Combine, Measure, TermSim, Tuning, UnknownMeasure};
-pub use prepared::Prepared;
+pub use prepared::{Prepared, Workspace};
 pub use profile::{MAX_TERMS, Profile, ProfileError};
 pub use topk::Scored;
 
@@ -119,6 +119,21 @@ impl<'a> Matcher<'a> {
         let prepared = self.prepare(query);
         self.top_in(&prepared, candidates, k, 0..candidates.len())
             .into_sorted()
+    }
+
+    /// [`Self::top_k_here`] keeping rows and buffers in `w` between queries (the same
+    /// result; faster when queries share terms).
+    pub fn top_k_with(
+        &self,
+        query: &Profile,
+        candidates: &CandidateSet,
+        k: usize,
+        w: &mut Workspace,
+    ) -> Vec<Scored> {
+        let prepared = Prepared::with(self.ontology, self.ic, self.measure, query, w);
+        let top = self.top_in(&prepared, candidates, k, 0..candidates.len());
+        w.recycle(prepared);
+        top.into_sorted()
     }
 
     /// The best `k` of a range of candidates.

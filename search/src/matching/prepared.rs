@@ -30,9 +30,52 @@ pub struct Prepared {
     pub(crate) closure_ic: f32,
 }
 
+/// Buffers and rows kept between the preparations of many queries (a batch): the
+/// similarity rows of query terms already seen (up to a memory budget), and the scratch
+/// space a preparation needs, so that a term shared by many queries is walked once and no
+/// buffer is allocated again.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    rows: std::collections::HashMap<(TermSim, TermIdx), Box<[f32]>>,
+    budget_rows: usize,
+    scratch: Vec<f32>,
+    is_anc: Vec<bool>,
+    excl: Vec<f32>,
+    has: Vec<f32>,
+    spare_table: Vec<f32>,
+}
+
+impl Workspace {
+    /// A workspace keeping at most `budget_bytes` of rows.
+    pub fn new(budget_bytes: usize) -> Self {
+        Self {
+            budget_rows: budget_bytes,
+            ..Self::default()
+        }
+    }
+
+    /// Takes back the table of a prepared query that is no longer needed.
+    pub fn recycle(&mut self, p: Prepared) {
+        if p.table.capacity() > self.spare_table.capacity() {
+            self.spare_table = p.table;
+        }
+    }
+}
+
 impl Prepared {
     /// Precomputes `measure` for `query`.
     pub fn new(ontology: &Ontology, ic: &IcTable, measure: Measure, query: &Profile) -> Self {
+        Self::with(ontology, ic, measure, query, &mut Workspace::new(0))
+    }
+
+    /// [`Self::new`], with rows and buffers kept in `w` between queries (the same result).
+    pub fn with(
+        ontology: &Ontology,
+        ic: &IcTable,
+        measure: Measure,
+        query: &Profile,
+        w: &mut Workspace,
+    ) -> Self {
         let q = query.observed();
         let m = q.len();
         let mut p = Self {
@@ -49,11 +92,11 @@ impl Prepared {
         };
         match measure {
             Measure::Jaccard | Measure::SimGic => p.prepare_closure(ontology, ic, q),
-            Measure::Pairwise(sim, _) => p.prepare_rows(ontology, ic, &[sim], query),
+            Measure::Pairwise(sim, _) => p.prepare_rows(ontology, ic, &[sim], query, w),
             Measure::Raremesh(t) if t.graphic_mix > 0.0 => {
-                p.prepare_rows(ontology, ic, &[t.term, TermSim::GraphIc], query)
+                p.prepare_rows(ontology, ic, &[t.term, TermSim::GraphIc], query, w)
             }
-            Measure::Raremesh(t) => p.prepare_rows(ontology, ic, &[t.term], query),
+            Measure::Raremesh(t) => p.prepare_rows(ontology, ic, &[t.term], query, w),
         }
         p
     }
@@ -77,6 +120,7 @@ impl Prepared {
         ic: &IcTable,
         sims: &[TermSim],
         query: &Profile,
+        w: &mut Workspace,
     ) {
         let n = ontology.terms().len();
         let blocks = sims.len();
@@ -85,17 +129,31 @@ impl Prepared {
         let m = self.m;
         // Each query term's row over the whole ontology, per block, then the table filled
         // term by term in one forward pass (sequential writes, no zeroing).
-        let mut rows = vec![0.0f32; blocks * m * n];
-        let mut is_anc = vec![false; n];
+        let row_bytes = n * std::mem::size_of::<f32>();
+        let mut rows = std::mem::take(&mut w.scratch);
+        rows.resize(blocks * m * n, 0.0);
+        let mut is_anc = std::mem::take(&mut w.is_anc);
+        is_anc.resize(n, false);
         for (b, &sim) in sims.iter().enumerate() {
             for (j, &q) in query.observed().iter().enumerate() {
                 let at = (b * m + j) * n;
-                similarity_row(ontology, ic, sim, q, &mut is_anc, &mut rows[at..at + n]);
+                let out = &mut rows[at..at + n];
+                if let Some(kept) = w.rows.get(&(sim, q)) {
+                    out.copy_from_slice(kept);
+                    continue;
+                }
+                similarity_row(ontology, ic, sim, q, &mut is_anc, out);
+                if (w.rows.len() + 1) * row_bytes <= w.budget_rows {
+                    w.rows.insert((sim, q), out.to_vec().into_boxed_slice());
+                }
             }
         }
+        w.is_anc = is_anc;
         // The IC of the most informative excluded query term that is this term or one of
         // its ancestors (a candidate with this term contradicts the query).
-        let mut excl = vec![0.0f32; n];
+        let mut excl = std::mem::take(&mut w.excl);
+        excl.clear();
+        excl.resize(n, 0.0);
         for &e in query.excluded() {
             excl[e.index()] = ic.ic(e);
         }
@@ -109,14 +167,18 @@ impl Prepared {
         }
         // The IC of the term if the query has it or a descendant (a candidate that
         // excludes this term contradicts the query).
-        let mut has = vec![0.0f32; n];
+        let mut has = std::mem::take(&mut w.has);
+        has.clear();
+        has.resize(n, 0.0);
         for &q in query.observed() {
             for &a in ontology.ancestors(q) {
                 has[a.index()] = ic.ic(a);
             }
         }
         let own = ic.values();
-        let mut table = Vec::with_capacity(n * self.stride);
+        let mut table = std::mem::take(&mut w.spare_table);
+        table.clear();
+        table.reserve(n * self.stride);
         for t in 0..n {
             for r in 0..blocks * m {
                 table.push(rows[r * n + t]);
@@ -130,5 +192,6 @@ impl Prepared {
             table.push(own[t]);
         }
         self.table = table;
+        (w.scratch, w.excl, w.has) = (rows, excl, has);
     }
 }
