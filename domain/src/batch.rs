@@ -146,9 +146,6 @@ struct Why {
 /// Queries each thread ranks per block (the block is written before the next begins).
 const QUERIES_PER_THREAD: usize = 64;
 
-/// Memory for the similarity rows of query terms kept between queries, over all threads.
-const ROWS_BUDGET: usize = 128 * 1024 * 1024;
-
 /// Writes one query's ranking as a JSON line.
 #[allow(clippy::too_many_arguments)]
 fn write_ranked(
@@ -213,10 +210,8 @@ pub fn run(
     }
     // Queries are ranked in parallel, a block at a time, and written in their order.
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    // Each thread keeps its rows and buffers from block to block.
-    let mut workspaces: Vec<Workspace> = (0..threads)
-        .map(|_| Workspace::new(ROWS_BUDGET / threads))
-        .collect();
+    // Each thread keeps its buffers from block to block.
+    let mut workspaces: Vec<Workspace> = (0..threads).map(|_| Workspace::default()).collect();
     for block in queries.profiles.chunks(threads * QUERIES_PER_THREAD) {
         let share = block.len().div_ceil(threads);
         let ranked: Vec<Vec<Scored>> = std::thread::scope(|scope| {

@@ -121,8 +121,7 @@ impl<'a> Matcher<'a> {
             .into_sorted()
     }
 
-    /// [`Self::top_k_here`] keeping rows and buffers in `w` between queries (the same
-    /// result; faster when queries share terms).
+    /// [`Self::top_k_here`] keeping buffers in `w` between queries (the same result).
     pub fn top_k_with(
         &self,
         query: &Profile,

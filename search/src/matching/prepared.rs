@@ -30,14 +30,10 @@ pub struct Prepared {
     pub(crate) closure_ic: f32,
 }
 
-/// Buffers and rows kept between the preparations of many queries (a batch): the
-/// similarity rows of query terms already seen (up to a memory budget), and the scratch
-/// space a preparation needs, so that a term shared by many queries is walked once and no
-/// buffer is allocated again.
+/// Buffers kept between the preparations of many queries (a batch), so that no large
+/// buffer is allocated (and its pages faulted in) again for each query.
 #[derive(Debug, Default)]
 pub struct Workspace {
-    rows: std::collections::HashMap<(TermSim, TermIdx), Box<[f32]>>,
-    budget_rows: usize,
     scratch: Vec<f32>,
     is_anc: Vec<bool>,
     excl: Vec<f32>,
@@ -46,14 +42,6 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// A workspace keeping at most `budget_bytes` of rows.
-    pub fn new(budget_bytes: usize) -> Self {
-        Self {
-            budget_rows: budget_bytes,
-            ..Self::default()
-        }
-    }
-
     /// Takes back the table of a prepared query that is no longer needed.
     pub fn recycle(&mut self, p: Prepared) {
         if p.table.capacity() > self.spare_table.capacity() {
@@ -65,10 +53,10 @@ impl Workspace {
 impl Prepared {
     /// Precomputes `measure` for `query`.
     pub fn new(ontology: &Ontology, ic: &IcTable, measure: Measure, query: &Profile) -> Self {
-        Self::with(ontology, ic, measure, query, &mut Workspace::new(0))
+        Self::with(ontology, ic, measure, query, &mut Workspace::default())
     }
 
-    /// [`Self::new`], with rows and buffers kept in `w` between queries (the same result).
+    /// [`Self::new`], with buffers kept in `w` between queries (the same result).
     pub fn with(
         ontology: &Ontology,
         ic: &IcTable,
@@ -129,7 +117,6 @@ impl Prepared {
         let m = self.m;
         // Each query term's row over the whole ontology, per block, then the table filled
         // term by term in one forward pass (sequential writes, no zeroing).
-        let row_bytes = n * std::mem::size_of::<f32>();
         let mut rows = std::mem::take(&mut w.scratch);
         rows.resize(blocks * m * n, 0.0);
         let mut is_anc = std::mem::take(&mut w.is_anc);
@@ -137,15 +124,7 @@ impl Prepared {
         for (b, &sim) in sims.iter().enumerate() {
             for (j, &q) in query.observed().iter().enumerate() {
                 let at = (b * m + j) * n;
-                let out = &mut rows[at..at + n];
-                if let Some(kept) = w.rows.get(&(sim, q)) {
-                    out.copy_from_slice(kept);
-                    continue;
-                }
-                similarity_row(ontology, ic, sim, q, &mut is_anc, out);
-                if (w.rows.len() + 1) * row_bytes <= w.budget_rows {
-                    w.rows.insert((sim, q), out.to_vec().into_boxed_slice());
-                }
+                similarity_row(ontology, ic, sim, q, &mut is_anc, &mut rows[at..at + n]);
             }
         }
         w.is_anc = is_anc;
