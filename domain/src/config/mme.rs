@@ -30,7 +30,8 @@ pub struct MmeConfig {
     /// sends in `X-Auth-Token` (at least 32 characters, different for each).
     pub clients: Vec<MmeClient>,
     /// The matchmakers an admin or validator may send a patient's profile to: each one's
-    /// name, base URL (`https://...`; `/match` is added) and the token this node sends.
+    /// name, base URL (`https://...`, or `http://` on this machine only; `/match` is added)
+    /// and the token this node sends.
     pub servers: Vec<MmeServer>,
 }
 

@@ -329,10 +329,15 @@ impl Config {
         if b.contact.chars().count() > 300 || b.contact.chars().any(char::is_control) {
             return bad("beacon.contact", "must be at most 300 characters".into());
         }
-        if !(1..=60).contains(&b.network_wait_secs) {
+        if !(1..=60).contains(&b.network_wait_secs)
+            || b.network_wait_secs + 5 > self.server.request_timeout_secs
+        {
             return bad(
                 "beacon.network_wait_secs",
-                format!("{} is not between 1 and 60", b.network_wait_secs),
+                format!(
+                    "{} must be between 1 and 60, and at least 5 s under server.request_timeout_secs ({})",
+                    b.network_wait_secs, self.server.request_timeout_secs
+                ),
             );
         }
         Ok(())
@@ -419,14 +424,25 @@ impl Config {
             named("mme.servers.name", &s.name, &mut names)?;
             long("mme.servers.token", &s.name, s.token.expose())?;
             let url = s.url.trim_end_matches('/');
-            if !(url.starts_with("https://") || url.starts_with("http://"))
+            // The token and patients' profiles would travel in clear over http: only to
+            // this machine.
+            let loopback = [
+                "http://127.0.0.1:",
+                "http://127.0.0.1/",
+                "http://localhost:",
+                "http://localhost/",
+                "http://[::1]:",
+            ]
+            .iter()
+            .any(|p| format!("{url}/").starts_with(p));
+            if !(url.starts_with("https://") || loopback)
                 || url.len() < 10
                 || url.chars().any(|c| c.is_whitespace() || c.is_control())
             {
                 return bad(
                     "mme.servers.url",
                     format!(
-                        "{:?} of {:?} is not a web address (https://...)",
+                        "{:?} of {:?} is not an https:// address (http:// only on this machine)",
                         s.url, s.name
                     ),
                 );

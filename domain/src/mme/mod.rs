@@ -242,18 +242,20 @@ impl Matchmaker {
         request: &MatchRequest,
     ) -> Result<Vec<MatchResult>, StoreError> {
         let (profile, used) = self.read(&request.patient);
+        // One pool for the ranking and the results: a change meanwhile builds another.
+        let pool = self.pool()?;
         let scored = self.rank(
+            &pool,
             profile.as_ref(),
             &used.disorders,
             self.parts.config.max_results,
-        )?;
-        let pool = self.pool()?;
+        );
         let mut results = Vec::with_capacity(scored.len());
         for (i, score) in &scored {
             let e = &pool.entries[*i];
             results.push(MatchResult {
                 score: Score {
-                    patient: f64::from((*score * 1000.0).round() / 1000.0),
+                    patient: (f64::from(*score) * 1000.0).round() / 1000.0,
                 },
                 patient: self.describe(
                     &self.pseudonym("in", client, &e.patient_id)?,
@@ -289,12 +291,12 @@ impl Matchmaker {
     /// The pool's best `k` for a query: (index, score), best first, scores above 0.
     fn rank(
         &self,
+        pool: &Pool,
         query: Option<&Profile>,
         disorders: &[OrphaCode],
         k: usize,
-    ) -> Result<Vec<(usize, f32)>, StoreError> {
+    ) -> Vec<(usize, f32)> {
         let p = &self.parts;
-        let pool = self.pool()?;
         let shares = |i: usize| {
             pool.entries[i]
                 .disease
@@ -303,12 +305,12 @@ impl Matchmaker {
         let mut phenotype: HashMap<usize, f32> = HashMap::new();
         if let Some(q) = query {
             let matcher = Matcher::new(&p.ontology, &p.ic, Measure::default());
-            for s in matcher.top_k(q, &pool.candidates, k) {
+            let prepared = matcher.prepare(q);
+            for s in matcher.top_k_prepared(&prepared, &pool.candidates, k) {
                 phenotype.insert(s.index, s.score.clamp(0.0, 1.0));
             }
             if !disorders.is_empty() {
                 // Every patient sharing a disorder is in the running, however it scores.
-                let prepared = matcher.prepare(q);
                 for i in (0..pool.entries.len()).filter(|i| shares(*i)) {
                     phenotype.entry(i).or_insert_with(|| {
                         matcher.score(&prepared, &pool.profiles[i]).clamp(0.0, 1.0)
@@ -333,7 +335,7 @@ impl Matchmaker {
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         scored.truncate(k);
-        Ok(scored)
+        scored
     }
 
     /// A patient as a matchmaker sees it: the pseudonym, the organization as contact,

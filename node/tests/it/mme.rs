@@ -482,6 +482,68 @@ async fn each_client_has_its_request_limit() {
     assert_eq!(st, StatusCode::OK);
 }
 
+#[test]
+fn profiles_are_sent_over_https_only_and_the_settings_are_checked() {
+    let server = |url: &str| raremesh::config::Config {
+        mme: raremesh::config::MmeConfig {
+            servers: vec![MmeServer {
+                name: "partner".into(),
+                url: url.into(),
+                token: Secret::from(TOKEN.to_owned()),
+            }],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    for ok in [
+        "https://matchmaker.example.org/mme",
+        "http://127.0.0.1:8008/mme",
+        "http://localhost:9000",
+    ] {
+        server(ok)
+            .validate()
+            .unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    for bad in [
+        "http://matchmaker.example.org/mme",
+        "http://127.0.0.1.evil.example.org/mme",
+        "ftp://x.example.org",
+        "matchmaker.example.org",
+    ] {
+        let e = server(bad).validate().expect_err(bad).to_string();
+        assert!(e.contains("mme.servers.url"), "{bad}: {e}");
+    }
+    // On: a client and a contact are needed; tokens are long.
+    let mut on = raremesh::config::Config::default();
+    on.mme.enabled = true;
+    assert!(
+        on.validate()
+            .expect_err("no client")
+            .to_string()
+            .contains("mme.clients")
+    );
+    on.mme.clients = vec![MmeClient {
+        name: "clinic".into(),
+        token: Secret::from("short".to_owned()),
+    }];
+    on.mme.contact_name = "Desk".into();
+    on.mme.contact_href = "mailto:desk@example.org".into();
+    assert!(
+        on.validate()
+            .expect_err("short")
+            .to_string()
+            .contains("mme.clients.token")
+    );
+    on.mme.clients[0].token = Secret::from(TOKEN.to_owned());
+    on.validate().expect("valid");
+    assert!(!on.summary().contains(TOKEN), "tokens are never printed");
+    // The Beacon's wait for partners stays under the request time limit.
+    let mut beacon = raremesh::config::Config::default();
+    beacon.beacon.network_wait_secs = 28;
+    let e = beacon.validate().expect_err("too long").to_string();
+    assert!(e.contains("beacon.network_wait_secs"), "{e}");
+}
+
 #[tokio::test]
 async fn the_endpoint_is_off_unless_configured() {
     let node = Node::new(|_| ());
@@ -590,13 +652,19 @@ async fn a_validator_of_another_node_sends_a_profile_and_reads_the_answers() {
     c.state.registrations.save_member(&m).expect("save");
     let p = c.patient(&member, "Child of C", &["HP:0001250"]);
     let (_, validator) = c.account("validator@example.org", Role::Validator, false);
-    let (st, html) = c
-        .post_form(
-            &format!("/validation/{}/{}/mme", member, p.id),
-            &validator,
-            &format!("csrf={CSRF}&server=Rare+A"),
-        )
-        .await;
+    let send = |path: String| {
+        let (c, validator) = (&c, validator.clone());
+        async move {
+            c.post_form(&path, &validator, &format!("csrf={CSRF}&server=Rare+A"))
+                .await
+        }
+    };
+    let path = format!("/validation/{}/{}/mme", member, p.id);
+    // Not validated yet: nothing goes.
+    let (st, html) = send(path.clone()).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{html}");
+    c.approve(&p);
+    let (st, html) = send(path).await;
     assert_eq!(st, StatusCode::BAD_GATEWAY, "{html}");
     assert!(html.contains("HTTP 401"), "{html}");
     let _ = stop.send(());

@@ -117,6 +117,9 @@ fn failure(state: &AppState, received: &Received, e: &QueryError) -> Response {
     )
 }
 
+/// Queries to the network one client may send in 15 minutes.
+const NETWORK_QUERIES: usize = 30;
+
 /// Answers an individuals query once its filters and granularity are read.
 async fn individuals(
     state: &AppState,
@@ -145,8 +148,33 @@ async fn individuals(
         Ok(c) => c,
         Err(why) => return bad(&why),
     };
-    if network && state.federation.is_none() {
-        return bad("this Beacon has no partner organizations to ask (requestParameters.network)");
+    if network {
+        if state.federation.is_none() {
+            return bad(
+                "this Beacon has no partner organizations to ask (requestParameters.network)",
+            );
+        }
+        // Checked before anything is counted or charged.
+        if c.sex.is_some() {
+            return bad("a sex filter cannot be sent to partner organizations");
+        }
+        // Each query to the network is sent to every partner and kept: a limit per client.
+        let key = format!("beacon-network:{client}");
+        if state
+            .throttle
+            .blocked_for_max(&key, NETWORK_QUERIES)
+            .is_some()
+        {
+            return reply(
+                StatusCode::TOO_MANY_REQUESTS,
+                &identity(state).error(
+                    &received,
+                    429,
+                    "too many queries to the network: try again later",
+                ),
+            );
+        }
+        state.throttle.record(&key);
     }
     // Counting reads every record: off the async workers.
     let s = state.clone();

@@ -347,11 +347,17 @@ async fn send(
         .member(&p.account_id)
         .ok()
         .flatten()
-        .is_some_and(|m| m.consents.matchmaking);
+        .is_some_and(|m| m.consents.matchmaking && m.consents.terms_version.is_some());
     if !consented {
         return page(
             StatusCode::FORBIDDEN,
             context! { error => "mme.error.consent" },
+        );
+    }
+    if !p.validation.is_approved() {
+        return page(
+            StatusCode::CONFLICT,
+            context! { error => "mme.error.not_validated" },
         );
     }
     let request = match state.matchmaker.request_for(&server.name, &p) {
@@ -364,6 +370,13 @@ async fn send(
         }
         Err(e) => return failed(&headers, e),
     };
+    // Recorded before the profile leaves, then again with what came back.
+    if let Err(e) = state
+        .matchmaker
+        .audit_sent(&actor.id, &p, &server.name, "sending")
+    {
+        return failed(&headers, e);
+    }
     let answer = ask(&server, &request).await;
     let summary = match &answer {
         Ok(r) => format!("{} results", r.results.len()),
@@ -407,14 +420,20 @@ async fn send(
     }
 }
 
+/// How long a matchmaker has to answer (less than the page's own time limit).
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Sends one search to a matchmaker: its answer, or why there is none.
 async fn ask(
     server: &raremesh_domain::config::MmeServer,
     request: &MatchRequest,
 ) -> Result<MatchResponse, String> {
     let media = wire::media_type("1.0");
+    // Never follows a redirect (the token and the profile go to the configured address
+    // only); answers within the page's own time limit.
     let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
+        .timeout(SEND_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| e.to_string())?;
     let res = client
@@ -427,7 +446,14 @@ async fn ask(
         .await
         .map_err(|e| format!("no answer: {}", e.without_url()))?;
     let status = res.status();
-    let bytes = res.bytes().await.map_err(|e| e.without_url().to_string())?;
+    let mut res = res;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(|e| e.without_url().to_string())? {
+        if bytes.len() + chunk.len() > wire::MAX_BODY_BYTES {
+            return Err(format!("an answer over {} bytes", wire::MAX_BODY_BYTES));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
     if !status.is_success() {
         let message = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
