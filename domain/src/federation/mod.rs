@@ -118,6 +118,9 @@ pub struct Federation {
     undecrypted: std::sync::Mutex<Vec<device::Undecrypted>>,
     /// When this node asked peers to send a Q&A room again, and when peers asked it.
     resends: std::sync::Mutex<resend::Resends>,
+    /// One answer to a researcher's query recorded at a time (this node's own, and
+    /// partners' as they arrive), so that none overwrites another.
+    pub(crate) answers: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -179,6 +182,7 @@ impl Federation {
             device: std::sync::RwLock::new(None),
             undecrypted: std::sync::Mutex::new(Vec::new()),
             resends: std::sync::Mutex::new(resend::Resends::default()),
+            answers: std::sync::Mutex::new(()),
         })
     }
 

@@ -273,6 +273,7 @@ impl Federation {
         query: &str,
         answer: NodeAnswer,
     ) -> Result<(), StoreError> {
+        let _one_at_a_time = self.answers.lock();
         let Some(mut q) = self.federated_query(query)? else {
             return Ok(());
         };
