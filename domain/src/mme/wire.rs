@@ -13,8 +13,11 @@ pub const SUPPORTED: [&str; 2] = ["1.0", "1.1"];
 pub const LATEST: &str = "1.1";
 /// The largest request body read.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// The most features, disorders or genomic features one request may list.
+/// The most disorders or genomic features one request may list.
 pub const MAX_ENTRIES: usize = 500;
+/// The most features one request may list (a search prepares a table per feature: this
+/// bounds its memory to about 30 MB).
+pub const MAX_FEATURES: usize = 100;
 /// The longest id, label or contact field (characters, as the API says).
 pub const MAX_TEXT: usize = 255;
 
@@ -202,16 +205,12 @@ impl MatchRequest {
         if p.features.is_empty() && p.genomic_features.is_empty() {
             return Some("patient must list features or genomicFeatures".into());
         }
-        if [
-            p.features.len(),
-            p.disorders.len(),
-            p.genomic_features.len(),
-        ]
-        .iter()
-        .any(|n| *n > MAX_ENTRIES)
-        {
+        if p.features.len() > MAX_FEATURES {
+            return Some(format!("at most {MAX_FEATURES} features"));
+        }
+        if p.disorders.len() > MAX_ENTRIES || p.genomic_features.len() > MAX_ENTRIES {
             return Some(format!(
-                "at most {MAX_ENTRIES} features, disorders and genomicFeatures each"
+                "at most {MAX_ENTRIES} disorders and genomicFeatures each"
             ));
         }
         for f in &p.features {

@@ -321,6 +321,10 @@ async fn requests_are_checked_as_the_api_says() {
             json!({ "patient": { "id": 7, "contact": { "name": "a", "href": "mailto:a@b" }, "features": [] } }),
             "does not read",
         ),
+        (
+            json!({ "patient": { "id": "x", "contact": { "name": "a", "href": "mailto:a@b" }, "features": vec![json!({ "id": "HP:0001250" }); 101] } }),
+            "at most 100 features",
+        ),
     ] {
         let (st, v, _) = call(&node, search(Some(TOKEN), Some(V10), body.to_string())).await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
