@@ -330,12 +330,12 @@ impl Config {
             return bad("beacon.contact", "must be at most 300 characters".into());
         }
         if !(1..=60).contains(&b.network_wait_secs)
-            || b.network_wait_secs + 5 > self.server.request_timeout_secs
+            || (b.enabled && b.network_wait_secs + 5 > self.server.request_timeout_secs)
         {
             return bad(
                 "beacon.network_wait_secs",
                 format!(
-                    "{} must be between 1 and 60, and at least 5 s under server.request_timeout_secs ({})",
+                    "{} must be between 1 and 60, and (with the Beacon on) at least 5 s under server.request_timeout_secs ({})",
                     b.network_wait_secs, self.server.request_timeout_secs
                 ),
             );

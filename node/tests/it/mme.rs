@@ -544,8 +544,20 @@ fn profiles_are_sent_over_https_only_and_the_settings_are_checked() {
     // The Beacon's wait for partners stays under the request time limit.
     let mut beacon = raremesh::config::Config::default();
     beacon.beacon.network_wait_secs = 28;
+    // Off, the Beacon's settings do not hold the node back (a short request time limit).
+    beacon.validate().expect("the Beacon is off");
+    beacon.beacon.enabled = true;
+    beacon.beacon.clients = vec![raremesh::config::BeaconClient {
+        name: "portal".into(),
+        token: Secret::from(OTHER.to_owned()),
+    }];
     let e = beacon.validate().expect_err("too long").to_string();
     assert!(e.contains("beacon.network_wait_secs"), "{e}");
+    beacon.beacon.network_wait_secs = 10;
+    beacon.server.request_timeout_secs = 5;
+    beacon.validate().expect_err("over the request limit");
+    beacon.beacon.enabled = false;
+    beacon.validate().expect("the Beacon is off again");
 }
 
 #[tokio::test]
