@@ -7,7 +7,7 @@
 
 pub mod wire;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use raremesh_ontology::{HpoId, Ontology, OrphaCode};
@@ -159,13 +159,7 @@ impl Matchmaker {
         {
             return Ok(pool.clone());
         }
-        let consenting: HashSet<AccountId> = p
-            .registrations
-            .members()?
-            .into_iter()
-            .filter(|m| m.consents.matchmaking && m.consents.terms_version.is_some())
-            .map(|m| m.account_id)
-            .collect();
+        let consenting = p.registrations.consenting(|c| c.matchmaking)?;
         let mut pool = Pool {
             built_at: now,
             candidates: CandidateSet::new(),

@@ -328,6 +328,19 @@ impl Registrations {
         batch.remove(Tree::Members, account_id.as_str());
     }
 
+    /// The members whose consents satisfy `given` (with the terms accepted).
+    pub fn consenting(
+        &self,
+        given: impl Fn(&Consents) -> bool,
+    ) -> Result<std::collections::HashSet<AccountId>, StoreError> {
+        Ok(self
+            .members()?
+            .into_iter()
+            .filter(|m| m.consents.terms_version.is_some() && given(&m.consents))
+            .map(|m| m.account_id)
+            .collect())
+    }
+
     /// Every member record.
     pub fn members(&self) -> Result<Vec<Member>, StoreError> {
         self.kv

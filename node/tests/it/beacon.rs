@@ -3,9 +3,6 @@
 //! `scripts/beacon-validate.py`); counts with descendants, diseases, sex and age bands,
 //! nothing under k, the same answer to the same query, a budget, tokens, the audit.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use raremesh::accounts::Role;
@@ -22,28 +19,13 @@ const TOKEN_B: &str = "beacon-token-of-tool-b-0123456789abcdef";
 /// Checks `doc` against a schema of the Beacon v2 framework.
 pub(crate) fn valid(schema: &str, doc: &Value) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join("../.venv-test/bin/python");
-    let mut child = Command::new(&python)
-        .arg(root.join("../scripts/beacon-validate.py"))
-        .arg(root.join("tests/ga4gh/beacon-v2"))
-        .arg(format!("framework/json/responses/{schema}"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (scripts/install-test-deps.sh makes it)",
-                python.display()
-            )
-        });
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(doc.to_string().as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("validator");
+    let schemas = root.join("tests/ga4gh/beacon-v2");
+    let file = format!("framework/json/responses/{schema}");
+    let out = crate::script::run(
+        "beacon-validate.py",
+        &[schemas.as_os_str(), file.as_ref()],
+        doc.to_string().as_bytes(),
+    );
     assert!(
         out.status.success(),
         "{schema}: {}{}\n{doc:#}",

@@ -3,9 +3,6 @@
 //! every documented operation is served; every API route is documented; its examples,
 //! and real answers of the node, are valid against its schemas.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use raremesh::accounts::Role;
@@ -15,12 +12,13 @@ use crate::validation::Node;
 
 /// The API modules: each registers its routes only through `utoipa_axum::routes!`,
 /// which describes them.
-const API_MODULES: [&str; 8] = [
+const API_MODULES: [&str; 9] = [
     "openapi",
     "meta",
     "terms",
     "diseases",
     "member_api",
+    "validation_api",
     "account_api",
     "questions_api",
     "research_api",
@@ -278,28 +276,11 @@ async fn the_description_covers_every_route_and_holds_for_real_answers() {
     if let Ok(keep) = std::env::var("RAREMESH_OPENAPI_OUT") {
         std::fs::write(keep, doc.to_string()).expect("write");
     }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join("../.venv-test/bin/python");
-    let mut child = Command::new(&python)
-        .arg(root.join("../scripts/openapi-validate.py"))
-        .arg(&file)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (scripts/install-test-deps.sh makes it)",
-                python.display()
-            )
-        });
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(Value::Array(answers).to_string().as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("validator");
+    let out = crate::script::run(
+        "openapi-validate.py",
+        &[file.as_os_str()],
+        Value::Array(answers).to_string().as_bytes(),
+    );
     assert!(
         out.status.success(),
         "{}{}",

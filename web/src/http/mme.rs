@@ -9,7 +9,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
-use raremesh_domain::ids::{AccountId, PatientId};
 use raremesh_domain::mme::wire::{self, MatchRequest, MatchResponse, MediaError};
 use raremesh_domain::state::AppState;
 use serde::Deserialize;
@@ -19,7 +18,7 @@ use super::extract::Staff;
 use super::form::{Button, CsrfForm, Sent};
 use super::metrics::same;
 use super::page::{page_lang, render_form, see_other};
-use super::page_error::{PageError, failed};
+use super::page_error::failed;
 
 /// An error as the API says: a status and `{"message": ...}`.
 fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
@@ -118,7 +117,7 @@ async fn search(State(state): State<AppState>, headers: HeaderMap, body: Body) -
         Ok(v) => v,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("not JSON: {e}")),
     };
-    let request: MatchRequest = match serde_path_to_error_free(value) {
+    let request: MatchRequest = match read_request(value) {
         Ok(r) => r,
         Err(why) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, why),
     };
@@ -155,7 +154,7 @@ async fn search(State(state): State<AppState>, headers: HeaderMap, body: Body) -
 }
 
 /// A request body as [`MatchRequest`], or what is wrong with it (the field's path).
-fn serde_path_to_error_free(value: serde_json::Value) -> Result<MatchRequest, String> {
+fn read_request(value: serde_json::Value) -> Result<MatchRequest, String> {
     if !value.is_object() {
         return Err("the body must be a JSON object with a patient".into());
     }
@@ -231,6 +230,16 @@ struct SendForm {
     server: String,
 }
 
+/// Whether the patient's member consents to matchmaking networks (with the terms accepted).
+fn consents(state: &AppState, p: &raremesh_domain::registration::patient::Patient) -> bool {
+    state
+        .registrations
+        .member(&p.account_id)
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.consents.matchmaking && m.consents.terms_version.is_some())
+}
+
 fn send_page(
     state: &AppState,
     headers: &HeaderMap,
@@ -239,12 +248,7 @@ fn send_page(
     outcome: minijinja::Value,
 ) -> Response {
     let lang = page_lang(state, headers);
-    let consented = state
-        .registrations
-        .member(&p.account_id)
-        .ok()
-        .flatten()
-        .is_some_and(|m| m.consents.matchmaking);
+    let consented = consents(state, p);
     let servers: Vec<String> = state
         .config
         .mme
@@ -269,23 +273,6 @@ fn send_page(
     )
 }
 
-fn patient_of(
-    state: &AppState,
-    headers: &HeaderMap,
-    account: &str,
-    patient: &str,
-) -> Result<raremesh_domain::registration::patient::Patient, PageError> {
-    let lang = page_lang(state, headers);
-    match state
-        .patients
-        .get(&AccountId::new(account), &PatientId::new(patient))
-    {
-        Ok(Some(p)) => Ok(p),
-        Ok(None) => Err(PageError::NotFound { lang }),
-        Err(e) => Err(PageError::internal(lang, e)),
-    }
-}
-
 /// `GET /validation/{account}/{patient}/mme`: the matchmakers this patient's profile may
 /// be sent to.
 async fn send_form(
@@ -294,7 +281,7 @@ async fn send_form(
     Path((account, patient)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    match patient_of(&state, &headers, &account, &patient) {
+    match super::validation::load(&state, &headers, &account, &patient) {
         Ok(p) => send_page(&state, &headers, &p, StatusCode::OK, context! {}),
         Err(e) => e.into_response(),
     }
@@ -310,7 +297,7 @@ async fn send(
     headers: HeaderMap,
     sent: Sent<SendForm>,
 ) -> Response {
-    let p = match patient_of(&state, &headers, &account, &patient) {
+    let p = match super::validation::load(&state, &headers, &account, &patient) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -342,13 +329,7 @@ async fn send(
             context! { error => "mme.error.server" },
         );
     };
-    let consented = state
-        .registrations
-        .member(&p.account_id)
-        .ok()
-        .flatten()
-        .is_some_and(|m| m.consents.matchmaking && m.consents.terms_version.is_some());
-    if !consented {
+    if !consents(&state, &p) {
         return page(
             StatusCode::FORBIDDEN,
             context! { error => "mme.error.consent" },

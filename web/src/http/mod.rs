@@ -43,6 +43,7 @@ pub mod templates;
 pub mod terms;
 pub mod terms_page;
 pub mod validation;
+pub mod validation_api;
 pub mod views;
 
 use std::time::Duration;
@@ -72,8 +73,7 @@ pub fn app(state: AppState) -> Router {
         .saturating_add(64 * 1024);
     // The request counts and times `/metrics` shows, for this router.
     let counts = std::sync::Arc::new(crate::metrics::Metrics::default());
-    let (api, _) = openapi::api();
-    let api = api
+    let api = openapi::router()
         .fallback(api_not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .route_layer(axum::middleware::from_fn(metrics::tag_route));

@@ -81,23 +81,34 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+/// The JSON API router (its paths relative to `/api/v1`); its description is kept for
+/// `/openapi.json`.
+pub fn router() -> axum::Router<AppState> {
+    let (router, doc) = api();
+    let _ = DOC.set(doc);
+    router
+}
+
+/// The description, made with the router (or on first use).
+static DOC: OnceLock<Description> = OnceLock::new();
+
 /// The JSON API router (its paths relative to `/api/v1`) with its description.
-pub fn api() -> (axum::Router<AppState>, Description) {
+fn api() -> (axum::Router<AppState>, Description) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(description))
         .merge(super::meta::api())
         .merge(super::terms::api())
         .merge(super::diseases::api())
         .merge(super::member_api::api())
+        .merge(super::validation_api::api())
         .merge(super::account_api::api())
         .merge(super::questions_api::api())
         .merge(super::research_api::api())
         .split_for_parts()
 }
 
-/// The description, made once.
+/// The description.
 pub fn description_of_api() -> &'static Description {
-    static DOC: OnceLock<Description> = OnceLock::new();
     DOC.get_or_init(|| api().1)
 }
 

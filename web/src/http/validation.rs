@@ -89,7 +89,7 @@ pub async fn queue(State(state): State<AppState>, Staff(_): Staff, headers: Head
     )
 }
 
-fn load(
+pub(crate) fn load(
     state: &AppState,
     headers: &HeaderMap,
     account_id: &str,
