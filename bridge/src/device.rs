@@ -95,6 +95,17 @@ impl Device {
         dir: &Path,
         key: &[u8; 32],
     ) -> Result<Self> {
+        Self::open_named(hs, user_id, dir, key, "raremesh node").await
+    }
+
+    /// [`Device::open`], the device shown to others under `device_name` when it is made.
+    pub async fn open_named(
+        hs: &Homeserver,
+        user_id: &UserId,
+        dir: &Path,
+        key: &[u8; 32],
+        device_name: &str,
+    ) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(io("creating the device folder"))?;
         let store = dir.join(STORE_DIR);
         if let Some(session) = read_session(dir)? {
@@ -108,7 +119,7 @@ impl Device {
                 return Ok(device);
             }
         }
-        let session = new_session(hs, user_id).await?;
+        let session = new_session(hs, user_id, device_name).await?;
         // A new device starts with empty stores (the old ones belong to another device),
         // and its session is on disk before its stores hold anything: a crash between the
         // two leaves a session with empty stores, which the next start takes up.
@@ -333,6 +344,39 @@ impl Device {
         Ok(sent.response.event_id)
     }
 
+    /// The users who joined a room the device is in (as its stores know them, brought up
+    /// to date from the homeserver when they are not).
+    pub async fn joined_members(&self, room: &RoomId) -> Result<Vec<OwnedUserId>> {
+        let room = self
+            .client
+            .get_room(room)
+            .ok_or_else(|| Error::Invalid(format!("the device is not in room {room}")))?;
+        Ok(room
+            .members(matrix_sdk::RoomMemberships::JOIN)
+            .await
+            .map_err(sdk("members"))?
+            .into_iter()
+            .map(|m| m.user_id().to_owned())
+            .collect())
+    }
+
+    /// Sets the user's display name (shown to the others in its rooms).
+    pub async fn set_display_name(&self, name: &str) -> Result<()> {
+        self.client
+            .account()
+            .set_display_name(Some(name))
+            .await
+            .map_err(sdk("display name"))
+    }
+
+    /// Ends the device's session on the homeserver (its access token stops working).
+    pub async fn log_out(&self) -> Result<()> {
+        self.client
+            .logout()
+            .await
+            .map_err(|e| Error::Unreachable(format!("log out: {e}")))
+    }
+
     /// Whether the device's copy of the room says it is end-to-end encrypted.
     pub async fn is_encrypted(&self, room: &RoomId) -> bool {
         match self.client.get_room(room) {
@@ -402,11 +446,11 @@ fn write_session(dir: &Path, session: &MatrixSession) -> Result<()> {
 
 /// Registers the device's user through the application service (or, if it exists, logs
 /// it in) and returns the new device's session.
-async fn new_session(hs: &Homeserver, user_id: &UserId) -> Result<MatrixSession> {
+async fn new_session(hs: &Homeserver, user_id: &UserId, name: &str) -> Result<MatrixSession> {
     let mut req = register::v3::Request::new();
     req.username = Some(user_id.localpart().to_owned());
     req.login_type = Some(register::LoginType::ApplicationService);
-    req.initial_device_display_name = Some("raremesh node".to_owned());
+    req.initial_device_display_name = Some(name.to_owned());
     let (access_token, device_id) = match hs.call("register", req).await {
         Ok(r) => (r.access_token, r.device_id),
         Err(Error::Refused {
@@ -418,7 +462,7 @@ async fn new_session(hs: &Homeserver, user_id: &UserId) -> Result<MatrixSession>
                 MatrixUserIdentifier::new(user_id.to_string()),
             ));
             let mut req = login::v3::Request::new(login::v3::LoginInfo::ApplicationService(info));
-            req.initial_device_display_name = Some("raremesh node".to_owned());
+            req.initial_device_display_name = Some(name.to_owned());
             let r = hs.call("login", req).await?;
             (Some(r.access_token), Some(r.device_id))
         }

@@ -85,6 +85,7 @@ pub fn begin_patient(state: &AppState, account_id: &str, p: &Patient) -> crate::
     };
     batch.put(erasure.key(), &erasure);
     state.patients.apply(&batch)?;
+    managed_account_goes(state, &erasure.account_id, false);
     Ok(erasure)
 }
 
@@ -151,7 +152,32 @@ pub fn begin_account(state: &AppState, account: &Account) -> crate::Result<(Eras
     if let Some(f) = state.qa.share() {
         f.send_queued();
     }
+    managed_account_goes(state, &account.id, true);
     Ok((erasure, patients.len()))
+}
+
+/// The Matrix account the node manages for the member leaves the rooms of the
+/// conversations erased; with the whole account it is erased too (its session ended, its
+/// keys removed). Done in the background: the homeserver may be slow or down, and the
+/// account's next sync leaves rooms whose conversation is gone anyway.
+fn managed_account_goes(state: &AppState, account: &crate::ids::AccountId, whole: bool) {
+    let (Some(f), Ok(runtime)) = (
+        state.federation.clone(),
+        tokio::runtime::Handle::try_current(),
+    ) else {
+        return;
+    };
+    let account = account.clone();
+    runtime.spawn(async move {
+        let done = if whole {
+            f.erase_managed(&account).await
+        } else {
+            f.sync_managed_now(&account).await
+        };
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "an erased member's managed Matrix account was not cleared yet");
+        }
+    });
 }
 
 /// What is left of an erasure whose records are gone: its files, its mails, the rewrite

@@ -174,6 +174,9 @@ impl AppState {
             documents: documents.clone(),
             settings: config.messages.clone(),
         });
+        if let Some(f) = &federation {
+            f.connect_messages(&messages);
+        }
         let matchmaker = Arc::new(crate::mme::Matchmaker::new(crate::mme::Parts {
             ontology: ontology.clone(),
             ic: ic.clone(),

@@ -51,6 +51,10 @@ pub struct Contact {
     pub status: ContactStatus,
     /// The direct room, once accepted.
     pub room: Option<String>,
+    /// The conversation on the Messages page, when the local member talks through the
+    /// account the node manages for them (no Matrix app of their own).
+    #[serde(default)]
+    pub conversation: Option<String>,
     /// When asked (Unix seconds).
     pub created_at: u64,
 }
@@ -162,11 +166,6 @@ impl Federation {
                 "contacts.err.not_contactable",
             )));
         }
-        if !member.matrix.as_ref().is_some_and(|l| l.verified) {
-            return Err(ContactError::Refused(Message::new(
-                "contacts.err.link_to_chat",
-            )));
-        }
         let p = self
             .local
             .patients
@@ -211,6 +210,7 @@ impl Federation {
             remote_pseudonym: remote_pseudonym.to_owned(),
             status: ContactStatus::Pending,
             room: None,
+            conversation: None,
             created_at: now(),
         };
         self.send_to(
@@ -272,11 +272,9 @@ impl Federation {
             Some((account, _)) => self.local.registrations.member(account)?,
             None => None,
         };
-        let ok = member.as_ref().is_some_and(|m| {
-            m.consents.contactable
-                && m.consents.federated_matching
-                && m.matrix.as_ref().is_some_and(|l| l.verified)
-        });
+        let ok = member
+            .as_ref()
+            .is_some_and(|m| m.consents.contactable && m.consents.federated_matching);
         let (Some((account, patient)), Some(m), true) = (target, member, ok) else {
             tracing::info!(
                 request,
@@ -303,6 +301,7 @@ impl Federation {
             remote_pseudonym: from.to_owned(),
             status: ContactStatus::Pending,
             room: None,
+            conversation: None,
             created_at: now(),
         })?;
         let org = self.peer(peer).map_or("", |p| p.name.as_str());
@@ -364,14 +363,15 @@ impl Federation {
             self.save_contact(&c)?;
             return Ok(c);
         }
-        let mxid = member
+        // The member's own Matrix account, or the one the node manages for them.
+        let own = member
             .matrix
             .as_ref()
             .filter(|l| l.verified)
-            .map(|l| l.user_id.clone())
-            .ok_or(ContactError::Refused(Message::new(
-                "contacts.err.link_first",
-            )))?;
+            .map(|l| l.user_id.clone());
+        let mxid = own
+            .clone()
+            .unwrap_or_else(|| self.managed_user(&member.account_id));
         let room = self
             .create_room(
                 raremesh_bridge::rooms::RoomKind::Contact,
@@ -395,8 +395,12 @@ impl Federation {
         )
         .await?;
         c.status = ContactStatus::Accepted;
-        c.room = Some(room);
+        c.room = Some(room.clone());
         self.save_contact(&c)?;
+        if own.is_none() {
+            c.conversation = Some(self.talk_through_managed(&c, &room).await?);
+            self.save_contact(&c)?;
+        }
         Ok(c)
     }
 
@@ -429,7 +433,7 @@ impl Federation {
             !taken
         });
         if let (true, Some(room), Some(m)) = (accepted, room, member.as_ref()) {
-            let mxid = m
+            let own = m
                 .matrix
                 .as_ref()
                 .filter(|l| l.verified)
@@ -464,11 +468,16 @@ impl Federation {
             // Stay until both members joined (a room needs a member on this homeserver
             // for the invited member to join through it).
             self.store.set(Key::ContactRoom(&room), &c.request)?;
-            if let Some(mxid) = mxid {
-                self.client.invite(&room, &mxid).await?;
-            }
+            let mxid = own
+                .clone()
+                .unwrap_or_else(|| self.managed_user(&m.account_id));
+            self.client.invite(&room, &mxid).await?;
             c.status = ContactStatus::Accepted;
-            c.room = Some(room);
+            c.room = Some(room.clone());
+            if own.is_none() {
+                self.save_contact(&c)?;
+                c.conversation = Some(self.talk_through_managed(&c, &room).await?);
+            }
         } else {
             c.status = ContactStatus::Declined;
         }
@@ -476,7 +485,13 @@ impl Federation {
         if let Some(m) = member {
             let org = self.peer(peer).map_or("", |p| p.name.as_str());
             let lang = m.info.language.as_str();
-            let body = if c.status == ContactStatus::Accepted {
+            let body = if let Some(conversation) = &c.conversation {
+                let base = self.local.public_url.trim_end_matches('/');
+                Message::new("mail.contact_answer.accepted_here")
+                    .with("org", org)
+                    .with("link", format!("{base}/messages/{conversation}"))
+                    .render(lang)
+            } else if c.status == ContactStatus::Accepted {
                 Message::new("mail.contact_answer.accepted")
                     .with("org", org)
                     .with("room", CONTACT_ROOM_NAME)

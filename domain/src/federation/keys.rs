@@ -120,6 +120,26 @@ impl Keys {
     pub fn device_key(&self) -> [u8; 32] {
         hmac_sha256(&self.pseudonym_secret, b"raremesh-device-store-v1")
     }
+
+    /// The name under which the node manages a Matrix account for a member: 20 hex digits
+    /// of an HMAC of the member's account id, so that the account id never reaches a
+    /// homeserver and the name is the same after every restart.
+    pub fn managed_name(&self, account_id: &str) -> String {
+        let mac = hmac_sha256(
+            &self.pseudonym_secret,
+            format!("raremesh-managed-account-v1\0{account_id}").as_bytes(),
+        );
+        mac[..10].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The key of the stores of the Matrix account the node manages for a member (named
+    /// `name`): one key per account, derived from the node's secret.
+    pub fn managed_key(&self, name: &str) -> [u8; 32] {
+        hmac_sha256(
+            &self.pseudonym_secret,
+            format!("raremesh-managed-store-v1\0{name}").as_bytes(),
+        )
+    }
 }
 
 /// HMAC-SHA256 (RFC 2104) with a key of at most 64 bytes.

@@ -14,6 +14,7 @@ pub mod health;
 pub(crate) mod keys;
 mod link;
 mod local;
+mod managed;
 mod publish;
 pub mod qa;
 mod receive;
@@ -60,6 +61,9 @@ pub enum FederationError {
     /// that room waits, the rest goes on.
     #[error("the node's device is not in {0} (yet)")]
     NotInRoom(String),
+    /// A conversation held in a managed room could not be read or written.
+    #[error(transparent)]
+    Messaging(#[from] crate::messages::MessagingError),
 }
 
 impl FederationError {
@@ -121,6 +125,10 @@ pub struct Federation {
     /// One answer to a researcher's query recorded at a time (this node's own, and
     /// partners' as they arrive), so that none overwrites another.
     pub(crate) answers: std::sync::Mutex<()>,
+    /// The Matrix accounts the node manages for members without a Matrix app.
+    managed: managed::Managed,
+    /// Messaging, which keeps the conversations held in managed rooms.
+    messages: std::sync::OnceLock<crate::messages::WeakService>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -183,6 +191,8 @@ impl Federation {
             undecrypted: std::sync::Mutex::new(Vec::new()),
             resends: std::sync::Mutex::new(resend::Resends::default()),
             answers: std::sync::Mutex::new(()),
+            managed: managed::Managed::default(),
+            messages: std::sync::OnceLock::new(),
         })
     }
 
@@ -384,6 +394,7 @@ impl Federation {
                 self.clone().catch_up(),
                 self.clone().write_status(status),
                 self.clone().send_qa_when_queued(),
+                self.clone().run_managed(),
                 self.run(),
             );
         })

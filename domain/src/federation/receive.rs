@@ -172,7 +172,18 @@ impl Federation {
             .lock()
             .map_err(|_| FederationError::Matrix("the receiving lock was poisoned".into()))?;
         let me = self.config.user_id();
+        let mut wake = std::collections::BTreeSet::new();
         for e in events {
+            // An event of a room in which a member talks through the account the node
+            // manages for them: that account reads it (decrypted), woken below.
+            if let Some(v) = self.store.get(Key::ManagedRoom(e.room_id.as_str()))? {
+                if let Some((account, _)) = v.split_once(' ') {
+                    wake.insert(crate::ids::AccountId::new(account));
+                }
+                if e.is_encrypted() {
+                    continue;
+                }
+            }
             // A trusted peer withdrew or sent again what this node could not read yet.
             if let Some(target) = e.redacts.as_deref().filter(|_| e.is_redaction())
                 && self.peer(&self.principal(e.sender.as_str())).is_some()
@@ -209,6 +220,9 @@ impl Federation {
                         .set(Key::LastEvent(e.room_id.as_str()), id.as_str())?;
                 }
             }
+        }
+        for account in &wake {
+            self.wake_managed(account);
         }
         if r.stored + r.stale > 0 || !r.dropped.is_empty() {
             tracing::info!(

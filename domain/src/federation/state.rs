@@ -32,6 +32,12 @@ pub enum Key<'a> {
     QaJoined(&'a str),
     /// A contact room (id) the node is in until both members joined → `1`.
     ContactRoom(&'a str),
+    /// A contact room (id) in which a member talks through the account the node manages
+    /// for them → `<account id> <conversation id>`.
+    ManagedRoom(&'a str),
+    /// An event (id) of a managed room its account could not decrypt yet →
+    /// `<since> <room id>`.
+    ManagedUndecrypted(&'a str),
     /// A Q&A event (id) → what it is here: `q/<question>` or `a/<question>/<answer>`.
     QaEvent(&'a str),
     /// An edit (event id) this node sent of one of its Q&A events (id) → `1`.
@@ -91,6 +97,10 @@ pub enum Kind<'a> {
     QaOut,
     /// Every [`Key::Undecrypted`].
     Undecrypted,
+    /// Every [`Key::ManagedRoom`].
+    ManagedRoom,
+    /// Every [`Key::ManagedUndecrypted`].
+    ManagedUndecrypted,
     /// Every [`Key::QaEdit`] of one event.
     QaEditsOf(&'a str),
     /// Every [`Key::SnapshotPart`] of one sender's answer to one request.
@@ -113,6 +123,8 @@ impl Kind<'_> {
             Self::Inbox => "inbox:".into(),
             Self::QaOut => "qa_out:".into(),
             Self::Undecrypted => "undecrypted:".into(),
+            Self::ManagedRoom => "managed_room:".into(),
+            Self::ManagedUndecrypted => "managed_undecrypted:".into(),
             Self::QaEditsOf(event) => format!("qa_edit:{event}:"),
             Self::SnapshotParts { sender, request } => format!("snap:{sender}:{request}:"),
         }
@@ -133,6 +145,8 @@ impl fmt::Display for Key<'_> {
             Self::QaEncrypted(r) => write!(f, "qa_encrypted:{r}"),
             Self::Undecrypted(e) => write!(f, "undecrypted:{e}"),
             Self::ContactRoom(r) => write!(f, "contact_room:{r}"),
+            Self::ManagedRoom(r) => write!(f, "managed_room:{r}"),
+            Self::ManagedUndecrypted(e) => write!(f, "managed_undecrypted:{e}"),
             Self::QaEvent(e) => write!(f, "qa_event:{e}"),
             Self::QaEdit { event, edit } => write!(f, "qa_edit:{event}:{edit}"),
             Self::LastRev(p) => write!(f, "last_rev:{p}"),
@@ -245,6 +259,8 @@ mod tests {
             (Key::Joined("!r:b"), "joined:!r:b"),
             (Key::QaJoined("!r:b"), "qa_joined:!r:b"),
             (Key::ContactRoom("!r:b"), "contact_room:!r:b"),
+            (Key::ManagedRoom("!r:b"), "managed_room:!r:b"),
+            (Key::ManagedUndecrypted("$e"), "managed_undecrypted:$e"),
             (Key::QaEvent("$e"), "qa_event:$e"),
             (
                 Key::QaEdit {

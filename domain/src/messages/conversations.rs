@@ -260,6 +260,9 @@ impl Service {
             if !c.open() {
                 return Err(MessagingError::refused("messages.err.ended"));
             }
+            if c.room.is_some() && image.is_some() {
+                return Err(MessagingError::refused("messages.err.photos_here_only"));
+            }
             let at = now();
             let m = ChatMessage {
                 seq: c.last_seq + 1,
@@ -287,6 +290,13 @@ impl Service {
         };
         self.parts().throttle.record(&throttle_key);
         self.announce();
+        if c.room.is_some()
+            && let Some(f) = &self.parts().federation
+        {
+            // Kept here first; the account the node manages for the member sends it into
+            // the room (again after a failure, until it went).
+            f.wake_managed(&member.account_id);
+        }
         self.tell_message(&c, m.from).await;
         Ok(m)
     }
@@ -294,7 +304,7 @@ impl Service {
     /// The member leaves one of their conversations: nobody writes in it any more (what
     /// was written stays readable to both).
     pub fn leave(&self, account: &str, id: &str) -> Result<(), MessagingError> {
-        {
+        let room = {
             let _one = self.0.write.lock().unwrap_or_else(|e| e.into_inner());
             let (mut c, side) = self.mine(account, id)?;
             if !c.parties[side].left {
@@ -303,6 +313,11 @@ impl Service {
                 batch.put(key::conversation(id), &c);
                 self.kv().apply(&batch)?;
             }
+            c.room
+        };
+        if let (Some(room), Some(f)) = (room, &self.parts().federation) {
+            // The member's managed account leaves the room too: the other member sees it.
+            f.leave_managed(&crate::ids::AccountId::new(account), &room);
         }
         self.announce();
         Ok(())

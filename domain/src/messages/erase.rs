@@ -55,7 +55,9 @@ impl Service {
             };
             batch.remove(Tree::Messaging, k);
             let messages = self.messages(&id, 0)?;
-            if gone_or_left(&c, 1 - side.min(1)) {
+            // A conversation with a partner's member is kept for the local member only:
+            // it goes entirely (and the managed account leaves its room).
+            if c.room.is_some() || gone_or_left(&c, 1 - side.min(1)) {
                 images.extend(
                     messages
                         .iter()
@@ -121,6 +123,12 @@ fn gone_or_left(c: &Conversation, side: usize) -> bool {
 fn remove_all(batch: &mut Batch, c: &Conversation, messages: &[ChatMessage]) {
     for m in messages {
         batch.remove(Tree::Messaging, key::message(&c.id, m.seq));
+        if let Some(event) = &m.event_id {
+            batch.remove(Tree::Messaging, key::event(event));
+        }
+    }
+    if let Some(room) = &c.room {
+        batch.remove(Tree::Messaging, key::room(room));
     }
     for p in &c.parties {
         if let Some(a) = p.who.account() {

@@ -16,6 +16,7 @@ mod erase;
 mod images;
 mod model;
 mod notices;
+mod remote;
 mod reports;
 mod requests;
 
@@ -25,6 +26,7 @@ pub use conversations::{Listed, Shown, ShownMessage};
 pub use model::{
     Block, ChatMessage, Conversation, Image, Party, Place, Report, Request, RequestStatus, Who,
 };
+pub use remote::RemoteMember;
 pub use requests::{Possible, handle};
 
 use crate::accounts::throttle::Throttle;
@@ -113,6 +115,17 @@ struct Inner {
     news: tokio::sync::watch::Sender<u64>,
 }
 
+/// Messaging, if it is still there.
+#[derive(Clone)]
+pub struct WeakService(std::sync::Weak<Inner>);
+
+impl WeakService {
+    /// Messaging, while the node runs.
+    pub fn upgrade(&self) -> Option<Service> {
+        self.0.upgrade().map(Service)
+    }
+}
+
 impl std::fmt::Debug for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("messages::Service").finish_non_exhaustive()
@@ -127,6 +140,12 @@ impl Service {
             write: std::sync::Mutex::new(()),
             news: tokio::sync::watch::channel(0).0,
         }))
+    }
+
+    /// A handle that does not keep messaging alive (for the federation, which messaging
+    /// holds).
+    pub fn downgrade(&self) -> WeakService {
+        WeakService(Arc::downgrade(&self.0))
     }
 
     fn parts(&self) -> &Parts {

@@ -282,4 +282,12 @@ pub(crate) mod key {
     pub fn report(id: &str) -> String {
         format!("x/{id}")
     }
+    /// The conversation held in a Matrix room → its id.
+    pub fn room(room: &str) -> String {
+        format!("k/{room}")
+    }
+    /// A Matrix event of a conversation → `<conversation>/<seq>`.
+    pub fn event(event: &str) -> String {
+        format!("e/{event}")
+    }
 }

@@ -280,7 +280,7 @@ impl Service {
     }
 }
 
-fn local_party(account_id: &AccountId, patient_id: &PatientId) -> Party {
+pub(super) fn local_party(account_id: &AccountId, patient_id: &PatientId) -> Party {
     Party {
         who: Who::Local {
             account_id: account_id.clone(),

@@ -25,17 +25,23 @@ use crate::synapse::{Homeserver, stop_process};
 /// How long each outage lasts at least (the changes are made, and sent by A, inside it).
 const OUTAGE: Duration = Duration::from_secs(30);
 
-/// Node B, as its own process.
-struct NodeProcess {
+/// A node, as its own process.
+pub(crate) struct NodeProcess {
     port: u16,
     config: PathBuf,
     status: PathBuf,
-    log: PathBuf,
+    pub(crate) log: PathBuf,
     child: Option<Child>,
 }
 
 impl NodeProcess {
-    fn new(side: &Side, hs: &Homeserver, peer: &Side, peer_hs: &Homeserver, root: &Path) -> Self {
+    pub(crate) fn new(
+        side: &Side,
+        hs: &Homeserver,
+        peer: &Side,
+        peer_hs: &Homeserver,
+        root: &Path,
+    ) -> Self {
         let config = root.join(format!("{}.toml", side.name));
         let text = format!(
             "data_dir = {data:?}\n\n[node]\nname = \"Organization {upper}\"\n\n[server]\nbind = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n\n[log]\nlevel = \"raremesh=info,raremesh_bridge=info,warn\"\n\n[federation]\nenabled = true\nhomeserver_url = {hs_url:?}\nserver_name = {hs_name:?}\nas_token = {as_token:?}\nhs_token = {hs_token:?}\npublish_interval_secs = 1\nresync_interval_secs = 3600\n\n[[federation.peers]]\nname = \"Organization {peer_upper}\"\nuser_id = \"@raremesh:{peer_name}\"\nage_key = {peer_key:?}\n",
@@ -60,7 +66,7 @@ impl NodeProcess {
         }
     }
 
-    fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -84,7 +90,7 @@ impl NodeProcess {
         );
     }
 
-    fn stop(&mut self, signal: &str) {
+    pub(crate) fn stop(&mut self, signal: &str) {
         if let Some(c) = self.child.take() {
             stop_process(c, signal, Duration::from_secs(30));
         }
@@ -102,7 +108,7 @@ impl NodeProcess {
 const CONVERGE_SECS: u64 = 300;
 
 /// The last lines of a log, for a failure message.
-fn log_tail(log: &Path) -> String {
+pub(crate) fn log_tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(40)..].join("\n")

@@ -36,6 +36,7 @@ mod member_api;
 mod messaging;
 mod messaging_images;
 mod messaging_matrix;
+mod messaging_remote;
 mod metrics;
 mod mme;
 mod mme_send;

@@ -203,6 +203,7 @@ fn contacts_page(
                     "pseudonym",
                     format!("Patient {}", c.remote_pseudonym[..6].to_uppercase()),
                 ),
+                ("conversation", c.conversation.clone().unwrap_or_default()),
                 (
                     "status",
                     match c.status {
@@ -328,7 +329,10 @@ pub async fn answer(
         return contacts_page(&state, &headers, &m, StatusCode::NOT_FOUND, None);
     };
     match f.answer_contact(&m, &request, accept).await {
-        Ok(_) => see_other("/contacts"),
+        Ok(c) => match c.conversation {
+            Some(conversation) => see_other(&format!("/messages/{conversation}")),
+            None => see_other("/contacts"),
+        },
         Err(e) => contacts_page(
             &state,
             &headers,

@@ -1,0 +1,571 @@
+//! Matrix accounts the node manages for members who have no Matrix app, so that they talk
+//! with members of partner organizations on the Messages page.
+//!
+//! When such a member's contact request is accepted (either way), the contact room is
+//! opened with an account of the node's application-service namespace,
+//! `@<sender_localpart>-m-<name>:<server>`, where `<name>` is an HMAC of the member's
+//! account id (the account id never reaches a homeserver). The account is a matrix-sdk
+//! device like the node's own ([`Device`]): its session, sync position and end-to-end
+//! encryption keys are kept in `data/federation/managed/<name>/`, encrypted with a key
+//! derived from the node's secret for that account alone. The room stays end-to-end
+//! encrypted between the two members; the node reads and writes it as the member's
+//! account only.
+//!
+//! No account syncs all the time: one long poll per account does not scale to a node of a
+//! thousand members. The homeserver already pushes every event of a room with one of the
+//! node's users in it to the application service; such a push *wakes* the member's
+//! account, which syncs once (bringing the room keys sent to it and the events, decrypted)
+//! and sends what the member wrote and has not gone yet. At most [`OPEN_AT_ONCE`]
+//! accounts are open at a time; the least recently used idle one is closed for another.
+//! At start every account syncs once (what came while the node was down), and accounts
+//! with something left to do (a message not sent, an event without its room key yet) are
+//! woken again every [`AGAIN`].
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use raremesh_bridge::device::{Device, Reread};
+use raremesh_bridge::event::Incoming;
+use raremesh_bridge::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId};
+use serde_json::json;
+
+use super::contact::Contact;
+use super::{Federation, FederationError};
+use crate::clock::now;
+use crate::federation::state::{Key, Kind};
+use crate::ids::AccountId;
+use crate::messages::RemoteMember;
+
+/// The most managed accounts open (with their stores) at once.
+pub const OPEN_AT_ONCE: usize = 32;
+/// How often accounts with something left to do are woken again.
+const AGAIN: Duration = Duration::from_secs(20);
+/// How long an event without its room key is tried again.
+const KEY_WAIT: u64 = 24 * 3600;
+/// How long a managed account waits for an invitation to reach it.
+const JOIN_TRIES: u32 = 20;
+
+type Slot = Arc<tokio::sync::Mutex<Option<Device>>>;
+
+/// The managed accounts open now, and those with something left to do.
+#[derive(Default)]
+pub(super) struct Managed {
+    open: std::sync::Mutex<HashMap<AccountId, (Slot, Instant)>>,
+    pending: std::sync::Mutex<BTreeSet<AccountId>>,
+}
+
+impl Managed {
+    /// The account's slot (opened on first use by whoever holds its lock); closes the
+    /// least recently used idle account when too many are open.
+    fn slot(&self, account: &AccountId) -> Slot {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let t = Instant::now();
+        if let Some((slot, used)) = open.get_mut(account) {
+            *used = t;
+            return slot.clone();
+        }
+        if open.len() >= OPEN_AT_ONCE {
+            let idle = open
+                .iter()
+                .filter(|(_, (s, _))| Arc::strong_count(s) == 1)
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(a, _)| a.clone());
+            if let Some(a) = idle {
+                open.remove(&a);
+            }
+        }
+        let slot = Slot::default();
+        open.insert(account.clone(), (slot.clone(), t));
+        slot
+    }
+
+    fn forget(&self, account: &AccountId) {
+        self.open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(account);
+        self.pending(account, false);
+    }
+
+    fn pending(&self, account: &AccountId, left: bool) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if left {
+            p.insert(account.clone());
+        } else {
+            p.remove(account);
+        }
+    }
+
+    /// How many accounts are open now.
+    pub(super) fn open_now(&self) -> usize {
+        self.open.lock().map_or(0, |o| o.len())
+    }
+}
+
+/// A managed room's value: the member's account and the conversation.
+fn parse_room(value: &str) -> Option<(AccountId, &str)> {
+    let (account, conversation) = value.split_once(' ')?;
+    Some((AccountId::new(account), conversation))
+}
+
+impl Federation {
+    /// The Matrix user the node manages for a member.
+    pub fn managed_user(&self, account: &str) -> String {
+        format!(
+            "@{}-m-{}:{}",
+            self.config.sender_localpart,
+            self.keys.managed_name(account),
+            self.config.server_name
+        )
+    }
+
+    /// How many managed accounts are open now (for the status and the benchmark).
+    pub fn managed_open(&self) -> usize {
+        self.managed.open_now()
+    }
+
+    fn messages(&self) -> Result<crate::messages::Service, FederationError> {
+        self.messages
+            .get()
+            .and_then(crate::messages::WeakService::upgrade)
+            .ok_or_else(|| FederationError::Matrix("messaging is not connected".into()))
+    }
+
+    /// Connects messaging, which keeps the conversations held in managed rooms.
+    pub fn connect_messages(&self, messages: &crate::messages::Service) {
+        let _ = self.messages.set(messages.downgrade());
+    }
+
+    async fn managed_device<'g>(
+        &self,
+        account: &AccountId,
+        slot: &'g mut Option<Device>,
+    ) -> Result<&'g Device, FederationError> {
+        if slot.is_none() {
+            let name = self.keys.managed_name(account);
+            let user: OwnedUserId =
+                raremesh_bridge::client::parse_id("managed user id", &self.managed_user(account))?;
+            let dir = self.dir.join("managed").join(&name);
+            let key = self.keys.managed_key(&name);
+            *slot = Some(Device::open_named(&self.client, &user, &dir, &key, "raremesh").await?);
+        }
+        slot.as_ref()
+            .ok_or_else(|| FederationError::Matrix("a managed account did not open".into()))
+    }
+
+    /// The member of an accepted contact talks through their managed account: the
+    /// conversation opens on their Messages page, and the account joins `room` (to which
+    /// the node invited it). The conversation's id.
+    pub(super) async fn talk_through_managed(
+        &self,
+        contact: &Contact,
+        room: &str,
+    ) -> Result<String, FederationError> {
+        let organization = self
+            .peer(&contact.peer)
+            .map_or_else(String::new, |p| p.name.clone());
+        let conversation = self.messages()?.open_remote(
+            &contact.account_id,
+            &contact.patient_id,
+            &RemoteMember {
+                peer: contact.peer.clone(),
+                pseudonym: contact.remote_pseudonym.clone(),
+                organization,
+            },
+            room,
+        )?;
+        self.store.set(
+            Key::ManagedRoom(room),
+            &format!("{} {conversation}", contact.account_id),
+        )?;
+        tracing::info!(%room, "a member talks with a partner's member through a managed account");
+        // The conversation is kept: joining is tried again (every sync of the account
+        // joins the rooms it should be in) if it fails now.
+        if let Err(e) = self.join_managed(contact, room).await {
+            self.managed.pending(&contact.account_id, true);
+            tracing::info!(error = %e, %room, "the managed account has not joined its room yet");
+        }
+        Ok(conversation)
+    }
+
+    async fn join_managed(&self, contact: &Contact, room: &str) -> Result<(), FederationError> {
+        let room_id: OwnedRoomId = raremesh_bridge::client::parse_id("room id", room)?;
+        {
+            let slot = self.managed.slot(&contact.account_id);
+            let mut guard = slot.lock().await;
+            let device = self.managed_device(&contact.account_id, &mut guard).await?;
+            let mut tries = 0;
+            loop {
+                match device.join(&room_id).await {
+                    Ok(()) => break,
+                    Err(e) if tries < JOIN_TRIES => {
+                        tracing::debug!(error = %e, "the managed account's invitation has not come yet");
+                        tries += 1;
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let label = format!(
+                "Patient {}",
+                contact
+                    .local_pseudonym
+                    .get(..6)
+                    .unwrap_or(&contact.local_pseudonym)
+                    .to_uppercase()
+            );
+            if let Err(e) = device.set_display_name(&label).await {
+                tracing::info!(error = %e, "the managed account's display name was not set");
+            }
+        }
+        self.sync_managed(&contact.account_id).await
+    }
+
+    /// Wakes the account the node manages for a member (an event came in one of its
+    /// rooms, or the member wrote): it syncs once, keeps what came, and sends what waits.
+    pub fn wake_managed(self: &Arc<Self>, account: &AccountId) {
+        let (f, account) = (self.clone(), account.clone());
+        tokio::spawn(async move {
+            if let Err(e) = f.sync_managed(&account).await {
+                f.managed.pending(&account, true);
+                tracing::info!(error = %e, "a managed Matrix account could not sync; tried again later");
+            }
+        });
+    }
+
+    /// The member left a conversation: their managed account leaves its room.
+    pub fn leave_managed(self: &Arc<Self>, account: &AccountId, room: &str) {
+        let (f, account, room) = (self.clone(), account.clone(), room.to_owned());
+        tokio::spawn(async move {
+            if let Err(e) = f.leave_managed_now(&account, &room).await {
+                tracing::warn!(error = %e, %room, "a managed account could not leave its room");
+            }
+        });
+    }
+
+    async fn leave_managed_now(
+        &self,
+        account: &AccountId,
+        room: &str,
+    ) -> Result<(), FederationError> {
+        // What the member wrote before leaving goes first.
+        self.sync_managed(account).await?;
+        let room_id: OwnedRoomId = raremesh_bridge::client::parse_id("room id", room)?;
+        let slot = self.managed.slot(account);
+        let mut guard = slot.lock().await;
+        let device = self.managed_device(account, &mut guard).await?;
+        device.leave(&room_id).await?;
+        self.store.unset(Key::ManagedRoom(room))?;
+        Ok(())
+    }
+
+    /// Erases the account the node manages for a member (their account was erased): it
+    /// leaves its rooms, its session ends, and its folder is removed.
+    pub async fn erase_managed(&self, account: &AccountId) -> Result<(), FederationError> {
+        let rooms: Vec<String> = self
+            .store
+            .scan(Kind::ManagedRoom)?
+            .into_iter()
+            .filter(|(_, v)| parse_room(v).is_some_and(|(a, _)| &a == account))
+            .map(|(name, _)| name.rest(&Kind::ManagedRoom).to_owned())
+            .collect();
+        let name = self.keys.managed_name(account);
+        let dir = self.dir.join("managed").join(&name);
+        if !dir.exists() {
+            for room in &rooms {
+                self.store.unset(Key::ManagedRoom(room))?;
+            }
+            return Ok(());
+        }
+        let slot = self.managed.slot(account);
+        let mut guard = slot.lock().await;
+        if let Ok(device) = self.managed_device(account, &mut guard).await {
+            for room in &rooms {
+                if let Ok(id) = raremesh_bridge::client::parse_id::<OwnedRoomId>("room id", room)
+                    && let Err(e) = device.leave(&id).await
+                {
+                    tracing::warn!(error = %e, "an erased member's account could not leave a room");
+                }
+            }
+            if let Err(e) = device.log_out().await {
+                tracing::info!(error = %e, "an erased member's account could not log out");
+            }
+        }
+        *guard = None;
+        drop(guard);
+        self.managed.forget(account);
+        for room in &rooms {
+            self.store.unset(Key::ManagedRoom(room))?;
+        }
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| FederationError::Matrix(format!("removing a managed account: {e}")))?;
+        Ok(())
+    }
+
+    /// Syncs a managed account now (see [`Federation::sync_managed`]), if it has rooms.
+    pub async fn sync_managed_now(&self, account: &AccountId) -> Result<(), FederationError> {
+        if self.managed_rooms(account)?.is_empty() {
+            return Ok(());
+        }
+        self.sync_managed(account).await
+    }
+
+    /// Syncs a managed account once: keeps the partner's member's messages (decrypted),
+    /// notes events whose room key has not come, tries the noted ones again, and sends
+    /// the member's messages not sent yet (once the other member has joined: a message
+    /// sent before would be encrypted for nobody but the member).
+    pub(super) async fn sync_managed(&self, account: &AccountId) -> Result<(), FederationError> {
+        let slot = self.managed.slot(account);
+        let mut guard = slot.lock().await;
+        let device = self.managed_device(account, &mut guard).await?;
+        let synced = match device.sync(Duration::ZERO).await {
+            Ok(s) => s,
+            Err(e) if e.status() == Some(401) => {
+                tracing::warn!(
+                    "the homeserver ended a managed account's session; opening it again"
+                );
+                *guard = None;
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let me = device.user_id().to_owned();
+        let mut rooms = self.managed_rooms(account)?;
+        // A conversation erased with its member or patient: the account leaves its room.
+        let messages = self.messages()?;
+        let mut gone = Vec::new();
+        for (room, conversation) in &rooms {
+            if messages.local_member(conversation)?.is_none() {
+                gone.push(room.clone());
+            }
+        }
+        for room in gone {
+            if let Ok(id) = raremesh_bridge::client::parse_id::<OwnedRoomId>("room id", &room) {
+                device.leave(&id).await?;
+            }
+            self.store.unset(Key::ManagedRoom(&room))?;
+            rooms.remove(&room);
+        }
+        // A room the account should be in and is not (a join that failed before).
+        let mut left = false;
+        let joined = device.joined_rooms();
+        for room in rooms.keys() {
+            if let Ok(id) = raremesh_bridge::client::parse_id::<OwnedRoomId>("room id", room)
+                && !joined.contains(&id)
+                && let Err(e) = device.join(&id).await
+            {
+                tracing::info!(error = %e, %room, "a managed account could not join its room yet");
+                left = true;
+            }
+        }
+        for e in &synced.events {
+            self.apply_managed(&rooms, &me, e).await?;
+        }
+        for (event, room, why) in &synced.undecryptable {
+            if let Some(event) = event
+                && rooms.contains_key(room.as_str())
+            {
+                tracing::debug!(%room, why, "a managed room's event waits for its key");
+                self.store.set(
+                    Key::ManagedUndecrypted(event.as_str()),
+                    &format!("{} {room}", now()),
+                )?;
+            }
+        }
+        left |= self.again_undecrypted(device, &rooms, &me).await?;
+        left |= self.send_unsent(device, &rooms, &me).await?;
+        self.managed.pending(account, left);
+        Ok(())
+    }
+
+    /// This member's managed rooms: room id → conversation.
+    fn managed_rooms(
+        &self,
+        account: &AccountId,
+    ) -> Result<HashMap<String, String>, FederationError> {
+        Ok(self
+            .store
+            .scan(Kind::ManagedRoom)?
+            .into_iter()
+            .filter_map(|(name, v)| {
+                let (a, conversation) = parse_room(&v)?;
+                (&a == account).then(|| {
+                    (
+                        name.rest(&Kind::ManagedRoom).to_owned(),
+                        conversation.to_owned(),
+                    )
+                })
+            })
+            .collect())
+    }
+
+    /// Whether a user is one of the nodes (this one, a peer, their devices), not a member.
+    fn is_node_user(&self, user: &str) -> bool {
+        user == self.config.user_id()
+            || self.peer(user).is_some()
+            || self.peer(&self.principal(user)).is_some()
+            || user == self.device_user()
+    }
+
+    async fn apply_managed(
+        &self,
+        rooms: &HashMap<String, String>,
+        me: &OwnedUserId,
+        e: &Incoming,
+    ) -> Result<(), FederationError> {
+        let Some(conversation) = rooms.get(e.room_id.as_str()) else {
+            return Ok(());
+        };
+        let sender = e.sender.as_str();
+        if sender == me.as_str() || self.is_node_user(sender) {
+            return Ok(());
+        }
+        let messages = self.messages()?;
+        if matches!(e.membership(), Some("leave" | "ban")) && e.state_key.as_deref() == Some(sender)
+        {
+            messages.remote_left(conversation)?;
+            return Ok(());
+        }
+        let (Some(event), Some(text)) = (&e.event_id, e.text()) else {
+            return Ok(());
+        };
+        if e.state_key.is_some() || text.trim().is_empty() {
+            return Ok(());
+        }
+        messages
+            .receive_remote(
+                conversation,
+                event.as_str(),
+                text,
+                e.origin_server_ts / 1000,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Tries again the noted events of this member's rooms; whether some still wait.
+    async fn again_undecrypted(
+        &self,
+        device: &Device,
+        rooms: &HashMap<String, String>,
+        me: &OwnedUserId,
+    ) -> Result<bool, FederationError> {
+        let mut waiting = false;
+        for (name, value) in self.store.scan(Kind::ManagedUndecrypted)? {
+            let Some((since, room)) = value.split_once(' ') else {
+                self.store.unset_name(&name)?;
+                continue;
+            };
+            if !rooms.contains_key(room) {
+                continue;
+            }
+            let event = name.rest(&Kind::ManagedUndecrypted).to_owned();
+            let (Ok(room_id), Ok(event_id)) = (
+                raremesh_bridge::client::parse_id::<OwnedRoomId>("room id", room),
+                raremesh_bridge::client::parse_id::<OwnedEventId>("event id", &event),
+            ) else {
+                self.store.unset_name(&name)?;
+                continue;
+            };
+            match device.decrypt_again(&room_id, &event_id).await {
+                Ok(Reread::Read(e)) => {
+                    self.apply_managed(rooms, me, &e).await?;
+                    self.store.unset_name(&name)?;
+                }
+                Ok(Reread::NotYet { .. }) => {
+                    if since.parse::<u64>().is_ok_and(|s| now() > s + KEY_WAIT) {
+                        tracing::warn!(%room, event, "a managed room's event never got its key: given up");
+                        self.store.unset_name(&name)?;
+                    } else {
+                        waiting = true;
+                    }
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, %room, "reading a managed room's event again failed");
+                    waiting = true;
+                }
+            }
+        }
+        Ok(waiting)
+    }
+
+    /// Sends the member's messages not sent yet, in order; whether some still wait.
+    async fn send_unsent(
+        &self,
+        device: &Device,
+        rooms: &HashMap<String, String>,
+        me: &OwnedUserId,
+    ) -> Result<bool, FederationError> {
+        let messages = self.messages()?;
+        let mut waiting = false;
+        for (room, conversation) in rooms {
+            let unsent = messages.unsent(conversation)?;
+            if unsent.is_empty() {
+                continue;
+            }
+            let room_id: OwnedRoomId = raremesh_bridge::client::parse_id("room id", room)?;
+            let other_joined = device
+                .joined_members(&room_id)
+                .await?
+                .iter()
+                .any(|u| u != me && !self.is_node_user(u.as_str()));
+            if !other_joined {
+                waiting = true;
+                continue;
+            }
+            for m in unsent {
+                let txn = format!("raremesh-{conversation}-{}", m.seq);
+                let content = json!({"msgtype": "m.text", "body": m.body});
+                match device
+                    .send(&room_id, "m.room.message", &txn, &content)
+                    .await
+                {
+                    Ok(event) => messages.mark_sent(conversation, m.seq, event.as_str())?,
+                    Err(e) => {
+                        tracing::info!(error = %e, %room, "a message could not go into its room yet");
+                        waiting = true;
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(waiting)
+    }
+
+    /// Runs until the process ends: every managed account syncs once (what came while the
+    /// node was down), then accounts with something left to do are woken again.
+    pub(super) async fn run_managed(self: Arc<Self>) {
+        let accounts: BTreeSet<AccountId> = match self.store.scan(Kind::ManagedRoom) {
+            Ok(rooms) => rooms
+                .iter()
+                .filter_map(|(_, v)| parse_room(v).map(|(a, _)| a))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "listing the managed accounts failed");
+                BTreeSet::new()
+            }
+        };
+        for account in accounts {
+            if let Err(e) = self.sync_managed(&account).await {
+                self.managed.pending(&account, true);
+                tracing::info!(error = %e, "a managed account could not sync at start; tried again later");
+            }
+        }
+        loop {
+            tokio::time::sleep(AGAIN).await;
+            let pending: Vec<AccountId> = self
+                .managed
+                .pending
+                .lock()
+                .map(|p| p.iter().cloned().collect())
+                .unwrap_or_default();
+            for account in pending {
+                if let Err(e) = self.sync_managed(&account).await {
+                    self.managed.pending(&account, true);
+                    tracing::debug!(error = %e, "a managed account could not sync; tried again later");
+                }
+            }
+        }
+    }
+}

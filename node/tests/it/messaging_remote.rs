@@ -1,0 +1,285 @@
+//! A member with no Matrix app talks with a member of a partner organization who uses one,
+//! on two real Synapses: Anna (node A) only has the Messages page; Bruno (node B) reads and
+//! writes in matrix-nio with end-to-end encryption. Anna accepts Bruno's request on her
+//! contacts page, the node opens the conversation with the Matrix account it manages for
+//! her, and both write both ways. The room is encrypted and ends up holding Bruno and
+//! Anna's managed account only; A's homeserver keeps no message text. Node A then runs as
+//! its own process, is killed (SIGKILL) while Bruno writes, and on restart its managed
+//! account reads what came meanwhile, with the same keys, and goes on talking.
+
+use std::time::Duration;
+
+use crate::federation::nio;
+use crate::federation_restart::{NodeProcess, log_tail};
+use crate::pair::{Side, member, run, wait_for};
+use crate::validation::CSRF;
+
+/// The texts of the messages exchanged (none may be found on a homeserver in clear).
+const FROM_BRUNO: &str = "Hola, soy Bruno, de la otra organizacion";
+const FROM_ANNA: &str = "Hello Bruno, this is Anna writing from the Messages page";
+const WHILE_DOWN: &str = "Bruno writes while the node of Anna is down";
+const AFTER_ASK: &str = "Bruno asks again after the restart";
+const AFTER_REPLY: &str = "Anna answers after the restart";
+
+/// Runs the nio script on a thread of its own (it waits for what the node sends).
+fn nio_in_background(args: Vec<String>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        nio(&args)
+    })
+}
+
+/// A page of a node running as its own process, for a signed-in member.
+fn page(http: &reqwest::blocking::Client, url: &str, session: &str) -> String {
+    http.get(url)
+        .header(
+            "cookie",
+            format!("raremesh_csrf={CSRF}; raremesh_session={session}"),
+        )
+        .send()
+        .and_then(|r| r.text())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_without_a_matrix_app_talks_with_a_partners_member() {
+    let test_root = crate::pair::test_root();
+    let root = test_root.path.clone();
+    let (a, b) = (Side::new(&root, "a"), Side::new(&root, "b"));
+    let (hs_a, hs_b) = crate::pair::homeservers(&root, &a, &b);
+
+    // Anna's account on node A, made before A runs as its own process; she has no Matrix
+    // account.
+    let (anna_pseudonym, managed, session) = {
+        let (sa, _) = raremesh::boot::boot(a.config(&hs_a, &b, &hs_b)).expect("boot");
+        let anna = member(
+            &sa,
+            "anna@a.example.org",
+            "Annachild",
+            &["HP:0001250", "HP:0001252", "HP:0001263"],
+            true,
+        );
+        let fa = sa.federation.clone().expect("a");
+        (
+            fa.keys.pseudonym(&anna.id, 0),
+            fa.managed_user(anna.account_id.as_str()),
+            sa.sessions.start(&anna.account_id).expect("session"),
+        )
+    };
+    let mut process_a = NodeProcess::new(&a, &hs_a, &b, &hs_b, &root);
+    process_a.start();
+    let log = process_a.log.clone();
+    let node_b = run(b.config(&hs_b, &a, &hs_a)).await;
+    let sb = node_b.state.clone();
+    let fb = sb.federation.clone().expect("b");
+    let base = format!("http://127.0.0.1:{}", a.port);
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http");
+    let post = |path: &str, form: &[(&str, &str)]| {
+        let mut fields = vec![("csrf", CSRF)];
+        fields.extend_from_slice(form);
+        tokio::task::block_in_place(|| {
+            http.post(format!("{base}{path}"))
+                .header(
+                    "cookie",
+                    format!("raremesh_csrf={CSRF}; raremesh_session={session}"),
+                )
+                .form(&fields)
+                .send()
+                .expect("post")
+        })
+    };
+
+    // Bruno links his Matrix account, and asks to get in touch with Anna's patient.
+    let bob = tokio::task::block_in_place(|| hs_b.register("bob", "bob long password"));
+    let bruno = member(
+        &sb,
+        "bruno@b.example.org",
+        "Brunochild",
+        &["HP:0002069", "HP:0001252", "HP:0001263"],
+        true,
+    );
+    let mut bruno_m = sb
+        .registrations
+        .member(&bruno.account_id)
+        .expect("m")
+        .expect("m");
+    fb.start_link(&mut bruno_m, &bob).await.expect("link");
+    let ub = hs_b.url.clone();
+    let code = tokio::task::block_in_place(|| nio(&["code", &ub, "bob", "bob long password"]));
+    fb.confirm_link(&mut bruno_m, &code).await.expect("confirm");
+    let peer_a = format!("@raremesh:{}", hs_a.server_name);
+    wait_for("A's contactable vector on B", 120, || {
+        fb.store
+            .remote(&peer_a, &anna_pseudonym)
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.vector.contactable)
+    })
+    .await;
+    let asked = fb
+        .request_contact(&bruno_m, &bruno.id, &peer_a, &anna_pseudonym)
+        .await
+        .expect("a member with a Matrix app may ask a member without one");
+
+    // Anna accepts on her contacts page, and lands on the conversation.
+    let contacts = format!("{base}/contacts");
+    wait_for_page(&http, &contacts, &session, &asked.request, &log).await;
+    let accepted = post(
+        &format!("/contacts/{}", asked.request),
+        &[("answer", "accept")],
+    );
+    assert_eq!(accepted.status(), reqwest::StatusCode::SEE_OTHER);
+    let to = accepted
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .expect("location")
+        .to_owned();
+    let conversation = to
+        .strip_prefix("/messages/")
+        .expect("the conversation")
+        .to_owned();
+    let conversation_url = format!("{base}/messages/{conversation}");
+    wait_for_page(
+        &http,
+        &format!("{base}/messages"),
+        &session,
+        "Organization B",
+        &log,
+    )
+    .await;
+    wait_for("the answer on B", 60, || {
+        fb.contacts_of(&bruno.account_id)
+            .is_ok_and(|c| c[0].status == raremesh::federation::ContactStatus::Accepted)
+    })
+    .await;
+    let room = fb.contacts_of(&bruno.account_id).expect("c")[0]
+        .room
+        .clone()
+        .expect("room");
+
+    // Bruno writes in his Matrix app, and waits for Anna's answer there.
+    let bruno_side = nio_in_background(
+        [
+            "exchange",
+            &ub,
+            "bob",
+            "bob long password",
+            &room,
+            FROM_BRUNO,
+            FROM_ANNA,
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    wait_for_page(&http, &conversation_url, &session, FROM_BRUNO, &log).await;
+    let sent = post(&format!("/messages/{conversation}"), &[("body", FROM_ANNA)]);
+    assert_eq!(sent.status(), reqwest::StatusCode::SEE_OTHER);
+    let out = tokio::task::block_in_place(|| bruno_side.join().expect("nio"));
+    let result: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(result["received"], FROM_ANNA, "{out}\n{}", log_tail(&log));
+    assert_eq!(result["encrypted_room"], true, "{out}");
+    assert_eq!(result["was_encrypted"], true, "{out}");
+
+    // The room holds Bruno and Anna's managed account only, once the nodes left it.
+    let joined = || {
+        let mut users: Vec<String> = hs_a
+            .query(&format!(
+                "SELECT state_key FROM current_state_events WHERE room_id = '{room}' \
+                 AND type = 'm.room.member' AND membership = 'join'"
+            ))
+            .iter()
+            .filter_map(|r| r[0].as_str().map(str::to_owned))
+            .collect();
+        users.sort();
+        users
+    };
+    let mut expected = vec![managed.clone(), bob.clone()];
+    expected.sort();
+    wait_for("only the two members in the room", 60, || {
+        joined() == expected
+    })
+    .await;
+
+    // Node A is killed; Bruno writes meanwhile; on restart Anna's account reads it, with
+    // what was said before.
+    process_a.stop("-KILL");
+    let content = serde_json::json!({"msgtype": "m.text", "body": WHILE_DOWN}).to_string();
+    tokio::task::block_in_place(|| {
+        nio(&["send", &ub, "bob", "bob long password", &room, &content])
+    });
+    process_a.start();
+    wait_for_page(&http, &conversation_url, &session, WHILE_DOWN, &log).await;
+    let html = tokio::task::block_in_place(|| page(&http, &conversation_url, &session));
+    for old in [FROM_BRUNO, FROM_ANNA] {
+        assert!(
+            html.contains(old),
+            "{old:?} is still on the page after the restart"
+        );
+    }
+
+    // And they go on talking, both ways.
+    let bruno_side = nio_in_background(
+        [
+            "exchange",
+            &ub,
+            "bob",
+            "bob long password",
+            &room,
+            AFTER_ASK,
+            AFTER_REPLY,
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    wait_for_page(&http, &conversation_url, &session, AFTER_ASK, &log).await;
+    let sent = post(
+        &format!("/messages/{conversation}"),
+        &[("body", AFTER_REPLY)],
+    );
+    assert_eq!(sent.status(), reqwest::StatusCode::SEE_OTHER);
+    let out = tokio::task::block_in_place(|| bruno_side.join().expect("nio"));
+    let result: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(result["received"], AFTER_REPLY, "{out}\n{}", log_tail(&log));
+
+    // A's homeserver keeps no text of any of these messages.
+    let events = hs_a.query("SELECT json FROM event_json");
+    assert!(!events.is_empty());
+    for text in [FROM_BRUNO, FROM_ANNA, WHILE_DOWN, AFTER_ASK, AFTER_REPLY] {
+        assert!(
+            !events
+                .iter()
+                .any(|e| e[0].as_str().is_some_and(|j| j.contains(text))),
+            "{text:?} reached A's homeserver in clear"
+        );
+    }
+    process_a.stop("-TERM");
+    node_b.shut().await;
+}
+
+/// Waits until the conversation page of the node process shows `text`.
+async fn wait_for_page(
+    http: &reqwest::blocking::Client,
+    url: &str,
+    session: &str,
+    text: &str,
+    log: &std::path::Path,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let html = tokio::task::block_in_place(|| page(http, url, session));
+        if html.contains(text) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{text:?} never showed on the page\n{}",
+            log_tail(log)
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
