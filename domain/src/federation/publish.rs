@@ -32,11 +32,6 @@ impl Federation {
     /// The vectors this node should publish now, by pseudonym.
     pub fn desired(&self) -> Result<HashMap<String, (Vector, String)>, FederationError> {
         let all = self.local.registrations.members()?;
-        let linked: std::collections::HashSet<AccountId> = all
-            .iter()
-            .filter(|m| m.matrix.as_ref().is_some_and(|l| l.verified))
-            .map(|m| m.account_id.clone())
-            .collect();
         let members: HashMap<AccountId, crate::registration::Consents> = all
             .into_iter()
             .filter(|m| m.consents.federated_matching && m.consents.terms_version.is_some())
@@ -75,7 +70,9 @@ impl Federation {
                 age_band: c.share_age_band.then(|| {
                     AgeBand::of_age(current_year().saturating_sub(u32::from(p.birth_year)))
                 }),
-                contactable: c.contactable && linked.contains(&p.account_id),
+                // With or without a Matrix app: a member without one talks through the
+                // account the node manages for them.
+                contactable: c.contactable,
             };
             out.insert(pseudonym, (v, format!("{}/{}", p.account_id, p.id)));
         }

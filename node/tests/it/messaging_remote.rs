@@ -30,15 +30,19 @@ fn nio_in_background(args: Vec<String>) -> std::thread::JoinHandle<String> {
 }
 
 /// A page of a node running as its own process, for a signed-in member.
-fn page(http: &reqwest::blocking::Client, url: &str, session: &str) -> String {
-    http.get(url)
+async fn page(http: &reqwest::Client, url: &str, session: &str) -> String {
+    match http
+        .get(url)
         .header(
             "cookie",
             format!("raremesh_csrf={CSRF}; raremesh_session={session}"),
         )
         .send()
-        .and_then(|r| r.text())
-        .unwrap_or_default()
+        .await
+    {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,24 +77,23 @@ async fn a_member_without_a_matrix_app_talks_with_a_partners_member() {
     let sb = node_b.state.clone();
     let fb = sb.federation.clone().expect("b");
     let base = format!("http://127.0.0.1:{}", a.port);
-    let http = reqwest::blocking::Client::builder()
+    let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .build()
         .expect("http");
-    let post = |path: &str, form: &[(&str, &str)]| {
+    let post = async |path: &str, form: &[(&str, &str)]| {
         let mut fields = vec![("csrf", CSRF)];
         fields.extend_from_slice(form);
-        tokio::task::block_in_place(|| {
-            http.post(format!("{base}{path}"))
-                .header(
-                    "cookie",
-                    format!("raremesh_csrf={CSRF}; raremesh_session={session}"),
-                )
-                .form(&fields)
-                .send()
-                .expect("post")
-        })
+        http.post(format!("{base}{path}"))
+            .header(
+                "cookie",
+                format!("raremesh_csrf={CSRF}; raremesh_session={session}"),
+            )
+            .form(&fields)
+            .send()
+            .await
+            .expect("post")
     };
 
     // Bruno links his Matrix account, and asks to get in touch with Anna's patient.
@@ -131,7 +134,8 @@ async fn a_member_without_a_matrix_app_talks_with_a_partners_member() {
     let accepted = post(
         &format!("/contacts/{}", asked.request),
         &[("answer", "accept")],
-    );
+    )
+    .await;
     assert_eq!(accepted.status(), reqwest::StatusCode::SEE_OTHER);
     let to = accepted
         .headers()
@@ -177,7 +181,7 @@ async fn a_member_without_a_matrix_app_talks_with_a_partners_member() {
         .to_vec(),
     );
     wait_for_page(&http, &conversation_url, &session, FROM_BRUNO, &log).await;
-    let sent = post(&format!("/messages/{conversation}"), &[("body", FROM_ANNA)]);
+    let sent = post(&format!("/messages/{conversation}"), &[("body", FROM_ANNA)]).await;
     assert_eq!(sent.status(), reqwest::StatusCode::SEE_OTHER);
     let out = tokio::task::block_in_place(|| bruno_side.join().expect("nio"));
     let result: serde_json::Value = serde_json::from_str(&out).expect("json");
@@ -214,7 +218,7 @@ async fn a_member_without_a_matrix_app_talks_with_a_partners_member() {
     });
     process_a.start();
     wait_for_page(&http, &conversation_url, &session, WHILE_DOWN, &log).await;
-    let html = tokio::task::block_in_place(|| page(&http, &conversation_url, &session));
+    let html = page(&http, &conversation_url, &session).await;
     for old in [FROM_BRUNO, FROM_ANNA] {
         assert!(
             html.contains(old),
@@ -240,7 +244,8 @@ async fn a_member_without_a_matrix_app_talks_with_a_partners_member() {
     let sent = post(
         &format!("/messages/{conversation}"),
         &[("body", AFTER_REPLY)],
-    );
+    )
+    .await;
     assert_eq!(sent.status(), reqwest::StatusCode::SEE_OTHER);
     let out = tokio::task::block_in_place(|| bruno_side.join().expect("nio"));
     let result: serde_json::Value = serde_json::from_str(&out).expect("json");
@@ -263,7 +268,7 @@ async fn a_member_without_a_matrix_app_talks_with_a_partners_member() {
 
 /// Waits until the conversation page of the node process shows `text`.
 async fn wait_for_page(
-    http: &reqwest::blocking::Client,
+    http: &reqwest::Client,
     url: &str,
     session: &str,
     text: &str,
@@ -271,7 +276,7 @@ async fn wait_for_page(
 ) {
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     loop {
-        let html = tokio::task::block_in_place(|| page(http, url, session));
+        let html = page(http, url, session).await;
         if html.contains(text) {
             return;
         }
