@@ -16,6 +16,7 @@
                                      encrypted text), wait for a text EXPECT from another
                                      user; print one JSON line: what arrived and whether
                                      it came encrypted.
+  leave HS USER PASSWORD ROOM        leave ROOM.
   notice HS USER PASSWORD EXPECT     accept invitations, wait for a message whose text
                                      contains EXPECT in any room; print one JSON line:
                                      its room, text and msgtype.
@@ -185,6 +186,15 @@ async def exchange(hs, user, password, room_id, say, expect):
         await c.close()
 
 
+async def leave(hs, user, password, room_id):
+    with tempfile.TemporaryDirectory() as store:
+        c = await login(hs, user, password, store)
+        resp = await c.room_leave(room_id)
+        if getattr(resp, "status_code", None):
+            raise SystemExit(f"leave: {resp}")
+        await c.close()
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "code":
@@ -197,6 +207,8 @@ if __name__ == "__main__":
         asyncio.run(send_typed(*args))
     elif cmd == "exchange":
         asyncio.run(exchange(*args))
+    elif cmd == "leave":
+        asyncio.run(leave(*args))
     elif cmd == "notice":
         asyncio.run(notice(*args))
     else:

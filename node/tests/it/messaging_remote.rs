@@ -262,6 +262,32 @@ async fn a_member_without_a_matrix_app_talks_with_a_partners_member() {
             "{text:?} reached A's homeserver in clear"
         );
     }
+
+    // Bruno leaves the room: the conversation ends on Anna's page.
+    tokio::task::block_in_place(|| nio(&["leave", &ub, "bob", "bob long password", &room]));
+    wait_for_page(&http, &conversation_url, &session, "id=\"ended\"", &log).await;
+    let refused = post(
+        &format!("/messages/{conversation}"),
+        &[("body", "Still there?")],
+    )
+    .await;
+    assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Anna deletes her account: the account the node managed for her leaves its room, and
+    // its keys are gone from the node's data folder.
+    let deleted = post("/account/delete", &[("password", "a good long password")]).await;
+    assert_eq!(deleted.status(), reqwest::StatusCode::SEE_OTHER);
+    let name = managed
+        .trim_start_matches("@raremesh-m-")
+        .split(':')
+        .next()
+        .expect("name")
+        .to_owned();
+    let folder = a.data.join("federation/managed").join(&name);
+    wait_for("the managed account erased", 60, || {
+        !folder.exists() && !joined().contains(&managed)
+    })
+    .await;
     process_a.stop("-TERM");
     node_b.shut().await;
 }
