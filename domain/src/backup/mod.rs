@@ -31,6 +31,9 @@ const NOT_COPIED: &[&str] = &["db", "db.next", "db.old", "cache", "search", "out
 /// of them while the node runs is consistent): a restored node makes a new device, which
 /// syncs and joins its rooms again.
 const DEVICE_DIR: &str = "federation/device";
+/// The Matrix accounts the node manages for members (the same kind of stores): a restored
+/// node makes a new device for each at its next sync.
+const MANAGED_DIR: &str = "federation/managed";
 
 /// Why a backup or a restore failed.
 #[derive(Debug, thiserror::Error)]
@@ -163,7 +166,7 @@ fn files_to_copy(data: &Path) -> std::io::Result<Vec<PathBuf>> {
             {
                 continue;
             }
-            if path == Path::new(DEVICE_DIR) {
+            if path == Path::new(DEVICE_DIR) || path == Path::new(MANAGED_DIR) {
                 continue;
             }
             if kind.is_dir() {
