@@ -157,7 +157,7 @@ impl Federation {
     /// The member of an accepted contact talks through their managed account: the
     /// conversation opens on their Messages page, and the account joins `room` (to which
     /// the node invited it). The conversation's id.
-    pub(super) async fn talk_through_managed(
+    pub async fn talk_through_managed(
         &self,
         contact: &Contact,
         room: &str,

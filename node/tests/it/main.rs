@@ -9,6 +9,7 @@ mod authz;
 mod authz_routes;
 mod backup;
 mod beacon;
+mod bench_messaging;
 mod browser;
 mod browser_i18n;
 mod browser_messages;

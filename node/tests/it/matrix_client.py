@@ -17,15 +17,28 @@
                                      user; print one JSON line: what arrived and whether
                                      it came encrypted.
   leave HS USER PASSWORD ROOM        leave ROOM.
+  join-all HS USER PASSWORD STORE COUNT
+                                     (one device kept in STORE across commands) accept
+                                     invitations until COUNT rooms are joined; print one
+                                     JSON line.
+  receive HS USER PASSWORD STORE PREFIX COUNT READY
+                                     (the same device) sync, write READY, then read until
+                                     COUNT texts starting with PREFIX arrived; each text
+                                     is "PREFIX <sent at, ms since 1970> ..."; print one
+                                     JSON line: how many, when the first and last came,
+                                     each one's delay, events that could not be
+                                     decrypted.
   notice HS USER PASSWORD EXPECT     accept invitations, wait for a message whose text
                                      contains EXPECT in any room; print one JSON line:
                                      its room, text and msgtype.
 """
 import asyncio
 import json
+import os
 import re
 import sys
 import tempfile
+import time
 
 from nio import AsyncClient, AsyncClientConfig, MegolmEvent, RoomMessageNotice, RoomMessageText
 
@@ -39,6 +52,67 @@ async def login(hs, user, password, store):
     if client.should_upload_keys:
         await client.keys_upload()
     return client
+
+
+async def kept(hs, user, password, store):
+    """One device for a user across commands: its session and keys stay in `store`."""
+    os.makedirs(store, exist_ok=True)
+    path = os.path.join(store, "session.json")
+    client = AsyncClient(hs, user, store_path=store,
+                         config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True))
+    if os.path.exists(path):
+        with open(path) as f:
+            s = json.load(f)
+        client.restore_login(s["user_id"], s["device_id"], s["access_token"])
+        client.load_store()
+    else:
+        resp = await client.login(password, device_name="raremesh-bench")
+        if not getattr(resp, "access_token", None):
+            raise SystemExit(f"login {user}: {resp}")
+        with open(path, "w") as f:
+            json.dump({"user_id": resp.user_id, "device_id": resp.device_id,
+                       "access_token": resp.access_token}, f)
+    if client.should_upload_keys:
+        await client.keys_upload()
+    return client
+
+
+async def join_all(hs, user, password, store, count):
+    c = await kept(hs, user, password, store)
+    count = int(count)
+    deadline = asyncio.get_event_loop().time() + 3600
+    while len(c.rooms) < count and asyncio.get_event_loop().time() < deadline:
+        await c.sync(timeout=1000)
+        for room_id in list(c.invited_rooms):
+            await c.join(room_id)
+    await c.sync(timeout=0)
+    print(json.dumps({"joined": len(c.rooms)}))
+    await c.close()
+
+
+async def receive(hs, user, password, store, prefix, count, ready):
+    c = await kept(hs, user, password, store)
+    count = int(count)
+    await c.sync(timeout=0)
+    with open(ready, "w") as f:
+        f.write("ready")
+    got, undecryptable = {}, 0
+    deadline = asyncio.get_event_loop().time() + 1800
+    while len(got) < count and asyncio.get_event_loop().time() < deadline:
+        r = await c.sync(timeout=1000)
+        now = time.time()
+        for room in getattr(r, "rooms", None).join.values() if hasattr(r, "rooms") else []:
+            for e in room.timeline.events:
+                if isinstance(e, RoomMessageText) and e.body.startswith(prefix):
+                    got.setdefault(e.body, now)
+                elif isinstance(e, MegolmEvent):
+                    undecryptable += 1
+    delays = sorted((t - int(body.split()[1]) / 1000.0) * 1000.0 for body, t in got.items())
+    print(json.dumps({"received": len(got), "undecryptable": undecryptable,
+                      "first": min(got.values()) if got else None,
+                      "last": max(got.values()) if got else None,
+                      "delays_ms": delays}))
+    await c.close()
 
 
 async def join_invites(client, deadline, room=None):
@@ -207,6 +281,10 @@ if __name__ == "__main__":
         asyncio.run(send_typed(*args))
     elif cmd == "exchange":
         asyncio.run(exchange(*args))
+    elif cmd == "join-all":
+        asyncio.run(join_all(*args))
+    elif cmd == "receive":
+        asyncio.run(receive(*args))
     elif cmd == "leave":
         asyncio.run(leave(*args))
     elif cmd == "notice":
