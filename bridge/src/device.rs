@@ -95,16 +95,18 @@ impl Device {
         dir: &Path,
         key: &[u8; 32],
     ) -> Result<Self> {
-        Self::open_named(hs, user_id, dir, key, "raremesh node").await
+        Self::open_as(hs, user_id, dir, key, "raremesh node", Stores::Full).await
     }
 
-    /// [`Device::open`], the device shown to others under `device_name` when it is made.
-    pub async fn open_named(
+    /// [`Device::open`], the device shown to others under `device_name` when it is made,
+    /// its stores sized by `stores`.
+    pub async fn open_as(
         hs: &Homeserver,
         user_id: &UserId,
         dir: &Path,
         key: &[u8; 32],
         device_name: &str,
+        stores: Stores,
     ) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(io("creating the device folder"))?;
         let store = dir.join(STORE_DIR);
@@ -115,7 +117,7 @@ impl Device {
                 // Keys of this device are on the homeserver, not here: reusing its id with
                 // new keys would clash with them.
                 tracing::warn!(user = %user_id, "the device's stores are gone; making a new device");
-            } else if let Some(device) = Self::restore(hs, session, &store, key).await? {
+            } else if let Some(device) = Self::restore(hs, session, &store, key, stores).await? {
                 return Ok(device);
             }
         }
@@ -128,7 +130,7 @@ impl Device {
         }
         write_session(dir, &session)?;
         let device_id = session.meta.device_id.clone();
-        let client = build(hs, &store, key).await?;
+        let client = build(hs, &store, key, stores).await?;
         client
             .restore_session(session)
             .await
@@ -149,10 +151,11 @@ impl Device {
         session: MatrixSession,
         store: &Path,
         key: &[u8; 32],
+        stores: Stores,
     ) -> Result<Option<Self>> {
         let user_id = session.meta.user_id.clone();
         let device_id = session.meta.device_id.clone();
-        let client = match build(hs, store, key).await {
+        let client = match build(hs, store, key, stores).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "the device's stores do not open (another key?); making a new device");
@@ -393,12 +396,44 @@ fn io(what: &'static str) -> impl Fn(std::io::Error) -> Error {
     move |e| Error::Unreachable(format!("{what}: {e}"))
 }
 
-async fn build(hs: &Homeserver, store: &Path, key: &[u8; 32]) -> Result<Client> {
+/// The HTTP client of every device of the process (matrix-sdk would build one per
+/// device, with its own root certificates and connection pool: megabytes each).
+fn shared_http() -> Result<sdk_reqwest::Client> {
+    static HTTP: std::sync::OnceLock<sdk_reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(c) = HTTP.get() {
+        return Ok(c.clone());
+    }
+    let c = sdk_reqwest::Client::builder()
+        .build()
+        .map_err(|e| Error::Unreachable(format!("an HTTP client: {e}")))?;
+    Ok(HTTP.get_or_init(|| c).clone())
+}
+
+/// How much memory a device's stores may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stores {
+    /// matrix-sdk's defaults (a pool of connections per store, 2 MiB of cache each): the
+    /// node's own device, in every federation and Q&A room.
+    Full,
+    /// Two connections per store, 256 KiB of cache, a write-ahead log cut back to 256 KiB:
+    /// one of the many accounts the node manages for members, each in a few rooms.
+    Small,
+}
+
+async fn build(hs: &Homeserver, store: &Path, key: &[u8; 32], stores: Stores) -> Result<Client> {
     // A key, not a passphrase: no key derivation (hundreds of thousands of hash rounds)
     // on every start.
-    let config = matrix_sdk::SqliteStoreConfig::new(store).key(Some(key));
+    let config = match stores {
+        Stores::Full => matrix_sdk::SqliteStoreConfig::new(store),
+        Stores::Small => matrix_sdk::SqliteStoreConfig::new(store)
+            .pool_max_size(2)
+            .cache_size(256 * 1024)
+            .journal_size_limit(256 * 1024),
+    }
+    .key(Some(key));
     Client::builder()
         .homeserver_url(hs.url())
+        .http_client(shared_http()?)
         .sqlite_store_with_config_and_cache_path(config, None::<PathBuf>)
         .build()
         .await

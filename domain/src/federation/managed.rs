@@ -25,7 +25,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use raremesh_bridge::device::{Device, Reread};
+use raremesh_bridge::device::{Device, Reread, Stores};
 use raremesh_bridge::event::Incoming;
 use raremesh_bridge::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId};
 use serde_json::json;
@@ -38,7 +38,7 @@ use crate::ids::AccountId;
 use crate::messages::RemoteMember;
 
 /// The most managed accounts open (with their stores) at once.
-pub const OPEN_AT_ONCE: usize = 32;
+pub const OPEN_AT_ONCE: usize = 64;
 /// How often accounts with something left to do are woken again.
 const AGAIN: Duration = Duration::from_secs(20);
 /// How long an event without its room key is tried again.
@@ -65,15 +65,17 @@ impl Managed {
             *used = t;
             return slot.clone();
         }
-        if open.len() >= OPEN_AT_ONCE {
+        while open.len() >= OPEN_AT_ONCE {
             let idle = open
                 .iter()
                 .filter(|(_, (s, _))| Arc::strong_count(s) == 1)
                 .min_by_key(|(_, (_, used))| *used)
                 .map(|(a, _)| a.clone());
-            if let Some(a) = idle {
-                open.remove(&a);
-            }
+            match idle {
+                Some(a) => open.remove(&a),
+                // All busy: more are open for a moment.
+                None => break,
+            };
         }
         let slot = Slot::default();
         open.insert(account.clone(), (slot.clone(), t));
@@ -148,7 +150,9 @@ impl Federation {
                 raremesh_bridge::client::parse_id("managed user id", &self.managed_user(account))?;
             let dir = self.dir.join("managed").join(&name);
             let key = self.keys.managed_key(&name);
-            *slot = Some(Device::open_named(&self.client, &user, &dir, &key, "raremesh").await?);
+            *slot = Some(
+                Device::open_as(&self.client, &user, &dir, &key, "raremesh", Stores::Small).await?,
+            );
         }
         slot.as_ref()
             .ok_or_else(|| FederationError::Matrix("a managed account did not open".into()))

@@ -14,7 +14,7 @@ pub mod health;
 pub(crate) mod keys;
 mod link;
 mod local;
-mod managed;
+pub mod managed;
 mod publish;
 pub mod qa;
 mod receive;

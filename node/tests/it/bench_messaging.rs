@@ -120,6 +120,7 @@ async fn messages_through_managed_accounts() {
         );
         people.push(p);
     }
+    let rss_members = status_kib("VmRSS:");
     let mut conversations = Vec::new();
     for (i, p) in people.iter().enumerate() {
         let managed = fa.managed_user(p.account_id.as_str());
@@ -292,10 +293,12 @@ async fn messages_through_managed_accounts() {
         accounts_secs * 1000.0 / members as f64
     );
     println!(
-        "  node memory (RSS): {:.0} MiB at start, {:.0} MiB after setup, {:.0} MiB peak; managed accounts open now: {open}",
+        "  node memory (RSS): {:.0} MiB at start, {:.0} MiB with the members, {:.0} MiB after the accounts and rooms, {:.0} MiB peak; managed accounts open now: {open} (at most {})",
         rss_start as f64 / 1024.0,
+        rss_members as f64 / 1024.0,
         rss_setup as f64 / 1024.0,
-        rss_peak as f64 / 1024.0
+        rss_peak as f64 / 1024.0,
+        raremesh::federation::managed::OPEN_AT_ONCE
     );
     println!(
         "  keys on disk: {:.1} MiB for {members} accounts ({:.0} KiB each)",
