@@ -272,9 +272,17 @@ impl Federation {
             Some((account, _)) => self.local.registrations.member(account)?,
             None => None,
         };
-        let ok = member
-            .as_ref()
-            .is_some_and(|m| m.consents.contactable && m.consents.federated_matching);
+        // A member who blocked that patient's member in an earlier conversation is not
+        // asked again (declined like a member who is not contactable: the block is not
+        // revealed).
+        let blocked = match (&member, self.messages()) {
+            (Some(m), Ok(messages)) => messages.blocked_remote(&m.account_id, peer, from)?,
+            _ => false,
+        };
+        let ok = !blocked
+            && member
+                .as_ref()
+                .is_some_and(|m| m.consents.contactable && m.consents.federated_matching);
         let (Some((account, patient)), Some(m), true) = (target, member, ok) else {
             tracing::info!(
                 request,

@@ -127,7 +127,7 @@ impl Federation {
         self.managed.open_now()
     }
 
-    fn messages(&self) -> Result<crate::messages::Service, FederationError> {
+    pub(super) fn messages(&self) -> Result<crate::messages::Service, FederationError> {
         self.messages
             .get()
             .and_then(crate::messages::WeakService::upgrade)
@@ -274,12 +274,14 @@ impl Federation {
             .filter(|(_, v)| parse_room(v).is_some_and(|(a, _)| &a == account))
             .map(|(name, _)| name.rest(&Kind::ManagedRoom).to_owned())
             .collect();
+        // Forgotten first: an event of these rooms (the leaves below) no longer wakes the
+        // account, which would open it again.
+        for room in &rooms {
+            self.store.unset(Key::ManagedRoom(room))?;
+        }
         let name = self.keys.managed_name(account);
         let dir = self.dir.join("managed").join(&name);
         if !dir.exists() {
-            for room in &rooms {
-                self.store.unset(Key::ManagedRoom(room))?;
-            }
             return Ok(());
         }
         let slot = self.managed.slot(account);
@@ -297,12 +299,11 @@ impl Federation {
             }
         }
         *guard = None;
+        // Removed while the account's lock is held: nothing opens it meanwhile.
+        let removed = std::fs::remove_dir_all(&dir);
         drop(guard);
         self.managed.forget(account);
-        for room in &rooms {
-            self.store.unset(Key::ManagedRoom(room))?;
-        }
-        std::fs::remove_dir_all(&dir)
+        removed
             .map_err(|e| FederationError::Matrix(format!("removing a managed account: {e}")))?;
         Ok(())
     }
@@ -322,6 +323,11 @@ impl Federation {
     pub(super) async fn sync_managed(&self, account: &AccountId) -> Result<(), FederationError> {
         let slot = self.managed.slot(account);
         let mut guard = slot.lock().await;
+        // An account without rooms (erased meanwhile) is not opened.
+        if self.managed_rooms(account)?.is_empty() {
+            self.managed.pending(account, false);
+            return Ok(());
+        }
         let device = self.managed_device(account, &mut guard).await?;
         let synced = match device.sync(Duration::ZERO).await {
             Ok(s) => s,

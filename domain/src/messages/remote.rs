@@ -73,6 +73,21 @@ impl Service {
         Ok(c.id)
     }
 
+    /// Whether the member blocked a partner's member (known by their node and their
+    /// patient's pseudonym): then no request of theirs reaches the member.
+    pub fn blocked_remote(
+        &self,
+        account: &str,
+        peer: &str,
+        pseudonym: &str,
+    ) -> Result<bool, MessagingError> {
+        let who = Who::Remote {
+            peer: peer.to_owned(),
+            pseudonym: pseudonym.to_owned(),
+        };
+        self.blocked(account, &who.block_key())
+    }
+
     /// The conversation held in a room, if any.
     pub fn by_room(&self, room: &str) -> Result<Option<String>, MessagingError> {
         Ok(self

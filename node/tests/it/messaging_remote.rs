@@ -54,7 +54,7 @@ async fn a_member_without_a_matrix_app_talks_with_a_partners_member() {
 
     // Anna's account on node A, made before A runs as its own process; she has no Matrix
     // account.
-    let (anna_pseudonym, managed, session) = {
+    let (anna_pseudonym, managed, session, validator) = {
         let (sa, _) = raremesh::boot::boot(a.config(&hs_a, &b, &hs_b)).expect("boot");
         let anna = member(
             &sa,
@@ -64,10 +64,20 @@ async fn a_member_without_a_matrix_app_talks_with_a_partners_member() {
             true,
         );
         let fa = sa.federation.clone().expect("a");
+        let validator = sa
+            .accounts
+            .create(
+                "validator@a.example.org",
+                "a good long password",
+                raremesh::accounts::Role::Validator,
+                true,
+            )
+            .expect("validator");
         (
             fa.keys.pseudonym(&anna.id, 0),
             fa.managed_user(anna.account_id.as_str()),
             sa.sessions.start(&anna.account_id).expect("session"),
+            sa.sessions.start(&validator.id).expect("session"),
         )
     };
     let mut process_a = NodeProcess::new(&a, &hs_a, &b, &hs_b, &root);
@@ -121,6 +131,15 @@ async fn a_member_without_a_matrix_app_talks_with_a_partners_member() {
             .ok()
             .flatten()
             .is_some_and(|r| r.vector.contactable)
+    })
+    .await;
+    let bruno_pseudonym = fb.keys.pseudonym(&bruno.id, 0);
+    wait_for("B's own vector published", 60, || {
+        fb.store
+            .published_as(&bruno_pseudonym)
+            .ok()
+            .flatten()
+            .is_some()
     })
     .await;
     let asked = fb
@@ -188,6 +207,22 @@ async fn a_member_without_a_matrix_app_talks_with_a_partners_member() {
     assert_eq!(result["received"], FROM_ANNA, "{out}\n{}", log_tail(&log));
     assert_eq!(result["encrypted_room"], true, "{out}");
     assert_eq!(result["was_encrypted"], true, "{out}");
+
+    // Anna reports Bruno's message: the validators of her organization read it.
+    let reported = post(
+        &format!("/messages/{conversation}/report/1"),
+        &[("reason", "Testing the report of a partner's message")],
+    )
+    .await;
+    assert_eq!(reported.status(), reqwest::StatusCode::SEE_OTHER);
+    wait_for_page(
+        &http,
+        &format!("{base}/validation/reports"),
+        &validator,
+        FROM_BRUNO,
+        &log,
+    )
+    .await;
 
     // The room holds Bruno and Anna's managed account only, once the nodes left it.
     let joined = || {

@@ -159,6 +159,8 @@ fn conversation_page(
         Err(MessagingError::NotFound) => return PageError::NotFound { lang }.into_response(),
         Err(e) => return failed(headers, e),
     };
+    // Photos go to members of this organization only.
+    let images = state.messages.images_allowed() && c.organization.is_none();
     render_form(
         state,
         headers,
@@ -177,7 +179,7 @@ fn conversation_page(
             notice => view.notice.map(|e| e.render(lang)),
             typed => view.typed,
             max => raremesh_domain::messages::MAX_MESSAGE,
-            images => state.messages.images_allowed(),
+            images,
             max_image_kb => state.messages.max_image_bytes().div_ceil(1024),
         },
     )
