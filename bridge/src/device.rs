@@ -372,6 +372,21 @@ impl Device {
             .map_err(sdk("display name"))
     }
 
+    /// Sets the user's name in one room only (its `m.room.member` event there).
+    pub async fn set_room_display_name(&self, room: &RoomId, name: &str) -> Result<()> {
+        use ruma::events::room::member::{MembershipState, RoomMemberEventContent};
+        let r = self
+            .client
+            .get_room(room)
+            .ok_or_else(|| Error::Invalid(format!("the device is not in room {room}")))?;
+        let mut content = RoomMemberEventContent::new(MembershipState::Join);
+        content.displayname = Some(name.to_owned());
+        r.send_state_event_for_key(&self.user_id, content)
+            .await
+            .map(|_| ())
+            .map_err(sdk("room display name"))
+    }
+
     /// Ends the device's session on the homeserver (its access token stops working).
     pub async fn log_out(&self) -> Result<()> {
         self.client

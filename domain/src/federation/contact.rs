@@ -92,7 +92,7 @@ impl From<StoreError> for ContactError {
 pub const CONTACT_ROOM_NAME: &str = "raremesh: people like you";
 
 impl Federation {
-    fn all_contacts(&self) -> Result<Vec<Contact>, StoreError> {
+    pub(super) fn all_contacts(&self) -> Result<Vec<Contact>, StoreError> {
         self.store
             .kv()
             .scan_prefix(Tree::Contacts, b"")?
@@ -125,7 +125,7 @@ impl Federation {
             .transpose()
     }
 
-    fn save_contact(&self, c: &Contact) -> Result<(), StoreError> {
+    pub(super) fn save_contact(&self, c: &Contact) -> Result<(), StoreError> {
         self.store
             .kv()
             .put(Tree::Contacts, c.request.as_bytes(), &encode(c))
@@ -434,7 +434,8 @@ impl Federation {
                     .store
                     .scan(Kind::PeerRoom)
                     .is_ok_and(|rooms| rooms.iter().any(|(_, v)| v == r))
-                || self.store.get(Key::ContactRoom(r)).ok().flatten().is_some();
+                || self.store.get(Key::ContactRoom(r)).ok().flatten().is_some()
+                || self.store.get(Key::ManagedRoom(r)).ok().flatten().is_some();
             if taken {
                 tracing::warn!(room = %r, "a contact answer named a room in use: refused");
             }

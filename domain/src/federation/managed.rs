@@ -48,11 +48,27 @@ const JOIN_TRIES: u32 = 20;
 
 type Slot = Arc<tokio::sync::Mutex<Option<Device>>>;
 
-/// The managed accounts open now, and those with something left to do.
-#[derive(Default)]
+/// The most managed accounts syncing at once.
+pub const SYNCING_AT_ONCE: usize = 16;
+
+/// The managed accounts open now, those with something left to do, and those awake.
 pub(super) struct Managed {
     open: std::sync::Mutex<HashMap<AccountId, (Slot, Instant)>>,
     pending: std::sync::Mutex<BTreeSet<AccountId>>,
+    /// Accounts with a wake running → whether another pass was asked for meanwhile.
+    waking: std::sync::Mutex<HashMap<AccountId, bool>>,
+    syncing: tokio::sync::Semaphore,
+}
+
+impl Default for Managed {
+    fn default() -> Self {
+        Self {
+            open: std::sync::Mutex::default(),
+            pending: std::sync::Mutex::default(),
+            waking: std::sync::Mutex::default(),
+            syncing: tokio::sync::Semaphore::new(SYNCING_AT_ONCE),
+        }
+    }
 }
 
 impl Managed {
@@ -105,10 +121,37 @@ impl Managed {
     }
 }
 
-/// A managed room's value: the member's account and the conversation.
-fn parse_room(value: &str) -> Option<(AccountId, &str)> {
-    let (account, conversation) = value.split_once(' ')?;
-    Some((AccountId::new(account), conversation))
+/// A managed room's value: `<account> <conversation> [<partner>]`.
+#[derive(Debug, Clone)]
+struct ManagedRoom {
+    /// The member.
+    account: AccountId,
+    /// Their conversation on the Messages page.
+    conversation: String,
+    /// The partner's member, once joined: the only other member listened to.
+    partner: Option<String>,
+}
+
+impl ManagedRoom {
+    fn parse(value: &str) -> Option<Self> {
+        let mut parts = value.split(' ');
+        Some(Self {
+            account: AccountId::new(parts.next()?),
+            conversation: parts.next()?.to_owned(),
+            partner: parts.next().map(str::to_owned),
+        })
+    }
+
+    fn encode(&self) -> String {
+        match &self.partner {
+            Some(p) => format!("{} {} {p}", self.account, self.conversation),
+            None => format!("{} {}", self.account, self.conversation),
+        }
+    }
+}
+
+fn parse_room(value: &str) -> Option<(AccountId, String)> {
+    ManagedRoom::parse(value).map(|r| (r.account, r.conversation))
 }
 
 impl Federation {
@@ -179,10 +222,17 @@ impl Federation {
             },
             room,
         )?;
-        self.store.set(
-            Key::ManagedRoom(room),
-            &format!("{} {conversation}", contact.account_id),
-        )?;
+        let known = self
+            .store
+            .get(Key::ManagedRoom(room))?
+            .and_then(|v| ManagedRoom::parse(&v))
+            .is_some_and(|r| r.conversation == conversation);
+        if !known {
+            self.store.set(
+                Key::ManagedRoom(room),
+                &format!("{} {conversation}", contact.account_id),
+            )?;
+        }
         tracing::info!(%room, "a member talks with a partner's member through a managed account");
         // The conversation is kept: joining is tried again (every sync of the account
         // joins the rooms it should be in) if it fails now.
@@ -211,6 +261,8 @@ impl Federation {
                     Err(e) => return Err(e.into()),
                 }
             }
+            // The patient's pseudonym as the account's name in this room only: one
+            // account may talk for several patients, and their names must not meet.
             let label = format!(
                 "Patient {}",
                 contact
@@ -219,8 +271,8 @@ impl Federation {
                     .unwrap_or(&contact.local_pseudonym)
                     .to_uppercase()
             );
-            if let Err(e) = device.set_display_name(&label).await {
-                tracing::info!(error = %e, "the managed account's display name was not set");
+            if let Err(e) = device.set_room_display_name(&room_id, &label).await {
+                tracing::info!(error = %e, "the managed account's name in its room was not set");
             }
         }
         self.sync_managed(&contact.account_id).await
@@ -228,40 +280,48 @@ impl Federation {
 
     /// Wakes the account the node manages for a member (an event came in one of its
     /// rooms, or the member wrote): it syncs once, keeps what came, and sends what waits.
+    /// Wakes of an account already awake are folded into one more pass; at most
+    /// [`SYNCING_AT_ONCE`] accounts sync at a time.
     pub fn wake_managed(self: &Arc<Self>, account: &AccountId) {
+        {
+            let mut waking = self
+                .managed
+                .waking
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(again) = waking.get_mut(account) {
+                *again = true;
+                return;
+            }
+            waking.insert(account.clone(), false);
+        }
         let (f, account) = (self.clone(), account.clone());
         tokio::spawn(async move {
-            if let Err(e) = f.sync_managed(&account).await {
-                f.managed.pending(&account, true);
-                tracing::info!(error = %e, "a managed Matrix account could not sync; tried again later");
+            loop {
+                let synced = match f.managed.syncing.acquire().await {
+                    Ok(_permit) => f.sync_managed(&account).await,
+                    Err(_) => return,
+                };
+                if let Err(e) = synced {
+                    f.managed.pending(&account, true);
+                    tracing::info!(error = %e, "a managed Matrix account could not sync; tried again later");
+                }
+                let mut waking = f.managed.waking.lock().unwrap_or_else(|e| e.into_inner());
+                match waking.get_mut(&account) {
+                    Some(again) if *again => *again = false,
+                    _ => {
+                        waking.remove(&account);
+                        return;
+                    }
+                }
             }
         });
     }
 
-    /// The member left a conversation: their managed account leaves its room.
-    pub fn leave_managed(self: &Arc<Self>, account: &AccountId, room: &str) {
-        let (f, account, room) = (self.clone(), account.clone(), room.to_owned());
-        tokio::spawn(async move {
-            if let Err(e) = f.leave_managed_now(&account, &room).await {
-                tracing::warn!(error = %e, %room, "a managed account could not leave its room");
-            }
-        });
-    }
-
-    async fn leave_managed_now(
-        &self,
-        account: &AccountId,
-        room: &str,
-    ) -> Result<(), FederationError> {
-        // What the member wrote before leaving goes first.
-        self.sync_managed(account).await?;
-        let room_id: OwnedRoomId = raremesh_bridge::client::parse_id("room id", room)?;
-        let slot = self.managed.slot(account);
-        let mut guard = slot.lock().await;
-        let device = self.managed_device(account, &mut guard).await?;
-        device.leave(&room_id).await?;
-        self.store.unset(Key::ManagedRoom(room))?;
-        Ok(())
+    /// The member left a conversation: their managed account leaves its room (at its
+    /// next sync, after sending what the member wrote before leaving).
+    pub fn leave_managed(self: &Arc<Self>, account: &AccountId) {
+        self.wake_managed(account);
     }
 
     /// Erases the account the node manages for a member (their account was erased): it
@@ -303,8 +363,7 @@ impl Federation {
         let removed = std::fs::remove_dir_all(&dir);
         drop(guard);
         self.managed.forget(account);
-        removed
-            .map_err(|e| FederationError::Matrix(format!("removing a managed account: {e}")))?;
+        removed.map_err(|e| FederationError::Matrix(format!("removing a managed account: {e}")))?;
         Ok(())
     }
 
@@ -317,9 +376,10 @@ impl Federation {
     }
 
     /// Syncs a managed account once: keeps the partner's member's messages (decrypted),
-    /// notes events whose room key has not come, tries the noted ones again, and sends
-    /// the member's messages not sent yet (once the other member has joined: a message
-    /// sent before would be encrypted for nobody but the member).
+    /// notes events whose room key has not come, tries the noted ones again, sends the
+    /// member's messages not sent yet (once the partner has joined: a message sent before
+    /// would be encrypted for nobody but the member), and leaves the rooms of
+    /// conversations that ended or were erased.
     pub(super) async fn sync_managed(&self, account: &AccountId) -> Result<(), FederationError> {
         let slot = self.managed.slot(account);
         let mut guard = slot.lock().await;
@@ -341,71 +401,107 @@ impl Federation {
             Err(e) => return Err(e.into()),
         };
         let me = device.user_id().to_owned();
-        let mut rooms = self.managed_rooms(account)?;
-        // A conversation erased with its member or patient: the account leaves its room.
         let messages = self.messages()?;
-        let mut gone = Vec::new();
-        for (room, conversation) in &rooms {
-            if messages.local_member(conversation)?.is_none() {
-                gone.push(room.clone());
-            }
-        }
-        for room in gone {
-            if let Ok(id) = raremesh_bridge::client::parse_id::<OwnedRoomId>("room id", &room) {
-                device.leave(&id).await?;
-            }
-            self.store.unset(Key::ManagedRoom(&room))?;
-            rooms.remove(&room);
-        }
-        // A room the account should be in and is not (a join that failed before).
         let mut left = false;
-        let joined = device.joined_rooms();
-        for room in rooms.keys() {
-            if let Ok(id) = raremesh_bridge::client::parse_id::<OwnedRoomId>("room id", room)
-                && !joined.contains(&id)
-                && let Err(e) = device.join(&id).await
-            {
-                tracing::info!(error = %e, %room, "a managed account could not join its room yet");
+        // What the sync brought. The sync position has moved on: an event that cannot be
+        // kept now is noted and read again (as are the events the homeserver pushed).
+        let mut rooms = self.managed_rooms(account)?;
+        for e in &synced.events {
+            if let Err(err) = self.apply_managed(&mut rooms, &me, e).await {
+                tracing::warn!(error = %err, "a managed room's event could not be kept now; read again later");
+                if let Some(id) = &e.event_id {
+                    self.note_managed(id.as_str(), e.room_id.as_str())?;
+                }
                 left = true;
             }
-        }
-        for e in &synced.events {
-            self.apply_managed(&rooms, &me, e).await?;
         }
         for (event, room, why) in &synced.undecryptable {
             if let Some(event) = event
                 && rooms.contains_key(room.as_str())
             {
                 tracing::debug!(%room, why, "a managed room's event waits for its key");
-                self.store.set(
-                    Key::ManagedUndecrypted(event.as_str()),
-                    &format!("{} {room}", now()),
-                )?;
+                self.note_managed(event.as_str(), room.as_str())?;
             }
         }
-        left |= self.again_undecrypted(device, &rooms, &me).await?;
-        left |= self.send_unsent(device, &rooms, &me).await?;
+        for room in &synced.gaps {
+            tracing::info!(%room, "a managed room's sync has a gap: the events pushed before are read again");
+        }
+        left |= self.again_undecrypted(device, &mut rooms, &me).await?;
+        let joined = device.joined_rooms();
+        for (room, r) in &rooms {
+            let Ok(id) = raremesh_bridge::client::parse_id::<OwnedRoomId>("room id", room) else {
+                continue;
+            };
+            let state = messages.room_state(&r.conversation)?;
+            let ended = state.is_none_or(|s| s.local_left || s.remote_left);
+            if !ended && !joined.contains(&id) {
+                // A join that failed before.
+                if let Err(e) = device.join(&id).await {
+                    tracing::info!(error = %e, %room, "a managed account could not join its room yet");
+                    left = true;
+                }
+                continue;
+            }
+            // What the member wrote goes, while the partner is there: also just before
+            // the member's own leaving.
+            if state.is_some_and(|s| !s.remote_left) {
+                left |= self
+                    .send_unsent(device, &id, r, &me, &messages)
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::info!(error = %e, %room, "messages could not go into their room yet");
+                        true
+                    });
+            }
+            if ended {
+                match device.leave(&id).await {
+                    Ok(()) => {
+                        self.forget_managed_room(room)?;
+                        tracing::info!(%room, "a managed account left the room of an ended conversation");
+                    }
+                    Err(e) => {
+                        tracing::info!(error = %e, %room, "a managed account could not leave its room yet");
+                        left = true;
+                    }
+                }
+            }
+        }
         self.managed.pending(account, left);
         Ok(())
     }
 
-    /// This member's managed rooms: room id → conversation.
+    /// Notes an event of a managed room to read (again) at the account's next sync.
+    pub(super) fn note_managed(&self, event: &str, room: &str) -> Result<(), FederationError> {
+        if self.store.get(Key::ManagedUndecrypted(event))?.is_none() {
+            self.store
+                .set(Key::ManagedUndecrypted(event), &format!("{} {room}", now()))?;
+        }
+        Ok(())
+    }
+
+    /// Forgets a managed room and the events of it still noted.
+    fn forget_managed_room(&self, room: &str) -> Result<(), FederationError> {
+        self.store.unset(Key::ManagedRoom(room))?;
+        for (name, value) in self.store.scan(Kind::ManagedUndecrypted)? {
+            if value.split_once(' ').is_some_and(|(_, r)| r == room) {
+                self.store.unset_name(&name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// This member's managed rooms.
     fn managed_rooms(
         &self,
         account: &AccountId,
-    ) -> Result<HashMap<String, String>, FederationError> {
+    ) -> Result<HashMap<String, ManagedRoom>, FederationError> {
         Ok(self
             .store
             .scan(Kind::ManagedRoom)?
             .into_iter()
             .filter_map(|(name, v)| {
-                let (a, conversation) = parse_room(&v)?;
-                (&a == account).then(|| {
-                    (
-                        name.rest(&Kind::ManagedRoom).to_owned(),
-                        conversation.to_owned(),
-                    )
-                })
+                let r = ManagedRoom::parse(&v)?;
+                (&r.account == account).then(|| (name.rest(&Kind::ManagedRoom).to_owned(), r))
             })
             .collect())
     }
@@ -418,13 +514,17 @@ impl Federation {
             || user == self.device_user()
     }
 
+    /// Keeps what an event of a managed room says: the partner's joining (the first member
+    /// other than the account to join is the partner, and only the partner is listened
+    /// to), leaving, or message.
     async fn apply_managed(
         &self,
-        rooms: &HashMap<String, String>,
+        rooms: &mut HashMap<String, ManagedRoom>,
         me: &OwnedUserId,
         e: &Incoming,
     ) -> Result<(), FederationError> {
-        let Some(conversation) = rooms.get(e.room_id.as_str()) else {
+        let room_id = e.room_id.as_str();
+        let Some(r) = rooms.get_mut(room_id) else {
             return Ok(());
         };
         let sender = e.sender.as_str();
@@ -432,9 +532,24 @@ impl Federation {
             return Ok(());
         }
         let messages = self.messages()?;
+        if r.partner.is_none() {
+            r.partner = Some(sender.to_owned());
+            self.store.set(Key::ManagedRoom(room_id), &r.encode())?;
+            tracing::info!(room = %room_id, "the partner's member is in a managed room");
+        }
+        if e.membership() == Some("join") && e.state_key.as_deref() == Some(sender) {
+            if r.partner.as_deref() != Some(sender) {
+                tracing::warn!(room = %room_id, "someone other than the partner joined a managed room: not listened to, and nothing is sent while they are there");
+            }
+            return Ok(());
+        }
+        if r.partner.as_deref() != Some(sender) {
+            tracing::info!(room = %room_id, "an event of someone other than the partner in a managed room: ignored");
+            return Ok(());
+        }
         if matches!(e.membership(), Some("leave" | "ban")) && e.state_key.as_deref() == Some(sender)
         {
-            messages.remote_left(conversation)?;
+            messages.remote_left(&r.conversation)?;
             return Ok(());
         }
         let (Some(event), Some(text)) = (&e.event_id, e.text()) else {
@@ -445,7 +560,7 @@ impl Federation {
         }
         messages
             .receive_remote(
-                conversation,
+                &r.conversation,
                 event.as_str(),
                 text,
                 e.origin_server_ts / 1000,
@@ -454,23 +569,33 @@ impl Federation {
         Ok(())
     }
 
-    /// Tries again the noted events of this member's rooms; whether some still wait.
+    /// Reads again the noted events of this member's rooms (kept ones are skipped);
+    /// whether some still wait.
     async fn again_undecrypted(
         &self,
         device: &Device,
-        rooms: &HashMap<String, String>,
+        rooms: &mut HashMap<String, ManagedRoom>,
         me: &OwnedUserId,
     ) -> Result<bool, FederationError> {
+        let messages = self.messages()?;
         let mut waiting = false;
         for (name, value) in self.store.scan(Kind::ManagedUndecrypted)? {
             let Some((since, room)) = value.split_once(' ') else {
                 self.store.unset_name(&name)?;
                 continue;
             };
+            let event = name.rest(&Kind::ManagedUndecrypted).to_owned();
             if !rooms.contains_key(room) {
+                // Another member's room, or one no longer managed.
+                if self.store.get(Key::ManagedRoom(room))?.is_none() {
+                    self.store.unset_name(&name)?;
+                }
                 continue;
             }
-            let event = name.rest(&Kind::ManagedUndecrypted).to_owned();
+            if messages.kept(&event)? {
+                self.store.unset_name(&name)?;
+                continue;
+            }
             let (Ok(room_id), Ok(event_id)) = (
                 raremesh_bridge::client::parse_id::<OwnedRoomId>("room id", room),
                 raremesh_bridge::client::parse_id::<OwnedEventId>("event id", &event),
@@ -478,19 +603,17 @@ impl Federation {
                 self.store.unset_name(&name)?;
                 continue;
             };
+            let expired = since.parse::<u64>().is_ok_and(|s| now() > s + KEY_WAIT);
             match device.decrypt_again(&room_id, &event_id).await {
                 Ok(Reread::Read(e)) => {
                     self.apply_managed(rooms, me, &e).await?;
                     self.store.unset_name(&name)?;
                 }
-                Ok(Reread::NotYet { .. }) => {
-                    if since.parse::<u64>().is_ok_and(|s| now() > s + KEY_WAIT) {
-                        tracing::warn!(%room, event, "a managed room's event never got its key: given up");
-                        self.store.unset_name(&name)?;
-                    } else {
-                        waiting = true;
-                    }
+                Ok(Reread::NotYet { .. }) | Err(_) if expired => {
+                    tracing::warn!(%room, event, "a managed room's event could not be read for a day: given up");
+                    self.store.unset_name(&name)?;
                 }
+                Ok(Reread::NotYet { .. }) => waiting = true,
                 Err(e) => {
                     tracing::info!(error = %e, %room, "reading a managed room's event again failed");
                     waiting = true;
@@ -500,52 +623,105 @@ impl Federation {
         Ok(waiting)
     }
 
-    /// Sends the member's messages not sent yet, in order; whether some still wait.
+    /// Sends the member's messages of one room not sent yet, in order, when the partner
+    /// (and nobody else) is there; whether some still wait for a retry. Waiting for the
+    /// partner to join needs no retry: the join wakes the account.
     async fn send_unsent(
         &self,
         device: &Device,
-        rooms: &HashMap<String, String>,
+        room: &OwnedRoomId,
+        r: &ManagedRoom,
         me: &OwnedUserId,
+        messages: &crate::messages::Service,
     ) -> Result<bool, FederationError> {
-        let messages = self.messages()?;
-        let mut waiting = false;
-        for (room, conversation) in rooms {
-            let unsent = messages.unsent(conversation)?;
-            if unsent.is_empty() {
-                continue;
+        let unsent = messages.unsent(&r.conversation)?;
+        if unsent.is_empty() {
+            return Ok(false);
+        }
+        let others: Vec<OwnedUserId> = device
+            .joined_members(room)
+            .await?
+            .into_iter()
+            .filter(|u| u != me && !self.is_node_user(u.as_str()))
+            .collect();
+        let partner = match &r.partner {
+            Some(p) => p.clone(),
+            // Joined before the account (its joining was not among the events it read).
+            None if others.len() == 1 => {
+                let partner = others[0].to_string();
+                let known = ManagedRoom {
+                    partner: Some(partner.clone()),
+                    ..r.clone()
+                };
+                self.store
+                    .set(Key::ManagedRoom(room.as_str()), &known.encode())?;
+                partner
             }
-            let room_id: OwnedRoomId = raremesh_bridge::client::parse_id("room id", room)?;
-            let other_joined = device
-                .joined_members(&room_id)
-                .await?
-                .iter()
-                .any(|u| u != me && !self.is_node_user(u.as_str()));
-            if !other_joined {
-                waiting = true;
-                continue;
-            }
-            for m in unsent {
-                let txn = format!("raremesh-{conversation}-{}", m.seq);
-                let content = json!({"msgtype": "m.text", "body": m.body});
-                match device
-                    .send(&room_id, "m.room.message", &txn, &content)
-                    .await
-                {
-                    Ok(event) => messages.mark_sent(conversation, m.seq, event.as_str())?,
-                    Err(e) => {
-                        tracing::info!(error = %e, %room, "a message could not go into its room yet");
-                        waiting = true;
-                        break;
-                    }
+            None => return Ok(false),
+        };
+        if others.len() != 1 || others[0].as_str() != partner {
+            return Ok(false);
+        }
+        for m in unsent {
+            let txn = format!("raremesh-{}-{}", r.conversation, m.seq);
+            let content = json!({"msgtype": "m.text", "body": m.body});
+            match device.send(room, "m.room.message", &txn, &content).await {
+                Ok(event) => messages.mark_sent(&r.conversation, m.seq, event.as_str())?,
+                Err(e) => {
+                    tracing::info!(error = %e, %room, "a message could not go into its room yet");
+                    return Ok(true);
                 }
             }
         }
-        Ok(waiting)
+        Ok(false)
+    }
+
+    /// Accepted contacts of members without a Matrix app whose conversation was not
+    /// opened (a stop between the acceptance and the conversation): opened now.
+    async fn repair_managed(&self) {
+        let contacts = match self.all_contacts() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "listing the contacts failed");
+                return;
+            }
+        };
+        for mut c in contacts {
+            let (true, Some(room), None) = (
+                c.status == super::ContactStatus::Accepted,
+                c.room.clone(),
+                c.conversation.as_ref(),
+            ) else {
+                continue;
+            };
+            let linked = self
+                .local
+                .registrations
+                .member(&c.account_id)
+                .ok()
+                .flatten()
+                .is_some_and(|m| m.matrix.as_ref().is_some_and(|l| l.verified));
+            if linked {
+                continue;
+            }
+            match self.talk_through_managed(&c, &room).await {
+                Ok(conversation) => {
+                    c.conversation = Some(conversation);
+                    if let Err(e) = self.save_contact(&c) {
+                        tracing::warn!(error = %e, "recording a repaired conversation failed");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, %room, "a conversation could not be opened again")
+                }
+            }
+        }
     }
 
     /// Runs until the process ends: every managed account syncs once (what came while the
     /// node was down), then accounts with something left to do are woken again.
     pub(super) async fn run_managed(self: Arc<Self>) {
+        self.repair_managed().await;
         let accounts: BTreeSet<AccountId> = match self.store.scan(Kind::ManagedRoom) {
             Ok(rooms) => rooms
                 .iter()

@@ -181,6 +181,11 @@ impl Federation {
                     wake.insert(crate::ids::AccountId::new(account));
                 }
                 if e.is_encrypted() {
+                    // Noted, so that the account reads it even if its own sync never
+                    // brings it (a gap, a sync whose events could not all be kept).
+                    if let Some(id) = &e.event_id {
+                        self.note_managed(id.as_str(), e.room_id.as_str())?;
+                    }
                     continue;
                 }
             }

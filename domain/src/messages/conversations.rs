@@ -315,9 +315,9 @@ impl Service {
             }
             c.room
         };
-        if let (Some(room), Some(f)) = (room, &self.parts().federation) {
+        if let (Some(_), Some(f)) = (room, &self.parts().federation) {
             // The member's managed account leaves the room too: the other member sees it.
-            f.leave_managed(&crate::ids::AccountId::new(account), &room);
+            f.leave_managed(&crate::ids::AccountId::new(account));
         }
         self.announce();
         Ok(())

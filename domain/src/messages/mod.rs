@@ -26,7 +26,7 @@ pub use conversations::{Listed, Shown, ShownMessage};
 pub use model::{
     Block, ChatMessage, Conversation, Image, Party, Place, Report, Request, RequestStatus, Who,
 };
-pub use remote::RemoteMember;
+pub use remote::{RemoteMember, RoomState};
 pub use requests::{Possible, handle};
 
 use crate::accounts::throttle::Throttle;

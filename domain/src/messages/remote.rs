@@ -34,7 +34,15 @@ impl Service {
     ) -> Result<String, MessagingError> {
         let _one = self.0.write.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(id) = self.by_room(room)? {
-            return Ok(id);
+            // The same room again (a retry): the conversation of the same member only.
+            let same = self
+                .conversation(&id)?
+                .is_some_and(|c| c.side_of(account).is_some());
+            return if same {
+                Ok(id)
+            } else {
+                Err(MessagingError::NotFound)
+            };
         }
         let label = format!(
             "Patient {}",
@@ -219,14 +227,34 @@ impl Service {
         Ok(())
     }
 
-    /// The local member of a room conversation, and whether they are still in it.
-    pub fn local_member(&self, id: &str) -> Result<Option<(AccountId, bool)>, MessagingError> {
-        Ok(self.conversation(id)?.and_then(|c| {
-            c.parties.iter().find_map(|p| {
-                p.who
-                    .account()
-                    .map(|a| (a.clone(), !p.left && !c.parties.iter().any(|o| o.left)))
-            })
+    /// Who left a room conversation (`None`: it is gone, erased with its member or patient).
+    pub fn room_state(&self, id: &str) -> Result<Option<RoomState>, MessagingError> {
+        Ok(self.conversation(id)?.map(|c| RoomState {
+            local_left: c
+                .parties
+                .iter()
+                .any(|p| p.left && !matches!(p.who, Who::Remote { .. })),
+            remote_left: c
+                .parties
+                .iter()
+                .any(|p| p.left && matches!(p.who, Who::Remote { .. })),
         }))
     }
+
+    /// Whether a Matrix event was kept already (received, or sent from here).
+    pub fn kept(&self, event_id: &str) -> Result<bool, MessagingError> {
+        Ok(self
+            .kv()
+            .get(Tree::Messaging, key::event(event_id).as_bytes())?
+            .is_some())
+    }
+}
+
+/// Who left a conversation held in a Matrix room.
+#[derive(Debug, Clone, Copy)]
+pub struct RoomState {
+    /// The local member left (or blocked, or was erased).
+    pub local_left: bool,
+    /// The partner's member left the room.
+    pub remote_left: bool,
 }
