@@ -363,15 +363,6 @@ impl Device {
             .collect())
     }
 
-    /// Sets the user's display name (shown to the others in its rooms).
-    pub async fn set_display_name(&self, name: &str) -> Result<()> {
-        self.client
-            .account()
-            .set_display_name(Some(name))
-            .await
-            .map_err(sdk("display name"))
-    }
-
     /// Sets the user's name in one room only (its `m.room.member` event there).
     pub async fn set_room_display_name(&self, room: &RoomId, name: &str) -> Result<()> {
         use ruma::events::room::member::{MembershipState, RoomMemberEventContent};

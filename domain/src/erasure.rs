@@ -167,14 +167,15 @@ fn managed_account_goes(state: &AppState, account: &crate::ids::AccountId, whole
     ) else {
         return;
     };
+    if !whole {
+        // Its next sync leaves the rooms of the conversations erased.
+        let _in_runtime = runtime.enter();
+        f.wake_managed(account);
+        return;
+    }
     let account = account.clone();
     runtime.spawn(async move {
-        let done = if whole {
-            f.erase_managed(&account).await
-        } else {
-            f.sync_managed_now(&account).await
-        };
-        if let Err(e) = done {
+        if let Err(e) = f.erase_managed(&account).await {
             tracing::warn!(error = %e, "an erased member's managed Matrix account was not cleared yet");
         }
     });

@@ -316,8 +316,9 @@ impl Service {
             c.room
         };
         if let (Some(_), Some(f)) = (room, &self.parts().federation) {
-            // The member's managed account leaves the room too: the other member sees it.
-            f.leave_managed(&crate::ids::AccountId::new(account));
+            // The member's managed account leaves the room at its next sync (after what
+            // the member wrote before leaving went): the other member sees it.
+            f.wake_managed(&crate::ids::AccountId::new(account));
         }
         self.announce();
         Ok(())

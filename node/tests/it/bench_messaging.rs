@@ -15,7 +15,7 @@
 //! `RAREMESH_BENCH_MEMBERS` (1000), `RAREMESH_BENCH_ACTIVE` (50), `RAREMESH_BENCH_EACH`
 //! (10 messages per busy conversation).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use raremesh::federation::{CONTACT_ROOM_NAME, Contact, ContactStatus};
 use raremesh_bridge::client::NewRoom;
@@ -326,5 +326,4 @@ async fn messages_through_managed_accounts() {
     );
     node_a.shut().await;
     drop(hs_b);
-    tokio::time::sleep(Duration::from_millis(10)).await;
 }

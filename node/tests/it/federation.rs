@@ -353,14 +353,7 @@ async fn matched_members_talk_in_a_private_room() {
     // B's member finds A's patient, contactable, and asks.
     let anna_pseudonym = fa.keys.pseudonym(&anna.id, 0);
     let peer_a = format!("@raremesh:{}", hs_a.server_name);
-    wait_for("A's contactable vector on B", 90, || {
-        fb.store
-            .remote(&peer_a, &anna_pseudonym)
-            .ok()
-            .flatten()
-            .is_some_and(|r| r.vector.contactable)
-    })
-    .await;
+    crate::pair::wait_for_contactable(&fb, &peer_a, &anna_pseudonym, 90).await;
     let bruno_member = sb
         .registrations
         .member(&bruno.account_id)

@@ -21,11 +21,25 @@ const WHILE_DOWN: &str = "Bruno writes while the node of Anna is down";
 const AFTER_ASK: &str = "Bruno asks again after the restart";
 const AFTER_REPLY: &str = "Anna answers after the restart";
 
-/// Runs the nio script on a thread of its own (it waits for what the node sends).
-fn nio_in_background(args: Vec<String>) -> std::thread::JoinHandle<String> {
+/// Bob (Bruno's Matrix app) says `say` in `room` and waits for `expect` there, on a
+/// thread of its own while the test answers through Anna's page.
+fn bob_exchange(
+    hs: &str,
+    room: &str,
+    say: &'static str,
+    expect: &'static str,
+) -> std::thread::JoinHandle<String> {
+    let (hs, room) = (hs.to_owned(), room.to_owned());
     std::thread::spawn(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        nio(&args)
+        nio(&[
+            "exchange",
+            &hs,
+            "bob",
+            "bob long password",
+            &room,
+            say,
+            expect,
+        ])
     })
 }
 
@@ -125,14 +139,7 @@ async fn a_member_without_a_matrix_app_talks_with_a_partners_member() {
     let code = tokio::task::block_in_place(|| nio(&["code", &ub, "bob", "bob long password"]));
     fb.confirm_link(&mut bruno_m, &code).await.expect("confirm");
     let peer_a = format!("@raremesh:{}", hs_a.server_name);
-    wait_for("A's contactable vector on B", 120, || {
-        fb.store
-            .remote(&peer_a, &anna_pseudonym)
-            .ok()
-            .flatten()
-            .is_some_and(|r| r.vector.contactable)
-    })
-    .await;
+    crate::pair::wait_for_contactable(&fb, &peer_a, &anna_pseudonym, 120).await;
     let bruno_pseudonym = fb.keys.pseudonym(&bruno.id, 0);
     wait_for("B's own vector published", 60, || {
         fb.store
@@ -186,19 +193,7 @@ async fn a_member_without_a_matrix_app_talks_with_a_partners_member() {
         .expect("room");
 
     // Bruno writes in his Matrix app, and waits for Anna's answer there.
-    let bruno_side = nio_in_background(
-        [
-            "exchange",
-            &ub,
-            "bob",
-            "bob long password",
-            &room,
-            FROM_BRUNO,
-            FROM_ANNA,
-        ]
-        .map(String::from)
-        .to_vec(),
-    );
+    let bruno_side = bob_exchange(&ub, &room, FROM_BRUNO, FROM_ANNA);
     wait_for_page(&http, &conversation_url, &session, FROM_BRUNO, &log).await;
     let sent = post(&format!("/messages/{conversation}"), &[("body", FROM_ANNA)]).await;
     assert_eq!(sent.status(), reqwest::StatusCode::SEE_OTHER);
@@ -262,19 +257,7 @@ async fn a_member_without_a_matrix_app_talks_with_a_partners_member() {
     }
 
     // And they go on talking, both ways.
-    let bruno_side = nio_in_background(
-        [
-            "exchange",
-            &ub,
-            "bob",
-            "bob long password",
-            &room,
-            AFTER_ASK,
-            AFTER_REPLY,
-        ]
-        .map(String::from)
-        .to_vec(),
-    );
+    let bruno_side = bob_exchange(&ub, &room, AFTER_ASK, AFTER_REPLY);
     wait_for_page(&http, &conversation_url, &session, AFTER_ASK, &log).await;
     let sent = post(
         &format!("/messages/{conversation}"),
@@ -335,17 +318,15 @@ async fn wait_for_page(
     text: &str,
     log: &std::path::Path,
 ) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let html = page(http, url, session).await;
-        if html.contains(text) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{text:?} never showed on the page\n{}",
-            log_tail(log)
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let runtime = tokio::runtime::Handle::current();
+    crate::pair::wait_for_or(
+        &format!("{text:?} on {url}"),
+        120,
+        || {
+            tokio::task::block_in_place(|| runtime.block_on(page(http, url, session)))
+                .contains(text)
+        },
+        || log_tail(log),
+    )
+    .await;
 }

@@ -352,6 +352,23 @@ pub async fn wait_for_or(
     started.elapsed()
 }
 
+/// Waits until node `f` holds `peer`'s vector under `pseudonym`, marked contactable.
+pub async fn wait_for_contactable(
+    f: &raremesh::federation::Federation,
+    peer: &str,
+    pseudonym: &str,
+    secs: u64,
+) {
+    wait_for("a partner's contactable vector", secs, || {
+        f.store
+            .remote(peer, pseudonym)
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.vector.contactable)
+    })
+    .await;
+}
+
 pub fn remote_terms(state: &AppState) -> Vec<Vec<String>> {
     let f = state.federation.as_ref().expect("federation");
     f.store
