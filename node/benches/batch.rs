@@ -36,13 +36,17 @@ fn main() {
     let sim = Simulator::new(&o);
     let mut rng = Rng::new(seed);
     let dir = tempfile::tempdir().expect("dir");
-    let mut c = std::fs::File::create(dir.path().join("candidates.jsonl")).expect("file");
+    // RAREMESH_BENCH_KEEP=<folder>: the generated files and outputs are kept there.
+    let keep = std::env::var_os("RAREMESH_BENCH_KEEP").map(std::path::PathBuf::from);
+    let dir_path = keep.unwrap_or_else(|| dir.path().to_path_buf());
+    std::fs::create_dir_all(&dir_path).expect("dir");
+    let mut c = std::fs::File::create(dir_path.join("candidates.jsonl")).expect("file");
     for d in o.diseases() {
         if let Some(p) = sim.patient(d, Condition::Exact, &mut rng) {
             writeln!(c, "{}", line(&o, &d.code.to_string(), &p)).expect("write");
         }
     }
-    let mut q = std::fs::File::create(dir.path().join("queries.jsonl")).expect("file");
+    let mut q = std::fs::File::create(dir_path.join("queries.jsonl")).expect("file");
     let mut made = 0;
     while made < queries {
         let d = &o.diseases()[rng.below(o.diseases().len())];
@@ -60,7 +64,7 @@ fn main() {
         .is_ok_and(|o| o.status.success());
     let mut cmd = std::process::Command::new("python3");
     cmd.arg(root.join("scripts/bench-batch.py"))
-        .arg(dir.path())
+        .arg(&dir_path)
         .arg(env!("CARGO_BIN_EXE_raremesh"));
     if has_hpo3 {
         cmd.arg(&venv);

@@ -12,6 +12,8 @@ pub struct CandidateSet {
     observed: Vec<TermIdx>,
     excluded_at: Vec<u32>,
     excluded: Vec<TermIdx>,
+    /// Bit per term index: whether some profile uses it (observed or excluded).
+    in_universe: Vec<u64>,
 }
 
 impl CandidateSet {
@@ -22,6 +24,7 @@ impl CandidateSet {
             observed: Vec::new(),
             excluded_at: vec![0],
             excluded: Vec::new(),
+            in_universe: Vec::new(),
         }
     }
 
@@ -40,7 +43,34 @@ impl CandidateSet {
         self.observed_at.push(self.observed.len() as u32);
         self.excluded.extend_from_slice(p.excluded());
         self.excluded_at.push(self.excluded.len() as u32);
+        for &t in p.observed().iter().chain(p.excluded()) {
+            let (word, bit) = (t.index() / 64, 1u64 << (t.index() % 64));
+            if word >= self.in_universe.len() {
+                self.in_universe.resize(word + 1, 0);
+            }
+            self.in_universe[word] |= bit;
+        }
         self.len() - 1
+    }
+
+    /// Every term some profile uses (observed or excluded), each once, in ascending
+    /// order: ranking the set reads the rows of these terms only.
+    pub fn terms(&self) -> impl Iterator<Item = TermIdx> + '_ {
+        self.in_universe.iter().enumerate().flat_map(|(w, &word)| {
+            let mut bits = word;
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let b = bits.trailing_zeros();
+                    bits &= bits - 1;
+                    TermIdx((w * 64) as u32 + b)
+                })
+            })
+        })
+    }
+
+    /// [`Self::terms`] as one bit per term index.
+    pub(crate) fn term_bits(&self) -> &[u64] {
+        &self.in_universe
     }
 
     /// Number of profiles.
@@ -67,5 +97,6 @@ impl CandidateSet {
     pub fn heap_bytes(&self) -> usize {
         (self.observed_at.capacity() + self.excluded_at.capacity()) * 4
             + (self.observed.capacity() + self.excluded.capacity()) * 4
+            + self.in_universe.capacity() * 8
     }
 }

@@ -12,6 +12,8 @@ mod measure;
 mod prepared;
 mod profile;
 mod rows;
+#[cfg(test)]
+mod rows_reference;
 mod score;
 pub mod simulate;
 mod topk;
@@ -29,6 +31,11 @@ pub use topk::Scored;
 use score::Scratch;
 use topk::TopK;
 
+/// How far below the k-th best score a candidate's bound must be for it to be skipped
+/// (the bound and the score sum the same values in different orders; this absorbs the
+/// rounding).
+const BOUND_MARGIN: f32 = 1e-4;
+
 /// Candidates per thread below which ranking stays on one thread.
 const MIN_PER_THREAD: usize = 20_000;
 
@@ -38,6 +45,7 @@ pub struct Matcher<'a> {
     ontology: &'a Ontology,
     ic: &'a IcTable,
     measure: Measure,
+    bounds: bool,
 }
 
 impl<'a> Matcher<'a> {
@@ -47,6 +55,16 @@ impl<'a> Matcher<'a> {
             ontology,
             ic,
             measure,
+            bounds: true,
+        }
+    }
+
+    /// The same matcher scoring every candidate in full, with no bound to skip any (the
+    /// same results, slower: for comparisons).
+    pub fn without_bounds(self) -> Self {
+        Self {
+            bounds: false,
+            ..self
         }
     }
 
@@ -109,14 +127,31 @@ impl<'a> Matcher<'a> {
     /// The `k` candidates most similar to `query`, best first; equal scores keep the
     /// order of the candidate set.
     pub fn top_k(&self, query: &Profile, candidates: &CandidateSet, k: usize) -> Vec<Scored> {
-        let prepared = self.prepare(query);
+        let prepared = self.prepare_for(query, candidates, &mut Workspace::default());
         self.top_k_prepared(&prepared, candidates, k)
+    }
+
+    /// The query prepared for the terms `candidates` use only.
+    fn prepare_for(
+        &self,
+        query: &Profile,
+        candidates: &CandidateSet,
+        w: &mut Workspace,
+    ) -> Prepared {
+        Prepared::for_terms(
+            self.ontology,
+            self.ic,
+            self.measure,
+            query,
+            w,
+            prepared::Terms::Only(candidates.term_bits()),
+        )
     }
 
     /// Like [`Self::top_k`], on the calling thread only: for callers that rank many
     /// queries in parallel themselves. The same result as [`Self::top_k`].
     pub fn top_k_here(&self, query: &Profile, candidates: &CandidateSet, k: usize) -> Vec<Scored> {
-        let prepared = self.prepare(query);
+        let prepared = self.prepare_for(query, candidates, &mut Workspace::default());
         self.top_in(&prepared, candidates, k, 0..candidates.len())
             .into_sorted()
     }
@@ -129,7 +164,7 @@ impl<'a> Matcher<'a> {
         k: usize,
         w: &mut Workspace,
     ) -> Vec<Scored> {
-        let prepared = Prepared::with(self.ontology, self.ic, self.measure, query, w);
+        let prepared = self.prepare_for(query, candidates, w);
         let top = self.top_in(&prepared, candidates, k, 0..candidates.len());
         w.recycle(prepared);
         top.into_sorted()
@@ -146,6 +181,15 @@ impl<'a> Matcher<'a> {
         let mut top = TopK::new(k);
         let mut scratch = Scratch::new(self.ontology.terms().len(), prepared.m);
         for i in range {
+            // A candidate whose bound cannot beat the k-th best held is not scored: later
+            // positions lose ties, so only a strictly better score could enter.
+            if self.bounds
+                && let Some(floor) = top.threshold()
+                && score::bound(prepared, candidates.observed(i))
+                    .is_some_and(|b| b < floor - BOUND_MARGIN)
+            {
+                continue;
+            }
             let score = score::score(
                 prepared,
                 self.ontology,

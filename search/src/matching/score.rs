@@ -2,6 +2,7 @@
 
 use raremesh_ontology::{Ontology, TermIdx};
 
+use super::prepared::QuerySide;
 use super::{Combine, Measure, Prepared};
 
 /// Per-thread scratch space, reused across candidates.
@@ -38,17 +39,26 @@ pub(crate) fn score(
     }
     match p.measure {
         Measure::Jaccard | Measure::SimGic => closure_score(p, ontology, ic, observed, s),
+        Measure::Pairwise(..) | Measure::Raremesh(_) => {
+            combine(p, &directions(p, observed, excluded, s), observed.len())
+        }
+    }
+}
+
+/// The score from the sums of both directions (`n` candidate terms).
+#[inline]
+fn combine(p: &Prepared, d: &Directions, n: usize) -> f32 {
+    match p.measure {
+        Measure::Jaccard | Measure::SimGic => 0.0,
         Measure::Pairwise(_, combine) => {
-            let d = directions(p, observed, excluded, s, 0.0, false);
-            let (q_mean, c_mean) = (d.q_sum / p.m as f32, d.c_sum / observed.len() as f32);
+            let (q_mean, c_mean) = (d.q_sum / p.m as f32, d.c_sum / n as f32);
             match combine {
-                Combine::Bma => (d.q_sum + d.c_sum) / (p.m + observed.len()) as f32,
+                Combine::Bma => (d.q_sum + d.c_sum) / (p.m + n) as f32,
                 Combine::FunSimAvg => 0.5 * (q_mean + c_mean),
                 Combine::FunSimMax => q_mean.max(c_mean),
             }
         }
         Measure::Raremesh(t) => {
-            let d = directions(p, observed, excluded, s, t.floor, t.sharpen);
             let (q_dir, c_dir, contradiction) = if t.normalized {
                 (
                     ratio(d.q_sum, p.total_ic),
@@ -56,15 +66,11 @@ pub(crate) fn score(
                     ratio(d.contradiction, p.total_ic),
                 )
             } else {
-                (
-                    d.q_sum / p.m as f32,
-                    d.c_sum / observed.len() as f32,
-                    d.contradiction,
-                )
+                (d.q_sum / p.m as f32, d.c_sum / n as f32, d.contradiction)
             };
             let first = t.query_side * q_dir + (1.0 - t.query_side) * c_dir;
             let second = if p.blocks == 2 {
-                (d.q_sum2 + d.c_sum2) / (p.m + observed.len()) as f32
+                (d.q_sum2 + d.c_sum2) / (p.m + n) as f32
             } else {
                 0.0
             };
@@ -73,10 +79,39 @@ pub(crate) fn score(
     }
 }
 
+/// An upper bound of [`score`] read from the query's per-term summaries only (one short
+/// read per candidate term instead of an `m`-wide row): the candidate side is exact, each
+/// query-side sum is replaced by the sum of every candidate term's similarities to the
+/// query terms (a best match is at most the sum of all matches), capped by its most,
+/// and the candidate's own exclusions are left out. `None` when the measure has no such
+/// bound.
+#[inline]
+pub(crate) fn bound(p: &Prepared, observed: &[TermIdx]) -> Option<f32> {
+    if p.summary.is_empty() || observed.is_empty() {
+        return None;
+    }
+    let mut acc = [0.0f32; 8];
+    for &c in observed {
+        let s = &p.summary[c.index()].0;
+        for (a, v) in acc.iter_mut().zip(s) {
+            *a += v;
+        }
+    }
+    let d = Directions {
+        c_sum: acc[0],
+        c_ic: acc[1],
+        q_sum: acc[2].min(p.q_cap[0]),
+        c_sum2: acc[3],
+        q_sum2: acc[4].min(p.q_cap[1]),
+        contradiction: acc[5],
+    };
+    Some(combine(p, &d, observed.len()))
+}
+
 /// `own · (best / own)²`: the best match's share of the term's information, squared, in
 /// units of that information.
 #[inline]
-fn sharpened(best: f32, own: f32) -> f32 {
+pub(crate) fn sharpened(best: f32, own: f32) -> f32 {
     if own > 0.0 { best * best / own } else { 0.0 }
 }
 
@@ -107,9 +142,8 @@ fn directions(
     observed: &[TermIdx],
     excluded: &[TermIdx],
     s: &mut Scratch,
-    floor: f32,
-    sharpen: bool,
 ) -> Directions {
+    let side = QuerySide::of(p.measure);
     let (m, stride, blocks) = (p.m, p.stride, p.blocks);
     let extra = blocks * (m + 1);
     let best = &mut s.best[..m];
@@ -136,33 +170,18 @@ fn directions(
             d.c_sum2 += row[2 * m + 1];
         }
         let own = row[extra + 2];
-        d.c_sum += if sharpen {
-            sharpened(row[blocks * m], own)
-        } else {
-            row[blocks * m]
-        };
+        d.c_sum += side.candidate_value(row[blocks * m], own);
         d.contradiction += row[extra];
         d.c_ic += own;
     }
     for &e in excluded {
         d.contradiction += p.table[e.index() * stride + extra + 1];
     }
-    d.q_sum = if floor > 0.0 || sharpen {
-        best.iter()
-            .zip(&p.self_ic)
-            .map(|(&b, &own)| {
-                if b < floor * own {
-                    0.0
-                } else if sharpen {
-                    sharpened(b, own)
-                } else {
-                    b
-                }
-            })
-            .sum()
-    } else {
-        best.iter().sum()
-    };
+    d.q_sum = best
+        .iter()
+        .zip(&p.self_ic)
+        .map(|(&b, &own)| side.value(b, own))
+        .sum();
     d.q_sum2 = best2.iter().sum();
     d
 }

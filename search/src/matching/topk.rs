@@ -61,6 +61,15 @@ impl TopK {
         }
     }
 
+    /// The score a candidate must beat to enter, once `k` are held.
+    #[inline]
+    pub fn threshold(&self) -> Option<f32> {
+        if self.heap.len() < self.k {
+            return None;
+        }
+        self.heap.peek().map(|worst| worst.0.0.score)
+    }
+
     pub fn merge(mut self, other: Self) -> Self {
         for r in other.heap {
             self.offer(r.0.0);
