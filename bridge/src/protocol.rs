@@ -33,6 +33,10 @@ pub struct BatchEventContent {
     pub batch: String,
     /// The [`Payload`] as JSON, encrypted with age to the sender's trusted peers, base64.
     pub ciphertext: String,
+    /// The one peer node (its Matrix user id) the payload is sealed for, when it is
+    /// sealed for one only: the other peers skip the batch without trying to open it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
 }
 
 /// The content of a protocol event (the name the rest of the node uses).
@@ -47,10 +51,16 @@ pub enum Payload {
         /// Upserts and retractions, applied in order.
         ops: Vec<Op>,
     },
-    /// "Send me everything you publish" (a node that joined late or lost its copy).
+    /// "Send me what you publish": everything (a node that joined late or lost its copy),
+    /// or what changed since a point (each periodic resync).
     SnapshotRequest {
         /// A random id the answer repeats.
         request: String,
+        /// Per peer node (its Matrix user id), the `as_of` of the last answer from it that
+        /// the requester holds whole: that peer answers with what changed since then. A
+        /// peer not listed answers with everything.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        since: std::collections::BTreeMap<String, u64>,
     },
     /// A member of the sender asks to get in touch with the member behind `to` (sealed for
     /// the owning peer only).
@@ -141,8 +151,13 @@ pub enum Payload {
         last: bool,
         /// When the snapshot was taken (milliseconds since 1970; revisions are times too).
         as_of: u64,
-        /// The vectors of this part (upserts only).
+        /// The vectors of this part: upserts only in a whole snapshot; upserts and
+        /// retractions in changes since a point.
         ops: Vec<Op>,
+        /// Set when the answer holds the changes since this point (revisions from it on)
+        /// rather than everything: nothing is purged after it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<u64>,
     },
 }
 
@@ -346,7 +361,16 @@ impl Payload {
                 }
                 ops.iter().try_for_each(Op::check)
             }
-            Self::SnapshotRequest { request } => hex_id("request", request),
+            Self::SnapshotRequest { request, since } => {
+                hex_id("request", request)?;
+                if since.len() > MAX_PEERS_ASKED {
+                    return Err(Error::Invalid(format!("{} peers asked", since.len())));
+                }
+                if since.keys().any(|k| k.len() > 255) {
+                    return Err(Error::Invalid("a peer id is too long".into()));
+                }
+                Ok(())
+            }
             Self::ResearchQuery {
                 query,
                 researcher,
@@ -432,12 +456,17 @@ impl Payload {
                 }
                 Ok(())
             }
-            Self::Snapshot { request, ops, .. } => {
+            Self::Snapshot {
+                request,
+                ops,
+                since,
+                ..
+            } => {
                 hex_id("request", request)?;
                 if ops.len() > MAX_OPS {
                     return Err(Error::Invalid(format!("{} operations", ops.len())));
                 }
-                if ops.iter().any(|o| matches!(o, Op::Retract { .. })) {
+                if since.is_none() && ops.iter().any(|o| matches!(o, Op::Retract { .. })) {
                     return Err(Error::Invalid("a snapshot holds upserts only".into()));
                 }
                 ops.iter().try_for_each(Op::check)
@@ -445,6 +474,9 @@ impl Payload {
         }
     }
 }
+
+/// The most peers one snapshot request may name.
+pub const MAX_PEERS_ASKED: usize = 1_000;
 
 /// A random 32-hex-digit id.
 pub fn random_id() -> Result<String> {

@@ -29,7 +29,16 @@ pub fn seal(payload: &Payload, recipients: &[Recipient]) -> Result<Envelope> {
         v: ruma::UInt::new_saturating(VERSION),
         batch: random_id()?,
         ciphertext: STANDARD.encode(out),
+        to: None,
     };
+    to_content(&envelope)?;
+    Ok(envelope)
+}
+
+/// Marks an envelope sealed for one peer node only (`node`: its Matrix user id), so that
+/// the other peers skip it unopened.
+pub fn addressed(mut envelope: Envelope, node: &str) -> Result<Envelope> {
+    envelope.to = Some(node.to_owned());
     to_content(&envelope)?;
     Ok(envelope)
 }

@@ -72,25 +72,50 @@ pub fn pseudonym(patient_id: &str) -> String {
     format!("Patient {:02X}{:02X}{:02X}", h[0], h[1], h[2])
 }
 
+/// One patient of the pool, as little as showing it needs (a pool may hold hundreds of
+/// thousands of partners' patients): the strings shown are made for the few on a page.
 struct Entry {
-    /// The local member (None for a patient of a partner organization).
-    account_id: Option<AccountId>,
-    /// The local patient's contact handle.
-    handle: Option<String>,
-    peer: Option<(String, String)>,
-    contactable: bool,
-    pseudonym: String,
-    born: Option<String>,
-    age_band: Option<String>,
-    organization: Option<String>,
     disease: Option<OrphaCode>,
+    contactable: bool,
+    who: Who,
+}
+
+enum Who {
+    /// A patient of this node.
+    Local(Box<Local>),
+    /// A patient of a partner organization.
+    Remote {
+        /// Its place in [`Pool::peers`].
+        peer: u32,
+        /// The pseudonym's 32 hex digits, as a number (no allocation per patient).
+        pseudonym: u128,
+        age_band: Option<raremesh_bridge::protocol::AgeBand>,
+    },
+}
+
+struct Local {
+    account_id: AccountId,
+    /// The patient's contact handle.
+    handle: String,
+    pseudonym: String,
+    born: String,
+}
+
+impl Entry {
+    fn account_id(&self) -> Option<&str> {
+        match &self.who {
+            Who::Local(l) => Some(l.account_id.as_str()),
+            Who::Remote { .. } => None,
+        }
+    }
 }
 
 struct Pool {
     built_at: u64,
     candidates: CandidateSet,
-    profiles: Vec<Profile>,
     entries: Vec<Entry>,
+    /// The partners the remote entries come from: user id and organization name.
+    peers: Vec<(String, String)>,
 }
 
 /// The most rankings kept (one per patient and page size).
@@ -118,10 +143,17 @@ fn fingerprint(p: &Patient) -> u64 {
 /// since the last change (any change to patients, consents or received vectors makes
 /// both again).
 pub struct Similar {
-    sources: Sources,
-    pool: Mutex<Option<Arc<Pool>>>,
+    sources: Arc<Sources>,
+    pool: Arc<Mutex<Option<Arc<Pool>>>>,
+    /// A pool is being rebuilt in the background.
+    rebuilding: Arc<std::sync::atomic::AtomicBool>,
     rankings: Mutex<Rankings>,
 }
+
+/// From this many patients in the pool, a change does not make pages wait for the pool
+/// to be built again (seconds for hundreds of thousands of partners' patients): they use
+/// the previous pool while one thread builds the next.
+const REBUILD_IN_BACKGROUND_FROM: usize = 50_000;
 
 impl std::fmt::Debug for Similar {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -149,104 +181,160 @@ impl Similar {
     /// Ranks what `sources` hold.
     pub fn new(sources: Sources) -> Self {
         Self {
-            sources,
-            pool: Mutex::new(None),
+            sources: Arc::new(sources),
+            pool: Arc::new(Mutex::new(None)),
+            rebuilding: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             rankings: Mutex::new(Rankings::default()),
         }
     }
 
+    /// The pool as of the last change; for a large pool, the previous one while the next
+    /// is built in the background (see [`REBUILD_IN_BACKGROUND_FROM`]).
     fn pool(&self) -> Result<Arc<Pool>, StoreError> {
-        let src = &self.sources;
-        let now = src.changes.get();
-        if let Ok(guard) = self.pool.lock()
-            && let Some(p) = guard.as_ref()
+        use std::sync::atomic::Ordering;
+        let now = self.sources.changes.get();
+        let current = self.pool.lock().ok().and_then(|g| g.clone());
+        if let Some(p) = &current
             && p.built_at == now
         {
             return Ok(p.clone());
         }
-        // The members shown, and whether each accepts contact requests.
-        let shown: HashMap<AccountId, bool> = src
-            .registrations
-            .members()?
-            .into_iter()
-            .filter(|m| m.consents.local_matching && m.consents.terms_version.is_some())
-            .map(|m| (m.account_id, m.consents.contactable))
-            .collect();
-        let mut pool = Pool {
-            built_at: now,
-            candidates: CandidateSet::new(),
-            profiles: Vec::new(),
-            entries: Vec::new(),
-        };
-        for p in src.patients.all()? {
-            let Some(&contactable) = shown.get(&p.account_id) else {
-                continue;
-            };
-            if !p.validation.is_approved() {
-                continue;
-            }
-            if let Some(profile) = p.profile(&src.ontology) {
-                pool.candidates.push(&profile);
-                pool.profiles.push(profile);
-                pool.entries.push(Entry {
-                    disease: match p.diagnosis {
-                        Diagnosis::Orpha { code } => Some(code),
-                        _ => None,
-                    },
-                    handle: Some(crate::messages::handle(&p.id)),
-                    account_id: Some(p.account_id),
-                    peer: None,
-                    contactable,
-                    pseudonym: pseudonym(&p.id),
-                    born: Some(format!("{}s", p.birth_year / 10 * 10)),
-                    age_band: None,
-                    organization: None,
+        if let Some(p) = &current
+            && p.entries.len() >= REBUILD_IN_BACKGROUND_FROM
+        {
+            if !self.rebuilding.swap(true, Ordering::SeqCst) {
+                let (src, slot, flag, expected) = (
+                    self.sources.clone(),
+                    self.pool.clone(),
+                    self.rebuilding.clone(),
+                    p.entries.len(),
+                );
+                std::thread::spawn(move || {
+                    match build_pool(&src, expected) {
+                        Ok(p) => {
+                            if let Ok(mut g) = slot.lock() {
+                                *g = Some(Arc::new(p));
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "rebuilding the matching pool failed"),
+                    }
+                    flag.store(false, Ordering::SeqCst);
                 });
             }
+            return Ok(p.clone());
         }
-        if let Some(f) = &src.federation {
-            for r in f.store.remote_all()? {
-                let Some(peer) = f.peer(&r.peer) else {
-                    continue;
-                };
-                let ids = |v: &[String]| -> Vec<raremesh_ontology::HpoId> {
-                    v.iter().filter_map(|t| t.parse().ok()).collect()
-                };
-                let disease = r
-                    .vector
-                    .orpha
-                    .and_then(|c| u32::try_from(c).ok())
-                    .map(OrphaCode::from_number);
-                let Ok(profile) = Profile::new(
-                    &src.ontology,
-                    &ids(&r.vector.terms),
-                    &ids(&r.vector.excluded),
-                    disease,
-                ) else {
-                    continue;
-                };
-                pool.candidates.push(&profile);
-                pool.profiles.push(profile);
-                pool.entries.push(Entry {
-                    account_id: None,
-                    handle: None,
-                    peer: Some((r.peer.clone(), r.vector.pseudonym.clone())),
-                    contactable: r.vector.contactable,
-                    pseudonym: format!("Patient {}", r.vector.pseudonym[..6].to_uppercase()),
-                    born: None,
-                    age_band: r.vector.age_band.map(|b| b.label().to_owned()),
-                    organization: Some(peer.name.clone()),
-                    disease,
-                });
-            }
-        }
-        let pool = Arc::new(pool);
+        let expected = current.as_ref().map_or(0, |p| p.entries.len());
+        let pool = Arc::new(build_pool(&self.sources, expected)?);
         if let Ok(mut guard) = self.pool.lock() {
             *guard = Some(pool.clone());
         }
         Ok(pool)
     }
+}
 
+/// Every patient the pool ranks: this node's validated patients whose members take part,
+/// and the partners' vectors, read one at a time.
+///
+/// `expected`: about how many there will be (the previous pool's size), so that the
+/// arrays are made once at their size rather than grown by doubling (a transient copy of
+/// each).
+fn build_pool(src: &Sources, expected: usize) -> Result<Pool, StoreError> {
+    let now = src.changes.get();
+    // The members shown, and whether each accepts contact requests.
+    let shown: HashMap<AccountId, bool> = src
+        .registrations
+        .members()?
+        .into_iter()
+        .filter(|m| m.consents.local_matching && m.consents.terms_version.is_some())
+        .map(|m| (m.account_id, m.consents.contactable))
+        .collect();
+    let expected = expected + expected / 64;
+    let mut pool = Pool {
+        built_at: now,
+        candidates: CandidateSet::with_capacity(expected, 10),
+        entries: Vec::with_capacity(expected),
+        peers: Vec::new(),
+    };
+    for p in src.patients.all()? {
+        let Some(&contactable) = shown.get(&p.account_id) else {
+            continue;
+        };
+        if !p.validation.is_approved() {
+            continue;
+        }
+        if let Some(profile) = p.profile(&src.ontology) {
+            pool.candidates.push(&profile);
+            pool.entries.push(Entry {
+                disease: match p.diagnosis {
+                    Diagnosis::Orpha { code } => Some(code),
+                    _ => None,
+                },
+                contactable,
+                who: Who::Local(Box::new(Local {
+                    handle: crate::messages::handle(&p.id),
+                    account_id: p.account_id,
+                    pseudonym: pseudonym(&p.id),
+                    born: format!("{}s", p.birth_year / 10 * 10),
+                })),
+            });
+        }
+    }
+    if let Some(f) = &src.federation {
+        // Read one at a time: a node may hold hundreds of thousands.
+        let mut peer_of: HashMap<String, u32> = HashMap::new();
+        let mut ids = Vec::new();
+        let mut excluded = Vec::new();
+        f.store.for_each_remote(|r| {
+            let Some(peer) = f.peer(&r.peer) else {
+                return Ok(());
+            };
+            let parse = |v: &[String], out: &mut Vec<raremesh_ontology::HpoId>| {
+                out.clear();
+                out.extend(
+                    v.iter()
+                        .filter_map(|t| t.parse::<raremesh_ontology::HpoId>().ok()),
+                );
+            };
+            parse(&r.vector.terms, &mut ids);
+            parse(&r.vector.excluded, &mut excluded);
+            let disease = r
+                .vector
+                .orpha
+                .and_then(|c| u32::try_from(c).ok())
+                .map(OrphaCode::from_number);
+            let Ok(profile) = Profile::new(&src.ontology, &ids, &excluded, disease) else {
+                return Ok(());
+            };
+            // Checked on receipt: 32 lowercase hex digits.
+            let Ok(pseudonym) = u128::from_str_radix(&r.vector.pseudonym, 16) else {
+                return Ok(());
+            };
+            let index = match peer_of.get(&r.peer) {
+                Some(&i) => i,
+                None => {
+                    let i = pool.peers.len() as u32;
+                    pool.peers.push((r.peer.clone(), peer.name.clone()));
+                    peer_of.insert(r.peer.clone(), i);
+                    i
+                }
+            };
+            pool.candidates.push(&profile);
+            pool.entries.push(Entry {
+                disease,
+                contactable: r.vector.contactable,
+                who: Who::Remote {
+                    peer: index,
+                    pseudonym,
+                    age_band: r.vector.age_band,
+                },
+            });
+            Ok(())
+        })?;
+    }
+    Ok(pool)
+}
+
+impl Similar {
     /// The patients of other members most similar to `own` (which must be validated and
     /// have an observed symptom; otherwise nothing), best first. Made once per patient
     /// and `k` until something changes.
@@ -254,8 +342,9 @@ impl Similar {
         if !own.validation.is_approved() {
             return Ok(Vec::new());
         }
-        // Read before ranking: a change during the ranking makes the next call rank again.
-        let generation = self.sources.changes.get();
+        // Rankings are kept per pool: a change makes a new pool, and with it new rankings.
+        let pool = self.pool()?;
+        let generation = pool.built_at;
         // The patient as given, too: a copy read before a change is not ranked under the
         // new count.
         let key = (own.id.to_string(), k, fingerprint(own));
@@ -265,7 +354,7 @@ impl Similar {
         {
             return Ok(found.as_ref().clone());
         }
-        let found = self.rank(own, k)?;
+        let found = self.rank(own, k, &pool)?;
         if let Ok(mut r) = self.rankings.lock() {
             if r.generation != generation || r.by_patient.len() >= CACHED_RANKINGS {
                 r.by_patient.clear();
@@ -277,7 +366,12 @@ impl Similar {
     }
 
     /// Ranks the pool for `own`.
-    fn rank(&self, own: &Patient, k: usize) -> Result<Vec<SimilarPatient>, StoreError> {
+    fn rank(
+        &self,
+        own: &Patient,
+        k: usize,
+        pool: &Pool,
+    ) -> Result<Vec<SimilarPatient>, StoreError> {
         let src = &self.sources;
         if !own.validation.is_approved() {
             return Ok(Vec::new());
@@ -285,7 +379,6 @@ impl Similar {
         let Some(query) = own.profile(&src.ontology) else {
             return Ok(Vec::new());
         };
-        let pool = self.pool()?;
         let matcher = Matcher::new(&src.ontology, &src.ic, Measure::default());
         let o = &*src.ontology;
         let name = |t| o.term(t).name.clone();
@@ -293,14 +386,13 @@ impl Similar {
         let mine = pool
             .entries
             .iter()
-            .filter(|e| e.account_id.as_deref() == Some(own.account_id.as_str()))
+            .filter(|e| e.account_id() == Some(own.account_id.as_str()))
             .count();
         Ok(matcher
             .top_k(&query, &pool.candidates, k + mine)
             .into_iter()
             .filter(|s| {
-                pool.entries[s.index].account_id.as_deref() != Some(own.account_id.as_str())
-                    && s.score > 0.0
+                pool.entries[s.index].account_id() != Some(own.account_id.as_str()) && s.score > 0.0
             })
             .take(k)
             .map(|s| {
@@ -309,7 +401,7 @@ impl Similar {
                     o,
                     &src.ic,
                     query.observed(),
-                    pool.profiles[s.index].observed(),
+                    pool.candidates.observed(s.index),
                     EXPLAINED,
                 )
                 .into_iter()
@@ -319,21 +411,41 @@ impl Similar {
                     common: name(m.shared),
                 })
                 .collect();
-                SimilarPatient {
-                    pseudonym: e.pseudonym.clone(),
+                let mut shown = SimilarPatient {
+                    pseudonym: String::new(),
                     score: (s.score.clamp(0.0, 1.0) * 100.0).round() as u32,
                     disease: e
                         .disease
                         .map(|c| (c, o.disease(c).map_or_else(String::new, |d| d.name.clone()))),
-                    born: e.born.clone(),
-                    age_band: e.age_band.clone(),
-                    organization: e.organization.clone(),
-                    peer: e.peer.clone(),
+                    born: None,
+                    age_band: None,
+                    organization: None,
+                    peer: None,
                     contactable: e.contactable,
-                    local: e.handle.clone(),
+                    local: None,
                     new: false,
                     shared,
+                };
+                match &e.who {
+                    Who::Local(l) => {
+                        shown.pseudonym = l.pseudonym.clone();
+                        shown.born = Some(l.born.clone());
+                        shown.local = Some(l.handle.clone());
+                    }
+                    Who::Remote {
+                        peer,
+                        pseudonym,
+                        age_band,
+                    } => {
+                        let (user, name) = &pool.peers[*peer as usize];
+                        let pseudonym = format!("{pseudonym:032x}");
+                        shown.pseudonym = format!("Patient {}", pseudonym[..6].to_uppercase());
+                        shown.age_band = age_band.map(|b| b.label().to_owned());
+                        shown.organization = Some(name.clone());
+                        shown.peer = Some((user.clone(), pseudonym));
+                    }
                 }
+                shown
             })
             .collect())
     }

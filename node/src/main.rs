@@ -16,6 +16,12 @@ macro_rules! say_on {
     ($($t:tt)*) => { $crate::emit(format_args!($($t)*), false) };
 }
 
+/// mimalloc returns freed memory to the system: a node that received hundreds of thousands
+/// of partners' vectors (transactions of megabytes, a matching pool rebuilt) keeps far
+/// less than with the C library's allocator (`docs/performance.md#many-partners`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod federation_command;
 mod phenopacket_command;
 mod setup_command;

@@ -49,7 +49,17 @@ fn payloads() -> Vec<(&'static str, Payload)> {
         ),
         (
             "snapshot_request",
-            Payload::SnapshotRequest { request: ID.into() },
+            Payload::SnapshotRequest {
+                request: ID.into(),
+                since: Default::default(),
+            },
+        ),
+        (
+            "snapshot_request_since",
+            Payload::SnapshotRequest {
+                request: ID.into(),
+                since: [("@raremesh:b.example.org".to_owned(), 1_700_000_000_500)].into(),
+            },
         ),
         (
             "qa_resend",
@@ -65,6 +75,24 @@ fn payloads() -> Vec<(&'static str, Payload)> {
                 last: true,
                 as_of: 1_700_000_000_500,
                 ops: vec![Op::Upsert(vector(false))],
+                since: None,
+            },
+        ),
+        (
+            "snapshot_changes",
+            Payload::Snapshot {
+                request: ID.into(),
+                part: 0,
+                last: true,
+                as_of: 1_700_000_009_000,
+                ops: vec![
+                    Op::Upsert(vector(true)),
+                    Op::Retract {
+                        pseudonym: OTHER.into(),
+                        rev: 1_700_000_008_000,
+                    },
+                ],
+                since: Some(1_699_999_999_000),
             },
         ),
         (
@@ -162,8 +190,14 @@ fn the_event_that_carries_a_batch_keeps_its_wire_form() {
         v: VERSION.try_into().expect("version"),
         batch: ID.into(),
         ciphertext: "YWdlLWVuY3J5cHRpb24ub3JnL3YxCi0+IFgyNTUxOQ".into(),
+        to: None,
     };
     insta::assert_json_snapshot!("batch_event_content", content);
+    let addressed = BatchEventContent {
+        to: Some("@raremesh:b.example.org".into()),
+        ..content
+    };
+    insta::assert_json_snapshot!("batch_event_content_addressed", addressed);
     insta::assert_snapshot!("batch_event_type", EVENT_TYPE);
 }
 

@@ -156,6 +156,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// One exported entry: the tree's name, the key, the value.
 pub type Entry = (String, Vec<u8>, Vec<u8>);
 
+/// What [`KvStore::visit_prefix`] gives each entry to (key, value).
+pub type VisitEntry<'a> = dyn FnMut(&[u8], &[u8]) -> StoreResult<()> + 'a;
+
 /// What [`KvStore::export`] gives each entry to (tree name, key, value).
 pub type Visit<'a> = dyn FnMut(&str, &[u8], &[u8]) -> StoreResult<()> + 'a;
 
@@ -181,6 +184,19 @@ pub trait KvStore: Send + Sync + std::fmt::Debug {
     fn apply(&self, batch: &Batch) -> StoreResult<()>;
     /// All entries whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// [`Self::scan_prefix`] one entry at a time, without holding them all (key, value),
+    /// in key order.
+    fn visit_prefix(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+        visit: &mut VisitEntry<'_>,
+    ) -> StoreResult<()> {
+        for (k, v) in self.scan_prefix(tree, prefix)? {
+            visit(&k, &v)?;
+        }
+        Ok(())
+    }
     /// Every entry of every tree as it is at one moment, given to `visit` (tree name, key,
     /// value); writers wait until `visit` is done for all and `held` has returned
     /// (readers do not). `held` is for files that go with the records.

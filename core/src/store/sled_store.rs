@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
-use super::{Batch, Entry, KvStore, StoreError, StoreResult, Tree, Visit, Write};
+use super::{Batch, Entry, KvStore, StoreError, StoreResult, Tree, Visit, VisitEntry, Write};
 
 /// A sled database in a folder.
 #[derive(Debug, Clone)]
@@ -44,6 +44,10 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
     dir.with_file_name(name)
 }
 
+/// sled's page cache (its default is 1 GiB, which a node receiving hundreds of thousands of
+/// partners' vectors fills: it would hold most of the database in memory).
+const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
 fn open_db(dir: &Path) -> StoreResult<sled::Db> {
     // Every write flushes before it returns, so sled's background flusher is not needed;
     // without it, the last handle dropped lets go of the files at once (a rewrite swaps
@@ -51,6 +55,7 @@ fn open_db(dir: &Path) -> StoreResult<sled::Db> {
     sled::Config::new()
         .path(dir)
         .flush_every_ms(None)
+        .cache_capacity(CACHE_BYTES)
         .open()
         .map_err(|e| match e {
             sled::Error::Io(io)
@@ -284,6 +289,23 @@ impl KvStore for SledStore {
                 .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
                 .collect()
         })
+    }
+
+    fn visit_prefix(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+        visit: &mut VisitEntry<'_>,
+    ) -> StoreResult<()> {
+        // The database held open throughout, as in `with` (a rewrite waits for it).
+        let inner = self.read()?;
+        let db = inner.db()?;
+        let t = db.open_tree(tree.name()).map_err(backend)?;
+        for entry in t.scan_prefix(prefix) {
+            let (k, v) = entry.map_err(backend)?;
+            visit(&k, &v)?;
+        }
+        Ok(())
     }
 
     fn export(

@@ -27,9 +27,10 @@ pub struct FederationConfig {
     /// Seconds between two checks for profiles to publish or retract (1 to 3600); changes
     /// are also published as soon as they happen.
     pub publish_interval_secs: u64,
-    /// Seconds between two requests to every peer for everything it publishes (5 to
-    /// 604800). A node that was down gets what it missed from its homeserver, which
-    /// queues it; after its homeserver was down, or a lost copy, this request repairs it.
+    /// Seconds between two requests to every peer for what it changed since its last
+    /// answer (everything the first time and once a week; 5 to 604800). A node that was
+    /// down gets what it missed from its homeserver, which queues it; after its
+    /// homeserver was down, or a lost copy, this request repairs it.
     pub resync_interval_secs: u64,
     /// The nodes this node trusts: it sends them its members' vectors (encrypted to their
     /// keys) and accepts theirs. Each peer's admin prints these values with

@@ -7,7 +7,7 @@
 
 use crate::ids::{AccountId, PatientId};
 use raremesh_bridge::protocol::{Payload, random_id};
-use raremesh_bridge::seal::seal;
+use raremesh_bridge::seal::{addressed, seal};
 use serde::{Deserialize, Serialize};
 
 use super::{Federation, FederationError};
@@ -143,12 +143,10 @@ impl Federation {
         let Some(room) = self.own_room()? else {
             return Err(FederationError::Matrix("no federation room yet".into()));
         };
-        let key: age::x25519::Recipient = p
-            .age_key
-            .trim()
-            .parse()
-            .map_err(|_| FederationError::Keys(format!("{}: bad age key", p.user_id)))?;
-        let content = seal(payload, &[key])?;
+        let Some(key) = self.recipient_of(&p.user_id)? else {
+            return Ok(());
+        };
+        let content = addressed(seal(payload, &[key])?, &p.user_id)?;
         self.client.send_batch(&room, &content).await?;
         Ok(())
     }

@@ -385,6 +385,13 @@ impl Federation {
             );
             return Ok(());
         };
+        // Sealed for another peer only (an answer to its request, a contact message):
+        // not for this node, and nothing is wrong with it.
+        if let Some(to) = content.get("to").and_then(Value::as_str)
+            && to != me
+        {
+            return Ok(());
+        }
         let payload = match open(&content, self.keys.identity()) {
             Ok((_, p)) => p,
             Err(err) => {
@@ -405,7 +412,8 @@ impl Federation {
                 last,
                 as_of,
                 ops,
-            } => (ops, Some((request, part, last, as_of))),
+                since,
+            } => (ops, Some((request, part, last, as_of, since))),
             p @ (Payload::ContactRequest { .. }
             | Payload::ContactAnswer { .. }
             | Payload::ResearchQuery { .. }
@@ -440,16 +448,18 @@ impl Federation {
                 tokio::spawn(async move { f.on_qa_resend(&peer, &room).await });
                 return Ok(());
             }
-            Payload::SnapshotRequest { request } => {
-                let f = self.clone();
+            Payload::SnapshotRequest { request, since } => {
+                let (f, requester) = (self.clone(), sender.to_owned());
+                let since = since.get(me.as_str()).copied();
                 tokio::spawn(async move {
-                    if let Err(e) = f.send_snapshot(&request).await {
+                    if let Err(e) = f.send_snapshot(&request, &requester, since).await {
                         tracing::warn!(error = %e, "answering a snapshot request failed");
                     }
                 });
                 return Ok(());
             }
         };
+        let mut valid = Vec::with_capacity(ops.len());
         for op in &ops {
             if let Err(why) = self.known_terms(op) {
                 let why = format!("{} from {}: {why}", op.pseudonym(), peer.name);
@@ -457,15 +467,19 @@ impl Federation {
                 r.dropped.push(why);
                 continue;
             }
-            match self
-                .store
-                .apply(sender, op, snapshot.as_ref().map(|s| s.3), now())?
-            {
+            valid.push(op);
+        }
+        // A whole snapshot confirms what it holds (the rest is purged once it is all
+        // here); changes since a point confirm nothing.
+        let confirms = snapshot.as_ref().filter(|s| s.4.is_none()).map(|s| s.3);
+        // One durable write for the whole batch.
+        for applied in self.store.apply_all(sender, &valid, confirms, now())? {
+            match applied {
                 Applied::Stored => r.stored += 1,
                 Applied::Stale => r.stale += 1,
             }
         }
-        if let Some((request, part, last, as_of)) = snapshot {
+        if let Some((request, part, last, as_of, since)) = snapshot {
             // The purge needs every part: parts may arrive in any order.
             let kind = Kind::SnapshotParts {
                 sender,
@@ -494,10 +508,18 @@ impl Federation {
             for (k, _) in &parts {
                 self.store.unset_name(k)?;
             }
-            let purged = self.store.end_snapshot(sender, as_of)?;
-            if purged > 0 {
-                tracing::info!(peer = %peer.name, purged, "vectors no longer published by a peer dropped");
-            }
+            let full = match since {
+                Some(_) => self.store.synced_from(sender)?.map_or(0, |(_, full)| full),
+                None => {
+                    let purged = self.store.end_snapshot(sender, as_of)?;
+                    if purged > 0 {
+                        tracing::info!(peer = %peer.name, purged, "vectors no longer published by a peer dropped");
+                    }
+                    as_of
+                }
+            };
+            // The next request asks this peer for what changed since this answer.
+            self.store.set_synced_from(sender, as_of, full)?;
         }
         Ok(())
     }

@@ -49,6 +49,12 @@ pub enum Key<'a> {
     },
     /// The last revision published under a pseudonym.
     LastRev(&'a str),
+    /// The publishing clock: the last revision or snapshot time handed out.
+    Clock,
+    /// A peer (user id) → `<as_of> <full_as_of>`: the point of the last answer to a
+    /// snapshot request received whole from it (the next request asks for what changed
+    /// since), and of the last whole snapshot.
+    SyncedFrom(&'a str),
     /// The last event id seen in a room.
     LastEvent(&'a str),
     /// A room's catch-up checkpoint (the event the last walk reached back to).
@@ -103,6 +109,8 @@ pub enum Kind<'a> {
     ManagedUndecrypted,
     /// Every [`Key::QaEdit`] of one event.
     QaEditsOf(&'a str),
+    /// Every [`Key::LastRev`].
+    LastRev,
     /// Every [`Key::SnapshotPart`] of one sender's answer to one request.
     SnapshotParts {
         /// The peer.
@@ -126,6 +134,7 @@ impl Kind<'_> {
             Self::ManagedRoom => "managed_room:".into(),
             Self::ManagedUndecrypted => "managed_undecrypted:".into(),
             Self::QaEditsOf(event) => format!("qa_edit:{event}:"),
+            Self::LastRev => "last_rev:".into(),
             Self::SnapshotParts { sender, request } => format!("snap:{sender}:{request}:"),
         }
     }
@@ -150,6 +159,8 @@ impl fmt::Display for Key<'_> {
             Self::QaEvent(e) => write!(f, "qa_event:{e}"),
             Self::QaEdit { event, edit } => write!(f, "qa_edit:{event}:{edit}"),
             Self::LastRev(p) => write!(f, "last_rev:{p}"),
+            Self::SyncedFrom(p) => write!(f, "synced_from:{p}"),
+            Self::Clock => f.write_str("publishing_clock"),
             Self::LastEvent(r) => write!(f, "last_event:{r}"),
             Self::CaughtUp(r) => write!(f, "caught_up:{r}"),
             Self::CaughtUpBefore(r) => write!(f, "caught_up_before:{r}"),

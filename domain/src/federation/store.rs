@@ -95,26 +95,73 @@ impl FederationStore {
         snapshot_as_of: Option<u64>,
         now: u64,
     ) -> Result<Applied, StoreError> {
-        let k = key(peer, op.pseudonym());
-        let held: Option<RemoteVector> = self
-            .kv
-            .get(Tree::RemoteVectors, &k)?
-            .map(|b| decode(&b))
-            .transpose()?;
-        if let Some(h) = &held {
-            let newer = op.rev() > h.vector.rev;
-            if !newer {
-                if let Some(as_of) = snapshot_as_of
-                    && op.rev() == h.vector.rev
-                    && !h.retracted
-                    && as_of > h.confirmed_as_of
-                {
-                    let mut h = h.clone();
-                    h.confirmed_as_of = as_of;
-                    self.kv.put(Tree::RemoteVectors, &k, &encode(&h))?;
-                }
-                return Ok(Applied::Stale);
+        Ok(self
+            .apply_all(peer, &[op], snapshot_as_of, now)?
+            .pop()
+            .unwrap_or(Applied::Stale))
+    }
+
+    /// [`Self::apply`] for every operation of one batch, written at once (one durable
+    /// write, not one per operation), in order: a later operation on the same pseudonym
+    /// sees what an earlier one stored.
+    pub fn apply_all(
+        &self,
+        peer: &str,
+        ops: &[&Op],
+        snapshot_as_of: Option<u64>,
+        now: u64,
+    ) -> Result<Vec<Applied>, StoreError> {
+        let mut pending: std::collections::HashMap<Vec<u8>, RemoteVector> =
+            std::collections::HashMap::new();
+        let mut batch = crate::store::Batch::new();
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            let k = key(peer, op.pseudonym());
+            let held = match pending.get(&k) {
+                Some(r) => Some(r.clone()),
+                None => self
+                    .kv
+                    .get(Tree::RemoteVectors, &k)?
+                    .map(|b| decode::<RemoteVector>(&b))
+                    .transpose()?,
+            };
+            let (applied, record) = Self::outcome(peer, op, held, snapshot_as_of, now);
+            if let Some(r) = record {
+                batch.put_raw(Tree::RemoteVectors, k.clone(), encode(&r));
+                pending.insert(k, r);
             }
+            out.push(applied);
+        }
+        if !batch.is_empty() {
+            self.kv.apply(&batch)?;
+            if out.contains(&Applied::Stored) {
+                self.changes.bump();
+            }
+        }
+        Ok(out)
+    }
+
+    /// What applying `op` over `held` gives, and the record to write, if any.
+    fn outcome(
+        peer: &str,
+        op: &Op,
+        held: Option<RemoteVector>,
+        snapshot_as_of: Option<u64>,
+        now: u64,
+    ) -> (Applied, Option<RemoteVector>) {
+        if let Some(h) = held
+            && op.rev() <= h.vector.rev
+        {
+            if let Some(as_of) = snapshot_as_of
+                && op.rev() == h.vector.rev
+                && !h.retracted
+                && as_of > h.confirmed_as_of
+            {
+                let mut h = h;
+                h.confirmed_as_of = as_of;
+                return (Applied::Stale, Some(h));
+            }
+            return (Applied::Stale, None);
         }
         let record = match op {
             Op::Upsert(v) => RemoteVector {
@@ -140,9 +187,7 @@ impl FederationStore {
                 received_at: now,
             },
         };
-        self.kv.put(Tree::RemoteVectors, &k, &encode(&record))?;
-        self.changes.bump();
-        Ok(Applied::Stored)
+        (Applied::Stored, Some(record))
     }
 
     /// After every part of a snapshot arrived: drops the peer's vectors that neither this
@@ -177,6 +222,18 @@ impl FederationStore {
         Ok(out)
     }
 
+    /// Every live vector received, one at a time (retractions left out), without holding
+    /// them all.
+    pub fn for_each_remote(
+        &self,
+        mut f: impl FnMut(RemoteVector) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.kv.visit_prefix(Tree::RemoteVectors, b"", &mut |_, v| {
+            let r: RemoteVector = decode(v)?;
+            if r.retracted { Ok(()) } else { f(r) }
+        })
+    }
+
     /// Erases everything received from a peer (removed from config). Returns how many.
     pub fn purge_peer(&self, peer: &str) -> Result<usize, StoreError> {
         let all = self
@@ -185,6 +242,8 @@ impl FederationStore {
         for (k, _) in &all {
             self.kv.remove(Tree::RemoteVectors, k)?;
         }
+        // Should it become a peer again, it is asked for everything.
+        self.unset(Key::SyncedFrom(peer))?;
         if !all.is_empty() {
             self.changes.bump();
         }
@@ -301,6 +360,32 @@ impl FederationStore {
             .and_then(|r| r.parse().ok()))
     }
 
+    /// Pseudonyms this node retracted and their retractions' revisions, from `from` on.
+    pub fn retracted_since(&self, from: u64) -> Result<Vec<(String, u64)>, StoreError> {
+        Ok(self
+            .scan(Kind::LastRev)?
+            .into_iter()
+            .filter_map(|(name, rev)| {
+                let rev: u64 = rev.parse().ok()?;
+                (rev >= from).then(|| (name.rest(&Kind::LastRev).to_owned(), rev))
+            })
+            .collect())
+    }
+
+    /// The point of the last answer received whole from `peer`, and of its last whole
+    /// snapshot (see [`Key::SyncedFrom`]).
+    pub fn synced_from(&self, peer: &str) -> Result<Option<(u64, u64)>, StoreError> {
+        Ok(self.get(Key::SyncedFrom(peer))?.and_then(|v| {
+            let (a, f) = v.split_once(' ')?;
+            Some((a.parse().ok()?, f.parse().ok()?))
+        }))
+    }
+
+    /// Records an answer received whole from `peer`.
+    pub fn set_synced_from(&self, peer: &str, as_of: u64, full: u64) -> Result<(), StoreError> {
+        self.set(Key::SyncedFrom(peer), &format!("{as_of} {full}"))
+    }
+
     /// Remembers the last revision published under `pseudonym`.
     pub fn set_last_rev(&self, pseudonym: &str, rev: u64) -> Result<(), StoreError> {
         self.set(Key::LastRev(pseudonym), &rev.to_string())
@@ -386,5 +471,65 @@ impl FederationStore {
             }
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn vector(pseudonym: &str, rev: u64, term: &str) -> Op {
+        Op::Upsert(Vector {
+            pseudonym: pseudonym.to_owned(),
+            rev,
+            terms: vec![term.to_owned()],
+            excluded: Vec::new(),
+            orpha: None,
+            age_band: None,
+            contactable: false,
+        })
+    }
+
+    #[test]
+    fn a_batch_applies_in_order_as_one_write_and_keeps_the_newest() {
+        let changes = Changes::default();
+        let store =
+            FederationStore::new(Arc::new(crate::store::MemoryStore::new()), changes.clone());
+        let first = vector("p1", 5, "HP:0001250");
+        store.apply("@n:b", &first, None, 1).unwrap();
+        let before = changes.get();
+        let newer = vector("p1", 7, "HP:0001263");
+        let older = vector("p1", 6, "HP:0000252");
+        let retract = Op::Retract {
+            pseudonym: "p2".into(),
+            rev: 3,
+        };
+        let again = vector("p2", 2, "HP:0001250");
+        let got = store
+            .apply_all("@n:b", &[&newer, &older, &retract, &again], None, 2)
+            .unwrap();
+        // The older revision after a newer one in the same batch is stale; so is an
+        // upsert older than a retraction earlier in the batch.
+        assert_eq!(
+            got,
+            vec![
+                Applied::Stored,
+                Applied::Stale,
+                Applied::Stored,
+                Applied::Stale
+            ]
+        );
+        let p1 = store.remote("@n:b", "p1").unwrap().unwrap();
+        assert_eq!(
+            (p1.vector.rev, p1.vector.terms.clone()),
+            (7, vec!["HP:0001263".to_owned()])
+        );
+        assert!(store.remote("@n:b", "p2").unwrap().unwrap().retracted);
+        assert_eq!(changes.get(), before + 1, "one change for the whole batch");
+        // A batch of stale operations changes nothing.
+        let got = store.apply_all("@n:b", &[&older], None, 3).unwrap();
+        assert_eq!(got, vec![Applied::Stale]);
+        assert_eq!(changes.get(), before + 1);
     }
 }

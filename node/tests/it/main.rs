@@ -54,6 +54,7 @@ mod register;
 mod research;
 mod research_budget;
 mod research_i18n;
+mod resync;
 mod script;
 mod setup;
 mod socket;
