@@ -108,3 +108,27 @@ pub fn transaction(
         refused,
     })
 }
+
+/// The request a homeserver makes to push `events` (whole event JSON) to an application
+/// service at `base` as transaction `txn_id`, authenticated with `hs_token`: built with
+/// ruma's `push_events` request type, for tests and benchmarks that play the homeserver.
+pub fn push_request(
+    base: &str,
+    hs_token: &str,
+    txn_id: &str,
+    events: &[Value],
+) -> crate::Result<http::Request<Vec<u8>>> {
+    use ruma::api::OutgoingRequest;
+    use ruma::api::auth_scheme::SendAccessToken;
+    let events = events
+        .iter()
+        .map(|e| {
+            serde_json::value::to_raw_value(e)
+                .map(ruma::serde::Raw::from_json)
+                .map_err(|e| crate::Error::Serialize(e.to_string()))
+        })
+        .collect::<crate::Result<Vec<_>>>()?;
+    push_events::v1::Request::new(txn_id.into(), events)
+        .try_into_http_request(base, SendAccessToken::IfRequired(hs_token), ())
+        .map_err(|e| crate::Error::Malformed(format!("transaction: {e}")))
+}

@@ -36,8 +36,9 @@ fn main() {
     let sim = Simulator::new(&o);
     let mut rng = Rng::new(seed);
     let dir = tempfile::tempdir().expect("dir");
-    // RAREMESH_BENCH_KEEP=<folder>: the generated files and outputs are kept there.
-    let keep = std::env::var_os("RAREMESH_BENCH_KEEP").map(std::path::PathBuf::from);
+    // BATCH_BENCH_KEEP=<folder>: the generated files are kept there (not a RAREMESH_ variable:
+    // those configure the node this benchmark runs, which refuses unknown keys).
+    let keep = std::env::var_os("BATCH_BENCH_KEEP").map(std::path::PathBuf::from);
     let dir_path = keep.unwrap_or_else(|| dir.path().to_path_buf());
     std::fs::create_dir_all(&dir_path).expect("dir");
     let mut c = std::fs::File::create(dir_path.join("candidates.jsonl")).expect("file");

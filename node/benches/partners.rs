@@ -3,8 +3,7 @@
 //! `<partners>` trusted peers in its configuration. Each peer's vectors (`<per partner>`
 //! simulated patients) are sealed for the node as that peer would seal them, wrapped in
 //! Matrix events, and pushed through the node's application-service endpoint
-//! (`PUT /_matrix/app/v1/transactions/{id}`, 50 events a transaction, as a homeserver
-//! sends them): the real receive path, without homeservers. Measured: the time to apply
+//! (ruma's `push_events` request, 50 events a transaction, as a homeserver sends them): the real receive path, without homeservers. Measured: the time to apply
 //! them all, the node's memory, and a member's "people like me" page against them all.
 //! Then the size of a resync round, computed from events sealed as the node seals them,
 //! for federations of 2 to `<partners>` + 1 nodes.
@@ -12,14 +11,16 @@
 //! `cargo bench -p raremesh --bench partners [-- <partners> <per partner>]`
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
-use std::collections::BTreeMap;
+#[path = "shared/resync_cost.rs"]
+mod resync_cost;
+
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use raremesh_bridge::batch::seal_all;
 use raremesh_bridge::protocol::{AgeBand, Op, Payload, Vector, random_id};
-use raremesh_bridge::seal::{addressed, seal, to_content};
+use raremesh_bridge::seal::{addressed, to_content};
 use raremesh_ontology::{Ontology, Source};
 use raremesh_search::matching::simulate::{Condition, Rng, Simulator};
 
@@ -74,6 +75,37 @@ fn cookie(r: &reqwest::Response, name: &str) -> Option<String> {
             v.strip_prefix(&format!("{name}="))
                 .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
         })
+}
+
+/// A protocol event from `user` as its homeserver would push it.
+fn event(user: &str, id: &str, ts: u64, content: &serde_json::Value) -> serde_json::Value {
+    let server = user.split(':').nth(1).expect("server");
+    serde_json::json!({
+        "type": "org.raremesh.batch",
+        "event_id": format!("${id}:{server}"),
+        "sender": user,
+        "room_id": format!("!room:{server}"),
+        "origin_server_ts": ts,
+        "content": content,
+    })
+}
+
+/// Pushes `events` to the node as transaction `txn`, as a homeserver does (ruma's
+/// `push_events` request), and checks that the node took them.
+async fn push(
+    http: &reqwest::Client,
+    url: &str,
+    hs_token: &str,
+    txn: &str,
+    events: &[serde_json::Value],
+) {
+    let request =
+        raremesh_bridge::appservice::push_request(url, hs_token, txn, events).expect("transaction");
+    let r = http
+        .execute(request.try_into().expect("request"))
+        .await
+        .expect("transaction");
+    assert!(r.status().is_success(), "transaction {txn}: {}", r.status());
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -215,32 +247,16 @@ async fn main() {
 
     // Pushed as a homeserver pushes: one transaction at a time, 50 events each.
     let mut all: Vec<serde_json::Value> = Vec::with_capacity(events_total);
-    let mut n = 0;
     for (user, contents) in &batches {
-        let server = user.split(':').nth(1).expect("server");
         for c in contents {
-            n += 1;
-            all.push(serde_json::json!({
-                "type": "org.raremesh.batch",
-                "event_id": format!("$e{n}:{server}"),
-                "sender": user,
-                "room_id": format!("!room:{server}"),
-                "origin_server_ts": 1_800_000_000_000u64 + n as u64,
-                "content": c,
-            }));
+            let n = all.len() as u64;
+            all.push(event(user, &format!("e{n}"), 1_800_000_000_000 + n, c));
         }
     }
     let started = Instant::now();
     let mut peak_during = 0.0f64;
     for (t, chunk) in all.chunks(50).enumerate() {
-        let r = http
-            .put(format!("{}/_matrix/app/v1/transactions/bench{t}", node.url))
-            .bearer_auth(&hs_token)
-            .json(&serde_json::json!({ "events": chunk }))
-            .send()
-            .await
-            .expect("transaction");
-        assert!(r.status().is_success(), "transaction {t}: {}", r.status());
+        push(&http, &node.url, &hs_token, &format!("bench{t}"), chunk).await;
         peak_during = peak_during.max(memory(pid).0);
     }
     let applied = started.elapsed();
@@ -312,25 +328,9 @@ async fn main() {
         |ops, _, _| Payload::Update { ops },
     )
     .expect("seal");
-    let server = user.split(':').nth(1).expect("server");
-    let r = http
-        .put(format!(
-            "{}/_matrix/app/v1/transactions/bench-one",
-            node.url
-        ))
-        .bearer_auth(&hs_token)
-        .json(&serde_json::json!({ "events": [{
-            "type": "org.raremesh.batch",
-            "event_id": format!("$one:{server}"),
-            "sender": user,
-            "room_id": format!("!room:{server}"),
-            "origin_server_ts": 1_900_000_000_000u64,
-            "content": to_content(&one[0]).expect("content"),
-        }] }))
-        .send()
-        .await
-        .expect("transaction");
-    assert!(r.status().is_success());
+    let content = to_content(&one[0]).expect("content");
+    let last = event(user, "one", 1_900_000_000_000, &content);
+    push(&http, &node.url, &hs_token, "bench-one", &[last]).await;
     let mut during = Vec::new();
     for _ in 0..200 {
         during.push(page(http.clone(), cookies.clone(), url.clone()).await.0);
@@ -394,24 +394,18 @@ async fn main() {
         .collect();
     let per_vector = vector_bytes as f64 / (partners * per_partner) as f64;
     for nodes in [2usize, 5, 10, 20, partners + 1] {
-        let recipients: Vec<age::x25519::Recipient> = (1..nodes)
-            .map(|_| age::x25519::Identity::generate().to_public())
+        let peers_of: Vec<(String, age::x25519::Recipient)> = (1..nodes)
+            .map(|i| {
+                (
+                    format!("@raremesh:p{i}.example.org"),
+                    age::x25519::Identity::generate().to_public(),
+                )
+            })
             .collect();
-        let since: BTreeMap<String, u64> = (1..nodes)
-            .map(|i| (format!("@raremesh:p{i}.example.org"), rev))
-            .collect();
-        let request = seal(
-            &Payload::SnapshotRequest {
-                request: random_id().expect("id"),
-                since,
-            },
-            &recipients,
-        )
-        .expect("seal");
-        let request_bytes = to_content(&request).expect("content").to_string().len();
+        let request_bytes = resync_cost::request_bytes(&peers_of, rev);
         let answer = seal_all(
             vectors.iter().cloned().map(Op::Upsert).collect(),
-            &recipients[..1],
+            std::slice::from_ref(&peers_of[0].1),
             |ops, part, last| Payload::Snapshot {
                 request: random_id().expect("id"),
                 part: part as u64,

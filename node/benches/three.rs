@@ -11,32 +11,21 @@
 #[allow(dead_code)] // shared with the tests
 #[path = "../tests/it/pair.rs"]
 mod pair;
+#[path = "shared/resync_cost.rs"]
+mod resync_cost;
 #[allow(dead_code)]
 #[path = "../tests/it/synapse.rs"]
 mod synapse;
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use pair::{Side, run, wait_for};
 use raremesh::config::PeerConfig;
 use raremesh::federation::Keys;
-use raremesh_bridge::protocol::{Payload, random_id};
-use raremesh_bridge::seal::{seal, to_content};
+use raremesh_bridge::protocol::Payload;
 use synapse::Homeserver;
 
 const ROUND_SECS: u64 = 5;
-
-fn remote_count(state: &raremesh::AppState) -> usize {
-    state
-        .federation
-        .as_ref()
-        .expect("federation")
-        .store
-        .remote_all()
-        .expect("remote")
-        .len()
-}
 
 /// A protocol event as a homeserver stored it: which node sent it, what it carries (if
 /// one of the three keys opens it), its content's size.
@@ -156,7 +145,7 @@ fn main() {
         }
         let mut last = Instant::now();
         loop {
-            let held: Vec<usize> = nodes.iter().map(|n| remote_count(&n.state)).collect();
+            let held: Vec<usize> = nodes.iter().map(|n| pair::remote_terms(&n.state).len()).collect();
             let published: Vec<usize> = nodes
                 .iter()
                 .map(|n| {
@@ -234,15 +223,9 @@ fn main() {
 
         // Ten changes on each node; the next round's answers carry them (and the pushes).
         let mark = stored(&hs[0], &keys).len();
-        let term: raremesh_ontology::HpoId = "HP:0000252".parse().expect("id");
         for n in &nodes {
-            for mut p in n.state.patients.all().expect("patients").into_iter().take(10) {
-                p.symptoms.push(raremesh::registration::patient::Symptom {
-                    term,
-                    observed: true,
-                    onset: None,
-                });
-                n.state.patients.save(&p).expect("save");
+            for p in n.state.patients.all().expect("patients").into_iter().take(10) {
+                pair::add_symptom(&n.state, &p, "HP:0000252");
             }
         }
         let now = requests_by_a(&hs[0]);
@@ -264,22 +247,15 @@ fn main() {
         );
 
         // The same round computed as `--bench partners` computes it, for three nodes.
-        let recipients: Vec<age::x25519::Recipient> = keys[1..]
-            .iter()
-            .map(|k| k.public_key().parse().expect("key"))
+        let peers: Vec<(String, age::x25519::Recipient)> = (1..3)
+            .map(|i| {
+                (
+                    format!("@raremesh:{}", hs[i].server_name),
+                    keys[i].public_key().parse().expect("key"),
+                )
+            })
             .collect();
-        let since: BTreeMap<String, u64> = (1..3)
-            .map(|i| (format!("@raremesh:{}", hs[i].server_name), 1_800_000_000_000))
-            .collect();
-        let request = seal(
-            &Payload::SnapshotRequest {
-                request: random_id().expect("id"),
-                since,
-            },
-            &recipients,
-        )
-        .expect("seal");
-        let request_bytes = to_content(&request).expect("content").to_string().len();
+        let request_bytes = resync_cost::request_bytes(&peers, 1_800_000_000_000);
         let (e, b) = per_round(&req);
         println!(
             "Computed for three nodes: one request is {request_bytes} bytes of content, so a quiet round puts 3 requests, {} bytes, in the rooms A's homeserver holds; measured: {e:.1} requests, {b:.0} bytes a round.",

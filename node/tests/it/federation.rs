@@ -3,10 +3,9 @@
 use std::time::Duration;
 
 use raremesh::federation::Keys;
-use raremesh::registration::patient::Symptom;
 use raremesh_bridge::protocol::Payload;
 
-use crate::pair::{Side, member, remote_terms, run, wait_for};
+use crate::pair::{Side, add_symptom, member, remote_terms, run, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_vectors_through_two_synapses() {
@@ -89,18 +88,7 @@ async fn two_nodes_share_vectors_through_two_synapses() {
     assert!(!remote.pseudonym.contains("Anna"));
 
     // Changes propagate: a new symptom, then a withdrawn consent.
-    let mut p = node_a
-        .state
-        .patients
-        .get(&anna.account_id, &anna.id)
-        .expect("g")
-        .expect("p");
-    p.symptoms.push(Symptom {
-        term: "HP:0000256".parse().expect("id"),
-        observed: true,
-        onset: None,
-    });
-    node_a.state.patients.save(&p).expect("save");
+    add_symptom(&node_a.state, &anna, "HP:0000256");
     let took = wait_for("the update on B", 30, || {
         remote_terms(&node_b.state)
             .first()

@@ -369,6 +369,21 @@ pub async fn wait_for_contactable(
     .await;
 }
 
+/// Adds an observed symptom (`term`, an HPO id) to a patient, as its member would.
+pub fn add_symptom(state: &AppState, patient: &Patient, term: &str) {
+    let mut p = state
+        .patients
+        .get(&patient.account_id, &patient.id)
+        .expect("g")
+        .expect("p");
+    p.symptoms.push(Symptom {
+        term: term.parse().expect("id"),
+        observed: true,
+        onset: None,
+    });
+    state.patients.save(&p).expect("save");
+}
+
 pub fn remote_terms(state: &AppState) -> Vec<Vec<String>> {
     let f = state.federation.as_ref().expect("federation");
     f.store

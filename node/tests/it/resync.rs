@@ -3,10 +3,9 @@
 //! answers read back from the answering node's homeserver database.
 
 use raremesh::federation::Keys;
-use raremesh::registration::patient::Symptom;
 use raremesh_bridge::protocol::{Op, Payload};
 
-use crate::pair::{Side, member, remote_terms, run, wait_for};
+use crate::pair::{Side, add_symptom, member, remote_terms, run, wait_for};
 
 /// One answer to a snapshot request, as stored on a homeserver.
 #[derive(Debug)]
@@ -114,18 +113,7 @@ async fn resyncs_bring_only_what_changed_and_only_to_the_asking_node() {
     );
 
     // One patient changes, another member withdraws: the next answer holds those two.
-    let mut p = node_a
-        .state
-        .patients
-        .get(&patients[0].account_id, &patients[0].id)
-        .expect("g")
-        .expect("p");
-    p.symptoms.push(Symptom {
-        term: "HP:0000256".parse().expect("id"),
-        observed: true,
-        onset: None,
-    });
-    node_a.state.patients.save(&p).expect("save");
+    add_symptom(&node_a.state, &patients[0], "HP:0000256");
     let mut m = node_a
         .state
         .registrations

@@ -68,11 +68,6 @@ impl CandidateSet {
         })
     }
 
-    /// [`Self::terms`] as one bit per term index.
-    pub(crate) fn term_bits(&self) -> &[u64] {
-        &self.in_universe
-    }
-
     /// Number of profiles.
     pub fn len(&self) -> usize {
         self.observed_at.len() - 1

@@ -144,7 +144,7 @@ impl<'a> Matcher<'a> {
             self.measure,
             query,
             w,
-            prepared::Terms::Only(candidates.term_bits()),
+            prepared::Terms::Only(candidates),
         )
     }
 

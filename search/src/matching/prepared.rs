@@ -63,8 +63,8 @@ impl Workspace {
 pub(crate) enum Terms<'a> {
     /// Every term of the ontology.
     All,
-    /// The terms whose bit is set (bit `t % 64` of word `t / 64`).
-    Only(&'a [u64]),
+    /// The terms a candidate set uses.
+    Only(&'a super::CandidateSet),
 }
 
 /// What one ontology term adds to a candidate's upper bound, when the candidate has it:
@@ -295,15 +295,7 @@ impl Prepared {
         };
         match terms {
             Terms::All => (0..n as u32).map(TermIdx).for_each(&mut fill),
-            Terms::Only(bits) => {
-                for (w, &word) in bits.iter().enumerate() {
-                    let mut word = word;
-                    while word != 0 {
-                        fill(TermIdx((w * 64) as u32 + word.trailing_zeros()));
-                        word &= word - 1;
-                    }
-                }
-            }
+            Terms::Only(set) => set.terms().for_each(&mut fill),
         }
         for b in 0..blocks {
             self.q_cap[b] = (0..m)
